@@ -1,0 +1,70 @@
+/**
+ * Error classes. Every error prom-threads throws or emits carries a stable `code`; the README lists them all.
+ * @module
+ */
+
+/** Every error code prom-threads uses. Codes are stable: match on them, not on messages. */
+export const ErrorCodes = {
+  /** An option passed to a constructor or function is invalid. */
+  INVALID_OPTION: "ERR_PROM_THREADS_INVALID_OPTION",
+  /** A metric name or label name breaks the Prometheus grammar or a reserved rule. */
+  INVALID_NAME: "ERR_PROM_THREADS_INVALID_NAME",
+  /** Label values do not match the metric's label names (unknown name, wrong count, too long). */
+  INVALID_LABELS: "ERR_PROM_THREADS_INVALID_LABELS",
+  /** A recorded value is not allowed (negative counter increment, NaN, non-finite histogram value). */
+  INVALID_VALUE: "ERR_PROM_THREADS_INVALID_VALUE",
+  /** Recording in a thread that is connected to no MetricsHub. */
+  NOT_CONNECTED: "ERR_PROM_THREADS_NOT_CONNECTED",
+  /** `connect()` was given something that is not a hub handle, or a handle of another layout version. */
+  INVALID_HANDLE: "ERR_PROM_THREADS_INVALID_HANDLE",
+  /** Every worker slot of the hub is taken; the worker's records are dropped and counted. */
+  NO_FREE_SLOT: "ERR_PROM_THREADS_NO_FREE_SLOT",
+  /** Two declarations of one metric name disagree; the first wins. */
+  DECLARATION_CONFLICT: "ERR_PROM_THREADS_DECLARATION_CONFLICT",
+  /** A ring held a record the hub could not understand; it was dropped and counted. */
+  MALFORMED_RECORD: "ERR_PROM_THREADS_MALFORMED_RECORD",
+  /** `hub.attach()` was given something that is neither a Worker nor a piscina pool. */
+  INVALID_TARGET: "ERR_PROM_THREADS_INVALID_TARGET",
+  /** The hub was used after `close()`. */
+  HUB_CLOSED: "ERR_PROM_THREADS_HUB_CLOSED",
+} as const;
+
+/** A stable error code. */
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/**
+ * Base class of every prom-threads error.
+ *
+ * @example
+ * try { counter.inc(-1); } catch (err) {
+ *   if (err instanceof PromThreadsError && err.code === "ERR_PROM_THREADS_INVALID_VALUE") { ... }
+ * }
+ */
+export class PromThreadsError extends Error {
+  /** The stable code of this error. */
+  readonly code: ErrorCode;
+
+  /** Create an error with a stable `code`. */
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+
+  /** Return the plain `{ code, message }` form, which crosses threads intact. */
+  toJSON(): { code: ErrorCode; message: string } {
+    return { code: this.code, message: this.message };
+  }
+}
+
+/** Thrown for invalid options, metric names and label names: a mistake in setup code. */
+export class ConfigurationError extends PromThreadsError {}
+
+/** Thrown at the recording call for invalid label values or recorded values. */
+export class RecordingError extends PromThreadsError {}
+
+/** Thrown or emitted when a worker and a hub cannot talk: no hub, a bad handle, no free slot. */
+export class ConnectionError extends PromThreadsError {}
+
+/** Emitted by the hub for conflicting declarations and malformed records. */
+export class ProtocolError extends PromThreadsError {}

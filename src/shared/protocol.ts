@@ -1,0 +1,68 @@
+/**
+ * The record protocol: what each record on a ring means. See layout.ts for the record's bytes.
+ *
+ * Declarations travel in-band, on the same ring as the observations, so a metric and a label set always
+ * reach the main thread before the first observation that uses them.
+ * @module
+ */
+import type { MetricDeclaration } from "./types.js";
+import { kRecordBytes } from "./layout.js";
+
+/** Add `value` to a counter or gauge series (gauge `dec` adds a negative value). */
+export const OP_ADD = 1;
+/** Set a gauge series to `value`. */
+export const OP_SET = 2;
+/** Observe `value` in a histogram (`aux` = bucket index, computed in the worker) or summary series. */
+export const OP_OBSERVE = 3;
+/** Declare metric `id`; `aux` bytes of UTF-8 JSON ({@link MetricDeclaration}) follow. */
+export const OP_DECLARE_METRIC = 16;
+/** Declare series `id`; `aux` bytes of UTF-8 JSON ({@link SeriesDeclaration}) follow. */
+export const OP_DECLARE_SERIES = 17;
+/** Forget series `id`: a gauge series loses this worker's contribution; the id may be declared again. */
+export const OP_REMOVE_SERIES = 18;
+
+/** Whether `op` carries an observation (counted in the drained/dropped totals) rather than a declaration. */
+export function isObservationOp(op: number): boolean {
+  return op === OP_ADD || op === OP_SET || op === OP_OBSERVE;
+}
+
+/** A label set of a declared metric, as it travels on the ring. */
+export interface SeriesDeclaration {
+  /** Worker-local id of the metric. */
+  metric: number;
+  /** Label values in the metric's `labelNames` order. */
+  values: string[];
+}
+
+/** Pack an op and a worker-local id into a record's first word. */
+export function packWord0(op: number, id: number): number {
+  return (op | (id << 8)) >>> 0;
+}
+
+/** The op of a record's first word. */
+export function opOf(word0: number): number {
+  return word0 & 0xff;
+}
+
+/** The worker-local id of a record's first word. */
+export function idOf(word0: number): number {
+  return word0 >>> 8;
+}
+
+/** Records needed for a declaration whose payload is `payloadBytes` long (header included). */
+export function declarationRecords(payloadBytes: number): number {
+  return 1 + Math.ceil(payloadBytes / kRecordBytes);
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** Encode a declaration payload. */
+export function encodePayload(payload: MetricDeclaration | SeriesDeclaration): Uint8Array {
+  return encoder.encode(JSON.stringify(payload));
+}
+
+/** Decode a declaration payload; throws on malformed bytes. */
+export function decodePayload(bytes: Uint8Array): unknown {
+  return JSON.parse(decoder.decode(bytes));
+}

@@ -1,0 +1,91 @@
+/**
+ * Configuration types shared by the worker-side metrics and the main-side bridge.
+ * They follow prom-client's configuration objects, so moving a metric into a worker is a change of import.
+ * @module
+ */
+
+/** Label values keyed by label name; values are strings or numbers, as in prom-client. */
+export type LabelValues<T extends string = string> = Partial<Record<T, string | number>>;
+
+/** How a gauge combines the values that live workers hold for one label set. */
+export type GaugeAggregate = "sum" | "max" | "min" | "last";
+
+/** Options every metric takes. */
+export interface MetricConfiguration<T extends string = string> {
+  /** Metric name, following the Prometheus grammar `[a-zA-Z_:][a-zA-Z0-9_:]*`. */
+  name: string;
+  /** Help text shown in the exposition. */
+  help: string;
+  /**
+   * Label names, in order.
+   * @default []
+   */
+  labelNames?: readonly T[];
+  /** Accepted for prom-client compatibility and ignored: worker metrics always land in the hub's registry. */
+  registers?: unknown;
+}
+
+/** Options of a {@link Counter}. */
+export type CounterConfiguration<T extends string = string> = MetricConfiguration<T>;
+
+/** Options of a {@link Gauge}. */
+export interface GaugeConfiguration<T extends string = string> extends MetricConfiguration<T> {
+  /**
+   * How values of live workers combine into the exposed value.
+   * @default "sum"
+   */
+  aggregate?: GaugeAggregate;
+}
+
+/** Options of a {@link Histogram}. */
+export interface HistogramConfiguration<T extends string = string> extends MetricConfiguration<T> {
+  /**
+   * Upper bounds of the buckets, strictly increasing; `+Inf` is implied.
+   * @default [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
+   */
+  buckets?: readonly number[];
+}
+
+/** Options of a {@link Summary}. */
+export interface SummaryConfiguration<T extends string = string> extends MetricConfiguration<T> {
+  /**
+   * Quantiles to expose, each in [0, 1].
+   * @default [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999]
+   */
+  percentiles?: readonly number[];
+  /** Width of the sliding window in seconds; with `ageBuckets`, as in prom-client. */
+  maxAgeSeconds?: number;
+  /** Number of buckets of the sliding window; with `maxAgeSeconds`, as in prom-client. */
+  ageBuckets?: number;
+  /** prom-client's t-digest compression setting, passed through. */
+  compressCount?: number;
+}
+
+/** The kind of a metric, as Prometheus names it. */
+export type MetricType = "counter" | "gauge" | "histogram" | "summary";
+
+/**
+ * A metric declaration as it travels on the ring and as the main thread compares it:
+ * two declarations of one name must be equal in every field, or the first one wins.
+ */
+export interface MetricDeclaration {
+  name: string;
+  help: string;
+  type: MetricType;
+  labelNames: string[];
+  /** Histogram bucket bounds, without `+Inf`. */
+  buckets?: number[];
+  /** Gauge aggregation. */
+  aggregate?: GaugeAggregate;
+  /** Summary settings. */
+  percentiles?: number[];
+  maxAgeSeconds?: number;
+  ageBuckets?: number;
+  compressCount?: number;
+}
+
+/** prom-client's default histogram buckets. */
+export const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** prom-client's default summary quantiles. */
+export const DEFAULT_PERCENTILES: readonly number[] = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];

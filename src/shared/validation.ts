@@ -1,0 +1,227 @@
+/**
+ * Validation of names, declarations and label values. Runs at setup and at label-set creation, never per
+ * observation: the hot path checks only the recorded number.
+ * @module
+ */
+import { ConfigurationError, ErrorCodes, RecordingError } from "./errors.js";
+import {
+  DEFAULT_BUCKETS,
+  DEFAULT_PERCENTILES,
+  type GaugeAggregate,
+  type MetricConfiguration,
+  type MetricDeclaration,
+  type MetricType,
+} from "./types.js";
+
+const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const GAUGE_AGGREGATES: readonly GaugeAggregate[] = ["sum", "max", "min", "last"];
+
+/** Longest label value accepted, in UTF-8 bytes. */
+export const MAX_LABEL_VALUE_BYTES = 1024;
+
+const utf8 = new TextEncoder();
+
+/** Throw unless `name` is a valid Prometheus metric name. */
+export function validateMetricName(name: unknown): asserts name is string {
+  if (typeof name !== "string" || !METRIC_NAME.test(name)) {
+    throw new ConfigurationError(
+      ErrorCodes.INVALID_NAME,
+      `Invalid metric name ${JSON.stringify(name)}: it must match [a-zA-Z_:][a-zA-Z0-9_:]*`,
+    );
+  }
+  if (name.startsWith("__")) {
+    throw new ConfigurationError(
+      ErrorCodes.INVALID_NAME,
+      `Invalid metric name "${name}": names starting with "__" are reserved for Prometheus`,
+    );
+  }
+}
+
+/** Throw unless every label name is valid, unique and not reserved for `type`. */
+export function validateLabelNames(metric: string, type: MetricType, labelNames: unknown): string[] {
+  if (labelNames === undefined) return [];
+  if (!Array.isArray(labelNames)) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.labelNames must be an array of strings`);
+  }
+  const seen = new Set<string>();
+  for (const label of labelNames as unknown[]) {
+    if (typeof label !== "string" || !LABEL_NAME.test(label)) {
+      throw new ConfigurationError(
+        ErrorCodes.INVALID_NAME,
+        `Metric "${metric}": invalid label name ${JSON.stringify(label)}: it must match [a-zA-Z_][a-zA-Z0-9_]*`,
+      );
+    }
+    if (label.startsWith("__")) {
+      throw new ConfigurationError(ErrorCodes.INVALID_NAME, `Metric "${metric}": label name "${label}" is reserved (starts with "__")`);
+    }
+    if (type === "histogram" && label === "le") {
+      throw new ConfigurationError(ErrorCodes.INVALID_NAME, `Metric "${metric}": a histogram cannot use the label name "le"`);
+    }
+    if (type === "summary" && label === "quantile") {
+      throw new ConfigurationError(ErrorCodes.INVALID_NAME, `Metric "${metric}": a summary cannot use the label name "quantile"`);
+    }
+    if (seen.has(label)) {
+      throw new ConfigurationError(ErrorCodes.INVALID_NAME, `Metric "${metric}": label name "${label}" appears twice`);
+    }
+    seen.add(label);
+  }
+  return [...seen];
+}
+
+function validateBuckets(metric: string, buckets: unknown): number[] {
+  if (buckets === undefined) return [...DEFAULT_BUCKETS];
+  if (!Array.isArray(buckets) || buckets.length === 0) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.buckets must be a non-empty array of numbers`);
+  }
+  const bounds = (buckets as unknown[]).filter((b) => b !== Number.POSITIVE_INFINITY);
+  let previous = Number.NEGATIVE_INFINITY;
+  for (const bound of bounds) {
+    if (typeof bound !== "number" || !Number.isFinite(bound) || bound <= previous) {
+      throw new ConfigurationError(
+        ErrorCodes.INVALID_OPTION,
+        `Metric "${metric}": options.buckets must be finite numbers in strictly increasing order (+Inf is implied)`,
+      );
+    }
+    previous = bound;
+  }
+  return bounds as number[];
+}
+
+function validatePercentiles(metric: string, percentiles: unknown): number[] {
+  if (percentiles === undefined) return [...DEFAULT_PERCENTILES];
+  if (!Array.isArray(percentiles) || percentiles.length === 0) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.percentiles must be a non-empty array`);
+  }
+  for (const p of percentiles as unknown[]) {
+    if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
+      throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.percentiles must be numbers between 0 and 1`);
+    }
+  }
+  return [...(percentiles as number[])];
+}
+
+function optionalPositiveInteger(metric: string, option: string, value: unknown): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.${option} must be a positive integer`);
+  }
+  return value;
+}
+
+/**
+ * Validate a metric configuration of the given type and return its normalized declaration.
+ * Throws a {@link ConfigurationError} that names the metric.
+ */
+export function normalizeDeclaration(type: MetricType, config: unknown): MetricDeclaration {
+  if (config === null || typeof config !== "object") {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `A ${type} needs a configuration object with name and help`);
+  }
+  const options = config as MetricConfiguration & Record<string, unknown>;
+  validateMetricName(options.name);
+  const name = options.name;
+  if (typeof options.help !== "string" || options.help.length === 0) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${name}": options.help must be a non-empty string`);
+  }
+  if (options.collect !== undefined) {
+    throw new ConfigurationError(
+      ErrorCodes.INVALID_OPTION,
+      `Metric "${name}": options.collect is not supported in worker threads (nothing runs in the worker at scrape time); record the value when it changes instead`,
+    );
+  }
+  const declaration: MetricDeclaration = {
+    name,
+    help: options.help,
+    type,
+    labelNames: validateLabelNames(name, type, options.labelNames),
+  };
+  if (type === "histogram") declaration.buckets = validateBuckets(name, options.buckets);
+  if (type === "gauge") {
+    const aggregate = options.aggregate ?? "sum";
+    if (!GAUGE_AGGREGATES.includes(aggregate as GaugeAggregate)) {
+      throw new ConfigurationError(
+        ErrorCodes.INVALID_OPTION,
+        `Metric "${name}": options.aggregate must be one of ${GAUGE_AGGREGATES.map((a) => `"${a}"`).join(", ")}`,
+      );
+    }
+    declaration.aggregate = aggregate as GaugeAggregate;
+  }
+  if (type === "summary") {
+    declaration.percentiles = validatePercentiles(name, options.percentiles);
+    const maxAgeSeconds = optionalPositiveInteger(name, "maxAgeSeconds", options.maxAgeSeconds);
+    const ageBuckets = optionalPositiveInteger(name, "ageBuckets", options.ageBuckets);
+    const compressCount = optionalPositiveInteger(name, "compressCount", options.compressCount);
+    if (maxAgeSeconds !== undefined) declaration.maxAgeSeconds = maxAgeSeconds;
+    if (ageBuckets !== undefined) declaration.ageBuckets = ageBuckets;
+    if (compressCount !== undefined) declaration.compressCount = compressCount;
+  }
+  return declaration;
+}
+
+/** Return a description of how `a` and `b` differ, or `undefined` when they declare the same metric. */
+export function declarationDifference(a: MetricDeclaration, b: MetricDeclaration): string | undefined {
+  const fields = ["type", "help", "labelNames", "buckets", "aggregate", "percentiles", "maxAgeSeconds", "ageBuckets", "compressCount"] as const;
+  for (const field of fields) {
+    if (JSON.stringify(a[field]) !== JSON.stringify(b[field])) {
+      return `${field} ${JSON.stringify(b[field])} differs from the first declaration's ${JSON.stringify(a[field])}`;
+    }
+  }
+  return undefined;
+}
+
+/** Convert one label value to its string form, throwing a {@link RecordingError} when it is not allowed. */
+export function labelValueToString(metric: string, label: string, value: unknown): string {
+  if (typeof value !== "string" && typeof value !== "number") {
+    throw new RecordingError(
+      ErrorCodes.INVALID_LABELS,
+      `Metric "${metric}": label "${label}" must be a string or a number, got ${value === null ? "null" : typeof value}`,
+    );
+  }
+  const text = String(value);
+  // A UTF-16 unit encodes to at most 3 UTF-8 bytes: only long strings need the exact byte count.
+  if (text.length * 3 > MAX_LABEL_VALUE_BYTES && utf8.encode(text).length > MAX_LABEL_VALUE_BYTES) {
+    throw new RecordingError(
+      ErrorCodes.INVALID_LABELS,
+      `Metric "${metric}": the value of label "${label}" is longer than ${MAX_LABEL_VALUE_BYTES} bytes`,
+    );
+  }
+  return text;
+}
+
+/**
+ * Resolve a labels object to values in `labelNames` order, throwing for unknown or missing names.
+ */
+export function labelObjectToValues(metric: string, labelNames: readonly string[], labels: object): string[] {
+  const given = labels as Record<string, unknown>;
+  for (const key of Object.keys(given)) {
+    if (!labelNames.includes(key)) {
+      throw new RecordingError(
+        ErrorCodes.INVALID_LABELS,
+        `Metric "${metric}": unknown label "${key}" (label names: ${labelNames.length > 0 ? labelNames.join(", ") : "none"})`,
+      );
+    }
+  }
+  return labelNames.map((label) => {
+    const value = given[label];
+    if (value === undefined) {
+      throw new RecordingError(ErrorCodes.INVALID_LABELS, `Metric "${metric}": label "${label}" is missing`);
+    }
+    return labelValueToString(metric, label, value);
+  });
+}
+
+/** Resolve positional label values, as in `metric.labels("GET", 200)`, throwing for a wrong count. */
+export function labelArgsToValues(metric: string, labelNames: readonly string[], args: readonly unknown[]): string[] {
+  if (args.length !== labelNames.length) {
+    throw new RecordingError(
+      ErrorCodes.INVALID_LABELS,
+      `Metric "${metric}": expected ${labelNames.length} label value(s) (${labelNames.join(", ")}), got ${args.length}`,
+    );
+  }
+  return args.map((value, i) => labelValueToString(metric, labelNames[i] as string, value));
+}
+
+/** Throw the recording error for a rejected value. Kept out of line so callers' fast paths stay small. */
+export function throwInvalidValue(metric: string, what: string, value: unknown): never {
+  throw new RecordingError(ErrorCodes.INVALID_VALUE, `Metric "${metric}": ${what}, got ${String(value)}`);
+}

@@ -1,0 +1,130 @@
+/**
+ * Worker-side gauge.
+ * @module
+ */
+import type { GaugeAggregate, GaugeConfiguration, LabelValues } from "../shared/types.js";
+import { throwInvalidValue } from "../shared/validation.js";
+import { WorkerMetric, mergeLabels, secondsSince, type SeriesRef } from "./metric.js";
+import { runtime } from "./runtime.js";
+
+/** A gauge bound to one label set: this thread's contribution to it. */
+export class GaugeChild {
+  readonly #add: number;
+  readonly #set: number;
+  readonly #metric: string;
+
+  /** @internal Created by {@link Gauge.labels}. */
+  constructor(series: SeriesRef) {
+    this.#add = series.word0Add;
+    this.#set = series.word0Set;
+    this.#metric = series.metric;
+  }
+
+  /** Set this thread's value. */
+  set(value: number): void {
+    if (typeof value !== "number" || value !== value) throwInvalidValue(this.#metric, "a gauge is set to a number, not NaN", value);
+    runtime.writer.record(this.#set, 0, value);
+  }
+
+  /**
+   * Add `value` to this thread's value.
+   * @default value 1
+   */
+  inc(value = 1): void {
+    if (typeof value !== "number" || value !== value) throwInvalidValue(this.#metric, "a gauge changes by a number, not NaN", value);
+    runtime.writer.record(this.#add, 0, value);
+  }
+
+  /**
+   * Subtract `value` from this thread's value.
+   * @default value 1
+   */
+  dec(value = 1): void {
+    if (typeof value !== "number" || value !== value) throwInvalidValue(this.#metric, "a gauge changes by a number, not NaN", value);
+    runtime.writer.record(this.#add, 0, -value);
+  }
+
+  /** Set this thread's value to the current Unix time in seconds. */
+  setToCurrentTime(): void {
+    runtime.writer.record(this.#set, 0, Date.now() / 1000);
+  }
+
+  /** Start a timer; the returned function sets the gauge to the elapsed seconds and returns them. */
+  startTimer(): () => number {
+    const start = performance.now();
+    return () => {
+      const seconds = secondsSince(start);
+      this.set(seconds);
+      return seconds;
+    };
+  }
+}
+
+/**
+ * A gauge recorded in worker threads. The main thread combines the values of live workers with
+ * `aggregate` (default `"sum"`); a worker's value disappears when the worker exits.
+ *
+ * @example
+ * import { Gauge } from "prom-threads/worker";
+ * const queued = new Gauge({ name: "queue_depth", help: "Items queued", aggregate: "sum" });
+ * queued.inc();
+ */
+export class Gauge<T extends string = string> extends WorkerMetric<T, GaugeChild> {
+  /** How live workers' values combine. */
+  readonly aggregate: GaugeAggregate;
+
+  /** Declare a gauge; validates the configuration at once. */
+  constructor(config: GaugeConfiguration<T>) {
+    super("gauge", config);
+    this.aggregate = this.declaration.aggregate ?? "sum";
+  }
+
+  /** Set this thread's value for `labels` (or the unlabelled series). */
+  set(value: number): void;
+  set(labels: LabelValues<T>, value: number): void;
+  set(labelsOrValue: LabelValues<T> | number, value?: number): void {
+    if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).set(value as number);
+    else this.childOfLabels(undefined).set(labelsOrValue);
+  }
+
+  /** Add to this thread's value (default 1). */
+  inc(value?: number): void;
+  inc(labels: LabelValues<T>, value?: number): void;
+  inc(labelsOrValue?: LabelValues<T> | number, value?: number): void {
+    if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).inc(value);
+    else this.childOfLabels(undefined).inc(labelsOrValue);
+  }
+
+  /** Subtract from this thread's value (default 1). */
+  dec(value?: number): void;
+  dec(labels: LabelValues<T>, value?: number): void;
+  dec(labelsOrValue?: LabelValues<T> | number, value?: number): void {
+    if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).dec(value);
+    else this.childOfLabels(undefined).dec(labelsOrValue);
+  }
+
+  /** Set this thread's value to the current Unix time in seconds. */
+  setToCurrentTime(labels?: LabelValues<T>): void {
+    this.childOfLabels(labels).setToCurrentTime();
+  }
+
+  /** Start a timer; the returned function sets the gauge to the elapsed seconds and returns them. */
+  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
+    const start = performance.now();
+    return (endLabels?: LabelValues<T>) => {
+      const seconds = secondsSince(start);
+      this.childOfLabels(mergeLabels(labels, endLabels)).set(seconds);
+      return seconds;
+    };
+  }
+
+  /** Set this thread's value for `labels` to 0. */
+  zero(labels?: LabelValues<T>): void {
+    this.childOfLabels(labels).set(0);
+  }
+
+  /** @internal */
+  protected createChild(series: SeriesRef): GaugeChild {
+    return new GaugeChild(series);
+  }
+}

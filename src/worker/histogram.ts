@@ -1,0 +1,93 @@
+/**
+ * Worker-side histogram.
+ * @module
+ */
+import type { HistogramConfiguration, LabelValues } from "../shared/types.js";
+import { throwInvalidValue } from "../shared/validation.js";
+import { WorkerMetric, mergeLabels, secondsSince, type SeriesRef } from "./metric.js";
+import { runtime } from "./runtime.js";
+
+/** A histogram bound to one label set. Keep it: `observe()` on it is a bucket search and a few stores. */
+export class HistogramChild {
+  readonly #word0: number;
+  readonly #bounds: Float64Array;
+  readonly #metric: string;
+
+  /** @internal Created by {@link Histogram.labels}. */
+  constructor(series: SeriesRef, bounds: Float64Array) {
+    this.#word0 = series.word0Observe;
+    this.#bounds = bounds;
+    this.#metric = series.metric;
+  }
+
+  /** Observe `value`, a finite number. */
+  observe(value: number): void {
+    if (!Number.isFinite(value)) throwInvalidValue(this.#metric, "a histogram observes finite numbers", value);
+    // The bucket is found here, in the worker, so the main thread only adds: bucket b holds bounds[b-1] < v <= bounds[b].
+    const bounds = this.#bounds;
+    const n = bounds.length;
+    let bucket = 0;
+    while (bucket < n && value > (bounds[bucket] as number)) bucket++;
+    runtime.writer.record(this.#word0, bucket, value);
+  }
+
+  /** Start a timer; the returned function observes the elapsed seconds and returns them. */
+  startTimer(): () => number {
+    const start = performance.now();
+    return () => {
+      const seconds = secondsSince(start);
+      this.observe(seconds);
+      return seconds;
+    };
+  }
+}
+
+/**
+ * A histogram recorded in worker threads and merged bucket by bucket in the main thread's registry.
+ *
+ * @example
+ * import { Histogram } from "prom-threads/worker";
+ * const seconds = new Histogram({ name: "job_seconds", help: "Job time", labelNames: ["kind"] });
+ * const end = seconds.startTimer({ kind: "hash" });
+ * end();
+ */
+export class Histogram<T extends string = string> extends WorkerMetric<T, HistogramChild> {
+  /** Upper bounds of the buckets, without `+Inf`. */
+  readonly buckets: readonly number[];
+  readonly #bounds: Float64Array;
+
+  /** Declare a histogram; validates the configuration at once. */
+  constructor(config: HistogramConfiguration<T>) {
+    super("histogram", config);
+    this.buckets = this.declaration.buckets ?? [];
+    this.#bounds = Float64Array.from(this.buckets);
+  }
+
+  /** Observe `value` in the series of `labels` (or the unlabelled series). */
+  observe(value: number): void;
+  observe(labels: LabelValues<T>, value: number): void;
+  observe(labelsOrValue: LabelValues<T> | number, value?: number): void {
+    if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).observe(value as number);
+    else this.childOfLabels(undefined).observe(labelsOrValue);
+  }
+
+  /** Start a timer; the returned function observes the elapsed seconds, with labels from both calls. */
+  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
+    const start = performance.now();
+    return (endLabels?: LabelValues<T>) => {
+      const seconds = secondsSince(start);
+      this.childOfLabels(mergeLabels(labels, endLabels)).observe(seconds);
+      return seconds;
+    };
+  }
+
+  /** Make the series of `labels` exist with empty buckets. */
+  zero(labels?: LabelValues<T>): void {
+    this.childOfLabels(labels);
+  }
+
+  /** @internal */
+  protected createChild(series: SeriesRef): HistogramChild {
+    return new HistogramChild(series, this.#bounds);
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * `prom-threads/worker`: record Prometheus metrics inside worker threads.
+ *
+ * Import the metric classes from here instead of prom-client; they take the same configuration and offer
+ * the same calls. The thread connects to its hub through `workerData` (see `MetricsHub.workerData`), or
+ * through {@link connect}.
+ * @module
+ */
+import { runtime } from "./runtime.js";
+
+export { Counter, CounterChild } from "./counter.js";
+export { Gauge, GaugeChild } from "./gauge.js";
+export { Histogram, HistogramChild } from "./histogram.js";
+export { Summary, SummaryChild } from "./summary.js";
+export { time, countExceptions, trackInProgress } from "../shared/wrappers.js";
+export type {
+  Clock,
+  CountExceptionsOptions,
+  ExceptionFilter,
+  Incrementer,
+  LabeledIncrementer,
+  LabeledObserver,
+  MethodDecorator,
+  Observer,
+  TimeOptions,
+  UpDown,
+} from "../shared/wrappers.js";
+export {
+  PromThreadsError,
+  ConfigurationError,
+  RecordingError,
+  ConnectionError,
+  ProtocolError,
+  ErrorCodes,
+  type ErrorCode,
+} from "../shared/errors.js";
+export type { HubHandle, HubWorkerData } from "../shared/handle.js";
+export type {
+  CounterConfiguration,
+  GaugeAggregate,
+  GaugeConfiguration,
+  HistogramConfiguration,
+  LabelValues,
+  SummaryConfiguration,
+} from "../shared/types.js";
+
+/**
+ * Connect this thread to a hub, for setups where `workerData` does not carry `hub.workerData`
+ * (a handle sent by `postMessage`, a worker created by a library). Metrics declared before the call are
+ * sent when it connects. Calling it again with the same hub does nothing.
+ *
+ * @example
+ * import { parentPort } from "node:worker_threads";
+ * import { connect } from "prom-threads/worker";
+ * parentPort.once("message", (msg) => connect(msg.metrics));
+ */
+export function connect(handle: unknown): void {
+  runtime.connect(handle);
+}
+
+/** Whether this thread is connected to a hub (connecting from `workerData` first if it can). */
+export function isConnected(): boolean {
+  return runtime.connected;
+}

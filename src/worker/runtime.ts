@@ -1,0 +1,196 @@
+/**
+ * The per-thread runtime: finds the hub, claims a slot, hands out worker-local ids, and owns the writer
+ * every metric of this thread records through.
+ * @module
+ */
+import { threadId, workerData } from "node:worker_threads";
+import { ConfigurationError, ConnectionError, ErrorCodes } from "../shared/errors.js";
+import { checkHandle, findHandle, type HubHandle } from "../shared/handle.js";
+import {
+  Layout,
+  SLOT_CLAIMED,
+  SLOT_CLAIMING,
+  SLOT_EXITED,
+  SLOT_FREE,
+  kMaxLocalId,
+  kRecordBytes,
+  kRingCapacityWord,
+  kSlotCountWord,
+  kSlotState,
+  kSlotThreadId,
+  kUnslottedDropsWord,
+} from "../shared/layout.js";
+import { RingWriter } from "../shared/ring-writer.js";
+
+/** The one call metrics make per observation. */
+export interface RecordWriter {
+  record(word0: number, aux: number, value: number): void;
+}
+
+/** How long a worker that exits by itself waits for the hub to take what it has spilled. */
+const kExitFlushMs = 250;
+
+const NOT_CONNECTED_MESSAGE =
+  "prom-threads: this thread is not connected to a MetricsHub. Pass hub.workerData as (or spread it into) " +
+  "the workerData of your Worker or piscina pool, or call connect(handle) from 'prom-threads/worker' before recording.";
+
+/** Options for test fixtures only; not part of the public API. */
+export interface RuntimeTestHooks {
+  beforePublish?: () => void;
+}
+
+class Runtime {
+  /** The writer every metric records through; replaced when the thread connects. */
+  writer: RecordWriter;
+  #ring: RingWriter | undefined;
+  #buffer: SharedArrayBuffer | undefined;
+  #slot = -1;
+  #triedWorkerData = false;
+  #pending: Array<{ word0: number; payload: Uint8Array }> = [];
+  #nextMetricId = 0;
+  #nextSeriesId = 0;
+  #ringCapacity = 0;
+  #testHooks: RuntimeTestHooks = {};
+
+  constructor() {
+    const runtime = this;
+    this.writer = {
+      record(word0: number, aux: number, value: number): void {
+        // First record of a thread that has not connected yet: try workerData once, then fail loudly.
+        if (runtime.#tryWorkerData()) {
+          runtime.writer.record(word0, aux, value);
+          return;
+        }
+        throw new ConnectionError(ErrorCodes.NOT_CONNECTED, NOT_CONNECTED_MESSAGE);
+      },
+    };
+  }
+
+  /** Whether this thread writes to a hub (or at least found one and counts its drops there). */
+  get connected(): boolean {
+    return this.#buffer !== undefined;
+  }
+
+  /** The slot this thread owns, or -1. */
+  get slot(): number {
+    return this.#slot;
+  }
+
+  /** Connect to the hub behind `value` (a handle, or an object carrying one such as `hub.workerData`). */
+  connect(value: unknown): void {
+    const handle = findHandle(value);
+    if (handle === undefined) {
+      throw new ConnectionError(ErrorCodes.INVALID_HANDLE, "connect() needs hub.workerData or hub.handle from the main thread's MetricsHub");
+    }
+    checkHandle(handle);
+    if (this.#buffer !== undefined) {
+      if (this.#buffer === handle.buffer) return;
+      throw new ConnectionError(ErrorCodes.INVALID_HANDLE, "This thread is already connected to another MetricsHub; a thread writes to one hub");
+    }
+    this.#attach(handle);
+  }
+
+  /** Replace test hooks (fixtures only); takes effect at the next connect. */
+  setTestHooks(hooks: RuntimeTestHooks): void {
+    this.#testHooks = hooks;
+  }
+
+  /** Give out the next worker-local metric id. */
+  nextMetricId(): number {
+    if (this.#nextMetricId > kMaxLocalId) throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "Too many metrics declared in one thread");
+    return this.#nextMetricId++;
+  }
+
+  /** Give out the next worker-local series id. */
+  nextSeriesId(metric: string): number {
+    if (this.#nextSeriesId > kMaxLocalId) {
+      throw new ConfigurationError(ErrorCodes.INVALID_LABELS, `Metric "${metric}": this thread has created ${kMaxLocalId + 1} label sets, the most one thread can`);
+    }
+    return this.#nextSeriesId++;
+  }
+
+  /** Send a declaration; before the thread connects, hold it until it does. */
+  declare(word0: number, payload: Uint8Array): void {
+    if (this.#ring === undefined && this.#buffer === undefined) this.#tryWorkerData();
+    if (this.#ring !== undefined) {
+      if (payload.length > (this.#ringCapacity * kRecordBytes) / 4) {
+        throw new ConfigurationError(
+          ErrorCodes.INVALID_OPTION,
+          `A declaration of ${payload.length} bytes is larger than a quarter of the ring; shorten the help text or label values, or raise the hub's ringBytes`,
+        );
+      }
+      this.#ring.declare(word0, payload);
+    } else if (this.#buffer === undefined) {
+      this.#pending.push({ word0, payload });
+    }
+    // Connected without a slot: nothing is written; observations are counted as dropped.
+  }
+
+  #tryWorkerData(): boolean {
+    if (this.#buffer === undefined && !this.#triedWorkerData) {
+      this.#triedWorkerData = true;
+      const handle = findHandle(workerData);
+      if (handle !== undefined) this.connect(handle);
+    }
+    return this.#buffer !== undefined;
+  }
+
+  #attach(handle: HubHandle): void {
+    const words = new Uint32Array(handle.buffer);
+    // The hub wrote the geometry before creating the handle; these loads only read it.
+    const layout = new Layout(Atomics.load(words, kSlotCountWord), Atomics.load(words, kRingCapacityWord));
+    this.#buffer = handle.buffer;
+    this.#ringCapacity = layout.ringCapacity;
+    const slot = claimSlot(words, layout);
+    if (slot < 0) {
+      this.writer = {
+        record(): void {
+          // Why Atomics.add: every slotless worker of the hub counts into this one word.
+          Atomics.add(words, kUnslottedDropsWord, 1);
+        },
+      };
+      this.#pending = [];
+      return;
+    }
+    this.#slot = slot;
+    const ring = new RingWriter({
+      buffer: handle.buffer,
+      headerByte: layout.ringHeaderByte(slot),
+      dataByte: layout.ringDataByte(slot),
+      capacity: layout.ringCapacity,
+      spillLimit: handle.spillRecords,
+      beforePublish: this.#testHooks.beforePublish,
+    });
+    this.#ring = ring;
+    this.writer = ring;
+    for (const { word0, payload } of this.#pending) ring.declare(word0, payload);
+    this.#pending = [];
+    const stateWord = layout.slotWord(slot) + kSlotState;
+    process.once("exit", () => {
+      ring.flushBeforeExit(kExitFlushMs);
+      ring.stop();
+      // Why a store: tells a hub that was not told of this exit (nothing attached) that the slot's owner
+      // is gone for good; everything written before it is published already.
+      Atomics.store(words, stateWord, SLOT_EXITED);
+    });
+  }
+}
+
+/** Claim the first free slot; returns -1 when every slot is taken. */
+function claimSlot(words: Uint32Array, layout: Layout): number {
+  for (let slot = 0; slot < layout.slotCount; slot++) {
+    const base = layout.slotWord(slot);
+    // Why compareExchange: several workers may race for one slot; exactly one sees FREE and wins.
+    if (Atomics.compareExchange(words, base + kSlotState, SLOT_FREE, SLOT_CLAIMING) === SLOT_FREE) {
+      // Why the two stores in this order: the hub matches exit events by threadId, and starts reading the
+      // ring only once the state says CLAIMED, which it reads after the threadId.
+      Atomics.store(words, base + kSlotThreadId, threadId);
+      Atomics.store(words, base + kSlotState, SLOT_CLAIMED);
+      return slot;
+    }
+  }
+  return -1;
+}
+
+/** This thread's runtime. */
+export const runtime = new Runtime();

@@ -1,0 +1,75 @@
+/**
+ * Worker-side summary.
+ * @module
+ */
+import type { LabelValues, SummaryConfiguration } from "../shared/types.js";
+import { throwInvalidValue } from "../shared/validation.js";
+import { WorkerMetric, mergeLabels, secondsSince, type SeriesRef } from "./metric.js";
+import { runtime } from "./runtime.js";
+
+/** A summary bound to one label set. */
+export class SummaryChild {
+  readonly #word0: number;
+  readonly #metric: string;
+
+  /** @internal Created by {@link Summary.labels}. */
+  constructor(series: SeriesRef) {
+    this.#word0 = series.word0Observe;
+    this.#metric = series.metric;
+  }
+
+  /** Observe `value`, a finite number. */
+  observe(value: number): void {
+    if (!Number.isFinite(value)) throwInvalidValue(this.#metric, "a summary observes finite numbers", value);
+    runtime.writer.record(this.#word0, 0, value);
+  }
+
+  /** Start a timer; the returned function observes the elapsed seconds and returns them. */
+  startTimer(): () => number {
+    const start = performance.now();
+    return () => {
+      const seconds = secondsSince(start);
+      this.observe(seconds);
+      return seconds;
+    };
+  }
+}
+
+/**
+ * A summary recorded in worker threads. Observations from all workers feed one prom-client Summary per
+ * label set in the main thread, so quantiles are over every worker's observations.
+ *
+ * @example
+ * import { Summary } from "prom-threads/worker";
+ * const size = new Summary({ name: "payload_bytes", help: "Payload size", percentiles: [0.5, 0.99] });
+ * size.observe(512);
+ */
+export class Summary<T extends string = string> extends WorkerMetric<T, SummaryChild> {
+  /** Declare a summary; validates the configuration at once. */
+  constructor(config: SummaryConfiguration<T>) {
+    super("summary", config);
+  }
+
+  /** Observe `value` in the series of `labels` (or the unlabelled series). */
+  observe(value: number): void;
+  observe(labels: LabelValues<T>, value: number): void;
+  observe(labelsOrValue: LabelValues<T> | number, value?: number): void {
+    if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).observe(value as number);
+    else this.childOfLabels(undefined).observe(labelsOrValue);
+  }
+
+  /** Start a timer; the returned function observes the elapsed seconds, with labels from both calls. */
+  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
+    const start = performance.now();
+    return (endLabels?: LabelValues<T>) => {
+      const seconds = secondsSince(start);
+      this.childOfLabels(mergeLabels(labels, endLabels)).observe(seconds);
+      return seconds;
+    };
+  }
+
+  /** @internal */
+  protected createChild(series: SeriesRef): SummaryChild {
+    return new SummaryChild(series);
+  }
+}
