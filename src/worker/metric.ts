@@ -14,6 +14,7 @@ import {
   encodePayload,
   packWord0,
 } from "../shared/protocol.js";
+import { seriesKey } from "../shared/series-key.js";
 import type { LabelValues, MetricDeclaration, MetricType } from "../shared/types.js";
 import { labelArgsToValues, labelObjectToValues, normalizeDeclaration } from "../shared/validation.js";
 import { runtime } from "./runtime.js";
@@ -126,14 +127,6 @@ export abstract class WorkerMetric<T extends string, Child> {
 /** Series id of each child, for `remove()`; kept off the child so its shape stays minimal. */
 const childSeries = new WeakMap<object, number>();
 
-/** An unambiguous key for label values: each value prefixed with its length. */
-function seriesKey(values: readonly string[]): string {
-  if (values.length === 0) return "";
-  if (values.length === 1) return values[0] as string;
-  let key = "";
-  for (const value of values) key += `${value.length}:${value}`;
-  return key;
-}
 
 /** Merge the labels given to `startTimer()` with those given to its end function. */
 export function mergeLabels(start: object | undefined, end: object | undefined): object | undefined {

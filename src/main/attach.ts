@@ -1,0 +1,93 @@
+/**
+ * Following workers' lives: a Worker's `exit` event is the one signal that a thread is gone for good,
+ * whether it returned, threw, called `process.exit()` or was terminated. For a piscina pool, the hub
+ * follows each of the pool's Worker objects the same way.
+ * @module
+ */
+import { Worker } from "node:worker_threads";
+import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
+
+/** The part of a piscina pool the hub uses: its Worker objects and its `workerCreate` event. */
+export interface PoolLike {
+  readonly threads: readonly Worker[];
+  on(event: "workerCreate", listener: (...args: unknown[]) => void): unknown;
+  off(event: "workerCreate", listener: (...args: unknown[]) => void): unknown;
+}
+
+/** What `hub.attach()` takes: a `worker_threads` Worker or a piscina pool. */
+export type AttachTarget = Worker | PoolLike;
+
+function isPool(target: unknown): target is PoolLike {
+  if (target === null || typeof target !== "object") return false;
+  const pool = target as Partial<PoolLike>;
+  return Array.isArray(pool.threads) && typeof pool.on === "function" && typeof pool.off === "function";
+}
+
+/** The Workers and pools a hub follows. */
+export class AttachedTargets {
+  readonly #onExit: (threadId: number) => void;
+  readonly #watched = new WeakSet<Worker>();
+  readonly #workers = new Map<Worker, () => void>();
+  readonly #pools = new Map<PoolLike, () => void>();
+
+  /** Call `onExit(threadId)` when a followed thread has exited. */
+  constructor(onExit: (threadId: number) => void) {
+    this.#onExit = onExit;
+  }
+
+  /** Follow `target`; returns a function that stops following it. */
+  attach(target: AttachTarget): () => void {
+    if (target instanceof Worker) {
+      this.#watch(target);
+      return () => this.#unwatch(target);
+    }
+    if (isPool(target)) {
+      if (!this.#pools.has(target)) {
+        const onCreate = (): void => this.#scanPool(target);
+        target.on("workerCreate", onCreate);
+        this.#pools.set(target, () => target.off("workerCreate", onCreate));
+        this.#scanPool(target);
+      }
+      return () => {
+        this.#pools.get(target)?.();
+        this.#pools.delete(target);
+      };
+    }
+    throw new ConfigurationError(ErrorCodes.INVALID_TARGET, "hub.attach() takes a worker_threads Worker or a piscina pool");
+  }
+
+  /** Pick up pool workers created since the last look (piscina announces a worker only once it is ready). */
+  scan(): void {
+    for (const pool of this.#pools.keys()) this.#scanPool(pool);
+  }
+
+  /** Stop following everything. */
+  detachAll(): void {
+    for (const stop of this.#pools.values()) stop();
+    this.#pools.clear();
+    for (const worker of [...this.#workers.keys()]) this.#unwatch(worker);
+  }
+
+  #scanPool(pool: PoolLike): void {
+    for (const worker of pool.threads) this.#watch(worker);
+  }
+
+  #watch(worker: Worker): void {
+    if (this.#watched.has(worker)) return;
+    this.#watched.add(worker);
+    // Read now: a Worker's threadId reads -1 once it has exited.
+    const threadId = worker.threadId;
+    if (threadId < 0) return;
+    const onExit = (): void => {
+      this.#workers.delete(worker);
+      this.#onExit(threadId);
+    };
+    worker.once("exit", onExit);
+    this.#workers.set(worker, () => worker.off("exit", onExit));
+  }
+
+  #unwatch(worker: Worker): void {
+    this.#workers.get(worker)?.();
+    this.#workers.delete(worker);
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * The base of the metrics the hub places in a prom-client Registry. They are ordinary registry citizens:
+ * `registry.metrics()`, `getMetricsAsJSON()`, `getSingleMetricAsString()` and `resetMetrics()` all work,
+ * and each `get()` drains the hub first.
+ * @module
+ */
+import type { MetricValue, Registry } from "prom-client";
+import type { MetricDeclaration, MetricType } from "../../shared/types.js";
+import type { Binding } from "./binding.js";
+
+/** The shape prom-client's Registry reads from a metric's `get()`. */
+export interface MetricSnapshot {
+  name: string;
+  help: string;
+  type: MetricType;
+  values: MetricValue<string>[];
+  aggregator: "sum" | "max" | "min" | "first";
+}
+
+/** Base class of the hub's aggregated metrics. */
+export abstract class BridgeMetric {
+  /** Metric name (prom-client may rename counters in place when a registry renders OpenMetrics). */
+  name: string;
+  /** Help text. */
+  readonly help: string;
+  /** Prometheus type. */
+  readonly type: MetricType;
+  /** How prom-client's AggregatorRegistry combines this metric across processes. */
+  readonly aggregator: "sum" | "max" | "min" | "first";
+  /** Label names, in order. */
+  readonly labelNames: readonly string[];
+  /** The declaration that created this metric; later declarations must equal it. */
+  readonly declaration: MetricDeclaration;
+  readonly #beforeCollect: () => void;
+
+  /** Create the metric; call {@link register} to place it in a registry. */
+  protected constructor(declaration: MetricDeclaration, beforeCollect: () => void) {
+    this.declaration = declaration;
+    this.name = declaration.name;
+    this.help = declaration.help;
+    this.type = declaration.type;
+    this.labelNames = declaration.labelNames;
+    this.aggregator = aggregatorOf(declaration);
+    this.#beforeCollect = beforeCollect;
+  }
+
+  /** Place this metric in `registry`; throws when the name is taken by another metric. */
+  register(registry: Registry): void {
+    registry.registerMetric(this as never);
+  }
+
+  /** Resolve a worker's series (its label values) to the binding its records apply to. */
+  abstract bind(values: readonly string[]): Binding;
+
+  /** Render the current values, as prom-client's metrics do. */
+  protected abstract snapshot(): MetricValue<string>[];
+
+  /** Zero every accumulated value (prom-client's `registry.resetMetrics()`). */
+  abstract reset(): void;
+
+  /** Drain the hub, then return the values in prom-client's shape. */
+  async get(): Promise<MetricSnapshot> {
+    this.#beforeCollect();
+    return { name: this.name, help: this.help, type: this.type, values: this.snapshot(), aggregator: this.aggregator };
+  }
+
+  /** Label names zipped with `values`, as prom-client's `labels` objects. */
+  protected labelsOf(values: readonly string[]): Record<string, string> {
+    const labels: Record<string, string> = {};
+    this.labelNames.forEach((name, i) => {
+      labels[name] = values[i] as string;
+    });
+    return labels;
+  }
+}
+
+function aggregatorOf(declaration: MetricDeclaration): "sum" | "max" | "min" | "first" {
+  if (declaration.type !== "gauge") return "sum";
+  switch (declaration.aggregate) {
+    case "max":
+      return "max";
+    case "min":
+      return "min";
+    case "last":
+      return "first";
+    default:
+      return "sum";
+  }
+}

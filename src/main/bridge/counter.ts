@@ -1,0 +1,44 @@
+/**
+ * The main-thread side of worker counters: one accumulated value per label set, summed over all workers.
+ * @module
+ */
+import type { MetricValue } from "prom-client";
+import { seriesKey } from "../../shared/series-key.js";
+import type { MetricDeclaration } from "../../shared/types.js";
+import { Binding, CounterSeries, KIND_COUNTER } from "./binding.js";
+import { BridgeMetric } from "./bridge-metric.js";
+
+/** A counter aggregated from worker threads. Values live here, so they survive any worker's exit. */
+export class BridgeCounter extends BridgeMetric {
+  readonly #series = new Map<string, Binding>();
+
+  /** Create the counter for `declaration`. */
+  constructor(declaration: MetricDeclaration, beforeCollect: () => void) {
+    super(declaration, beforeCollect);
+  }
+
+  /** Return the binding of a label set; every worker's series with these values shares it. */
+  bind(values: readonly string[]): Binding {
+    const key = seriesKey(values);
+    let binding = this.#series.get(key);
+    if (binding === undefined) {
+      binding = new Binding(KIND_COUNTER, new CounterSeries(this.labelsOf(values)));
+      this.#series.set(key, binding);
+    }
+    return binding;
+  }
+
+  protected snapshot(): MetricValue<string>[] {
+    const values: MetricValue<string>[] = [];
+    for (const { target } of this.#series.values()) {
+      const series = target as CounterSeries;
+      values.push({ labels: series.labels, value: series.value });
+    }
+    return values;
+  }
+
+  /** Zero every label set; they stay exported at 0. */
+  reset(): void {
+    for (const { target } of this.#series.values()) (target as CounterSeries).value = 0;
+  }
+}

@@ -1,0 +1,79 @@
+/**
+ * The main-thread side of worker gauges: each live worker contributes a value per label set, combined by
+ * the gauge's `aggregate`. A worker's contribution leaves with the worker.
+ * @module
+ */
+import type { MetricValue } from "prom-client";
+import { seriesKey } from "../../shared/series-key.js";
+import type { GaugeAggregate, MetricDeclaration } from "../../shared/types.js";
+import { Binding, GaugeContribution, GaugeSeries, KIND_GAUGE } from "./binding.js";
+import { BridgeMetric } from "./bridge-metric.js";
+
+/** A gauge aggregated across live worker threads. */
+export class BridgeGauge extends BridgeMetric {
+  readonly #series = new Map<string, GaugeSeries>();
+  readonly #aggregate: GaugeAggregate;
+
+  /** Create the gauge for `declaration`. */
+  constructor(declaration: MetricDeclaration, beforeCollect: () => void) {
+    super(declaration, beforeCollect);
+    this.#aggregate = declaration.aggregate ?? "sum";
+  }
+
+  /** Return a new contribution of one worker to a label set. */
+  bind(values: readonly string[]): Binding {
+    const key = seriesKey(values);
+    let series = this.#series.get(key);
+    if (series === undefined) {
+      series = new GaugeSeries(this.labelsOf(values));
+      this.#series.set(key, series);
+    }
+    const contribution = new GaugeContribution(series);
+    series.contributions.add(contribution);
+    return new Binding(KIND_GAUGE, contribution);
+  }
+
+  protected snapshot(): MetricValue<string>[] {
+    const values: MetricValue<string>[] = [];
+    for (const series of this.#series.values()) {
+      if (series.contributions.size === 0) continue;
+      values.push({ labels: series.labels, value: combine(this.#aggregate, series.contributions) });
+    }
+    return values;
+  }
+
+  /** Set every live contribution to 0. */
+  reset(): void {
+    for (const series of this.#series.values()) for (const c of series.contributions) c.value = 0;
+  }
+}
+
+/** Detach a worker's contribution: the gauge no longer counts it. */
+export function detachContribution(contribution: GaugeContribution): void {
+  contribution.series.contributions.delete(contribution);
+}
+
+function combine(aggregate: GaugeAggregate, contributions: Iterable<GaugeContribution>): number {
+  let result = aggregate === "min" ? Infinity : aggregate === "max" ? -Infinity : 0;
+  let latest = -1;
+  for (const c of contributions) {
+    switch (aggregate) {
+      case "sum":
+        result += c.value;
+        break;
+      case "max":
+        if (c.value > result) result = c.value;
+        break;
+      case "min":
+        if (c.value < result) result = c.value;
+        break;
+      case "last":
+        if (c.seq > latest) {
+          latest = c.seq;
+          result = c.value;
+        }
+        break;
+    }
+  }
+  return result;
+}

@@ -1,0 +1,59 @@
+/**
+ * The main-thread side of worker histograms: bucket counts merged from all workers.
+ * @module
+ */
+import type { MetricValue } from "prom-client";
+import { seriesKey } from "../../shared/series-key.js";
+import type { MetricDeclaration } from "../../shared/types.js";
+import { Binding, HistogramSeries, KIND_HISTOGRAM } from "./binding.js";
+import { BridgeMetric } from "./bridge-metric.js";
+
+/** A histogram aggregated from worker threads, rendered as prom-client renders its own. */
+export class BridgeHistogram extends BridgeMetric {
+  readonly #series = new Map<string, Binding>();
+  readonly #bounds: readonly number[];
+
+  /** Create the histogram for `declaration`. */
+  constructor(declaration: MetricDeclaration, beforeCollect: () => void) {
+    super(declaration, beforeCollect);
+    this.#bounds = declaration.buckets ?? [];
+  }
+
+  /** Return the binding of a label set; every worker's series with these values shares it. */
+  bind(values: readonly string[]): Binding {
+    const key = seriesKey(values);
+    let binding = this.#series.get(key);
+    if (binding === undefined) {
+      binding = new Binding(KIND_HISTOGRAM, new HistogramSeries(this.labelsOf(values), this.#bounds.length), this.#bounds.length);
+      this.#series.set(key, binding);
+    }
+    return binding;
+  }
+
+  protected snapshot(): MetricValue<string>[] {
+    const values: MetricValue<string>[] = [];
+    const bucketName = `${this.name}_bucket`;
+    for (const { target } of this.#series.values()) {
+      const series = target as HistogramSeries;
+      let cumulative = 0;
+      this.#bounds.forEach((le, i) => {
+        cumulative += series.buckets[i] as number;
+        values.push({ labels: { ...series.labels, le }, value: cumulative, metricName: bucketName } as MetricValue<string>);
+      });
+      cumulative += series.buckets[this.#bounds.length] as number;
+      values.push({ labels: { ...series.labels, le: "+Inf" }, value: cumulative, metricName: bucketName } as MetricValue<string>);
+      values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` } as MetricValue<string>);
+      values.push({ labels: series.labels, value: cumulative, metricName: `${this.name}_count` } as MetricValue<string>);
+    }
+    return values;
+  }
+
+  /** Empty every label set's buckets; they stay exported at 0. */
+  reset(): void {
+    for (const { target } of this.#series.values()) {
+      const series = target as HistogramSeries;
+      series.buckets.fill(0);
+      series.sum = 0;
+    }
+  }
+}

@@ -1,0 +1,427 @@
+/**
+ * The MetricsHub: owns the shared memory, drains every worker's ring into prom-client, and follows
+ * workers' lives.
+ * @module
+ */
+import { EventEmitter } from "node:events";
+import type { Registry } from "prom-client";
+import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../shared/errors.js";
+import { WORKER_DATA_KEY, type HubHandle, type HubWorkerData } from "../shared/handle.js";
+import {
+  Layout,
+  SLOT_CLAIMED,
+  SLOT_EXITED,
+  SLOT_FREE,
+  kDoorbellWord,
+  kLayoutVersion,
+  kMagic,
+  kMagicWord,
+  kRingCapacityWord,
+  kSlotCountWord,
+  kSlotState,
+  kSlotThreadId,
+  kUnslottedDropsWord,
+  kVersionWord,
+  kReadIndex,
+  kWriteIndex,
+} from "../shared/layout.js";
+import { RingReader } from "../shared/ring-reader.js";
+import type { MetricDeclaration } from "../shared/types.js";
+import { declarationDifference, normalizeDeclaration } from "../shared/validation.js";
+import { AttachedTargets, type AttachTarget } from "./attach.js";
+import type { BridgeMetric } from "./bridge/bridge-metric.js";
+import { BridgeCounter } from "./bridge/counter.js";
+import { BridgeGauge } from "./bridge/gauge.js";
+import { BridgeHistogram } from "./bridge/histogram.js";
+import { BridgeSummary } from "./bridge/summary.js";
+import { resolveHubOptions, type MetricsHubOptions, type ResolvedHubOptions } from "./options.js";
+import { SelfMetrics } from "./self-metrics.js";
+import { SlotDrain } from "./slot-drain.js";
+import { DROP_REASONS, Tally, type DropReason } from "./tally.js";
+
+/** A snapshot of the hub's state, for status pages and logs. */
+export interface HubStats {
+  /** Worker threads that own a ring now. */
+  workersConnected: number;
+  /** Slots in the hub (`maxWorkers`). */
+  maxWorkers: number;
+  /** Records per ring. */
+  ringCapacity: number;
+  /** Fill of the fullest ring now, from 0 to 1. */
+  ringFill: number;
+  /** Observation records applied to metrics so far. */
+  recordsDrained: number;
+  /** Observation records dropped so far, by reason. */
+  recordsDropped: Record<DropReason, number>;
+  /** Metrics declared by workers. */
+  metrics: number;
+}
+
+/** Events of a {@link MetricsHub}. */
+export interface MetricsHubEvents {
+  /** A problem the hub handled (a conflicting declaration, no free slot, a malformed record). */
+  error: [PromThreadsError];
+}
+
+interface Entry {
+  declaration: MetricDeclaration;
+  metric: BridgeMetric | null;
+}
+
+type ListMetrics = (...args: unknown[]) => unknown[];
+
+/** The one registry method the hub wraps; typed loosely so prom-client's own typing does not matter. */
+interface RegistryWithHook {
+  getMetricsAsArray: ListMetrics;
+}
+
+/**
+ * Aggregate metrics recorded in worker threads into a prom-client registry.
+ *
+ * Counters, histograms and summaries accumulate here, so they never go down when a worker exits; gauges
+ * combine the values of live workers. Every `registry.metrics()` call drains the rings first, so it
+ * includes every observation whose call returned before it began.
+ *
+ * Without `attach()`, a worker that exits by itself (its event loop empties, or it calls
+ * `process.exit()`) still frees its slot and its gauge values; a worker stopped by `terminate()` does
+ * not, because it runs no code on the way out: its counts are kept, but its gauge values and its slot
+ * stay until the hub closes. Attach every Worker or piscina pool to be exact in both cases.
+ *
+ * @example
+ * import { MetricsHub } from "prom-threads";
+ * import { Piscina } from "piscina";
+ * const hub = new MetricsHub();
+ * const pool = new Piscina({ filename: "./task.js", workerData: { ...hub.workerData } });
+ * hub.attach(pool);
+ * // register.metrics() now includes what the pool's workers record.
+ */
+export class MetricsHub extends EventEmitter<MetricsHubEvents> {
+  /** The registry the aggregated metrics live in. */
+  readonly registry: Registry;
+  readonly #options: ResolvedHubOptions;
+  readonly #buffer: SharedArrayBuffer;
+  readonly #words: Uint32Array;
+  readonly #control: Int32Array;
+  readonly #layout: Layout;
+  readonly #slots: SlotDrain[] = [];
+  readonly #handle: HubHandle;
+  readonly #metrics = new Map<string, Entry>();
+  readonly #conflicts = new Map<string, number>();
+  readonly #reported = new Set<string>();
+  readonly #tally = new Tally();
+  readonly #gaugeClock = { seq: 0 };
+  readonly #targets: AttachedTargets;
+  readonly #selfMetrics: SelfMetrics | undefined;
+  readonly #timer: ReturnType<typeof setInterval>;
+  readonly #originalGetMetricsAsArray: ((...args: unknown[]) => unknown[]) | undefined;
+  #lastUnslotted = 0;
+  #ringFillWindow = 0;
+  #draining = false;
+  #closed = false;
+
+  /** Allocate the shared memory and start draining. Throws a ConfigurationError for invalid options. */
+  constructor(options?: MetricsHubOptions) {
+    super();
+    this.#options = resolveHubOptions(options);
+    this.registry = this.#options.registry;
+    this.#layout = new Layout(this.#options.maxWorkers, this.#options.ringCapacity);
+    this.#buffer = new SharedArrayBuffer(this.#layout.totalBytes);
+    this.#words = new Uint32Array(this.#buffer);
+    this.#control = new Int32Array(this.#buffer);
+    this.#writeHeader();
+    for (let slot = 0; slot < this.#layout.slotCount; slot++) {
+      const reader = new RingReader(this.#buffer, this.#layout.ringHeaderByte(slot), this.#layout.ringDataByte(slot), this.#layout.ringCapacity);
+      this.#slots.push(new SlotDrain(reader, this, this.#tally, this.#gaugeClock));
+    }
+    this.#handle = { kind: "prom-threads/hub", version: kLayoutVersion, buffer: this.#buffer, spillRecords: this.#options.spillRecords };
+    this.#targets = new AttachedTargets((threadId) => this.#threadExited(threadId));
+    this.#selfMetrics = this.#options.selfMetrics ? new SelfMetrics(this.registry, this.#selfMetricsSource()) : undefined;
+    this.#originalGetMetricsAsArray = this.#hookRegistry();
+    this.#timer = setInterval(() => {
+      this.#targets.scan();
+      this.drainSync();
+    }, this.#options.drainIntervalMs);
+    this.#timer.unref();
+    this.#armDoorbell();
+  }
+
+  /**
+   * The plain, structured-cloneable object to pass as (or spread into) the `workerData` of a Worker or a
+   * piscina pool. Worker code then needs no setup: `prom-threads/worker` finds the hub in it.
+   */
+  get workerData(): HubWorkerData {
+    return { [WORKER_DATA_KEY]: this.#handle };
+  }
+
+  /** The hub handle alone, for `connect(handle)` in workers that get it another way (e.g. postMessage). */
+  get handle(): HubHandle {
+    return this.#handle;
+  }
+
+  /** Whether {@link close} has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Follow the lives of a Worker or of a piscina pool's workers, so that an exited or terminated worker's
+   * slot and gauge values are released at once. Returns a function that stops following.
+   *
+   * @example
+   * const detach = hub.attach(pool);
+   */
+  attach(target: AttachTarget): () => void {
+    this.#assertOpen();
+    return this.#targets.attach(target);
+  }
+
+  /** Drain every ring now. Resolves when every observation published before the call is in the registry. */
+  async collect(): Promise<void> {
+    this.#assertOpen();
+    this.drainSync();
+  }
+
+  /**
+   * Drain every ring synchronously. This is what scrapes, the timer and {@link collect} call; it is
+   * exposed for code that cannot await.
+   */
+  drainSync(): void {
+    if (this.#closed || this.#draining) return;
+    this.#draining = true;
+    const start = performance.now();
+    try {
+      for (let slot = 0; slot < this.#slots.length; slot++) this.#drainSlot(slot);
+      this.#countUnslotted();
+    } finally {
+      this.#draining = false;
+    }
+    this.#selfMetrics?.observeDrain((performance.now() - start) / 1000);
+  }
+
+  /** Return the hub's state now. */
+  stats(): HubStats {
+    let ringFill = 0;
+    for (const slot of this.#slots) if (slot.active) ringFill = Math.max(ringFill, slot.fill());
+    return {
+      workersConnected: this.#connectedWorkers(),
+      maxWorkers: this.#layout.slotCount,
+      ringCapacity: this.#layout.ringCapacity,
+      ringFill,
+      recordsDrained: this.#tally.drained,
+      recordsDropped: { ...this.#tally.dropped },
+      metrics: this.#metrics.size,
+    };
+  }
+
+  /**
+   * Drain one last time, stop, and remove the hub's metrics from the registry. Workers still running
+   * afterwards drop what they record. Idempotent.
+   */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.drainSync();
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#targets.detachAll();
+    // Why add and notify: wakes the pending Atomics.waitAsync so the doorbell loop sees `closed` and ends.
+    Atomics.add(this.#control, kDoorbellWord, 1);
+    Atomics.notify(this.#control, kDoorbellWord);
+    const registry = this.registry as unknown as RegistryWithHook;
+    if (this.#originalGetMetricsAsArray !== undefined) registry.getMetricsAsArray = this.#originalGetMetricsAsArray;
+    for (const [name, entry] of this.#metrics) {
+      if (entry.metric !== null) this.registry.removeSingleMetric(name);
+    }
+    this.#selfMetrics?.unregister();
+  }
+
+  /** @internal Called by a slot for each metric declaration. Never throws. */
+  resolveMetric(raw: unknown): BridgeMetric | null {
+    let declaration: MetricDeclaration;
+    try {
+      const type = (raw as { type?: unknown } | null)?.type;
+      if (type !== "counter" && type !== "gauge" && type !== "histogram" && type !== "summary") throw new Error(`unknown type ${String(type)}`);
+      declaration = normalizeDeclaration(type, raw);
+    } catch (error) {
+      this.reportMalformed(`an invalid metric declaration (${(error as Error).message})`);
+      return null;
+    }
+    const entry = this.#metrics.get(declaration.name);
+    if (entry !== undefined) {
+      const difference = declarationDifference(entry.declaration, declaration);
+      if (difference === undefined) return entry.metric;
+      this.#conflict(declaration.name, `a worker declared metric "${declaration.name}" again with ${difference}; the first declaration wins and the records of the other are dropped`);
+      return null;
+    }
+    const drain = (): void => this.drainSync();
+    const metric = createBridge(declaration, drain);
+    try {
+      metric.register(this.registry);
+    } catch (error) {
+      this.#metrics.set(declaration.name, { declaration, metric: null });
+      this.#conflict(declaration.name, `metric "${declaration.name}" declared by a worker is already registered in the hub's registry by other code (${(error as Error).message}); its records are dropped`);
+      return null;
+    }
+    this.#metrics.set(declaration.name, { declaration, metric });
+    return metric;
+  }
+
+  /** @internal Called by a slot for a record that makes no sense. */
+  reportMalformed(detail: string): void {
+    this.#report(new ProtocolError(ErrorCodes.MALFORMED_RECORD, `prom-threads: a worker ring held ${detail}; it was dropped`), "malformed");
+  }
+
+  #drainSlot(index: number): void {
+    const slot = this.#slots[index] as SlotDrain;
+    const stateWord = this.#layout.slotWord(index) + kSlotState;
+    // Acquire: once the state says CLAIMED, the owner's threadId and first records are visible.
+    const state = Atomics.load(this.#words, stateWord);
+    if (state !== SLOT_CLAIMED && state !== SLOT_EXITED) return;
+    if (!slot.active) {
+      slot.active = true;
+      slot.threadId = Atomics.load(this.#words, this.#layout.slotWord(index) + kSlotThreadId);
+    }
+    const fill = slot.fill();
+    if (fill > this.#ringFillWindow) this.#ringFillWindow = fill;
+    slot.drain();
+    if (state === SLOT_EXITED) this.#releaseSlot(index);
+  }
+
+  #releaseSlot(index: number): void {
+    (this.#slots[index] as SlotDrain).release();
+    // Why a store: hands the slot back; a worker's compareExchange may claim it from now on, and sees the
+    // clean ring header written by release() before this store.
+    Atomics.store(this.#words, this.#layout.slotWord(index) + kSlotState, SLOT_FREE);
+  }
+
+  #threadExited(threadId: number): void {
+    if (this.#closed) return;
+    for (let index = 0; index < this.#slots.length; index++) {
+      const base = this.#layout.slotWord(index);
+      // The thread is gone, so these loads see its last stores; no other thread writes this slot now.
+      if (Atomics.load(this.#words, base + kSlotState) === SLOT_FREE) continue;
+      if (Atomics.load(this.#words, base + kSlotThreadId) !== threadId) continue;
+      this.#releaseSlot(index);
+    }
+  }
+
+  #countUnslotted(): void {
+    // Acquire load of a counter that slotless workers increment with Atomics.add.
+    const unslotted = Atomics.load(this.#words, kUnslottedDropsWord);
+    if (unslotted === this.#lastUnslotted) return;
+    this.#tally.dropped.no_slot += (unslotted - this.#lastUnslotted) >>> 0;
+    this.#lastUnslotted = unslotted;
+    this.#report(
+      new ConfigurationError(
+        ErrorCodes.NO_FREE_SLOT,
+        `prom-threads: every one of the hub's ${this.#layout.slotCount} worker slots is taken; records of workers without a slot are dropped. Raise options.maxWorkers, or attach() your pools so exited workers free their slots`,
+      ),
+      "no_slot",
+    );
+  }
+
+  #conflict(metric: string, message: string): void {
+    this.#conflicts.set(metric, (this.#conflicts.get(metric) ?? 0) + 1);
+    this.#report(new ProtocolError(ErrorCodes.DECLARATION_CONFLICT, `prom-threads: ${message}`), `conflict:${message}`);
+  }
+
+  /** Emit `error` when someone listens; otherwise warn once per distinct problem, so nothing crashes. */
+  #report(error: PromThreadsError, key: string): void {
+    if (this.listenerCount("error") > 0) {
+      this.emit("error", error);
+      return;
+    }
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
+    process.emitWarning(error.message, { code: error.code });
+  }
+
+  #connectedWorkers(): number {
+    let count = 0;
+    for (let index = 0; index < this.#slots.length; index++) {
+      // A relaxed reading is enough for a count that is stale the moment it is returned.
+      if (Atomics.load(this.#words, this.#layout.slotWord(index) + kSlotState) === SLOT_CLAIMED) count++;
+    }
+    return count;
+  }
+
+  #selfMetricsSource() {
+    return {
+      tally: this.#tally,
+      conflicts: this.#conflicts,
+      drain: () => this.drainSync(),
+      connectedWorkers: () => this.#connectedWorkers(),
+      takeRingFill: () => {
+        const fill = this.#ringFillWindow;
+        this.#ringFillWindow = 0;
+        return fill;
+      },
+    };
+  }
+
+  #writeHeader(): void {
+    const words = this.#words;
+    // No worker has the buffer yet; plain stores would do, Atomics.store states the words are shared.
+    Atomics.store(words, kMagicWord, kMagic);
+    Atomics.store(words, kVersionWord, kLayoutVersion);
+    Atomics.store(words, kSlotCountWord, this.#layout.slotCount);
+    Atomics.store(words, kRingCapacityWord, this.#layout.ringCapacity);
+    const start = this.#options.ringStartIndex >>> 0;
+    if (start !== 0) {
+      for (let slot = 0; slot < this.#layout.slotCount; slot++) {
+        const header = this.#layout.ringHeaderByte(slot) / 4;
+        Atomics.store(words, header + kWriteIndex, start);
+        Atomics.store(words, header + kReadIndex, start);
+      }
+    }
+  }
+
+  /**
+   * Drain before the registry lists its metrics, so a metric whose declaration is still in a ring is
+   * listed in this very scrape (each metric's own `get()` drains too, but the list is made before that).
+   */
+  #hookRegistry(): ((...args: unknown[]) => unknown[]) | undefined {
+    const registry = this.registry as unknown as RegistryWithHook;
+    const original = registry.getMetricsAsArray;
+    if (typeof original !== "function") return undefined;
+    const hub = this;
+    registry.getMetricsAsArray = function getMetricsAsArray(this: unknown, ...args: unknown[]): unknown[] {
+      hub.drainSync();
+      return original.apply(this, args);
+    };
+    return original;
+  }
+
+  #armDoorbell(): void {
+    if (this.#closed) return;
+    // Why waitAsync: a worker whose ring passes half full adds to the doorbell word and notifies; the hub
+    // wakes and drains at once instead of at the next tick. A pending waitAsync does not keep Node alive.
+    const seen = Atomics.load(this.#control, kDoorbellWord);
+    const result = Atomics.waitAsync(this.#control, kDoorbellWord, seen);
+    const next = (): void => {
+      if (this.#closed) return;
+      this.drainSync();
+      this.#armDoorbell();
+    };
+    if (result.async) void result.value.then(next);
+    else setImmediate(next);
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new ConfigurationError(ErrorCodes.HUB_CLOSED, "This MetricsHub is closed");
+  }
+}
+
+function createBridge(declaration: MetricDeclaration, drain: () => void): BridgeMetric {
+  switch (declaration.type) {
+    case "counter":
+      return new BridgeCounter(declaration, drain);
+    case "gauge":
+      return new BridgeGauge(declaration, drain);
+    case "histogram":
+      return new BridgeHistogram(declaration, drain);
+    case "summary":
+      return new BridgeSummary(declaration, drain);
+  }
+}
+
+

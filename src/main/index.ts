@@ -1,0 +1,40 @@
+/**
+ * `prom-threads`: the main-thread side. Create a {@link MetricsHub}, give its `workerData` to your
+ * workers, and the metrics they record appear in your prom-client registry.
+ * @module
+ */
+export { MetricsHub, type HubStats, type MetricsHubEvents } from "./hub.js";
+export type { MetricsHubOptions } from "./options.js";
+export type { AttachTarget, PoolLike } from "./attach.js";
+export { DROP_REASONS, type DropReason } from "./tally.js";
+export { time, countExceptions, trackInProgress } from "../shared/wrappers.js";
+export type {
+  Clock,
+  CountExceptionsOptions,
+  ExceptionFilter,
+  Incrementer,
+  LabeledIncrementer,
+  LabeledObserver,
+  MethodDecorator,
+  Observer,
+  TimeOptions,
+  UpDown,
+} from "../shared/wrappers.js";
+export {
+  PromThreadsError,
+  ConfigurationError,
+  RecordingError,
+  ConnectionError,
+  ProtocolError,
+  ErrorCodes,
+  type ErrorCode,
+} from "../shared/errors.js";
+export type { HubHandle, HubWorkerData } from "../shared/handle.js";
+export type {
+  CounterConfiguration,
+  GaugeAggregate,
+  GaugeConfiguration,
+  HistogramConfiguration,
+  LabelValues,
+  SummaryConfiguration,
+} from "../shared/types.js";

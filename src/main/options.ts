@@ -1,0 +1,97 @@
+/**
+ * The hub's options: their defaults and their validation.
+ * @module
+ */
+import { availableParallelism } from "node:os";
+import { register as defaultRegistry, type Registry } from "prom-client";
+import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
+import { kMaxRingCapacity, kMaxSlots, kMinRingCapacity, kRecordBytes } from "../shared/layout.js";
+
+/** Options of `new MetricsHub()`. */
+export interface MetricsHubOptions {
+  /**
+   * The prom-client registry that receives the aggregated metrics and the hub's self-metrics.
+   * @default prom-client's default `register`
+   */
+  registry?: Registry;
+  /**
+   * Worker threads that can be connected at once. A worker that finds no free slot has its records
+   * counted as dropped (`reason="no_slot"`). Slots of exited workers are reused.
+   * @default max(16, 4 × os.availableParallelism())
+   */
+  maxWorkers?: number;
+  /**
+   * Bytes of each worker's ring (a power of two; 16 bytes per record), from 16 KiB to 256 MiB.
+   * @default 1048576 (65,536 records)
+   */
+  ringBytes?: number;
+  /**
+   * Observation records a worker may hold in its local spill buffer while its ring is full, before it
+   * drops (counted, `reason="ring_full"`). Memory per worker is at most 16 bytes × this number.
+   * @default 1048576
+   */
+  spillRecords?: number;
+  /**
+   * Milliseconds between background drains. Scrapes drain too, and a worker whose ring is half full wakes
+   * the hub at once.
+   * @default 100
+   */
+  drainIntervalMs?: number;
+  /**
+   * Register the `prom_threads_*` self-metrics.
+   * @default true
+   */
+  selfMetrics?: boolean;
+  /**
+   * Where ring indices start (an unsigned 32-bit number). Only for testing index wrap-around.
+   * @default 0
+   */
+  ringStartIndex?: number;
+}
+
+/** Options with every default applied. */
+export interface ResolvedHubOptions {
+  registry: Registry;
+  maxWorkers: number;
+  ringCapacity: number;
+  spillRecords: number;
+  drainIntervalMs: number;
+  selfMetrics: boolean;
+  ringStartIndex: number;
+}
+
+function integerOption(options: Record<string, unknown>, key: string, fallback: number, min: number, max: number): number {
+  const value = options[key];
+  if (value === undefined) return fallback;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `options.${key} must be an integer from ${min} to ${max}, got ${String(value)}`);
+  }
+  return value;
+}
+
+/** Apply defaults and validate; throws a ConfigurationError that names the option. */
+export function resolveHubOptions(options: MetricsHubOptions | undefined): ResolvedHubOptions {
+  if (options !== undefined && (options === null || typeof options !== "object")) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
+  }
+  const raw = (options ?? {}) as Record<string, unknown>;
+  const registry = raw.registry ?? defaultRegistry;
+  if (registry === null || typeof registry !== "object" || typeof (registry as Registry).registerMetric !== "function") {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options.registry must be a prom-client Registry");
+  }
+  const ringBytes = integerOption(raw, "ringBytes", 1 << 20, kMinRingCapacity * kRecordBytes, kMaxRingCapacity * kRecordBytes);
+  if ((ringBytes & (ringBytes - 1)) !== 0) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `options.ringBytes must be a power of two, got ${ringBytes}`);
+  }
+  const selfMetrics = raw.selfMetrics ?? true;
+  if (typeof selfMetrics !== "boolean") throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options.selfMetrics must be a boolean");
+  return {
+    registry: registry as Registry,
+    maxWorkers: integerOption(raw, "maxWorkers", Math.max(16, 4 * availableParallelism()), 1, kMaxSlots),
+    ringCapacity: ringBytes / kRecordBytes,
+    spillRecords: integerOption(raw, "spillRecords", 1 << 20, 0, 1 << 28),
+    drainIntervalMs: integerOption(raw, "drainIntervalMs", 100, 1, 3_600_000),
+    selfMetrics,
+    ringStartIndex: integerOption(raw, "ringStartIndex", 0, 0, 0xffffffff),
+  };
+}
