@@ -62,3 +62,19 @@ export function connect(handle: unknown): void {
 export function isConnected(): boolean {
   return runtime.connected;
 }
+
+/**
+ * Resolve once every record this thread made is in its ring, where the next drain or scrape sees it.
+ * Only records that met a full ring wait in the thread's spill buffer; call this at the end of a batch
+ * job, or in a test, to be sure a following scrape includes them.
+ * @returns `true` when the spill buffer is empty, `false` when `timeoutMs` passed first.
+ *
+ * @example
+ * export default async function task(input) {
+ *   work(input);
+ *   await flush();
+ * }
+ */
+export function flush(options: { timeoutMs?: number } = {}): Promise<boolean> {
+  return runtime.flush(options.timeoutMs ?? 1000);
+}

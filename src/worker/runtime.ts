@@ -90,6 +90,21 @@ class Runtime {
     this.#attach(handle);
   }
 
+  /**
+   * Move spilled records into the ring, waiting for room up to `timeoutMs`.
+   * @returns `true` when nothing is left in the spill buffer.
+   */
+  async flush(timeoutMs: number): Promise<boolean> {
+    const ring = this.#ring;
+    if (ring === undefined) return true;
+    const deadline = Date.now() + timeoutMs;
+    while (!ring.flush()) {
+      if (Date.now() >= deadline) return false;
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    return true;
+  }
+
   /** Replace test hooks (fixtures only); takes effect at the next connect. */
   setTestHooks(hooks: RuntimeTestHooks): void {
     this.#testHooks = hooks;

@@ -38,10 +38,10 @@ export class BridgeHistogram extends BridgeMetric {
       let cumulative = 0;
       this.#bounds.forEach((le, i) => {
         cumulative += series.buckets[i] as number;
-        values.push({ labels: { ...series.labels, le }, value: cumulative, metricName: bucketName } as MetricValue<string>);
+        values.push({ labels: { le, ...series.labels }, value: cumulative, metricName: bucketName } as MetricValue<string>);
       });
       cumulative += series.buckets[this.#bounds.length] as number;
-      values.push({ labels: { ...series.labels, le: "+Inf" }, value: cumulative, metricName: bucketName } as MetricValue<string>);
+      values.push({ labels: { le: "+Inf", ...series.labels }, value: cumulative, metricName: bucketName } as MetricValue<string>);
       values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` } as MetricValue<string>);
       values.push({ labels: series.labels, value: cumulative, metricName: `${this.name}_count` } as MetricValue<string>);
     }

@@ -1,0 +1,61 @@
+/** Helpers to run real worker threads from tests. */
+import { Worker, type WorkerOptions } from "node:worker_threads";
+
+/** Absolute URL of a fixture in test/fixtures. */
+export function fixture(name: string): URL {
+  return new URL(`../fixtures/${name}`, import.meta.url);
+}
+
+/** Start a worker on a fixture. */
+export function startWorker(name: string, options: WorkerOptions = {}): Worker {
+  return new Worker(fixture(name), options);
+}
+
+/** Resolve with the worker's next message; reject if it errors or exits first. */
+export function nextMessage<T = unknown>(worker: Worker): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (message: T): void => {
+      cleanup();
+      resolve(message);
+    };
+    const onError = (error: Error): void => {
+      cleanup();
+      reject(error);
+    };
+    const onExit = (code: number): void => {
+      cleanup();
+      reject(new Error(`worker exited with code ${code} before sending a message`));
+    };
+    const cleanup = (): void => {
+      worker.off("message", onMessage);
+      worker.off("error", onError);
+      worker.off("exit", onExit);
+    };
+    worker.on("message", onMessage);
+    worker.on("error", onError);
+    worker.on("exit", onExit);
+  });
+}
+
+/** Resolve when the worker has exited. */
+export function exited(worker: Worker): Promise<number> {
+  return new Promise((resolve) => {
+    if (worker.threadId < 0) resolve(0);
+    else worker.once("exit", resolve);
+  });
+}
+
+/** Wait `ms` milliseconds. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Poll `check` every 10 ms until it returns true or `timeoutMs` passes; returns the last result. */
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return true;
+    await sleep(10);
+  }
+  return check();
+}
