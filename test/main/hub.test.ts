@@ -17,7 +17,7 @@ function makeHub(options: ConstructorParameters<typeof MetricsHub>[0] = {}) {
   return { registry, hub };
 }
 
-async function worker(options: ConstructorParameters<typeof Scripted.start>[0] = {}) {
+async function worker(options: Parameters<typeof Scripted.start>[0] = {}) {
   const w = await Scripted.start(options);
   cleanup.push(() => w.worker.terminate());
   return w;

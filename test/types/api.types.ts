@@ -1,0 +1,40 @@
+// Type tests: checked by `tsc -p tsconfig.test.json` (part of `npm test` and `npm run lint`), never run.
+import { Histogram as PromHistogram } from "prom-client";
+import { countExceptions, time, trackInProgress, MetricsHub } from "../../src/main/index.js";
+import { Counter, Gauge, Histogram } from "../../src/worker/index.js";
+
+const h = new Histogram({ name: "t_seconds", help: "h", labelNames: ["status"] as const });
+const c = new Counter({ name: "t_total", help: "h" });
+const g = new Gauge({ name: "t_g", help: "h" });
+const p = new PromHistogram({ name: "p_seconds", help: "h", labelNames: ["status"] });
+
+// A wrapped function keeps its exact type.
+const wrapped: (a: number, b: string) => Promise<boolean> = time(h, async (a: number, b: string) => a > b.length);
+const sync: (x: number) => number = time(p, (x: number) => x);
+// A timed promise resolves to the promise's value.
+const timed: Promise<number> = time(h, Promise.resolve(1));
+// Outcome labels see the function's resolved result.
+time(h, async () => 5, { labels: (result) => ({ status: result === 5 ? "ok" : "other" }) });
+// Decorator form.
+const decorator = time(h.labels("ok"));
+countExceptions(c, () => 1, { filter: TypeError });
+countExceptions(c, () => 1, { filter: (e) => e instanceof Error });
+trackInProgress(g, async () => 1);
+
+// @ts-expect-error a counter has no observe()
+time(c, () => 1);
+// @ts-expect-error a histogram has no dec()
+trackInProgress(h, () => 1);
+// @ts-expect-error labels not in labelNames
+h.observe({ nope: "x" }, 1);
+// @ts-expect-error a number is not a function, promise or options object
+time(h, 5);
+// @ts-expect-error the hub takes an options object
+new MetricsHub(5);
+// @ts-expect-error gauge aggregate must be one of the four
+new Gauge({ name: "t_bad", help: "h", aggregate: "avg" });
+
+void wrapped;
+void sync;
+void timed;
+void decorator;
