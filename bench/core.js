@@ -1,0 +1,113 @@
+// Core benchmarks (issue 2): worker-side cost per observation against prom-client in the same thread,
+// drain throughput against one prom-client observe() per record, and a sustained 2 x 1M obs/s load.
+import { Worker } from "node:worker_threads";
+import client from "prom-client";
+import { MetricsHub } from "../dist/main/index.js";
+import { Histogram as WorkerHistogram, connect } from "../dist/worker/index.js";
+import { fmt, summarize } from "./lib/stats.js";
+
+const here = (file) => new URL(file, import.meta.url);
+
+function runWorker(file, workerData) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(here(file), { workerData });
+    worker.once("message", (m) => {
+      resolve(m);
+      void worker.terminate();
+    });
+    worker.once("error", reject);
+  });
+}
+
+/** ns/op of each case, measured in one worker thread, alternating rounds. */
+export async function observeCost({ quick }) {
+  const hub = new MetricsHub({ registry: new client.Registry() });
+  const raw = await runWorker("./lib/observe-cost.worker.js", { ...hub.workerData, ops: quick ? 200_000 : 1_000_000, rounds: quick ? 5 : 9 });
+  await hub.close();
+  return Object.fromEntries(Object.entries(raw).map(([name, values]) => [name, summarize(values)]));
+}
+
+/**
+ * Records per second through the hub's drain, against calling prom-client's observe() once per record.
+ * The main thread connects to its own hub so that one thread fills the ring and then drains it.
+ */
+export async function drainThroughput({ quick }) {
+  const records = quick ? 200_000 : 1_000_000;
+  const rounds = quick ? 5 : 9;
+  const ringBytes = 2 ** Math.ceil(Math.log2(records * 16 * 2));
+  const hub = new MetricsHub({ registry: new client.Registry(), ringBytes, drainIntervalMs: 3_600_000 });
+  connect(hub.workerData);
+  const child = new WorkerHistogram({ name: "drain_seconds", help: "h", labelNames: ["method"] }).labels("GET");
+  const promRegistry = new client.Registry();
+  const promChild = new client.Histogram({ name: "direct_seconds", help: "h", labelNames: ["method"], registers: [promRegistry] }).labels("GET");
+  const values = Float64Array.from({ length: records }, (_, i) => (i & 1023) / 1000);
+  const hubRates = [];
+  const promRates = [];
+  for (let round = -1; round < rounds; round++) {
+    for (let i = 0; i < records; i++) child.observe(values[i]);
+    let start = process.hrtime.bigint();
+    hub.drainSync();
+    const hubSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+    start = process.hrtime.bigint();
+    for (let i = 0; i < records; i++) promChild.observe(values[i]);
+    const promSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (round >= 0) {
+      hubRates.push(records / hubSeconds);
+      promRates.push(records / promSeconds);
+    }
+  }
+  const drained = hub.stats().recordsDrained;
+  await hub.close();
+  return { hub: summarize(hubRates), promClient: summarize(promRates), recordsPerRound: records, drained };
+}
+
+/** N workers each producing `rate` observations per second for `seconds`, with default hub settings. */
+export async function sustainedLoad({ quick, workers = 2, rate = 1_000_000, seconds }) {
+  const duration = seconds ?? (quick ? 3 : 10);
+  const registry = new client.Registry();
+  const hub = new MetricsHub({ registry });
+  const scrapeTimes = [];
+  const scraper = setInterval(async () => {
+    const start = performance.now();
+    await registry.metrics();
+    scrapeTimes.push(performance.now() - start);
+  }, 1000);
+  const results = await Promise.all(
+    Array.from({ length: workers }, (_, index) => runWorker("./lib/producer.worker.js", { ...hub.workerData, rate, seconds: duration, index })),
+  );
+  clearInterval(scraper);
+  await hub.collect();
+  const stats = hub.stats();
+  const produced = results.reduce((a, r) => a + r.produced, 0);
+  const achieved = results.reduce((a, r) => a + r.produced / r.elapsed, 0);
+  await hub.close();
+  const dropped = Object.values(stats.recordsDropped).reduce((a, b) => a + b, 0);
+  return { workers, ratePerWorker: rate, seconds: duration, produced, counted: stats.recordsDrained, dropped, achievedRate: achievedTotal(achieved), scrapesMs: scrapeTimes };
+}
+
+function achievedTotal(rate) {
+  return Math.round(rate);
+}
+
+/** Print the core results as a table. */
+export function printCore({ cost, drain, load }) {
+  const ratio = (a, b) => `${(a / b).toFixed(1)}x`;
+  const line = (name, s, unit) => `  ${name.padEnd(58)} ${fmt(s.median, unit).padStart(12)}  (${fmt(s.min)}–${fmt(s.max)}, spread ${(s.spread * 100).toFixed(0)}%, ${s.rounds} rounds)`;
+  console.log("\nWorker-side cost per call, same thread, medians over rounds:");
+  for (const [name, s] of Object.entries(cost)) console.log(line(name, s, "ns"));
+  const pairs = [
+    ["histogram.observe", "prom-client histogram.observe (stored child, 2 labels)", "prom-threads histogram.observe (stored child, 2 labels)"],
+    ["counter.inc", "prom-client counter.inc (stored child, 2 labels)", "prom-threads counter.inc (stored child, 2 labels)"],
+    ["time() no-op", "prom-client time() around a no-op", "prom-threads time() around a no-op"],
+  ];
+  for (const [label, a, b] of pairs) {
+    console.log(`  => ${label}: prom-threads costs ${(cost[b].median / cost[a].median).toFixed(3)} of prom-client (${ratio(cost[a].median, cost[b].median)} faster)`);
+  }
+  console.log("\nMain-thread drain throughput (records/s):");
+  console.log(line("hub drain (typed-array aggregation)", drain.hub, "rec/s"));
+  console.log(line("prom-client observe() once per record", drain.promClient, "rec/s"));
+  console.log(`  => drain handles ${ratio(drain.hub.median, drain.promClient.median)} the records per second of per-record observe()`);
+  console.log(`\nSustained load: ${load.workers} workers x ${fmt(load.ratePerWorker)} obs/s for ${load.seconds} s, default settings:`);
+  console.log(`  produced ${load.produced}, counted ${load.counted}, dropped ${load.dropped}, achieved ${fmt(load.achievedRate)} obs/s in total`);
+  console.log(`  => ${load.counted === load.produced && load.dropped === 0 ? "nothing lost" : "LOSS"}; scrape times (ms): ${load.scrapesMs.map((t) => t.toFixed(1)).join(", ")}`);
+}
