@@ -113,7 +113,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   readonly #targets: AttachedTargets;
   readonly #selfMetrics: SelfMetrics | undefined;
   readonly #timer: ReturnType<typeof setInterval>;
-  readonly #originalGetMetricsAsArray: ((...args: unknown[]) => unknown[]) | undefined;
+  readonly #unhookRegistry: () => void;
   #lastUnslotted = 0;
   #ringFillWindow = 0;
   #draining = false;
@@ -136,7 +136,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.#handle = { kind: "prom-threads/hub", version: kLayoutVersion, buffer: this.#buffer, spillRecords: this.#options.spillRecords };
     this.#targets = new AttachedTargets((threadId) => this.#threadExited(threadId));
     this.#selfMetrics = this.#options.selfMetrics ? new SelfMetrics(this.registry, this.#selfMetricsSource()) : undefined;
-    this.#originalGetMetricsAsArray = this.#hookRegistry();
+    this.#unhookRegistry = this.#hookRegistry();
     this.#timer = setInterval(() => {
       this.#targets.scan();
       this.drainSync();
@@ -226,8 +226,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     // Why add and notify: wakes the pending Atomics.waitAsync so the doorbell loop sees `closed` and ends.
     Atomics.add(this.#control, kDoorbellWord, 1);
     Atomics.notify(this.#control, kDoorbellWord);
-    const registry = this.registry as unknown as RegistryWithHook;
-    if (this.#originalGetMetricsAsArray !== undefined) registry.getMetricsAsArray = this.#originalGetMetricsAsArray;
+    this.#unhookRegistry();
     for (const [name, entry] of this.#metrics) {
       if (entry.metric !== null) this.registry.removeSingleMetric(name);
     }
@@ -379,16 +378,21 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
    * Drain before the registry lists its metrics, so a metric whose declaration is still in a ring is
    * listed in this very scrape (each metric's own `get()` drains too, but the list is made before that).
    */
-  #hookRegistry(): ((...args: unknown[]) => unknown[]) | undefined {
+  #hookRegistry(): () => void {
     const registry = this.registry as unknown as RegistryWithHook;
     const original = registry.getMetricsAsArray;
-    if (typeof original !== "function") return undefined;
+    if (typeof original !== "function") return () => {};
     const hub = this;
-    registry.getMetricsAsArray = function getMetricsAsArray(this: unknown, ...args: unknown[]): unknown[] {
+    const hooked = function getMetricsAsArray(this: unknown, ...args: unknown[]): unknown[] {
       hub.drainSync();
       return original.apply(this, args);
     };
-    return original;
+    registry.getMetricsAsArray = hooked;
+    // Restore only if nobody wrapped it after us; otherwise our wrapper stays and drains a closed hub,
+    // which returns at once.
+    return () => {
+      if (registry.getMetricsAsArray === hooked) registry.getMetricsAsArray = original;
+    };
   }
 
   #armDoorbell(): void {

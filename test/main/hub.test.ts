@@ -133,7 +133,17 @@ describe("series removal", () => {
     expect(all.get('conns{peer="b"}')).toBe(3);
     expect(all.get('rm_total{k="x"}')).toBe(5);
   });
+
+  it("counts records on a child whose label set was removed as dropped, not as another series", async () => {
+    const { registry, hub } = makeHub();
+    const w = await worker({ workerData: hub.workerData });
+    await w.ok("staleChild", { config: { name: "stale_total", help: "h", labelNames: ["k"] }, labels: { k: "a" }, count: 6 });
+    const all = samples(await registry.metrics());
+    expect(all.get('stale_total{k="a"}')).toBe(1);
+    expect(all.get('prom_threads_records_dropped_total{reason="removed_series"}')).toBe(6);
+  });
 });
+
 
 describe("summaries", () => {
   it("computes quantiles over every worker's observations", async () => {
