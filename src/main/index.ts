@@ -7,34 +7,4 @@ export { MetricsHub, type HubStats, type MetricsHubEvents } from "./hub.js";
 export type { MetricsHubOptions } from "./options.js";
 export type { AttachTarget, PoolLike } from "./attach.js";
 export { DROP_REASONS, type DropReason } from "./tally.js";
-export { time, countExceptions, trackInProgress } from "../shared/wrappers.js";
-export type {
-  Clock,
-  CountExceptionsOptions,
-  ExceptionFilter,
-  Incrementer,
-  LabeledIncrementer,
-  LabeledObserver,
-  MethodDecorator,
-  Observer,
-  TimeOptions,
-  UpDown,
-} from "../shared/wrappers.js";
-export {
-  PromThreadsError,
-  ConfigurationError,
-  RecordingError,
-  ConnectionError,
-  ProtocolError,
-  ErrorCodes,
-  type ErrorCode,
-} from "../shared/errors.js";
-export type { HubHandle, HubWorkerData } from "../shared/handle.js";
-export type {
-  CounterConfiguration,
-  GaugeAggregate,
-  GaugeConfiguration,
-  HistogramConfiguration,
-  LabelValues,
-  SummaryConfiguration,
-} from "../shared/types.js";
+export * from "../shared/public.js";

@@ -4,7 +4,7 @@
  */
 import type { GaugeAggregate, GaugeConfiguration, LabelValues } from "../shared/types.js";
 import { throwInvalidValue } from "../shared/validation.js";
-import { WorkerMetric, mergeLabels, secondsSince, type SeriesRef } from "./metric.js";
+import { WorkerMetric, startLabeledTimer, startTimer, type SeriesRef } from "./metric.js";
 import { runtime } from "./runtime.js";
 
 /** A gauge bound to one label set: this thread's contribution to it. */
@@ -51,12 +51,7 @@ export class GaugeChild {
 
   /** Start a timer; the returned function sets the gauge to the elapsed seconds and returns them. */
   startTimer(): () => number {
-    const start = performance.now();
-    return () => {
-      const seconds = secondsSince(start);
-      this.set(seconds);
-      return seconds;
-    };
+    return startTimer((seconds) => this.set(seconds));
   }
 }
 
@@ -110,12 +105,7 @@ export class Gauge<T extends string = string> extends WorkerMetric<T, GaugeChild
 
   /** Start a timer; the returned function sets the gauge to the elapsed seconds and returns them. */
   startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
-    const start = performance.now();
-    return (endLabels?: LabelValues<T>) => {
-      const seconds = secondsSince(start);
-      this.childOfLabels(mergeLabels(labels, endLabels)).set(seconds);
-      return seconds;
-    };
+    return startLabeledTimer(labels, (all, seconds) => this.childOfLabels(all).set(seconds));
   }
 
   /** Set this thread's value for `labels` to 0. */

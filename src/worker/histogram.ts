@@ -4,7 +4,8 @@
  */
 import type { HistogramConfiguration, LabelValues } from "../shared/types.js";
 import { throwInvalidValue } from "../shared/validation.js";
-import { WorkerMetric, mergeLabels, secondsSince, type SeriesRef } from "./metric.js";
+import { startTimer, type SeriesRef } from "./metric.js";
+import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
 
 /** A histogram bound to one label set. Keep it: `observe()` on it is a bucket search and a few stores. */
@@ -33,12 +34,7 @@ export class HistogramChild {
 
   /** Start a timer; the returned function observes the elapsed seconds and returns them. */
   startTimer(): () => number {
-    const start = performance.now();
-    return () => {
-      const seconds = secondsSince(start);
-      this.observe(seconds);
-      return seconds;
-    };
+    return startTimer((seconds) => this.observe(seconds));
   }
 }
 
@@ -51,7 +47,7 @@ export class HistogramChild {
  * const end = seconds.startTimer({ kind: "hash" });
  * end();
  */
-export class Histogram<T extends string = string> extends WorkerMetric<T, HistogramChild> {
+export class Histogram<T extends string = string> extends ObservingMetric<T, HistogramChild> {
   /** Upper bounds of the buckets, without `+Inf`. */
   readonly buckets: readonly number[];
   readonly #bounds: Float64Array;
@@ -63,23 +59,6 @@ export class Histogram<T extends string = string> extends WorkerMetric<T, Histog
     this.#bounds = Float64Array.from(this.buckets);
   }
 
-  /** Observe `value` in the series of `labels` (or the unlabelled series). */
-  observe(value: number): void;
-  observe(labels: LabelValues<T>, value: number): void;
-  observe(labelsOrValue: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).observe(value as number);
-    else this.childOfLabels(undefined).observe(labelsOrValue);
-  }
-
-  /** Start a timer; the returned function observes the elapsed seconds, with labels from both calls. */
-  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
-    const start = performance.now();
-    return (endLabels?: LabelValues<T>) => {
-      const seconds = secondsSince(start);
-      this.childOfLabels(mergeLabels(labels, endLabels)).observe(seconds);
-      return seconds;
-    };
-  }
 
   /** Make the series of `labels` exist with empty buckets. */
   zero(labels?: LabelValues<T>): void {

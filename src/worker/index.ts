@@ -12,37 +12,7 @@ export { Counter, CounterChild } from "./counter.js";
 export { Gauge, GaugeChild } from "./gauge.js";
 export { Histogram, HistogramChild } from "./histogram.js";
 export { Summary, SummaryChild } from "./summary.js";
-export { time, countExceptions, trackInProgress } from "../shared/wrappers.js";
-export type {
-  Clock,
-  CountExceptionsOptions,
-  ExceptionFilter,
-  Incrementer,
-  LabeledIncrementer,
-  LabeledObserver,
-  MethodDecorator,
-  Observer,
-  TimeOptions,
-  UpDown,
-} from "../shared/wrappers.js";
-export {
-  PromThreadsError,
-  ConfigurationError,
-  RecordingError,
-  ConnectionError,
-  ProtocolError,
-  ErrorCodes,
-  type ErrorCode,
-} from "../shared/errors.js";
-export type { HubHandle, HubWorkerData } from "../shared/handle.js";
-export type {
-  CounterConfiguration,
-  GaugeAggregate,
-  GaugeConfiguration,
-  HistogramConfiguration,
-  LabelValues,
-  SummaryConfiguration,
-} from "../shared/types.js";
+export * from "../shared/public.js";
 
 /**
  * Connect this thread to a hub, for setups where `workerData` does not carry `hub.workerData`

@@ -127,15 +127,32 @@ export abstract class WorkerMetric<T extends string, Child> {
 /** Series id of each child, for `remove()`; kept off the child so its shape stays minimal. */
 const childSeries = new WeakMap<object, number>();
 
-
 /** Merge the labels given to `startTimer()` with those given to its end function. */
-export function mergeLabels(start: object | undefined, end: object | undefined): object | undefined {
+function mergeLabels(start: object | undefined, end: object | undefined): object | undefined {
   if (end === undefined) return start;
   if (start === undefined) return end;
   return { ...start, ...end };
 }
 
-/** Seconds since `start` (a `performance.now()` reading). */
-export function secondsSince(start: number): number {
-  return (performance.now() - start) / 1000;
+/** Start a timer whose end function passes the elapsed seconds to `record` and returns them. */
+export function startTimer(record: (seconds: number) => void): () => number {
+  const start = performance.now();
+  return () => {
+    const seconds = (performance.now() - start) / 1000;
+    record(seconds);
+    return seconds;
+  };
+}
+
+/** Start a timer whose end function takes more labels, as prom-client's `metric.startTimer(labels)`. */
+export function startLabeledTimer<L extends object>(
+  labels: L | undefined,
+  record: (labels: object | undefined, seconds: number) => void,
+): (endLabels?: L) => number {
+  const start = performance.now();
+  return (endLabels?: L) => {
+    const seconds = (performance.now() - start) / 1000;
+    record(mergeLabels(labels, endLabels), seconds);
+    return seconds;
+  };
 }

@@ -2,9 +2,10 @@
  * Worker-side summary.
  * @module
  */
-import type { LabelValues, SummaryConfiguration } from "../shared/types.js";
+import type { SummaryConfiguration } from "../shared/types.js";
 import { throwInvalidValue } from "../shared/validation.js";
-import { WorkerMetric, mergeLabels, secondsSince, type SeriesRef } from "./metric.js";
+import { startTimer, type SeriesRef } from "./metric.js";
+import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
 
 /** A summary bound to one label set. */
@@ -26,12 +27,7 @@ export class SummaryChild {
 
   /** Start a timer; the returned function observes the elapsed seconds and returns them. */
   startTimer(): () => number {
-    const start = performance.now();
-    return () => {
-      const seconds = secondsSince(start);
-      this.observe(seconds);
-      return seconds;
-    };
+    return startTimer((seconds) => this.observe(seconds));
   }
 }
 
@@ -44,29 +40,12 @@ export class SummaryChild {
  * const size = new Summary({ name: "payload_bytes", help: "Payload size", percentiles: [0.5, 0.99] });
  * size.observe(512);
  */
-export class Summary<T extends string = string> extends WorkerMetric<T, SummaryChild> {
+export class Summary<T extends string = string> extends ObservingMetric<T, SummaryChild> {
   /** Declare a summary; validates the configuration at once. */
   constructor(config: SummaryConfiguration<T>) {
     super("summary", config);
   }
 
-  /** Observe `value` in the series of `labels` (or the unlabelled series). */
-  observe(value: number): void;
-  observe(labels: LabelValues<T>, value: number): void;
-  observe(labelsOrValue: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).observe(value as number);
-    else this.childOfLabels(undefined).observe(labelsOrValue);
-  }
-
-  /** Start a timer; the returned function observes the elapsed seconds, with labels from both calls. */
-  startTimer(labels?: LabelValues<T>): (labels?: LabelValues<T>) => number {
-    const start = performance.now();
-    return (endLabels?: LabelValues<T>) => {
-      const seconds = secondsSince(start);
-      this.childOfLabels(mergeLabels(labels, endLabels)).observe(seconds);
-      return seconds;
-    };
-  }
 
   /** @internal */
   protected createChild(series: SeriesRef): SummaryChild {

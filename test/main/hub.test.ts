@@ -145,6 +145,23 @@ describe("series removal", () => {
 });
 
 
+describe("timers", () => {
+  it("observe elapsed seconds with labels from both calls, on metrics and children", async () => {
+    const { registry, hub } = makeHub();
+    const w = await worker({ workerData: hub.workerData });
+    const seconds = (await w.ok("timers")) as number[];
+    expect(seconds.every((s) => s >= 0 && s < 1)).toBe(true);
+    const all = samples(await registry.metrics());
+    expect(all.get('timer_seconds_count{route="/",status="ok"}')).toBe(1);
+    expect(all.get('timer_seconds_sum{route="/",status="ok"}')).toBe(seconds[0]);
+    expect(all.get('timer_seconds_count{route="/",status="child"}')).toBe(1);
+    expect(all.get('timer_summary_seconds_count{route="/s"}')).toBe(1);
+    expect(all.get('timer_summary_seconds_count{route="/c"}')).toBe(1);
+    expect(all.get('timer_gauge_seconds{route="/g"}')).toBe(seconds[4]);
+    expect(all.get('timer_gauge_seconds{route="/gc"}')).toBe(seconds[5]);
+  });
+});
+
 describe("summaries", () => {
   it("computes quantiles over every worker's observations", async () => {
     const { registry, hub } = makeHub();

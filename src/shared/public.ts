@@ -1,0 +1,27 @@
+/**
+ * What both entry points export: the wrappers, the errors and the configuration types.
+ * @module
+ */
+export { time, countExceptions, trackInProgress } from "./wrappers.js";
+export type {
+  Clock,
+  CountExceptionsOptions,
+  ExceptionFilter,
+  Incrementer,
+  LabeledIncrementer,
+  LabeledObserver,
+  MethodDecorator,
+  Observer,
+  TimeOptions,
+  UpDown,
+} from "./wrappers.js";
+export { PromThreadsError, ConfigurationError, RecordingError, ConnectionError, ProtocolError, ErrorCodes, type ErrorCode } from "./errors.js";
+export type { HubHandle, HubWorkerData } from "./handle.js";
+export type {
+  CounterConfiguration,
+  GaugeAggregate,
+  GaugeConfiguration,
+  HistogramConfiguration,
+  LabelValues,
+  SummaryConfiguration,
+} from "./types.js";
