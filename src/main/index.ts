@@ -7,6 +7,12 @@ export { MetricsHub, type HubStats, type MetricsHubEvents } from "./hub.js";
 export type { MetricsHubOptions } from "./options.js";
 export type { AttachTarget, PoolLike } from "./attach.js";
 export { DROP_REASONS, type DropReason } from "./tally.js";
+export { startHttpServer, type MetricsServer } from "./serve/server.js";
+export { metricsHandler, type MetricsRequestHandler } from "./serve/handler.js";
+export type { MetricsHandlerOptions, StartHttpServerOptions } from "./serve/options.js";
+export type { ServerLimits } from "./serve/limits.js";
+export type { BasicAuthOptions } from "./serve/auth.js";
+export type { StatusDocument } from "./serve/status-page.js";
 export { time, countExceptions, trackInProgress } from "../shared/wrappers.js";
 export type {
   Clock,
