@@ -50,7 +50,8 @@ export function resolveAuth(value: unknown): ResolvedAuth {
   return { username, password, hashed };
 }
 
-interface Bcrypt {
+/** The part of `bcryptjs` the checker uses. */
+export interface Bcrypt {
   compare(password: string, hash: string): Promise<boolean>;
 }
 
@@ -72,11 +73,11 @@ export class BasicAuth {
   }
 
   /**
-   * Create the checker; loads `bcryptjs` when the password is a hash. Rejects with a ConfigurationError
-   * (`ERR_PROM_THREADS_MISSING_PEER_DEPENDENCY`) when it is not installed.
+   * Create the checker; loads `bcryptjs` when the password is a hash (tests may pass their own `bcrypt`).
+   * Rejects with a ConfigurationError (`ERR_PROM_THREADS_MISSING_PEER_DEPENDENCY`) when it is not installed.
    */
-  static async create(auth: ResolvedAuth): Promise<BasicAuth> {
-    return new BasicAuth(auth, auth.hashed ? await loadBcrypt() : undefined);
+  static async create(auth: ResolvedAuth, bcrypt?: Bcrypt): Promise<BasicAuth> {
+    return new BasicAuth(auth, auth.hashed ? (bcrypt ?? (await loadBcrypt())) : undefined);
   }
 
   /** Resolve whether an `Authorization` header carries the right credentials. Never rejects. */
