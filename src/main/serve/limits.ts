@@ -13,7 +13,8 @@ export interface ServerLimits {
   maxConcurrentScrapes?: number;
   /**
    * Milliseconds a client has to send the complete request headers, from connecting (Node's
-   * `server.headersTimeout`); a slower client gets `408` and is disconnected.
+   * `server.headersTimeout`); a slower client gets `408` and is disconnected. With TLS it is also the
+   * handshake timeout, unless `tls.handshakeTimeout` is given.
    * @default 10000
    */
   headersTimeout?: number;

@@ -60,7 +60,12 @@ export async function startHttpServer(options?: StartHttpServerOptions): Promise
     maxHeaderSize: limits.maxHeaderSize,
     connectionsCheckingInterval: limits.connectionsCheckingInterval,
   };
-  const server: Server = config.tls === undefined ? createHttpServer(httpOptions, listener) : createHttpsServer({ ...config.tls, ...httpOptions }, listener);
+  // Why handshakeTimeout: Node's header timeouts start after the TLS handshake; without it a client that
+  // never finishes the handshake holds its connection for tls's default of 120 s.
+  const server: Server =
+    config.tls === undefined
+      ? createHttpServer(httpOptions, listener)
+      : createHttpsServer({ handshakeTimeout: limits.headersTimeout, ...config.tls, ...httpOptions }, listener);
   server.maxConnections = limits.maxConnections;
   await listen(server, config);
   server.on("error", (cause: Error) => {
