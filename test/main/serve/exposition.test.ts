@@ -1,4 +1,4 @@
-import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, Summary, type OpenMetricsContentType } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { formatCanonical, formatGoFloat } from "../../../src/main/serve/format.js";
 import { renderOpenMetrics } from "../../../src/main/serve/openmetrics.js";
@@ -8,6 +8,13 @@ import { assertValidExposition, openMetricsForPromtool, promtoolCheck, skipWitho
 
 /** Label values that break naive renderers. */
 const HOSTILE = ['say "hi"', "back\\slash", "two\nlines", "ünïcødé ✓ 😀", 'all: \\" \\n "\\', " # {x=\"y\"} 1", "", "trailing\\"];
+
+/** A registry in prom-client's OpenMetrics mode: prom-client allows exemplars only there. */
+function openMetricsRegistry(): Registry {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry as unknown as Registry;
+}
 
 async function snapshot(registry: Registry): Promise<FamilySnapshot[]> {
   return (await registry.getMetricsAsJSON()) as unknown as FamilySnapshot[];
@@ -114,7 +121,7 @@ describe("OpenMetrics 1.0", () => {
 
   it("writes exemplars on counters and buckets", async () => {
     // prom-client allows exemplars only in a registry created in OpenMetrics mode.
-    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const registry = openMetricsRegistry();
     const c = new Counter({ name: "app_traced_total", help: "Traced.", registers: [registry], enableExemplars: true });
     c.inc({ value: 2, exemplarLabels: { trace_id: 'abc"1' } });
     const h = new Histogram({ name: "app_traced_seconds", help: "Traced.", buckets: [1], registers: [registry], enableExemplars: true });
@@ -129,7 +136,7 @@ describe("registry safety", () => {
   it("leaves the registry's own text output byte-identical after rendering OpenMetrics", async () => {
     const registry = richRegistry();
     const before = await registry.metrics();
-    const counterNames = () => registry.getMetricsAsArray().filter((m) => m.type === "counter").map((m) => m.name);
+    const counterNames = () => registry.getMetricsAsArray().filter((m) => String(m.type) === "counter").map((m) => m.name);
     const namesBefore = counterNames();
     renderOpenMetrics(await snapshot(registry));
     renderOpenMetrics(await snapshot(registry));
@@ -139,7 +146,7 @@ describe("registry safety", () => {
   });
 
   it("(control) prom-client's own OpenMetrics mode does rename counters, which is what the renderer avoids", async () => {
-    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const registry = openMetricsRegistry();
     new Counter({ name: "app_jobs_total", help: "Jobs.", registers: [registry] }).inc();
     await registry.metrics();
     expect(registry.getMetricsAsArray()[0]?.name).toBe("app_jobs");
@@ -174,7 +181,7 @@ describe.skipIf(skipWithout(["promtool", "python"], "exposition validity checks"
   });
 
   it("OpenMetrics with negative histograms and exemplars: valid", async () => {
-    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const registry = openMetricsRegistry();
     const h = new Histogram({ name: "app_delta", help: "Delta.", buckets: [0, 1], labelNames: ["k"], registers: [registry] });
     h.observe({ k: "neg" }, -5);
     h.observe({ k: "pos" }, 0.5);

@@ -66,7 +66,8 @@ describe("routes and methods", () => {
 
   it("answers HEAD with GET's headers and no body", async () => {
     const server = await serve({ registry: appRegistry() });
-    for (const headers of [{}, { accept: PROMETHEUS_ACCEPT, "accept-encoding": "gzip" }]) {
+    const variants: Record<string, string>[] = [{}, { accept: PROMETHEUS_ACCEPT, "accept-encoding": "gzip" }];
+    for (const headers of variants) {
       const full = await get(server.url, { headers });
       const head = await get(server.url, { method: "HEAD", headers });
       expect(head.status).toBe(200);
