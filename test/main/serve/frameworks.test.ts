@@ -8,6 +8,7 @@ import { Counter, Gauge, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import promThreads from "../../../src/fastify/index.js";
 import { ErrorCodes, MetricsHub, metricsHandler, type PromThreadsError } from "../../../src/main/index.js";
+import { assertValidExposition, tools } from "../../helpers/exposition-checkers.js";
 import { get, PROMETHEUS_ACCEPT } from "../../helpers/http.js";
 
 const TEXT = "text/plain; version=0.0.4; charset=utf-8";
@@ -50,6 +51,12 @@ async function checkServing(url: string, options: { methodNotAllowed?: boolean }
   expect(om.headers["content-encoding"]).toBe("gzip");
   expect(om.text).toContain('fx_jobs_total{kind="fw"} 40\n');
   expect(om.text.endsWith("# EOF\n")).toBe(true);
+
+  // Judged too where the tools exist (server.test.ts and exposition.test.ts warn when they do not).
+  if (tools.promtool && tools.python) {
+    await assertValidExposition(text.text, "text");
+    await assertValidExposition(om.text, "openmetrics");
+  }
 
   const head = await get(url, { method: "HEAD" });
   expect(head.status).toBe(200);
