@@ -41,8 +41,9 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest): Prom
   const format = negotiateFormat(request.accept);
   let families: FamilySnapshot[];
   try {
-    // The hub's registry drains on every listing; collect() also covers a registry the hub does not own.
-    if (source.hub !== undefined && !source.hub.closed) await source.hub.collect();
+    // The hub's registry drains on every listing; this also covers a registry the hub does not own.
+    // drainSync() rather than collect(): it does nothing once the hub is closed, instead of throwing.
+    source.hub?.drainSync();
     families = (await source.registry.getMetricsAsJSON()) as unknown as FamilySnapshot[];
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);

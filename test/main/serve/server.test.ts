@@ -129,6 +129,20 @@ describe("the hub", () => {
     expect(text.text).toContain("prom_threads_records_drained_total 2502\n");
   });
 
+  it("keeps serving the registry after the hub is closed, and says the hub is closed", async () => {
+    const registry = appRegistry();
+    const hub = new MetricsHub({ registry });
+    const server = await serve({ hub });
+    await recordInWorker(hub, 5, "late");
+    await hub.close();
+    const reply = await get(server.url);
+    expect(reply.status).toBe(200);
+    expect(reply.text).toContain('app_requests_total{code="200"} 5');
+    // close() removed the hub's metrics from the registry.
+    expect(reply.text).not.toContain("fx_jobs_total");
+    expect(JSON.parse((await get(`http://127.0.0.1:${server.port}/status`)).text).hub.closed).toBe(true);
+  });
+
   it("shows the hub's state on / and /status, and says when there is no hub", async () => {
     const registry = new Registry();
     const hub = new MetricsHub({ registry, maxWorkers: 5 });
