@@ -33,14 +33,13 @@ export interface FamilySnapshot {
 }
 
 /** Render a label set `{a="x",b="y"}` (or the empty string) with `escape` applied to values. */
-export function renderLabels(labels: SampleLabels | undefined, escape: (value: string) => string, format?: (name: string, value: string | number) => string): string {
+export function renderLabels(labels: SampleLabels | undefined, escape: (value: string) => string): string {
   if (labels === undefined) return "";
   let out = "";
   for (const name in labels) {
     const value = labels[name];
     if (value === undefined) continue;
-    const text = format !== undefined ? format(name, value) : String(value);
-    out += `${out === "" ? "" : ","}${name}="${escape(text)}"`;
+    out += `${out === "" ? "" : ","}${name}="${escape(String(value))}"`;
   }
   return out === "" ? "" : `{${out}}`;
 }
