@@ -1,0 +1,55 @@
+/**
+ * `prom-threads/fastify`: a fastify plugin that serves the metrics route. fastify is an optional peer
+ * dependency; the main `prom-threads` entry never loads this file.
+ * @module
+ */
+import type { FastifyPluginAsync } from "fastify";
+import { resolvePath, resolveSource, type MetricsHandlerOptions } from "../main/serve/options.js";
+import { ALLOWED_METHODS } from "../main/serve/respond.js";
+import { scrape } from "../main/serve/scrape.js";
+
+/** Options of the fastify plugin. */
+export interface PromThreadsFastifyOptions extends MetricsHandlerOptions {
+  /**
+   * Path of the metrics route (under the plugin's prefix, if registered with one).
+   * @default "/metrics"
+   */
+  path?: string;
+}
+
+/**
+ * Register a metrics route on a fastify instance: GET (and fastify's automatic HEAD) with the same
+ * negotiation, gzip and drain-first behaviour as `metricsHandler`; other methods get 405.
+ *
+ * @example
+ * import Fastify from "fastify";
+ * import promThreads from "prom-threads/fastify";
+ * const app = Fastify();
+ * await app.register(promThreads, { hub });
+ */
+export const promThreads: FastifyPluginAsync<PromThreadsFastifyOptions> = async (fastify, options) => {
+  const source = resolveSource({ registry: options.registry, hub: options.hub, onError: options.onError });
+  const path = resolvePath(options as Record<string, unknown>, "/metrics");
+  fastify.route({
+    method: "GET",
+    url: path,
+    handler: async (request, reply) => {
+      const response = await scrape(source, { accept: request.headers.accept, acceptEncoding: request.headers["accept-encoding"] });
+      void reply.code(response.status).headers(response.headers);
+      return reply.send(response.body);
+    },
+  });
+  fastify.route({
+    method: ["DELETE", "OPTIONS", "PATCH", "POST", "PUT"],
+    url: path,
+    handler: async (_request, reply) => {
+      void reply.code(405).header("Allow", ALLOWED_METHODS).type("text/plain; charset=utf-8");
+      return reply.send("405 Method Not Allowed\n");
+    },
+  });
+};
+
+// Why: fastify names plugins by this symbol in its logs and errors.
+(promThreads as unknown as Record<symbol, string>)[Symbol.for("fastify.display-name")] = "prom-threads";
+
+export default promThreads;

@@ -1,0 +1,66 @@
+/**
+ * The pieces both exposition formats share: escaping and number rendering.
+ * @module
+ */
+
+/** Escape a label value: backslash, double quote and line feed (both formats). */
+export function escapeLabelValue(value: string): string {
+  return value.replace(/[\\"\n]/g, escapeChar);
+}
+
+/** Escape HELP text for the text format 0.0.4: backslash and line feed only. */
+export function escapeTextHelp(help: string): string {
+  return help.replace(/[\\\n]/g, escapeChar);
+}
+
+/** Escape HELP text for OpenMetrics, whose `escaped-string` also excludes the double quote. */
+export function escapeOpenMetricsHelp(help: string): string {
+  return escapeLabelValue(help);
+}
+
+function escapeChar(char: string): string {
+  return char === "\n" ? "\\n" : `\\${char}`;
+}
+
+/** Render a sample value: `NaN`, `+Inf`, `-Inf`, or JavaScript's shortest round-trip form. */
+export function formatValue(value: number): string {
+  if (Number.isNaN(value)) return "NaN";
+  if (value === Infinity) return "+Inf";
+  if (value === -Infinity) return "-Inf";
+  return String(value);
+}
+
+/**
+ * Render a number the way Go's `%g` does with the shortest precision: exponent form when the exponent is
+ * below -4 or at least 6, with at least two exponent digits (`1e-05`, `1e+06`), fixed form otherwise.
+ */
+export function formatGoFloat(value: number): string {
+  if (!Number.isFinite(value)) return formatValue(value);
+  if (value === 0) return Object.is(value, -0) ? "-0" : "0";
+  const [mantissa = "", exponentText = "0"] = value.toExponential().split("e");
+  const exponent = Number(exponentText);
+  if (exponent < -4 || exponent >= 6) {
+    const sign = exponent < 0 ? "-" : "+";
+    return `${mantissa}e${sign}${String(Math.abs(exponent)).padStart(2, "0")}`;
+  }
+  // In this range JavaScript's String() is already fixed notation with the shortest digits.
+  return String(value);
+}
+
+/**
+ * Render an OpenMetrics canonical number, for `le` and `quantile` label values: Go's `%g`, with `.0`
+ * appended when there is neither a decimal point nor an exponent (`1.0`, `0.25`, `1e-05`, `+Inf`).
+ */
+export function formatCanonical(value: number): string {
+  const text = formatGoFloat(value);
+  if (!Number.isFinite(value) || /[.e]/.test(text)) return text;
+  return `${text}.0`;
+}
+
+/** Parse a `le` or `quantile` label value (a number or a string such as `"+Inf"`) into a number. */
+export function labelNumber(value: unknown): number {
+  if (typeof value === "number") return value;
+  if (value === "+Inf" || value === "Inf") return Infinity;
+  if (value === "-Inf") return -Infinity;
+  return Number(value);
+}

@@ -1,0 +1,137 @@
+/**
+ * HTTP content negotiation for a scrape: which exposition format (`Accept`) and whether to gzip
+ * (`Accept-Encoding`), following RFC 9110's rules for quality values and the most specific match.
+ * @module
+ */
+
+/** An exposition format prom-threads can render. */
+export type ExpositionFormat = "openmetrics" | "text";
+
+interface MediaRange {
+  type: string;
+  subtype: string;
+  params: Map<string, string>;
+  q: number;
+  position: number;
+}
+
+interface Candidate {
+  format: ExpositionFormat;
+  type: string;
+  subtype: string;
+  /** Versions this format answers; a range without a `version` parameter matches any. */
+  versions: readonly string[];
+}
+
+// Why text first: a tie through the same range (`*\/*`) keeps the first candidate, the default format.
+// Why OpenMetrics 0.0.1 too: Prometheus offers it (at q=0.75) as the pre-1.0 name of the same syntax.
+const CANDIDATES: readonly Candidate[] = [
+  { format: "text", type: "text", subtype: "plain", versions: ["0.0.4"] },
+  { format: "openmetrics", type: "application", subtype: "openmetrics-text", versions: ["1.0.0", "0.0.1"] },
+];
+
+/**
+ * Choose the exposition format for an `Accept` header: the acceptable format with the highest quality,
+ * the earlier-listed one on a tie, and the text format 0.0.4 when the header is missing, asks for
+ * neither format or makes them equal (through a wildcard).
+ *
+ * @example
+ * negotiateFormat("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"); // "openmetrics"
+ */
+export function negotiateFormat(accept: string | undefined): ExpositionFormat {
+  if (accept === undefined || accept.trim() === "") return "text";
+  const ranges = parseAccept(accept);
+  let best: { format: ExpositionFormat; q: number; position: number } = { format: "text", q: 0, position: Infinity };
+  for (const candidate of CANDIDATES) {
+    const match = bestMatch(candidate, ranges);
+    if (match === undefined || match.q <= 0) continue;
+    if (match.q > best.q || (match.q === best.q && match.position < best.position)) {
+      best = { format: candidate.format, q: match.q, position: match.position };
+    }
+  }
+  return best.format;
+}
+
+/** The range that decides a candidate's quality: the most specific one that matches it. */
+function bestMatch(candidate: Candidate, ranges: readonly MediaRange[]): MediaRange | undefined {
+  let best: MediaRange | undefined;
+  let bestSpecificity = -1;
+  for (const range of ranges) {
+    const specificity = matchSpecificity(candidate, range);
+    if (specificity > bestSpecificity) {
+      best = range;
+      bestSpecificity = specificity;
+    }
+  }
+  return best;
+}
+
+/** -1 when `range` does not match, else 0 for `*\/*`, 1 for `type/*`, 2 for `type/subtype`, 3 with a version. */
+function matchSpecificity(candidate: Candidate, range: MediaRange): number {
+  if (range.type === "*" && range.subtype === "*") return 0;
+  if (range.type !== candidate.type) return -1;
+  if (range.subtype === "*") return 1;
+  if (range.subtype !== candidate.subtype) return -1;
+  const version = range.params.get("version");
+  if (version === undefined) return 2;
+  return candidate.versions.includes(version) ? 3 : -1;
+}
+
+function parseAccept(header: string): MediaRange[] {
+  const ranges: MediaRange[] = [];
+  let position = 0;
+  for (const part of splitList(header)) {
+    const [mediaType = "", ...paramParts] = part.split(";");
+    const [type, subtype] = mediaType.trim().toLowerCase().split("/");
+    if (!type || !subtype) continue;
+    const params = new Map<string, string>();
+    let q = 1;
+    for (const param of paramParts) {
+      const eq = param.indexOf("=");
+      if (eq < 0) continue;
+      const key = param.slice(0, eq).trim().toLowerCase();
+      const value = param.slice(eq + 1).trim().replace(/^"(.*)"$/, "$1");
+      if (key === "q") q = parseQuality(value);
+      else params.set(key, value);
+    }
+    ranges.push({ type, subtype, params, q, position: position++ });
+  }
+  return ranges;
+}
+
+/**
+ * Whether an `Accept-Encoding` header accepts gzip: `gzip` (or `x-gzip`) with a quality above 0, or `*`
+ * above 0 when gzip is not named. A missing header means no compression.
+ *
+ * @example
+ * acceptsGzip("gzip, deflate, br"); // true
+ * acceptsGzip("gzip;q=0, *"); // false
+ */
+export function acceptsGzip(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  let gzip: number | undefined;
+  let wildcard: number | undefined;
+  for (const part of splitList(header)) {
+    const [coding = "", ...params] = part.split(";");
+    const name = coding.trim().toLowerCase();
+    let q = 1;
+    for (const param of params) {
+      const [key = "", value = ""] = param.split("=");
+      if (key.trim().toLowerCase() === "q") q = parseQuality(value.trim());
+    }
+    if (name === "gzip" || name === "x-gzip") gzip = Math.max(gzip ?? 0, q);
+    else if (name === "*") wildcard = q;
+  }
+  if (gzip !== undefined) return gzip > 0;
+  return wildcard !== undefined && wildcard > 0;
+}
+
+function splitList(header: string): string[] {
+  return header.split(",").map((part) => part.trim()).filter((part) => part !== "");
+}
+
+/** A quality value: a number from 0 to 1; anything unparsable counts as 0 (not acceptable). */
+function parseQuality(value: string): number {
+  if (!/^(?:0(?:\.\d{0,3})?|1(?:\.0{0,3})?)$/.test(value)) return 0;
+  return Number(value);
+}

@@ -1,0 +1,153 @@
+/**
+ * The OpenMetrics 1.0 text renderer. It reads `registry.getMetricsAsJSON()` output and never calls
+ * prom-client's OpenMetrics mode, which renames counter objects in the registry for good.
+ *
+ * What the spec requires and this file does: counter families named without `_total` and samples with
+ * it; `le` and `quantile` values as canonical numbers (`1.0`, `0.25`, `1e-05`, `+Inf`); HELP escaping of
+ * backslash, double quote and line feed; TYPE before HELP; `# EOF` at the end. Where a value cannot be
+ * expressed (a histogram `_sum` that is negative or NaN, or a histogram with negative buckets, which must
+ * not have a sum; a negative summary `_sum` or quantile value), that sample is left out, never the family.
+ * @module
+ */
+import { escapeLabelValue, escapeOpenMetricsHelp, formatCanonical, formatValue, labelNumber } from "./format.js";
+import { renderLabels, type ExemplarSnapshot, type FamilySnapshot, type SampleLabels, type SampleSnapshot } from "./snapshot.js";
+
+/** The Content-Type of OpenMetrics 1.0. */
+export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/** Render metric families in OpenMetrics 1.0 text, ending with `# EOF`. */
+export function renderOpenMetrics(families: readonly FamilySnapshot[]): string {
+  let out = "";
+  for (const family of families) out += renderFamily(family);
+  return `${out}# EOF\n`;
+}
+
+function renderFamily(family: FamilySnapshot): string {
+  switch (family.type) {
+    case "counter":
+      return renderCounter(family);
+    case "gauge":
+      return renderPlain(family, "gauge");
+    case "histogram":
+      return renderHistogram(family);
+    case "summary":
+      return renderSummary(family);
+    default:
+      return renderPlain(family, "unknown");
+  }
+}
+
+function header(name: string, type: string, help: string | undefined): string {
+  // An empty HELP means no HELP (spec, "MetricFamily metadata"); writing `# HELP name ` adds nothing.
+  const helpLine = help ? `# HELP ${name} ${escapeOpenMetricsHelp(help)}\n` : "";
+  return `# TYPE ${name} ${type}\n${helpLine}`;
+}
+
+function line(name: string, labels: SampleLabels | undefined, value: number, exemplar?: ExemplarSnapshot | null): string {
+  return `${name}${labels === undefined ? "" : renderLabels(labels, escapeLabelValue)} ${formatValue(value)}${renderExemplar(exemplar)}\n`;
+}
+
+function renderExemplar(exemplar: ExemplarSnapshot | null | undefined): string {
+  if (exemplar === null || exemplar === undefined || typeof exemplar.value !== "number") return "";
+  const labels = renderLabels(exemplar.labelSet, escapeLabelValue) || "{}";
+  const timestamp = typeof exemplar.timestamp === "number" && Number.isFinite(exemplar.timestamp) ? ` ${exemplar.timestamp}` : "";
+  return ` # ${labels} ${formatValue(exemplar.value)}${timestamp}`;
+}
+
+function renderPlain(family: FamilySnapshot, type: string): string {
+  let out = header(family.name, type, family.help);
+  for (const sample of family.values ?? []) out += line(sample.metricName ?? family.name, sample.labels, sample.value);
+  return out;
+}
+
+function renderCounter(family: FamilySnapshot): string {
+  const name = family.name.endsWith("_total") ? family.name.slice(0, -"_total".length) : family.name;
+  let out = header(name, "counter", family.help);
+  for (const sample of family.values ?? []) out += line(`${name}_total`, sample.labels, sample.value, sample.exemplar);
+  return out;
+}
+
+/** The samples of one histogram or summary series (one label set), gathered in order. */
+interface Group {
+  readonly labels: SampleLabels | undefined;
+  readonly points: SampleSnapshot[];
+  sum: SampleSnapshot | undefined;
+  count: SampleSnapshot | undefined;
+}
+
+/**
+ * Gather samples by series. prom-client lists each series' samples together; the key (labels without
+ * `skip`) also merges a series whose samples come apart.
+ */
+function groupSeries(family: FamilySnapshot, pointSuffix: string, skip: string): Group[] {
+  const groups = new Map<string, Group>();
+  for (const sample of family.values ?? []) {
+    const labels = withoutLabel(sample.labels, skip);
+    const key = renderLabels(labels, escapeLabelValue);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { labels, points: [], sum: undefined, count: undefined };
+      groups.set(key, group);
+    }
+    const sampleName = sample.metricName ?? family.name;
+    if (sampleName === `${family.name}${pointSuffix}`) group.points.push(sample);
+    else if (sampleName === `${family.name}_sum`) group.sum = sample;
+    else if (sampleName === `${family.name}_count`) group.count = sample;
+  }
+  return [...groups.values()];
+}
+
+function withoutLabel(labels: SampleLabels | undefined, skip: string): SampleLabels | undefined {
+  if (labels === undefined || !(skip in labels)) return labels;
+  const copy: Record<string, string | number | undefined> = {};
+  for (const name in labels) if (name !== skip) copy[name] = labels[name];
+  return copy;
+}
+
+/** Labels of a point, with its special label (`le` or `quantile`) written as a canonical number. */
+function pointLabels(sample: SampleSnapshot, special: string): SampleLabels | undefined {
+  const labels = sample.labels;
+  if (labels === undefined || labels[special] === undefined) return labels;
+  const copy: Record<string, string | number | undefined> = {};
+  for (const name in labels) copy[name] = name === special ? formatCanonical(labelNumber(labels[name])) : labels[name];
+  return copy;
+}
+
+function renderHistogram(family: FamilySnapshot): string {
+  const name = family.name;
+  let out = header(name, "histogram", family.help);
+  for (const group of groupSeries(family, "_bucket", "le")) {
+    const buckets = group.points
+      .map((sample) => ({ sample, le: labelNumber(sample.labels?.le) }))
+      .filter((bucket) => !Number.isNaN(bucket.le))
+      .sort((a, b) => a.le - b.le);
+    let negativeBucket = false;
+    for (const { sample, le } of buckets) {
+      if (le < 0) negativeBucket = true;
+      out += line(`${name}_bucket`, pointLabels(sample, "le"), sample.value, sample.exemplar);
+    }
+    // Spec: a histogram with negative buckets has no sum, a sum is never negative or NaN, and _count
+    // appears if and only if _sum does.
+    const sum = group.sum;
+    if (sum !== undefined && group.count !== undefined && !negativeBucket && sum.value >= 0) {
+      out += line(`${name}_count`, group.labels, group.count.value);
+      out += line(`${name}_sum`, group.labels, sum.value);
+    }
+  }
+  return out;
+}
+
+function renderSummary(family: FamilySnapshot): string {
+  const name = family.name;
+  let out = header(name, "summary", family.help);
+  for (const group of groupSeries(family, "", "quantile")) {
+    for (const sample of group.points) {
+      // Spec: quantile values are never negative; NaN (no recent observations) is allowed.
+      if (sample.value < 0) continue;
+      out += line(name, pointLabels(sample, "quantile"), sample.value);
+    }
+    if (group.count !== undefined) out += line(`${name}_count`, group.labels, group.count.value);
+    if (group.sum !== undefined && group.sum.value >= 0) out += line(`${name}_sum`, group.labels, group.sum.value);
+  }
+  return out;
+}

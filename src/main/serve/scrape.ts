@@ -1,0 +1,76 @@
+/**
+ * One scrape, independent of the HTTP library: drain the hub, read the registry once, render the
+ * negotiated format, gzip when allowed. Every way of serving (server, handler, fastify plugin) uses it.
+ * @module
+ */
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import type { Registry } from "prom-client";
+import { ErrorCodes, PromThreadsError } from "../../shared/errors.js";
+import type { MetricsHub } from "../hub.js";
+import { acceptsGzip, negotiateFormat } from "./negotiation.js";
+import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from "./openmetrics.js";
+import type { Reporter } from "./report.js";
+import type { FamilySnapshot } from "./snapshot.js";
+import { TEXT_CONTENT_TYPE, renderText } from "./text-format.js";
+
+const gzipAsync = promisify(gzip);
+
+/** What a scrape reads from, and where it reports a failed collect. */
+export interface ScrapeSource {
+  readonly registry: Registry;
+  readonly hub: MetricsHub | undefined;
+  readonly report: Reporter;
+}
+
+/** The parts of a request a scrape depends on. */
+export interface ScrapeRequest {
+  readonly accept: string | undefined;
+  readonly acceptEncoding: string | undefined;
+}
+
+/** A complete response: status, headers and body bytes (also sized for HEAD). */
+export interface ScrapeResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: Buffer;
+}
+
+/** Render the registry for one request. Never rejects: a failed collect becomes a reported 500. */
+export async function scrape(source: ScrapeSource, request: ScrapeRequest): Promise<ScrapeResponse> {
+  const format = negotiateFormat(request.accept);
+  let families: FamilySnapshot[];
+  try {
+    // The hub's registry drains on every listing; this also covers a registry the hub does not own.
+    // drainSync() rather than collect(): it does nothing once the hub is closed, instead of throwing.
+    source.hub?.drainSync();
+    families = (await source.registry.getMetricsAsJSON()) as unknown as FamilySnapshot[];
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    source.report(new PromThreadsError(ErrorCodes.COLLECT_FAILED, `prom-threads: collecting metrics for a scrape failed: ${detail}`, { cause }));
+    return plain(500, "500 Internal Server Error: collecting metrics failed\n");
+  }
+  const text = format === "openmetrics" ? renderOpenMetrics(families) : renderText(families);
+  const headers: Record<string, string> = {
+    "Content-Type": format === "openmetrics" ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE,
+    "Cache-Control": "no-store",
+    Vary: "Accept, Accept-Encoding",
+  };
+  let body = Buffer.from(text, "utf8");
+  if (acceptsGzip(request.acceptEncoding)) {
+    body = await gzipAsync(body);
+    headers["Content-Encoding"] = "gzip";
+  }
+  headers["Content-Length"] = String(body.length);
+  return { status: 200, headers, body };
+}
+
+/** A short plain-text response. */
+export function plain(status: number, text: string, extra?: Record<string, string>): ScrapeResponse {
+  const body = Buffer.from(text, "utf8");
+  return {
+    status,
+    headers: { "Content-Type": "text/plain; charset=utf-8", "Content-Length": String(body.length), "Cache-Control": "no-store", ...extra },
+    body,
+  };
+}

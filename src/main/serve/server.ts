@@ -1,0 +1,129 @@
+/**
+ * `startHttpServer()`: a small, hardened metrics server (HTTP or HTTPS), with the metrics endpoint, a
+ * status page and limits that keep slow or greedy clients from holding it.
+ * @module
+ */
+import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
+import { ErrorCodes, PromThreadsError } from "../../shared/errors.js";
+import { AUTH_CHALLENGE, BasicAuth } from "./auth.js";
+import { ScrapeGate } from "./limits.js";
+import { resolveServerOptions, type ResolvedServerOptions, type StartHttpServerOptions } from "./options.js";
+import { isReadMethod, methodNotAllowed, send } from "./respond.js";
+import { plain, scrape } from "./scrape.js";
+import { statusDocument, statusJson, statusPage } from "./status-page.js";
+
+/** A running metrics server. */
+export interface MetricsServer {
+  /** URL of the metrics endpoint, e.g. `http://127.0.0.1:9464/metrics`. */
+  readonly url: string;
+  /** The port listened on (the one picked when `port: 0`). */
+  readonly port: number;
+  /**
+   * Stop listening, let scrapes in progress finish (connections still open after 2 s are closed), and
+   * resolve once the server is closed. Idempotent. Does not close the hub.
+   */
+  close(): Promise<void>;
+}
+
+/** The path of the JSON status route. */
+export const STATUS_PATH = "/status";
+
+/**
+ * Serve the registry's metrics over HTTP (or HTTPS with `tls`), draining the hub before each scrape.
+ * Resolves once listening; rejects with a ConfigurationError for invalid options and a PromThreadsError
+ * (`ERR_PROM_THREADS_LISTEN_FAILED`) when the address cannot be used.
+ *
+ * Routes: the metrics `path` (default `/metrics`), `/` (an HTML status page) and `/status` (JSON); GET
+ * and HEAD only (405 otherwise), 404 elsewhere, 401 for every route when `auth` is set and not met.
+ *
+ * @example
+ * import { MetricsHub, startHttpServer } from "prom-threads";
+ * const hub = new MetricsHub();
+ * const server = await startHttpServer({ hub, port: 9464 });
+ * console.log(`scrape ${server.url}`);
+ */
+export async function startHttpServer(options?: StartHttpServerOptions): Promise<MetricsServer> {
+  const config = resolveServerOptions(options);
+  const auth = config.auth === undefined ? undefined : await BasicAuth.create(config.auth);
+  const gate = new ScrapeGate(config.limits.maxConcurrentScrapes);
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    route(config, auth, gate, req).then(
+      (response) => send(req, res, response),
+      () => send(req, res, plain(500, "500 Internal Server Error\n")),
+    );
+  };
+  const { limits } = config;
+  const httpOptions = {
+    headersTimeout: limits.headersTimeout,
+    requestTimeout: limits.requestTimeout,
+    maxHeaderSize: limits.maxHeaderSize,
+    connectionsCheckingInterval: limits.connectionsCheckingInterval,
+  };
+  // Why handshakeTimeout: Node's header timeouts start after the TLS handshake; without it a client that
+  // never finishes the handshake holds its connection for tls's default of 120 s.
+  const server: Server =
+    config.tls === undefined
+      ? createHttpServer(httpOptions, listener)
+      : createHttpsServer({ handshakeTimeout: limits.headersTimeout, ...config.tls, ...httpOptions }, listener);
+  server.maxConnections = limits.maxConnections;
+  await listen(server, config);
+  server.on("error", (cause: Error) => {
+    config.source.report(new PromThreadsError(ErrorCodes.LISTEN_FAILED, `prom-threads: the metrics server failed: ${cause.message}`, { cause }));
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : config.port;
+  const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `${config.tls === undefined ? "http" : "https"}://${host}:${port}${config.path}`,
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        const force = setTimeout(() => server.closeAllConnections(), 2000);
+        force.unref();
+        server.close(() => {
+          clearTimeout(force);
+          resolve();
+        });
+        server.closeIdleConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, config: ResolvedServerOptions): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (cause: Error): void => {
+      reject(new PromThreadsError(ErrorCodes.LISTEN_FAILED, `prom-threads: cannot listen on ${config.host}:${config.port}: ${cause.message}`, { cause }));
+    };
+    server.once("error", onError);
+    server.listen(config.port, config.host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+async function route(config: ResolvedServerOptions, auth: BasicAuth | undefined, gate: ScrapeGate, req: IncomingMessage) {
+  if (auth !== undefined && !(await auth.verify(req.headers.authorization))) {
+    return plain(401, "401 Unauthorized\n", { "WWW-Authenticate": AUTH_CHALLENGE });
+  }
+  const url = req.url ?? "/";
+  const query = url.indexOf("?");
+  const path = query < 0 ? url : url.slice(0, query);
+  const known = path === config.path || path === "/" || path === STATUS_PATH;
+  if (!known) return plain(404, "404 Not Found\n");
+  if (!isReadMethod(req.method)) return methodNotAllowed();
+  if (path === config.path) {
+    if (!gate.tryEnter()) return plain(503, "503 Service Unavailable: too many scrapes at once\n", { "Retry-After": "1" });
+    try {
+      return await scrape(config.source, { accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"] });
+    } finally {
+      gate.leave();
+    }
+  }
+  const document = statusDocument(config.source.hub, config.path);
+  return path === "/" ? statusPage(document) : statusJson(document);
+}
