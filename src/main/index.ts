@@ -13,4 +13,6 @@ export type { MetricsHandlerOptions, StartHttpServerOptions } from "./serve/opti
 export type { ServerLimits } from "./serve/limits.js";
 export type { BasicAuthOptions } from "./serve/auth.js";
 export type { StatusDocument } from "./serve/status-page.js";
+export { ClusterAggregator, type ClusterAggregatorOptions, type ClusterAggregatorEvents, type ClusterStats, type ClusterProcessStats } from "./cluster/aggregator.js";
+export { ClusterPublisher, type ClusterPublisherOptions, type ClusterPublisherEvents } from "./cluster/publisher.js";
 export * from "../shared/public.js";

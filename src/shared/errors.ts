@@ -33,6 +33,16 @@ export const ErrorCodes = {
   LISTEN_FAILED: "ERR_PROM_THREADS_LISTEN_FAILED",
   /** An option needs an optional peer dependency that is not installed (`bcryptjs` for a bcrypt password hash). */
   MISSING_PEER_DEPENDENCY: "ERR_PROM_THREADS_MISSING_PEER_DEPENDENCY",
+  /** A cluster API ran in the wrong process: a publisher without an IPC channel to a primary, or an aggregator outside the cluster primary. */
+  CLUSTER_ROLE: "ERR_PROM_THREADS_CLUSTER_ROLE",
+  /** A cluster worker's push was not acknowledged by the primary in time, or could not be sent or read. */
+  CLUSTER_PUSH_FAILED: "ERR_PROM_THREADS_CLUSTER_PUSH_FAILED",
+  /** The cluster primary received a prom-threads message it could not understand; it was dropped. */
+  MALFORMED_CLUSTER_MESSAGE: "ERR_PROM_THREADS_MALFORMED_CLUSTER_MESSAGE",
+  /** A Pushgateway push, push-add or delete failed: the gateway answered with an error or could not be reached. */
+  GATEWAY_FAILED: "ERR_PROM_THREADS_GATEWAY_FAILED",
+  /** A service discovery target file could not be written or removed. */
+  DISCOVERY_FAILED: "ERR_PROM_THREADS_DISCOVERY_FAILED",
 } as const;
 
 /** A stable error code. */

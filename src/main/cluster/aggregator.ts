@@ -1,0 +1,443 @@
+/**
+ * The cluster primary's side: receive every worker process's pushes over node:cluster's IPC channel and
+ * keep the cluster-wide metrics in one registry, served from one port.
+ * @module
+ */
+import defaultCluster, { type Cluster, type Worker as ClusterWorker } from "node:cluster";
+import { EventEmitter } from "node:events";
+import { Registry } from "prom-client";
+import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../../shared/errors.js";
+import { integerOption, invalid } from "../serve/validate.js";
+import { ClusterFamily, CounterFamily, GaugeFamily, HistogramFamily, SummaryFamily, type ProcessId } from "./families.js";
+import { diffSnapshots, isOurs, message, snapshotOf, PROTOCOL_VERSION, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
+
+/** Options of {@link ClusterAggregator}. */
+export interface ClusterAggregatorOptions {
+  /**
+   * The registry that receives the cluster-wide metrics. Serve it: `startHttpServer({ registry })`.
+   * @default a new prom-client Registry
+   */
+  registry?: Registry;
+  /**
+   * Registries of the primary process itself (e.g. its own MetricsHub's, or prom-client's `register`
+   * with `collectDefaultMetrics()`), read at every scrape and added in as the process `"primary"`.
+   * @default []
+   */
+  localRegistries?: Registry[];
+  /**
+   * Milliseconds a scrape waits for fresh pushes from the worker processes after asking them. A scrape
+   * never waits longer: a busy process is shown with what it pushed last. `0` does not ask.
+   * @default 100
+   */
+  scrapeWaitMs?: number;
+  /**
+   * The label that tells processes apart in summaries (their quantiles cannot be merged).
+   * @default "cluster_worker"
+   */
+  processLabel?: string;
+  /** The node:cluster module (for tests). @default `import("node:cluster")` */
+  cluster?: Cluster;
+}
+
+/** One process as the aggregator knows it. */
+export interface ClusterProcessStats {
+  /** The cluster worker's id (`worker.id`), or `"primary"`. */
+  id: string;
+  /** The process id, when known. */
+  pid: number | undefined;
+  /** Whether the process is alive and connected; its gauge values count only then. */
+  live: boolean;
+  /** Pushes applied from it. */
+  pushes: number;
+  /** When its last push was applied (ms since the epoch), or 0. */
+  lastPushAt: number;
+}
+
+/** A snapshot of the aggregator's state. */
+export interface ClusterStats {
+  /** Processes that pushed and are not forgotten yet (a dead process is forgotten once its channel is drained). */
+  processes: ClusterProcessStats[];
+  /** Metric families in the registry. */
+  families: number;
+  /** Pushes applied. */
+  pushesApplied: number;
+  /** Pushes ignored because a newer one of the same process was already applied (repeated or reordered). */
+  pushesIgnored: number;
+  /** Messages dropped as malformed. */
+  malformedMessages: number;
+}
+
+/** Events of a {@link ClusterAggregator}. */
+export interface ClusterAggregatorEvents {
+  /** A problem the aggregator handled: a malformed message, a conflicting declaration. */
+  error: [PromThreadsError];
+}
+
+interface ProcessState {
+  id: ProcessId;
+  pid: number | undefined;
+  worker: ClusterWorker | undefined;
+  session: string | undefined;
+  seq: number;
+  synced: boolean;
+  resyncAsked: boolean;
+  alive: boolean;
+  connected: boolean;
+  replied: number;
+  pushes: number;
+  lastPushAt: number;
+}
+
+interface CollectWaiter {
+  id: number;
+  pending: Set<ProcessId>;
+  done: () => void;
+}
+
+const PRIMARY: ProcessId = "primary";
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/**
+ * Aggregate the metrics of every node:cluster worker process into one registry in the primary.
+ *
+ * Worker processes push with a {@link ClusterPublisher}. Counters and histograms are summed over every
+ * process that ever pushed: they never go down when a process dies or is replaced. Gauges combine the
+ * live processes' values with the metric's aggregator (a dead process's value disappears). Summaries are
+ * shown per process with a `cluster_worker` label, because quantiles cannot be merged. A scrape asks every
+ * process for a fresh push and waits at most `scrapeWaitMs` for the answers.
+ *
+ * @example
+ * import cluster from "node:cluster";
+ * import { ClusterAggregator, startHttpServer } from "prom-threads";
+ * if (cluster.isPrimary) {
+ *   const aggregator = new ClusterAggregator();
+ *   await startHttpServer({ registry: aggregator.registry, port: 9464 });
+ *   for (let i = 0; i < 4; i++) cluster.fork();
+ * }
+ */
+export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
+  /** The registry holding the cluster-wide metrics. */
+  readonly registry: Registry;
+  readonly #cluster: Cluster;
+  readonly #local: Registry[];
+  readonly #scrapeWaitMs: number;
+  readonly #processLabel: string;
+  readonly #families = new Map<string, ClusterFamily | null>();
+  readonly #processes = new Map<ProcessId, ProcessState>();
+  readonly #waiters = new Set<CollectWaiter>();
+  readonly #reported = new Set<string>();
+  readonly #gaugeClock = { seq: 0 };
+  readonly #refresh = (): Promise<void> => this.collect();
+  #refreshing: Promise<void> | undefined;
+  #collectId = 0;
+  #applied = 0;
+  #ignored = 0;
+  #malformed = 0;
+  #closed = false;
+
+  readonly #onMessage = (worker: ClusterWorker, raw: unknown): void => this.#receive(worker, raw);
+  readonly #onExit = (worker: ClusterWorker): void => this.#gone(String(worker.id), "exit");
+  readonly #onDisconnect = (worker: ClusterWorker): void => this.#gone(String(worker.id), "disconnect");
+
+  /** Start listening to the cluster's worker processes. Throws a ConfigurationError outside the primary. */
+  constructor(options?: ClusterAggregatorOptions) {
+    super();
+    if (options !== undefined && (options === null || typeof options !== "object")) {
+      throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
+    }
+    const raw = (options ?? {}) as Record<string, unknown>;
+    const cluster = (raw.cluster ?? defaultCluster) as Cluster;
+    if (cluster === null || typeof cluster !== "object" || typeof cluster.on !== "function") invalid("cluster", "the node:cluster module");
+    if (!cluster.isPrimary) {
+      throw new ConfigurationError(ErrorCodes.CLUSTER_ROLE, "prom-threads: a ClusterAggregator runs in the cluster primary (cluster.isPrimary); in worker processes, use a ClusterPublisher");
+    }
+    const registry = raw.registry ?? new Registry();
+    if (registry === null || typeof registry !== "object" || typeof (registry as Registry).registerMetric !== "function") invalid("registry", "a prom-client Registry");
+    const local = raw.localRegistries ?? [];
+    if (!Array.isArray(local) || local.some((r) => r === null || typeof r?.getMetricsAsJSON !== "function")) invalid("localRegistries", "an array of prom-client Registries");
+    if ((local as unknown[]).includes(registry)) invalid("localRegistries", "registries other than options.registry (the aggregator would read itself)");
+    const processLabel = raw.processLabel ?? "cluster_worker";
+    if (typeof processLabel !== "string" || !LABEL_NAME.test(processLabel) || processLabel.startsWith("__") || processLabel === "quantile") {
+      invalid("processLabel", "a label name", processLabel);
+    }
+    this.registry = registry as Registry;
+    this.#local = local as Registry[];
+    this.#scrapeWaitMs = integerOption(raw, "scrapeWaitMs", 100, 0, 60_000);
+    this.#processLabel = processLabel;
+    this.#cluster = cluster;
+    cluster.on("message", this.#onMessage);
+    cluster.on("exit", this.#onExit);
+    cluster.on("disconnect", this.#onDisconnect);
+    // Workers that pushed before this aggregator existed are asked for every series.
+    for (const worker of Object.values(cluster.workers ?? {})) {
+      if (worker !== undefined && worker.isConnected()) this.#send(worker, message<CollectMessage>({ kind: "collect", id: 0 }));
+    }
+  }
+
+  /**
+   * Ask every live process for a fresh push and resolve when all have answered or `scrapeWaitMs` passed,
+   * whichever is first, then read the local registries. Every scrape of the registry calls this; calls
+   * made while one is in progress share it.
+   */
+  collect(): Promise<void> {
+    this.#refreshing ??= (async () => {
+      try {
+        await this.#collectFromProcesses();
+        await this.#collectLocal();
+      } finally {
+        this.#refreshing = undefined;
+      }
+    })();
+    return this.#refreshing;
+  }
+
+  /** Return the aggregator's state now. */
+  stats(): ClusterStats {
+    const processes: ClusterProcessStats[] = [];
+    for (const p of this.#processes.values()) {
+      processes.push({ id: p.id, pid: p.pid, live: p.alive && p.connected, pushes: p.pushes, lastPushAt: p.lastPushAt });
+    }
+    let families = 0;
+    for (const family of this.#families.values()) if (family !== null) families++;
+    return { processes, families, pushesApplied: this.#applied, pushesIgnored: this.#ignored, malformedMessages: this.#malformed };
+  }
+
+  /** Stop listening and remove the aggregated metrics from the registry. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#cluster.off("message", this.#onMessage);
+    this.#cluster.off("exit", this.#onExit);
+    this.#cluster.off("disconnect", this.#onDisconnect);
+    for (const waiter of this.#waiters) waiter.done();
+    for (const [name, family] of this.#families) {
+      if (family !== null && (this.registry.getSingleMetric(name) as unknown) === family) this.registry.removeSingleMetric(name);
+    }
+    this.#families.clear();
+  }
+
+  async #collectFromProcesses(): Promise<void> {
+    if (this.#scrapeWaitMs === 0 || this.#closed) return;
+    const asked = new Set<ProcessId>();
+    const id = ++this.#collectId;
+    for (const p of this.#processes.values()) {
+      if (p.worker === undefined || !p.alive || !p.connected || p.session === undefined) continue;
+      if (this.#send(p.worker, message<CollectMessage>({ kind: "collect", id }))) asked.add(p.id);
+    }
+    if (asked.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const waiter: CollectWaiter = {
+        id,
+        pending: asked,
+        done: () => {
+          clearTimeout(timer);
+          this.#waiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.done, this.#scrapeWaitMs);
+      this.#waiters.add(waiter);
+    });
+  }
+
+  async #collectLocal(): Promise<void> {
+    if (this.#local.length === 0 || this.#closed) return;
+    const snapshot = snapshotOf(await Promise.all(this.#local.map((r) => r.getMetricsAsJSON() as Promise<unknown[]>)));
+    const state = this.#state(PRIMARY, undefined);
+    state.pid = process.pid;
+    this.#applyFamilies(state, diffSnapshots(new Map(), snapshot), true);
+    state.pushes++;
+    state.lastPushAt = Date.now();
+  }
+
+  #state(id: ProcessId, worker: ClusterWorker | undefined): ProcessState {
+    let state = this.#processes.get(id);
+    if (state === undefined) {
+      state = {
+        id,
+        pid: worker?.process.pid,
+        worker,
+        session: undefined,
+        seq: 0,
+        synced: false,
+        resyncAsked: false,
+        // A message can arrive after its process's exit event (the channel is read to its end).
+        alive: worker === undefined || !worker.isDead(),
+        connected: worker === undefined || worker.isConnected(),
+        replied: 0,
+        pushes: 0,
+        lastPushAt: 0,
+      };
+      this.#processes.set(id, state);
+    }
+    return state;
+  }
+
+  #receive(worker: ClusterWorker, raw: unknown): void {
+    if (this.#closed || !isOurs(raw)) return;
+    if (raw.v !== PROTOCOL_VERSION) return this.#malformedMessage(`a message of protocol version ${String(raw.v)} (this primary speaks ${PROTOCOL_VERSION}); are the primary and the workers running the same prom-threads?`);
+    if (raw.kind !== "push") return;
+    const push = raw as unknown as Record<string, unknown>;
+    const { session, seq, full, families } = push;
+    if (typeof session !== "string" || !Number.isSafeInteger(seq) || (seq as number) < 1 || typeof full !== "boolean" || !Array.isArray(families)) {
+      return this.#malformedMessage("a push without a valid session, seq, full flag or families");
+    }
+    const state = this.#state(String(worker.id), worker);
+    if (state.session !== session) {
+      // A new publisher in this process: a new sequence, the same cumulative totals.
+      state.session = session;
+      state.seq = 0;
+      state.synced = false;
+      state.resyncAsked = false;
+    }
+    if ((seq as number) <= state.seq) {
+      this.#ignored++;
+    } else {
+      state.seq = seq as number;
+      if (full) state.synced = true;
+      else if (!state.synced && !state.resyncAsked) {
+        // This aggregator missed earlier pushes (it started later): ask for every series.
+        state.resyncAsked = true;
+        this.#send(worker, message<ResyncMessage>({ kind: "resync", session }));
+      }
+      this.#applyFamilies(state, families as WireFamily[], full);
+      state.pushes++;
+      state.lastPushAt = Date.now();
+      this.#applied++;
+    }
+    if (typeof push.reply === "number") this.#replied(state, push.reply);
+    if (push.ack === true) this.#send(worker, message<AckMessage>({ kind: "ack", session, seq: seq as number }));
+    if (!state.alive && !state.connected) this.#forget(state.id);
+  }
+
+  #applyFamilies(state: ProcessState, families: WireFamily[], full: boolean): void {
+    const live = state.alive && state.connected;
+    // A full push lists every series: live values it does not list are gone.
+    if (full) for (const family of this.#families.values()) family?.drop(state.id);
+    for (const wire of families) {
+      if (wire === null || typeof wire !== "object" || typeof wire.n !== "string" || !Array.isArray(wire.s)) {
+        this.#malformedMessage("a metric family without a name or series");
+        continue;
+      }
+      const family = this.#resolve(wire, state.id);
+      if (family === null) continue;
+      for (const row of wire.s) {
+        const result = family.apply(state.id, row, live);
+        if (result === "malformed") this.#malformedMessage(`a malformed series of metric "${wire.n}"`);
+        else if (result === "conflict") {
+          this.#conflict(wire.n, `process ${state.id} pushed summary "${wire.n}" with a label named "${this.#processLabel}", which the aggregator adds itself; choose another options.processLabel`);
+        }
+      }
+    }
+  }
+
+  #resolve(wire: WireFamily, process: ProcessId): ClusterFamily | null {
+    if (wire.a === "omit") return null;
+    const existing = this.#families.get(wire.n);
+    if (existing === null) return null;
+    if (existing !== undefined) {
+      const difference = existing.difference(wire);
+      if (difference === undefined) return existing;
+      this.#conflict(wire.n, `process ${process} pushed metric "${wire.n}" with ${difference} of the first declaration; the first wins and this process's series are dropped`);
+      return null;
+    }
+    let family: ClusterFamily;
+    switch (wire.t) {
+      case "counter":
+        family = new CounterFamily(wire, this.#refresh);
+        break;
+      case "gauge":
+        family = new GaugeFamily(wire, this.#refresh, this.#gaugeClock);
+        break;
+      case "histogram":
+        if (!validNumbers(wire.b)) return this.#malformedFamily(wire);
+        family = new HistogramFamily(wire, this.#refresh);
+        break;
+      case "summary":
+        if (!validNumbers(wire.b)) return this.#malformedFamily(wire);
+        family = new SummaryFamily(wire, this.#refresh, this.#processLabel);
+        break;
+      default:
+        return this.#malformedFamily(wire);
+    }
+    if (typeof wire.h !== "string") return this.#malformedFamily(wire);
+    try {
+      family.register(this.registry);
+    } catch (error) {
+      this.#families.set(wire.n, null);
+      this.#conflict(wire.n, `metric "${wire.n}" pushed by process ${process} is already registered in the aggregator's registry by other code (${(error as Error).message}); it is dropped`);
+      return null;
+    }
+    this.#families.set(wire.n, family);
+    return family;
+  }
+
+  #replied(state: ProcessState, id: number): void {
+    if (id > state.replied) state.replied = id;
+    for (const waiter of this.#waiters) {
+      if (waiter.id > state.replied) continue;
+      waiter.pending.delete(state.id);
+      if (waiter.pending.size === 0) waiter.done();
+    }
+  }
+
+  /** A process exited or its channel closed: its live values go now; it is forgotten once both happened. */
+  #gone(id: ProcessId, why: "exit" | "disconnect"): void {
+    const state = this.#processes.get(id);
+    if (state === undefined) return;
+    if (why === "exit") state.alive = false;
+    else state.connected = false;
+    for (const family of this.#families.values()) family?.drop(id);
+    for (const waiter of this.#waiters) {
+      waiter.pending.delete(id);
+      if (waiter.pending.size === 0) waiter.done();
+    }
+    // No message can follow both events: fold its totals into the retired part and free its state.
+    if (!state.alive && !state.connected) this.#forget(id);
+  }
+
+  #forget(id: ProcessId): void {
+    for (const family of this.#families.values()) family?.forget(id);
+    this.#processes.delete(id);
+  }
+
+  #send(worker: ClusterWorker, body: AckMessage | CollectMessage | ResyncMessage): boolean {
+    if (!worker.isConnected()) return false;
+    try {
+      // The callback swallows a channel that closed meanwhile; the exit and disconnect events follow.
+      worker.send(body, () => {});
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  #malformedFamily(wire: WireFamily): null {
+    this.#malformedMessage(`metric "${String(wire.n)}" with an unknown type or invalid buckets or quantiles`);
+    return null;
+  }
+
+  #malformedMessage(detail: string): void {
+    this.#malformed++;
+    this.#report(new ProtocolError(ErrorCodes.MALFORMED_CLUSTER_MESSAGE, `prom-threads: the cluster primary received ${detail}; it was dropped`), detail);
+  }
+
+  #conflict(metric: string, detail: string): void {
+    this.#report(new ProtocolError(ErrorCodes.DECLARATION_CONFLICT, `prom-threads: ${detail}`), `conflict:${metric}:${detail}`);
+  }
+
+  /** Emit `error` when someone listens; otherwise warn once per distinct problem. */
+  #report(error: PromThreadsError, key: string): void {
+    if (this.listenerCount("error") > 0) {
+      this.emit("error", error);
+      return;
+    }
+    if (this.#reported.has(key)) return;
+    this.#reported.add(key);
+    process.emitWarning(error.message, { code: error.code });
+  }
+}
+
+function validNumbers(values: unknown): boolean {
+  return Array.isArray(values) && values.every((v) => typeof v === "number" && Number.isFinite(v));
+}

@@ -1,0 +1,320 @@
+/**
+ * The messages cluster worker processes and the primary exchange over node:cluster's IPC channel, and
+ * the conversion of a prom-client registry's `getMetricsAsJSON()` into the compact families they carry.
+ *
+ * A push carries CUMULATIVE values (a counter's total in that process, a histogram's cumulative buckets),
+ * only for series that changed since the previous push. The primary turns them into increments itself, so
+ * a push that is repeated, or lost while a later one arrives, changes nothing; the sequence number only
+ * keeps an older push from overwriting a newer one.
+ *
+ * ```
+ * worker ──push {session, seq, full, reply?, ack?, families}──▶ primary
+ * worker ◀──ack {session, seq} ── (when the push asked for it)
+ * worker ◀──collect {id} ──────── (a scrape wants fresh values: push now, with reply: id)
+ * worker ◀──resync {session} ──── (the primary lacks this process's baseline: send every series)
+ * worker ──announce {url, labels} / withdraw {url}──▶ primary (service discovery)
+ * ```
+ * @module
+ */
+
+/** The `type` of every prom-threads cluster message; other messages on the channel are ignored. */
+export const MESSAGE_TYPE = "prom-threads:cluster";
+/** Protocol version; a message of another version is dropped and reported. */
+export const PROTOCOL_VERSION = 1;
+
+/** A number as it crosses the channel: JSON has no NaN or infinities, so they travel as strings. */
+export type WireNumber = number | "NaN" | "+Inf" | "-Inf";
+
+/**
+ * One series of a family: its labels, then its values.
+ * - counter, gauge: `[labels, value]`
+ * - histogram: `[labels, sum, ...cumulative bucket counts]`, one count per bound and a last one for +Inf
+ * - summary: `[labels, sum, count, ...one value per quantile]`
+ * A gauge or summary series whose values are `[labels, null]` is gone from the process.
+ */
+export type WireSeries = [Record<string, string>, ...(WireNumber | null)[]];
+
+/** One metric family as a process has it. */
+export interface WireFamily {
+  /** Name. */
+  n: string;
+  /** Help. */
+  h: string;
+  /** Type. */
+  t: "counter" | "gauge" | "histogram" | "summary";
+  /** prom-client's aggregator of the metric (`sum`, `max`, `min`, `first`, `average`, `omit`). */
+  a: string;
+  /** Histogram bucket bounds without +Inf; summary quantiles. */
+  b?: number[];
+  /** Series that changed since the previous push (every series when the push is full). */
+  s: WireSeries[];
+}
+
+/** A worker process's push. */
+export interface PushMessage {
+  type: typeof MESSAGE_TYPE;
+  v: typeof PROTOCOL_VERSION;
+  kind: "push";
+  /** Random id of the publisher, so a new publisher in the same process restarts the sequence. */
+  session: string;
+  /** 1, 2, 3, ... per session. */
+  seq: number;
+  /** Whether every series of the process is listed (series of gauges and summaries not listed are gone). */
+  full: boolean;
+  /** The collect request this push answers. */
+  reply?: number;
+  /** Ask the primary to acknowledge once it has applied this push. */
+  ack?: boolean;
+  families: WireFamily[];
+}
+
+/** The primary's acknowledgement of a push. */
+export interface AckMessage {
+  type: typeof MESSAGE_TYPE;
+  v: typeof PROTOCOL_VERSION;
+  kind: "ack";
+  session: string;
+  seq: number;
+}
+
+/** The primary asks every process for a push now. */
+export interface CollectMessage {
+  type: typeof MESSAGE_TYPE;
+  v: typeof PROTOCOL_VERSION;
+  kind: "collect";
+  id: number;
+}
+
+/** The primary asks a process to send every series in its next push. */
+export interface ResyncMessage {
+  type: typeof MESSAGE_TYPE;
+  v: typeof PROTOCOL_VERSION;
+  kind: "resync";
+  session: string;
+}
+
+/** A worker process serves its own metrics at `url` and wants to be listed for service discovery. */
+export interface AnnounceMessage {
+  type: typeof MESSAGE_TYPE;
+  v: typeof PROTOCOL_VERSION;
+  kind: "announce";
+  /** `host:port` as Prometheus should scrape it. */
+  target: string;
+  labels: Record<string, string>;
+}
+
+/** The worker process no longer serves `target`. */
+export interface WithdrawMessage {
+  type: typeof MESSAGE_TYPE;
+  v: typeof PROTOCOL_VERSION;
+  kind: "withdraw";
+  target: string;
+}
+
+/** Any prom-threads cluster message. */
+export type ClusterMessage = PushMessage | AckMessage | CollectMessage | ResyncMessage | AnnounceMessage | WithdrawMessage;
+
+/** Whether `message` is meant for prom-threads (of any version); the rest of the channel's traffic is not ours. */
+export function isOurs(message: unknown): message is { type: typeof MESSAGE_TYPE; v: unknown; kind: unknown } {
+  return message !== null && typeof message === "object" && (message as { type?: unknown }).type === MESSAGE_TYPE;
+}
+
+/** Build a message of the current version. */
+export function message<M extends ClusterMessage>(body: Omit<M, "type" | "v">): M {
+  return { type: MESSAGE_TYPE, v: PROTOCOL_VERSION, ...body } as M;
+}
+
+/** Encode a number for the channel. */
+export function toWire(value: number): WireNumber {
+  if (Number.isFinite(value)) return value;
+  if (Number.isNaN(value)) return "NaN";
+  return value > 0 ? "+Inf" : "-Inf";
+}
+
+/** Decode a number from the channel; `undefined` for anything that is not one. */
+export function fromWire(value: unknown): number | undefined {
+  if (typeof value === "number") return value;
+  if (value === "NaN") return Number.NaN;
+  if (value === "+Inf") return Number.POSITIVE_INFINITY;
+  if (value === "-Inf") return Number.NEGATIVE_INFINITY;
+  return undefined;
+}
+
+/** A key for a label set, independent of the order of its names. */
+export function labelKey(labels: Record<string, string>): string {
+  const names = Object.keys(labels).sort();
+  let key = "";
+  for (const name of names) {
+    const value = labels[name] as string;
+    key += `${name.length}:${name}${value.length}:${value}`;
+  }
+  return key;
+}
+
+interface JsonSample {
+  value: number;
+  labels?: Record<string, string | number | undefined>;
+  metricName?: string;
+}
+
+interface JsonMetric {
+  name: string;
+  help: string;
+  type: string;
+  aggregator?: string;
+  values?: JsonSample[];
+}
+
+function stringLabels(labels: JsonSample["labels"], without?: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (labels === undefined) return out;
+  for (const name in labels) {
+    const value = labels[name];
+    if (name === without || value === undefined) continue;
+    out[name] = String(value);
+  }
+  return out;
+}
+
+/**
+ * A process's metrics as families keyed by name, each with its series keyed by label key. This is what a
+ * publisher compares from push to push.
+ */
+export type Snapshot = Map<string, { family: Omit<WireFamily, "s">; series: Map<string, WireSeries> }>;
+
+/**
+ * Convert `getMetricsAsJSON()` output (of one or more registries) into a snapshot. Metrics of other types
+ * than the four Prometheus ones are skipped; the first registry wins when two hold a metric of one name.
+ */
+export function snapshotOf(registries: readonly unknown[][]): Snapshot {
+  const snapshot: Snapshot = new Map();
+  for (const metrics of registries) {
+    for (const raw of metrics) {
+      const metric = raw as JsonMetric;
+      if (snapshot.has(metric.name)) continue;
+      const values = metric.values ?? [];
+      const aggregator = typeof metric.aggregator === "string" ? metric.aggregator : "sum";
+      switch (metric.type) {
+        case "counter":
+        case "gauge": {
+          const series = new Map<string, WireSeries>();
+          for (const sample of values) {
+            const labels = stringLabels(sample.labels);
+            series.set(labelKey(labels), [labels, toWire(sample.value)]);
+          }
+          snapshot.set(metric.name, { family: { n: metric.name, h: metric.help, t: metric.type, a: aggregator }, series });
+          break;
+        }
+        case "histogram":
+          snapshot.set(metric.name, histogramOf(metric, aggregator, values));
+          break;
+        case "summary":
+          snapshot.set(metric.name, summaryOf(metric, aggregator, values));
+          break;
+        default:
+          break;
+      }
+    }
+  }
+  return snapshot;
+}
+
+function histogramOf(metric: JsonMetric, aggregator: string, values: JsonSample[]) {
+  const bounds: number[] = [];
+  const seenBounds = new Set<number>();
+  const grouped = new Map<string, { labels: Record<string, string>; buckets: Map<string, number>; sum: number }>();
+  const group = (sample: JsonSample, without?: string) => {
+    const labels = stringLabels(sample.labels, without);
+    const key = labelKey(labels);
+    let entry = grouped.get(key);
+    if (entry === undefined) grouped.set(key, (entry = { labels, buckets: new Map(), sum: 0 }));
+    return entry;
+  };
+  for (const sample of values) {
+    if (sample.metricName === `${metric.name}_bucket`) {
+      const le = sample.labels?.le;
+      const entry = group(sample, "le");
+      const bound = le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le);
+      if (Number.isFinite(bound) && !seenBounds.has(bound)) {
+        seenBounds.add(bound);
+        bounds.push(bound);
+      }
+      entry.buckets.set(String(bound), sample.value);
+    } else if (sample.metricName === `${metric.name}_sum`) {
+      group(sample).sum = sample.value;
+    }
+  }
+  bounds.sort((a, b) => a - b);
+  const series = new Map<string, WireSeries>();
+  for (const [key, entry] of grouped) {
+    const row: WireSeries = [entry.labels, toWire(entry.sum)];
+    for (const bound of bounds) row.push(entry.buckets.get(String(bound)) ?? 0);
+    row.push(entry.buckets.get(String(Number.POSITIVE_INFINITY)) ?? 0);
+    series.set(key, row);
+  }
+  return { family: { n: metric.name, h: metric.help, t: "histogram" as const, a: aggregator, b: bounds }, series };
+}
+
+function summaryOf(metric: JsonMetric, aggregator: string, values: JsonSample[]) {
+  const quantiles: number[] = [];
+  const seen = new Set<number>();
+  const grouped = new Map<string, { labels: Record<string, string>; quantiles: Map<number, number>; sum: number; count: number }>();
+  const group = (sample: JsonSample, without?: string) => {
+    const labels = stringLabels(sample.labels, without);
+    const key = labelKey(labels);
+    let entry = grouped.get(key);
+    if (entry === undefined) grouped.set(key, (entry = { labels, quantiles: new Map(), sum: 0, count: 0 }));
+    return entry;
+  };
+  for (const sample of values) {
+    if (sample.metricName === `${metric.name}_sum`) group(sample).sum = sample.value;
+    else if (sample.metricName === `${metric.name}_count`) group(sample).count = sample.value;
+    else if (sample.labels?.quantile !== undefined) {
+      const q = Number(sample.labels.quantile);
+      if (!seen.has(q)) {
+        seen.add(q);
+        quantiles.push(q);
+      }
+      group(sample, "quantile").quantiles.set(q, sample.value);
+    }
+  }
+  const series = new Map<string, WireSeries>();
+  for (const [key, entry] of grouped) {
+    const row: WireSeries = [entry.labels, toWire(entry.sum), toWire(entry.count)];
+    for (const q of quantiles) row.push(toWire(entry.quantiles.get(q) ?? Number.NaN));
+    series.set(key, row);
+  }
+  return { family: { n: metric.name, h: metric.help, t: "summary" as const, a: aggregator, b: quantiles }, series };
+}
+
+/**
+ * The families of a push: every series of `next` that differs from `previous` (all of them when
+ * `previous` is empty), plus a `[labels, null]` for each gauge or summary series that is gone. Families
+ * that are new are listed even without series, so the primary can show them at once.
+ */
+export function diffSnapshots(previous: Snapshot, next: Snapshot): WireFamily[] {
+  const families: WireFamily[] = [];
+  for (const [name, { family, series }] of next) {
+    const before = previous.get(name);
+    const changed: WireSeries[] = [];
+    for (const [key, row] of series) {
+      const old = before?.series.get(key);
+      if (old === undefined || !sameRow(old, row)) changed.push(row);
+    }
+    if (before !== undefined && (family.t === "gauge" || family.t === "summary")) {
+      for (const [key, row] of before.series) if (!series.has(key)) changed.push([row[0], null]);
+    }
+    if (changed.length > 0 || before === undefined) families.push({ ...family, s: changed });
+  }
+  for (const [name, { family, series }] of previous) {
+    if (next.has(name) || (family.t !== "gauge" && family.t !== "summary") || series.size === 0) continue;
+    families.push({ ...family, s: [...series.values()].map((row): WireSeries => [row[0], null]) });
+  }
+  return families;
+}
+
+function sameRow(a: WireSeries, b: WireSeries): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 1; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
