@@ -70,6 +70,8 @@ export class SelfMetrics {
         name: "prom_threads_ring_fill_ratio",
         help: "Highest fill of any worker ring (0 to 1) seen by a drain since the previous scrape.",
         registers,
+        // Across processes (a ClusterAggregator, prom-client's AggregatorRegistry) the fullest ring counts, not a sum.
+        aggregator: "max",
         collect(this: Gauge<string>) {
           this.set(source.takeRingFill());
         },

@@ -127,7 +127,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
   readonly #waiters = new Set<CollectWaiter>();
   readonly #reported = new Set<string>();
   readonly #gaugeClock = { seq: 0 };
-  readonly #refresh = (): Promise<void> => this.collect();
+  readonly #unhookRegistry: () => void;
   #refreshing: Promise<void> | undefined;
   #collectId = 0;
   #applied = 0;
@@ -165,6 +165,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     this.#scrapeWaitMs = integerOption(raw, "scrapeWaitMs", 100, 0, 60_000);
     this.#processLabel = processLabel;
     this.#cluster = cluster;
+    this.#unhookRegistry = hookScrapes(this.registry, () => this.collect());
     cluster.on("message", this.#onMessage);
     cluster.on("exit", this.#onExit);
     cluster.on("disconnect", this.#onDisconnect);
@@ -176,8 +177,9 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
 
   /**
    * Ask every live process for a fresh push and resolve when all have answered or `scrapeWaitMs` passed,
-   * whichever is first, then read the local registries. Every scrape of the registry calls this; calls
-   * made while one is in progress share it.
+   * whichever is first, then read the local registries. The registry's `metrics()` and
+   * `getMetricsAsJSON()` call this before they list the metrics; calls made while one is in progress
+   * share it.
    */
   collect(): Promise<void> {
     this.#refreshing ??= (async () => {
@@ -209,6 +211,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     this.#cluster.off("message", this.#onMessage);
     this.#cluster.off("exit", this.#onExit);
     this.#cluster.off("disconnect", this.#onDisconnect);
+    this.#unhookRegistry();
     for (const waiter of this.#waiters) waiter.done();
     for (const [name, family] of this.#families) {
       if (family !== null && (this.registry.getSingleMetric(name) as unknown) === family) this.registry.removeSingleMetric(name);
@@ -344,18 +347,18 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     let family: ClusterFamily;
     switch (wire.t) {
       case "counter":
-        family = new CounterFamily(wire, this.#refresh);
+        family = new CounterFamily(wire);
         break;
       case "gauge":
-        family = new GaugeFamily(wire, this.#refresh, this.#gaugeClock);
+        family = new GaugeFamily(wire, this.#gaugeClock);
         break;
       case "histogram":
         if (!validNumbers(wire.b)) return this.#malformedFamily(wire);
-        family = new HistogramFamily(wire, this.#refresh);
+        family = new HistogramFamily(wire);
         break;
       case "summary":
         if (!validNumbers(wire.b)) return this.#malformedFamily(wire);
-        family = new SummaryFamily(wire, this.#refresh, this.#processLabel);
+        family = new SummaryFamily(wire, this.#processLabel);
         break;
       default:
         return this.#malformedFamily(wire);
@@ -440,4 +443,31 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
 
 function validNumbers(values: unknown): boolean {
   return Array.isArray(values) && values.every((v) => typeof v === "number" && Number.isFinite(v));
+}
+
+type ScrapeMethod = (...args: unknown[]) => Promise<unknown>;
+
+/**
+ * Make the registry's scrape methods collect first, so a family that a process reports for the first time
+ * in answer to this very scrape is listed in it. Returns a function that restores them (only where nobody
+ * wrapped them after us).
+ */
+function hookScrapes(registry: Registry, collect: () => Promise<void>): () => void {
+  const target = registry as unknown as Record<string, ScrapeMethod>;
+  const restores: Array<() => void> = [];
+  for (const name of ["metrics", "getMetricsAsJSON"]) {
+    const original = target[name];
+    if (typeof original !== "function") continue;
+    const hooked: ScrapeMethod = async function (this: unknown, ...args: unknown[]) {
+      await collect();
+      return original.apply(this, args);
+    };
+    target[name] = hooked;
+    restores.push(() => {
+      if (target[name] === hooked) target[name] = original;
+    });
+  }
+  return () => {
+    for (const restore of restores) restore();
+  };
 }

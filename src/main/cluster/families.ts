@@ -34,14 +34,12 @@ export abstract class ClusterFamily {
   readonly type: WireFamily["t"];
   /** prom-client's aggregator, kept for registries that aggregate again. */
   readonly aggregator: PromAggregator;
-  readonly #refresh: () => Promise<void>;
 
-  protected constructor(family: WireFamily, refresh: () => Promise<void>) {
+  protected constructor(family: WireFamily) {
     this.name = family.n;
     this.help = family.h;
     this.type = family.t;
     this.aggregator = (["sum", "max", "min", "first", "average"].includes(family.a) ? family.a : "sum") as PromAggregator;
-    this.#refresh = refresh;
   }
 
   /** Place this family in `registry`; throws when the name is taken. */
@@ -71,9 +69,11 @@ export abstract class ClusterFamily {
 
   protected abstract snapshot(): MetricValue<string>[];
 
-  /** Refresh from the processes (bounded wait), then return the values in prom-client's shape. */
+  /**
+   * Return the values in prom-client's shape. The registry's `metrics()` and `getMetricsAsJSON()` collect
+   * from the processes first (the aggregator wraps them), so the list of families is fresh too.
+   */
   async get(): Promise<FamilyValues> {
-    await this.#refresh();
     return { name: this.name, help: this.help, type: this.type, values: this.snapshot(), aggregator: this.aggregator };
   }
 }
@@ -180,8 +180,8 @@ function subtractInto(target: number[], values: readonly number[]): void {
 export class CounterFamily extends TotalsFamily {
   protected readonly width = 1;
 
-  constructor(family: WireFamily, refresh: () => Promise<void>) {
-    super(family, refresh);
+  constructor(family: WireFamily) {
+    super(family);
   }
 
   protected valid(values: number[]): boolean {
@@ -203,8 +203,8 @@ export class HistogramFamily extends TotalsFamily {
   readonly bounds: readonly number[];
   protected readonly width: number;
 
-  constructor(family: WireFamily, refresh: () => Promise<void>) {
-    super(family, refresh);
+  constructor(family: WireFamily) {
+    super(family);
     this.bounds = family.b ?? [];
     // sum, one cumulative count per bound, +Inf
     this.width = this.bounds.length + 2;
@@ -260,8 +260,8 @@ export class GaugeFamily extends ClusterFamily {
   readonly #series = new Map<string, GaugeSeries>();
   readonly #clock: { seq: number };
 
-  constructor(family: WireFamily, refresh: () => Promise<void>, clock: { seq: number }) {
-    super(family, refresh);
+  constructor(family: WireFamily, clock: { seq: number }) {
+    super(family);
     this.#clock = clock;
   }
 
@@ -343,8 +343,8 @@ export class SummaryFamily extends ClusterFamily {
   readonly #processLabel: string;
   readonly #series = new Map<string, SummarySeries>();
 
-  constructor(family: WireFamily, refresh: () => Promise<void>, processLabel: string) {
-    super(family, refresh);
+  constructor(family: WireFamily, processLabel: string) {
+    super(family);
     this.quantiles = family.b ?? [];
     this.#processLabel = processLabel;
   }
@@ -384,7 +384,7 @@ export class SummaryFamily extends ClusterFamily {
     const out: MetricValue<string>[] = [];
     for (const { labels, values } of this.#series.values()) {
       this.quantiles.forEach((quantile, i) => {
-        out.push({ labels: { ...labels, quantile }, value: values[i + 2] as number });
+        out.push({ labels: { quantile, ...labels }, value: values[i + 2] as number });
       });
       out.push({ labels, value: values[0] as number, metricName: `${this.name}_sum` } as MetricValue<string>);
       out.push({ labels, value: values[1] as number, metricName: `${this.name}_count` } as MetricValue<string>);
