@@ -1,0 +1,232 @@
+/**
+ * The cluster protocol in isolation: registry snapshots and their differences, and the aggregator's
+ * rules (sequence, resets, late messages, forgetting) driven by a stand-in for node:cluster, so the
+ * orderings real processes produce only sometimes are tested every time.
+ */
+import type { Cluster } from "node:cluster";
+import { EventEmitter } from "node:events";
+import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import { diffSnapshots, snapshotOf, type PushMessage, type WireFamily } from "../../../src/main/cluster/protocol.js";
+import { ClusterAggregator, ErrorCodes, type PromThreadsError } from "../../../src/main/index.js";
+import { samples } from "../../helpers/exposition.js";
+
+class FakeWorker {
+  readonly sent: unknown[] = [];
+  readonly process: { pid: number };
+  dead = false;
+  connected = true;
+  constructor(readonly id: number) {
+    this.process = { pid: 1000 + id };
+  }
+  isDead(): boolean {
+    return this.dead;
+  }
+  isConnected(): boolean {
+    return this.connected;
+  }
+  send(message: unknown, callback?: () => void): boolean {
+    this.sent.push(message);
+    callback?.();
+    return true;
+  }
+}
+
+class FakeCluster extends EventEmitter {
+  readonly isPrimary = true;
+  readonly workers: Record<string, FakeWorker> = {};
+  add(id: number): FakeWorker {
+    return (this.workers[id] = new FakeWorker(id));
+  }
+  push(worker: FakeWorker, body: Partial<PushMessage>): void {
+    this.emit("message", worker, { type: "prom-threads:cluster", v: 1, kind: "push", session: "s", full: false, families: [], ...body });
+  }
+  exit(worker: FakeWorker): void {
+    worker.dead = true;
+    this.emit("exit", worker);
+  }
+  disconnect(worker: FakeWorker): void {
+    worker.connected = false;
+    this.emit("disconnect", worker);
+  }
+}
+
+const counter = (value: number, labels: Record<string, string> = {}): WireFamily => ({ n: "jobs_total", h: "Jobs.", t: "counter", a: "sum", s: [[labels, value]] });
+const gauge = (value: number | null): WireFamily => ({ n: "level", h: "Level.", t: "gauge", a: "sum", s: [[{}, value]] });
+
+let aggregators: ClusterAggregator[] = [];
+afterEach(async () => {
+  await Promise.all(aggregators.map((a) => a.close()));
+  aggregators = [];
+});
+
+function setup(options: Record<string, unknown> = {}) {
+  const cluster = new FakeCluster();
+  const aggregator = new ClusterAggregator({ cluster: cluster as unknown as Cluster, scrapeWaitMs: 0, ...options });
+  const errors: PromThreadsError[] = [];
+  aggregator.on("error", (e) => errors.push(e));
+  aggregators.push(aggregator);
+  return { cluster, aggregator, errors, scrape: async () => samples(await aggregator.registry.metrics()) };
+}
+
+describe("snapshots and their differences", () => {
+  it("reads counters, gauges, histograms and summaries out of a prom-client registry", async () => {
+    const registry = new Registry();
+    new Counter({ name: "c_total", help: "C.", labelNames: ["k"], registers: [registry] }).inc({ k: "a" }, 2);
+    new Gauge({ name: "g", help: "G.", registers: [registry], aggregator: "max" }).set(Number.NaN);
+    const h = new Histogram({ name: "h", help: "H.", buckets: [1, 5], labelNames: ["k"], registers: [registry] });
+    h.observe({ k: "x" }, 0.5);
+    h.observe({ k: "x" }, 3);
+    h.observe({ k: "x" }, 9);
+    new Summary({ name: "s", help: "S.", percentiles: [0.5], registers: [registry] }).observe(4);
+    const snapshot = snapshotOf([await registry.getMetricsAsJSON()]);
+    const families = diffSnapshots(new Map(), snapshot);
+    expect(families).toEqual([
+      { n: "c_total", h: "C.", t: "counter", a: "sum", s: [[{ k: "a" }, 2]] },
+      { n: "g", h: "G.", t: "gauge", a: "max", s: [[{}, "NaN"]] },
+      { n: "h", h: "H.", t: "histogram", a: "sum", b: [1, 5], s: [[{ k: "x" }, 12.5, 1, 2, 3]] },
+      { n: "s", h: "S.", t: "summary", a: "sum", b: [0.5], s: [[{}, 4, 1, 4]] },
+    ]);
+    // Nothing changed: nothing to send.
+    expect(diffSnapshots(snapshot, snapshotOf([await registry.getMetricsAsJSON()]))).toEqual([]);
+  });
+
+  it("sends changed series only, and a null for a gauge series that is gone", async () => {
+    const registry = new Registry();
+    const c = new Counter({ name: "c_total", help: "C.", labelNames: ["k"], registers: [registry] });
+    const g = new Gauge({ name: "g", help: "G.", labelNames: ["k"], registers: [registry] });
+    c.inc({ k: "a" });
+    c.inc({ k: "b" });
+    g.set({ k: "a" }, 1);
+    g.set({ k: "b" }, Number.POSITIVE_INFINITY);
+    const before = snapshotOf([await registry.getMetricsAsJSON()]);
+    c.inc({ k: "b" });
+    g.remove({ k: "a" });
+    const after = snapshotOf([await registry.getMetricsAsJSON()]);
+    expect(diffSnapshots(before, after)).toEqual([
+      { n: "c_total", h: "C.", t: "counter", a: "sum", s: [[{ k: "b" }, 2]] },
+      { n: "g", h: "G.", t: "gauge", a: "sum", s: [[{ k: "a" }, null]] },
+    ]);
+    expect(before.get("g")?.series.get("1:k1:b")).toEqual([{ k: "b" }, "+Inf"]);
+  });
+});
+
+describe("ClusterAggregator rules", () => {
+  it("counts what a process counted before its counter was reset (a total that goes down)", async () => {
+    const { cluster, scrape } = setup();
+    const w = cluster.add(1);
+    cluster.push(w, { seq: 1, full: true, families: [counter(10)] });
+    cluster.push(w, { seq: 2, families: [counter(3)] }); // the process's registry restarted
+    cluster.push(w, { seq: 3, families: [counter(5)] });
+    expect((await scrape()).get("jobs_total")).toBe(15);
+  });
+
+  it("applies counters from messages read after the exit event, but not gauges", async () => {
+    const { cluster, scrape, aggregator } = setup();
+    const w = cluster.add(1);
+    cluster.push(w, { seq: 1, full: true, families: [counter(10), gauge(4)] });
+    cluster.exit(w);
+    expect((await scrape()).get("level")).toBeUndefined();
+    cluster.push(w, { seq: 2, families: [counter(12), gauge(9)] }); // still in the channel when it died
+    let all = await scrape();
+    expect(all.get("jobs_total")).toBe(12);
+    expect(all.get("level")).toBeUndefined();
+    cluster.disconnect(w);
+    expect(aggregator.stats().processes).toEqual([]); // forgotten: exited and channel read to its end
+    const again = cluster.add(2); // its replacement starts from zero
+    cluster.push(again, { seq: 1, full: true, families: [counter(1)] });
+    all = await scrape();
+    expect(all.get("jobs_total")).toBe(13);
+  });
+
+  it("drops gauge series a full push does not list, and series pushed as null", async () => {
+    const { cluster, scrape } = setup();
+    const w = cluster.add(1);
+    const v = cluster.add(2);
+    cluster.push(w, { seq: 1, full: true, families: [gauge(4), { n: "other", h: "O.", t: "gauge", a: "sum", s: [[{}, 1]] }] });
+    cluster.push(v, { seq: 1, full: true, families: [gauge(6)] });
+    expect((await scrape()).get("level")).toBe(10);
+    cluster.push(w, { seq: 2, families: [gauge(null)] });
+    expect((await scrape()).get("level")).toBe(6);
+    cluster.push(v, { session: "new", seq: 1, full: true, families: [] }); // a new publisher with no gauges
+    const all = await scrape();
+    expect(all.get("level")).toBeUndefined();
+    expect(all.get("other")).toBe(1);
+  });
+
+  it("asks a process it has no baseline for to resync, once per session", async () => {
+    const { cluster } = setup();
+    const w = cluster.add(1);
+    cluster.push(w, { seq: 5, families: [counter(1)] });
+    cluster.push(w, { seq: 6, families: [counter(2)] });
+    expect(w.sent.filter((m) => (m as { kind: string }).kind === "resync")).toEqual([{ type: "prom-threads:cluster", v: 1, kind: "resync", session: "s" }]);
+  });
+
+  it("acknowledges a repeated push without applying it again", async () => {
+    const { cluster, aggregator } = setup();
+    const w = cluster.add(1);
+    cluster.push(w, { seq: 1, full: true, ack: true, families: [counter(1)] });
+    cluster.push(w, { seq: 1, full: true, ack: true, families: [counter(1)] });
+    expect(w.sent.filter((m) => (m as { kind: string }).kind === "ack")).toHaveLength(2);
+    expect(aggregator.stats()).toEqual(expect.objectContaining({ pushesApplied: 1, pushesIgnored: 1 }));
+  });
+
+  it("rejects malformed series and families, and keeps the good ones", async () => {
+    const { cluster, scrape, errors } = setup();
+    const w = cluster.add(1);
+    cluster.push(w, {
+      seq: 1,
+      full: true,
+      families: [
+        counter(-1, { k: "negative" }),
+        counter(2, { k: "fine" }),
+        { n: "h", h: "H.", t: "histogram", a: "sum", b: [1], s: [[{}, 1, 3, 2]] }, // cumulative counts going down
+        { n: "x", h: "X.", t: "untyped" as "counter", a: "sum", s: [] },
+        { n: "bad", h: "B.", t: "counter", a: "sum", s: [[{ k: 1 as unknown as string }, 1]] },
+      ],
+    });
+    expect((await scrape()).get('jobs_total{k="fine"}')).toBe(2);
+    expect(errors.map((e) => e.code)).toEqual(Array(4).fill(ErrorCodes.MALFORMED_CLUSTER_MESSAGE));
+  });
+
+  it("restarts totals at 0 on registry.resetMetrics() and keeps counting", async () => {
+    const { cluster, aggregator, scrape } = setup();
+    const w = cluster.add(1);
+    cluster.push(w, { seq: 1, full: true, families: [counter(10)] });
+    await scrape();
+    aggregator.registry.resetMetrics();
+    cluster.push(w, { seq: 2, families: [counter(14)] });
+    expect((await scrape()).get("jobs_total")).toBe(4);
+  });
+
+  it("leaves out metrics whose aggregator is omit, and refuses a name taken in its registry", async () => {
+    const registry = new Registry();
+    new Counter({ name: "jobs_total", help: "Mine.", registers: [registry] });
+    const { cluster, scrape, errors } = setup({ registry });
+    const w = cluster.add(1);
+    cluster.push(w, { seq: 1, full: true, families: [counter(3), { n: "started", h: "S.", t: "gauge", a: "omit", s: [[{}, 1]] }] });
+    const all = await scrape();
+    expect(all.get("jobs_total")).toBe(0);
+    expect(all.has("started")).toBe(false);
+    expect(errors.map((e) => e.code)).toEqual([ErrorCodes.DECLARATION_CONFLICT]);
+  });
+
+  it("validates its options", () => {
+    const registry = new Registry();
+    const cluster = new FakeCluster() as unknown as Cluster;
+    expect(() => new ClusterAggregator({ cluster, registry, localRegistries: [registry] })).toThrow(/options.localRegistries/);
+    expect(() => new ClusterAggregator({ cluster, processLabel: "quantile" })).toThrow(/options.processLabel/);
+    expect(() => new ClusterAggregator({ cluster, scrapeWaitMs: -1 })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }));
+    const worker = Object.assign(new FakeCluster(), { isPrimary: false }) as unknown as Cluster;
+    expect(() => new ClusterAggregator({ cluster: worker })).toThrow(expect.objectContaining({ code: ErrorCodes.CLUSTER_ROLE }));
+  });
+
+  it("stops listening and removes its metrics on close", async () => {
+    const { cluster, aggregator } = setup();
+    const w = cluster.add(1);
+    cluster.push(w, { seq: 1, full: true, families: [counter(3)] });
+    await aggregator.close();
+    expect(cluster.listenerCount("message")).toBe(0);
+    expect(await aggregator.registry.metrics()).toBe("\n");
+  });
+});
