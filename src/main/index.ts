@@ -15,4 +15,5 @@ export type { BasicAuthOptions } from "./serve/auth.js";
 export type { StatusDocument } from "./serve/status-page.js";
 export { ClusterAggregator, type ClusterAggregatorOptions, type ClusterAggregatorEvents, type ClusterStats, type ClusterProcessStats } from "./cluster/aggregator.js";
 export { ClusterPublisher, type ClusterPublisherOptions, type ClusterPublisherEvents } from "./cluster/publisher.js";
+export { pushToGateway, type PushToGatewayOptions, type GatewayMethod, type GatewayResult } from "./pushgateway.js";
 export * from "../shared/public.js";

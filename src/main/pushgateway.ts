@@ -1,0 +1,118 @@
+/**
+ * Pushing to a Prometheus Pushgateway, for batch jobs that end before Prometheus would scrape them. Built
+ * on prom-client's `Pushgateway`; the hub (or a cluster aggregator) is drained first.
+ * @module
+ */
+import { Pushgateway, type Registry } from "prom-client";
+import { ConfigurationError, ErrorCodes, PromThreadsError } from "../shared/errors.js";
+import { ClusterAggregator } from "./cluster/aggregator.js";
+import { MetricsHub } from "./hub.js";
+import { integerOption, invalid } from "./serve/validate.js";
+
+/** What {@link pushToGateway} does with the group. */
+export type GatewayMethod = "push" | "pushAdd" | "delete";
+
+/** Options of {@link pushToGateway}. */
+export interface PushToGatewayOptions {
+  /** The Pushgateway's base URL, e.g. `http://pushgateway:9091`. */
+  url: string;
+  /** The `job` label of the group. Must not contain `/`. */
+  job: string;
+  /**
+   * More grouping labels of the group, e.g. `{ instance: "batch-7" }`. Values containing `/` (or empty)
+   * are sent base64-encoded, as the Pushgateway requires.
+   * @default {}
+   */
+  groupings?: Record<string, string>;
+  /**
+   * `"push"` (HTTP PUT) replaces every metric of the group; `"pushAdd"` (POST) replaces only the metrics
+   * of the same names; `"delete"` (DELETE) removes the group.
+   * @default "push"
+   */
+  method?: GatewayMethod;
+  /**
+   * Milliseconds the connection may stay idle before the push fails.
+   * @default 10000
+   */
+  timeoutMs?: number;
+  /** Extra request headers (e.g. `Authorization`). */
+  headers?: Record<string, string>;
+}
+
+/** What the Pushgateway answered. */
+export interface GatewayResult {
+  /** The HTTP status (2xx). */
+  status: number;
+}
+
+const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const METHODS: readonly GatewayMethod[] = ["push", "pushAdd", "delete"];
+
+/**
+ * Push the metrics of a MetricsHub, a ClusterAggregator or a prom-client Registry to a Pushgateway (or
+ * delete its group), draining the hub first so every record that reached the workers' rings is included.
+ * Rejects with a ConfigurationError for invalid options and with `ERR_PROM_THREADS_GATEWAY_FAILED` when
+ * the gateway answers with an error or cannot be reached.
+ *
+ * At the end of a batch job, call `await flush()` in each worker thread, then push, before the workers
+ * exit: gauges of threads that have exited are gone.
+ *
+ * @example
+ * import { MetricsHub, pushToGateway } from "prom-threads";
+ * const hub = new MetricsHub();
+ * // ... run the batch in worker threads ...
+ * await pushToGateway(hub, { url: "http://127.0.0.1:9091", job: "nightly", groupings: { shard: "3" } });
+ */
+export async function pushToGateway(source: MetricsHub | ClusterAggregator | Registry, options: PushToGatewayOptions): Promise<GatewayResult> {
+  const { registry, url, job, groupings, method, requestOptions } = resolve(source, options);
+  if (source instanceof MetricsHub) source.drainSync();
+  const gateway = new Pushgateway(url, requestOptions, registry);
+  try {
+    const { resp } = (await gateway[method]({ jobName: job, groupings })) as { resp: { statusCode?: number } };
+    return { status: resp.statusCode ?? 0 };
+  } catch (cause) {
+    const detail = cause instanceof Error ? cause.message : String(cause);
+    throw new PromThreadsError(ErrorCodes.GATEWAY_FAILED, `prom-threads: ${method} of job "${job}" to the Pushgateway at ${url} failed: ${detail}`, { cause });
+  }
+}
+
+function resolve(source: unknown, options: unknown) {
+  let registry: Registry;
+  if (source instanceof MetricsHub || source instanceof ClusterAggregator) registry = source.registry;
+  else if (source !== null && typeof source === "object" && typeof (source as Registry).metrics === "function") registry = source as Registry;
+  else throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "pushToGateway() takes a MetricsHub, a ClusterAggregator or a prom-client Registry");
+  if (options === null || typeof options !== "object") throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
+  const raw = options as Record<string, unknown>;
+  let url: URL | undefined;
+  try {
+    url = new URL(String(raw.url));
+  } catch {
+    url = undefined;
+  }
+  if (typeof raw.url !== "string" || url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) invalid("url", "an http: or https: URL", raw.url);
+  if (typeof raw.job !== "string" || raw.job === "" || raw.job.includes("/")) invalid("job", 'a non-empty string without "/"', raw.job);
+  const method = raw.method ?? "push";
+  if (!METHODS.includes(method as GatewayMethod)) invalid("method", '"push", "pushAdd" or "delete"', method);
+  const groupings: Record<string, string> = {};
+  if (raw.groupings !== undefined) {
+    if (raw.groupings === null || typeof raw.groupings !== "object") invalid("groupings", "an object of label names to strings");
+    for (const [name, value] of Object.entries(raw.groupings as Record<string, unknown>)) {
+      if (!LABEL_NAME.test(name) || name.startsWith("__") || name === "job") invalid(`groupings.${name}`, "a label name other than job");
+      if (typeof value !== "string") invalid(`groupings.${name}`, "a string", value);
+      // The Pushgateway reads a grouping value as one path segment: others go base64url-encoded.
+      if (value === "" || value.includes("/")) groupings[`${name}@base64`] = value === "" ? "=" : Buffer.from(value, "utf8").toString("base64url");
+      else groupings[name] = value;
+    }
+  }
+  const headers = raw.headers ?? {};
+  if (headers === null || typeof headers !== "object" || Object.values(headers).some((v) => typeof v !== "string")) invalid("headers", "an object of strings");
+  const timeout = integerOption(raw, "timeoutMs", 10_000, 1, 600_000);
+  return {
+    registry,
+    url: raw.url as string,
+    job: raw.job as string,
+    groupings,
+    method: method as GatewayMethod,
+    requestOptions: { timeout, headers: { ...(headers as Record<string, string>) } },
+  };
+}

@@ -1,0 +1,110 @@
+/**
+ * Debian's Prometheus and Pushgateway as test daemons: started on a free loopback port, waited for until
+ * ready, killed on stop (and if the test process dies first). Tests skip with a message naming the
+ * package when a binary is missing.
+ */
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort, sleep } from "./http.js";
+
+/** A running daemon. */
+export interface Daemon {
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  /** A scratch directory removed on stop. */
+  readonly dir: string;
+  /** The last few kB of its stderr, for failure messages. */
+  log(): string;
+  stop(): Promise<void>;
+}
+
+function installed(binary: string): boolean {
+  try {
+    return spawnSync(binary, ["--version"], { stdio: "ignore", timeout: 10_000 }).status === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** Return true (and warn once) when `binary` is missing: use with `describe.skipIf`. */
+export function skipWithoutBinary(binary: string, debianPackage: string, purpose: string): boolean {
+  if (installed(binary)) return false;
+  console.warn(`skipping ${purpose}: ${binary} not found; install it with \`apt-get install ${debianPackage}\``);
+  return true;
+}
+
+async function start(binary: string, args: (port: number, dir: string) => string[], readyPath: string, dir: string): Promise<Daemon> {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const child: ChildProcess = spawn(binary, args(port, dir), { stdio: ["ignore", "ignore", "pipe"] });
+  let log = "";
+  child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (log = (log + chunk).slice(-4000)));
+  // Should the test process die without stopping it, do not leave the daemon behind.
+  const killOnExit = (): void => void child.kill("SIGKILL");
+  process.once("exit", killOnExit);
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  void exited.then(() => process.off("exit", killOnExit));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(killer);
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const ready = await fetch(`${url}${readyPath}`, { signal: AbortSignal.timeout(1000) }).then(
+      (r) => r.ok,
+      () => false,
+    );
+    if (ready) break;
+    if (Date.now() > deadline || child.exitCode !== null) {
+      await stop();
+      throw new Error(`${binary} did not become ready:\n${log}`);
+    }
+    await sleep(100);
+  }
+  return { url, dir, log: () => log, stop };
+}
+
+/** Start `prometheus-pushgateway` on a free loopback port, without persistence. */
+export function startPushgateway(): Promise<Daemon> {
+  const dir = mkdtempSync(join(tmpdir(), "prom-threads-pushgateway-"));
+  return start("prometheus-pushgateway", (port) => [`--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"], "/-/ready", dir);
+}
+
+/** Start `prometheus` with the configuration `config(dir)` writes (dir is its scratch directory). */
+export function startPrometheus(config: (dir: string) => string): Promise<Daemon> {
+  const dir = mkdtempSync(join(tmpdir(), "prom-threads-prometheus-"));
+  writeFileSync(join(dir, "prometheus.yml"), config(dir));
+  return start(
+    "prometheus",
+    (port, d) => [`--config.file=${join(d, "prometheus.yml")}`, `--storage.tsdb.path=${join(d, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"],
+    "/-/ready",
+    dir,
+  );
+}
+
+/** One element of an instant vector from Prometheus's query API. */
+export interface PromSample {
+  metric: Record<string, string>;
+  value: [number, string];
+}
+
+/** Run an instant query against Prometheus's HTTP API. */
+export async function query(prometheus: Daemon, expr: string): Promise<PromSample[]> {
+  const response = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(5000) });
+  const body = (await response.json()) as { status: string; error?: string; data: { result: PromSample[] } };
+  if (body.status !== "success") throw new Error(`query ${expr} failed: ${body.error}`);
+  return body.data.result;
+}
+
+/** The value of a query that yields one sample, or undefined when it yields none. */
+export async function scalar(prometheus: Daemon, expr: string): Promise<number | undefined> {
+  const result = await query(prometheus, expr);
+  return result.length === 0 ? undefined : Number(result[0]!.value[1]);
+}
