@@ -8,6 +8,8 @@ import cluster, { type Worker } from "node:cluster";
 export interface Proc {
   readonly worker: Worker;
   readonly pid: number;
+  /** The port of its own metrics server (with SERVE=1). */
+  readonly port: number | undefined;
   /** Resolves once the process has exited and its channel is closed (every message it sent was read). */
   readonly gone: Promise<void>;
 }
@@ -25,9 +27,9 @@ export async function fork(env: Record<string, string> = {}, fixture = "cluster-
   const gone = Promise.all([exited, disconnected]).then(() => {
     live.delete(worker);
   });
-  const ready = await new Promise<{ pid: number }>((resolve, reject) => {
+  const ready = await new Promise<{ pid: number; port?: number }>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error("cluster worker not ready after 15 s")), 15_000);
-    const onMessage = (message: { test?: string; pid: number }): void => {
+    const onMessage = (message: { test?: string; pid: number; port?: number }): void => {
       if (message?.test !== "ready") return;
       clearTimeout(timer);
       worker.off("message", onMessage);
@@ -36,7 +38,7 @@ export async function fork(env: Record<string, string> = {}, fixture = "cluster-
     worker.on("message", onMessage);
     worker.once("exit", (code) => reject(new Error(`cluster worker exited with ${code} before it was ready`)));
   });
-  return { worker, pid: ready.pid, gone };
+  return { worker, pid: ready.pid, port: ready.port, gone };
 }
 
 /** Send a test command and resolve with the process's answer (`{ pushed, sent, error? }`). */

@@ -12,7 +12,8 @@
  * worker ◀──ack {session, seq} ── (when the push asked for it)
  * worker ◀──collect {id} ──────── (a scrape wants fresh values: push now, with reply: id)
  * worker ◀──resync {session} ──── (the primary lacks this process's baseline: send every series)
- * worker ──announce {url, labels} / withdraw {url}──▶ primary (service discovery)
+ * worker ──announce {target, labels} / withdraw {target}──▶ primary (service discovery)
+ * worker ◀──discover ──────────── (the primary's target directory started: announce again)
  * ```
  * @module
  */
@@ -111,8 +112,15 @@ export interface WithdrawMessage {
   target: string;
 }
 
+/** The primary asks every process to announce its targets again (its directory started late). */
+export interface DiscoverMessage {
+  type: typeof MESSAGE_TYPE;
+  v: typeof PROTOCOL_VERSION;
+  kind: "discover";
+}
+
 /** Any prom-threads cluster message. */
-export type ClusterMessage = PushMessage | AckMessage | CollectMessage | ResyncMessage | AnnounceMessage | WithdrawMessage;
+export type ClusterMessage = PushMessage | AckMessage | CollectMessage | ResyncMessage | AnnounceMessage | WithdrawMessage | DiscoverMessage;
 
 /** Whether `message` is meant for prom-threads (of any version); the rest of the channel's traffic is not ours. */
 export function isOurs(message: unknown): message is { type: typeof MESSAGE_TYPE; v: unknown; kind: unknown } {

@@ -12,6 +12,8 @@ import { createReporter } from "./report.js";
 import { integerOption, invalid } from "./validate.js";
 import type { ScrapeSource } from "./scrape.js";
 import { resolveTls } from "./tls.js";
+import { TargetDirectory } from "../discovery/http-sd.js";
+import { validateLabels, validateTarget } from "../discovery/targets.js";
 
 /** Options of {@link metricsHandler} and of the fastify plugin: what to serve. */
 export interface MetricsHandlerOptions {
@@ -54,6 +56,26 @@ export interface StartHttpServerOptions extends MetricsHandlerOptions, ServerLim
   tls?: TlsOptions;
   /** Require HTTP basic auth; `password` may be a bcrypt hash (needs the `bcryptjs` package). */
   auth?: BasicAuthOptions;
+  /**
+   * Keep a Prometheus `file_sd` target file for this server in `fileSd.directory` while it listens
+   * (written atomically once listening, removed on `close()`). See docs/scaling.md.
+   */
+  fileSd?: FileSdServerOptions;
+  /** Serve this directory's targets as Prometheus HTTP service discovery JSON at `/http_sd`. */
+  httpSd?: TargetDirectory;
+}
+
+/** The `fileSd` option of {@link StartHttpServerOptions}. */
+export interface FileSdServerOptions {
+  /** The directory Prometheus globs: `file_sd_configs: [{ files: ["<directory>/*.json"] }]`. */
+  directory: string;
+  /** Labels of the target. */
+  labels?: Record<string, string>;
+  /**
+   * The target as Prometheus should scrape it.
+   * @default `host:port` of the server; the machine's host name when listening on every interface
+   */
+  target?: string;
 }
 
 /** {@link StartHttpServerOptions} with every default applied. */
@@ -65,6 +87,8 @@ export interface ResolvedServerOptions {
   tls: TlsOptions | undefined;
   auth: ResolvedAuth | undefined;
   limits: ResolvedLimits;
+  fileSd: FileSdServerOptions | undefined;
+  httpSd: TargetDirectory | undefined;
 }
 
 function asObject(options: unknown): Record<string, unknown> {
@@ -113,5 +137,24 @@ export function resolveServerOptions(options: StartHttpServerOptions | undefined
     tls: raw.tls === undefined ? undefined : resolveTls(raw.tls),
     auth: raw.auth === undefined ? undefined : resolveAuth(raw.auth),
     limits: resolveLimits(raw),
+    fileSd: resolveFileSd(raw.fileSd),
+    httpSd: resolveHttpSd(raw.httpSd),
   };
+}
+
+function resolveFileSd(fileSd: unknown): FileSdServerOptions | undefined {
+  if (fileSd === undefined) return undefined;
+  if (fileSd === null || typeof fileSd !== "object") invalid("fileSd", "an object with a directory");
+  const { directory, labels, target } = fileSd as Record<string, unknown>;
+  if (typeof directory !== "string" || directory === "") invalid("fileSd.directory", "a directory path", directory);
+  return {
+    directory,
+    ...(labels === undefined ? {} : { labels: validateLabels("fileSd.labels", labels) }),
+    ...(target === undefined ? {} : { target: validateTarget("fileSd.target", target) }),
+  };
+}
+
+function resolveHttpSd(httpSd: unknown): TargetDirectory | undefined {
+  if (httpSd !== undefined && !(httpSd instanceof TargetDirectory)) invalid("httpSd", "a TargetDirectory");
+  return httpSd;
 }

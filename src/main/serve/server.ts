@@ -5,6 +5,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
+import { hostname } from "node:os";
 import { ErrorCodes, PromThreadsError } from "../../shared/errors.js";
 import { AUTH_CHALLENGE, BasicAuth } from "./auth.js";
 import { ScrapeGate } from "./limits.js";
@@ -12,6 +13,9 @@ import { resolveServerOptions, type ResolvedServerOptions, type StartHttpServerO
 import { isReadMethod, methodNotAllowed, send } from "./respond.js";
 import { plain, scrape } from "./scrape.js";
 import { statusDocument, statusJson, statusPage } from "./status-page.js";
+import { writeFileSdTarget, type FileSdTarget } from "../discovery/file-sd.js";
+import { httpSdResponse } from "../discovery/http-sd-route.js";
+import { targetOf } from "../discovery/targets.js";
 
 /** A running metrics server. */
 export interface MetricsServer {
@@ -29,13 +33,17 @@ export interface MetricsServer {
 /** The path of the JSON status route. */
 export const STATUS_PATH = "/status";
 
+/** The path of the HTTP service discovery route (with the `httpSd` option). */
+export const HTTP_SD_PATH = "/http_sd";
+
 /**
  * Serve the registry's metrics over HTTP (or HTTPS with `tls`), draining the hub before each scrape.
  * Resolves once listening; rejects with a ConfigurationError for invalid options and a PromThreadsError
  * (`ERR_PROM_THREADS_LISTEN_FAILED`) when the address cannot be used.
  *
- * Routes: the metrics `path` (default `/metrics`), `/` (an HTML status page) and `/status` (JSON); GET
- * and HEAD only (405 otherwise), 404 elsewhere, 401 for every route when `auth` is set and not met.
+ * Routes: the metrics `path` (default `/metrics`), `/` (an HTML status page), `/status` (JSON) and, with
+ * `httpSd`, `/http_sd`; GET and HEAD only (405 otherwise), 404 elsewhere, 401 for every route when `auth`
+ * is set and not met. With `fileSd`, a file_sd target file lives as long as the server listens.
  *
  * @example
  * import { MetricsHub, startHttpServer } from "prom-threads";
@@ -74,20 +82,34 @@ export async function startHttpServer(options?: StartHttpServerOptions): Promise
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;
   const host = config.host.includes(":") ? `[${config.host}]` : config.host;
+  let fileSd: FileSdTarget | undefined;
+  if (config.fileSd !== undefined) {
+    const { directory, labels, target } = config.fileSd;
+    try {
+      fileSd = await writeFileSdTarget({ directory, target: target ?? targetOf(config.host, port, hostname()), ...(labels === undefined ? {} : { labels }) });
+    } catch (error) {
+      await new Promise((resolve) => server.close(resolve));
+      throw error;
+    }
+  }
   let closing: Promise<void> | undefined;
   return {
     url: `${config.tls === undefined ? "http" : "https"}://${host}:${port}${config.path}`,
     port,
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        const force = setTimeout(() => server.closeAllConnections(), 2000);
-        force.unref();
-        server.close(() => {
-          clearTimeout(force);
-          resolve();
+      closing ??= (async () => {
+        // Remove the discovery entry first, so Prometheus stops scraping before the port goes away.
+        await fileSd?.remove().catch((error: PromThreadsError) => config.source.report(error));
+        await new Promise<void>((resolve) => {
+          const force = setTimeout(() => server.closeAllConnections(), 2000);
+          force.unref();
+          server.close(() => {
+            clearTimeout(force);
+            resolve();
+          });
+          server.closeIdleConnections();
         });
-        server.closeIdleConnections();
-      });
+      })();
       return closing;
     },
   };
@@ -99,7 +121,9 @@ function listen(server: Server, config: ResolvedServerOptions): Promise<void> {
       reject(new PromThreadsError(ErrorCodes.LISTEN_FAILED, `prom-threads: cannot listen on ${config.host}:${config.port}: ${cause.message}`, { cause }));
     };
     server.once("error", onError);
-    server.listen(config.port, config.host, () => {
+    // exclusive: in a node:cluster worker, listen on a port of its own instead of sharing the primary's
+    // handle, whose connections go round-robin to every worker: a scrape must always reach this process.
+    server.listen({ port: config.port, host: config.host, exclusive: true }, () => {
       server.off("error", onError);
       resolve();
     });
@@ -113,9 +137,10 @@ async function route(config: ResolvedServerOptions, auth: BasicAuth | undefined,
   const url = req.url ?? "/";
   const query = url.indexOf("?");
   const path = query < 0 ? url : url.slice(0, query);
-  const known = path === config.path || path === "/" || path === STATUS_PATH;
+  const known = path === config.path || path === "/" || path === STATUS_PATH || (path === HTTP_SD_PATH && config.httpSd !== undefined);
   if (!known) return plain(404, "404 Not Found\n");
   if (!isReadMethod(req.method)) return methodNotAllowed();
+  if (path === HTTP_SD_PATH && path !== config.path && config.httpSd !== undefined) return httpSdResponse(config.httpSd);
   if (path === config.path) {
     if (!gate.tryEnter()) return plain(503, "503 Service Unavailable: too many scrapes at once\n", { "Retry-After": "1" });
     try {

@@ -1,0 +1,173 @@
+/**
+ * Prometheus file-based service discovery (`file_sd_configs`): each instance keeps one JSON file of its
+ * own in a directory that Prometheus globs (`files: ["<dir>/*.json"]`).
+ *
+ * One file per instance rather than one shared file: instances on one host (or on many, sharing a
+ * volume) never write the same file, so no lock is needed and no update is lost; an instance that dies
+ * leaves only its own entry behind. Each write goes to a temporary file (named so the glob does not match
+ * it) that is synced and then renamed over the real one, so Prometheus never reads a half-written file.
+ * @module
+ */
+import { randomBytes } from "node:crypto";
+import { readlinkSync, unlinkSync } from "node:fs";
+import { open, readdir, rename, unlink } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { ConfigurationError, ErrorCodes, PromThreadsError } from "../../shared/errors.js";
+import { invalid } from "../serve/validate.js";
+import { validateLabels, validateTarget } from "./targets.js";
+
+/** Options of {@link writeFileSdTarget}. */
+export interface FileSdTargetOptions {
+  /** The directory Prometheus reads with `file_sd_configs: [{ files: ["<directory>/*.json"] }]`. It must exist. */
+  directory: string;
+  /** The target as Prometheus should scrape it: `host:port`. */
+  target: string;
+  /**
+   * Labels Prometheus attaches to the target (e.g. `{ service: "api" }`); names starting with `__meta_`
+   * are available to relabeling only.
+   * @default {}
+   */
+  labels?: Record<string, string>;
+  /**
+   * The file's name, without `.json`. The default names the host (and, on Linux, its process id
+   * namespace), the process and the port, which is what lets a later instance on this host remove the
+   * file of one that was killed.
+   * @default `prom-threads-<host>-<pid>-<port>`
+   */
+  name?: string;
+}
+
+/** A target file that this process keeps. */
+export interface FileSdTarget {
+  /** The file's path. */
+  readonly file: string;
+  /** Rewrite the file with new labels (atomically). */
+  update(labels: Record<string, string>): Promise<void>;
+  /** Remove the file; Prometheus drops the target. Idempotent. */
+  remove(): Promise<void>;
+}
+
+const PREFIX = "prom-threads-";
+
+/**
+ * What tells hosts apart in default file names: the host name and, on Linux, the process id namespace,
+ * so that containers sharing a host name and a volume never take each other's processes for dead.
+ */
+function hostKey(): string {
+  let namespace = "";
+  try {
+    namespace = /\[(\d+)\]/.exec(readlinkSync("/proc/self/ns/pid"))?.[1] ?? "";
+  } catch {
+    // Not Linux: the host name alone.
+  }
+  return `${hostname().replace(/[^a-zA-Z0-9.]/g, "_")}${namespace === "" ? "" : `_${namespace}`}`;
+}
+
+/** The default file name of a target served by this process on `port`. */
+export function defaultFileSdName(port: number): string {
+  return `${PREFIX}${hostKey()}-${process.pid}-${port}`;
+}
+
+/**
+ * Write a `file_sd` target file for this instance and keep it until {@link FileSdTarget.remove} (or the
+ * process exits normally). Also removes files that earlier instances on this host left behind when they
+ * were killed (default names only, for processes that no longer exist). Rejects with a ConfigurationError
+ * for invalid options and `ERR_PROM_THREADS_DISCOVERY_FAILED` when the file cannot be written.
+ *
+ * @example
+ * const entry = await writeFileSdTarget({ directory: "/etc/prometheus/targets", target: "10.0.0.7:9464", labels: { service: "api" } });
+ * // on shutdown:
+ * await entry.remove();
+ */
+export async function writeFileSdTarget(options: FileSdTargetOptions): Promise<FileSdTarget> {
+  if (options === null || typeof options !== "object") throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
+  const { directory } = options;
+  if (typeof directory !== "string" || directory === "") invalid("directory", "a directory path", directory);
+  const target = validateTarget("target", options.target);
+  let labels = validateLabels("labels", options.labels ?? {});
+  const name = options.name ?? defaultFileSdName(Number(target.slice(target.lastIndexOf(":") + 1)));
+  if (typeof name !== "string" || !/^[a-zA-Z0-9._-]+$/.test(name) || name.startsWith(".")) invalid("name", "a file name of letters, digits, '.', '_' and '-' (not starting with '.')", name);
+  const file = join(directory, `${name}.json`);
+  await removeStale(directory);
+  await writeAtomically(directory, file, target, labels);
+  let removed = false;
+  // A normal exit (process.exit(), an empty event loop) removes the file too; a kill cannot.
+  const onExit = (): void => {
+    try {
+      unlinkSync(file);
+    } catch {
+      // Already gone.
+    }
+  };
+  process.once("exit", onExit);
+  return {
+    file,
+    async update(next) {
+      if (removed) throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `prom-threads: the file_sd target ${file} was removed`);
+      labels = validateLabels("labels", next);
+      await writeAtomically(directory, file, target, labels);
+    },
+    async remove() {
+      if (removed) return;
+      removed = true;
+      process.off("exit", onExit);
+      try {
+        await unlink(file);
+      } catch (cause) {
+        if ((cause as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw new PromThreadsError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: cannot remove the file_sd target file ${file}: ${(cause as Error).message}`, { cause });
+      }
+    },
+  };
+}
+
+async function writeAtomically(directory: string, file: string, target: string, labels: Record<string, string>): Promise<void> {
+  // Ends in .tmp, so a `*.json` glob never matches it; random, so two writers never share it.
+  const temporary = join(directory, `.${file.slice(directory.length + 1)}.${randomBytes(6).toString("hex")}.tmp`);
+  const body = `${JSON.stringify([{ targets: [target], labels }], null, 2)}\n`;
+  try {
+    const handle = await open(temporary, "w", 0o644);
+    try {
+      await handle.writeFile(body, "utf8");
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temporary, file);
+  } catch (cause) {
+    await unlink(temporary).catch(() => {});
+    throw new PromThreadsError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: cannot write the file_sd target file ${file}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+/** Remove default-named files (and temporary files) of processes on this host that no longer exist. */
+async function removeStale(directory: string): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(directory);
+  } catch (cause) {
+    throw new PromThreadsError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: cannot read the file_sd directory ${directory}: ${(cause as Error).message}`, { cause });
+  }
+  const mine = `${PREFIX}${hostKey()}`;
+  const pattern = new RegExp(`^\\.?${escapeRegExp(mine)}-(\\d+)-\\d+\\.json(?:\\.[0-9a-f]+\\.tmp)?$`);
+  for (const entry of entries) {
+    const pid = Number(pattern.exec(entry)?.[1]);
+    if (!Number.isInteger(pid) || pid === process.pid || alive(pid)) continue;
+    await unlink(join(directory, entry)).catch(() => {});
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists, owned by someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
