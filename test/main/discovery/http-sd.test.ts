@@ -55,17 +55,17 @@ describe("TargetDirectory", () => {
     const directory = new TargetDirectory({ labels: { service: "fleet" } });
     stops.push(directory.acceptClusterWorkers());
     const procs = await Promise.all([1, 2, 3].map((n) => fork({ PROC: `h${n}`, SERVE: "1", NO_PUBLISHER: "1" })));
-    const expected = procs.map((p, i) => ({ targets: [`127.0.0.1:${p.port}`], labels: { service: "fleet", proc: `h${i + 1}` } }));
+    const expected = procs.map((p, i) => ({ targets: [`127.0.0.1:${p.port}`], labels: { service: "fleet", fleet_proc: `h${i + 1}` } }));
     expect(new Set(procs.map((p) => p.port)).size).toBe(3); // exclusive listens: three ports, not one shared
     expect(await waitFor(() => directory.groups().length === 3, 5000)).toBe(true);
-    const sorted = () => directory.groups().sort((a, b) => a.labels.proc!.localeCompare(b.labels.proc!));
+    const sorted = () => directory.groups().sort((a, b) => a.labels.fleet_proc!.localeCompare(b.labels.fleet_proc!));
     expect(sorted()).toEqual(expected);
     // Every listed target really serves that process's metrics.
     for (const p of procs) expect((await get(`http://127.0.0.1:${p.port}/metrics`)).status).toBe(200);
     await kill(procs[0]!);
     await command(procs[1]!, { test: "withdraw" });
     expect(await waitFor(() => directory.groups().length === 1, 5000)).toBe(true);
-    expect(directory.groups()[0]!.labels.proc).toBe("h3");
+    expect(directory.groups()[0]!.labels.fleet_proc).toBe("h3");
   });
 
   it("asks workers that announced before it existed to announce again", async () => {
@@ -73,7 +73,7 @@ describe("TargetDirectory", () => {
     const directory = new TargetDirectory();
     stops.push(directory.acceptClusterWorkers());
     expect(await waitFor(() => directory.groups().length === 1, 5000)).toBe(true);
-    expect(directory.groups()).toEqual([{ targets: [`127.0.0.1:${proc!.port}`], labels: { proc: "late" } }]);
+    expect(directory.groups()).toEqual([{ targets: [`127.0.0.1:${proc!.port}`], labels: { fleet_proc: "late" } }]);
   });
 
   it("reports invalid announcements, and refuses to run outside the primary", async () => {
