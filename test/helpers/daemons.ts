@@ -71,10 +71,13 @@ async function start(binary: string, args: (port: number, dir: string) => string
   return { url, dir, log: () => log, stop };
 }
 
-/** Start `prometheus-pushgateway` on a free loopback port, without persistence. */
+/**
+ * Start `prometheus-pushgateway` on a free loopback port, keeping metrics in memory only (Debian's binary
+ * otherwise persists to /var/lib/prometheus/pushgateway.data, shared by every run on the machine).
+ */
 export function startPushgateway(): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), "prom-threads-pushgateway-"));
-  return start("prometheus-pushgateway", (port) => [`--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"], "/-/ready", dir);
+  return start("prometheus-pushgateway", (port) => [`--web.listen-address=127.0.0.1:${port}`, "--persistence.file=", "--log.level=warn"], "/-/ready", dir);
 }
 
 /** Start `prometheus` with the configuration `config(dir)` writes (dir is its scratch directory). */
