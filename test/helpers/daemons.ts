@@ -61,7 +61,8 @@ async function start(binary: string, args: (port: number, dir: string) => string
       (r) => r.ok,
       () => false,
     );
-    if (ready) break;
+    // Ready and still ours: a daemon that lost its port to someone else exits, and the other one answers.
+    if (ready && child.exitCode === null) break;
     if (Date.now() > deadline || child.exitCode !== null) {
       await stop();
       throw new Error(`${binary} did not become ready:\n${log}`);
