@@ -3,11 +3,12 @@
  * keep the cluster-wide metrics in one registry, served from one port.
  * @module
  */
-import defaultCluster, { type Cluster, type Worker as ClusterWorker } from "node:cluster";
+import type { Cluster, Worker as ClusterWorker } from "node:cluster";
 import { EventEmitter } from "node:events";
 import { Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../../shared/errors.js";
 import { integerOption, invalid } from "../serve/validate.js";
+import { nodeCluster } from "./node-cluster.js";
 import { ClusterFamily, CounterFamily, GaugeFamily, HistogramFamily, SummaryFamily, type ProcessId } from "./families.js";
 import { diffSnapshots, isOurs, message, snapshotOf, PROTOCOL_VERSION, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
 
@@ -146,7 +147,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
       throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
     }
     const raw = (options ?? {}) as Record<string, unknown>;
-    const cluster = (raw.cluster ?? defaultCluster) as Cluster;
+    const cluster = (raw.cluster ?? nodeCluster()) as Cluster;
     if (cluster === null || typeof cluster !== "object" || typeof cluster.on !== "function") invalid("cluster", "the node:cluster module");
     if (!cluster.isPrimary) {
       throw new ConfigurationError(ErrorCodes.CLUSTER_ROLE, "prom-threads: a ClusterAggregator runs in the cluster primary (cluster.isPrimary); in worker processes, use a ClusterPublisher");

@@ -3,10 +3,11 @@
  * (or any process) serves as JSON, fed by cluster worker processes announcing the port they serve on.
  * @module
  */
-import defaultCluster, { type Cluster, type Worker as ClusterWorker } from "node:cluster";
+import type { Cluster, Worker as ClusterWorker } from "node:cluster";
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { ConfigurationError, ErrorCodes, ProtocolError, type PromThreadsError } from "../../shared/errors.js";
+import { nodeCluster } from "../cluster/node-cluster.js";
 import { isOurs, message, PROTOCOL_VERSION, type AnnounceMessage, type DiscoverMessage, type WithdrawMessage } from "../cluster/protocol.js";
 import type { MetricsServer } from "../serve/server.js";
 import { invalid } from "../serve/validate.js";
@@ -92,7 +93,7 @@ export class TargetDirectory extends EventEmitter<TargetDirectoryEvents> {
    * remove a process's targets when it exits or disconnects. Workers that announced before this call are
    * asked to announce again. Returns a function that stops listening. Throws outside the cluster primary.
    */
-  acceptClusterWorkers(cluster: Cluster = defaultCluster): () => void {
+  acceptClusterWorkers(cluster: Cluster = nodeCluster()): () => void {
     if (!cluster.isPrimary) {
       throw new ConfigurationError(ErrorCodes.CLUSTER_ROLE, "prom-threads: TargetDirectory.acceptClusterWorkers() runs in the cluster primary; workers call announceToPrimary()");
     }

@@ -3,8 +3,10 @@
  * rules (sequence, resets, late messages, forgetting) driven by a stand-in for node:cluster, so the
  * orderings real processes produce only sometimes are tested every time.
  */
+import { execFile } from "node:child_process";
 import type { Cluster } from "node:cluster";
 import { EventEmitter } from "node:events";
+import { promisify } from "node:util";
 import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { diffSnapshots, snapshotOf, type PushMessage, type WireFamily } from "../../../src/main/cluster/protocol.js";
@@ -228,5 +230,14 @@ describe("ClusterAggregator rules", () => {
     await aggregator.close();
     expect(cluster.listenerCount("message")).toBe(0);
     expect(await aggregator.registry.metrics()).toBe("\n");
+  });
+});
+
+describe("loading", () => {
+  it("does not load node:cluster until a cluster API needs it (Passenger breaks on the mere import)", async () => {
+    const dist = new URL("../../../dist/main/index.js", import.meta.url).href;
+    const script = `await import(${JSON.stringify(dist)}); console.log(process.moduleLoadList.some((m) => m.endsWith(" cluster")));`;
+    const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { timeout: 20_000 });
+    expect(stdout.trim()).toBe("false");
   });
 });
