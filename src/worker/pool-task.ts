@@ -77,7 +77,7 @@ export default async function runPoolTask(envelope: TaskEnvelope): Promise<unkno
   }
   timers?.wait.observe(secondsSince(envelope.queuedAt, started));
   try {
-    const handler = await handlerOf(envelope.filename, envelope.name);
+    const handler = handlers.get(`${envelope.filename}\0${envelope.name}`) ?? (await handlerOf(envelope.filename, envelope.name));
     return await handler(envelope.task);
   } finally {
     timers?.run.observe(secondsSince(started, process.hrtime.bigint()));
