@@ -71,7 +71,12 @@ let demo;
 if (values.start || !(await isUp(apiUrl))) {
   if (values.url !== undefined && !values.start) usage(`nothing answers at ${apiUrl}; start the demo (npm start) or drop --url to let the load test start one`);
   console.log("load: starting a demo service on free loopback ports");
-  demo = await startDemo({ threads });
+  try {
+    demo = await startDemo({ threads });
+  } catch (error) {
+    console.error(`load: ${error.message}`);
+    process.exit(3);
+  }
   ({ apiUrl, metricsUrl } = demo);
 }
 console.log(`load: API ${apiUrl}  metrics ${metricsUrl}`);
