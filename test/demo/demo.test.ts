@@ -74,13 +74,17 @@ describe("the demo service", () => {
     expect(child.stdout).toContain("demo: stopped");
   });
 
-  it("finishes a request in progress before it stops on SIGINT", async () => {
+  it("finishes the requests in progress, queued jobs included, before it stops on SIGINT", async () => {
     const { child, api } = await startDemo(["--port", "0", "--metrics-port", "0", "--threads", "1"]);
-    // About half a second of hashing: still running when the signal arrives.
-    const slow = get(`${api}jobs/hash?kib=1024&rounds=200`, { timeoutMs: 20_000 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Three jobs of over 100 ms each on one thread: when the signal comes, one runs and two wait.
+    const slow = [0, 1, 2].map(() => get(`${api}jobs/pixels?size=2048`, { timeoutMs: 20_000 }).then((reply) => ({ reply, at: performance.now() })));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const signalled = performance.now();
     child.process.kill("SIGINT");
-    expect((await slow).status).toBe(200);
+    for (const { reply, at } of await Promise.all(slow)) {
+      expect(reply.status).toBe(200);
+      expect(at).toBeGreaterThan(signalled);
+    }
     expect((await child.exited()).code).toBe(0);
     expect(child.stdout).toContain("SIGINT: finishing requests in progress");
   });
