@@ -182,6 +182,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       this.#poolMetrics ??= new PoolMetrics(this.registry);
       stopPool = this.#poolMetrics.attach(target as unknown as ObservablePool, options);
       if (options?.wrapTasks !== false) this.#checkPoolWorkerData(target as unknown as { options?: { workerData?: unknown; name?: string } }, options?.name);
+    } else if (options !== undefined) {
+      throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options of hub.attach() apply to piscina pools; a Worker takes none");
     }
     const stopExits = this.#targets.attach(target);
     return () => {

@@ -2,6 +2,7 @@
  * Pool metrics with a real piscina pool: every value against ground truth the test keeps itself (its own
  * promise outcomes, piscina's events, clocks read around each call, readings taken inside the workers).
  */
+import { Worker } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
@@ -317,5 +318,16 @@ describe("attach options and lifecycle", () => {
     expect(errors[0]!.message).toContain("hub.workerData");
     expect(await pool.run({ ms: 0 })).toMatchObject({ heapUsed: expect.any(Number) });
     expect(samples(await registry.metrics()).get('prom_threads_pool_tasks_total{pool="lost",outcome="completed"}')).toBe(1);
+  });
+});
+
+describe("attaching a Worker", () => {
+  it("takes no pool options", () => {
+    const hub = new MetricsHub({ registry: new Registry() });
+    cleanup.push(() => hub.close());
+    const worker = new Worker("setInterval(() => {}, 1000)", { eval: true });
+    cleanup.push(() => worker.terminate());
+    expect(() => hub.attach(worker, { name: "w" })).toThrow("options of hub.attach() apply to piscina pools; a Worker takes none");
+    expect(() => hub.attach(worker)).not.toThrow();
   });
 });
