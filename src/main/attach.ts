@@ -17,7 +17,8 @@ export interface PoolLike {
 /** What `hub.attach()` takes: a `worker_threads` Worker or a piscina pool. */
 export type AttachTarget = Worker | PoolLike;
 
-function isPool(target: unknown): target is PoolLike {
+/** Whether `target` looks like a piscina pool. */
+export function isPool(target: unknown): target is PoolLike {
   if (target === null || typeof target !== "object") return false;
   const pool = target as Partial<PoolLike>;
   return Array.isArray(pool.threads) && typeof pool.on === "function" && typeof pool.off === "function";

@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import type { Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../shared/errors.js";
-import { WORKER_DATA_KEY, type HubHandle, type HubWorkerData } from "../shared/handle.js";
+import { WORKER_DATA_KEY, findHandle, type HubHandle, type HubWorkerData } from "../shared/handle.js";
 import {
   Layout,
   SLOT_CLAIMED,
@@ -28,13 +28,14 @@ import {
 import { RingReader } from "../shared/ring-reader.js";
 import type { MetricDeclaration } from "../shared/types.js";
 import { declarationDifference, normalizeDeclaration } from "../shared/validation.js";
-import { AttachedTargets, type AttachTarget } from "./attach.js";
+import { AttachedTargets, isPool, type AttachTarget } from "./attach.js";
 import type { BridgeMetric } from "./bridge/bridge-metric.js";
 import { BridgeCounter } from "./bridge/counter.js";
 import { BridgeGauge } from "./bridge/gauge.js";
 import { BridgeHistogram } from "./bridge/histogram.js";
 import { BridgeSummary } from "./bridge/summary.js";
 import { resolveHubOptions, type MetricsHubOptions, type ResolvedHubOptions } from "./options.js";
+import { PoolMetrics, type ObservablePool, type PoolAttachOptions } from "./pool-metrics.js";
 import { SelfMetrics } from "./self-metrics.js";
 import { SlotDrain } from "./slot-drain.js";
 import { DROP_REASONS, Tally, type DropReason } from "./tally.js";
@@ -111,6 +112,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   readonly #tally = new Tally();
   readonly #gaugeClock = { seq: 0 };
   readonly #targets: AttachedTargets;
+  #poolMetrics: PoolMetrics | undefined;
   readonly #selfMetrics: SelfMetrics | undefined;
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #unhookRegistry: () => void;
@@ -167,12 +169,27 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
    * Follow the lives of a Worker or of a piscina pool's workers, so that an exited or terminated worker's
    * slot and gauge values are released at once. Returns a function that stops following.
    *
+   * A piscina pool also gets its `prom_threads_pool_*` metrics, labelled with `options.name`: its
+   * `pool.run()` is instrumented (see {@link PoolAttachOptions} and docs/pool-metrics.md).
+   *
    * @example
-   * const detach = hub.attach(pool);
+   * const detach = hub.attach(pool, { name: "images" });
    */
-  attach(target: AttachTarget): () => void {
+  attach(target: AttachTarget, options?: PoolAttachOptions): () => void {
     this.#assertOpen();
-    return this.#targets.attach(target);
+    let stopPool: (() => void) | undefined;
+    if (isPool(target) && typeof (target as Partial<ObservablePool>).run === "function") {
+      this.#poolMetrics ??= new PoolMetrics(this.registry);
+      stopPool = this.#poolMetrics.attach(target as unknown as ObservablePool, options);
+      if (options?.wrapTasks !== false) this.#checkPoolWorkerData(target as unknown as { options?: { workerData?: unknown; name?: string } }, options?.name);
+    } else if (options !== undefined) {
+      throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options of hub.attach() apply to piscina pools; a Worker takes none");
+    }
+    const stopExits = this.#targets.attach(target);
+    return () => {
+      stopExits();
+      stopPool?.();
+    };
   }
 
   /** Drain every ring now. Resolves when every observation published before the call is in the registry. */
@@ -223,6 +240,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.#closed = true;
     clearInterval(this.#timer);
     this.#targets.detachAll();
+    this.#poolMetrics?.close();
     // Why add and notify: wakes the pending Atomics.waitAsync so the doorbell loop sees `closed` and ends.
     Atomics.add(this.#control, kDoorbellWord, 1);
     Atomics.notify(this.#control, kDoorbellWord);
@@ -332,6 +350,19 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     if (this.#reported.has(key)) return;
     this.#reported.add(key);
     process.emitWarning(error.message, { code: error.code });
+  }
+
+  /** Warn when a pool's workers cannot find this hub: their task timings and thread metrics would be missing. */
+  #checkPoolWorkerData(pool: { options?: { workerData?: unknown; name?: string } }, name: string | undefined): void {
+    if (findHandle(pool.options?.workerData)?.buffer === this.#buffer) return;
+    const label = name ?? pool.options?.name ?? "default";
+    this.#report(
+      new ConfigurationError(
+        ErrorCodes.INVALID_OPTION,
+        `prom-threads: the workerData of pool "${label}" does not carry this hub's hub.workerData, so its workers cannot record task wait and run times or thread metrics; create the pool with workerData: { ...hub.workerData }`,
+      ),
+      `pool-worker-data:${label}`,
+    );
   }
 
   #connectedWorkers(): number {

@@ -6,6 +6,7 @@
 export { MetricsHub, type HubStats, type MetricsHubEvents } from "./hub.js";
 export type { MetricsHubOptions } from "./options.js";
 export type { AttachTarget, PoolLike } from "./attach.js";
+export type { PoolAttachOptions } from "./pool-metrics.js";
 export { DROP_REASONS, type DropReason } from "./tally.js";
 export { startHttpServer, type MetricsServer } from "./serve/server.js";
 export { metricsHandler, type MetricsRequestHandler } from "./serve/handler.js";

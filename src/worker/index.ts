@@ -12,6 +12,7 @@ export { Counter, CounterChild } from "./counter.js";
 export { Gauge, GaugeChild } from "./gauge.js";
 export { Histogram, HistogramChild } from "./histogram.js";
 export { Summary, SummaryChild } from "./summary.js";
+export { startThreadMetrics, type ThreadMetricsOptions } from "./thread-metrics.js";
 export * from "../shared/public.js";
 
 /**

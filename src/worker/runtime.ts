@@ -71,6 +71,11 @@ class Runtime {
     return this.#buffer !== undefined;
   }
 
+  /** Connect from `workerData` if not connected yet and it carries a handle; returns {@link connected}. */
+  connectFromWorkerData(): boolean {
+    return this.#tryWorkerData();
+  }
+
   /** The slot this thread owns, or -1. */
   get slot(): number {
     return this.#slot;

@@ -1,7 +1,8 @@
 // Type tests: checked by `tsc -p tsconfig.test.json` (part of `npm test` and `npm run lint`), never run.
 import { Histogram as PromHistogram } from "prom-client";
 import { countExceptions, time, trackInProgress, MetricsHub } from "../../src/main/index.js";
-import { Counter, Gauge, Histogram } from "../../src/worker/index.js";
+import { Piscina } from "piscina";
+import { Counter, Gauge, Histogram, startThreadMetrics } from "../../src/worker/index.js";
 
 const h = new Histogram({ name: "t_seconds", help: "h", labelNames: ["status"] as const });
 const c = new Counter({ name: "t_total", help: "h" });
@@ -34,6 +35,18 @@ new MetricsHub(5);
 // @ts-expect-error gauge aggregate must be one of the four
 new Gauge({ name: "t_bad", help: "h", aggregate: "avg" });
 
+// A piscina pool is attached as is, with or without pool options.
+const hub = new MetricsHub();
+const pool = new Piscina({ workerData: hub.workerData });
+const detach: () => void = hub.attach(pool, { name: "images", wrapTasks: true, threadMetricsIntervalMs: 0 });
+hub.attach(pool);
+startThreadMetrics({ intervalMs: 1000, pool: "images" });
+// @ts-expect-error wrapTasks is a boolean
+hub.attach(pool, { wrapTasks: "yes" });
+// @ts-expect-error the pool name is a string
+hub.attach(pool, { name: 1 });
+
+void detach;
 void wrapped;
 void sync;
 void timed;
