@@ -31,7 +31,7 @@ export function connect(handle: unknown): void {
 
 /** Whether this thread is connected to a hub (connecting from `workerData` first if it can). */
 export function isConnected(): boolean {
-  return runtime.connected;
+  return runtime.connectFromWorkerData();
 }
 
 /**

@@ -43,6 +43,12 @@ describe("connecting", () => {
     expect(samples(await registry.metrics()).get("late_total")).toBe(4);
   });
 
+  it("reports a thread as connected once workerData carries the hub, before anything is recorded", async () => {
+    const { hub } = makeHub();
+    const w = await worker({ workerData: hub.workerData });
+    expect(await w.ok("isConnected")).toBe(true);
+  });
+
   it("refuses something that is not a handle", async () => {
     const w = await worker();
     const reply = await w.run("connect", { handle: { buffer: 1 } });
