@@ -30,9 +30,17 @@ export interface RingWriterOptions {
   capacity: number;
   /** Most observation records the spill buffer holds before it drops. */
   spillLimit: number;
-  /** Test-only: called after a record's bytes are written and before it is published. */
-  beforePublish?: (() => void) | undefined;
+  /**
+   * Test-only: called after bytes are written and before they are published, with where it happens: a
+   * record written straight to the ring, a declaration, or a batch of spilled records moved by a flush.
+   */
+  beforePublish?: ((point: PublishPoint) => void) | undefined;
+  /** Test-only: called right after a flush has published a batch of spilled records. */
+  afterFlush?: (() => void) | undefined;
 }
+
+/** Where a test hook runs: see {@link RingWriterOptions.beforePublish}. */
+export type PublishPoint = "record" | "declare" | "flush";
 
 const kInitialSpillRecords = 1024;
 
@@ -53,7 +61,8 @@ export class RingWriter {
   readonly #mask: number;
   readonly #highWater: number;
   readonly #spillLimit: number;
-  readonly #beforePublish: (() => void) | undefined;
+  readonly #beforePublish: ((point: PublishPoint) => void) | undefined;
+  readonly #afterFlush: (() => void) | undefined;
   /** Next write index; this thread is its only writer, so the local copy is always current. */
   #write: number;
   /** Last read index seen; may be stale (older), which only makes the ring look fuller than it is. */
@@ -82,6 +91,7 @@ export class RingWriter {
     this.#highWater = capacity >>> 1;
     this.#spillLimit = options.spillLimit;
     this.#beforePublish = options.beforePublish;
+    this.#afterFlush = options.afterFlush;
     // The hub set both indices before the slot was handed out; acquire loads make sure we see its values.
     this.#write = Atomics.load(this.#header, kWriteIndex);
     this.#readSeen = Atomics.load(this.#header, kReadIndex);
@@ -126,6 +136,7 @@ export class RingWriter {
     if (this.#spillTail !== 0) this.flush();
     if (this.#spillTail === 0 && this.#free() >= records) {
       this.#writeBlock(word0, payload);
+      this.#beforePublish?.("declare");
       this.#publish();
       return;
     }
@@ -153,7 +164,9 @@ export class RingWriter {
         this.#spillHead = 0;
         this.#spillTail = 0;
       }
+      this.#beforePublish?.("flush");
       this.#publish();
+      this.#afterFlush?.();
       // Why a store: the hub reads this count when the worker dies, to count records lost with it.
       Atomics.store(this.#header, kSpillPending, this.#spillObservations);
     }
@@ -189,7 +202,7 @@ export class RingWriter {
       this.#u32[i + 1] = aux;
       this.#f64[(i >>> 1) + 1] = value;
       this.#write = (this.#write + 1) >>> 0;
-      this.#beforePublish?.();
+      this.#beforePublish?.("record");
       this.#publish();
       if (((this.#write - this.#readSeen) >>> 0) >= this.#highWater) this.#ringDoorbell();
       return;

@@ -20,7 +20,7 @@ import {
   kSlotThreadId,
   kUnslottedDropsWord,
 } from "../shared/layout.js";
-import { RingWriter } from "../shared/ring-writer.js";
+import { RingWriter, type PublishPoint } from "../shared/ring-writer.js";
 
 /** The one call metrics make per observation. */
 export interface RecordWriter {
@@ -36,7 +36,10 @@ const NOT_CONNECTED_MESSAGE =
 
 /** Options for test fixtures only; not part of the public API. */
 export interface RuntimeTestHooks {
-  beforePublish?: () => void;
+  /** Runs after bytes are written to the ring and before they are published (see RingWriterOptions). */
+  beforePublish?: (point: PublishPoint) => void;
+  /** Runs right after a flush has published a batch of spilled records. */
+  afterFlush?: () => void;
 }
 
 class Runtime {
@@ -175,6 +178,7 @@ class Runtime {
       capacity: layout.ringCapacity,
       spillLimit: handle.spillRecords,
       beforePublish: this.#testHooks.beforePublish,
+      afterFlush: this.#testHooks.afterFlush,
     });
     this.#ring = ring;
     this.writer = ring;

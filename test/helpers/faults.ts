@@ -1,0 +1,54 @@
+/** Helpers for fault tests: shared flags, sequence sums, counter-monotonicity tracking. */
+import { samples } from "./exposition.js";
+
+/** Resolve when `flags[index]` is no longer 0, without blocking this thread (the hub keeps draining). */
+export async function flagRaised(flags: Int32Array, index: number, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Atomics.load(flags, index) === 0) {
+    if (Date.now() > deadline) throw new Error(`flag ${index} not raised within ${timeoutMs} ms`);
+    const wait = Atomics.waitAsync(flags, index, 0, 50);
+    if (wait.async) await wait.value;
+  }
+}
+
+/** 1 + 2 + ... + k. */
+export function triangular(k: number): number {
+  return (k * (k + 1)) / 2;
+}
+
+/** The k with triangular(k) === sum, or -1 when `sum` is not the sum of a prefix of 1, 2, 3, ... */
+export function prefixLength(sum: number): number {
+  const k = Math.round((Math.sqrt(8 * sum + 1) - 1) / 2);
+  return triangular(k) === sum ? k : -1;
+}
+
+/**
+ * Watches every counter-like sample (counters, histogram buckets, `_count`, `_sum` of non-negative
+ * observations) across renders and counts decreases. Gauges and summary quantiles are ignored.
+ */
+export class MonotonicityWatch {
+  readonly #last = new Map<string, number>();
+  readonly #monotonic = new Set<string>();
+  decreases: string[] = [];
+  renders = 0;
+
+  /** Feed one text-format render. */
+  observe(text: string): Map<string, number> {
+    this.renders++;
+    for (const line of text.split("\n")) {
+      const match = /^# TYPE (\S+) (counter|histogram|summary)$/.exec(line);
+      if (match) this.#monotonic.add(match[1] as string);
+    }
+    const all = samples(text);
+    for (const [key, value] of all) {
+      const name = key.replace(/\{.*$/, "");
+      const family = name.replace(/_(bucket|count|sum|total)$/, "");
+      if (!this.#monotonic.has(name) && !this.#monotonic.has(family)) continue;
+      if (key.includes("quantile=")) continue;
+      const last = this.#last.get(key);
+      if (last !== undefined && value < last) this.decreases.push(`${key}: ${last} -> ${value}`);
+      this.#last.set(key, value);
+    }
+    return all;
+  }
+}
