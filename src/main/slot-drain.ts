@@ -77,7 +77,7 @@ export class SlotDrain implements RecordSink {
    */
   release(): void {
     this.drain();
-    this.#tally.dropped.worker_exit += this.#reader.counters().spillPending;
+    this.#tally.dropped.worker_exit += this.#reader.spillLost();
     this.#reader.reset();
     for (const binding of this.#bindings) {
       if (binding !== undefined && binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);

@@ -13,10 +13,10 @@ import {
   kReadIndex,
   kRecordBytes,
   kRecordWords,
-  kSpillPending,
+  kSpilledTotal,
   kWriteIndex,
 } from "./layout.js";
-import { isObservationOp, opOf } from "./protocol.js";
+import { SPILLED_FLAG } from "./protocol.js";
 
 /** Where a ring lives and how it behaves; built by the worker runtime from the hub handle. */
 export interface RingWriterOptions {
@@ -68,7 +68,9 @@ export class RingWriter {
   /** Last read index seen; may be stale (older), which only makes the ring look fuller than it is. */
   #readSeen: number;
   #doorbellRung = false;
-  #dropped = 0;
+  #dropped: number;
+  /** Observation records ever put in the spill buffer (u32, wrapping); mirrored in the header. */
+  #spilledTotal: number;
   // Spill queue: records [#spillHead, #spillTail) of the spill arrays, in the ring's record format.
   #spillU32 = new Uint32Array(0);
   #spillF64 = new Float64Array(0);
@@ -95,6 +97,9 @@ export class RingWriter {
     // The hub set both indices before the slot was handed out; acquire loads make sure we see its values.
     this.#write = Atomics.load(this.#header, kWriteIndex);
     this.#readSeen = Atomics.load(this.#header, kReadIndex);
+    // The running counts continue from the header too (the hub resets them to 0 for each new owner).
+    this.#dropped = Atomics.load(this.#header, kDroppedFull);
+    this.#spilledTotal = Atomics.load(this.#header, kSpilledTotal);
     // Chosen at setup, not per call: with the test hook every record takes the slow path, which calls it.
     if (this.#beforePublish !== undefined) this.record = (w0, aux, value) => this.#recordSlow(w0, aux, value);
   }
@@ -154,8 +159,7 @@ export class RingWriter {
     if (n > 0) {
       let observations = 0;
       for (let k = 0; k < n; k++) {
-        const op = opOf(this.#spillU32[(this.#spillHead + k) * kRecordWords] as number);
-        if (isObservationOp(op)) observations++;
+        if (((this.#spillU32[(this.#spillHead + k) * kRecordWords] as number) & SPILLED_FLAG) !== 0) observations++;
       }
       this.#copyIntoRing(this.#spillHead, n);
       this.#spillHead += n;
@@ -165,10 +169,10 @@ export class RingWriter {
         this.#spillTail = 0;
       }
       this.#beforePublish?.("flush");
+      // One store moves the batch from "spilled" to "published": the hub tells the two apart by the
+      // SPILLED_FLAG on each record it reads, so no second store (which death could skip) is needed.
       this.#publish();
       this.#afterFlush?.();
-      // Why a store: the hub reads this count when the worker dies, to count records lost with it.
-      Atomics.store(this.#header, kSpillPending, this.#spillObservations);
     }
     if (this.#spillTail !== 0) this.#ringDoorbell();
     return this.#spillTail === 0;
@@ -214,12 +218,14 @@ export class RingWriter {
       return;
     }
     const k = this.#spillReserve(1);
-    this.#spillU32[k * kRecordWords] = word0;
+    this.#spillU32[k * kRecordWords] = (word0 | SPILLED_FLAG) >>> 0;
     this.#spillU32[k * kRecordWords + 1] = aux;
     this.#spillF64[k * 2 + 1] = value;
     this.#spillObservations++;
-    // Why a store: if this worker dies now, the hub counts these spilled records as lost.
-    Atomics.store(this.#header, kSpillPending, this.#spillObservations);
+    this.#spilledTotal = (this.#spilledTotal + 1) >>> 0;
+    // Why a store: if this worker dies before the record reaches the ring, the hub counts it as lost
+    // (spilled total minus the flagged records it read). Stored before the call returns.
+    Atomics.store(this.#header, kSpilledTotal, this.#spilledTotal);
     this.#ringDoorbell();
     this.#scheduleFlush();
   }

@@ -105,12 +105,15 @@ describe("ring", () => {
     expect(writer.spilled).toBe(500);
     expect(writer.dropped).toBe(attempted - 1024 - 500);
     expect(reader.counters().droppedFull).toBe(attempted - 1024 - 500);
-    expect(reader.counters().spillPending).toBe(500);
+    expect(reader.counters().spilledTotal).toBe(500);
+    expect(reader.spillLost()).toBe(500);
     reader.drain(sink);
     expect(writer.flush()).toBe(true);
     reader.drain(sink);
     expect(sink.next).toBe(1524);
-    expect(reader.counters().spillPending).toBe(0);
+    // Cumulative: 500 were spilled, and all 500 reached the reader.
+    expect(reader.counters().spilledTotal).toBe(500);
+    expect(reader.spillLost()).toBe(0);
     expect(words[header + kWriteIndex]).toBe(1524);
   });
 
