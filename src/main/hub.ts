@@ -297,8 +297,12 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     if (this.#closed) return;
     for (let index = 0; index < this.#slots.length; index++) {
       const base = this.#layout.slotWord(index);
-      // The thread is gone, so these loads see its last stores; no other thread writes this slot now.
-      if (Atomics.load(this.#words, base + kSlotState) === SLOT_FREE) continue;
+      // The dead thread's last stores are visible to these loads. A slot in any other state than CLAIMED
+      // or EXITED is free, or being claimed by another thread that has not written its threadId yet (the
+      // word may still name the dead thread, its previous owner): it is not the dead thread's to release.
+      // The state is read first: a claimer stores its threadId before CLAIMED.
+      const state = Atomics.load(this.#words, base + kSlotState);
+      if (state !== SLOT_CLAIMED && state !== SLOT_EXITED) continue;
       if (Atomics.load(this.#words, base + kSlotThreadId) !== threadId) continue;
       this.#releaseSlot(index);
     }
