@@ -20,6 +20,7 @@ import {
   kSlotCountWord,
   kSlotState,
   kSlotThreadId,
+  kLateDropsWord,
   kUnslottedDropsWord,
   kVersionWord,
   kReadIndex,
@@ -115,6 +116,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #originalGetMetricsAsArray: ((...args: unknown[]) => unknown[]) | undefined;
   #lastUnslotted = 0;
+  #lastLate = 0;
   #ringFillWindow = 0;
   #draining = false;
   #closed = false;
@@ -309,6 +311,12 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   }
 
   #countUnslotted(): void {
+    // Acquire load of a counter that exiting workers increment with Atomics.add.
+    const late = Atomics.load(this.#words, kLateDropsWord);
+    if (late !== this.#lastLate) {
+      this.#tally.dropped.worker_exit += (late - this.#lastLate) >>> 0;
+      this.#lastLate = late;
+    }
     // Acquire load of a counter that slotless workers increment with Atomics.add.
     const unslotted = Atomics.load(this.#words, kUnslottedDropsWord);
     if (unslotted === this.#lastUnslotted) return;

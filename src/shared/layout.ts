@@ -10,7 +10,9 @@
  * ├──────────────────────────────────────────────────────────────────────────────┤
  * │ doorbell line   i32 doorbell   (workers Atomics.notify, main waitAsync)      │  64
  * ├──────────────────────────────────────────────────────────────────────────────┤
- * │ unslotted line  u32 unslottedDrops (records of workers that found no slot)   │  128
+ * │ unslotted line  u32 unslottedDrops │ u32 lateDrops                           │  128
+ * │                 (records of workers without a slot; records made after a     │
+ * │                  thread's exit handler gave its slot back)                   │
  * ├──────────────────────────────────────────────────────────────────────────────┤
  * │ slot table      one line per slot:                                           │  192
  * │                 u32 state │ u32 threadId                                     │
@@ -61,6 +63,11 @@ export const kRingCapacityWord = 3;
 export const kDoorbellWord = kCacheLineBytes / 4;
 /** Word index of the count of records dropped by workers that could not claim a slot. */
 export const kUnslottedDropsWord = (2 * kCacheLineBytes) / 4;
+/**
+ * Word index of the count of records made by threads after their exit handler gave their slot back
+ * (in `process.on('exit')` listeners that run after prom-threads' own); the hub counts them as lost.
+ */
+export const kLateDropsWord = kUnslottedDropsWord + 1;
 
 const kSlotTableByte = 3 * kCacheLineBytes;
 

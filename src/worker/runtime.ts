@@ -18,6 +18,7 @@ import {
   kSlotCountWord,
   kSlotState,
   kSlotThreadId,
+  kLateDropsWord,
   kUnslottedDropsWord,
 } from "../shared/layout.js";
 import { RingWriter, type PublishPoint } from "../shared/ring-writer.js";
@@ -191,6 +192,15 @@ class Runtime {
       // Why a store: tells a hub that was not told of this exit (nothing attached) that the slot's owner
       // is gone for good; everything written before it is published already.
       Atomics.store(words, stateWord, SLOT_EXITED);
+      // From here on the ring is not ours: the hub may hand it to another thread at once. Exit listeners
+      // registered after this one may still record; those records are counted as lost, never written.
+      this.#ring = undefined;
+      this.writer = {
+        record(): void {
+          // Why Atomics.add: every exiting thread of the hub counts into this one word.
+          Atomics.add(words, kLateDropsWord, 1);
+        },
+      };
     });
   }
 }

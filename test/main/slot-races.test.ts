@@ -6,8 +6,9 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
 import { Layout, SLOT_CLAIMING, SLOT_FREE, kRingCapacityWord, kSlotCountWord, kSlotState, kSlotThreadId } from "../../src/shared/layout.js";
+import { samples as parse } from "../helpers/exposition.js";
 import { Scripted } from "../helpers/scripted.js";
-import { exited } from "../helpers/workers.js";
+import { exited, nextMessage, startWorker } from "../helpers/workers.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -52,3 +53,26 @@ describe("slot table races", () => {
   });
 });
 
+
+describe("records made after the thread gave its slot back", () => {
+  it("are counted as dropped (worker_exit), never written to a ring the next owner may hold", async () => {
+    const registry = new Registry();
+    const hub = new MetricsHub({ registry, maxWorkers: 1 });
+    cleanup.push(() => hub.close());
+    const first = startWorker("late-exit.mjs", { workerData: { ...hub.workerData, count: 3, late: 2 } });
+    expect(await nextMessage(first)).toBe("ready");
+    first.postMessage("exit");
+    await exited(first);
+    await hub.collect();
+    let all = parse(await registry.metrics());
+    expect(all.get("late_total")).toBe(3);
+    expect(all.get('prom_threads_records_dropped_total{reason="worker_exit"}')).toBe(2);
+    // The slot went back: the next owner records exactly, with the same local ids.
+    const second = startWorker("late-exit.mjs", { workerData: { ...hub.workerData, count: 5, late: 0 } });
+    cleanup.push(() => second.terminate());
+    expect(await nextMessage(second)).toBe("ready");
+    all = parse(await registry.metrics());
+    expect(all.get("late_total")).toBe(8);
+    expect(all.get('prom_threads_records_dropped_total{reason="malformed"}')).toBe(0);
+  });
+});
