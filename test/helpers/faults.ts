@@ -52,3 +52,29 @@ export class MonotonicityWatch {
     return all;
   }
 }
+
+/** What the hub shows for one sequence writer. */
+export interface SequenceView {
+  /** Counter increments that arrived (the counter's total is T(k)); -1 when the total is not a T(k). */
+  counted: number;
+  /** Histogram observations that arrived. */
+  observed: number;
+  /** Histogram sum, which must be T(observed). */
+  sum: number;
+  /** Whether the histogram's buckets are cumulative and end at the count. */
+  bucketsConsistent: boolean;
+}
+
+/** Read one sequence writer's series from a parsed render. */
+export function sequenceView(all: Map<string, number>, label: string): SequenceView {
+  const total = all.get(`seq_total{w="${label}"}`) ?? 0;
+  const observed = all.get(`seq_values_count{w="${label}"}`) ?? 0;
+  const buckets = ["10", "1000", "100000", "+Inf"].map((le) => all.get(`seq_values_bucket{le="${le}",w="${label}"}`) ?? 0);
+  const cumulative = buckets.every((b, i) => i === 0 || b >= (buckets[i - 1] as number));
+  return {
+    counted: prefixLength(total),
+    observed,
+    sum: all.get(`seq_values_sum{w="${label}"}`) ?? 0,
+    bucketsConsistent: cumulative && buckets[3] === observed,
+  };
+}

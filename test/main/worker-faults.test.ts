@@ -9,39 +9,13 @@ import { Piscina } from "piscina";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
-import { MonotonicityWatch, prefixLength, triangular } from "../helpers/faults.js";
+import { MonotonicityWatch, sequenceView, triangular } from "../helpers/faults.js";
 import { exited, fixture, sleep, startWorker, waitFor } from "../helpers/workers.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
 });
-
-/** What the hub shows for one sequence writer. */
-export interface SequenceView {
-  /** Counter increments that arrived (the counter's total is T(k)); -1 when the total is not a T(k). */
-  counted: number;
-  /** Histogram observations that arrived. */
-  observed: number;
-  /** Histogram sum, which must be T(observed). */
-  sum: number;
-  /** Whether the histogram's buckets are cumulative and end at the count. */
-  bucketsConsistent: boolean;
-}
-
-/** Read one sequence writer's series from a parsed render. */
-export function sequenceView(all: Map<string, number>, label: string): SequenceView {
-  const total = all.get(`seq_total{w="${label}"}`) ?? 0;
-  const observed = all.get(`seq_values_count{w="${label}"}`) ?? 0;
-  const buckets = ["10", "1000", "100000", "+Inf"].map((le) => all.get(`seq_values_bucket{le="${le}",w="${label}"}`) ?? 0);
-  const cumulative = buckets.every((b, i) => i === 0 || b >= (buckets[i - 1] as number));
-  return {
-    counted: prefixLength(total),
-    observed,
-    sum: all.get(`seq_values_sum{w="${label}"}`) ?? 0,
-    bucketsConsistent: cumulative && buckets[3] === observed,
-  };
-}
 
 async function scrapeLoop(registry: Registry, watch: MonotonicityWatch): Promise<() => Promise<void>> {
   let running = true;
