@@ -4,7 +4,7 @@
  * @module
  */
 import { threadId, workerData } from "node:worker_threads";
-import { ConfigurationError, ConnectionError, ErrorCodes } from "../shared/errors.js";
+import { ConfigurationError, ConnectionError, ErrorCodes, RecordingError } from "../shared/errors.js";
 import { checkHandle, findHandle, type HubHandle } from "../shared/handle.js";
 import {
   Layout,
@@ -13,7 +13,6 @@ import {
   SLOT_EXITED,
   SLOT_FREE,
   kMaxLocalId,
-  kRecordBytes,
   kRingCapacityWord,
   kSlotCountWord,
   kSlotState,
@@ -21,6 +20,7 @@ import {
   kLateDropsWord,
   kUnslottedDropsWord,
 } from "../shared/layout.js";
+import { maxDeclarationBytes } from "../shared/limits.js";
 import { RingWriter, type PublishPoint } from "../shared/ring-writer.js";
 
 /** The one call metrics make per observation. */
@@ -132,12 +132,7 @@ class Runtime {
   declare(word0: number, payload: Uint8Array): void {
     if (this.#ring === undefined && this.#buffer === undefined) this.#tryWorkerData();
     if (this.#ring !== undefined) {
-      if (payload.length > (this.#ringCapacity * kRecordBytes) / 4) {
-        throw new ConfigurationError(
-          ErrorCodes.INVALID_OPTION,
-          `A declaration of ${payload.length} bytes is larger than a quarter of the ring; shorten the help text or label values, or raise the hub's ringBytes`,
-        );
-      }
+      checkDeclarationSize(payload, this.#ringCapacity);
       this.#ring.declare(word0, payload);
     } else if (this.#buffer === undefined) {
       this.#pending.push({ word0, payload });
@@ -158,6 +153,9 @@ class Runtime {
     const words = new Uint32Array(handle.buffer);
     // The hub wrote the geometry before creating the handle; these loads only read it.
     const layout = new Layout(Atomics.load(words, kSlotCountWord), Atomics.load(words, kRingCapacityWord));
+    // Declarations made before connecting were not checked against this ring: check them before taking
+    // a slot, so a declaration that cannot fit never reaches (and wedges) the ring; connect() throws.
+    for (const { payload } of this.#pending) checkDeclarationSize(payload, layout.ringCapacity);
     this.#buffer = handle.buffer;
     this.#ringCapacity = layout.ringCapacity;
     const slot = claimSlot(words, layout);
@@ -202,6 +200,17 @@ class Runtime {
         },
       };
     });
+  }
+}
+
+/** Throw at the recording call when a declaration is larger than a ring of `ringCapacity` records takes. */
+function checkDeclarationSize(payload: Uint8Array, ringCapacity: number): void {
+  const max = maxDeclarationBytes(ringCapacity);
+  if (payload.length > max) {
+    throw new RecordingError(
+      ErrorCodes.DECLARATION_TOO_LARGE,
+      `A label set encodes to ${payload.length} bytes; the hub's ring takes declarations of at most ${max} bytes (a quarter of ringBytes). Shorten the label values, or raise the hub's ringBytes`,
+    );
   }
 }
 
