@@ -35,7 +35,8 @@ type Kind = "terminate" | "throw" | "exit" | "oom" | "abort";
 
 /** Start writer A the way `kind` needs, and return a function that kills it and resolves after its death. */
 function startVictim(kind: Kind, hub: MetricsHub, returned: SharedArrayBuffer): { kill: () => Promise<void> } {
-  const task = { returned, index: 0, label: "a" };
+  // stopAt bounds the sequence (200,000 records, below the spill bound) however slowly this thread drains.
+  const task = { returned, index: 0, label: "a", stopAt: 100_001 };
   if (kind === "abort") {
     const pool = new Piscina({ filename: fixture("sequence-writer.mjs").href, workerData: hub.workerData, maxThreads: 1, minThreads: 0 });
     hub.attach(pool);
