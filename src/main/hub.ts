@@ -28,6 +28,7 @@ import {
 } from "../shared/layout.js";
 import { RingReader } from "../shared/ring-reader.js";
 import type { MetricDeclaration } from "../shared/types.js";
+import { OVERFLOW_LABEL_VALUE } from "../shared/limits.js";
 import { declarationDifference, normalizeDeclaration } from "../shared/validation.js";
 import { AttachedTargets, type AttachTarget } from "./attach.js";
 import type { BridgeMetric } from "./bridge/bridge-metric.js";
@@ -108,6 +109,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   readonly #handle: HubHandle;
   readonly #metrics = new Map<string, Entry>();
   readonly #conflicts = new Map<string, number>();
+  /** Label sets folded into each metric's overflow series, by metric name. */
+  readonly #seriesOverflow = new Map<string, number>();
   readonly #reported = new Set<string>();
   readonly #tally = new Tally();
   readonly #gaugeClock = { seq: 0 };
@@ -135,7 +138,13 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       const reader = new RingReader(this.#buffer, this.#layout.ringHeaderByte(slot), this.#layout.ringDataByte(slot), this.#layout.ringCapacity);
       this.#slots.push(new SlotDrain(reader, this, this.#tally, this.#gaugeClock));
     }
-    this.#handle = { kind: "prom-threads/hub", version: kLayoutVersion, buffer: this.#buffer, spillRecords: this.#options.spillRecords };
+    this.#handle = {
+      kind: "prom-threads/hub",
+      version: kLayoutVersion,
+      buffer: this.#buffer,
+      spillRecords: this.#options.spillRecords,
+      maxSeries: this.#options.maxSeries,
+    };
     this.#targets = new AttachedTargets((threadId) => this.#threadExited(threadId));
     this.#selfMetrics = this.#options.selfMetrics ? new SelfMetrics(this.registry, this.#selfMetricsSource()) : undefined;
     this.#originalGetMetricsAsArray = this.#hookRegistry();
@@ -256,6 +265,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     }
     const drain = (): void => this.drainSync();
     const metric = createBridge(declaration, drain);
+    metric.limitSeries(this.#options.maxSeries, (folded, count) => this.#seriesOverflowed(folded, count));
     try {
       metric.register(this.registry);
     } catch (error) {
@@ -331,6 +341,21 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     );
   }
 
+  #seriesOverflowed(metric: BridgeMetric, count: number): void {
+    const previous = this.#seriesOverflow.get(metric.name);
+    this.#seriesOverflow.set(metric.name, (previous ?? 0) + count);
+    if (previous !== undefined) return;
+    // Once per metric, listeners or not: a cardinality explosion must not flood the error event.
+    const labels = metric.labelNames.map((name) => `${name}="${OVERFLOW_LABEL_VALUE}"`).join(",");
+    this.#report(
+      new ConfigurationError(
+        ErrorCodes.SERIES_LIMIT,
+        `prom-threads: metric "${metric.name}" reached its limit of label sets (maxSeries); further label sets are folded into the series {${labels}} and counted in prom_threads_series_overflow_total{metric="${metric.name}"}. Remove the unbounded label, or raise maxSeries`,
+      ),
+      `series-limit:${metric.name}`,
+    );
+  }
+
   #conflict(metric: string, message: string): void {
     this.#conflicts.set(metric, (this.#conflicts.get(metric) ?? 0) + 1);
     this.#report(new ProtocolError(ErrorCodes.DECLARATION_CONFLICT, `prom-threads: ${message}`), `conflict:${message}`);
@@ -360,6 +385,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     return {
       tally: this.#tally,
       conflicts: this.#conflicts,
+      seriesOverflow: this.#seriesOverflow,
       drain: () => this.drainSync(),
       connectedWorkers: () => this.#connectedWorkers(),
       takeRingFill: () => {

@@ -20,7 +20,7 @@ import {
   kLateDropsWord,
   kUnslottedDropsWord,
 } from "../shared/layout.js";
-import { maxDeclarationBytes } from "../shared/limits.js";
+import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/limits.js";
 import { RingWriter, type PublishPoint } from "../shared/ring-writer.js";
 
 /** The one call metrics make per observation. */
@@ -54,6 +54,7 @@ class Runtime {
   #nextMetricId = 0;
   #nextSeriesId = 0;
   #ringCapacity = 0;
+  #maxSeries = DEFAULT_MAX_SERIES;
   #testHooks: RuntimeTestHooks = {};
 
   constructor() {
@@ -109,6 +110,15 @@ class Runtime {
     return true;
   }
 
+  /**
+   * The hub's default limit of label sets per metric (connecting from `workerData` first if it can);
+   * the built-in default while the thread is not connected.
+   */
+  maxSeries(): number {
+    if (this.#buffer === undefined) this.#tryWorkerData();
+    return this.#maxSeries;
+  }
+
   /** Replace test hooks (fixtures only); takes effect at the next connect. */
   setTestHooks(hooks: RuntimeTestHooks): void {
     this.#testHooks = hooks;
@@ -157,6 +167,7 @@ class Runtime {
     // a slot, so a declaration that cannot fit never reaches (and wedges) the ring; connect() throws.
     for (const { payload } of this.#pending) checkDeclarationSize(payload, layout.ringCapacity);
     this.#buffer = handle.buffer;
+    this.#maxSeries = typeof handle.maxSeries === "number" ? handle.maxSeries : DEFAULT_MAX_SERIES;
     this.#ringCapacity = layout.ringCapacity;
     const slot = claimSlot(words, layout);
     if (slot < 0) {

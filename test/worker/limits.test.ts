@@ -3,13 +3,40 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
 import { ErrorCodes } from "../../src/shared/errors.js";
-import { MAX_LABEL_VALUE_BYTES } from "../../src/shared/validation.js";
+import { MAX_HELP_BYTES, MAX_LABEL_NAMES, MAX_LABEL_VALUE_BYTES, MAX_METRIC_DECLARATION_BYTES } from "../../src/shared/limits.js";
+import { Counter, Histogram } from "../../src/worker/index.js";
 import { samples } from "../helpers/exposition.js";
 import { Scripted } from "../helpers/scripted.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
   for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+function throwsWith(fn: () => unknown, code: string, mentions: string): void {
+  expect(fn).toThrow(expect.objectContaining({ code, message: expect.stringContaining(mentions) }));
+}
+
+describe("limits checked in the metric's constructor (ConfigurationError, ERR_PROM_THREADS_INVALID_OPTION)", () => {
+  it(`help text longer than ${MAX_HELP_BYTES} UTF-8 bytes`, () => {
+    expect(() => new Counter({ name: "ok_total", help: "x".repeat(MAX_HELP_BYTES) })).not.toThrow();
+    throwsWith(() => new Counter({ name: "long_help_total", help: "x".repeat(MAX_HELP_BYTES + 1) }), ErrorCodes.INVALID_OPTION, `${MAX_HELP_BYTES} bytes`);
+    // Bytes, not characters: 513 two-byte characters are 1026 bytes.
+    throwsWith(() => new Counter({ name: "wide_help_total", help: "é".repeat(513) }), ErrorCodes.INVALID_OPTION, "wide_help_total");
+  });
+
+  it(`more than ${MAX_LABEL_NAMES} label names`, () => {
+    const names = (n: number) => Array.from({ length: n }, (_, i) => `l${i}`);
+    expect(() => new Counter({ name: "many_ok_total", help: "h", labelNames: names(MAX_LABEL_NAMES) })).not.toThrow();
+    throwsWith(() => new Counter({ name: "many_total", help: "h", labelNames: names(MAX_LABEL_NAMES + 1) }), ErrorCodes.INVALID_OPTION, `at most ${MAX_LABEL_NAMES}`);
+  });
+
+  it(`a declaration (buckets, help, names) larger than ${MAX_METRIC_DECLARATION_BYTES} bytes`, () => {
+    const buckets = (n: number) => Array.from({ length: n }, (_, i) => (i + 1) / 1000);
+    expect(() => new Histogram({ name: "fine_seconds", help: "h", buckets: buckets(100) })).not.toThrow();
+    throwsWith(() => new Histogram({ name: "fine_grained_seconds", help: "h", buckets: buckets(1000) }), ErrorCodes.INVALID_OPTION, "fine_grained_seconds");
+    throwsWith(() => new Histogram({ name: "fine_grained_seconds", help: "h", buckets: buckets(1000) }), ErrorCodes.INVALID_OPTION, `at most ${MAX_METRIC_DECLARATION_BYTES}`);
+  });
 });
 
 describe("limits checked when a label set is created (RecordingError)", () => {

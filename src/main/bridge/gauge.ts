@@ -25,6 +25,7 @@ export class BridgeGauge extends BridgeMetric {
     const key = seriesKey(values);
     let series = this.#series.get(key);
     if (series === undefined) {
+      if (!this.admit(key)) return this.bind(this.overflowValues);
       series = new GaugeSeries(this.labelsOf(values));
       this.#series.set(key, series);
     }
