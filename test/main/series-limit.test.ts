@@ -154,6 +154,25 @@ describe.each([
   });
 });
 
+describe("gauge label sets whose workers are gone", () => {
+  it("free their room under maxSeries (and their memory): a new worker's label sets are not folded", async () => {
+    const registry = new Registry();
+    const hub = new MetricsHub({ registry, maxSeries: 10 });
+    cleanup.push(() => hub.close());
+    hub.on("error", () => {});
+    const first = await cardinalityWorker(hub);
+    await first.run({ kinds: ["gauge"], distinct: 10, prefix: "a" });
+    expect(idsOf(samples(await registry.metrics()), "card_gauge")).toHaveLength(10);
+    await first.worker.terminate();
+    expect(samples(await registry.metrics()).has('card_gauge{id="a0"}')).toBe(false);
+    const second = await cardinalityWorker(hub);
+    await second.run({ kinds: ["gauge"], distinct: 10, prefix: "b" });
+    const all = samples(await registry.metrics());
+    expect(idsOf(all, "card_gauge").sort()).toEqual(Array.from({ length: 10 }, (_, i) => `b${i}`).sort());
+    expect(all.has('prom_threads_series_overflow_total{metric="card_gauge"}')).toBe(false);
+  });
+});
+
 describe("maxSeries options", () => {
   it.each([0, -1, 1.5, "10", 2 ** 24])("rejects maxSeries %j on the hub and on a metric", async (value) => {
     expect(() => new MetricsHub({ maxSeries: value as number })).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION, message: expect.stringContaining("options.maxSeries") }));
