@@ -30,6 +30,13 @@ export interface WorkloadOptions {
   scrapeIntervalMs?: number;
   progressIntervalMs?: number;
   onProgress?: (progress: Progress) => void;
+  /** Busy-wait the main thread for `stallMs` every `stallEveryMs` (0: never). */
+  stallEveryMs?: number;
+  stallMs?: number;
+  /** Also run a worker that records without pause until the end (so stalls overflow its ring). */
+  firehose?: boolean;
+  /** The hub's spillRecords. @default the hub's default */
+  spillRecords?: number;
   /** Test-only: claim one call the hub never saw, so the report must fail. */
   simulateLoss?: boolean;
 }
@@ -59,6 +66,8 @@ export interface WorkloadReport {
   resultMismatches: number;
   /** Counter-like samples that went down between two scrapes. */
   decreases: string[];
+  /** Main-thread stalls done. */
+  stalls: number;
   scrapes: number;
   scrapeMs: { p50: number; p99: number; max: number };
   maxRssMiB: number;

@@ -21,11 +21,13 @@
 // which the task words identify: unresolved = attempted - (counted + dropped + rejected), 0 <= unresolved
 // <= inFlight. Completed tasks contribute no uncertainty at all.
 import { setTimeout as sleep } from "node:timers/promises";
+import { Worker } from "node:worker_threads";
 import { Piscina } from "piscina";
 import { Registry } from "prom-client";
 import { MetricsHub } from "../../dist/main/index.js";
 
 const TASK = new URL("./task.mjs", import.meta.url).href;
+const FIREHOSE = new URL("./firehose.mjs", import.meta.url);
 export const CRASH_KINDS = ["throw", "exit", "oom", "terminate", "abort"];
 
 /** mulberry32: the whole run follows from its seed. */
@@ -100,13 +102,17 @@ export async function runWorkload(options = {}) {
     progressIntervalMs = 5000,
     onProgress = () => {},
     simulateLoss = false,
+    stallEveryMs = 0,
+    stallMs = 0,
+    spillRecords,
+    firehose = false,
   } = options;
   if (tasks === Infinity && durationMs === Infinity) throw new Error("runWorkload needs tasks or durationMs");
   const random = prng(seed);
   const started = performance.now();
   const deadline = started + durationMs;
   const registry = new Registry();
-  const hub = new MetricsHub({ registry });
+  const hub = new MetricsHub({ registry, ...(spillRecords !== undefined ? { spillRecords } : {}) });
   const errors = new Map();
   hub.on("error", (error) => errors.set(error.code, (errors.get(error.code) ?? 0) + 1));
 
@@ -125,6 +131,22 @@ export async function runWorkload(options = {}) {
       await sleep(scrapeIntervalMs);
     }
   })();
+  // The firehose records without pause, whatever this thread does; it stops between calls when told.
+  const hose = firehose ? new Int32Array(new SharedArrayBuffer(16)) : undefined;
+  const hoseWorker = hose ? new Worker(FIREHOSE, { workerData: { ...hub.workerData, control: hose.buffer } }) : undefined;
+  if (hoseWorker) hub.attach(hoseWorker);
+  const hoseExited = hoseWorker ? new Promise((resolve) => hoseWorker.once("exit", resolve)) : Promise.resolve();
+  // Stalls: this thread busy-waits now and then, so rings fill, records wait in spill buffers (and die
+  // there with killed workers), and past the spill bound are dropped as ring_full.
+  let stalls = 0;
+  const stall =
+    stallEveryMs > 0
+      ? setInterval(() => {
+          stalls++;
+          const end = performance.now() + stallMs;
+          while (performance.now() < end);
+        }, stallEveryMs)
+      : undefined;
   const progress = setInterval(() => {
     maxRss = Math.max(maxRss, process.memoryUsage().rss);
     const stats = hub.stats();
@@ -186,6 +208,16 @@ export async function runWorkload(options = {}) {
       }
     }
   } finally {
+    if (hose) {
+      // Why store: the firehose polls this flag between calls; it then flushes and exits by itself.
+      Atomics.store(hose, 0, 1);
+      await hoseExited;
+      totals.attempted += hose[1];
+      totals.returned += hose[2];
+      totals.rejected += hose[3];
+      totals.inFlight += hose[1] - hose[2] - hose[3];
+    }
+    clearInterval(stall);
     clearInterval(progress);
     scraping = false;
     await scraper;
@@ -257,6 +289,7 @@ export async function runWorkload(options = {}) {
     unresolved,
     resultMismatches: totals.resultMismatches,
     decreases: watch.decreases,
+    stalls,
     scrapes: scrapeMs.length,
     scrapeMs: { p50: percentile(sortedScrapes, 0.5), p99: percentile(sortedScrapes, 0.99), max: sortedScrapes.at(-1) ?? 0 },
     maxRssMiB: maxRss / 2 ** 20,
