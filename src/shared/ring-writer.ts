@@ -300,15 +300,19 @@ export class RingWriter {
       const live = this.#spillTail - this.#spillHead;
       let size = Math.max(kInitialSpillRecords, capacity);
       while (size < live + n) size *= 2;
-      if (size > capacity || this.#spillHead > 0) {
+      if (size > capacity) {
         const bytes = new Uint8Array(size * kRecordBytes);
         bytes.set(this.#spillU8.subarray(this.#spillHead * kRecordBytes, this.#spillTail * kRecordBytes));
         this.#spillU8 = bytes;
         this.#spillU32 = new Uint32Array(bytes.buffer);
         this.#spillF64 = new Float64Array(bytes.buffer);
-        this.#spillTail = live;
-        this.#spillHead = 0;
+      } else {
+        // Room enough once the flushed head is gone: move the live records down in place. (A new buffer
+        // here would make garbage at the rate records spill, which under overload is hundreds of MiB/s.)
+        this.#spillU8.copyWithin(0, this.#spillHead * kRecordBytes, this.#spillTail * kRecordBytes);
       }
+      this.#spillTail = live;
+      this.#spillHead = 0;
     }
     const k = this.#spillTail;
     this.#spillTail += n;
