@@ -23,14 +23,20 @@ export function prefixLength(sum: number): number {
 }
 
 /**
- * Watches every counter-like sample (counters, histogram buckets, `_count`, `_sum` of non-negative
- * observations) across renders and counts decreases. Gauges and summary quantiles are ignored.
+ * Watches every counter-like sample (counters, histogram buckets, `_count`, and `_sum` unless observations
+ * may be negative) across renders and counts decreases. Gauges and summary quantiles are ignored.
  */
 export class MonotonicityWatch {
   readonly #last = new Map<string, number>();
   readonly #monotonic = new Set<string>();
+  readonly #sums: boolean;
   decreases: string[] = [];
   renders = 0;
+
+  /** `sums: false` when observations may be negative (a histogram's `_sum` may then go down). */
+  constructor({ sums = true }: { sums?: boolean } = {}) {
+    this.#sums = sums;
+  }
 
   /** Feed one text-format render. */
   observe(text: string): Map<string, number> {
@@ -45,6 +51,7 @@ export class MonotonicityWatch {
       const family = name.replace(/_(bucket|count|sum|total)$/, "");
       if (!this.#monotonic.has(name) && !this.#monotonic.has(family)) continue;
       if (key.includes("quantile=")) continue;
+      if (!this.#sums && name !== family && name.endsWith("_sum")) continue;
       const last = this.#last.get(key);
       if (last !== undefined && value < last) this.decreases.push(`${key}: ${last} -> ${value}`);
       this.#last.set(key, value);

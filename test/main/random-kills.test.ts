@@ -1,6 +1,6 @@
 /**
  * 200 workers terminated at random moments, four at a time on four slots (so every ring is reused many
- * times), while the main thread now and then stalls (so rings fill and records wait in spill buffers).
+ * times, and its indices wrap past 2^32), while the main thread now and then stalls (so rings fill and records wait in spill buffers).
  * Each worker records the sequence 1, 2, 3, ... under its own label; afterwards every worker's totals
  * must be a prefix of its sequence, and the prefix plus what the hub counted as lost with it must match
  * the calls that returned, give or take the one iteration that may have been in flight.
@@ -34,7 +34,8 @@ describe("random kills", () => {
     const kills = 200;
     const concurrency = 4;
     const registry = new Registry();
-    const hub = new MetricsHub({ registry, maxWorkers: concurrency, ringBytes: 16 * 1024 });
+    // Ring indices start just below 2^32: every ring wraps early in the run, under kills and spills.
+    const hub = new MetricsHub({ registry, maxWorkers: concurrency, ringBytes: 16 * 1024, ringStartIndex: 2 ** 32 - 20_000 });
     const returned = new SharedArrayBuffer(4 * kills);
     const calls = new Int32Array(returned);
     const lost = new Array<number>(kills).fill(0);
