@@ -148,10 +148,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.#targets = new AttachedTargets((threadId) => this.#threadExited(threadId));
     this.#selfMetrics = this.#options.selfMetrics ? new SelfMetrics(this.registry, this.#selfMetricsSource()) : undefined;
     this.#originalGetMetricsAsArray = this.#hookRegistry();
-    this.#timer = setInterval(() => {
-      this.#targets.scan();
-      this.drainSync();
-    }, this.#options.drainIntervalMs);
+    this.#timer = setInterval(() => this.drainSync(), this.#options.drainIntervalMs);
     this.#timer.unref();
     this.#armDoorbell();
   }
@@ -201,6 +198,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.#draining = true;
     const start = performance.now();
     try {
+      // Pick up pool workers created since the last look, before they can exit unseen.
+      this.#targets.scan();
       for (let slot = 0; slot < this.#slots.length; slot++) this.#drainSlot(slot);
       this.#countUnslotted();
     } finally {

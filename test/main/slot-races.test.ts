@@ -2,6 +2,7 @@
  * Slot ownership races, made deterministic by driving the slot table and the exit events by hand.
  */
 import { EventEmitter } from "node:events";
+import type { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
@@ -74,5 +75,34 @@ describe("records made after the thread gave its slot back", () => {
     all = parse(await registry.metrics());
     expect(all.get("late_total")).toBe(8);
     expect(all.get('prom_threads_records_dropped_total{reason="malformed"}')).toBe(0);
+  });
+});
+
+describe("a pool worker destroyed before it was ready", () => {
+  it("still has its slot and gauge released: the hub follows it from the pool's workerDestroy event", async () => {
+    const registry = new Registry();
+    const hub = new MetricsHub({ registry, maxWorkers: 1 });
+    cleanup.push(() => hub.close());
+    // A pool as piscina shapes it. Its worker claims a slot while loading (before "ready", so before
+    // workerCreate); then the pool destroys it: workerDestroy fires while the worker is still listed.
+    const events = new EventEmitter();
+    const pool = { threads: [] as Worker[], on: events.on.bind(events), off: events.off.bind(events) };
+    hub.attach(pool as never);
+    const returned = new SharedArrayBuffer(16);
+    const worker = startWorker("sequence-writer.mjs", { workerData: { ...hub.workerData, returned, index: 0, label: "early", die: { kind: "idle", at: 11, doneIndex: 1 } } });
+    cleanup.push(() => worker.terminate());
+    while (Atomics.load(new Int32Array(returned), 1) === 0) await new Promise((r) => setTimeout(r, 5));
+    expect(parse(await registry.metrics()).get("seq_live")).toBe(1);
+    // piscina's _removeWorker: terminate(), emit workerDestroy, then unlist. No drain runs in between.
+    pool.threads = [worker];
+    const gone = worker.terminate();
+    events.emit("workerDestroy", { id: worker.threadId });
+    pool.threads = [];
+    await gone;
+    await exited(worker);
+    const all = parse(await registry.metrics());
+    expect(all.has("seq_live")).toBe(false);
+    expect(all.get("prom_threads_workers_connected")).toBe(0);
+    expect(all.get('seq_total{w="early"}')).toBe(55);
   });
 });
