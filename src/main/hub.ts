@@ -122,6 +122,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   #lastLate = 0;
   #ringFillWindow = 0;
   #draining = false;
+  /** Set by a drain, cleared at the next microtask checkpoint: see {@link #drainForCollect}. */
+  #drainedThisTurn = false;
   #closed = false;
 
   /** Allocate the shared memory and start draining. Throws a ConfigurationError for invalid options. */
@@ -196,6 +198,12 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   drainSync(): void {
     if (this.#closed || this.#draining) return;
     this.#draining = true;
+    if (!this.#drainedThisTurn) {
+      this.#drainedThisTurn = true;
+      queueMicrotask(() => {
+        this.#drainedThisTurn = false;
+      });
+    }
     const start = performance.now();
     try {
       // Pick up pool workers created since the last look, before they can exit unseen.
@@ -206,6 +214,17 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       this.#draining = false;
     }
     this.#selfMetrics?.observeDrain((performance.now() - start) / 1000);
+  }
+
+  /**
+   * The drain a metric's `get()` or a self-metric's `collect` asks for. A scrape calls every metric's
+   * `get()` synchronously, right after the registry hook drained everything published before the scrape
+   * began; draining again for each metric would only add records published during the scrape, at the
+   * cost of one full drain per metric, which under overload multiplies the scrape's time. So these drain
+   * only when no drain ran yet in the current synchronous turn (a lone `getSingleMetricAsString()` does).
+   */
+  #drainForCollect(): void {
+    if (!this.#drainedThisTurn) this.drainSync();
   }
 
   /** Return the hub's state now. */
@@ -262,7 +281,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       this.#conflict(declaration.name, `a worker declared metric "${declaration.name}" again with ${difference}; the first declaration wins and the records of the other are dropped`);
       return null;
     }
-    const drain = (): void => this.drainSync();
+    const drain = (): void => this.#drainForCollect();
     const metric = createBridge(declaration, drain);
     metric.limitSeries(this.#options.maxSeries, (folded, count) => this.#seriesOverflowed(folded, count));
     try {
@@ -385,7 +404,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       tally: this.#tally,
       conflicts: this.#conflicts,
       seriesOverflow: this.#seriesOverflow,
-      drain: () => this.drainSync(),
+      drain: () => this.#drainForCollect(),
       connectedWorkers: () => this.#connectedWorkers(),
       takeRingFill: () => {
         const fill = this.#ringFillWindow;
