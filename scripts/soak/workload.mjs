@@ -176,7 +176,7 @@ export async function runWorkload(options = {}) {
         resourceLimits: { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 16 },
       });
       pool.on("error", () => {}); // a crashed worker's error also rejects its task, which is handled
-      hub.attach(pool);
+      const detach = hub.attach(pool);
       // Workaround for piscina 5.3.2: with minThreads 0, when every worker dies by process.exit() while
       // tasks wait in the queue, the pool never starts a new worker for them. Any run() does; a no-op
       // task kicks it (it records nothing, so it changes no count).
@@ -196,6 +196,7 @@ export async function runWorkload(options = {}) {
       }
       clearInterval(kick);
       await pool.destroy();
+      detach(); // the hub would otherwise keep following (and holding) every destroyed pool
       for (let slot = 0; slot < used; slot++) {
         const base = slot * 4;
         const s = words[base];
