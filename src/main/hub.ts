@@ -82,7 +82,9 @@ interface RegistryWithHook {
  *
  * Counters, histograms and summaries accumulate here, so they never go down when a worker exits; gauges
  * combine the values of live workers. Every `registry.metrics()` call drains the rings first, so it
- * includes every observation whose call returned before it began.
+ * includes every observation whose call returned before it began, except those waiting in a worker's
+ * spill buffer because its ring was full (they follow as soon as the ring has room; `flush()` in the
+ * worker waits for them). Every observation is counted or counted as dropped: see docs/guarantees.md.
  *
  * Without `attach()`, a worker that exits by itself (its event loop empties, or it calls
  * `process.exit()`) still frees its slot and its gauge values; a worker stopped by `terminate()` does
