@@ -1,8 +1,8 @@
 // The soak's firehose: a plain Worker that records as fast as it can until told to stop, so that main-
 // thread stalls really fill its ring and its spill buffer (and records past the spill bound are dropped,
-// and counted). It is told to stop between calls, so its accounting is exact: control words [1] started,
-// [2] returned, [3] rejected, stored like task.mjs's; [0] is the stop flag.
-import { workerData } from "node:worker_threads";
+// and counted). It is told to stop (control[0]) between calls, so its accounting is exact; it reports its
+// counts by message when it stops (plain numbers: a long soak makes billions of calls, past any 32-bit word).
+import { parentPort, workerData } from "node:worker_threads";
 import { Counter, Histogram, flush } from "../../dist/worker/index.js";
 
 const control = new Int32Array(workerData.control);
@@ -12,14 +12,14 @@ let started = 0;
 let ok = 0;
 let rejected = 0;
 function call(fn) {
-  Atomics.store(control, 1, ++started);
+  started++;
   try {
     fn();
   } catch {
-    Atomics.store(control, 3, ++rejected);
+    rejected++;
     return;
   }
-  Atomics.store(control, 2, ++ok);
+  ok++;
 }
 // Why Atomics.load: the driver raises the stop flag from the main thread.
 for (let i = 0; Atomics.load(control, 0) === 0; i++) {
@@ -28,3 +28,4 @@ for (let i = 0; Atomics.load(control, 0) === 0; i++) {
   if ((i & 4095) === 4095) await new Promise((resolve) => setImmediate(resolve));
 }
 await flush({ timeoutMs: 10_000 });
+parentPort.postMessage({ started, ok, rejected });

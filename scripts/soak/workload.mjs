@@ -132,9 +132,10 @@ export async function runWorkload(options = {}) {
     }
   })();
   // The firehose records without pause, whatever this thread does; it stops between calls when told.
-  const hose = firehose ? new Int32Array(new SharedArrayBuffer(16)) : undefined;
+  const hose = firehose ? new Int32Array(new SharedArrayBuffer(4)) : undefined;
   const hoseWorker = hose ? new Worker(FIREHOSE, { workerData: { ...hub.workerData, control: hose.buffer } }) : undefined;
   if (hoseWorker) hub.attach(hoseWorker);
+  const hoseCounts = hoseWorker ? new Promise((resolve) => hoseWorker.once("message", resolve)) : Promise.resolve();
   const hoseExited = hoseWorker ? new Promise((resolve) => hoseWorker.once("exit", resolve)) : Promise.resolve();
   // Stalls: this thread busy-waits now and then, so rings fill, records wait in spill buffers (and die
   // there with killed workers), and past the spill bound are dropped as ring_full.
@@ -212,11 +213,11 @@ export async function runWorkload(options = {}) {
     if (hose) {
       // Why store: the firehose polls this flag between calls; it then flushes and exits by itself.
       Atomics.store(hose, 0, 1);
+      const counts = await hoseCounts;
       await hoseExited;
-      totals.attempted += hose[1];
-      totals.returned += hose[2];
-      totals.rejected += hose[3];
-      totals.inFlight += hose[1] - hose[2] - hose[3];
+      totals.attempted += counts.started;
+      totals.returned += counts.ok;
+      totals.rejected += counts.rejected;
     }
     clearInterval(stall);
     clearInterval(progress);
