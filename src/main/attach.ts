@@ -7,11 +7,11 @@
 import { Worker } from "node:worker_threads";
 import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
 
-/** The part of a piscina pool the hub uses: its Worker objects and its `workerCreate` event. */
+/** The part of a piscina pool the hub uses: its Worker objects and its `workerCreate` and `workerDestroy` events. */
 export interface PoolLike {
   readonly threads: readonly Worker[];
-  on(event: "workerCreate", listener: (...args: unknown[]) => void): unknown;
-  off(event: "workerCreate", listener: (...args: unknown[]) => void): unknown;
+  on(event: "workerCreate" | "workerDestroy", listener: (...args: unknown[]) => void): unknown;
+  off(event: "workerCreate" | "workerDestroy", listener: (...args: unknown[]) => void): unknown;
 }
 
 /** What `hub.attach()` takes: a `worker_threads` Worker or a piscina pool. */
@@ -44,9 +44,17 @@ export class AttachedTargets {
     }
     if (isPool(target)) {
       if (!this.#pools.has(target)) {
-        const onCreate = (): void => this.#scanPool(target);
-        target.on("workerCreate", onCreate);
-        this.#pools.set(target, () => target.off("workerCreate", onCreate));
+        // workerCreate comes once a worker is ready; a worker may claim a slot earlier, while it loads
+        // its task module, and the pool may destroy it before it is ready. workerDestroy comes while the
+        // destroyed worker is still listed and alive (terminate() has only begun), so a scan then still
+        // finds it and follows it to its exit.
+        const onChange = (): void => this.#scanPool(target);
+        target.on("workerCreate", onChange);
+        target.on("workerDestroy", onChange);
+        this.#pools.set(target, () => {
+          target.off("workerCreate", onChange);
+          target.off("workerDestroy", onChange);
+        });
         this.#scanPool(target);
       }
       return () => {

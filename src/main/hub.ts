@@ -20,6 +20,7 @@ import {
   kSlotCountWord,
   kSlotState,
   kSlotThreadId,
+  kLateDropsWord,
   kUnslottedDropsWord,
   kVersionWord,
   kReadIndex,
@@ -27,6 +28,7 @@ import {
 } from "../shared/layout.js";
 import { RingReader } from "../shared/ring-reader.js";
 import type { MetricDeclaration } from "../shared/types.js";
+import { OVERFLOW_LABEL_VALUE } from "../shared/limits.js";
 import { declarationDifference, normalizeDeclaration } from "../shared/validation.js";
 import { AttachedTargets, isPool, type AttachTarget } from "./attach.js";
 import type { BridgeMetric } from "./bridge/bridge-metric.js";
@@ -81,7 +83,9 @@ interface RegistryWithHook {
  *
  * Counters, histograms and summaries accumulate here, so they never go down when a worker exits; gauges
  * combine the values of live workers. Every `registry.metrics()` call drains the rings first, so it
- * includes every observation whose call returned before it began.
+ * includes every observation whose call returned before it began, except those waiting in a worker's
+ * spill buffer because its ring was full (they follow as soon as the ring has room; `flush()` in the
+ * worker waits for them). Every observation is counted or counted as dropped: see docs/guarantees.md.
  *
  * Without `attach()`, a worker that exits by itself (its event loop empties, or it calls
  * `process.exit()`) still frees its slot and its gauge values; a worker stopped by `terminate()` does
@@ -108,6 +112,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   readonly #handle: HubHandle;
   readonly #metrics = new Map<string, Entry>();
   readonly #conflicts = new Map<string, number>();
+  /** Label sets folded into each metric's overflow series, by metric name. */
+  readonly #seriesOverflow = new Map<string, number>();
   readonly #reported = new Set<string>();
   readonly #tally = new Tally();
   readonly #gaugeClock = { seq: 0 };
@@ -117,8 +123,11 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #unhookRegistry: () => void;
   #lastUnslotted = 0;
+  #lastLate = 0;
   #ringFillWindow = 0;
   #draining = false;
+  /** Set by a drain, cleared at the next microtask checkpoint: see {@link #drainForCollect}. */
+  #drainedThisTurn = false;
   #closed = false;
 
   /** Allocate the shared memory and start draining. Throws a ConfigurationError for invalid options. */
@@ -135,14 +144,17 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       const reader = new RingReader(this.#buffer, this.#layout.ringHeaderByte(slot), this.#layout.ringDataByte(slot), this.#layout.ringCapacity);
       this.#slots.push(new SlotDrain(reader, this, this.#tally, this.#gaugeClock));
     }
-    this.#handle = { kind: "prom-threads/hub", version: kLayoutVersion, buffer: this.#buffer, spillRecords: this.#options.spillRecords };
+    this.#handle = {
+      kind: "prom-threads/hub",
+      version: kLayoutVersion,
+      buffer: this.#buffer,
+      spillRecords: this.#options.spillRecords,
+      maxSeries: this.#options.maxSeries,
+    };
     this.#targets = new AttachedTargets((threadId) => this.#threadExited(threadId));
     this.#selfMetrics = this.#options.selfMetrics ? new SelfMetrics(this.registry, this.#selfMetricsSource()) : undefined;
     this.#unhookRegistry = this.#hookRegistry();
-    this.#timer = setInterval(() => {
-      this.#targets.scan();
-      this.drainSync();
-    }, this.#options.drainIntervalMs);
+    this.#timer = setInterval(() => this.drainSync(), this.#options.drainIntervalMs);
     this.#timer.unref();
     this.#armDoorbell();
   }
@@ -205,14 +217,33 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   drainSync(): void {
     if (this.#closed || this.#draining) return;
     this.#draining = true;
+    if (!this.#drainedThisTurn) {
+      this.#drainedThisTurn = true;
+      queueMicrotask(() => {
+        this.#drainedThisTurn = false;
+      });
+    }
     const start = performance.now();
     try {
+      // Pick up pool workers created since the last look, before they can exit unseen.
+      this.#targets.scan();
       for (let slot = 0; slot < this.#slots.length; slot++) this.#drainSlot(slot);
       this.#countUnslotted();
     } finally {
       this.#draining = false;
     }
     this.#selfMetrics?.observeDrain((performance.now() - start) / 1000);
+  }
+
+  /**
+   * The drain a metric's `get()` or a self-metric's `collect` asks for. A scrape calls every metric's
+   * `get()` synchronously, right after the registry hook drained everything published before the scrape
+   * began; draining again for each metric would only add records published during the scrape, at the
+   * cost of one full drain per metric, which under overload multiplies the scrape's time. So these drain
+   * only when no drain ran yet in the current synchronous turn (a lone `getSingleMetricAsString()` does).
+   */
+  #drainForCollect(): void {
+    if (!this.#drainedThisTurn) this.drainSync();
   }
 
   /** Return the hub's state now. */
@@ -269,8 +300,9 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       this.#conflict(declaration.name, `a worker declared metric "${declaration.name}" again with ${difference}; the first declaration wins and the records of the other are dropped`);
       return null;
     }
-    const drain = (): void => this.drainSync();
+    const drain = (): void => this.#drainForCollect();
     const metric = createBridge(declaration, drain);
+    metric.limitSeries(this.#options.maxSeries, (folded, count) => this.#seriesOverflowed(folded, count));
     try {
       metric.register(this.registry);
     } catch (error) {
@@ -314,14 +346,24 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     if (this.#closed) return;
     for (let index = 0; index < this.#slots.length; index++) {
       const base = this.#layout.slotWord(index);
-      // The thread is gone, so these loads see its last stores; no other thread writes this slot now.
-      if (Atomics.load(this.#words, base + kSlotState) === SLOT_FREE) continue;
+      // The dead thread's last stores are visible to these loads. A slot in any other state than CLAIMED
+      // or EXITED is free, or being claimed by another thread that has not written its threadId yet (the
+      // word may still name the dead thread, its previous owner): it is not the dead thread's to release.
+      // The state is read first: a claimer stores its threadId before CLAIMED.
+      const state = Atomics.load(this.#words, base + kSlotState);
+      if (state !== SLOT_CLAIMED && state !== SLOT_EXITED) continue;
       if (Atomics.load(this.#words, base + kSlotThreadId) !== threadId) continue;
       this.#releaseSlot(index);
     }
   }
 
   #countUnslotted(): void {
+    // Acquire load of a counter that exiting workers increment with Atomics.add.
+    const late = Atomics.load(this.#words, kLateDropsWord);
+    if (late !== this.#lastLate) {
+      this.#tally.dropped.worker_exit += (late - this.#lastLate) >>> 0;
+      this.#lastLate = late;
+    }
     // Acquire load of a counter that slotless workers increment with Atomics.add.
     const unslotted = Atomics.load(this.#words, kUnslottedDropsWord);
     if (unslotted === this.#lastUnslotted) return;
@@ -333,6 +375,21 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
         `prom-threads: every one of the hub's ${this.#layout.slotCount} worker slots is taken; records of workers without a slot are dropped. Raise options.maxWorkers, or attach() your pools so exited workers free their slots`,
       ),
       "no_slot",
+    );
+  }
+
+  #seriesOverflowed(metric: BridgeMetric, count: number): void {
+    const previous = this.#seriesOverflow.get(metric.name);
+    this.#seriesOverflow.set(metric.name, (previous ?? 0) + count);
+    if (previous !== undefined) return;
+    // Once per metric, listeners or not: a cardinality explosion must not flood the error event.
+    const labels = metric.labelNames.map((name) => `${name}="${OVERFLOW_LABEL_VALUE}"`).join(",");
+    this.#report(
+      new ConfigurationError(
+        ErrorCodes.SERIES_LIMIT,
+        `prom-threads: metric "${metric.name}" reached its limit of label sets (maxSeries); further label sets are folded into the series {${labels}} and counted in prom_threads_series_overflow_total{metric="${metric.name}"}. Remove the unbounded label, or raise maxSeries`,
+      ),
+      `series-limit:${metric.name}`,
     );
   }
 
@@ -378,7 +435,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     return {
       tally: this.#tally,
       conflicts: this.#conflicts,
-      drain: () => this.drainSync(),
+      seriesOverflow: this.#seriesOverflow,
+      drain: () => this.#drainForCollect(),
       connectedWorkers: () => this.#connectedWorkers(),
       takeRingFill: () => {
         const fill = this.#ringFillWindow;

@@ -5,7 +5,8 @@
 import { availableParallelism } from "node:os";
 import { register as defaultRegistry, type Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
-import { kMaxRingCapacity, kMaxSlots, kMinRingCapacity, kRecordBytes } from "../shared/layout.js";
+import { kMaxLocalId, kMaxRingCapacity, kMaxSlots, kMinRingCapacity, kRecordBytes } from "../shared/layout.js";
+import { DEFAULT_MAX_SERIES } from "../shared/limits.js";
 
 /** Options of `new MetricsHub()`. */
 export interface MetricsHubOptions {
@@ -43,6 +44,14 @@ export interface MetricsHubOptions {
    */
   selfMetrics?: boolean;
   /**
+   * Most label sets a worker metric may have across all workers, unless the metric sets its own
+   * `maxSeries`. Label sets past it fold into one overflow series (every label value `"__overflow__"`),
+   * counted in `prom_threads_series_overflow_total{metric}` and reported once per metric on `error`
+   * (`ERR_PROM_THREADS_SERIES_LIMIT`). Workers also bound their own label-set caches by it.
+   * @default 2000
+   */
+  maxSeries?: number;
+  /**
    * Where ring indices start (an unsigned 32-bit number). Only for testing index wrap-around.
    * @default 0
    */
@@ -57,6 +66,7 @@ export interface ResolvedHubOptions {
   spillRecords: number;
   drainIntervalMs: number;
   selfMetrics: boolean;
+  maxSeries: number;
   ringStartIndex: number;
 }
 
@@ -92,6 +102,7 @@ export function resolveHubOptions(options: MetricsHubOptions | undefined): Resol
     spillRecords: integerOption(raw, "spillRecords", 1 << 20, 0, 1 << 28),
     drainIntervalMs: integerOption(raw, "drainIntervalMs", 100, 1, 3_600_000),
     selfMetrics,
+    maxSeries: integerOption(raw, "maxSeries", DEFAULT_MAX_SERIES, 1, kMaxLocalId),
     ringStartIndex: integerOption(raw, "ringStartIndex", 0, 0, 0xffffffff),
   };
 }

@@ -18,6 +18,8 @@ export interface SelfMetricsSource {
   takeRingFill(): number;
   /** Declaration conflicts so far, by metric name. */
   readonly conflicts: ReadonlyMap<string, number>;
+  /** Label sets folded into overflow series so far, by metric name. */
+  readonly seriesOverflow: ReadonlyMap<string, number>;
 }
 
 /** The hub's self-metrics, registered in the hub's registry. */
@@ -84,6 +86,19 @@ export class SelfMetrics {
         collect(this: Counter<string>) {
           this.reset();
           for (const [metric, count] of source.conflicts) this.inc({ metric }, count);
+        },
+      }),
+    );
+    this.#metrics.push(
+      new Counter({
+        name: "prom_threads_series_overflow_total",
+        help: 'Label sets folded into a metric\'s overflow series (every label "__overflow__") because the metric reached maxSeries; each refused creation counts, in the hub or in a worker.',
+        labelNames: ["metric"],
+        registers,
+        collect(this: Counter<string>) {
+          source.drain();
+          this.reset();
+          for (const [metric, count] of source.seriesOverflow) this.inc({ metric }, count);
         },
       }),
     );

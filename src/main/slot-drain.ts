@@ -3,7 +3,18 @@
  * to the hub's metrics. Applying records is the hub's hot loop.
  * @module
  */
-import { OP_ADD, OP_DECLARE_METRIC, OP_DECLARE_SERIES, OP_OBSERVE, OP_REMOVE_SERIES, OP_SET, decodePayload, idOf, opOf } from "../shared/protocol.js";
+import {
+  OP_ADD,
+  OP_DECLARE_METRIC,
+  OP_DECLARE_SERIES,
+  OP_OBSERVE,
+  OP_REMOVE_SERIES,
+  OP_SERIES_OVERFLOW,
+  OP_SET,
+  decodePayload,
+  idOf,
+  opOf,
+} from "../shared/protocol.js";
 import type { RecordSink, RingReader } from "../shared/ring-reader.js";
 import {
   Binding,
@@ -77,7 +88,7 @@ export class SlotDrain implements RecordSink {
    */
   release(): void {
     this.drain();
-    this.#tally.dropped.worker_exit += this.#reader.counters().spillPending;
+    this.#tally.dropped.worker_exit += this.#reader.spillLost();
     this.#reader.reset();
     for (const binding of this.#bindings) {
       if (binding !== undefined && binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
@@ -152,6 +163,15 @@ export class SlotDrain implements RecordSink {
     }
     if (op === OP_DECLARE_METRIC) {
       this.#metrics[id] = this.#resolver.resolveMetric(decoded);
+      return;
+    }
+    if (op === OP_SERIES_OVERFLOW) {
+      const metric = this.#metrics[id];
+      if (metric === undefined || typeof decoded !== "number" || !(decoded >= 0)) {
+        this.#malformedDeclaration("an overflow count for an undeclared metric, or not a count");
+      } else if (metric !== null) {
+        metric.foldedInWorker(decoded);
+      }
       return;
     }
     if (op === OP_DECLARE_SERIES) {

@@ -7,7 +7,10 @@
 export const DROP_REASONS = [
   /** The worker's ring and spill buffer were both full. */
   "ring_full",
-  /** The worker died with records still in its spill buffer. */
+  /**
+   * The worker died with records still in its spill buffer, or recorded in a `process.on('exit')`
+   * listener that ran after prom-threads had given its slot back.
+   */
   "worker_exit",
   /** The worker found no free slot in the hub. */
   "no_slot",

@@ -19,6 +19,10 @@ export const ErrorCodes = {
   INVALID_HANDLE: "ERR_PROM_THREADS_INVALID_HANDLE",
   /** Every worker slot of the hub is taken; the worker's records are dropped and counted. */
   NO_FREE_SLOT: "ERR_PROM_THREADS_NO_FREE_SLOT",
+  /** A metric reached `maxSeries` label sets; further label sets fold into its overflow series (emitted once per metric). */
+  SERIES_LIMIT: "ERR_PROM_THREADS_SERIES_LIMIT",
+  /** A label set's declaration is larger than the hub's ring takes (a quarter of `ringBytes`). */
+  DECLARATION_TOO_LARGE: "ERR_PROM_THREADS_DECLARATION_TOO_LARGE",
   /** Two declarations of one metric name disagree; the first wins. */
   DECLARATION_CONFLICT: "ERR_PROM_THREADS_DECLARATION_CONFLICT",
   /** A ring held a record the hub could not understand; it was dropped and counted. */

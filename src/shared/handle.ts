@@ -18,6 +18,8 @@ export interface HubHandle {
   buffer: SharedArrayBuffer;
   /** Most observation records a worker may hold in its spill buffer. */
   spillRecords: number;
+  /** The hub's default limit of label sets per metric; workers bound their own label-set caches by it. */
+  maxSeries: number;
 }
 
 /** `hub.workerData`: pass it as, or spread it into, a Worker's or a piscina pool's `workerData`. */

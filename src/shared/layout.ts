@@ -10,13 +10,15 @@
  * ├──────────────────────────────────────────────────────────────────────────────┤
  * │ doorbell line   i32 doorbell   (workers Atomics.notify, main waitAsync)      │  64
  * ├──────────────────────────────────────────────────────────────────────────────┤
- * │ unslotted line  u32 unslottedDrops (records of workers that found no slot)   │  128
+ * │ unslotted line  u32 unslottedDrops │ u32 lateDrops                           │  128
+ * │                 (records of workers without a slot; records made after a     │
+ * │                  thread's exit handler gave its slot back)                   │
  * ├──────────────────────────────────────────────────────────────────────────────┤
  * │ slot table      one line per slot:                                           │  192
  * │                 u32 state │ u32 threadId                                     │
  * ├──────────────────────────────────────────────────────────────────────────────┤
  * │ ring headers    two lines per slot, so writer and reader never share a line: │
- * │   writer line   u32 writeIndex │ u32 droppedFull │ u32 spillPending          │
+ * │   writer line   u32 writeIndex │ u32 droppedFull │ u32 spilledTotal          │
  * │   reader line   u32 readIndex                                                │
  * ├──────────────────────────────────────────────────────────────────────────────┤
  * │ ring data       ringCapacity records per slot, 16 bytes each                 │
@@ -26,7 +28,8 @@
  * ┌─────────────────────────────┬──────────────────┬──────────────────────────────┐
  * │ u32 word0 = op | id << 8    │ u32 aux          │ f64 value                    │
  * └─────────────────────────────┴──────────────────┴──────────────────────────────┘
- *   op: one of the OP_* codes in protocol.ts; id: a worker-local series or metric id (24 bits);
+ *   op: one of the OP_* codes in protocol.ts, with SPILLED_FLAG (0x80) set on observations that went
+ *   through the writer's spill buffer; id: a worker-local series or metric id (24 bits);
  *   aux: the histogram bucket index, or the payload length in bytes of a declaration, whose
  *   UTF-8 payload fills the records that follow it.
  * ```
@@ -60,6 +63,11 @@ export const kRingCapacityWord = 3;
 export const kDoorbellWord = kCacheLineBytes / 4;
 /** Word index of the count of records dropped by workers that could not claim a slot. */
 export const kUnslottedDropsWord = (2 * kCacheLineBytes) / 4;
+/**
+ * Word index of the count of records made by threads after their exit handler gave their slot back
+ * (in `process.on('exit')` listeners that run after prom-threads' own); the hub counts them as lost.
+ */
+export const kLateDropsWord = kUnslottedDropsWord + 1;
 
 const kSlotTableByte = 3 * kCacheLineBytes;
 
@@ -83,8 +91,12 @@ export const SLOT_CLAIMING = 3;
 export const kWriteIndex = 0;
 /** Records the writer dropped because its ring and its spill buffer were both full. */
 export const kDroppedFull = 1;
-/** Observation records waiting in the writer's worker-local spill buffer (lost if the worker dies). */
-export const kSpillPending = 2;
+/**
+ * Running count (u32, wrapping) of observation records the writer has put in its worker-local spill
+ * buffer since it took the ring. Those it never published are lost if it dies: this count minus the
+ * spilled records the reader has seen (flagged with SPILLED_FLAG).
+ */
+export const kSpilledTotal = 2;
 /** Next index the reader will consume; published with Atomics.store after records are processed. */
 export const kReadIndex = kCacheLineBytes / 4;
 

@@ -20,6 +20,18 @@ export const OP_DECLARE_METRIC = 16;
 export const OP_DECLARE_SERIES = 17;
 /** Forget series `id`: a gauge series loses this worker's contribution; the id may be declared again. */
 export const OP_REMOVE_SERIES = 18;
+/**
+ * Metric `id` folded label sets into its overflow series in the worker, which reached the metric's
+ * `maxSeries`; `aux` bytes of UTF-8 JSON follow: the number of label-set resolutions folded.
+ */
+export const OP_SERIES_OVERFLOW = 19;
+
+/**
+ * Set in the op byte of an observation record that went through the writer's spill buffer. The reader
+ * counts these, so that when a writer dies, records it spilled and never published are exactly the
+ * difference between its running spill count and the reader's: a record is lost or counted, never both.
+ */
+export const SPILLED_FLAG = 0x80;
 
 /** Whether `op` carries an observation (counted in the drained/dropped totals) rather than a declaration. */
 export function isObservationOp(op: number): boolean {
@@ -58,7 +70,7 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** Encode a declaration payload. */
-export function encodePayload(payload: MetricDeclaration | SeriesDeclaration): Uint8Array {
+export function encodePayload(payload: MetricDeclaration | SeriesDeclaration | number): Uint8Array {
   return encoder.encode(JSON.stringify(payload));
 }
 

@@ -7,10 +7,10 @@ import {
   kReadIndex,
   kRecordBytes,
   kRecordWords,
-  kSpillPending,
+  kSpilledTotal,
   kWriteIndex,
 } from "./layout.js";
-import { OP_DECLARE_METRIC, declarationRecords } from "./protocol.js";
+import { OP_DECLARE_METRIC, SPILLED_FLAG, declarationRecords } from "./protocol.js";
 
 /** Receives the records of a drain, in ring order. */
 export interface RecordSink {
@@ -26,8 +26,8 @@ export interface RingCounters {
   pending: number;
   /** Running count of records the writer dropped because ring and spill buffer were full. */
   droppedFull: number;
-  /** Observation records waiting in the writer's spill buffer. */
-  spillPending: number;
+  /** Running count of observation records the writer has put in its spill buffer. */
+  spilledTotal: number;
 }
 
 /**
@@ -45,6 +45,8 @@ export class RingReader {
   readonly #mask: number;
   readonly #capacity: number;
   #read: number;
+  /** Spilled (flagged) observation records read since the last reset, u32 wrapping like the header's. */
+  #spilledRead = 0;
 
   /** Open the ring whose header and data start at the given byte offsets of `buffer`. */
   constructor(buffer: SharedArrayBuffer, headerByte: number, dataByte: number, capacity: number) {
@@ -70,8 +72,17 @@ export class RingReader {
       // Why Atomics.load: each field has one writer on another thread; acquire loads see its latest store.
       pending: (Atomics.load(this.#header, kWriteIndex) - this.#read) >>> 0,
       droppedFull: Atomics.load(this.#header, kDroppedFull),
-      spillPending: Atomics.load(this.#header, kSpillPending),
+      spilledTotal: Atomics.load(this.#header, kSpilledTotal),
     };
+  }
+
+  /**
+   * Observation records the writer spilled that have not reached this reader. Once the writer is dead
+   * (and its last records drained), these are exactly the records lost with it.
+   */
+  spillLost(): number {
+    // Acquire load of the writer's running count; it only grows while the writer lives.
+    return (Atomics.load(this.#header, kSpilledTotal) - this.#spilledRead) >>> 0;
   }
 
   /**
@@ -93,6 +104,14 @@ export class RingReader {
       if ((word0 & 0xff) < OP_DECLARE_METRIC) {
         sink.observation(word0, u32[i + 1] as number, f64[(i >>> 1) + 1] as number);
         observations++;
+        r = (r + 1) >>> 0;
+        continue;
+      }
+      if ((word0 & SPILLED_FLAG) !== 0) {
+        // An observation that went through the spill buffer: count it, hand it over without the flag.
+        sink.observation((word0 ^ SPILLED_FLAG) >>> 0, u32[i + 1] as number, f64[(i >>> 1) + 1] as number);
+        observations++;
+        this.#spilledRead = (this.#spilledRead + 1) >>> 0;
         r = (r + 1) >>> 0;
         continue;
       }
@@ -123,7 +142,8 @@ export class RingReader {
     this.#read = Atomics.load(this.#header, kWriteIndex);
     Atomics.store(this.#header, kReadIndex, this.#read);
     Atomics.store(this.#header, kDroppedFull, 0);
-    Atomics.store(this.#header, kSpillPending, 0);
+    Atomics.store(this.#header, kSpilledTotal, 0);
+    this.#spilledRead = 0;
   }
 
   #copyPayload(first: number, length: number): Uint8Array {

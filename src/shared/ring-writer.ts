@@ -13,10 +13,10 @@ import {
   kReadIndex,
   kRecordBytes,
   kRecordWords,
-  kSpillPending,
+  kSpilledTotal,
   kWriteIndex,
 } from "./layout.js";
-import { isObservationOp, opOf } from "./protocol.js";
+import { SPILLED_FLAG } from "./protocol.js";
 
 /** Where a ring lives and how it behaves; built by the worker runtime from the hub handle. */
 export interface RingWriterOptions {
@@ -30,9 +30,17 @@ export interface RingWriterOptions {
   capacity: number;
   /** Most observation records the spill buffer holds before it drops. */
   spillLimit: number;
-  /** Test-only: called after a record's bytes are written and before it is published. */
-  beforePublish?: (() => void) | undefined;
+  /**
+   * Test-only: called after bytes are written and before they are published, with where it happens: a
+   * record written straight to the ring, a declaration, or a batch of spilled records moved by a flush.
+   */
+  beforePublish?: ((point: PublishPoint) => void) | undefined;
+  /** Test-only: called right after a flush has published a batch of spilled records. */
+  afterFlush?: (() => void) | undefined;
 }
+
+/** Where a test hook runs: see {@link RingWriterOptions.beforePublish}. */
+export type PublishPoint = "record" | "declare" | "flush";
 
 const kInitialSpillRecords = 1024;
 
@@ -53,13 +61,16 @@ export class RingWriter {
   readonly #mask: number;
   readonly #highWater: number;
   readonly #spillLimit: number;
-  readonly #beforePublish: (() => void) | undefined;
+  readonly #beforePublish: ((point: PublishPoint) => void) | undefined;
+  readonly #afterFlush: (() => void) | undefined;
   /** Next write index; this thread is its only writer, so the local copy is always current. */
   #write: number;
   /** Last read index seen; may be stale (older), which only makes the ring look fuller than it is. */
   #readSeen: number;
   #doorbellRung = false;
-  #dropped = 0;
+  #dropped: number;
+  /** Observation records ever put in the spill buffer (u32, wrapping); mirrored in the header. */
+  #spilledTotal: number;
   // Spill queue: records [#spillHead, #spillTail) of the spill arrays, in the ring's record format.
   #spillU32 = new Uint32Array(0);
   #spillF64 = new Float64Array(0);
@@ -82,9 +93,13 @@ export class RingWriter {
     this.#highWater = capacity >>> 1;
     this.#spillLimit = options.spillLimit;
     this.#beforePublish = options.beforePublish;
+    this.#afterFlush = options.afterFlush;
     // The hub set both indices before the slot was handed out; acquire loads make sure we see its values.
     this.#write = Atomics.load(this.#header, kWriteIndex);
     this.#readSeen = Atomics.load(this.#header, kReadIndex);
+    // The running counts continue from the header too (the hub resets them to 0 for each new owner).
+    this.#dropped = Atomics.load(this.#header, kDroppedFull);
+    this.#spilledTotal = Atomics.load(this.#header, kSpilledTotal);
     // Chosen at setup, not per call: with the test hook every record takes the slow path, which calls it.
     if (this.#beforePublish !== undefined) this.record = (w0, aux, value) => this.#recordSlow(w0, aux, value);
   }
@@ -126,6 +141,7 @@ export class RingWriter {
     if (this.#spillTail !== 0) this.flush();
     if (this.#spillTail === 0 && this.#free() >= records) {
       this.#writeBlock(word0, payload);
+      this.#beforePublish?.("declare");
       this.#publish();
       return;
     }
@@ -143,8 +159,7 @@ export class RingWriter {
     if (n > 0) {
       let observations = 0;
       for (let k = 0; k < n; k++) {
-        const op = opOf(this.#spillU32[(this.#spillHead + k) * kRecordWords] as number);
-        if (isObservationOp(op)) observations++;
+        if (((this.#spillU32[(this.#spillHead + k) * kRecordWords] as number) & SPILLED_FLAG) !== 0) observations++;
       }
       this.#copyIntoRing(this.#spillHead, n);
       this.#spillHead += n;
@@ -153,9 +168,11 @@ export class RingWriter {
         this.#spillHead = 0;
         this.#spillTail = 0;
       }
+      this.#beforePublish?.("flush");
+      // One store moves the batch from "spilled" to "published": the hub tells the two apart by the
+      // SPILLED_FLAG on each record it reads, so no second store (which death could skip) is needed.
       this.#publish();
-      // Why a store: the hub reads this count when the worker dies, to count records lost with it.
-      Atomics.store(this.#header, kSpillPending, this.#spillObservations);
+      this.#afterFlush?.();
     }
     if (this.#spillTail !== 0) this.#ringDoorbell();
     return this.#spillTail === 0;
@@ -189,7 +206,7 @@ export class RingWriter {
       this.#u32[i + 1] = aux;
       this.#f64[(i >>> 1) + 1] = value;
       this.#write = (this.#write + 1) >>> 0;
-      this.#beforePublish?.();
+      this.#beforePublish?.("record");
       this.#publish();
       if (((this.#write - this.#readSeen) >>> 0) >= this.#highWater) this.#ringDoorbell();
       return;
@@ -201,12 +218,14 @@ export class RingWriter {
       return;
     }
     const k = this.#spillReserve(1);
-    this.#spillU32[k * kRecordWords] = word0;
+    this.#spillU32[k * kRecordWords] = (word0 | SPILLED_FLAG) >>> 0;
     this.#spillU32[k * kRecordWords + 1] = aux;
     this.#spillF64[k * 2 + 1] = value;
     this.#spillObservations++;
-    // Why a store: if this worker dies now, the hub counts these spilled records as lost.
-    Atomics.store(this.#header, kSpillPending, this.#spillObservations);
+    this.#spilledTotal = (this.#spilledTotal + 1) >>> 0;
+    // Why a store: if this worker dies before the record reaches the ring, the hub counts it as lost
+    // (spilled total minus the flagged records it read). Stored before the call returns.
+    Atomics.store(this.#header, kSpilledTotal, this.#spilledTotal);
     this.#ringDoorbell();
     this.#scheduleFlush();
   }
@@ -281,15 +300,19 @@ export class RingWriter {
       const live = this.#spillTail - this.#spillHead;
       let size = Math.max(kInitialSpillRecords, capacity);
       while (size < live + n) size *= 2;
-      if (size > capacity || this.#spillHead > 0) {
+      if (size > capacity) {
         const bytes = new Uint8Array(size * kRecordBytes);
         bytes.set(this.#spillU8.subarray(this.#spillHead * kRecordBytes, this.#spillTail * kRecordBytes));
         this.#spillU8 = bytes;
         this.#spillU32 = new Uint32Array(bytes.buffer);
         this.#spillF64 = new Float64Array(bytes.buffer);
-        this.#spillTail = live;
-        this.#spillHead = 0;
+      } else {
+        // Room enough once the flushed head is gone: move the live records down in place. (A new buffer
+        // here would make garbage at the rate records spill, which under overload is hundreds of MiB/s.)
+        this.#spillU8.copyWithin(0, this.#spillHead * kRecordBytes, this.#spillTail * kRecordBytes);
       }
+      this.#spillTail = live;
+      this.#spillHead = 0;
     }
     const k = this.#spillTail;
     this.#spillTail += n;

@@ -23,6 +23,13 @@ export interface MetricConfiguration<T extends string = string> {
   labelNames?: readonly T[];
   /** Accepted for prom-client compatibility and ignored: worker metrics always land in the hub's registry. */
   registers?: unknown;
+  /**
+   * Most label sets this metric may have across all workers; label sets past it fold into one overflow
+   * series whose label values are all `"__overflow__"`. Each worker also keeps at most this many of its
+   * own label sets. Part of the declaration: every worker must declare the metric with the same value.
+   * @default the hub's `maxSeries` (2000)
+   */
+  maxSeries?: number;
 }
 
 /** Options of a {@link Counter}. */
@@ -73,6 +80,8 @@ export interface MetricDeclaration {
   help: string;
   type: MetricType;
   labelNames: string[];
+  /** Most label sets; absent means the hub's `maxSeries`. */
+  maxSeries?: number;
   /** Histogram bucket bounds, without `+Inf`. */
   buckets?: number[];
   /** Gauge aggregation. */

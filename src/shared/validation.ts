@@ -4,6 +4,8 @@
  * @module
  */
 import { ConfigurationError, ErrorCodes, RecordingError } from "./errors.js";
+import { kMaxLocalId } from "./layout.js";
+import { MAX_HELP_BYTES, MAX_LABEL_NAMES, MAX_LABEL_VALUE_BYTES, MAX_METRIC_DECLARATION_BYTES } from "./limits.js";
 import {
   DEFAULT_BUCKETS,
   DEFAULT_PERCENTILES,
@@ -17,8 +19,7 @@ const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const GAUGE_AGGREGATES: readonly GaugeAggregate[] = ["sum", "max", "min", "last"];
 
-/** Longest label value accepted, in UTF-8 bytes. */
-export const MAX_LABEL_VALUE_BYTES = 1024;
+export { MAX_LABEL_VALUE_BYTES } from "./limits.js";
 
 const utf8 = new TextEncoder();
 
@@ -43,6 +44,12 @@ export function validateLabelNames(metric: string, type: MetricType, labelNames:
   if (labelNames === undefined) return [];
   if (!Array.isArray(labelNames)) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.labelNames must be an array of strings`);
+  }
+  if (labelNames.length > MAX_LABEL_NAMES) {
+    throw new ConfigurationError(
+      ErrorCodes.INVALID_OPTION,
+      `Metric "${metric}": options.labelNames has ${labelNames.length} names; a metric may have at most ${MAX_LABEL_NAMES}`,
+    );
   }
   const seen = new Set<string>();
   for (const label of labelNames as unknown[]) {
@@ -101,10 +108,11 @@ function validatePercentiles(metric: string, percentiles: unknown): number[] {
   return [...(percentiles as number[])];
 }
 
-function optionalPositiveInteger(metric: string, option: string, value: unknown): number | undefined {
+function optionalPositiveInteger(metric: string, option: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0) {
-    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.${option} must be a positive integer`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0 || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? "a positive integer" : `an integer from 1 to ${max}`;
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.${option} must be ${range}`);
   }
   return value;
 }
@@ -123,6 +131,13 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
   if (typeof options.help !== "string" || options.help.length === 0) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${name}": options.help must be a non-empty string`);
   }
+  const helpBytes = utf8.encode(options.help).length;
+  if (helpBytes > MAX_HELP_BYTES) {
+    throw new ConfigurationError(
+      ErrorCodes.INVALID_OPTION,
+      `Metric "${name}": options.help is ${helpBytes} bytes long; help text may be at most ${MAX_HELP_BYTES} bytes (UTF-8)`,
+    );
+  }
   if (options.collect !== undefined) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_OPTION,
@@ -135,6 +150,8 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
     type,
     labelNames: validateLabelNames(name, type, options.labelNames),
   };
+  const maxSeries = optionalPositiveInteger(name, "maxSeries", options.maxSeries, kMaxLocalId);
+  if (maxSeries !== undefined) declaration.maxSeries = maxSeries;
   if (type === "histogram") declaration.buckets = validateBuckets(name, options.buckets);
   if (type === "gauge") {
     const aggregate = options.aggregate ?? "sum";
@@ -155,12 +172,20 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
     if (ageBuckets !== undefined) declaration.ageBuckets = ageBuckets;
     if (compressCount !== undefined) declaration.compressCount = compressCount;
   }
+  // Checked here, at construction, so that a metric that constructs fits the ring of any hub.
+  const bytes = utf8.encode(JSON.stringify(declaration)).length;
+  if (bytes > MAX_METRIC_DECLARATION_BYTES) {
+    throw new ConfigurationError(
+      ErrorCodes.INVALID_OPTION,
+      `Metric "${name}": its declaration (name, help, label names, buckets, percentiles) encodes to ${bytes} bytes; at most ${MAX_METRIC_DECLARATION_BYTES} fit a worker ring. Use fewer buckets or a shorter help text`,
+    );
+  }
   return declaration;
 }
 
 /** Return a description of how `a` and `b` differ, or `undefined` when they declare the same metric. */
 export function declarationDifference(a: MetricDeclaration, b: MetricDeclaration): string | undefined {
-  const fields = ["type", "help", "labelNames", "buckets", "aggregate", "percentiles", "maxAgeSeconds", "ageBuckets", "compressCount"] as const;
+  const fields = ["type", "help", "labelNames", "maxSeries", "buckets", "aggregate", "percentiles", "maxAgeSeconds", "ageBuckets", "compressCount"] as const;
   for (const field of fields) {
     if (JSON.stringify(a[field]) !== JSON.stringify(b[field])) {
       return `${field} ${JSON.stringify(b[field])} differs from the first declaration's ${JSON.stringify(a[field])}`;

@@ -10,10 +10,12 @@ import {
   OP_DECLARE_SERIES,
   OP_OBSERVE,
   OP_REMOVE_SERIES,
+  OP_SERIES_OVERFLOW,
   OP_SET,
   encodePayload,
   packWord0,
 } from "../shared/protocol.js";
+import { OVERFLOW_LABEL_VALUE } from "../shared/limits.js";
 import { seriesKey } from "../shared/series-key.js";
 import type { LabelValues, MetricDeclaration, MetricType } from "../shared/types.js";
 import { labelArgsToValues, labelObjectToValues, normalizeDeclaration } from "../shared/validation.js";
@@ -39,6 +41,8 @@ export abstract class WorkerMetric<T extends string, Child> {
   protected readonly declaration: MetricDeclaration;
   #metricId = -1;
   readonly #children = new Map<string, Child>();
+  /** Label-set resolutions folded into the overflow child and not yet reported to the hub. */
+  #foldsPending = 0;
 
   /** Validate `config` for a metric of `type`; throws a ConfigurationError that names the metric. */
   protected constructor(type: MetricType, config: unknown) {
@@ -102,6 +106,33 @@ export abstract class WorkerMetric<T extends string, Child> {
     const key = seriesKey(values);
     const existing = this.#children.get(key);
     if (existing !== undefined) return existing;
+    // A new label set: the one place the series limit is checked (never per observation). The cache
+    // holds at most maxSeries label sets plus the overflow one, so it cannot grow without bound.
+    if (this.#children.size >= (this.declaration.maxSeries ?? runtime.maxSeries())) return this.#fold();
+    return this.#create(key, values);
+  }
+
+  /** Resolve a label set past the limit: the overflow child, counted for the hub's self-metric. */
+  #fold(): Child {
+    const values = this.labelNames.map(() => OVERFLOW_LABEL_VALUE);
+    const key = seriesKey(values);
+    const child = this.#children.get(key) ?? this.#create(key, values);
+    // Counted locally and reported once per burst (a microtask), not once per folded call.
+    if (this.#foldsPending++ === 0) queueMicrotask(() => this.#reportFolds());
+    return child;
+  }
+
+  #reportFolds(): void {
+    const count = this.#foldsPending;
+    this.#foldsPending = 0;
+    try {
+      runtime.declare(packWord0(OP_SERIES_OVERFLOW, this.#metricId), encodePayload(count));
+    } catch {
+      // Only a diagnostic count: nothing to throw to, and the folded observations are recorded anyway.
+    }
+  }
+
+  #create(key: string, values: string[]): Child {
     if (this.#metricId < 0) {
       const id = runtime.nextMetricId();
       runtime.declare(packWord0(OP_DECLARE_METRIC, id), encodePayload(this.declaration));

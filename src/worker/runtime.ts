@@ -4,7 +4,7 @@
  * @module
  */
 import { threadId, workerData } from "node:worker_threads";
-import { ConfigurationError, ConnectionError, ErrorCodes } from "../shared/errors.js";
+import { ConfigurationError, ConnectionError, ErrorCodes, RecordingError } from "../shared/errors.js";
 import { checkHandle, findHandle, type HubHandle } from "../shared/handle.js";
 import {
   Layout,
@@ -13,14 +13,15 @@ import {
   SLOT_EXITED,
   SLOT_FREE,
   kMaxLocalId,
-  kRecordBytes,
   kRingCapacityWord,
   kSlotCountWord,
   kSlotState,
   kSlotThreadId,
+  kLateDropsWord,
   kUnslottedDropsWord,
 } from "../shared/layout.js";
-import { RingWriter } from "../shared/ring-writer.js";
+import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/limits.js";
+import { RingWriter, type PublishPoint } from "../shared/ring-writer.js";
 
 /** The one call metrics make per observation. */
 export interface RecordWriter {
@@ -36,7 +37,10 @@ const NOT_CONNECTED_MESSAGE =
 
 /** Options for test fixtures only; not part of the public API. */
 export interface RuntimeTestHooks {
-  beforePublish?: () => void;
+  /** Runs after bytes are written to the ring and before they are published (see RingWriterOptions). */
+  beforePublish?: (point: PublishPoint) => void;
+  /** Runs right after a flush has published a batch of spilled records. */
+  afterFlush?: () => void;
 }
 
 class Runtime {
@@ -50,6 +54,7 @@ class Runtime {
   #nextMetricId = 0;
   #nextSeriesId = 0;
   #ringCapacity = 0;
+  #maxSeries = DEFAULT_MAX_SERIES;
   #testHooks: RuntimeTestHooks = {};
 
   constructor() {
@@ -110,6 +115,15 @@ class Runtime {
     return true;
   }
 
+  /**
+   * The hub's default limit of label sets per metric (connecting from `workerData` first if it can);
+   * the built-in default while the thread is not connected.
+   */
+  maxSeries(): number {
+    if (this.#buffer === undefined) this.#tryWorkerData();
+    return this.#maxSeries;
+  }
+
   /** Replace test hooks (fixtures only); takes effect at the next connect. */
   setTestHooks(hooks: RuntimeTestHooks): void {
     this.#testHooks = hooks;
@@ -133,12 +147,7 @@ class Runtime {
   declare(word0: number, payload: Uint8Array): void {
     if (this.#ring === undefined && this.#buffer === undefined) this.#tryWorkerData();
     if (this.#ring !== undefined) {
-      if (payload.length > (this.#ringCapacity * kRecordBytes) / 4) {
-        throw new ConfigurationError(
-          ErrorCodes.INVALID_OPTION,
-          `A declaration of ${payload.length} bytes is larger than a quarter of the ring; shorten the help text or label values, or raise the hub's ringBytes`,
-        );
-      }
+      checkDeclarationSize(payload, this.#ringCapacity);
       this.#ring.declare(word0, payload);
     } else if (this.#buffer === undefined) {
       this.#pending.push({ word0, payload });
@@ -159,7 +168,11 @@ class Runtime {
     const words = new Uint32Array(handle.buffer);
     // The hub wrote the geometry before creating the handle; these loads only read it.
     const layout = new Layout(Atomics.load(words, kSlotCountWord), Atomics.load(words, kRingCapacityWord));
+    // Declarations made before connecting were not checked against this ring: check them before taking
+    // a slot, so a declaration that cannot fit never reaches (and wedges) the ring; connect() throws.
+    for (const { payload } of this.#pending) checkDeclarationSize(payload, layout.ringCapacity);
     this.#buffer = handle.buffer;
+    this.#maxSeries = typeof handle.maxSeries === "number" ? handle.maxSeries : DEFAULT_MAX_SERIES;
     this.#ringCapacity = layout.ringCapacity;
     const slot = claimSlot(words, layout);
     if (slot < 0) {
@@ -180,6 +193,7 @@ class Runtime {
       capacity: layout.ringCapacity,
       spillLimit: handle.spillRecords,
       beforePublish: this.#testHooks.beforePublish,
+      afterFlush: this.#testHooks.afterFlush,
     });
     this.#ring = ring;
     this.writer = ring;
@@ -192,7 +206,27 @@ class Runtime {
       // Why a store: tells a hub that was not told of this exit (nothing attached) that the slot's owner
       // is gone for good; everything written before it is published already.
       Atomics.store(words, stateWord, SLOT_EXITED);
+      // From here on the ring is not ours: the hub may hand it to another thread at once. Exit listeners
+      // registered after this one may still record; those records are counted as lost, never written.
+      this.#ring = undefined;
+      this.writer = {
+        record(): void {
+          // Why Atomics.add: every exiting thread of the hub counts into this one word.
+          Atomics.add(words, kLateDropsWord, 1);
+        },
+      };
     });
+  }
+}
+
+/** Throw at the recording call when a declaration is larger than a ring of `ringCapacity` records takes. */
+function checkDeclarationSize(payload: Uint8Array, ringCapacity: number): void {
+  const max = maxDeclarationBytes(ringCapacity);
+  if (payload.length > max) {
+    throw new RecordingError(
+      ErrorCodes.DECLARATION_TOO_LARGE,
+      `A label set encodes to ${payload.length} bytes; the hub's ring takes declarations of at most ${max} bytes (a quarter of ringBytes). Shorten the label values, or raise the hub's ringBytes`,
+    );
   }
 }
 

@@ -36,7 +36,11 @@ export class HistogramSeries {
 /** One label set of a gauge: the contributions of the live workers that hold a value for it. */
 export class GaugeSeries {
   readonly contributions = new Set<GaugeContribution>();
-  constructor(readonly labels: Record<string, string>) {}
+  constructor(
+    readonly labels: Record<string, string>,
+    /** Called when the last contribution leaves: the gauge forgets the label set. */
+    readonly release: () => void = () => {},
+  ) {}
 }
 
 /** One worker's value of one gauge series; `seq` orders updates for `aggregate: "last"`. */

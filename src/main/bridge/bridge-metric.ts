@@ -5,8 +5,13 @@
  * @module
  */
 import type { MetricValue, Registry } from "prom-client";
+import { OVERFLOW_LABEL_VALUE } from "../../shared/limits.js";
+import { seriesKey } from "../../shared/series-key.js";
 import type { MetricDeclaration, MetricType } from "../../shared/types.js";
 import type { Binding } from "./binding.js";
+
+/** Called when label sets fold into a metric's overflow series: `count` more of them. */
+export type OverflowListener = (metric: BridgeMetric, count: number) => void;
 
 /** The shape prom-client's Registry reads from a metric's `get()`. */
 export interface MetricSnapshot {
@@ -31,7 +36,14 @@ export abstract class BridgeMetric {
   readonly labelNames: readonly string[];
   /** The declaration that created this metric; later declarations must equal it. */
   readonly declaration: MetricDeclaration;
+  /** Label values of the overflow series: `"__overflow__"` for every label. */
+  protected readonly overflowValues: readonly string[];
   readonly #beforeCollect: () => void;
+  readonly #overflowKey: string;
+  #maxSeries = Infinity;
+  #onOverflow: OverflowListener = () => {};
+  /** Label sets held now, the overflow series aside. */
+  #admitted = 0;
 
   /** Create the metric; call {@link register} to place it in a registry. */
   protected constructor(declaration: MetricDeclaration, beforeCollect: () => void) {
@@ -42,6 +54,47 @@ export abstract class BridgeMetric {
     this.labelNames = declaration.labelNames;
     this.aggregator = aggregatorOf(declaration);
     this.#beforeCollect = beforeCollect;
+    this.overflowValues = declaration.labelNames.map(() => OVERFLOW_LABEL_VALUE);
+    this.#overflowKey = seriesKey(this.overflowValues);
+  }
+
+  /**
+   * Hold at most `maxSeries` label sets; past it, {@link bind} folds new ones into the overflow series
+   * and tells `onOverflow`. The metric's own `maxSeries` (from its declaration) wins over `maxSeries`.
+   */
+  limitSeries(maxSeries: number, onOverflow: OverflowListener): void {
+    this.#maxSeries = this.declaration.maxSeries ?? maxSeries;
+    this.#onOverflow = onOverflow;
+  }
+
+  /** Label sets held now, the overflow series aside. */
+  get seriesCount(): number {
+    return this.#admitted;
+  }
+
+  /** Count label sets a worker folded into the overflow series itself (it reached its own limit). */
+  foldedInWorker(count: number): void {
+    this.#onOverflow(this, count);
+  }
+
+  /**
+   * Decide whether a new label set (key `key`, not held yet) may be created. The overflow series always
+   * may; another label set may while fewer than `maxSeries` are held. A refusal is counted: the caller
+   * binds the overflow series instead.
+   */
+  protected admit(key: string): boolean {
+    if (key === this.#overflowKey) return true;
+    if (this.#admitted >= this.#maxSeries) {
+      this.#onOverflow(this, 1);
+      return false;
+    }
+    this.#admitted++;
+    return true;
+  }
+
+  /** A label set (key `key`) was deleted: its room is free again. */
+  protected released(key: string): void {
+    if (key !== this.#overflowKey) this.#admitted--;
   }
 
   /** Place this metric in `registry`; throws when the name is taken by another metric. */

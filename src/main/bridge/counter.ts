@@ -22,6 +22,7 @@ export class BridgeCounter extends BridgeMetric {
     const key = seriesKey(values);
     let binding = this.#series.get(key);
     if (binding === undefined) {
+      if (!this.admit(key)) return this.bind(this.overflowValues);
       binding = new Binding(KIND_COUNTER, new CounterSeries(this.labelsOf(values)));
       this.#series.set(key, binding);
     }

@@ -25,7 +25,15 @@ export class BridgeGauge extends BridgeMetric {
     const key = seriesKey(values);
     let series = this.#series.get(key);
     if (series === undefined) {
-      series = new GaugeSeries(this.labelsOf(values));
+      if (!this.admit(key)) return this.bind(this.overflowValues);
+      const created: GaugeSeries = new GaugeSeries(this.labelsOf(values), () => {
+        // Without live contributions the label set is not exported; forget it, so churned label values
+        // neither grow this map nor keep taking room under maxSeries.
+        if (this.#series.get(key) !== created) return;
+        this.#series.delete(key);
+        this.released(key);
+      });
+      series = created;
       this.#series.set(key, series);
     }
     const contribution = new GaugeContribution(series);
@@ -50,7 +58,9 @@ export class BridgeGauge extends BridgeMetric {
 
 /** Detach a worker's contribution: the gauge no longer counts it. */
 export function detachContribution(contribution: GaugeContribution): void {
-  contribution.series.contributions.delete(contribution);
+  const { series } = contribution;
+  series.contributions.delete(contribution);
+  if (series.contributions.size === 0) series.release();
 }
 
 function combine(aggregate: GaugeAggregate, contributions: Iterable<GaugeContribution>): number {

@@ -24,6 +24,7 @@ export class BridgeHistogram extends BridgeMetric {
     const key = seriesKey(values);
     let binding = this.#series.get(key);
     if (binding === undefined) {
+      if (!this.admit(key)) return this.bind(this.overflowValues);
       binding = new Binding(KIND_HISTOGRAM, new HistogramSeries(this.labelsOf(values), this.#bounds.length), this.#bounds.length);
       this.#series.set(key, binding);
     }

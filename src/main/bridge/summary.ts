@@ -44,6 +44,7 @@ export class BridgeSummary extends BridgeMetric {
     const key = seriesKey(values);
     let binding = this.#series.get(key);
     if (binding === undefined) {
+      if (!this.admit(key)) return this.bind(this.overflowValues);
       binding = new Binding(KIND_SUMMARY, this.#summary.labels(this.labelsOf(values)));
       this.#series.set(key, binding);
     }
