@@ -1,0 +1,176 @@
+// Turn the raw results of the suite into the figures of bench/results/latest.json, print them as tables
+// with ratios against every contender, and check the targets of issue 6.
+import { summarize } from "./stats.js";
+
+/** Column order and names. A key is a contender, suffixed @22 when it ran under Node 22. */
+export const COLUMNS = [
+  { key: "prom-client", name: "prom-client (same thread)" },
+  { key: "postMessage", name: "postMessage per obs." },
+  { key: "cluster", name: "AggregatorRegistry (cluster)" },
+  { key: "prom-threads", name: "prom-threads" },
+  { key: "worker-registry@22", name: "WorkerRegistry (Node 22)" },
+  { key: "prom-threads@22", name: "prom-threads (Node 22)" },
+];
+const nameOf = (key) => COLUMNS.find((c) => c.key === key)?.name ?? key;
+/** prom-threads' own key for the runtime a contender ran under: ratios compare within one runtime. */
+const oursFor = (key) => (key.endsWith("@22") ? "prom-threads@22" : "prom-threads");
+const others = (keys) => keys.filter((k) => !k.startsWith("prom-threads"));
+
+/** Normalize the raw suite results of one runtime (`suffix` "" or "@22") into flat figure lists. */
+export function figuresOf(raw, suffix) {
+  const key = (contender) => `${contender}${suffix}`;
+  const out = { cost: [], throughput: [], busyScrapes: [], series: [], memory: [], overhead: [], crash: [] };
+  for (const c of raw.cost) out.cost.push({ key: key(c.contender), shape: c.shape, ...summarize(c.values) });
+  for (const [kind, o] of Object.entries(raw.overhead)) {
+    for (const [variant, s] of Object.entries(o.perTaskUs)) {
+      out.overhead.push({ key: variant === "none" ? `bare${suffix}` : key(variant), kind, tasksPerRound: o.tasksPerRound, perTaskUs: s, overheadPercent: variant === "none" ? 0 : o.overheadPercent[variant] });
+    }
+  }
+  for (const [contender, r] of Object.entries(raw.contenders)) {
+    for (const t of r.throughput) {
+      const rates = t.rounds.map((x) => x.counted / x.seconds);
+      const dropped = t.rounds.reduce((a, x) => a + (x.expected - x.counted), 0);
+      const reported = t.rounds.reduce((a, x) => a + (x.reportedDropped ?? 0), 0);
+      out.throughput.push({ key: key(contender), workers: t.workers, perWorker: t.perWorker, rate: summarize(rates), produced: t.rounds.reduce((a, x) => a + x.expected, 0), dropped, reportedDropped: reported });
+    }
+    const b = r.busyScrapes;
+    out.busyScrapes.push({ key: key(contender), workers: b.workers, taskMs: b.taskMs, p50: b.p50, p99: b.p99, max: b.max, scrapes: b.scrapes, errors: b.errors });
+    for (const s of r.seriesAndMemory.bySeries) {
+      out.series.push({ key: key(contender), series: s.series, bytes: s.bytes, p50: s.p50, p99: s.p99, scrapes: s.scrapes, rps: s.http.rps, httpErrors: s.http.errors + s.http.non2xx, httpLatencyP99: s.http.latencyP99 });
+    }
+    const m = r.seriesAndMemory.memory;
+    const heaps = m.workers.map((w) => w.heap);
+    out.memory.push({
+      key: key(contender),
+      series: m.series,
+      workerHeap: heaps.length ? heaps.reduce((a, b) => a + b, 0) / heaps.length : null,
+      workerRss: contender === "cluster" && m.workers.length ? m.workers[0].rss : null,
+      mainHeap: m.main.heap,
+      sharedBytesPerWorker: m.ringBytesPerWorker,
+      sharedBytesReserved: m.sharedBytesReserved ?? 0,
+    });
+    if (r.crash) out.crash.push({ key: key(contender), ...r.crash });
+  }
+  return out;
+}
+
+/** Merge figure lists of several runtimes. */
+export function mergeFigures(...parts) {
+  const out = {};
+  for (const part of parts) for (const [name, list] of Object.entries(part)) (out[name] ??= []).push(...list);
+  return out;
+}
+
+const fixed = (v, digits = 1) => (v === null || v === undefined || Number.isNaN(v) ? "–" : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(digits) : v.toPrecision(Math.max(2, digits + 1)));
+const rate = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(v >= 1e7 ? 1 : 2)}M` : v >= 1e3 ? `${(v / 1e3).toFixed(0)}k` : v.toFixed(0));
+const bytes = (v) => (v === null ? "–" : Math.abs(v) >= 2 ** 20 ? `${(v / 2 ** 20).toFixed(1)} MiB` : `${(v / 1024).toFixed(0)} KiB`);
+const spread = (s) => `±${((s.spread * 100) / 2).toFixed(0)}%`;
+const ratio = (x) => (x >= 10 ? `${x.toFixed(0)}x` : `${x.toFixed(1)}x`);
+
+function table(header, rows) {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
+  const line = (cells) => `  ${cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ")}`;
+  return [line(header), `  ${widths.map((w) => "-".repeat(w)).join("  ")}`, ...rows.map(line)].join("\n");
+}
+
+/** The targets of issue 6, each with the measured value and whether it is met. */
+export function targets(f) {
+  const out = [];
+  const busy = (k) => f.busyScrapes.find((b) => b.key === k);
+  for (const other of ["cluster", "worker-registry@22"]) {
+    const them = busy(other);
+    const us = busy(oursFor(other));
+    if (!them || !us) continue;
+    out.push({ name: `scrape p99 under busy workers vs ${nameOf(other)}`, want: "≥ 20x better", value: them.p99 / us.p99, met: them.p99 / us.p99 >= 20, detail: `${fixed(us.p99)} ms vs ${fixed(them.p99)} ms` });
+  }
+  for (const workers of [1, 2, 4]) {
+    const find = (k) => f.throughput.find((t) => t.key === k && t.workers === workers);
+    const them = find("postMessage");
+    const us = find("prom-threads");
+    if (!them || !us) continue;
+    const x = us.rate.median / them.rate.median;
+    out.push({ name: `end-to-end throughput vs postMessage, ${workers} worker${workers > 1 ? "s" : ""}`, want: "≥ 5x", value: x, met: x >= 5, detail: `${rate(us.rate.median)}/s vs ${rate(them.rate.median)}/s` });
+  }
+  const cost = (k) => f.cost.find((c) => c.key === k && c.shape.startsWith("histogram.observe"));
+  if (cost("prom-client") && cost("prom-threads")) {
+    const x = cost("prom-threads").median / cost("prom-client").median;
+    out.push({ name: "worker-side histogram.observe vs prom-client in-thread", want: "≤ 0.10 of its cost", value: x, met: x <= 0.1, detail: `${fixed(cost("prom-threads").median)} ns vs ${fixed(cost("prom-client").median)} ns` });
+  }
+  for (const series of [10, 1000]) {
+    const find = (k) => f.series.find((s) => s.key === k && s.series === series);
+    if (!find("prom-client") || !find("prom-threads")) continue;
+    const x = find("prom-threads").rps / find("prom-client").rps;
+    out.push({ name: `/metrics requests/s vs prom-client, ${series} series`, want: "≥ 1.0x", value: x, met: x >= 1, detail: `${fixed(find("prom-threads").rps)} vs ${fixed(find("prom-client").rps)} req/s` });
+  }
+  return out;
+}
+
+/** Print every figure as tables, with ratios of prom-threads against each contender. */
+export function printReport(result, log = console.log) {
+  const f = result.figures;
+  const keysOf = (list) => COLUMNS.map((c) => c.key).filter((k) => list.some((x) => x.key === k));
+
+  log("\nWorker-side cost per call, ns (median of rounds, ± half the min–max spread); ratio = contender / prom-threads on the same Node");
+  const shapes = [...new Set(f.cost.map((c) => c.shape))];
+  const costKeys = keysOf(f.cost);
+  log(table(["case", ...costKeys.map(nameOf), ...others(costKeys).map((k) => `vs ${nameOf(k)}`)],
+    shapes.map((shape) => {
+      const get = (k) => f.cost.find((c) => c.key === k && c.shape === shape);
+      return [shape, ...costKeys.map((k) => (get(k) ? `${fixed(get(k).median)} ${spread(get(k))}` : "–")), ...others(costKeys).map((k) => (get(k) && get(oursFor(k)) ? ratio(get(k).median / get(oursFor(k)).median) : "–"))];
+    })));
+
+  log("\nEnd-to-end observations per second into the registry (each worker records N, until a scrape shows all; median of rounds); dropped = produced − scraped");
+  const tKeys = keysOf(f.throughput);
+  log(table(["workers", ...tKeys.map(nameOf), ...others(tKeys).map((k) => `vs ${nameOf(k)}`), "dropped (all)"],
+    [1, 2, 4].map((w) => {
+      const get = (k) => f.throughput.find((t) => t.key === k && t.workers === w);
+      const dropped = tKeys.map((k) => get(k)?.dropped ?? 0).reduce((a, b) => a + b, 0);
+      return [`${w} × ${rate(get(tKeys[0])?.perWorker ?? 0)}`, ...tKeys.map((k) => (get(k) ? `${rate(get(k).rate.median)}/s ${spread(get(k).rate)}` : "–")), ...others(tKeys).map((k) => (get(k) && get(oursFor(k)) ? ratio(get(oursFor(k)).rate.median / get(k).rate.median) : "–")), String(dropped)];
+    })));
+
+  const b0 = f.busyScrapes[0];
+  log(`\nScrape latency over HTTP while ${b0?.workers} workers run ${b0?.taskMs} ms CPU-bound tasks back to back, ms (the same-thread contender runs the tasks itself)`);
+  log(table(["contender", "p50", "p99", "max", "scrapes", "p99 vs prom-threads"],
+    keysOf(f.busyScrapes).map((k) => {
+      const b = f.busyScrapes.find((x) => x.key === k);
+      const us = f.busyScrapes.find((x) => x.key === oursFor(k));
+      return [nameOf(k), fixed(b.p50, 2), fixed(b.p99, 2), fixed(b.max, 2), `${b.scrapes}${b.errors ? ` (${b.errors} failed)` : ""}`, k.startsWith("prom-threads") ? "" : ratio(b.p99 / us.p99)];
+    })));
+
+  log("\nIdle scrapes and /metrics throughput with 10 and 1000 histogram series (2 workers; autocannon, loopback, 10 connections)");
+  log(table(["contender", "series", "bytes", "scrape p50 ms", "p99 ms", "requests/s", "req/s vs prom-threads"],
+    keysOf(f.series).flatMap((k) =>
+      f.series.filter((s) => s.key === k).map((s) => {
+        const us = f.series.find((x) => x.key === oursFor(k) && x.series === s.series);
+        return [nameOf(k), s.series, bytes(s.bytes), fixed(s.p50, 2), fixed(s.p99, 2), `${fixed(s.rps)}${s.httpErrors ? ` (${s.httpErrors} failed)` : ""}`, k.startsWith("prom-threads") ? "" : `${(s.rps / us.rps).toFixed(2)}x`];
+      }),
+    )));
+
+  log("\nMemory with 1000 histogram series, 2 workers (live heap after a full GC, over a baseline taken before any metric existed)");
+  log(table(["contender", "per worker (heap)", "main thread (heap)", "shared memory", "note"],
+    keysOf(f.memory).map((k) => {
+      const m = f.memory.find((x) => x.key === k);
+      const note = m.workerRss ? `each worker is a process: ${bytes(m.workerRss)} RSS` : m.sharedBytesReserved ? `${bytes(m.sharedBytesPerWorker)} ring per worker slot, reserved up front` : "";
+      return [nameOf(k), m.workerHeap === null ? "– (no workers)" : bytes(m.workerHeap), bytes(m.mainHeap), m.sharedBytesReserved ? bytes(m.sharedBytesReserved) : "–", note];
+    })));
+
+  log("\nInstrumentation overhead in a piscina pool (2 threads): a duration histogram and a task counter per task; µs per task and % over the bare task");
+  const oKeys = ["bare", ...COLUMNS.map((c) => c.key)].flatMap((k) => (k === "bare" ? ["bare", "bare@22"] : [k])).filter((k) => f.overhead.some((o) => o.key === k));
+  log(table(["variant", "no-op task µs", "overhead", "1 ms task µs", "overhead"],
+    oKeys.map((k) => {
+      const get = (kind) => f.overhead.find((o) => o.key === k && o.kind === kind);
+      const pct = (o) => (k.startsWith("bare") ? "" : `${o.overheadPercent >= 0 ? "+" : ""}${o.overheadPercent.toFixed(1)}%`);
+      return [k.startsWith("bare") ? `bare task${k.endsWith("@22") ? " (Node 22)" : ""}` : nameOf(k), `${fixed(get("noop").perTaskUs.median, 2)} ${spread(get("noop").perTaskUs)}`, pct(get("noop")), `${fixed(get("1ms").perTaskUs.median)} ${spread(get("1ms").perTaskUs)}`, pct(get("1ms"))];
+    })));
+
+  log("\nOne of two workers killed (terminate / SIGKILL) after recording; the next scrape:");
+  log(table(["contender", "scrape ms", "observations scraped before → after", "outcome"],
+    keysOf(f.crash).map((k) => {
+      const c = f.crash.find((x) => x.key === k);
+      const outcome = c.error ? `failed: ${c.error}` : c.after >= c.before ? "every count kept" : `${c.before - c.after} observations lost: counts went down`;
+      return [nameOf(k), fixed(c.ms, 2), `${c.before} → ${c.after ?? "none"}`, outcome];
+    })));
+
+  log("\nTargets (issue 6):");
+  for (const t of result.targets) log(`  ${t.met ? "met    " : "MISSED "} ${t.name}: ${t.want}; measured ${t.value.toFixed(t.value < 1 ? 3 : 1)}${t.name.includes("observe") ? "" : "x"} (${t.detail})`);
+}

@@ -1,0 +1,118 @@
+// The contender suite (issue 6): runs every figure for every contender, each contender in its own child
+// process (so one's workers, registries and heap never disturb another's), under Node 20 and, for
+// @prometheus-io/client, under Node 22. This process runs the HTTP clients against the children.
+import { fork } from "node:child_process";
+import http from "node:http";
+import autocannon from "autocannon";
+import { percentile } from "./lib/workload.js";
+
+/** How long and how often: `--quick` finishes the whole `npm run bench` within a minute. */
+export function settingsFor(quick) {
+  return {
+    cost: { ops: quick ? 200_000 : 1_000_000, rounds: quick ? 5 : 9 },
+    contender: {
+      workerCounts: [1, 2, 4],
+      perWorker: quick ? 100_000 : 500_000,
+      warmupPerWorker: quick ? 20_000 : 100_000,
+      rounds: quick ? 3 : 7,
+      busy: { workers: 2, seconds: quick ? 2 : 8, taskMs: 200, everyMs: 0.1, intervalMs: 20 },
+      series: { workers: 2, counts: [10, 1000], perSeries: 3, scrapes: quick ? 20 : 100, httpSeconds: quick ? 1 : 5, connections: 10 },
+      crash: { perWorker: 1000, timeoutMs: 6000 },
+    },
+    overhead: { rounds: quick ? 3 : 9, tasks: { noop: quick ? 3000 : 20_000, "1ms": quick ? 100 : 500 }, threads: 2 },
+  };
+}
+
+/** Run one child (`mode` is contender, cost or overhead) under the Node binary `node`. */
+export function runChild({ node, mode, contender, settings, figures }) {
+  const args = JSON.stringify({ mode, contender, settings: { ...settings, figures } });
+  const child = fork(new URL("./lib/contender-run.js", import.meta.url), [args], { execPath: node, stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    child.on("message", async (message) => {
+      if (message?.done) {
+        settled = true;
+        if (message.error) reject(new Error(`${mode} ${contender ?? ""}: ${message.error}`));
+        else resolve(message.result);
+        return;
+      }
+      try {
+        const result = message.kind === "latency" ? await scrapeLatency(message.args) : await requestsPerSecond(message.args);
+        child.send({ requestId: message.requestId, result });
+      } catch (error) {
+        child.send({ requestId: message.requestId, error: String(error?.stack ?? error) });
+      }
+    });
+    child.on("exit", (code) => {
+      if (!settled) reject(new Error(`${mode} ${contender ?? ""} exited with ${code} before reporting`));
+    });
+  });
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+function get(url) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(url, { agent }, (res) => {
+      let bytes = 0;
+      res.on("data", (chunk) => (bytes += chunk.length));
+      res.on("end", () => resolve({ status: res.statusCode, bytes }));
+    });
+    req.on("error", reject);
+    req.setTimeout(10_000, () => req.destroy(new Error("scrape took over 10 s")));
+  });
+}
+
+/**
+ * GET /metrics one request at a time, as Prometheus does, and time each response: either `count`
+ * requests back to back, or for `seconds` with `intervalMs` between the end of one and the next.
+ */
+async function scrapeLatency({ url, count, seconds, intervalMs, delayMs = 0 }) {
+  if (delayMs) await new Promise((resolve) => setTimeout(resolve, delayMs));
+  await get(url); // warm-up: connection and first render
+  const times = [];
+  let errors = 0;
+  const end = seconds === undefined ? Infinity : performance.now() + seconds * 1000;
+  while (count === undefined ? performance.now() < end : times.length + errors < count) {
+    const start = performance.now();
+    const { status } = await get(url).catch(() => ({ status: 0 }));
+    if (status === 200) times.push(performance.now() - start);
+    else errors++;
+    if (intervalMs) await new Promise((resolve) => setTimeout(resolve, intervalMs * (0.5 + Math.random())));
+  }
+  return { scrapes: times.length, errors, p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times) };
+}
+
+/** /metrics requests per second with autocannon's programmatic API, on loopback, for a bounded time. */
+async function requestsPerSecond({ url, seconds, connections }) {
+  const result = await autocannon({ url, connections, duration: seconds, pipelining: 1 });
+  return {
+    rps: result.requests.total / Math.max(result.duration, seconds),
+    requests: result.requests.total,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    latencyP50: result.latency.p50,
+    latencyP99: result.latency.p99,
+  };
+}
+
+/** Run every figure for `contenders` under `node`; returns raw results keyed by contender. */
+export async function runSuite({ node, contenders, costContenders, overheadContenders, quick, withCluster, log }) {
+  const settings = settingsFor(quick);
+  const out = { contenders: {} };
+  log?.(`  worker-side cost: ${costContenders.join(", ")}${withCluster ? ", cluster" : ""}`);
+  out.cost = (await runChild({ node, mode: "cost", settings: { ...settings.cost, contenders: costContenders, cluster: withCluster } })).cost;
+  log?.(`  piscina overhead: ${overheadContenders.join(", ")}`);
+  out.overhead = (await runChild({ node, mode: "overhead", settings: { ...settings.overhead, contenders: overheadContenders } })).overhead;
+  for (const contender of contenders) {
+    log?.(`  ${contender}: throughput, scrapes under busy workers, series, memory, crash`);
+    out.contenders[contender] = await runChild({
+      node,
+      mode: "contender",
+      contender,
+      settings: settings.contender,
+      figures: ["throughput", "busyScrapes", "seriesAndMemory", "crash"],
+    });
+  }
+  return out;
+}
