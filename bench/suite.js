@@ -9,22 +9,29 @@ import { percentile } from "./lib/workload.js";
 /** How long and how often: `--quick` finishes the whole `npm run bench` within a minute. */
 export function settingsFor(quick) {
   return {
-    cost: { ops: quick ? 200_000 : 1_000_000, rounds: quick ? 5 : 9 },
+    cost: { ops: quick ? 200_000 : 1_000_000, rounds: quick ? 4 : 9 },
     contender: {
       workerCounts: [1, 2, 4],
-      perWorker: quick ? 100_000 : 500_000,
-      warmupPerWorker: quick ? 20_000 : 100_000,
-      rounds: quick ? 3 : 7,
-      busy: { workers: 2, seconds: quick ? 2 : 8, taskMs: 200, everyMs: 0.1, intervalMs: 20 },
-      series: { workers: 2, counts: [10, 1000], perSeries: 3, scrapes: quick ? 20 : 100, httpSeconds: quick ? 1 : 5, connections: 10 },
-      crash: { perWorker: 1000, timeoutMs: 6000 },
+      // Observations per worker and round. postMessage runs at about a millionth of a second per message,
+      // so it gets fewer (its rate is steady well before that); the others get enough that start-up and
+      // the final scrape are a small part of a round.
+      perWorker: quick ? { default: 300_000, postMessage: 60_000 } : { default: 2_000_000, postMessage: 500_000 },
+      warmupRounds: 1,
+      rounds: quick ? 2 : 7,
+      // Half of `seconds` is scraped over HTTP from this process, the other half in the child's own thread.
+      busy: { workers: 2, seconds: quick ? 1.6 : 12, taskMs: 200, everyMs: 0.1, intervalMs: quick ? 10 : 15 },
+      series: { workers: 2, counts: [10, 1000], perSeries: 3, scrapes: quick ? 10 : 100, httpSeconds: quick ? 0.5 : 5, connections: 10 },
+      // WorkerRegistry gives up on a dead worker after its own 5 s; quick mode stops waiting sooner.
+      crash: { perWorker: 1000, timeoutMs: quick ? 2000 : 6000 },
+      selfMetricsOff: !quick,
     },
-    overhead: { rounds: quick ? 3 : 9, tasks: { noop: quick ? 3000 : 20_000, "1ms": quick ? 100 : 500 }, threads: 2 },
+    overhead: { rounds: quick ? 2 : 9, tasks: { noop: quick ? 3000 : 20_000, "1ms": quick ? 100 : 500 }, threads: 2 },
   };
 }
 
 /** Run one child (`mode` is contender, cost or overhead) under the Node binary `node`. */
-export function runChild({ node, mode, contender, settings, figures }) {
+export function runChild({ node, mode, contender, settings, figures, log }) {
+  const started = performance.now();
   const args = JSON.stringify({ mode, contender, settings: { ...settings, figures } });
   const child = fork(new URL("./lib/contender-run.js", import.meta.url), [args], { execPath: node, stdio: ["ignore", "inherit", "inherit", "ipc"] });
   return new Promise((resolve, reject) => {
@@ -32,6 +39,7 @@ export function runChild({ node, mode, contender, settings, figures }) {
     child.on("message", async (message) => {
       if (message?.done) {
         settled = true;
+        log?.(`    ${mode}${contender ? ` ${contender}` : ""}: ${((performance.now() - started) / 1000).toFixed(1)} s`);
         if (message.error) reject(new Error(`${mode} ${contender ?? ""}: ${message.error}`));
         else resolve(message.result);
         return;
@@ -100,18 +108,16 @@ async function requestsPerSecond({ url, seconds, connections }) {
 export async function runSuite({ node, contenders, costContenders, overheadContenders, quick, withCluster, log }) {
   const settings = settingsFor(quick);
   const out = { contenders: {} };
-  log?.(`  worker-side cost: ${costContenders.join(", ")}${withCluster ? ", cluster" : ""}`);
-  out.cost = (await runChild({ node, mode: "cost", settings: { ...settings.cost, contenders: costContenders, cluster: withCluster } })).cost;
-  log?.(`  piscina overhead: ${overheadContenders.join(", ")}`);
-  out.overhead = (await runChild({ node, mode: "overhead", settings: { ...settings.overhead, contenders: overheadContenders } })).overhead;
+  out.cost = (await runChild({ node, log, mode: "cost", settings: { ...settings.cost, contenders: costContenders, cluster: withCluster } })).cost;
+  out.overhead = (await runChild({ node, log, mode: "overhead", settings: { ...settings.overhead, contenders: overheadContenders } })).overhead;
   for (const contender of contenders) {
-    log?.(`  ${contender}: throughput, scrapes under busy workers, series, memory, crash`);
     out.contenders[contender] = await runChild({
+      log,
       node,
       mode: "contender",
       contender,
       settings: settings.contender,
-      figures: ["throughput", "busyScrapes", "seriesAndMemory", "crash"],
+      figures: ["throughput", "busyScrapes", "seriesAndMemory", ...(contender === "prom-threads" && settings.contender.selfMetricsOff ? ["seriesWithoutSelfMetrics"] : []), "crash"],
     });
   }
   return out;

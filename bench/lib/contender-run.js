@@ -3,7 +3,7 @@
 // runs the HTTP clients (scrape latency, autocannon), so they never share a thread with the server.
 import http from "node:http";
 import { openContender } from "./contenders.js";
-import { countIn, liveHeap, sleep } from "./workload.js";
+import { countIn, liveHeap, percentile, sleep } from "./workload.js";
 
 const { mode, contender, settings } = JSON.parse(process.argv[2]);
 let nextRequest = 0;
@@ -44,37 +44,56 @@ async function serve(adapter) {
 /** End-to-end observations per second into the registry, for each worker count. */
 async function throughput() {
   const out = [];
+  const perWorker = settings.perWorker[contender] ?? settings.perWorker.default;
   for (const workers of settings.workerCounts) {
     const adapter = await openContender(contender, { workers });
-    await adapter.produce(settings.warmupPerWorker);
+    for (let r = 0; r < settings.warmupRounds; r++) await adapter.produce(perWorker);
     const rounds = [];
-    for (let r = 0; r < settings.rounds; r++) rounds.push(await adapter.produce(settings.perWorker));
+    for (let r = 0; r < settings.rounds; r++) rounds.push(await adapter.produce(perWorker));
     await adapter.close();
-    out.push({ workers, perWorker: settings.perWorker, rounds });
+    out.push({ workers, perWorker, rounds });
   }
   return out;
 }
 
-/** Scrape latency while every worker runs CPU-bound tasks. */
+/**
+ * Scrape latency while every worker runs CPU-bound tasks: first over HTTP from the orchestrator (what
+ * Prometheus sees), then, for the rest of the tasks, the time of the scrape call alone in this thread
+ * (what the library itself costs; the OS scheduling the thread is no part of it).
+ */
 async function busyScrapes() {
   const { workers, seconds, taskMs, everyMs, intervalMs } = settings.busy;
   const adapter = await openContender(contender, { workers });
   const server = await serve(adapter);
+  const startedAt = performance.now();
+  const halfway = startedAt + (seconds * 1000) / 2;
   // Scraping starts a little after the tasks and ends a little before, so every scrape meets busy workers.
-  const latency = ask("latency", { url: server.url, delayMs: 100, seconds: seconds - 0.3, intervalMs });
-  const work = await Promise.all([latency, adapter.busy({ seconds, taskMs, everyMs })]);
-  const counted = countIn(await adapter.scrape());
+  const overHttp = ask("latency", { url: server.url, delayMs: 100, seconds: seconds / 2 - 0.1, intervalMs }).then(async (http) => {
+    const calls = [];
+    // The single-thread contender's calls run between its tasks: timing them says nothing; skip it.
+    if (contender !== "prom-client") {
+      while (performance.now() < halfway) await sleep(1);
+      while (performance.now() < startedAt + seconds * 1000 - 200) {
+        const start = performance.now();
+        await adapter.scrape();
+        calls.push(performance.now() - start);
+        await sleep(intervalMs * (0.5 + Math.random()));
+      }
+    }
+    return { ...http, inThread: calls.length ? { scrapes: calls.length, p50: percentile(calls, 50), p99: percentile(calls, 99), max: Math.max(...calls) } : null };
+  });
+  const [latency] = await Promise.all([overHttp, adapter.busy({ seconds, taskMs, everyMs })]);
   await server.close();
   await adapter.close();
-  return { workers, taskMs, ...work[0], counted };
+  return { workers, taskMs, ...latency };
 }
 
 /** Scrape latency and /metrics requests per second with 10 and 1000 series; memory at 1000 series. */
-async function seriesAndMemory() {
+async function seriesAndMemory(options = {}) {
   const { workers, counts, perSeries, scrapes, httpSeconds, connections } = settings.series;
   const mainBaseline = liveHeap();
   const buffersBaseline = process.memoryUsage().arrayBuffers;
-  const adapter = await openContender(contender, { workers });
+  const adapter = await openContender(contender, { workers, ...options });
   const server = await serve(adapter);
   const bySeries = [];
   for (const count of counts) {
@@ -104,8 +123,10 @@ async function seriesAndMemory() {
 async function crash() {
   const { perWorker, timeoutMs } = settings.crash;
   const adapter = await openContender(contender, { workers: 2 });
+  // Counts handed over by workers of earlier figures (WorkerRegistry keeps them) are not this figure's.
+  const earlier = countIn(await adapter.scrape());
   await adapter.produce(perWorker);
-  const before = countIn(await adapter.scrape());
+  const before = countIn(await adapter.scrape()) - earlier;
   await adapter.agents.kill(0);
   await sleep(50);
   const start = performance.now();
@@ -113,7 +134,7 @@ async function crash() {
   let error = null;
   try {
     const text = await Promise.race([adapter.scrape(), sleep(timeoutMs).then(() => Promise.reject(new Error(`no answer in ${timeoutMs} ms`)))]);
-    after = countIn(text);
+    after = countIn(text) - earlier;
   } catch (e) {
     error = String(e?.message ?? e);
   }
@@ -122,7 +143,13 @@ async function crash() {
   return { before, after, ms, error };
 }
 
-const figures = { throughput, busyScrapes, seriesAndMemory, crash };
+/** The series figures once more with the hub's self-metrics off: the same content as prom-client serves. */
+async function seriesWithoutSelfMetrics() {
+  const { bySeries } = await seriesAndMemory({ selfMetrics: false });
+  return { bySeries };
+}
+
+const figures = { throughput, busyScrapes, seriesAndMemory, seriesWithoutSelfMetrics, crash };
 const result = {};
 try {
   if (mode === "contender") {

@@ -3,7 +3,7 @@
 import cluster from "node:cluster";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { applyPostedObservations } from "./recorders.js";
-import { busyTask, countIn, sleep } from "./workload.js";
+import { busyTask, countIn, sleep, valueOf } from "./workload.js";
 
 const agentFile = new URL("./agent.js", import.meta.url);
 
@@ -124,7 +124,7 @@ class Agents {
  * series(count, perSeries): every worker makes `count` histogram series exist.
  * heap(): per-worker and main-thread memory figures.
  */
-export async function openContender(name, { workers }) {
+export async function openContender(name, { workers, selfMetrics = true }) {
   switch (name) {
     case "prom-client":
       return openSameThread(workers);
@@ -135,7 +135,7 @@ export async function openContender(name, { workers }) {
     case "worker-registry":
       return openWorkerRegistry(workers);
     case "prom-threads":
-      return openPromThreads(workers);
+      return openPromThreads(workers, selfMetrics);
     default:
       throw new Error(`unknown contender ${name}`);
   }
@@ -178,7 +178,7 @@ async function openSameThread(workers) {
       const child = recorder.histogram(0);
       const total = n * workers;
       const start = performance.now();
-      for (let i = 0; i < total; i++) child.observe((i & 1023) / 1000);
+      for (let i = 0; i < total; i++) child.observe(valueOf(i));
       const text = await scrape();
       const seconds = (performance.now() - start) / 1000;
       return { seconds, counted: countIn(text) - before, expected: total };
@@ -195,7 +195,7 @@ async function openSameThread(workers) {
     async series(count, perSeries) {
       for (let s = 0; s < count; s++) {
         const child = recorder.histogram(s);
-        for (let k = 0; k < perSeries * Math.max(1, workers); k++) child.observe(((s + k * 7) & 1023) / 1000);
+        for (let k = 0; k < perSeries * Math.max(1, workers); k++) child.observe(valueOf(s + k * 7));
       }
     },
     heap: () => [],
@@ -232,11 +232,11 @@ async function openWorkerRegistry(workers) {
   return agentAdapter({ agents, workers, scrape: () => aggregator.workerMetrics(), close: () => agents.close() });
 }
 
-async function openPromThreads(workers) {
+async function openPromThreads(workers, selfMetrics) {
   const client = (await import("prom-client")).default;
   const { MetricsHub } = await import("../../dist/main/index.js");
   const registry = new client.Registry();
-  const hub = new MetricsHub({ registry });
+  const hub = new MetricsHub({ registry, selfMetrics });
   const agents = await Agents.threads(workers, ["prom-threads"], () => ({
     workerData: hub.workerData,
     onWorker: (worker) => hub.attach(worker),

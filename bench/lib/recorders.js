@@ -1,6 +1,6 @@
 // How each contender records the workload inside a worker (thread or process). Every recorder offers the
 // same shape: stored children for a histogram and a counter, a timed no-op, flush() and close().
-import { HELP, HISTOGRAM, COUNTER, LABELS, TIMED, seriesName } from "./workload.js";
+import { HELP, HISTOGRAM, COUNTER, LABELS, TIMED, seriesLabels } from "./workload.js";
 
 const noop = () => undefined;
 
@@ -11,8 +11,8 @@ async function promClientLike(client) {
   const counter = new client.Counter({ name: COUNTER, help: HELP, labelNames: LABELS, registers });
   const timed = new client.Histogram({ name: TIMED, help: HELP, registers }).labels();
   return {
-    histogram: (i) => histogram.labels(seriesName(i)),
-    counter: (i) => counter.labels(seriesName(i)),
+    histogram: (i) => histogram.labels(...seriesLabels(i)),
+    counter: (i) => counter.labels(...seriesLabels(i)),
     // The library's idiom for timing: a timer started before the call, ended after it.
     timeNoop: () => {
       const end = timed.startTimer();
@@ -65,8 +65,8 @@ export async function createRecorder(contender, context = {}) {
       const counter = new worker.Counter({ name: COUNTER, help: HELP, labelNames: LABELS });
       const timed = worker.time(new worker.Histogram({ name: TIMED, help: HELP }).labels(), noop);
       return {
-        histogram: (i) => histogram.labels(seriesName(i)),
-        counter: (i) => counter.labels(seriesName(i)),
+        histogram: (i) => histogram.labels(...seriesLabels(i)),
+        counter: (i) => counter.labels(...seriesLabels(i)),
         timeNoop: timed,
         flush: () => worker.flush({ timeoutMs: 10_000 }),
         close: () => worker.flush({ timeoutMs: 10_000 }),
@@ -108,8 +108,8 @@ export function applyPostedObservations(client, registry, port, tally) {
       return;
     }
     const [kind, series, value] = message;
-    if (kind === 1) (histograms[series] ??= histogram.labels(seriesName(series))).observe(value);
-    else if (kind === 0) (counters[series] ??= counter.labels(seriesName(series))).inc(value);
+    if (kind === 1) (histograms[series] ??= histogram.labels(...seriesLabels(series))).observe(value);
+    else if (kind === 0) (counters[series] ??= counter.labels(...seriesLabels(series))).inc(value);
     else timed.observe(value);
     tally.applied++;
   });

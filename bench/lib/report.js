@@ -4,17 +4,18 @@ import { summarize } from "./stats.js";
 
 /** Column order and names. A key is a contender, suffixed @22 when it ran under Node 22. */
 export const COLUMNS = [
-  { key: "prom-client", name: "prom-client (same thread)" },
-  { key: "postMessage", name: "postMessage per obs." },
-  { key: "cluster", name: "AggregatorRegistry (cluster)" },
-  { key: "prom-threads", name: "prom-threads" },
-  { key: "worker-registry@22", name: "WorkerRegistry (Node 22)" },
-  { key: "prom-threads@22", name: "prom-threads (Node 22)" },
+  { key: "prom-client", name: "prom-client", long: "prom-client in the thread that observes (one thread)" },
+  { key: "postMessage", name: "postMessage", long: "postMessage per observation, observed with prom-client in the main thread" },
+  { key: "cluster", name: "AggregatorReg.", long: "prom-client AggregatorRegistry over node:cluster (processes)" },
+  { key: "prom-threads", name: "prom-threads", long: "prom-threads (Node 20)" },
+  { key: "prom-threads-noself", name: "prom-threads*", long: "prom-threads with selfMetrics: false (serves what prom-client serves)" },
+  { key: "worker-registry@22", name: "WorkerReg.@22", long: "@prometheus-io/client 0.16 WorkerRegistry, Node 22" },
+  { key: "prom-threads@22", name: "prom-threads@22", long: "prom-threads under the same Node 22" },
+  { key: "prom-threads-noself@22", name: "prom-threads*@22", long: "prom-threads with selfMetrics: false, Node 22" },
 ];
 const nameOf = (key) => COLUMNS.find((c) => c.key === key)?.name ?? key;
 /** prom-threads' own key for the runtime a contender ran under: ratios compare within one runtime. */
 const oursFor = (key) => (key.endsWith("@22") ? "prom-threads@22" : "prom-threads");
-const others = (keys) => keys.filter((k) => !k.startsWith("prom-threads"));
 
 /** Normalize the raw suite results of one runtime (`suffix` "" or "@22") into flat figure lists. */
 export function figuresOf(raw, suffix) {
@@ -34,9 +35,12 @@ export function figuresOf(raw, suffix) {
       out.throughput.push({ key: key(contender), workers: t.workers, perWorker: t.perWorker, rate: summarize(rates), produced: t.rounds.reduce((a, x) => a + x.expected, 0), dropped, reportedDropped: reported });
     }
     const b = r.busyScrapes;
-    out.busyScrapes.push({ key: key(contender), workers: b.workers, taskMs: b.taskMs, p50: b.p50, p99: b.p99, max: b.max, scrapes: b.scrapes, errors: b.errors });
+    out.busyScrapes.push({ key: key(contender), workers: b.workers, taskMs: b.taskMs, p50: b.p50, p99: b.p99, max: b.max, scrapes: b.scrapes, errors: b.errors, inThread: b.inThread });
     for (const s of r.seriesAndMemory.bySeries) {
       out.series.push({ key: key(contender), series: s.series, bytes: s.bytes, p50: s.p50, p99: s.p99, scrapes: s.scrapes, rps: s.http.rps, httpErrors: s.http.errors + s.http.non2xx, httpLatencyP99: s.http.latencyP99 });
+    }
+    for (const s of r.seriesWithoutSelfMetrics?.bySeries ?? []) {
+      out.series.push({ key: key("prom-threads-noself"), series: s.series, bytes: s.bytes, p50: s.p50, p99: s.p99, scrapes: s.scrapes, rps: s.http.rps, httpErrors: s.http.errors + s.http.non2xx, httpLatencyP99: s.http.latencyP99 });
     }
     const m = r.seriesAndMemory.memory;
     const heaps = m.workers.map((w) => w.heap);
@@ -110,39 +114,57 @@ export function printReport(result, log = console.log) {
   const f = result.figures;
   const keysOf = (list) => COLUMNS.map((c) => c.key).filter((k) => list.some((x) => x.key === k));
 
-  log("\nWorker-side cost per call, ns (median of rounds, ± half the min–max spread); ratio = contender / prom-threads on the same Node");
+  log("\nContenders:");
+  for (const c of COLUMNS) if (Object.values(f).some((list) => list.some((x) => x.key === c.key))) log(`  ${c.name.padEnd(17)} ${c.long}`);
+  log("Each cell: median ± half the min–max spread over rounds, then (how many times better prom-threads is, on the same Node).");
+
+  log("\nWorker-side cost per call, ns");
   const shapes = [...new Set(f.cost.map((c) => c.shape))];
   const costKeys = keysOf(f.cost);
-  log(table(["case", ...costKeys.map(nameOf), ...others(costKeys).map((k) => `vs ${nameOf(k)}`)],
+  log(table(["case", ...costKeys.map(nameOf)],
     shapes.map((shape) => {
       const get = (k) => f.cost.find((c) => c.key === k && c.shape === shape);
-      return [shape, ...costKeys.map((k) => (get(k) ? `${fixed(get(k).median)} ${spread(get(k))}` : "–")), ...others(costKeys).map((k) => (get(k) && get(oursFor(k)) ? ratio(get(k).median / get(oursFor(k)).median) : "–"))];
+      const cell = (k) => {
+        const c = get(k);
+        if (!c) return "–";
+        const ours = get(oursFor(k));
+        return `${fixed(c.median)} ${spread(c)}${k.startsWith("prom-threads") || !ours ? "" : ` (${ratio(c.median / ours.median)})`}`;
+      };
+      return [shape, ...costKeys.map(cell)];
     })));
 
-  log("\nEnd-to-end observations per second into the registry (each worker records N, until a scrape shows all; median of rounds); dropped = produced − scraped");
+  log("\nEnd-to-end observations per second into the registry: each worker records N observations as fast as it can; the clock stops when a scrape shows them all");
   const tKeys = keysOf(f.throughput);
-  log(table(["workers", ...tKeys.map(nameOf), ...others(tKeys).map((k) => `vs ${nameOf(k)}`), "dropped (all)"],
+  log(table(["workers", ...tKeys.map(nameOf), "dropped"],
     [1, 2, 4].map((w) => {
       const get = (k) => f.throughput.find((t) => t.key === k && t.workers === w);
       const dropped = tKeys.map((k) => get(k)?.dropped ?? 0).reduce((a, b) => a + b, 0);
-      return [`${w} × ${rate(get(tKeys[0])?.perWorker ?? 0)}`, ...tKeys.map((k) => (get(k) ? `${rate(get(k).rate.median)}/s ${spread(get(k).rate)}` : "–")), ...others(tKeys).map((k) => (get(k) && get(oursFor(k)) ? ratio(get(oursFor(k)).rate.median / get(k).rate.median) : "–")), String(dropped)];
+      const cell = (k) => {
+        const t = get(k);
+        if (!t) return "–";
+        const ours = get(oursFor(k));
+        return `${rate(t.rate.median)}/s ${spread(t.rate)}${k.startsWith("prom-threads") || !ours ? "" : ` (${ratio(ours.rate.median / t.rate.median)})`}`;
+      };
+      return [String(w), ...tKeys.map(cell), String(dropped)];
     })));
+  log(`  N per worker: ${tKeys.map((k) => `${nameOf(k)} ${rate(f.throughput.find((t) => t.key === k).perWorker)}`).join(", ")}; dropped = produced − scraped, all rounds and contenders`);
 
   const b0 = f.busyScrapes[0];
   log(`\nScrape latency over HTTP while ${b0?.workers} workers run ${b0?.taskMs} ms CPU-bound tasks back to back, ms (the same-thread contender runs the tasks itself)`);
-  log(table(["contender", "p50", "p99", "max", "scrapes", "p99 vs prom-threads"],
+  log(table(["contender", "HTTP p50", "p99", "max", "scrapes", "p99: prom-threads better by", "call alone p50", "p99", "calls"],
     keysOf(f.busyScrapes).map((k) => {
       const b = f.busyScrapes.find((x) => x.key === k);
       const us = f.busyScrapes.find((x) => x.key === oursFor(k));
-      return [nameOf(k), fixed(b.p50, 2), fixed(b.p99, 2), fixed(b.max, 2), `${b.scrapes}${b.errors ? ` (${b.errors} failed)` : ""}`, k.startsWith("prom-threads") ? "" : ratio(b.p99 / us.p99)];
+      const t = b.inThread;
+      return [nameOf(k), fixed(b.p50, 2), fixed(b.p99, 2), fixed(b.max, 2), `${b.scrapes}${b.errors ? ` (${b.errors} failed)` : ""}`, k.startsWith("prom-threads") ? "" : ratio(b.p99 / us.p99), t ? fixed(t.p50, 2) : "–", t ? fixed(t.p99, 2) : "–", t ? t.scrapes : "–"];
     })));
 
   log("\nIdle scrapes and /metrics throughput with 10 and 1000 histogram series (2 workers; autocannon, loopback, 10 connections)");
-  log(table(["contender", "series", "bytes", "scrape p50 ms", "p99 ms", "requests/s", "req/s vs prom-threads"],
+  log(table(["contender", "series", "bytes", "scrape p50 ms", "p99 ms", "requests/s", "prom-threads/them"],
     keysOf(f.series).flatMap((k) =>
       f.series.filter((s) => s.key === k).map((s) => {
         const us = f.series.find((x) => x.key === oursFor(k) && x.series === s.series);
-        return [nameOf(k), s.series, bytes(s.bytes), fixed(s.p50, 2), fixed(s.p99, 2), `${fixed(s.rps)}${s.httpErrors ? ` (${s.httpErrors} failed)` : ""}`, k.startsWith("prom-threads") ? "" : `${(s.rps / us.rps).toFixed(2)}x`];
+        return [nameOf(k), s.series, bytes(s.bytes), fixed(s.p50, 2), fixed(s.p99, 2), `${fixed(s.rps)}${s.httpErrors ? ` (${s.httpErrors} failed)` : ""}`, k.startsWith("prom-threads") ? "" : `${(us.rps / s.rps).toFixed(2)}x`];
       }),
     )));
 

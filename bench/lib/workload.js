@@ -8,11 +8,12 @@ export const HISTOGRAM = "bench_seconds";
 export const COUNTER = "bench_total";
 /** Histogram that timed no-ops observe into. */
 export const TIMED = "bench_noop_seconds";
-export const LABELS = ["series"];
+/** Two labels, as in `route` and `status`: the second is always "ok". */
+export const LABELS = ["series", "status"];
 export const HELP = "Benchmark workload.";
 
-/** Label value of series `i`. */
-export const seriesName = (i) => `s${i}`;
+/** Label values of series `i`. */
+export const seriesLabels = (i) => [`s${i}`, "ok"];
 /** Observed value number `i`: spread over the default buckets, no allocation. */
 export const valueOf = (i) => (i & 1023) / 1000;
 
