@@ -21,7 +21,8 @@ const escape = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;
 const number = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(v >= 1e7 ? 0 : 1)}M` : v >= 1e4 ? `${(v / 1e3).toFixed(0)}k` : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 /**
- * One panel: a title, then a bar per row. `log` scales bars by log10 (for values that span decades);
+ * One panel: a title, then a bar per row, on a linear scale unless `log` (log10, for values that span
+ * decades; the panels here use linear scales so that bar lengths compare as the figures do);
  * each bar carries data-* attributes so tests and readers can check what it stands for.
  */
 function panel({ id, x, y, width, title, note, rows, unit, log = false }) {
@@ -33,7 +34,8 @@ function panel({ id, x, y, width, title, note, rows, unit, log = false }) {
   const min = Math.min(...values);
   // Log bars start one decade below the smallest value, so the smallest bar is still visible.
   const floor = log ? Math.pow(10, Math.floor(Math.log10(min)) - 1) : 0;
-  const length = (v) => (v <= 0 ? 0 : log ? (barArea * Math.log10(v / floor)) / Math.log10(max / floor) : (barArea * v) / max);
+  // A bar is never thinner than one pixel, so the smallest value stays visible on a linear scale.
+  const length = (v) => (v <= 0 ? 0 : Math.max(1, log ? (barArea * Math.log10(v / floor)) / Math.log10(max / floor) : (barArea * v) / max));
   const parts = [`<g id="${id}" transform="translate(${x},${y})">`, `<text class="title" x="0" y="0">${escape(title)}</text>`];
   if (note) parts.push(`<text class="note" x="0" y="16">${escape(note)}</text>`);
   rows.forEach((row, i) => {
@@ -64,31 +66,29 @@ export function renderChart(result) {
   const specs = [
     {
       id: "busy-scrape-p99",
-      title: `Scrape p99 while every worker runs ${busy[0].taskMs} ms CPU-bound tasks (ms, log scale; lower is better)`,
-      note: `${busy[0].workers} workers, /metrics over HTTP`,
+      title: `Scrape p99, workers busy with ${busy[0].taskMs} ms tasks`,
+      note: `ms, lower is better; ${busy[0].workers} workers running CPU-bound tasks back to back; /metrics over HTTP`,
       unit: "ms",
-      log: true,
       rows: sortRows(busy.map((b) => ({ key: b.key, label: NAMES[b.key] ?? b.key, value: b.p99 }))),
     },
     {
       id: "throughput",
-      title: `Observations per second into the registry, ${workers} workers (higher is better)`,
-      note: "each worker records as fast as it can; the clock stops when a scrape shows them all",
+      title: `End-to-end observations per second, ${workers} workers`,
+      note: "higher is better; workers record as fast as they can, until a scrape shows every observation",
       unit: "/s",
       rows: sortRows(f.throughput.filter((t) => t.workers === workers).map((t) => ({ key: t.key, label: NAMES[t.key] ?? t.key, value: t.rate.median }))),
     },
     {
       id: "observe-cost",
-      title: "Worker-side histogram.observe, ns per call (log scale; lower is better)",
-      note: "stored child, 2 labels; median of rounds",
+      title: "Worker-side cost of histogram.observe",
+      note: "ns per call, lower is better; stored child, 2 labels; median of rounds",
       unit: "ns",
-      log: true,
       rows: sortRows(f.cost.filter((c) => c.shape.startsWith("histogram.observe")).map((c) => ({ key: c.key, label: NAMES[c.key] ?? c.key, value: c.median }))),
     },
     {
       id: "metrics-rps",
-      title: "/metrics requests per second, 1000 histogram series (higher is better)",
-      note: "autocannon on loopback, 10 connections, plain node:http handler",
+      title: "/metrics requests per second, 1000 histogram series",
+      note: "higher is better; autocannon on loopback, 10 connections, plain node:http handler",
       unit: "req/s",
       rows: sortRows(f.series.filter((s) => s.series === 1000).map((s) => ({ key: s.key, label: NAMES[s.key] ?? s.key, value: s.rps }))),
     },

@@ -41,9 +41,10 @@ describe("bench/chart.js", () => {
     const busy = bars(svg, "busy-scrape-p99");
     expect(busy.map((b) => b.key)).toEqual(["cluster", "prom-threads", "worker-registry@22"]);
     const [cluster, ours] = busy as [(typeof busy)[0], (typeof busy)[0]];
-    // Log scale: a 99x smaller value still gets a visible bar, well short of the larger one.
-    expect(ours.width).toBeGreaterThan(0);
-    expect(ours.width).toBeLessThan(cluster.width / 2);
+    // Linear scale: a 99x smaller value gets a 99x shorter bar, but never an invisible one.
+    expect(ours.width).toBeGreaterThanOrEqual(1);
+    expect(cluster.width / ours.width).toBeGreaterThan(95);
+    expect(cluster.width / ours.width).toBeLessThan(103);
 
     // Linear scale, at the largest worker count only: widths proportional to values.
     const throughput = bars(svg, "throughput");
