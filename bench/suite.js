@@ -19,7 +19,7 @@ export function settingsFor(quick) {
       warmupRounds: 1,
       rounds: quick ? 2 : 7,
       // Half of `seconds` is scraped over HTTP from this process, the other half in the child's own thread.
-      busy: { workers: 2, seconds: quick ? 1.6 : 12, taskMs: 200, everyMs: 0.1, intervalMs: quick ? 10 : 15 },
+      busy: { workers: 2, seconds: quick ? 1.6 : 12, taskMs: 200, everyMs: 0.1, intervalMs: 10 },
       series: { workers: 2, counts: [10, 1000], perSeries: 3, scrapes: quick ? 10 : 100, httpSeconds: quick ? 0.5 : 5, connections: 10 },
       // WorkerRegistry gives up on a dead worker after its own 5 s; quick mode stops waiting sooner.
       crash: { perWorker: 1000, timeoutMs: quick ? 2000 : 6000 },

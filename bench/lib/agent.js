@@ -75,6 +75,9 @@ const commands = {
         { contender, shape: "time() around a no-op", ops: ops >> 2, run: (n) => timed(recorder.timeNoop, n) },
       );
     }
+    // Same shape side by side: every contender's counter.inc, then every contender's observe, and so on.
+    const shapes = [...new Set(cases.map((c) => c.shape))];
+    cases.sort((a, b) => shapes.indexOf(a.shape) - shapes.indexOf(b.shape));
     const results = cases.map(() => []);
     for (let round = -1; round < rounds; round++) {
       for (let c = 0; c < cases.length; c++) {

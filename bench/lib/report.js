@@ -71,7 +71,7 @@ const bytes = (v) => (v === null ? "–" : Math.abs(v) >= 2 ** 20 ? `${(v / 2 **
 const spread = (s) => `±${((s.spread * 100) / 2).toFixed(0)}%`;
 const ratio = (x) => (x >= 10 ? `${x.toFixed(0)}x` : `${x.toFixed(1)}x`);
 
-function table(header, rows) {
+function textTable(header, rows) {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => String(r[i]).length)));
   const line = (cells) => `  ${cells.map((c, i) => (i === 0 ? String(c).padEnd(widths[i]) : String(c).padStart(widths[i]))).join("  ")}`;
   return [line(header), `  ${widths.map((w) => "-".repeat(w)).join("  ")}`, ...rows.map(line)].join("\n");
@@ -109,16 +109,27 @@ export function targets(f) {
   return out;
 }
 
-/** Print every figure as tables, with ratios of prom-threads against each contender. */
-export function printReport(result, log = console.log) {
+function markdownTable(header, rows) {
+  const cell = (c) => String(c).replace(/\|/g, "\\|");
+  return [`| ${header.map(cell).join(" | ")} |`, `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
+}
+
+/**
+ * Print every figure as tables, with ratios of prom-threads against each contender; with `markdown`,
+ * as Markdown (what docs/benchmarks.md shows).
+ */
+export function printReport(result, log = console.log, { markdown = false } = {}) {
   const f = result.figures;
+  const table = markdown ? markdownTable : textTable;
+  const heading = (text) => (markdown ? `\n**${text}**\n` : `\n${text}`);
   const keysOf = (list) => COLUMNS.map((c) => c.key).filter((k) => list.some((x) => x.key === k));
 
-  log("\nContenders:");
-  for (const c of COLUMNS) if (Object.values(f).some((list) => list.some((x) => x.key === c.key))) log(`  ${c.name.padEnd(17)} ${c.long}`);
+  log(heading("Contenders"));
+  for (const c of COLUMNS) if (Object.values(f).some((list) => list.some((x) => x.key === c.key))) log(markdown ? `- **${c.name}**: ${c.long}` : `  ${c.name.padEnd(17)} ${c.long}`);
+  if (markdown) log("");
   log("Each cell: median ± half the min–max spread over rounds, then (how many times better prom-threads is, on the same Node).");
 
-  log("\nWorker-side cost per call, ns");
+  log(heading("Worker-side cost per call, ns"));
   const shapes = [...new Set(f.cost.map((c) => c.shape))];
   const costKeys = keysOf(f.cost);
   log(table(["case", ...costKeys.map(nameOf)],
@@ -133,7 +144,7 @@ export function printReport(result, log = console.log) {
       return [shape, ...costKeys.map(cell)];
     })));
 
-  log("\nEnd-to-end observations per second into the registry: each worker records N observations as fast as it can; the clock stops when a scrape shows them all");
+  log(heading("End-to-end observations per second into the registry: each worker records N observations as fast as it can; the clock stops when a scrape shows them all"));
   const tKeys = keysOf(f.throughput);
   log(table(["workers", ...tKeys.map(nameOf), "dropped"],
     [1, 2, 4].map((w) => {
@@ -147,10 +158,10 @@ export function printReport(result, log = console.log) {
       };
       return [String(w), ...tKeys.map(cell), String(dropped)];
     })));
-  log(`  N per worker: ${tKeys.map((k) => `${nameOf(k)} ${rate(f.throughput.find((t) => t.key === k).perWorker)}`).join(", ")}; dropped = produced − scraped, all rounds and contenders`);
+  log(`${markdown ? "\n" : "  "}N per worker: ${tKeys.map((k) => `${nameOf(k)} ${rate(f.throughput.find((t) => t.key === k).perWorker)}`).join(", ")}; dropped = produced − scraped, all rounds and contenders`);
 
   const b0 = f.busyScrapes[0];
-  log(`\nScrape latency over HTTP while ${b0?.workers} workers run ${b0?.taskMs} ms CPU-bound tasks back to back, ms (the same-thread contender runs the tasks itself)`);
+  log(heading(`Scrape latency over HTTP while ${b0?.workers} workers run ${b0?.taskMs} ms CPU-bound tasks back to back, ms (the same-thread contender runs the tasks itself)`));
   log(table(["contender", "HTTP p50", "p99", "max", "scrapes", "p99: prom-threads better by", "call alone p50", "p99", "calls"],
     keysOf(f.busyScrapes).map((k) => {
       const b = f.busyScrapes.find((x) => x.key === k);
@@ -159,7 +170,7 @@ export function printReport(result, log = console.log) {
       return [nameOf(k), fixed(b.p50, 2), fixed(b.p99, 2), fixed(b.max, 2), `${b.scrapes}${b.errors ? ` (${b.errors} failed)` : ""}`, k.startsWith("prom-threads") ? "" : ratio(b.p99 / us.p99), t ? fixed(t.p50, 2) : "–", t ? fixed(t.p99, 2) : "–", t ? t.scrapes : "–"];
     })));
 
-  log("\nIdle scrapes and /metrics throughput with 10 and 1000 histogram series (2 workers; autocannon, loopback, 10 connections)");
+  log(heading("Idle scrapes and /metrics throughput with 10 and 1000 histogram series (2 workers; autocannon, loopback, 10 connections)"));
   log(table(["contender", "series", "bytes", "scrape p50 ms", "p99 ms", "requests/s", "prom-threads/them"],
     keysOf(f.series).flatMap((k) =>
       f.series.filter((s) => s.key === k).map((s) => {
@@ -168,7 +179,7 @@ export function printReport(result, log = console.log) {
       }),
     )));
 
-  log("\nMemory with 1000 histogram series, 2 workers (live heap after a full GC, over a baseline taken before any metric existed)");
+  log(heading("Memory with 1000 histogram series, 2 workers (live heap after a full GC, over a baseline taken before any metric existed)"));
   log(table(["contender", "per worker (heap)", "main thread (heap)", "shared memory", "note"],
     keysOf(f.memory).map((k) => {
       const m = f.memory.find((x) => x.key === k);
@@ -176,7 +187,7 @@ export function printReport(result, log = console.log) {
       return [nameOf(k), m.workerHeap === null ? "– (no workers)" : bytes(m.workerHeap), bytes(m.mainHeap), m.sharedBytesReserved ? bytes(m.sharedBytesReserved) : "–", note];
     })));
 
-  log("\nInstrumentation overhead in a piscina pool (2 threads): a duration histogram and a task counter per task; µs per task and % over the bare task");
+  log(heading("Instrumentation overhead in a piscina pool (2 threads): a duration histogram and a task counter per task; µs per task and % over the bare task"));
   const oKeys = ["bare", ...COLUMNS.map((c) => c.key)].flatMap((k) => (k === "bare" ? ["bare", "bare@22"] : [k])).filter((k) => f.overhead.some((o) => o.key === k));
   log(table(["variant", "no-op task µs", "overhead", "1 ms task µs", "overhead"],
     oKeys.map((k) => {
@@ -185,7 +196,7 @@ export function printReport(result, log = console.log) {
       return [k.startsWith("bare") ? `bare task${k.endsWith("@22") ? " (Node 22)" : ""}` : nameOf(k), `${fixed(get("noop").perTaskUs.median, 2)} ${spread(get("noop").perTaskUs)}`, pct(get("noop")), `${fixed(get("1ms").perTaskUs.median)} ${spread(get("1ms").perTaskUs)}`, pct(get("1ms"))];
     })));
 
-  log("\nOne of two workers killed (terminate / SIGKILL) after recording; the next scrape:");
+  log(heading("One of two workers killed (terminate / SIGKILL) after recording; the next scrape"));
   log(table(["contender", "scrape ms", "observations scraped before → after", "outcome"],
     keysOf(f.crash).map((k) => {
       const c = f.crash.find((x) => x.key === k);
@@ -193,6 +204,6 @@ export function printReport(result, log = console.log) {
       return [nameOf(k), fixed(c.ms, 2), `${c.before} → ${c.after ?? "none"}`, outcome];
     })));
 
-  log("\nTargets (issue 6):");
-  for (const t of result.targets) log(`  ${t.met ? "met    " : "MISSED "} ${t.name}: ${t.want}; measured ${t.value.toFixed(t.value < 1 ? 3 : 1)}${t.name.includes("observe") ? "" : "x"} (${t.detail})`);
+  log(heading("Targets (issue 6)"));
+  for (const t of result.targets) log(`${markdown ? "- " : "  "}${t.met ? "met    " : "MISSED "} ${t.name}: ${t.want}; measured ${t.value.toFixed(t.value < 1 ? 3 : 1)}${t.name.includes("observe") ? "" : "x"} (${t.detail})`);
 }
