@@ -189,11 +189,23 @@ export function printReport(result, log = console.log, { markdown = false } = {}
 
   log(heading("Instrumentation overhead in a piscina pool (2 threads): a duration histogram and a task counter per task; µs per task and % over the bare task"));
   const oKeys = ["bare", ...COLUMNS.map((c) => c.key)].flatMap((k) => (k === "bare" ? ["bare", "bare@22"] : [k])).filter((k) => f.overhead.some((o) => o.key === k));
-  log(table(["variant", "no-op task µs", "overhead", "1 ms task µs", "overhead"],
+  log(table(["variant", "no-op task µs", "overhead", "1 ms task µs", "overhead", "worker-side cost of the instrumentation", "as % of a no-op task"],
     oKeys.map((k) => {
       const get = (kind) => f.overhead.find((o) => o.key === k && o.kind === kind);
       const pct = (o) => (k.startsWith("bare") ? "" : `${o.overheadPercent >= 0 ? "+" : ""}${o.overheadPercent.toFixed(1)}%`);
-      return [k.startsWith("bare") ? `bare task${k.endsWith("@22") ? " (Node 22)" : ""}` : nameOf(k), `${fixed(get("noop").perTaskUs.median, 2)} ${spread(get("noop").perTaskUs)}`, pct(get("noop")), `${fixed(get("1ms").perTaskUs.median)} ${spread(get("1ms").perTaskUs)}`, pct(get("1ms"))];
+      // What the cost table predicts: one time() around the task plus one counter.inc, per task.
+      const shapeCost = (prefix) => f.cost.find((c) => c.key === k && c.shape.startsWith(prefix))?.median;
+      const predicted = shapeCost("time()") !== undefined && shapeCost("counter.inc") !== undefined ? (shapeCost("time()") + shapeCost("counter.inc")) / 1000 : undefined;
+      const bare = f.overhead.find((o) => o.key === (k.endsWith("@22") ? "bare@22" : "bare") && o.kind === "noop");
+      return [
+        k.startsWith("bare") ? `bare task${k.endsWith("@22") ? " (Node 22)" : ""}` : nameOf(k),
+        `${fixed(get("noop").perTaskUs.median, 2)} ${spread(get("noop").perTaskUs)}`,
+        pct(get("noop")),
+        `${fixed(get("1ms").perTaskUs.median)} ${spread(get("1ms").perTaskUs)}`,
+        pct(get("1ms")),
+        predicted === undefined ? "" : `${predicted.toFixed(2)} µs${k === "postMessage" ? " + main thread" : ""}`,
+        predicted === undefined || !bare ? "" : `${((predicted / bare.perTaskUs.median) * 100).toFixed(1)}%`,
+      ];
     })));
 
   log(heading("One of two workers killed (terminate / SIGKILL) after recording; the next scrape"));
