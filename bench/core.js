@@ -63,7 +63,7 @@ export async function drainThroughput({ quick }) {
 
 /** N workers each producing `rate` observations per second for `seconds`, with default hub settings. */
 export async function sustainedLoad({ quick, workers = 2, rate = 1_000_000, seconds }) {
-  const duration = seconds ?? (quick ? 3 : 10);
+  const duration = seconds ?? (quick ? 2 : 10);
   const registry = new client.Registry();
   const hub = new MetricsHub({ registry });
   const scrapeTimes = [];

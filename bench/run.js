@@ -1,18 +1,65 @@
-// `npm run bench [-- --quick]`: runs the benchmarks and prints their figures side by side.
+// `npm run bench [-- --quick]`: the core benchmarks (worker-side cost, drain, sustained load) and the
+// contender suite of issue 6, side by side in one run. Prints every figure with ratios and writes
+// bench/results/latest.json (and the core figures to results/core*.json, as before).
 import { mkdirSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { drainThroughput, observeCost, printCore, sustainedLoad } from "./core.js";
+import { figuresOf, mergeFigures, printReport, targets } from "./lib/report.js";
 import { flags, machine } from "./lib/stats.js";
+import { ensureBenchDependencies } from "./setup.js";
+import { runSuite, settingsFor } from "./suite.js";
 
 const options = flags();
+const started = performance.now();
 const info = machine();
-console.log(`prom-threads benchmarks${options.quick ? " (quick)" : ""} on ${info.cpu}, ${info.cores} cores, Node ${info.node}`);
+info.loadAverageAtStart = os.loadavg();
+const log = (line) => console.log(line);
+const { node22, version: node22Version } = ensureBenchDependencies(log);
+info.node22 = node22Version;
+console.log(`prom-threads benchmarks${options.quick ? " (quick)" : ""} on ${info.cpu}, ${info.cores} cores, ${info.memoryGiB} GiB, Node ${info.node} (and ${node22Version} for @prometheus-io/client)`);
+console.log(`load average at start: ${info.loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")}`);
+
+console.log("\ncore benchmarks ...");
 const cost = await observeCost(options);
 const drain = await drainThroughput(options);
 const load = await sustainedLoad(options);
+
+console.log(`contender suite under Node ${info.node} ...`);
+const node20 = await runSuite({
+  node: process.execPath,
+  contenders: ["prom-client", "postMessage", "cluster", "prom-threads"],
+  costContenders: ["prom-client", "postMessage", "prom-threads"],
+  overheadContenders: ["prom-client", "postMessage", "prom-threads"],
+  withCluster: true,
+  quick: options.quick,
+  log,
+});
+console.log(`contender suite under Node ${node22Version} ...`);
+const next = await runSuite({
+  node: node22,
+  contenders: ["worker-registry", "prom-threads"],
+  costContenders: ["worker-registry", "prom-threads"],
+  overheadContenders: ["worker-registry", "prom-threads"],
+  withCluster: false,
+  quick: options.quick,
+  log,
+});
+
+const figures = mergeFigures(figuresOf(node20, ""), figuresOf(next, "@22"));
+info.loadAverageAtEnd = os.loadavg();
+info.seconds = (performance.now() - started) / 1000;
+const result = { machine: info, quick: options.quick, settings: settingsFor(options.quick), core: { cost, drain, load }, figures };
+result.targets = targets(figures);
+
 printCore({ cost, drain, load });
+printReport(result);
+console.log(`\nload average at end: ${info.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}; took ${info.seconds.toFixed(0)} s`);
+
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-const file = new URL(`./results/core${options.quick ? "-quick" : ""}.json`, import.meta.url);
-writeFileSync(file, `${JSON.stringify({ machine: info, cost, drain, load }, null, 2)}\n`);
-console.log(`\nwrote ${file.pathname.split("/").slice(-3).join("/")}`);
+const suffix = options.quick ? "-quick" : "";
+writeFileSync(new URL(`./results/core${suffix}.json`, import.meta.url), `${JSON.stringify({ machine: info, cost, drain, load }, null, 2)}\n`);
+const latest = new URL("./results/latest.json", import.meta.url);
+writeFileSync(latest, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`wrote bench/results/latest.json and bench/results/core${suffix}.json; \`node bench/chart.js\` draws docs/benchmarks.svg from it`);
 const lost = load.counted !== load.produced || load.dropped !== 0;
 process.exitCode = lost ? 1 : 0;

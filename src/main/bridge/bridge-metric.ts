@@ -108,6 +108,14 @@ export abstract class BridgeMetric {
   /** Render the current values, as prom-client's metrics do. */
   protected abstract snapshot(): MetricValue<string>[];
 
+  /**
+   * Render the current values for the text exposition. Defaults to {@link snapshot}; a metric may return
+   * values whose series labels sit in `sharedLabels`, which prom-client formats once per series.
+   */
+  protected promStringSnapshot(): MetricValue<string>[] {
+    return this.snapshot();
+  }
+
   /** Zero every accumulated value (prom-client's `registry.resetMetrics()`). */
   abstract reset(): void;
 
@@ -115,6 +123,15 @@ export abstract class BridgeMetric {
   async get(): Promise<MetricSnapshot> {
     this.#beforeCollect();
     return { name: this.name, help: this.help, type: this.type, values: this.snapshot(), aggregator: this.aggregator };
+  }
+
+  /**
+   * Drain the hub, then return the values for prom-client's text exposition (`registry.metrics()` calls
+   * this instead of `get()` when a metric has it, as it does for its own histograms).
+   */
+  async getForPromString(): Promise<MetricSnapshot> {
+    this.#beforeCollect();
+    return { name: this.name, help: this.help, type: this.type, values: this.promStringSnapshot(), aggregator: this.aggregator };
   }
 
   /** Label names zipped with `values`, as prom-client's `labels` objects. */

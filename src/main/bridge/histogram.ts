@@ -8,15 +8,21 @@ import type { MetricDeclaration } from "../../shared/types.js";
 import { Binding, HistogramSeries, KIND_HISTOGRAM } from "./binding.js";
 import { BridgeMetric } from "./bridge-metric.js";
 
+/** The empty `labels` of `_sum` and `_count` samples; prom-client only reads it. */
+const NO_LABELS = Object.freeze({});
+
 /** A histogram aggregated from worker threads, rendered as prom-client renders its own. */
 export class BridgeHistogram extends BridgeMetric {
   readonly #series = new Map<string, Binding>();
   readonly #bounds: readonly number[];
+  /** One `{ le }` labels object per bucket, `+Inf` last, shared by every series and every scrape. */
+  readonly #leLabels: ReadonlyArray<{ le: number | string }>;
 
   /** Create the histogram for `declaration`. */
   constructor(declaration: MetricDeclaration, beforeCollect: () => void) {
     super(declaration, beforeCollect);
     this.#bounds = declaration.buckets ?? [];
+    this.#leLabels = [...this.#bounds.map((le) => ({ le })), { le: "+Inf" }];
   }
 
   /** Return the binding of a label set; every worker's series with these values shares it. */
@@ -45,6 +51,34 @@ export class BridgeHistogram extends BridgeMetric {
       values.push({ labels: { le: "+Inf", ...series.labels }, value: cumulative, metricName: bucketName } as MetricValue<string>);
       values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` } as MetricValue<string>);
       values.push({ labels: series.labels, value: cumulative, metricName: `${this.name}_count` } as MetricValue<string>);
+    }
+    return values;
+  }
+
+  /**
+   * The same values as {@link snapshot}, shaped as prom-client's own histogram shapes them for the text
+   * exposition: `le` alone in `labels`, the series' labels in `sharedLabels`. The series' labels object
+   * is the same on every scrape, so prom-client formats it once and reuses the text. The exposition is
+   * byte for byte prom-client's, also with a registry's default labels (they come before the series'
+   * labels on `_sum` and `_count`, after `le` on buckets).
+   */
+  protected override promStringSnapshot(): MetricValue<string>[] {
+    const values: MetricValue<string>[] = [];
+    const bucketName = `${this.name}_bucket`;
+    const sumName = `${this.name}_sum`;
+    const countName = `${this.name}_count`;
+    const le = this.#leLabels;
+    const n = this.#bounds.length;
+    for (const { target } of this.#series.values()) {
+      const series = target as HistogramSeries;
+      const sharedLabels = series.labels;
+      let cumulative = 0;
+      for (let i = 0; i <= n; i++) {
+        cumulative += series.buckets[i] as number;
+        values.push({ labels: le[i], sharedLabels, value: cumulative, metricName: bucketName } as unknown as MetricValue<string>);
+      }
+      values.push({ labels: NO_LABELS, sharedLabels, value: series.sum, metricName: sumName } as unknown as MetricValue<string>);
+      values.push({ labels: NO_LABELS, sharedLabels, value: cumulative, metricName: countName } as unknown as MetricValue<string>);
     }
     return values;
   }
