@@ -33,8 +33,9 @@ async function hubWithRecords(): Promise<MetricsHub> {
   const hub = new MetricsHub({ registry, drainIntervalMs: 3_600_000 });
   cleanups.push(() => hub.close());
   const worker = new Worker(new URL("../../fixtures/record.mjs", import.meta.url), { workerData: { ...hub.workerData, job: { count: 40, label: "fw" } } });
+  const exited = once(worker, "exit"); // before the message: 'exit' may follow it in the same task
   await once(worker, "message");
-  await once(worker, "exit");
+  await exited;
   return hub;
 }
 

@@ -29,8 +29,11 @@ function appRegistry(): Registry {
 /** Run the record.mjs fixture to completion: it records `count` increments of fx_jobs_total{kind}. */
 async function recordInWorker(hub: MetricsHub, count: number, label: string): Promise<void> {
   const worker = new Worker(new URL("../../fixtures/record.mjs", import.meta.url), { workerData: { ...hub.workerData, job: { count, label } } });
+  // Listen for both at once: a worker that exits right after posting may emit 'exit' in the same task
+  // that delivers its last message, before a listener added afterwards could see it.
+  const exited = once(worker, "exit");
   await once(worker, "message");
-  await once(worker, "exit");
+  await exited;
 }
 
 describe("routes and methods", () => {
