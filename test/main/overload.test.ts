@@ -26,9 +26,12 @@ function percentile(values: number[], p: number): number {
 }
 
 function firehoses(hub: MetricsHub, n: number, perMs?: number): { control: Int32Array; workers: Worker[]; stop: () => Promise<number> } {
-  const control = new Int32Array(new SharedArrayBuffer(4 * (n + 1)));
+  // Words: [0] stop, [1 .. n] calls returned by each producer, [n + 1] gate (pause), [n + 2] paused.
+  const control = new Int32Array(new SharedArrayBuffer(4 * (n + 3)));
   const workers = Array.from({ length: n }, (_, index) =>
-    startWorker("firehose.mjs", { workerData: { ...hub.workerData, control: control.buffer, index, ...(perMs !== undefined ? { perMs } : {}) } }),
+    startWorker("firehose.mjs", {
+      workerData: { ...hub.workerData, control: control.buffer, index, gate: n + 1, ...(perMs !== undefined ? { perMs } : {}) },
+    }),
   );
   for (const w of workers) {
     hub.attach(w);
@@ -117,28 +120,45 @@ describe("a blocked main thread", () => {
     cleanup.push(() => hub.close());
     // A steady producer (about 200 calls per millisecond) that a free main thread drains with ease.
     const hoses = firehoses(hub, 1, 100);
+    const GATE = 2;
+    const PAUSED = 3;
     await sleep(300);
-    await hub.collect();
-    expect(samples(await registry.metrics()).get('prom_threads_records_dropped_total{reason="ring_full"}')).toBe(0);
-    // Block this thread (no drain, no timer, no scrape) for 2 s.
+    // Pause it between calls and empty its ring and spill buffer, so the block starts from a known state.
+    Atomics.store(hoses.control, GATE, 1);
+    while (Atomics.load(hoses.control, PAUSED) === 0) await sleep(1);
+    // Its flush timer moves whatever it spilled, a ring's worth per drain: drain until nothing more comes.
+    let drained = -1;
+    for (let i = 0; i < 500 && hub.stats().recordsDrained !== drained; i++) {
+      drained = hub.stats().recordsDrained;
+      await sleep(20);
+      await hub.collect();
+    }
+    expect(hub.stats().ringFill).toBe(0);
+    const droppedBefore = hub.stats().recordsDropped.ring_full;
+    // Block this thread (no drain, no timer, no scrape) for 2 s, with the producer running throughout.
     const before = Atomics.load(hoses.control, 1);
+    Atomics.store(hoses.control, GATE, 0);
     const blockEnd = performance.now() + 2000;
     while (performance.now() < blockEnd);
+    // Still blocked: pause it again and wait (spinning) until it has stopped between two calls.
+    Atomics.store(hoses.control, GATE, 1);
+    while (Atomics.load(hoses.control, PAUSED) === 0);
     const during = Atomics.load(hoses.control, 1) - before;
+    // Still paused: nothing more can be dropped, so this drain reads exactly the drops of the block.
+    hub.drainSync();
+    const droppedDuring = hub.stats().recordsDropped.ring_full - droppedBefore;
+    Atomics.store(hoses.control, GATE, 0);
     await sleep(300); // drained again, at ease
     const returned = await hoses.stop();
     const all = samples(await registry.metrics());
     const counted = all.get("prom_threads_records_drained_total") ?? 0;
     const dropped = all.get('prom_threads_records_dropped_total{reason="ring_full"}') ?? 0;
-    console.log(`[stall] during the 2 s block the worker made ${during} calls; ring ${ringRecords} + spill ${spillRecords}; dropped ${dropped}`);
+    console.log(`[stall] during the 2 s block the worker made ${during} calls; ring ${ringRecords} + spill ${spillRecords}; dropped ${droppedDuring}`);
     // The worker never waited for this thread: it went on far past what the ring and spill could hold.
     expect(during).toBeGreaterThan(2 * (ringRecords + spillRecords));
-    // Everything it recorded during the block went to the ring (its free part: 0 to 1024 records, however
-    // full the ring was when the block began), then to the spill up to its bound (whatever part of it was
-    // still free: on a loaded machine the spill may hold records from before the block), and the rest
-    // was dropped. Only calls made during the block can have been dropped.
-    expect(dropped).toBeGreaterThanOrEqual(during - ringRecords - spillRecords);
-    expect(dropped).toBeLessThanOrEqual(during);
+    // Of the calls made during the block, exactly a ring's worth went to the (empty) ring, exactly the
+    // spill bound to the spill buffer, and every other one was dropped.
+    expect(droppedDuring).toBe(during - ringRecords - spillRecords);
     // Every call is accounted for exactly; nothing else was lost.
     expect(counted + dropped).toBe(returned);
     expect(all.get('prom_threads_records_dropped_total{reason="worker_exit"}')).toBe(0);

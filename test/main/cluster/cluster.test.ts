@@ -118,10 +118,13 @@ describe("ClusterAggregator with real cluster worker processes", () => {
     }
     // Live processes: exact.
     for (const { name, sent } of slots) expect(all.get(`cl_jobs_total{proc="${name}"}`), name).toBe(sent);
-    // The histogram agrees with the counter, process by process summed.
+    // The histogram agrees with the counter, process by process summed: exactly, except that a process
+    // killed between a job's inc() and its observe() leaves one more count than observation.
     let counted = 0;
     for (const [key, value] of all) if (key.startsWith("cl_jobs_total{")) counted += value;
-    expect(all.get("cl_job_seconds_count")).toBe(counted);
+    const observed = all.get("cl_job_seconds_count") ?? 0;
+    expect(observed).toBeLessThanOrEqual(counted);
+    expect(observed).toBeGreaterThanOrEqual(counted - finished.length);
     // Killed processes were forgotten once their channels were read to the end; their counts stayed.
     expect(aggregator.stats().processes.map((p) => p.live)).toEqual([true, true, true]);
     expect(finished.length).toBe(8);
