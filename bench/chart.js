@@ -9,10 +9,10 @@ const NAMES = {
   postMessage: "postMessage per observation",
   cluster: "AggregatorRegistry (cluster)",
   "prom-threads": "prom-threads",
-  "prom-threads-noself": "prom-threads, selfMetrics off",
+  "prom-threads-noself": "prom-threads*",
   "worker-registry@22": "WorkerRegistry (Node 22)",
   "prom-threads@22": "prom-threads (Node 22)",
-  "prom-threads-noself@22": "prom-threads, selfMetrics off (Node 22)",
+  "prom-threads-noself@22": "prom-threads* (Node 22)",
 };
 const ORDER = Object.keys(NAMES);
 const ours = (key) => key.startsWith("prom-threads");
@@ -88,7 +88,7 @@ export function renderChart(result) {
     {
       id: "metrics-rps",
       title: "/metrics requests per second, 1000 histogram series",
-      note: "higher is better; autocannon on loopback, 10 connections, plain node:http handler",
+      note: "higher is better; autocannon, loopback, 10 connections, node:http; * selfMetrics: false",
       unit: "req/s",
       rows: sortRows(f.series.filter((s) => s.series === 1000).map((s) => ({ key: s.key, label: NAMES[s.key] ?? s.key, value: s.rps }))),
     },

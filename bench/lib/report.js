@@ -110,7 +110,7 @@ export function targets(f) {
 }
 
 function markdownTable(header, rows) {
-  const cell = (c) => String(c).replace(/\|/g, "\\|");
+  const cell = (c) => String(c).replace(/\|/g, "\\|").replace(/\*/g, "\\*");
   return [`| ${header.map(cell).join(" | ")} |`, `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.map(cell).join(" | ")} |`)].join("\n");
 }
 
@@ -125,7 +125,7 @@ export function printReport(result, log = console.log, { markdown = false } = {}
   const keysOf = (list) => COLUMNS.map((c) => c.key).filter((k) => list.some((x) => x.key === k));
 
   log(heading("Contenders"));
-  for (const c of COLUMNS) if (Object.values(f).some((list) => list.some((x) => x.key === c.key))) log(markdown ? `- **${c.name}**: ${c.long}` : `  ${c.name.padEnd(17)} ${c.long}`);
+  for (const c of COLUMNS) if (Object.values(f).some((list) => list.some((x) => x.key === c.key))) log(markdown ? `- **${c.name.replace(/\*/g, "\\*")}**: ${c.long}` : `  ${c.name.padEnd(17)} ${c.long}`);
   if (markdown) log("");
   log("Each cell: median ± half the min–max spread over rounds, then (how many times better prom-threads is, on the same Node).");
 
