@@ -30,6 +30,10 @@ export class AttachedTargets {
   readonly #watched = new WeakSet<Worker>();
   readonly #workers = new Map<Worker, () => void>();
   readonly #pools = new Map<PoolLike, () => void>();
+  /** Workers followed from their creation: a detach() of an attach() does not stop following them. */
+  readonly #followedForLife = new WeakSet<Worker>();
+  /** threadIds of the live threads followed to their exit. */
+  readonly #followed = new Set<number>();
 
   /** Call `onExit(threadId)` when a followed thread has exited. */
   constructor(onExit: (threadId: number) => void) {
@@ -40,7 +44,9 @@ export class AttachedTargets {
   attach(target: AttachTarget): () => void {
     if (target instanceof Worker) {
       this.#watch(target);
-      return () => this.#unwatch(target);
+      return () => {
+        if (!this.#followedForLife.has(target)) this.#unwatch(target);
+      };
     }
     if (isPool(target)) {
       if (!this.#pools.has(target)) {
@@ -65,6 +71,26 @@ export class AttachedTargets {
     throw new ConfigurationError(ErrorCodes.INVALID_TARGET, "hub.attach() takes a worker_threads Worker or a piscina pool");
   }
 
+  /**
+   * Follow every Worker this thread creates from now on (Node's process `worker` event), so that a worker
+   * that is terminated frees its slot even when nobody attached it. Returns a function that stops.
+   */
+  followProcessWorkers(): () => void {
+    const onWorker = (worker: Worker): void => {
+      this.#followedForLife.add(worker);
+      this.#watch(worker);
+    };
+    process.on("worker", onWorker);
+    return () => {
+      process.off("worker", onWorker);
+    };
+  }
+
+  /** Whether the thread `threadId` is followed to its exit (attached, or created after the hub). */
+  follows(threadId: number): boolean {
+    return this.#followed.has(threadId);
+  }
+
   /** Pick up pool workers created since the last look (piscina announces a worker only once it is ready). */
   scan(): void {
     for (const pool of this.#pools.keys()) this.#scanPool(pool);
@@ -87,8 +113,10 @@ export class AttachedTargets {
     // Read now: a Worker's threadId reads -1 once it has exited.
     const threadId = worker.threadId;
     if (threadId < 0) return;
+    this.#followed.add(threadId);
     const onExit = (): void => {
       this.#workers.delete(worker);
+      this.#followed.delete(threadId);
       this.#onExit(threadId);
     };
     worker.once("exit", onExit);
@@ -98,5 +126,7 @@ export class AttachedTargets {
   #unwatch(worker: Worker): void {
     this.#workers.get(worker)?.();
     this.#workers.delete(worker);
+    this.#watched.delete(worker);
+    this.#followed.delete(worker.threadId);
   }
 }

@@ -16,8 +16,10 @@ import {
   kLayoutVersion,
   kMagic,
   kMagicWord,
+  kOverflowCapacityWord,
   kRingCapacityWord,
   kSlotCountWord,
+  kSlotHighWaterWord,
   kSlotState,
   kSlotThreadId,
   kLateDropsWord,
@@ -46,12 +48,25 @@ import { DROP_REASONS, Tally, type DropReason } from "./tally.js";
 export interface HubStats {
   /** Worker threads that own a ring now. */
   workersConnected: number;
+  /**
+   * Connected worker threads whose Worker object the hub cannot see (created before the hub, or inside
+   * another worker, and not attached): if one is terminated, its slot and gauge values stay until the
+   * hub closes. Reported once (`ERR_PROM_THREADS_WORKER_UNFOLLOWED`).
+   */
+  workersUnfollowed: number;
   /** Slots in the hub (`maxWorkers`). */
   maxWorkers: number;
   /** Records per ring. */
   ringCapacity: number;
   /** Fill of the fullest ring now, from 0 to 1. */
   ringFill: number;
+  /** Records waiting in the overflows of workers whose ring was full, not drained yet. */
+  overflowRecords: number;
+  /**
+   * Bytes of shared memory in use: the control buffer and every slot buffer as far as its workers grew
+   * it. Grows with the workers actually connected; a slot's buffer is reused by its next owner.
+   */
+  sharedMemoryBytes: number;
   /** Observation records applied to metrics so far. */
   recordsDrained: number;
   /** Observation records dropped so far, by reason. */
@@ -105,10 +120,12 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   readonly registry: Registry;
   readonly #options: ResolvedHubOptions;
   readonly #buffer: SharedArrayBuffer;
+  readonly #slotBuffers: SharedArrayBuffer[];
   readonly #words: Uint32Array;
   readonly #control: Int32Array;
   readonly #layout: Layout;
-  readonly #slots: SlotDrain[] = [];
+  /** Drain state of each slot, made when the slot is first claimed (its ring exists from then on). */
+  readonly #slots: Array<SlotDrain | undefined> = [];
   readonly #handle: HubHandle;
   readonly #metrics = new Map<string, Entry>();
   readonly #conflicts = new Map<string, number>();
@@ -122,6 +139,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   readonly #selfMetrics: SelfMetrics | undefined;
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #unhookRegistry: () => void;
+  readonly #stopFollowingProcess: () => void;
   #lastUnslotted = 0;
   #lastLate = 0;
   #ringFillWindow = 0;
@@ -135,23 +153,25 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     super();
     this.#options = resolveHubOptions(options);
     this.registry = this.#options.registry;
-    this.#layout = new Layout(this.#options.maxWorkers, this.#options.ringCapacity);
-    this.#buffer = new SharedArrayBuffer(this.#layout.totalBytes);
+    this.#layout = new Layout(this.#options.maxWorkers, this.#options.ringCapacity, this.#options.overflowCapacity);
+    this.#buffer = new SharedArrayBuffer(this.#layout.controlBytes);
     this.#words = new Uint32Array(this.#buffer);
     this.#control = new Int32Array(this.#buffer);
     this.#writeHeader();
-    for (let slot = 0; slot < this.#layout.slotCount; slot++) {
-      const reader = new RingReader(this.#buffer, this.#layout.ringHeaderByte(slot), this.#layout.ringDataByte(slot), this.#layout.ringCapacity);
-      this.#slots.push(new SlotDrain(reader, this, this.#tally, this.#gaugeClock));
-    }
+    // Empty, growable buffers: only their address range is reserved now. The worker that claims a slot
+    // grows its buffer to hold the ring, and further only if it needs its overflow.
+    this.#slotBuffers = Array.from({ length: this.#layout.slotCount }, () => new SharedArrayBuffer(0, { maxByteLength: this.#layout.slotBufferMaxBytes }));
     this.#handle = {
       kind: "prom-threads/hub",
       version: kLayoutVersion,
       buffer: this.#buffer,
+      slots: this.#slotBuffers,
       spillRecords: this.#options.spillRecords,
       maxSeries: this.#options.maxSeries,
     };
     this.#targets = new AttachedTargets((threadId) => this.#threadExited(threadId));
+    // Every Worker this thread creates from now on is followed to its exit, attached or not.
+    this.#stopFollowingProcess = this.#targets.followProcessWorkers();
     this.#selfMetrics = this.#options.selfMetrics ? new SelfMetrics(this.registry, this.#selfMetricsSource()) : undefined;
     this.#unhookRegistry = this.#hookRegistry();
     this.#timer = setInterval(() => this.drainSync(), this.#options.drainIntervalMs);
@@ -227,7 +247,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     try {
       // Pick up pool workers created since the last look, before they can exit unseen.
       this.#targets.scan();
-      for (let slot = 0; slot < this.#slots.length; slot++) this.#drainSlot(slot);
+      const highWater = this.#slotHighWater();
+      for (let slot = 0; slot < highWater; slot++) this.#drainSlot(slot);
       this.#countUnslotted();
     } finally {
       this.#draining = false;
@@ -249,12 +270,22 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   /** Return the hub's state now. */
   stats(): HubStats {
     let ringFill = 0;
-    for (const slot of this.#slots) if (slot.active) ringFill = Math.max(ringFill, slot.fill());
+    let overflowRecords = 0;
+    let unfollowed = 0;
+    for (const slot of this.#slots) {
+      if (slot === undefined || !slot.active) continue;
+      ringFill = Math.max(ringFill, slot.fill());
+      overflowRecords += slot.overflowPending();
+      if (!this.#targets.follows(slot.threadId)) unfollowed++;
+    }
     return {
       workersConnected: this.#connectedWorkers(),
+      workersUnfollowed: unfollowed,
       maxWorkers: this.#layout.slotCount,
       ringCapacity: this.#layout.ringCapacity,
       ringFill,
+      overflowRecords,
+      sharedMemoryBytes: this.#sharedMemoryBytes(),
       recordsDrained: this.#tally.drained,
       recordsDropped: { ...this.#tally.dropped },
       metrics: this.#metrics.size,
@@ -270,6 +301,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.drainSync();
     this.#closed = true;
     clearInterval(this.#timer);
+    this.#stopFollowingProcess();
     this.#targets.detachAll();
     this.#poolMetrics?.close();
     // Why add and notify: wakes the pending Atomics.waitAsync so the doorbell loop sees `closed` and ends.
@@ -320,14 +352,16 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   }
 
   #drainSlot(index: number): void {
-    const slot = this.#slots[index] as SlotDrain;
     const stateWord = this.#layout.slotWord(index) + kSlotState;
-    // Acquire: once the state says CLAIMED, the owner's threadId and first records are visible.
+    // Acquire: once the state says CLAIMED, the owner's threadId, its grown buffer and first records are
+    // visible.
     const state = Atomics.load(this.#words, stateWord);
     if (state !== SLOT_CLAIMED && state !== SLOT_EXITED) return;
+    const slot = this.#slots[index] ?? this.#openSlot(index);
     if (!slot.active) {
       slot.active = true;
       slot.threadId = Atomics.load(this.#words, this.#layout.slotWord(index) + kSlotThreadId);
+      if (slot.threadId !== 0 && !this.#targets.follows(slot.threadId)) this.#reportUnfollowed(slot.threadId);
     }
     const fill = slot.fill();
     if (fill > this.#ringFillWindow) this.#ringFillWindow = fill;
@@ -335,8 +369,22 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     if (state === SLOT_EXITED) this.#releaseSlot(index);
   }
 
+  /** Make the drain state of a slot whose owner grew its buffer to hold the ring. */
+  #openSlot(index: number): SlotDrain {
+    const reader = new RingReader({
+      control: this.#buffer,
+      headerByte: this.#layout.ringHeaderByte(index),
+      data: this.#slotBuffers[index] as SharedArrayBuffer,
+      capacity: this.#layout.ringCapacity,
+      overflowCapacity: this.#layout.overflowCapacity,
+    });
+    const slot = new SlotDrain(reader, this, this.#tally, this.#gaugeClock);
+    this.#slots[index] = slot;
+    return slot;
+  }
+
   #releaseSlot(index: number): void {
-    (this.#slots[index] as SlotDrain).release();
+    (this.#slots[index] ?? this.#openSlot(index)).release();
     // Why a store: hands the slot back; a worker's compareExchange may claim it from now on, and sees the
     // clean ring header written by release() before this store.
     Atomics.store(this.#words, this.#layout.slotWord(index) + kSlotState, SLOT_FREE);
@@ -344,7 +392,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
 
   #threadExited(threadId: number): void {
     if (this.#closed) return;
-    for (let index = 0; index < this.#slots.length; index++) {
+    const highWater = this.#slotHighWater();
+    for (let index = 0; index < highWater; index++) {
       const base = this.#layout.slotWord(index);
       // The dead thread's last stores are visible to these loads. A slot in any other state than CLAIMED
       // or EXITED is free, or being claimed by another thread that has not written its threadId yet (the
@@ -422,9 +471,33 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     );
   }
 
+  /** One more than the highest slot ever claimed: slots above it were never used. */
+  #slotHighWater(): number {
+    // Acquire load of a mark claimers raise before they publish their slot as CLAIMED.
+    return Math.min(this.#layout.slotCount, Atomics.load(this.#words, kSlotHighWaterWord));
+  }
+
+  #sharedMemoryBytes(): number {
+    let bytes = this.#buffer.byteLength;
+    const highWater = this.#slotHighWater();
+    for (let index = 0; index < highWater; index++) bytes += (this.#slotBuffers[index] as SharedArrayBuffer).byteLength;
+    return bytes;
+  }
+
+  #reportUnfollowed(threadId: number): void {
+    this.#report(
+      new ConfigurationError(
+        ErrorCodes.WORKER_UNFOLLOWED,
+        `prom-threads: worker thread ${threadId} connected to the hub, but the hub cannot see its Worker object (it was created before the hub, or inside another worker). Its records are counted; but if it is terminated, its slot and gauge values stay until the hub closes. Call hub.attach(worker) in the thread that created it, or create the hub first`,
+      ),
+      "worker-unfollowed",
+    );
+  }
+
   #connectedWorkers(): number {
     let count = 0;
-    for (let index = 0; index < this.#slots.length; index++) {
+    const highWater = this.#slotHighWater();
+    for (let index = 0; index < highWater; index++) {
       // A relaxed reading is enough for a count that is stale the moment it is returned.
       if (Atomics.load(this.#words, this.#layout.slotWord(index) + kSlotState) === SLOT_CLAIMED) count++;
     }
@@ -438,6 +511,10 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       seriesOverflow: this.#seriesOverflow,
       drain: () => this.#drainForCollect(),
       connectedWorkers: () => this.#connectedWorkers(),
+      slotUsage: () => {
+        const { workersUnfollowed, sharedMemoryBytes } = this.stats();
+        return { unfollowed: workersUnfollowed, sharedMemoryBytes };
+      },
       takeRingFill: () => {
         const fill = this.#ringFillWindow;
         this.#ringFillWindow = 0;
@@ -453,6 +530,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     Atomics.store(words, kVersionWord, kLayoutVersion);
     Atomics.store(words, kSlotCountWord, this.#layout.slotCount);
     Atomics.store(words, kRingCapacityWord, this.#layout.ringCapacity);
+    Atomics.store(words, kOverflowCapacityWord, this.#layout.overflowCapacity);
     const start = this.#options.ringStartIndex >>> 0;
     if (start !== 0) {
       for (let slot = 0; slot < this.#layout.slotCount; slot++) {

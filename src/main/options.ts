@@ -2,11 +2,14 @@
  * The hub's options: their defaults and their validation.
  * @module
  */
-import { availableParallelism } from "node:os";
 import { register as defaultRegistry, type Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
-import { kMaxLocalId, kMaxRingCapacity, kMaxSlots, kMinRingCapacity, kRecordBytes } from "../shared/layout.js";
-import { DEFAULT_MAX_SERIES } from "../shared/limits.js";
+import { kMaxLocalId, kMaxRingCapacity, kMaxSlotBufferBytes, kMaxSlots, kMinRingCapacity, kRecordBytes } from "../shared/layout.js";
+import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/limits.js";
+import { declarationRecords } from "../shared/protocol.js";
+
+/** Slots of a hub by default: plenty, since a slot costs memory only once a worker claims it. */
+const kDefaultMaxWorkers = 1024;
 
 /** Options of `new MetricsHub()`. */
 export interface MetricsHubOptions {
@@ -17,8 +20,9 @@ export interface MetricsHubOptions {
   registry?: Registry;
   /**
    * Worker threads that can be connected at once. A worker that finds no free slot has its records
-   * counted as dropped (`reason="no_slot"`). Slots of exited workers are reused.
-   * @default max(16, 4 × os.availableParallelism())
+   * counted as dropped (`reason="no_slot"`). Slots of exited workers are reused. A slot costs shared
+   * memory only once a worker claims it (its ring, and its overflow as far as it is used).
+   * @default 1024
    */
   maxWorkers?: number;
   /**
@@ -27,8 +31,10 @@ export interface MetricsHubOptions {
    */
   ringBytes?: number;
   /**
-   * Observation records a worker may hold in its local spill buffer while its ring is full, before it
-   * drops (counted, `reason="ring_full"`). Memory per worker is at most 16 bytes × this number.
+   * Observation records a worker's overflow holds while its ring is full, before it drops (counted,
+   * `reason="ring_full"`). The overflow is shared memory behind the ring, grown only as it is used: at
+   * most 16 bytes × (this number + a quarter of the ring's records) per slot, kept for the slot's next
+   * owner.
    * @default 1048576
    */
   spillRecords?: number;
@@ -64,6 +70,8 @@ export interface ResolvedHubOptions {
   maxWorkers: number;
   ringCapacity: number;
   spillRecords: number;
+  /** Records of each slot's overflow: `spillRecords` plus room for the largest declaration. */
+  overflowCapacity: number;
   drainIntervalMs: number;
   selfMetrics: boolean;
   maxSeries: number;
@@ -93,13 +101,24 @@ export function resolveHubOptions(options: MetricsHubOptions | undefined): Resol
   if ((ringBytes & (ringBytes - 1)) !== 0) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `options.ringBytes must be a power of two, got ${ringBytes}`);
   }
+  const ringCapacity = ringBytes / kRecordBytes;
+  const spillRecords = integerOption(raw, "spillRecords", 1 << 20, 0, 1 << 28);
+  // Room for the largest declaration on top of the observations: a declaration is never dropped.
+  const overflowCapacity = spillRecords + declarationRecords(maxDeclarationBytes(ringCapacity));
+  if ((ringCapacity + overflowCapacity) * kRecordBytes > kMaxSlotBufferBytes) {
+    throw new ConfigurationError(
+      ErrorCodes.INVALID_OPTION,
+      `options.ringBytes and options.spillRecords together need ${(ringCapacity + overflowCapacity) * kRecordBytes} bytes per worker slot; a slot buffer holds at most ${kMaxSlotBufferBytes}`,
+    );
+  }
   const selfMetrics = raw.selfMetrics ?? true;
   if (typeof selfMetrics !== "boolean") throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options.selfMetrics must be a boolean");
   return {
     registry: registry as Registry,
-    maxWorkers: integerOption(raw, "maxWorkers", Math.max(16, 4 * availableParallelism()), 1, kMaxSlots),
-    ringCapacity: ringBytes / kRecordBytes,
-    spillRecords: integerOption(raw, "spillRecords", 1 << 20, 0, 1 << 28),
+    maxWorkers: integerOption(raw, "maxWorkers", kDefaultMaxWorkers, 1, kMaxSlots),
+    ringCapacity,
+    spillRecords,
+    overflowCapacity,
     drainIntervalMs: integerOption(raw, "drainIntervalMs", 100, 1, 3_600_000),
     selfMetrics,
     maxSeries: integerOption(raw, "maxSeries", DEFAULT_MAX_SERIES, 1, kMaxLocalId),

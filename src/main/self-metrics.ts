@@ -14,6 +14,8 @@ export interface SelfMetricsSource {
   drain(): void;
   /** Live workers. */
   connectedWorkers(): number;
+  /** Live workers the hub cannot follow to their exit, and the bytes of shared memory in use. */
+  slotUsage(): { unfollowed: number; sharedMemoryBytes: number };
   /** Highest ring fill seen since the last call, which starts a new window. */
   takeRingFill(): number;
   /** Declaration conflicts so far, by metric name. */
@@ -66,6 +68,22 @@ export class SelfMetrics {
         registers,
         collect(this: Gauge<string>) {
           this.set(source.connectedWorkers());
+        },
+      }),
+      new Gauge({
+        name: "prom_threads_workers_unfollowed",
+        help: "Connected worker threads whose Worker object the hub cannot see (created before the hub, or inside another worker, and not attached): a terminated one keeps its slot until the hub closes.",
+        registers,
+        collect(this: Gauge<string>) {
+          this.set(source.slotUsage().unfollowed);
+        },
+      }),
+      new Gauge({
+        name: "prom_threads_shared_memory_bytes",
+        help: "Bytes of shared memory the hub uses: its control buffer and every worker slot's ring and overflow as far as they were grown.",
+        registers,
+        collect(this: Gauge<string>) {
+          this.set(source.slotUsage().sharedMemoryBytes);
         },
       }),
       new Gauge({

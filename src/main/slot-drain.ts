@@ -82,13 +82,17 @@ export class SlotDrain implements RecordSink {
     }
   }
 
+  /** Records waiting in this slot's overflow. */
+  overflowPending(): number {
+    return this.#reader.counters().overflowPending;
+  }
+
   /**
-   * The owner is gone: apply what it published, count what it still held as lost, remove its gauge
-   * contributions and leave a clean ring for the next owner.
+   * The owner is gone: apply everything it published (ring and overflow: a record is in shared memory when
+   * its call returns), remove its gauge contributions and leave a clean slot for the next owner.
    */
   release(): void {
     this.drain();
-    this.#tally.dropped.worker_exit += this.#reader.spillLost();
     this.#reader.reset();
     for (const binding of this.#bindings) {
       if (binding !== undefined && binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);

@@ -19,6 +19,11 @@ export const ErrorCodes = {
   INVALID_HANDLE: "ERR_PROM_THREADS_INVALID_HANDLE",
   /** Every worker slot of the hub is taken; the worker's records are dropped and counted. */
   NO_FREE_SLOT: "ERR_PROM_THREADS_NO_FREE_SLOT",
+  /**
+   * A worker connected whose Worker object the hub cannot see (created before the hub, or inside another
+   * worker); if it is terminated, its slot stays taken until the hub closes. Reported once per hub.
+   */
+  WORKER_UNFOLLOWED: "ERR_PROM_THREADS_WORKER_UNFOLLOWED",
   /** A metric reached `maxSeries` label sets; further label sets fold into its overflow series (emitted once per metric). */
   SERIES_LIMIT: "ERR_PROM_THREADS_SERIES_LIMIT",
   /** A label set's declaration is larger than the hub's ring takes (a quarter of `ringBytes`). */

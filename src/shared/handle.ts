@@ -3,7 +3,21 @@
  * @module
  */
 import { ConnectionError, ErrorCodes } from "./errors.js";
-import { kLayoutVersion, kMagic, kMagicWord, kRingCapacityWord, kSlotCountWord, kVersionWord } from "./layout.js";
+import {
+  Layout,
+  kCacheLineBytes,
+  kLayoutVersion,
+  kMagic,
+  kMagicWord,
+  kMaxRingCapacity,
+  kMaxSlotBufferBytes,
+  kMaxSlots,
+  kMinRingCapacity,
+  kOverflowCapacityWord,
+  kRingCapacityWord,
+  kSlotCountWord,
+  kVersionWord,
+} from "./layout.js";
 
 /** The key under which `hub.workerData` carries the handle. */
 export const WORKER_DATA_KEY = "promThreads";
@@ -14,9 +28,14 @@ export interface HubHandle {
   kind: "prom-threads/hub";
   /** Layout version; see layout.ts. */
   version: number;
-  /** The hub's shared memory. */
+  /** The hub's control buffer: geometry, doorbell, slot table and ring headers. */
   buffer: SharedArrayBuffer;
-  /** Most observation records a worker may hold in its spill buffer. */
+  /**
+   * One growable data buffer per slot (ring, then overflow), created empty: the worker that claims a slot
+   * grows it, so memory follows the workers actually connected.
+   */
+  slots: SharedArrayBuffer[];
+  /** Most observation records a worker's overflow holds before it drops. */
   spillRecords: number;
   /** The hub's default limit of label sets per metric; workers bound their own label-set caches by it. */
   maxSeries: number;
@@ -36,22 +55,49 @@ export function findHandle(value: unknown): HubHandle | undefined {
   return (candidate as { kind?: unknown }).kind === "prom-threads/hub" ? (candidate as HubHandle) : undefined;
 }
 
-/** Throw a {@link ConnectionError} unless `handle` is a usable handle of this layout version. */
-export function checkHandle(handle: HubHandle): void {
+/**
+ * Check the whole handle before anything uses it, and return its layout: a handle whose geometry does not
+ * fit its buffers throws a {@link ConnectionError} (`ERR_PROM_THREADS_INVALID_HANDLE`) and changes nothing.
+ */
+export function checkHandle(handle: HubHandle): Layout {
   const { buffer } = handle;
-  if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < 64) {
-    throw new ConnectionError(ErrorCodes.INVALID_HANDLE, "The hub handle carries no SharedArrayBuffer; pass hub.workerData unchanged");
+  if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < kCacheLineBytes) {
+    throw invalid("The hub handle carries no SharedArrayBuffer; pass hub.workerData unchanged");
   }
-  const words = new Uint32Array(buffer, 0, 4);
+  const words = new Uint32Array(buffer, 0, kCacheLineBytes / 4);
   // The hub wrote these words before the handle existed; a plain read is enough, but Atomics.load states
   // that they are shared.
   if (Atomics.load(words, kMagicWord) !== kMagic || handle.version !== kLayoutVersion || Atomics.load(words, kVersionWord) !== kLayoutVersion) {
-    throw new ConnectionError(
-      ErrorCodes.INVALID_HANDLE,
-      `The hub handle has layout version ${handle.version}, this prom-threads/worker expects ${kLayoutVersion}: use one prom-threads version on both sides`,
+    throw invalid(
+      `The hub handle has layout version ${String(handle.version)}, this prom-threads/worker expects ${kLayoutVersion}: use one prom-threads version on both sides`,
     );
   }
-  if (Atomics.load(words, kSlotCountWord) === 0 || Atomics.load(words, kRingCapacityWord) === 0) {
-    throw new ConnectionError(ErrorCodes.INVALID_HANDLE, "The hub handle describes an empty buffer");
+  const slotCount = Atomics.load(words, kSlotCountWord);
+  const ringCapacity = Atomics.load(words, kRingCapacityWord);
+  const overflowCapacity = Atomics.load(words, kOverflowCapacityWord);
+  if (slotCount < 1 || slotCount > kMaxSlots) throw invalid(`The hub handle names ${slotCount} slots; a hub has 1 to ${kMaxSlots}`);
+  if (ringCapacity < kMinRingCapacity || ringCapacity > kMaxRingCapacity || (ringCapacity & (ringCapacity - 1)) !== 0) {
+    throw invalid(`The hub handle names a ring of ${ringCapacity} records; a ring is a power of two from ${kMinRingCapacity} to ${kMaxRingCapacity}`);
   }
+  const layout = new Layout(slotCount, ringCapacity, overflowCapacity);
+  if (overflowCapacity < 1 || layout.slotBufferMaxBytes > kMaxSlotBufferBytes) {
+    throw invalid(`The hub handle names an overflow of ${overflowCapacity} records, which does not fit a slot buffer`);
+  }
+  if (buffer.byteLength < layout.controlBytes) {
+    throw invalid(`The hub handle's buffer holds ${buffer.byteLength} bytes; its geometry needs ${layout.controlBytes}`);
+  }
+  const { slots } = handle;
+  if (!Array.isArray(slots) || slots.length !== slotCount) throw invalid(`The hub handle must carry ${slotCount} slot buffers`);
+  for (const slot of slots) {
+    if (!(slot instanceof SharedArrayBuffer) || !slot.growable || slot.maxByteLength < layout.slotBufferMaxBytes) {
+      throw invalid("A slot buffer of the hub handle is not a growable SharedArrayBuffer of the size its geometry needs");
+    }
+  }
+  if (!Number.isSafeInteger(handle.spillRecords) || handle.spillRecords < 0) throw invalid("The hub handle's spillRecords must be a non-negative integer");
+  if (!Number.isSafeInteger(handle.maxSeries) || handle.maxSeries < 1) throw invalid("The hub handle's maxSeries must be a positive integer");
+  return layout;
+}
+
+function invalid(message: string): ConnectionError {
+  return new ConnectionError(ErrorCodes.INVALID_HANDLE, message);
 }

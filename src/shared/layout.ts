@@ -1,12 +1,15 @@
 /**
- * The shared-memory layout: every offset of the hub's SharedArrayBuffer is defined here and nowhere else.
+ * The shared-memory layout: every offset of the hub's shared memory is defined here and nowhere else.
  *
- * One SharedArrayBuffer holds everything. Worker threads and the main thread both import this file.
+ * A hub has one fixed control buffer (`handle.buffer`) and one growable data buffer per worker slot
+ * (`handle.slots[i]`, created empty; its owner grows it). Worker threads and the main thread both import
+ * this file.
  *
  * ```text
- * byte 0                                                   (cache line = 64 bytes)
+ * control buffer (fixed size)                              (cache line = 64 bytes)
  * ┌──────────────────────────────────────────────────────────────────────────────┐
  * │ control line    u32 magic │ u32 version │ u32 slotCount │ u32 ringCapacity   │  0
+ * │                 u32 overflowCapacity │ u32 slotHighWater                      │
  * ├──────────────────────────────────────────────────────────────────────────────┤
  * │ doorbell line   i32 doorbell   (workers Atomics.notify, main waitAsync)      │  64
  * ├──────────────────────────────────────────────────────────────────────────────┤
@@ -18,24 +21,36 @@
  * │                 u32 state │ u32 threadId                                     │
  * ├──────────────────────────────────────────────────────────────────────────────┤
  * │ ring headers    two lines per slot, so writer and reader never share a line: │
- * │   writer line   u32 writeIndex │ u32 droppedFull │ u32 spilledTotal          │
- * │   reader line   u32 readIndex                                                │
- * ├──────────────────────────────────────────────────────────────────────────────┤
- * │ ring data       ringCapacity records per slot, 16 bytes each                 │
+ * │   writer line   u32 ringWrite │ u32 droppedFull │ u32 overflowWrite          │
+ * │   reader line   u32 ringRead  │ u32 overflowRead                             │
  * └──────────────────────────────────────────────────────────────────────────────┘
+ *
+ * slot data buffer i (growable SharedArrayBuffer, grown by the worker that owns slot i)
+ * ┌─────────────────────────────────────┬────────────────────────────────────────┐
+ * │ ring: ringCapacity records          │ overflow: up to overflowCapacity        │
+ * │ (grown in whole when the slot is    │ records, grown as the writer first      │
+ * │  first claimed)                     │ reaches them                            │
+ * └─────────────────────────────────────┴────────────────────────────────────────┘
  *
  * A record (16 bytes):
  * ┌─────────────────────────────┬──────────────────┬──────────────────────────────┐
  * │ u32 word0 = op | id << 8    │ u32 aux          │ f64 value                    │
  * └─────────────────────────────┴──────────────────┴──────────────────────────────┘
- *   op: one of the OP_* codes in protocol.ts, with SPILLED_FLAG (0x80) set on observations that went
- *   through the writer's spill buffer; id: a worker-local series or metric id (24 bits);
+ *   op: one of the OP_* codes in protocol.ts; id: a worker-local series or metric id (24 bits);
  *   aux: the histogram bucket index, or the payload length in bytes of a declaration, whose
  *   UTF-8 payload fills the records that follow it.
  * ```
  *
  * Ring indices are free-running unsigned 32-bit counters: the slot of index `i` is `i & (capacity - 1)`,
  * the fill is `(write - read) >>> 0`. Capacity is a power of two, so indices wrap at 2^32 seamlessly.
+ *
+ * Overflow indices run from 0 to `2 × overflowCapacity - 1` and then start again at 0 (the capacity need
+ * not be a power of two): the position of index `i` is `i mod overflowCapacity`, the fill is
+ * `(write - read) mod 2 × overflowCapacity`; see overflow-index.ts.
+ *
+ * The writer fills its ring; when the ring is full it writes to the overflow, and it returns to the ring
+ * only once the hub has read the overflow empty. The hub reads the overflow's write index first, then the
+ * ring's, then drains the ring before the overflow: so records are read in the order they were made.
  * @module
  */
 
@@ -48,7 +63,7 @@ export const kRecordWords = kRecordBytes / 4;
 /** Identifies a prom-threads buffer ("PTHR"). */
 export const kMagic = 0x50544852;
 /** Version of this layout; a worker built against another version refuses the handle. */
-export const kLayoutVersion = 1;
+export const kLayoutVersion = 2;
 
 // Control header, as u32 word indices.
 /** Word index of the magic number. */
@@ -59,6 +74,13 @@ export const kVersionWord = 1;
 export const kSlotCountWord = 2;
 /** Word index of the ring capacity in records. */
 export const kRingCapacityWord = 3;
+/** Word index of the overflow capacity in records. */
+export const kOverflowCapacityWord = 4;
+/**
+ * Word index of the slot high-water mark: one more than the highest slot ever claimed. Claimers raise it
+ * (compare-exchange loop), the hub scans slots below it only.
+ */
+export const kSlotHighWaterWord = 5;
 /** Word index of the doorbell (an Int32 that workers notify when a ring fills past its high-water mark). */
 export const kDoorbellWord = kCacheLineBytes / 4;
 /** Word index of the count of records dropped by workers that could not claim a slot. */
@@ -87,20 +109,20 @@ export const SLOT_EXITED = 2;
 export const SLOT_CLAIMING = 3;
 
 // Fields of a ring header, relative to the header's first word.
-/** Next index the writer will fill; published with Atomics.store after the record is written. */
+/** Next ring index the writer will fill; published with Atomics.store after the record is written. */
 export const kWriteIndex = 0;
-/** Records the writer dropped because its ring and its spill buffer were both full. */
+/** Records the writer dropped because its ring and its overflow were both full. */
 export const kDroppedFull = 1;
-/**
- * Running count (u32, wrapping) of observation records the writer has put in its worker-local spill
- * buffer since it took the ring. Those it never published are lost if it dies: this count minus the
- * spilled records the reader has seen (flagged with SPILLED_FLAG).
- */
-export const kSpilledTotal = 2;
-/** Next index the reader will consume; published with Atomics.store after records are processed. */
+/** Next overflow index the writer will fill; published with Atomics.store after the record is written. */
+export const kOverflowWrite = 2;
+/** Next ring index the reader will consume; published with Atomics.store after records are processed. */
 export const kReadIndex = kCacheLineBytes / 4;
+/** Next overflow index the reader will consume; published with Atomics.store after records are processed. */
+export const kOverflowRead = kReadIndex + 1;
 
 const kRingHeaderBytes = 2 * kCacheLineBytes;
+/** Words in a ring header view (writer line and reader line). */
+export const kRingHeaderWords = kRingHeaderBytes / 4;
 
 /** Smallest ring, in records. */
 export const kMinRingCapacity = 1024;
@@ -110,31 +132,39 @@ export const kMaxRingCapacity = 1 << 24;
 export const kMaxSlots = 4096;
 /** Largest worker-local id (24 bits in word0). */
 export const kMaxLocalId = (1 << 24) - 1;
+/** Largest slot data buffer a SharedArrayBuffer may grow to on Node 20 (4 GiB). */
+export const kMaxSlotBufferBytes = 2 ** 32;
+/** Bytes the writer grows its overflow by at least, so growing is rare (it is a system call). */
+export const kOverflowGrowBytes = 64 * 1024;
 
 /**
- * Byte offsets of every region, computed from the slot count and the ring capacity.
+ * Byte offsets of every region, computed from the slot count and the capacities.
  *
  * @example
- * const layout = new Layout(16, 65536);
- * const data = new Uint32Array(sab, layout.ringDataByte(3), layout.ringCapacity * kRecordWords);
+ * const layout = new Layout(16, 65536, 1 << 20);
+ * const header = new Uint32Array(control, layout.ringHeaderByte(3), kRingHeaderWords);
  */
 export class Layout {
   /** Number of worker slots. */
   readonly slotCount: number;
   /** Records per ring; a power of two. */
   readonly ringCapacity: number;
-  /** Total bytes of the SharedArrayBuffer. */
-  readonly totalBytes: number;
+  /** Records per overflow. */
+  readonly overflowCapacity: number;
+  /** Total bytes of the control buffer. */
+  readonly controlBytes: number;
+  /** Largest size of a slot's data buffer: its ring and its whole overflow. */
+  readonly slotBufferMaxBytes: number;
   readonly #ringHeadersByte: number;
-  readonly #ringDataByte: number;
 
-  /** Compute the layout for `slotCount` slots of `ringCapacity` records each. */
-  constructor(slotCount: number, ringCapacity: number) {
+  /** Compute the layout for `slotCount` slots of `ringCapacity` ring and `overflowCapacity` overflow records. */
+  constructor(slotCount: number, ringCapacity: number, overflowCapacity: number) {
     this.slotCount = slotCount;
     this.ringCapacity = ringCapacity;
+    this.overflowCapacity = overflowCapacity;
     this.#ringHeadersByte = kSlotTableByte + slotCount * kCacheLineBytes;
-    this.#ringDataByte = this.#ringHeadersByte + slotCount * kRingHeaderBytes;
-    this.totalBytes = this.#ringDataByte + slotCount * ringCapacity * kRecordBytes;
+    this.controlBytes = this.#ringHeadersByte + slotCount * kRingHeaderBytes;
+    this.slotBufferMaxBytes = (ringCapacity + overflowCapacity) * kRecordBytes;
   }
 
   /** Word index (u32) of slot `slot`'s slot-table line. */
@@ -142,16 +172,23 @@ export class Layout {
     return (kSlotTableByte + slot * kCacheLineBytes) / 4;
   }
 
-  /** Byte offset of slot `slot`'s ring header (writer line, then reader line). */
+  /** Byte offset of slot `slot`'s ring header (writer line, then reader line) in the control buffer. */
   ringHeaderByte(slot: number): number {
     return this.#ringHeadersByte + slot * kRingHeaderBytes;
   }
 
-  /** Byte offset of slot `slot`'s ring data. */
-  ringDataByte(slot: number): number {
-    return this.#ringDataByte + slot * this.ringCapacity * kRecordBytes;
+  /** Byte offset of the ring in a slot's data buffer. */
+  get ringDataByte(): number {
+    return 0;
+  }
+
+  /** Bytes of the ring at the start of a slot's data buffer. */
+  get ringBytes(): number {
+    return this.ringCapacity * kRecordBytes;
+  }
+
+  /** Byte offset of the overflow in a slot's data buffer. */
+  get overflowDataByte(): number {
+    return this.ringCapacity * kRecordBytes;
   }
 }
-
-/** Words in a ring header view (writer line and reader line). */
-export const kRingHeaderWords = kRingHeaderBytes / 4;

@@ -26,13 +26,6 @@ export const OP_REMOVE_SERIES = 18;
  */
 export const OP_SERIES_OVERFLOW = 19;
 
-/**
- * Set in the op byte of an observation record that went through the writer's spill buffer. The reader
- * counts these, so that when a writer dies, records it spilled and never published are exactly the
- * difference between its running spill count and the reader's: a record is lost or counted, never both.
- */
-export const SPILLED_FLAG = 0x80;
-
 /** Whether `op` carries an observation (counted in the drained/dropped totals) rather than a declaration. */
 export function isObservationOp(op: number): boolean {
   return op === OP_ADD || op === OP_SET || op === OP_OBSERVE;

@@ -1,18 +1,13 @@
 /**
- * The consumer side of a ring: the main thread reads published records and hands them to a sink.
+ * The consumer side of a slot: the main thread reads published records, from the ring and then from the
+ * overflow, and hands them to a sink.
  * @module
  */
-import {
-  kDroppedFull,
-  kReadIndex,
-  kRecordBytes,
-  kRecordWords,
-  kSpilledTotal,
-  kWriteIndex,
-} from "./layout.js";
-import { OP_DECLARE_METRIC, SPILLED_FLAG, declarationRecords } from "./protocol.js";
+import { kDroppedFull, kOverflowWrite, kReadIndex, kRecordBytes, kRecordWords, kRingHeaderWords, kWriteIndex } from "./layout.js";
+import { OverflowReader } from "./overflow-reader.js";
+import { OP_DECLARE_METRIC, declarationRecords } from "./protocol.js";
 
-/** Receives the records of a drain, in ring order. */
+/** Receives the records of a drain, in the order they were made. */
 export interface RecordSink {
   /** One observation record (op below {@link OP_DECLARE_METRIC}). */
   observation(word0: number, aux: number, value: number): void;
@@ -20,21 +15,35 @@ export interface RecordSink {
   declaration(word0: number, payload: Uint8Array): void;
 }
 
-/** What one ring's header says, read with acquire loads. */
+/** What one slot's header says, read with acquire loads. */
 export interface RingCounters {
-  /** Records published and not yet read. */
+  /** Records published to the ring and not yet read. */
   pending: number;
-  /** Running count of records the writer dropped because ring and spill buffer were full. */
+  /** Records published to the overflow and not yet read. */
+  overflowPending: number;
+  /** Running count of records the writer dropped because ring and overflow were full. */
   droppedFull: number;
-  /** Running count of observation records the writer has put in its spill buffer. */
-  spilledTotal: number;
+}
+
+/** Where a slot's reader finds its parts. */
+export interface RingReaderOptions {
+  /** The hub's control buffer, which holds the ring headers. */
+  control: SharedArrayBuffer;
+  /** Byte offset of the slot's ring header in the control buffer. */
+  headerByte: number;
+  /** The slot's data buffer (ring, then overflow), grown by its owner to hold the ring at least. */
+  data: SharedArrayBuffer;
+  /** Records in the ring; a power of two. */
+  capacity: number;
+  /** Records the overflow holds. */
+  overflowCapacity: number;
 }
 
 /**
- * Read records from one ring. Used by exactly one thread: the hub's.
+ * Read records from one slot. Used by exactly one thread: the hub's.
  *
  * @example
- * const reader = new RingReader(buffer, layout.ringHeaderByte(slot), layout.ringDataByte(slot), capacity);
+ * const reader = new RingReader({ control, headerByte: layout.ringHeaderByte(slot), data, capacity, overflowCapacity });
  * reader.drain(sink);
  */
 export class RingReader {
@@ -44,18 +53,19 @@ export class RingReader {
   readonly #u8: Uint8Array;
   readonly #mask: number;
   readonly #capacity: number;
+  readonly #overflow: OverflowReader;
   #read: number;
-  /** Spilled (flagged) observation records read since the last reset, u32 wrapping like the header's. */
-  #spilledRead = 0;
 
-  /** Open the ring whose header and data start at the given byte offsets of `buffer`. */
-  constructor(buffer: SharedArrayBuffer, headerByte: number, dataByte: number, capacity: number) {
-    this.#header = new Uint32Array(buffer, headerByte, kReadIndex + 1);
-    this.#u32 = new Uint32Array(buffer, dataByte, capacity * kRecordWords);
-    this.#f64 = new Float64Array(buffer, dataByte, capacity * 2);
-    this.#u8 = new Uint8Array(buffer, dataByte, capacity * kRecordBytes);
+  /** Open the slot described by `options`. */
+  constructor(options: RingReaderOptions) {
+    const { control, headerByte, data, capacity } = options;
+    this.#header = new Uint32Array(control, headerByte, kRingHeaderWords);
+    this.#u32 = new Uint32Array(data, 0, capacity * kRecordWords);
+    this.#f64 = new Float64Array(data, 0, capacity * 2);
+    this.#u8 = new Uint8Array(data, 0, capacity * kRecordBytes);
     this.#mask = capacity - 1;
     this.#capacity = capacity;
+    this.#overflow = new OverflowReader(this.#header, data, capacity * kRecordBytes, options.overflowCapacity);
     // Only this thread writes the read index; the load just starts us where the header says.
     this.#read = Atomics.load(this.#header, kReadIndex);
   }
@@ -71,28 +81,41 @@ export class RingReader {
     return {
       // Why Atomics.load: each field has one writer on another thread; acquire loads see its latest store.
       pending: (Atomics.load(this.#header, kWriteIndex) - this.#read) >>> 0,
+      overflowPending: this.#overflow.pending(),
       droppedFull: Atomics.load(this.#header, kDroppedFull),
-      spilledTotal: Atomics.load(this.#header, kSpilledTotal),
     };
   }
 
   /**
-   * Observation records the writer spilled that have not reached this reader. Once the writer is dead
-   * (and its last records drained), these are exactly the records lost with it.
-   */
-  spillLost(): number {
-    // Acquire load of the writer's running count; it only grows while the writer lives.
-    return (Atomics.load(this.#header, kSpilledTotal) - this.#spilledRead) >>> 0;
-  }
-
-  /**
-   * Hand every record published before this call to `sink`, then give their room back to the writer.
-   * A declaration whose payload is not fully published yet stays for the next drain.
+   * Hand every record published before this call to `sink`, ring first and then overflow, then give
+   * their room back to the writer.
    * @returns the number of observation records handed over.
    */
   drain(sink: RecordSink): number {
-    // Acquire: every record before this index is fully written (the writer stored them before publishing).
-    const end = Atomics.load(this.#header, kWriteIndex);
+    // The overflow's index first, then the ring's: every ring record below the ring index loaded second
+    // was made before every overflow record below the index loaded first (the writer returns to the ring
+    // only once we have read the overflow empty). Reading the ring first keeps that order.
+    const overflowEnd = Atomics.load(this.#header, kOverflowWrite);
+    const ringEnd = Atomics.load(this.#header, kWriteIndex);
+    const observations = this.#drainRing(sink, ringEnd);
+    // A declaration left half-read in the ring (only after memory corruption) keeps the overflow waiting.
+    if (this.#read !== ringEnd) return observations;
+    return observations + this.#overflow.drain(sink, overflowEnd);
+  }
+
+  /**
+   * Forget whatever is left (a dead writer's partial declaration) and clear the writer's counters, so the
+   * slot can go to a new writer. Only when no thread writes it.
+   */
+  reset(): void {
+    // The writer is gone: these stores just leave a clean header for the next owner, who loads them.
+    this.#read = Atomics.load(this.#header, kWriteIndex);
+    Atomics.store(this.#header, kReadIndex, this.#read);
+    Atomics.store(this.#header, kDroppedFull, 0);
+    this.#overflow.reset();
+  }
+
+  #drainRing(sink: RecordSink, end: number): number {
     let r = this.#read;
     let observations = 0;
     const u32 = this.#u32;
@@ -104,14 +127,6 @@ export class RingReader {
       if ((word0 & 0xff) < OP_DECLARE_METRIC) {
         sink.observation(word0, u32[i + 1] as number, f64[(i >>> 1) + 1] as number);
         observations++;
-        r = (r + 1) >>> 0;
-        continue;
-      }
-      if ((word0 & SPILLED_FLAG) !== 0) {
-        // An observation that went through the spill buffer: count it, hand it over without the flag.
-        sink.observation((word0 ^ SPILLED_FLAG) >>> 0, u32[i + 1] as number, f64[(i >>> 1) + 1] as number);
-        observations++;
-        this.#spilledRead = (this.#spilledRead + 1) >>> 0;
         r = (r + 1) >>> 0;
         continue;
       }
@@ -131,19 +146,6 @@ export class RingReader {
     // Release: the writer may reuse every slot before `r` once it sees this store.
     Atomics.store(this.#header, kReadIndex, r);
     return observations;
-  }
-
-  /**
-   * Forget whatever is left (a dead writer's partial declaration) and clear the writer's counters, so the
-   * ring can go to a new writer. Only when no thread writes the ring.
-   */
-  reset(): void {
-    // The writer is gone: these stores just leave a clean header for the next owner, who loads them.
-    this.#read = Atomics.load(this.#header, kWriteIndex);
-    Atomics.store(this.#header, kReadIndex, this.#read);
-    Atomics.store(this.#header, kDroppedFull, 0);
-    Atomics.store(this.#header, kSpilledTotal, 0);
-    this.#spilledRead = 0;
   }
 
   #copyPayload(first: number, length: number): Uint8Array {

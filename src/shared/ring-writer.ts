@@ -1,54 +1,51 @@
 /**
- * The producer side of a single-producer, single-consumer ring, with a bounded worker-local spill buffer.
+ * The producer side of a slot: a single-producer, single-consumer ring, and behind it the slot's shared
+ * overflow for when the ring is full.
  *
  * The hot path is {@link RingWriter.record}: three plain stores and one `Atomics.store`. When the ring is
- * full, records go to the spill buffer, in order, and move to the ring as room returns; only past the spill
- * bound are observations dropped, and each drop is counted in shared memory where the hub reads it.
- * Declarations are never dropped: they are rare and every later observation depends on them.
+ * full, records go to the overflow (see overflow-writer.ts), in order, and the writer returns to the ring
+ * once the hub has read the overflow empty. Every record is in shared memory when its call returns, so the
+ * hub never needs the worker to run again to read it. Only past the overflow's bound are observations
+ * dropped, and each drop is counted in shared memory where the hub reads it.
+ *
+ * Declarations are never dropped: they are rare and every later observation depends on them. One that
+ * finds ring and overflow both full (the overflow keeps room for declarations, so this takes a flood of
+ * them) waits in a short worker-local queue; until it is written, observations are dropped and counted,
+ * so no record that depends on it is ever published before it.
  * @module
  */
-import {
-  kDoorbellWord,
-  kDroppedFull,
-  kReadIndex,
-  kRecordBytes,
-  kRecordWords,
-  kSpilledTotal,
-  kWriteIndex,
-} from "./layout.js";
-import { SPILLED_FLAG } from "./protocol.js";
+import { kDoorbellWord, kDroppedFull, kReadIndex, kRecordBytes, kRecordWords, kRingHeaderWords, kWriteIndex } from "./layout.js";
+import { OverflowWriter } from "./overflow-writer.js";
 
-/** Where a ring lives and how it behaves; built by the worker runtime from the hub handle. */
+/** Where a slot lives and how it behaves; built by the worker runtime from the hub handle. */
 export interface RingWriterOptions {
-  /** The hub's SharedArrayBuffer. */
-  buffer: SharedArrayBuffer;
-  /** Byte offset of this ring's header. */
+  /** The hub's control buffer, which holds the doorbell and the ring headers. */
+  control: SharedArrayBuffer;
+  /** Byte offset of this slot's ring header in the control buffer. */
   headerByte: number;
-  /** Byte offset of this ring's data. */
-  dataByte: number;
+  /** The slot's data buffer: the ring from byte 0, the overflow behind it. Grown to hold the ring. */
+  data: SharedArrayBuffer;
   /** Records in the ring; a power of two. */
   capacity: number;
-  /** Most observation records the spill buffer holds before it drops. */
+  /** Records the overflow holds, declarations included. */
+  overflowCapacity: number;
+  /** Most records the overflow holds before observations are dropped (the rest is kept for declarations). */
   spillLimit: number;
   /**
    * Test-only: called after bytes are written and before they are published, with where it happens: a
-   * record written straight to the ring, a declaration, or a batch of spilled records moved by a flush.
+   * record written to the ring, a declaration, or a record written to the overflow.
    */
   beforePublish?: ((point: PublishPoint) => void) | undefined;
-  /** Test-only: called right after a flush has published a batch of spilled records. */
-  afterFlush?: (() => void) | undefined;
 }
 
 /** Where a test hook runs: see {@link RingWriterOptions.beforePublish}. */
-export type PublishPoint = "record" | "declare" | "flush";
-
-const kInitialSpillRecords = 1024;
+export type PublishPoint = "record" | "declare" | "overflow";
 
 /**
- * Write records into one ring. Used by exactly one thread: the worker that owns the ring.
+ * Write records into one slot. Used by exactly one thread: the worker that owns the slot.
  *
  * @example
- * const writer = new RingWriter({ buffer, headerByte, dataByte, capacity: 65536, spillLimit: 1 << 20 });
+ * const writer = new RingWriter({ control, headerByte, data, capacity: 65536, overflowCapacity, spillLimit });
  * writer.record(packWord0(OP_ADD, seriesId), 0, 1);
  */
 export class RingWriter {
@@ -61,66 +58,68 @@ export class RingWriter {
   readonly #mask: number;
   readonly #highWater: number;
   readonly #spillLimit: number;
+  readonly #overflow: OverflowWriter;
   readonly #beforePublish: ((point: PublishPoint) => void) | undefined;
-  readonly #afterFlush: (() => void) | undefined;
   /** Next write index; this thread is its only writer, so the local copy is always current. */
   #write: number;
   /** Last read index seen; may be stale (older), which only makes the ring look fuller than it is. */
   #readSeen: number;
+  /** Whether records go to the overflow: it holds records the hub has not read yet, as far as we know. */
+  #inOverflow = false;
+  /** Whether every record must take the slow path (overflow in use, or declarations waiting). */
+  #slow = false;
   #doorbellRung = false;
+  /** Overflow fill from which a record wakes the hub again (once per drain it sees). */
+  readonly #overflowHighWater: number;
+  /** The overflow read index when the doorbell last rang for overflow pressure. */
+  #overflowReadRung = -1;
   #dropped: number;
-  /** Observation records ever put in the spill buffer (u32, wrapping); mirrored in the header. */
-  #spilledTotal: number;
-  // Spill queue: records [#spillHead, #spillTail) of the spill arrays, in the ring's record format.
-  #spillU32 = new Uint32Array(0);
-  #spillF64 = new Float64Array(0);
-  #spillU8 = new Uint8Array(0);
-  #spillHead = 0;
-  #spillTail = 0;
-  #spillObservations = 0;
-  #flushTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Declarations that found ring and overflow full, in order; written before anything else. */
+  #waiting: Array<{ word0: number; payload: Uint8Array }> = [];
 
-  /** Open the ring described by `options`, continuing from the indices stored in its header. */
+  /** Open the slot described by `options`, continuing from the indices stored in its header. */
   constructor(options: RingWriterOptions) {
-    const { buffer, headerByte, dataByte, capacity } = options;
-    this.#header = new Uint32Array(buffer, headerByte, kReadIndex + 1);
-    this.#control = new Int32Array(buffer, 0, kDoorbellWord + 1);
-    this.#u32 = new Uint32Array(buffer, dataByte, capacity * kRecordWords);
-    this.#f64 = new Float64Array(buffer, dataByte, capacity * 2);
-    this.#u8 = new Uint8Array(buffer, dataByte, capacity * kRecordBytes);
+    const { control, headerByte, data, capacity } = options;
+    this.#header = new Uint32Array(control, headerByte, kRingHeaderWords);
+    this.#control = new Int32Array(control, 0, kDoorbellWord + 1);
+    // Fixed-length views over the ring: element access on them is as fast as on any SharedArrayBuffer.
+    this.#u32 = new Uint32Array(data, 0, capacity * kRecordWords);
+    this.#f64 = new Float64Array(data, 0, capacity * 2);
+    this.#u8 = new Uint8Array(data, 0, capacity * kRecordBytes);
     this.#capacity = capacity;
     this.#mask = capacity - 1;
     this.#highWater = capacity >>> 1;
-    this.#spillLimit = options.spillLimit;
+    this.#spillLimit = Math.min(options.spillLimit, options.overflowCapacity);
+    this.#overflowHighWater = Math.max(1, this.#spillLimit >>> 1);
+    this.#overflow = new OverflowWriter(this.#header, data, capacity * kRecordBytes, options.overflowCapacity);
     this.#beforePublish = options.beforePublish;
-    this.#afterFlush = options.afterFlush;
     // The hub set both indices before the slot was handed out; acquire loads make sure we see its values.
     this.#write = Atomics.load(this.#header, kWriteIndex);
     this.#readSeen = Atomics.load(this.#header, kReadIndex);
-    // The running counts continue from the header too (the hub resets them to 0 for each new owner).
+    // The running drop count continues from the header too (the hub resets it to 0 for each new owner).
     this.#dropped = Atomics.load(this.#header, kDroppedFull);
-    this.#spilledTotal = Atomics.load(this.#header, kSpilledTotal);
+    // The hub hands a slot out with an empty overflow; a fresh start is in the ring.
     // Chosen at setup, not per call: with the test hook every record takes the slow path, which calls it.
     if (this.#beforePublish !== undefined) this.record = (w0, aux, value) => this.#recordSlow(w0, aux, value);
   }
 
-  /** Observation records waiting in the spill buffer. */
-  get spilled(): number {
-    return this.#spillObservations;
-  }
-
-  /** Observation records dropped so far because ring and spill buffer were full. */
+  /** Observation records dropped so far because ring and overflow were full. */
   get dropped(): number {
     return this.#dropped;
   }
 
+  /** Declarations waiting in this thread because ring and overflow were full. */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
   /**
-   * Append one record. Never blocks and never throws: a full ring spills, a full spill buffer drops
-   * (counted). Records stay in call order.
+   * Append one record. Never blocks and never throws: a full ring goes on in the overflow, a full overflow
+   * drops (counted). Records stay in call order. When it returns, the record is where the hub reads it.
    */
   record(word0: number, aux: number, value: number): void {
     const w = this.#write;
-    if (this.#spillTail !== 0 || ((w - this.#readSeen) >>> 0) >= this.#highWater) {
+    if (this.#slow || ((w - this.#readSeen) >>> 0) >= this.#highWater) {
       this.#recordSlow(word0, aux, value);
       return;
     }
@@ -136,104 +135,134 @@ export class RingWriter {
 
   /** Append a declaration: a header record followed by `payload` bytes. Never dropped. */
   declare(word0: number, payload: Uint8Array): void {
-    const records = 1 + Math.ceil(payload.length / kRecordBytes);
-    this.#refreshRead();
-    if (this.#spillTail !== 0) this.flush();
-    if (this.#spillTail === 0 && this.#free() >= records) {
-      this.#writeBlock(word0, payload);
-      this.#beforePublish?.("declare");
-      this.#publish();
-      return;
-    }
-    this.#spillBlock(word0, payload, records);
+    if (this.#waiting.length === 0 && this.#placeBlock(word0, payload)) return;
+    this.#waiting.push({ word0, payload });
+    this.#slow = true;
+    this.#ringDoorbell();
   }
 
   /**
-   * Move spilled records into the ring as far as room allows.
-   * @returns `true` when the spill buffer is empty afterwards.
+   * Write declarations that are waiting for room, if there is room now.
+   * @returns `true` when nothing waits in this thread any more.
    */
   flush(): boolean {
-    if (this.#spillTail === 0) return true;
-    this.#refreshRead();
-    const n = Math.min(this.#free(), this.#spillTail - this.#spillHead);
-    if (n > 0) {
-      let observations = 0;
-      for (let k = 0; k < n; k++) {
-        if (((this.#spillU32[(this.#spillHead + k) * kRecordWords] as number) & SPILLED_FLAG) !== 0) observations++;
+    while (this.#waiting.length !== 0) {
+      const first = this.#waiting[0] as { word0: number; payload: Uint8Array };
+      if (!this.#placeBlock(first.word0, first.payload)) {
+        this.#ringDoorbell();
+        return false;
       }
-      this.#copyIntoRing(this.#spillHead, n);
-      this.#spillHead += n;
-      this.#spillObservations -= observations;
-      if (this.#spillHead === this.#spillTail) {
-        this.#spillHead = 0;
-        this.#spillTail = 0;
-      }
-      this.#beforePublish?.("flush");
-      // One store moves the batch from "spilled" to "published": the hub tells the two apart by the
-      // SPILLED_FLAG on each record it reads, so no second store (which death could skip) is needed.
-      this.#publish();
-      this.#afterFlush?.();
+      this.#waiting.shift();
     }
-    if (this.#spillTail !== 0) this.#ringDoorbell();
-    return this.#spillTail === 0;
-  }
-
-  /**
-   * Flush, waiting up to `timeoutMs` for the hub to make room. Only for a worker's last moments
-   * (`process.on('exit')`), where waiting is allowed and anything left behind is lost.
-   */
-  flushBeforeExit(timeoutMs: number): void {
-    const deadline = Date.now() + timeoutMs;
-    const sleeper = new Int32Array(new SharedArrayBuffer(4));
-    while (!this.flush() && Date.now() < deadline) {
-      // Why Atomics.wait: a plain sleep on a private cell while the main thread drains our ring.
-      Atomics.wait(sleeper, 0, 0, 2);
-    }
-  }
-
-  /** Stop the background flush timer (the worker is shutting down). */
-  stop(): void {
-    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer);
-    this.#flushTimer = undefined;
+    this.#slow = this.#inOverflow;
+    return true;
   }
 
   #recordSlow(word0: number, aux: number, value: number): void {
-    this.#refreshRead();
-    if (this.#spillTail !== 0) this.flush();
-    if (this.#spillTail === 0 && this.#free() > 0) {
-      const i = (this.#write & this.#mask) * kRecordWords;
-      this.#u32[i] = word0;
-      this.#u32[i + 1] = aux;
-      this.#f64[(i >>> 1) + 1] = value;
-      this.#write = (this.#write + 1) >>> 0;
-      this.#beforePublish?.("record");
-      this.#publish();
-      if (((this.#write - this.#readSeen) >>> 0) >= this.#highWater) this.#ringDoorbell();
+    if (this.#waiting.length !== 0 && !this.flush()) {
+      // A declaration waits for room, and this record may depend on it: it cannot be published first.
+      this.#drop();
       return;
     }
-    if (this.#spillObservations >= this.#spillLimit) {
-      this.#dropped++;
-      // Why a store: the hub reads the running drop count at each drain; this thread is its only writer.
-      Atomics.store(this.#header, kDroppedFull, this.#dropped);
+    if (!this.#useOverflow()) {
+      this.#refreshRead();
+      if (this.#free() > 0) {
+        const i = (this.#write & this.#mask) * kRecordWords;
+        this.#u32[i] = word0;
+        this.#u32[i + 1] = aux;
+        this.#f64[(i >>> 1) + 1] = value;
+        this.#write = (this.#write + 1) >>> 0;
+        this.#beforePublish?.("record");
+        this.#publish();
+        if (((this.#write - this.#readSeen) >>> 0) >= this.#highWater) this.#ringDoorbell();
+        return;
+      }
+    }
+    // The ring is full, or the overflow holds records the hub has not read: keep the order, overflow.
+    const overflow = this.#overflow;
+    if (overflow.fill() >= this.#spillLimit) {
+      this.#overflowPressure();
+      if (overflow.fill() >= this.#spillLimit) {
+        this.#drop();
+        return;
+      }
+    }
+    if (!overflow.writeRecord(word0, aux, value)) {
+      this.#drop();
       return;
     }
-    const k = this.#spillReserve(1);
-    this.#spillU32[k * kRecordWords] = (word0 | SPILLED_FLAG) >>> 0;
-    this.#spillU32[k * kRecordWords + 1] = aux;
-    this.#spillF64[k * 2 + 1] = value;
-    this.#spillObservations++;
-    this.#spilledTotal = (this.#spilledTotal + 1) >>> 0;
-    // Why a store: if this worker dies before the record reaches the ring, the hub counts it as lost
-    // (spilled total minus the flagged records it read). Stored before the call returns.
-    Atomics.store(this.#header, kSpilledTotal, this.#spilledTotal);
+    this.#beforePublish?.("overflow");
+    overflow.publish();
+    this.#enterOverflow();
+    if (overflow.fill() >= this.#overflowHighWater) this.#overflowPressure();
+  }
+
+  /** The overflow is filling: wake the hub again if it drained since we last rang. */
+  #overflowPressure(): void {
+    const overflow = this.#overflow;
+    if (overflow.refreshRead() || overflow.readSeen !== this.#overflowReadRung) this.#doorbellRung = false;
+    if (overflow.fill() < this.#overflowHighWater) return;
+    this.#overflowReadRung = overflow.readSeen;
     this.#ringDoorbell();
-    this.#scheduleFlush();
+  }
+
+  /**
+   * Whether records must go to the overflow now: it was in use and the hub has not read it empty yet.
+   * Leaves the overflow (back to the ring) once the hub has read everything in it.
+   */
+  #useOverflow(): boolean {
+    if (!this.#inOverflow) return false;
+    if (!this.#overflow.refreshRead()) return true;
+    // Every overflow record is read, so the hub has also read every ring record made before them: the
+    // ring is ours again, and a record written there now is read after all of them.
+    this.#inOverflow = false;
+    this.#slow = this.#waiting.length !== 0 || this.#beforePublish !== undefined;
+    this.#doorbellRung = false;
+    return false;
+  }
+
+  #enterOverflow(): void {
+    if (!this.#inOverflow) {
+      this.#inOverflow = true;
+      this.#slow = true;
+      this.#doorbellRung = false;
+    }
+    this.#ringDoorbell();
+  }
+
+  /** Write a declaration where order allows: the ring, or the overflow. `false` when neither has room. */
+  #placeBlock(word0: number, payload: Uint8Array): boolean {
+    const records = 1 + Math.ceil(payload.length / kRecordBytes);
+    if (!this.#useOverflow()) {
+      this.#refreshRead();
+      if (this.#free() >= records) {
+        this.#writeBlock(word0, payload);
+        this.#beforePublish?.("declare");
+        this.#publish();
+        if (((this.#write - this.#readSeen) >>> 0) >= this.#highWater) this.#ringDoorbell();
+        return true;
+      }
+    }
+    const overflow = this.#overflow;
+    if (overflow.free() < records) overflow.refreshRead();
+    if (overflow.free() < records || !overflow.writeBlock(word0, payload, records)) return false;
+    this.#beforePublish?.("declare");
+    overflow.publish();
+    this.#enterOverflow();
+    return true;
+  }
+
+  #drop(): void {
+    this.#dropped++;
+    // Why a store: the hub reads the running drop count at each drain; this thread is its only writer.
+    Atomics.store(this.#header, kDroppedFull, this.#dropped);
+    this.#ringDoorbell();
   }
 
   #refreshRead(): void {
     // Acquire: once we see the reader's index, the reader is done with every record before it.
     this.#readSeen = Atomics.load(this.#header, kReadIndex);
-    if (((this.#write - this.#readSeen) >>> 0) < this.#highWater) this.#doorbellRung = false;
+    if (!this.#inOverflow && ((this.#write - this.#readSeen) >>> 0) < this.#highWater) this.#doorbellRung = false;
   }
 
   #free(): number {
@@ -249,7 +278,7 @@ export class RingWriter {
     if (this.#doorbellRung) return;
     this.#doorbellRung = true;
     // Why add then notify: the hub waits (Atomics.waitAsync) for the doorbell word to change; the add
-    // changes it, the notify wakes the waiter. One ring per high-water crossing, not per record.
+    // changes it, the notify wakes the waiter. Once per high-water crossing or overflow episode.
     Atomics.add(this.#control, kDoorbellWord, 1);
     Atomics.notify(this.#control, kDoorbellWord);
   }
@@ -268,65 +297,5 @@ export class RingWriter {
       record = (record + 1) >>> 0;
     }
     this.#write = record;
-  }
-
-  #copyIntoRing(from: number, n: number): void {
-    let done = 0;
-    while (done < n) {
-      const slot = (this.#write + done) & this.#mask;
-      const run = Math.min(n - done, this.#capacity - slot);
-      const src = (from + done) * kRecordBytes;
-      this.#u8.set(this.#spillU8.subarray(src, src + run * kRecordBytes), slot * kRecordBytes);
-      done += run;
-    }
-    this.#write = (this.#write + n) >>> 0;
-  }
-
-  #spillBlock(word0: number, payload: Uint8Array, records: number): void {
-    const k = this.#spillReserve(records);
-    this.#spillU32[k * kRecordWords] = word0;
-    this.#spillU32[k * kRecordWords + 1] = payload.length;
-    this.#spillF64[k * 2 + 1] = 0;
-    this.#spillU8.fill(0, (k + 1) * kRecordBytes, (k + records) * kRecordBytes);
-    this.#spillU8.set(payload, (k + 1) * kRecordBytes);
-    this.#ringDoorbell();
-    this.#scheduleFlush();
-  }
-
-  /** Make room for `n` records at the spill tail and return the index of the first. */
-  #spillReserve(n: number): number {
-    const capacity = this.#spillU32.length / kRecordWords;
-    if (this.#spillTail + n > capacity) {
-      const live = this.#spillTail - this.#spillHead;
-      let size = Math.max(kInitialSpillRecords, capacity);
-      while (size < live + n) size *= 2;
-      if (size > capacity) {
-        const bytes = new Uint8Array(size * kRecordBytes);
-        bytes.set(this.#spillU8.subarray(this.#spillHead * kRecordBytes, this.#spillTail * kRecordBytes));
-        this.#spillU8 = bytes;
-        this.#spillU32 = new Uint32Array(bytes.buffer);
-        this.#spillF64 = new Float64Array(bytes.buffer);
-      } else {
-        // Room enough once the flushed head is gone: move the live records down in place. (A new buffer
-        // here would make garbage at the rate records spill, which under overload is hundreds of MiB/s.)
-        this.#spillU8.copyWithin(0, this.#spillHead * kRecordBytes, this.#spillTail * kRecordBytes);
-      }
-      this.#spillTail = live;
-      this.#spillHead = 0;
-    }
-    const k = this.#spillTail;
-    this.#spillTail += n;
-    return k;
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushTimer !== undefined) return;
-    const tick = (): void => {
-      this.#flushTimer = undefined;
-      if (!this.flush()) this.#scheduleFlush();
-    };
-    // Unref'd: a pending flush must not keep an otherwise finished worker alive; exit flushes anyway.
-    this.#flushTimer = setTimeout(tick, 1);
-    this.#flushTimer.unref?.();
   }
 }

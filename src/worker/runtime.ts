@@ -7,14 +7,13 @@ import { threadId, workerData } from "node:worker_threads";
 import { ConfigurationError, ConnectionError, ErrorCodes, RecordingError } from "../shared/errors.js";
 import { checkHandle, findHandle, type HubHandle } from "../shared/handle.js";
 import {
-  Layout,
+  type Layout,
   SLOT_CLAIMED,
   SLOT_CLAIMING,
   SLOT_EXITED,
   SLOT_FREE,
   kMaxLocalId,
-  kRingCapacityWord,
-  kSlotCountWord,
+  kSlotHighWaterWord,
   kSlotState,
   kSlotThreadId,
   kLateDropsWord,
@@ -28,9 +27,6 @@ export interface RecordWriter {
   record(word0: number, aux: number, value: number): void;
 }
 
-/** How long a worker that exits by itself waits for the hub to take what it has spilled. */
-const kExitFlushMs = 250;
-
 const NOT_CONNECTED_MESSAGE =
   "prom-threads: this thread is not connected to a MetricsHub. Pass hub.workerData as (or spread it into) " +
   "the workerData of your Worker or piscina pool, or call connect(handle) from 'prom-threads/worker' before recording.";
@@ -39,8 +35,6 @@ const NOT_CONNECTED_MESSAGE =
 export interface RuntimeTestHooks {
   /** Runs after bytes are written to the ring and before they are published (see RingWriterOptions). */
   beforePublish?: (point: PublishPoint) => void;
-  /** Runs right after a flush has published a batch of spilled records. */
-  afterFlush?: () => void;
 }
 
 class Runtime {
@@ -92,17 +86,18 @@ class Runtime {
     if (handle === undefined) {
       throw new ConnectionError(ErrorCodes.INVALID_HANDLE, "connect() needs hub.workerData or hub.handle from the main thread's MetricsHub");
     }
-    checkHandle(handle);
+    const layout = checkHandle(handle);
     if (this.#buffer !== undefined) {
       if (this.#buffer === handle.buffer) return;
       throw new ConnectionError(ErrorCodes.INVALID_HANDLE, "This thread is already connected to another MetricsHub; a thread writes to one hub");
     }
-    this.#attach(handle);
+    this.#attach(handle, layout);
   }
 
   /**
-   * Move spilled records into the ring, waiting for room up to `timeoutMs`.
-   * @returns `true` when nothing is left in the spill buffer.
+   * Write declarations that wait in this thread for room (only after ring and overflow were both full),
+   * waiting for room up to `timeoutMs`. Every record is in shared memory when its call returns already.
+   * @returns `true` when nothing waits in this thread.
    */
   async flush(timeoutMs: number): Promise<boolean> {
     const ring = this.#ring;
@@ -164,17 +159,15 @@ class Runtime {
     return this.#buffer !== undefined;
   }
 
-  #attach(handle: HubHandle): void {
+  #attach(handle: HubHandle, layout: Layout): void {
     const words = new Uint32Array(handle.buffer);
-    // The hub wrote the geometry before creating the handle; these loads only read it.
-    const layout = new Layout(Atomics.load(words, kSlotCountWord), Atomics.load(words, kRingCapacityWord));
     // Declarations made before connecting were not checked against this ring: check them before taking
     // a slot, so a declaration that cannot fit never reaches (and wedges) the ring; connect() throws.
     for (const { payload } of this.#pending) checkDeclarationSize(payload, layout.ringCapacity);
     this.#buffer = handle.buffer;
     this.#maxSeries = typeof handle.maxSeries === "number" ? handle.maxSeries : DEFAULT_MAX_SERIES;
     this.#ringCapacity = layout.ringCapacity;
-    const slot = claimSlot(words, layout);
+    const slot = claimSlot(words, layout, handle.slots);
     if (slot < 0) {
       this.writer = {
         record(): void {
@@ -187,13 +180,13 @@ class Runtime {
     }
     this.#slot = slot;
     const ring = new RingWriter({
-      buffer: handle.buffer,
+      control: handle.buffer,
       headerByte: layout.ringHeaderByte(slot),
-      dataByte: layout.ringDataByte(slot),
+      data: handle.slots[slot] as SharedArrayBuffer,
       capacity: layout.ringCapacity,
+      overflowCapacity: layout.overflowCapacity,
       spillLimit: handle.spillRecords,
       beforePublish: this.#testHooks.beforePublish,
-      afterFlush: this.#testHooks.afterFlush,
     });
     this.#ring = ring;
     this.writer = ring;
@@ -201,8 +194,9 @@ class Runtime {
     this.#pending = [];
     const stateWord = layout.slotWord(slot) + kSlotState;
     process.once("exit", () => {
-      ring.flushBeforeExit(kExitFlushMs);
-      ring.stop();
+      // Every record is in shared memory already; only declarations that found ring and overflow full
+      // may wait here, and no published record depends on them.
+      ring.flush();
       // Why a store: tells a hub that was not told of this exit (nothing attached) that the slot's owner
       // is gone for good; everything written before it is published already.
       Atomics.store(words, stateWord, SLOT_EXITED);
@@ -230,20 +224,43 @@ function checkDeclarationSize(payload: Uint8Array, ringCapacity: number): void {
   }
 }
 
-/** Claim the first free slot; returns -1 when every slot is taken. */
-function claimSlot(words: Uint32Array, layout: Layout): number {
+/**
+ * Claim the first free slot and grow its data buffer to hold the ring; returns -1 when every slot is
+ * taken (or no memory is left to grow one).
+ */
+function claimSlot(words: Uint32Array, layout: Layout, buffers: SharedArrayBuffer[]): number {
   for (let slot = 0; slot < layout.slotCount; slot++) {
     const base = layout.slotWord(slot);
     // Why compareExchange: several workers may race for one slot; exactly one sees FREE and wins.
-    if (Atomics.compareExchange(words, base + kSlotState, SLOT_FREE, SLOT_CLAIMING) === SLOT_FREE) {
-      // Why the two stores in this order: the hub matches exit events by threadId, and starts reading the
-      // ring only once the state says CLAIMED, which it reads after the threadId.
-      Atomics.store(words, base + kSlotThreadId, threadId);
-      Atomics.store(words, base + kSlotState, SLOT_CLAIMED);
-      return slot;
+    if (Atomics.compareExchange(words, base + kSlotState, SLOT_FREE, SLOT_CLAIMING) !== SLOT_FREE) continue;
+    const data = buffers[slot] as SharedArrayBuffer;
+    try {
+      // The first owner of a slot grows its buffer to hold the ring; later owners find it grown. Nobody
+      // else touches the buffer while the slot is CLAIMING.
+      if (data.byteLength < layout.ringBytes) data.grow(layout.ringBytes);
+    } catch {
+      // Why a store: gives the slot back untouched; no memory is left for its ring.
+      Atomics.store(words, base + kSlotState, SLOT_FREE);
+      return -1;
     }
+    raiseHighWater(words, slot + 1);
+    // Why the two stores in this order: the hub matches exit events by threadId, and starts reading the
+    // ring only once the state says CLAIMED, which it reads after the threadId.
+    Atomics.store(words, base + kSlotThreadId, threadId);
+    Atomics.store(words, base + kSlotState, SLOT_CLAIMED);
+    return slot;
   }
   return -1;
+}
+
+/** Raise the slot high-water mark to at least `count`, so the hub's scans reach the slot just claimed. */
+function raiseHighWater(words: Uint32Array, count: number): void {
+  for (;;) {
+    const seen = Atomics.load(words, kSlotHighWaterWord);
+    if (seen >= count) return;
+    // Why compareExchange: claimers of other slots may raise the mark at the same time; the largest wins.
+    if (Atomics.compareExchange(words, kSlotHighWaterWord, seen, count) === seen) return;
+  }
 }
 
 /** This thread's runtime. */

@@ -5,7 +5,7 @@ import { samples } from "../helpers/exposition.js";
 import { exited, nextMessage, sleep, startWorker, waitFor } from "../helpers/workers.js";
 
 describe("overflow", () => {
-  it("spills past a full ring and counts every drop exactly, while the main thread is blocked", async () => {
+  it("goes on in the overflow past a full ring and counts every drop exactly, while the main thread is blocked", async () => {
     const registry = new Registry();
     const ringRecords = 1024;
     const spillRecords = 3000;
@@ -16,12 +16,12 @@ describe("overflow", () => {
     hub.attach(worker);
     expect(await nextMessage(worker)).toBe("warm");
     await hub.collect(); // the ring is empty now
-    const flushed = nextMessage(worker);
+    const done = nextMessage(worker);
     worker.postMessage("go");
     // Block this thread: the hub cannot drain while the worker writes its burst.
     const waited = Atomics.wait(new Int32Array(flag), 0, 0, 20_000);
     expect(waited).not.toBe("timed-out");
-    expect(await flushed).toBe("flushed");
+    expect(await done).toBe("done");
     const all = samples(await registry.metrics());
     const dropped = burst - ringRecords - spillRecords;
     expect(all.get('prom_threads_records_dropped_total{reason="ring_full"}')).toBe(dropped);
@@ -31,7 +31,7 @@ describe("overflow", () => {
     await hub.close();
   });
 
-  it("accounts for every inc() of terminated workers: counted, or dropped as worker_exit", async () => {
+  it("accounts for every inc() of terminated workers: counted, or counted as dropped", async () => {
     const registry = new Registry();
     const hub = new MetricsHub({ registry, ringBytes: 16384 });
     const n = 4;
@@ -48,7 +48,8 @@ describe("overflow", () => {
       await Promise.all(workers.map((w) => exited(w)));
       const all = samples(await registry.metrics());
       const counted = all.get("loop_total") ?? 0;
-      const lost = all.get('prom_threads_records_dropped_total{reason="worker_exit"}') ?? 0;
+      // Producers on 2 cores can outrun the drain: what met a full ring and overflow is counted as dropped.
+      const lost = (all.get('prom_threads_records_dropped_total{reason="worker_exit"}') ?? 0) + (all.get('prom_threads_records_dropped_total{reason="ring_full"}') ?? 0);
       const attempted = new Int32Array(returned).reduce((a, b) => a + b, 0);
       // Each worker may die between recording an inc() and publishing its own count of it.
       const total = counted + lost - previous;

@@ -6,7 +6,7 @@ import type { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
-import { Layout, SLOT_CLAIMING, SLOT_FREE, kRingCapacityWord, kSlotCountWord, kSlotState, kSlotThreadId } from "../../src/shared/layout.js";
+import { Layout, SLOT_CLAIMING, SLOT_FREE, kOverflowCapacityWord, kRingCapacityWord, kSlotCountWord, kSlotState, kSlotThreadId } from "../../src/shared/layout.js";
 import { samples as parse } from "../helpers/exposition.js";
 import { Scripted } from "../helpers/scripted.js";
 import { exited, nextMessage, startWorker } from "../helpers/workers.js";
@@ -28,7 +28,7 @@ describe("slot table races", () => {
     const hub = new MetricsHub({ registry, maxWorkers: 1 });
     cleanup.push(() => hub.close());
     const words = new Uint32Array(hub.handle.buffer);
-    const layout = new Layout(words[kSlotCountWord] as number, words[kRingCapacityWord] as number);
+    const layout = new Layout(words[kSlotCountWord] as number, words[kRingCapacityWord] as number, words[kOverflowCapacityWord] as number);
     const base = layout.slotWord(0);
 
     // A worker owns slot 0, then exits by itself: its exit handler marks the slot, the hub frees it.

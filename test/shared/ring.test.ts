@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { Layout, kReadIndex, kRecordBytes, kWriteIndex } from "../../src/shared/layout.js";
-import { OP_ADD, OP_DECLARE_SERIES, packWord0 } from "../../src/shared/protocol.js";
+import { Layout, kReadIndex, kRecordBytes, kRingHeaderWords, kWriteIndex } from "../../src/shared/layout.js";
+import { maxDeclarationBytes } from "../../src/shared/limits.js";
+import { OP_ADD, OP_DECLARE_SERIES, declarationRecords, packWord0 } from "../../src/shared/protocol.js";
 import { RingReader, type RecordSink } from "../../src/shared/ring-reader.js";
 import { RingWriter } from "../../src/shared/ring-writer.js";
 import { nextMessage, startWorker } from "../helpers/workers.js";
@@ -34,25 +35,23 @@ class SequenceVerifier implements RecordSink {
 }
 
 function makeRing(capacity: number, startIndex = 0, spillLimit = 1 << 20) {
-  const layout = new Layout(1, capacity);
-  // One canary line either side of the ring data: nothing may write outside the ring.
-  const buffer = new SharedArrayBuffer(layout.totalBytes + 64);
-  const words = new Uint32Array(buffer);
+  // Two slots: the test writes slot 0; slot 1's header lines are canaries nothing may touch.
+  const overflowCapacity = spillLimit + declarationRecords(maxDeclarationBytes(capacity));
+  const layout = new Layout(2, capacity, overflowCapacity);
+  const control = new SharedArrayBuffer(layout.controlBytes);
+  const data = new SharedArrayBuffer(0, { maxByteLength: layout.slotBufferMaxBytes });
+  data.grow(layout.ringBytes);
+  const words = new Uint32Array(control);
   const header = layout.ringHeaderByte(0) / 4;
   words[header + kWriteIndex] = startIndex;
   words[header + kReadIndex] = startIndex;
-  // The 8 words before the data are padding at the end of the reader's header line.
-  const before = layout.ringDataByte(0) / 4 - 8;
-  const after = layout.totalBytes / 4;
-  for (let i = 0; i < 8; i++) {
-    words[before + i] = 0xdeadbeef;
-    words[after + i] = 0xcafebabe;
-  }
-  const writer = new RingWriter({ buffer, headerByte: layout.ringHeaderByte(0), dataByte: layout.ringDataByte(0), capacity, spillLimit });
-  const reader = new RingReader(buffer, layout.ringHeaderByte(0), layout.ringDataByte(0), capacity);
-  const canariesIntact = () =>
-    Array.from({ length: 8 }, (_, i) => words[before + i] === 0xdeadbeef && words[after + i] === 0xcafebabe).every(Boolean);
-  return { writer, reader, canariesIntact, words, header };
+  const canary = layout.ringHeaderByte(1) / 4;
+  for (let i = 0; i < kRingHeaderWords; i++) words[canary + i] = 0xdeadbeef;
+  const geometry = { control, headerByte: layout.ringHeaderByte(0), data, capacity, overflowCapacity };
+  const writer = new RingWriter({ ...geometry, spillLimit });
+  const reader = new RingReader(geometry);
+  const canariesIntact = () => Array.from({ length: kRingHeaderWords }, (_, i) => words[canary + i] === 0xdeadbeef).every(Boolean);
+  return { writer, reader, canariesIntact, words, header, data, layout };
 }
 
 describe("ring", () => {
@@ -71,9 +70,8 @@ describe("ring", () => {
           writer.declare(packWord0(OP_DECLARE_SERIES, 1), new TextEncoder().encode(text));
         }
         if (random() < 0.7) reader.drain(sink);
-        writer.flush();
       }
-      while (!writer.flush() || reader.counters().pending > 0) reader.drain(sink);
+      reader.drain(sink);
       expect(sink.next).toBe(sent);
       expect(sink.declarations).toHaveLength(declared);
       expect(sink.declarations.every((d, i) => d.startsWith(`decl-${i}-`))).toBe(true);
@@ -96,41 +94,65 @@ describe("ring", () => {
     expect(words[header + kWriteIndex]).toBeLessThan(5000);
   });
 
-  it("spills when full, keeps order, and drops exactly what exceeds the spill bound", () => {
-    const { writer, reader, words, header } = makeRing(1024, 0, 500);
+  it("goes on in the overflow when full, keeps order, and drops exactly what exceeds the overflow bound", () => {
+    const { writer, reader, words, header, data, layout } = makeRing(1024, 0, 500);
     const sink = new SequenceVerifier();
     const attempted = 3000;
+    // The overflow takes memory only once it is used.
+    expect(data.byteLength).toBe(layout.ringBytes);
     for (let sent = 0; sent < attempted; sent++) writer.record(packWord0(OP_ADD, sent % 1000), sent % 7, sent);
-    // 1024 in the ring, 500 spilled, the rest dropped and counted in shared memory.
-    expect(writer.spilled).toBe(500);
+    // 1024 in the ring, 500 in the overflow, the rest dropped and counted in shared memory.
     expect(writer.dropped).toBe(attempted - 1024 - 500);
     expect(reader.counters().droppedFull).toBe(attempted - 1024 - 500);
-    expect(reader.counters().spilledTotal).toBe(500);
-    expect(reader.spillLost()).toBe(500);
-    reader.drain(sink);
-    expect(writer.flush()).toBe(true);
+    expect(reader.counters().pending).toBe(1024);
+    expect(reader.counters().overflowPending).toBe(500);
+    expect(data.byteLength).toBeGreaterThan(layout.ringBytes);
+    // One drain reads everything, ring first, with no help from the writer.
     reader.drain(sink);
     expect(sink.next).toBe(1524);
-    // Cumulative: 500 were spilled, and all 500 reached the reader.
-    expect(reader.counters().spilledTotal).toBe(500);
-    expect(reader.spillLost()).toBe(0);
-    expect(words[header + kWriteIndex]).toBe(1524);
+    expect(reader.counters().overflowPending).toBe(0);
+    // The overflow was read empty: the writer is back in its ring.
+    writer.record(packWord0(OP_ADD, 1524 % 1000), 1524 % 7, 1524);
+    expect(reader.counters().pending).toBe(1);
+    expect(reader.counters().overflowPending).toBe(0);
+    reader.drain(sink);
+    expect(sink.next).toBe(1525);
+    expect(words[header + kWriteIndex]).toBe(1025);
   });
 
-  it("never drops declarations, even past the spill bound", () => {
+  it("lets the reader take everything a writer left in ring and overflow, though the writer never runs again", () => {
+    const { writer, reader } = makeRing(1024, 0, 100_000);
+    const sink = new SequenceVerifier();
+    // A burst far bigger than the ring, with a drain in the middle of it: then the writer goes quiet.
+    for (let sent = 0; sent < 50_000; sent++) {
+      writer.record(packWord0(OP_ADD, sent % 1000), sent % 7, sent);
+      if (sent === 20_000) reader.drain(sink);
+    }
+    writer.declare(packWord0(OP_DECLARE_SERIES, 1), new TextEncoder().encode("last"));
+    reader.drain(sink);
+    expect(sink.next).toBe(50_000);
+    expect(sink.declarations).toEqual(["last"]);
+    expect(writer.dropped).toBe(0);
+    expect(writer.waiting).toBe(0);
+  });
+
+  it("never drops declarations, even past the overflow bound, and publishes nothing ahead of one that waits", () => {
     const { writer, reader } = makeRing(1024, 0, 0);
     const sink = new SequenceVerifier();
     for (let sent = 0; sent < 1024; sent++) writer.record(packWord0(OP_ADD, sent % 1000), sent % 7, sent);
+    // 50 declarations of 20 records each: the overflow keeps room for one of the largest (257 records).
     for (let i = 0; i < 50; i++) writer.declare(packWord0(OP_DECLARE_SERIES, 1), new TextEncoder().encode(`decl-${i}-${"y".repeat(300)}`));
-    writer.record(packWord0(OP_ADD, 0), 0, 0); // spill bound 0: dropped
+    expect(writer.waiting).toBeGreaterThan(0);
+    writer.record(packWord0(OP_ADD, 0), 0, 0); // a declaration waits: dropped, counted
     expect(writer.dropped).toBe(1);
     while (!writer.flush()) reader.drain(sink);
     reader.drain(sink);
     expect(sink.next).toBe(1024);
     expect(sink.declarations).toHaveLength(50);
+    expect(sink.declarations.every((d, i) => d.startsWith(`decl-${i}-`))).toBe(true);
   });
 
-  it("keeps order through spill growth, in-place compaction, drops and index wrap, and counts every drop", () => {
+  it("keeps order through overflow growth, wrap-around, drops and ring index wrap, and counts every drop", () => {
     for (const seed of [11, 12, 13, 14, 15]) {
       const random = prng(seed);
       const spillLimit = 500 + Math.floor(random() * 4500);
@@ -153,29 +175,29 @@ describe("ring", () => {
       for (let round = 0; round < 300; round++) {
         const batch = Math.floor(random() * 3000);
         for (let k = 0; k < batch; k++, sent++) writer.record(packWord0(OP_ADD, sent % 1000), sent % 7, sent);
-        // Drain only sometimes: the ring stays full, the spill fills, part of it moves, the rest compacts.
+        // Drain only sometimes: the ring stays full, the overflow fills and wraps around its end.
         if (random() < 0.4) reader.drain(sink);
-        if (random() < 0.5) writer.flush();
-        expect(writer.spilled).toBeLessThanOrEqual(spillLimit);
+        expect(reader.counters().overflowPending).toBeLessThanOrEqual(spillLimit);
       }
-      while (!writer.flush() || reader.counters().pending > 0) reader.drain(sink);
+      reader.drain(sink);
       expect(writer.dropped).toBeGreaterThan(0);
       expect(received + writer.dropped).toBe(sent);
       expect(reader.counters().droppedFull).toBe(writer.dropped);
-      expect(reader.spillLost()).toBe(0);
       expect(canariesIntact()).toBe(true);
     }
   });
 
   it("carries records from a real producer thread to this thread in order", async () => {
     const capacity = 4096;
-    const layout = new Layout(1, capacity);
-    const buffer = new SharedArrayBuffer(layout.totalBytes);
-    const reader = new RingReader(buffer, layout.ringHeaderByte(0), layout.ringDataByte(0), capacity);
     const total = 300_000;
-    const worker = startWorker("ring-producer.mjs", {
-      workerData: { buffer, headerByte: layout.ringHeaderByte(0), dataByte: layout.ringDataByte(0), capacity, total, seed: 7 },
-    });
+    const overflowCapacity = total + declarationRecords(maxDeclarationBytes(capacity));
+    const layout = new Layout(1, capacity, overflowCapacity);
+    const control = new SharedArrayBuffer(layout.controlBytes);
+    const data = new SharedArrayBuffer(0, { maxByteLength: layout.slotBufferMaxBytes });
+    data.grow(layout.ringBytes);
+    const geometry = { control, headerByte: layout.ringHeaderByte(0), data, capacity, overflowCapacity };
+    const reader = new RingReader(geometry);
+    const worker = startWorker("ring-producer.mjs", { workerData: { ...geometry, total, seed: 7 } });
     const done = nextMessage<{ dropped: number }>(worker);
     let next = 0;
     let finished = false;
@@ -184,7 +206,7 @@ describe("ring", () => {
     });
     const sink: RecordSink = {
       observation(word0, aux, value) {
-        // The producer drops only past its spill bound, which this test makes unbounded.
+        // The producer drops only past its overflow bound, which this test makes as large as the run.
         if (value !== next || aux !== next % 7 || word0 !== packWord0(OP_ADD, next % 1000)) throw new Error(`record ${next} arrived as ${value}`);
         next++;
       },

@@ -1,0 +1,112 @@
+/**
+ * The consumer side of a slot's overflow: the main thread reads what a worker wrote there while its ring
+ * was full. See overflow-writer.ts.
+ * @module
+ */
+import { kOverflowRead, kOverflowWrite, kRecordBytes, kRecordWords } from "./layout.js";
+import { advanceOverflowIndex, nextOverflowIndex, overflowFill, overflowPosition } from "./overflow-index.js";
+import { OP_DECLARE_METRIC, declarationRecords } from "./protocol.js";
+import type { RecordSink } from "./ring-reader.js";
+
+/**
+ * Read records from one slot's overflow. Used by exactly one thread: the hub's.
+ *
+ * @example
+ * const overflow = new OverflowReader(header, data, layout.overflowDataByte, layout.overflowCapacity);
+ * overflow.drain(sink, Atomics.load(header, kOverflowWrite));
+ */
+export class OverflowReader {
+  readonly #header: Uint32Array;
+  readonly #data: SharedArrayBuffer;
+  readonly #base: number;
+  readonly #capacity: number;
+  #u32: Uint32Array = new Uint32Array(0);
+  #f64: Float64Array = new Float64Array(0);
+  #u8: Uint8Array = new Uint8Array(0);
+  #read: number;
+
+  /** Open the overflow of a slot; see {@link OverflowWriter}'s constructor for the arguments. */
+  constructor(header: Uint32Array, data: SharedArrayBuffer, base: number, capacity: number) {
+    this.#header = header;
+    this.#data = data;
+    this.#base = base;
+    this.#capacity = capacity;
+    // Only this thread writes the read index; the load just starts us where the header says.
+    this.#read = Atomics.load(header, kOverflowRead);
+  }
+
+  /** Records written and not yet read. The writer may add more while this returns. */
+  pending(): number {
+    // Acquire load of the writer's index; the answer may be stale by the time the caller uses it.
+    return overflowFill(Atomics.load(this.#header, kOverflowWrite), this.#read, this.#capacity);
+  }
+
+  /**
+   * Hand the records from the read index up to `end` (a write index loaded by the caller) to `sink`, then
+   * give their room back to the writer.
+   * @returns the number of observation records handed over.
+   */
+  drain(sink: RecordSink, end: number): number {
+    let r = this.#read;
+    if (r === end) return 0;
+    this.#mapGrown();
+    let observations = 0;
+    const capacity = this.#capacity;
+    while (r !== end) {
+      const i = overflowPosition(r, capacity) * kRecordWords;
+      const word0 = this.#u32[i] as number;
+      if ((word0 & 0xff) < OP_DECLARE_METRIC) {
+        sink.observation(word0, this.#u32[i + 1] as number, this.#f64[(i >>> 1) + 1] as number);
+        observations++;
+        r = nextOverflowIndex(r, capacity);
+        continue;
+      }
+      const payloadBytes = this.#u32[i + 1] as number;
+      const records = declarationRecords(payloadBytes);
+      if (records > overflowFill(end, r, capacity)) {
+        // A length that runs past what was published cannot be trusted to skip by: hand over an empty
+        // payload and move on by one record.
+        sink.declaration(word0, new Uint8Array(0));
+        r = nextOverflowIndex(r, capacity);
+        continue;
+      }
+      sink.declaration(word0, this.#copyPayload(nextOverflowIndex(r, capacity), payloadBytes));
+      r = advanceOverflowIndex(r, records, capacity);
+    }
+    this.#read = r;
+    // Release: the writer may reuse every position before `r` once it sees this store.
+    Atomics.store(this.#header, kOverflowRead, r);
+    return observations;
+  }
+
+  /** Forget whatever is left, so the overflow can go to a new writer. Only when no thread writes it. */
+  reset(): void {
+    // The writer is gone: this store just leaves a clean header for the next owner, who loads it.
+    this.#read = Atomics.load(this.#header, kOverflowWrite);
+    Atomics.store(this.#header, kOverflowRead, this.#read);
+  }
+
+  /** Make sure the views cover every position the writer has grown the buffer for. */
+  #mapGrown(): void {
+    const grownBytes = this.#data.byteLength - this.#base;
+    if (grownBytes <= this.#u8.length) return;
+    const records = Math.min(this.#capacity, Math.floor(grownBytes / kRecordBytes));
+    this.#u32 = new Uint32Array(this.#data, this.#base, records * kRecordWords);
+    this.#f64 = new Float64Array(this.#data, this.#base, records * 2);
+    this.#u8 = new Uint8Array(this.#data, this.#base, records * kRecordBytes);
+  }
+
+  #copyPayload(first: number, length: number): Uint8Array {
+    const out = new Uint8Array(length);
+    let copied = 0;
+    let index = first;
+    while (copied < length) {
+      const byte = overflowPosition(index, this.#capacity) * kRecordBytes;
+      const n = Math.min(kRecordBytes, length - copied);
+      out.set(this.#u8.subarray(byte, byte + n), copied);
+      copied += n;
+      index = nextOverflowIndex(index, this.#capacity);
+    }
+    return out;
+  }
+}
