@@ -68,8 +68,9 @@ export async function createRecorder(contender, context = {}) {
         histogram: (i) => histogram.labels(...seriesLabels(i)),
         counter: (i) => counter.labels(...seriesLabels(i)),
         timeNoop: timed,
-        flush: () => worker.flush({ timeoutMs: 10_000 }),
-        close: () => worker.flush({ timeoutMs: 10_000 }),
+        // Every record is in shared memory when its call returns: nothing to hand over.
+        flush: async () => {},
+        close: async () => {},
       };
     }
     default:

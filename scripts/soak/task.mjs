@@ -8,7 +8,7 @@
 // call and the store after it: that call is "in flight", and this task's words show it (started > ok +
 // rejected). [3] holds the threadId running the task, so the driver can terminate exactly that thread.
 import { threadId } from "node:worker_threads";
-import { Counter, Gauge, Histogram, Summary, flush } from "../../dist/worker/index.js";
+import { Counter, Gauge, Histogram, Summary } from "../../dist/worker/index.js";
 
 const ops = new Counter({ name: "soak_ops_total", help: "Operations done.", labelNames: ["kind"] });
 const seconds = new Histogram({ name: "soak_op_seconds", help: "Operation time.", labelNames: ["kind"], buckets: [0.001, 0.01, 0.1, 1] });
@@ -80,6 +80,5 @@ export default async function task({ slots, slot, id, calls, crashKind, crashAt,
   call(() => running.dec());
   level.remove(String(id));
   call(() => mine.set(-1)); // on a removed label set: dropped as removed_series
-  await flush();
   return { started, ok, rejected };
 }

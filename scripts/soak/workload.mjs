@@ -11,7 +11,7 @@
 //  - A task that completed has started = returned + rejected, exactly (piscina's result says the same,
 //    and the driver checks that it does).
 //  - A task whose worker was killed may have one call in flight: started = returned + rejected + 1. That
-//    call's record may have been published (or spilled, and counted as lost) or not; nothing else is
+//    call's record may have been published or not; nothing else is
 //    uncertain. Deaths by uncaught error, process.exit() and the heap limit happen between calls (the task
 //    crashes itself at a chosen call), so only terminate() and abort can leave a call in flight.
 // The hub counts each record once: applied (counted) or dropped, by reason (ring_full, worker_exit,
@@ -137,8 +137,8 @@ export async function runWorkload(options = {}) {
   if (hoseWorker) hub.attach(hoseWorker);
   const hoseCounts = hoseWorker ? new Promise((resolve) => hoseWorker.once("message", resolve)) : Promise.resolve();
   const hoseExited = hoseWorker ? new Promise((resolve) => hoseWorker.once("exit", resolve)) : Promise.resolve();
-  // Stalls: this thread busy-waits now and then, so rings fill, records wait in spill buffers (and die
-  // there with killed workers), and past the spill bound are dropped as ring_full.
+  // Stalls: this thread busy-waits now and then, so rings fill, records wait in overflows (where the hub
+  // still reads them after their worker is killed), and past the overflow bound are dropped as ring_full.
   let stalls = 0;
   const stall =
     stallEveryMs > 0

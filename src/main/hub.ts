@@ -97,15 +97,15 @@ interface RegistryWithHook {
  * Aggregate metrics recorded in worker threads into a prom-client registry.
  *
  * Counters, histograms and summaries accumulate here, so they never go down when a worker exits; gauges
- * combine the values of live workers. Every `registry.metrics()` call drains the rings first, so it
- * includes every observation whose call returned before it began, except those waiting in a worker's
- * spill buffer because its ring was full (they follow as soon as the ring has room; `flush()` in the
- * worker waits for them). Every observation is counted or counted as dropped: see docs/guarantees.md.
+ * combine the values of live workers. Every `registry.metrics()` call drains every worker's ring and
+ * overflow first, so it includes every observation whose call returned before it began, whatever the
+ * worker does afterwards (parked, busy, exited or terminated). Every observation is counted or counted as
+ * dropped: see docs/guarantees.md.
  *
- * Without `attach()`, a worker that exits by itself (its event loop empties, or it calls
- * `process.exit()`) still frees its slot and its gauge values; a worker stopped by `terminate()` does
- * not, because it runs no code on the way out: its counts are kept, but its gauge values and its slot
- * stay until the hub closes. Attach every Worker or piscina pool to be exact in both cases.
+ * The hub follows every Worker the main thread creates after it (Node's process `worker` event), so a
+ * terminated worker frees its slot and its gauge values at once, attached or not. `attach()` adds a
+ * piscina pool's own metrics, and follows Workers the hub cannot see being created (made before the hub,
+ * or handed over from elsewhere).
  *
  * @example
  * import { MetricsHub } from "prom-threads";

@@ -35,16 +35,15 @@ export function isConnected(): boolean {
 }
 
 /**
- * Resolve once every record this thread made is in its ring, where the next drain or scrape sees it.
- * Only records that met a full ring wait in the thread's spill buffer; call this at the end of a batch
- * job, or in a test, to be sure a following scrape includes them.
- * @returns `true` when the spill buffer is empty, `false` when `timeoutMs` passed first.
+ * Resolve once nothing this thread recorded waits in the thread itself. You never need it for correct
+ * counts: every record is in shared memory, where the next drain or scrape reads it, when its call
+ * returns. The one exception it covers is a label-set declaration made while the ring and the overflow
+ * were both full (observations made meanwhile are dropped and counted); `flush()` writes it as soon as
+ * the hub makes room.
+ * @returns `true` when nothing waits in this thread, `false` when `timeoutMs` passed first.
  *
  * @example
- * export default async function task(input) {
- *   work(input);
- *   await flush();
- * }
+ * const settled = await flush({ timeoutMs: 500 });
  */
 export function flush(options: { timeoutMs?: number } = {}): Promise<boolean> {
   return runtime.flush(options.timeoutMs ?? 1000);

@@ -204,6 +204,7 @@ describe("lifecycle and options", () => {
     [{ ringBytes: 1024 }, "options.ringBytes"],
     [{ maxWorkers: 0 }, "options.maxWorkers"],
     [{ spillRecords: -1 }, "options.spillRecords"],
+    [{ ringBytes: 2 ** 28, spillRecords: 2 ** 28 }, "options.spillRecords"],
     [{ drainIntervalMs: 1.5 }, "options.drainIntervalMs"],
     [{ selfMetrics: "yes" }, "options.selfMetrics"],
     [{ registry: {} }, "options.registry"],
@@ -214,6 +215,20 @@ describe("lifecycle and options", () => {
     } catch (error) {
       expect((error as PromThreadsError).code).toBe(ErrorCodes.INVALID_OPTION);
     }
+  });
+
+  it("grows shared memory with the workers that connect, not with maxWorkers", async () => {
+    const registry = new Registry();
+    const hub = new MetricsHub({ registry, maxWorkers: 4096 });
+    const idle = hub.stats().sharedMemoryBytes;
+    // The control buffer only: 4096 slots of 192 bytes of header, no ring yet.
+    expect(idle).toBeLessThan(1 << 20);
+    const worker = await Scripted.start({ workerData: hub.workerData });
+    await worker.ok("record", { kind: "counter", config: { name: "grow_total", help: "h" }, count: 3 });
+    await hub.collect();
+    expect(hub.stats().sharedMemoryBytes).toBe(idle + (1 << 20));
+    await worker.worker.terminate();
+    await hub.close();
   });
 
   it("refuses a second hub's self-metrics on one registry", () => {
