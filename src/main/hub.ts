@@ -42,7 +42,11 @@ import { resolveHubOptions, type MetricsHubOptions, type ResolvedHubOptions } fr
 import { PoolMetrics, type ObservablePool, type PoolAttachOptions } from "./pool-metrics.js";
 import { SelfMetrics } from "./self-metrics.js";
 import { SlotDrain } from "./slot-drain.js";
+import { Reporter } from "./reporter.js";
 import { DROP_REASONS, Tally, type DropReason } from "./tally.js";
+
+/** Distinct metric names `prom_threads_declaration_conflicts_total` labels; more count as `__overflow__`. */
+const kConflictMetricLabels = 100;
 
 /** A snapshot of the hub's state, for status pages and logs. */
 export interface HubStats {
@@ -131,7 +135,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   readonly #conflicts = new Map<string, number>();
   /** Label sets folded into each metric's overflow series, by metric name. */
   readonly #seriesOverflow = new Map<string, number>();
-  readonly #reported = new Set<string>();
+  readonly #reporter = new Reporter(this);
+  #metricLimitRefusals = 0;
   readonly #tally = new Tally();
   readonly #gaugeClock = { seq: 0 };
   readonly #targets: AttachedTargets;
@@ -322,7 +327,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       if (type !== "counter" && type !== "gauge" && type !== "histogram" && type !== "summary") throw new Error(`unknown type ${String(type)}`);
       declaration = normalizeDeclaration(type, raw);
     } catch (error) {
-      this.reportMalformed(`an invalid metric declaration (${(error as Error).message})`);
+      this.reportMalformed(`an invalid metric declaration (${(error as Error).message})`, 1);
       return null;
     }
     const entry = this.#metrics.get(declaration.name);
@@ -332,8 +337,27 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       this.#conflict(declaration.name, `a worker declared metric "${declaration.name}" again with ${difference}; the first declaration wins and the records of the other are dropped`);
       return null;
     }
+    if (this.#metrics.size >= this.#options.maxMetrics) {
+      this.#metricLimitRefusals++;
+      this.#report(
+        new ConfigurationError(
+          ErrorCodes.METRIC_LIMIT,
+          `prom-threads: the hub holds its limit of ${this.#options.maxMetrics} worker metrics (maxMetrics); metric "${declaration.name}" and further new ones are refused, their records dropped as declaration_conflict. Raise maxMetrics, or stop making metric names from data`,
+        ),
+        "metric-limit",
+      );
+      return null;
+    }
     const drain = (): void => this.#drainForCollect();
-    const metric = createBridge(declaration, drain);
+    let metric: BridgeMetric;
+    try {
+      // prom-client may refuse a configuration the declaration's checks let through; that is this
+      // declaration's failure, never the drain's.
+      metric = createBridge(declaration, drain);
+    } catch (error) {
+      this.reportMalformed(`a metric declaration prom-client refused (${(error as Error).message})`, 1);
+      return null;
+    }
     metric.limitSeries(this.#options.maxSeries, (folded, count) => this.#seriesOverflowed(folded, count));
     try {
       metric.register(this.registry);
@@ -346,9 +370,21 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     return metric;
   }
 
-  /** @internal Called by a slot for a record that makes no sense. */
-  reportMalformed(detail: string): void {
-    this.#report(new ProtocolError(ErrorCodes.MALFORMED_RECORD, `prom-threads: a worker ring held ${detail}; it was dropped`), "malformed");
+  /** @internal Called by a slot, at most once per drain, for what it could not understand. */
+  reportMalformed(detail: string, count: number): void {
+    const what = count === 1 ? detail : `${count} records or declarations that made no sense, the first ${detail}`;
+    this.#report(new ProtocolError(ErrorCodes.MALFORMED_RECORD, `prom-threads: a worker ring held ${what}; dropped`), "malformed");
+  }
+
+  /** @internal Called by a slot once, when it stops reading a worker that sent too many malformed records. */
+  reportQuarantined(threadId: number, count: number): void {
+    this.#report(
+      new ProtocolError(
+        ErrorCodes.SLOT_QUARANTINED,
+        `prom-threads: worker thread ${threadId} sent ${count} malformed records; its slot is quarantined: everything it publishes from now on is dropped and counted as malformed, until it exits`,
+      ),
+      `quarantined:${threadId}`,
+    );
   }
 
   #drainSlot(index: number): void {
@@ -443,19 +479,15 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   }
 
   #conflict(metric: string, message: string): void {
-    this.#conflicts.set(metric, (this.#conflicts.get(metric) ?? 0) + 1);
+    // A bounded label set: past kConflictMetricLabels names, conflicts count under one overflow name.
+    const label = this.#conflicts.has(metric) || this.#conflicts.size < kConflictMetricLabels ? metric : OVERFLOW_LABEL_VALUE;
+    this.#conflicts.set(label, (this.#conflicts.get(label) ?? 0) + 1);
     this.#report(new ProtocolError(ErrorCodes.DECLARATION_CONFLICT, `prom-threads: ${message}`), `conflict:${message}`);
   }
 
-  /** Emit `error` when someone listens; otherwise warn once per distinct problem, so nothing crashes. */
+  /** Emit `error` when someone listens, otherwise warn; bounded per code either way (see reporter.ts). */
   #report(error: PromThreadsError, key: string): void {
-    if (this.listenerCount("error") > 0) {
-      this.emit("error", error);
-      return;
-    }
-    if (this.#reported.has(key)) return;
-    this.#reported.add(key);
-    process.emitWarning(error.message, { code: error.code });
+    this.#reporter.report(error, key);
   }
 
   /** Warn when a pool's workers cannot find this hub: their task timings and thread metrics would be missing. */

@@ -58,6 +58,13 @@ export interface MetricsHubOptions {
    */
   maxSeries?: number;
   /**
+   * Most metrics (names) workers may declare in this hub. A declaration of a new name past it is refused:
+   * its records are dropped as `declaration_conflict`, reported once (`ERR_PROM_THREADS_METRIC_LIMIT`).
+   * Bounds the hub's memory against metric names made from data.
+   * @default 10000
+   */
+  maxMetrics?: number;
+  /**
    * Where ring indices start (an unsigned 32-bit number). Only for testing index wrap-around.
    * @default 0
    */
@@ -75,6 +82,7 @@ export interface ResolvedHubOptions {
   drainIntervalMs: number;
   selfMetrics: boolean;
   maxSeries: number;
+  maxMetrics: number;
   ringStartIndex: number;
 }
 
@@ -122,6 +130,7 @@ export function resolveHubOptions(options: MetricsHubOptions | undefined): Resol
     drainIntervalMs: integerOption(raw, "drainIntervalMs", 100, 1, 3_600_000),
     selfMetrics,
     maxSeries: integerOption(raw, "maxSeries", DEFAULT_MAX_SERIES, 1, kMaxLocalId),
+    maxMetrics: integerOption(raw, "maxMetrics", 10_000, 1, 1_000_000),
     ringStartIndex: integerOption(raw, "ringStartIndex", 0, 0, 0xffffffff),
   };
 }

@@ -31,18 +31,44 @@ import {
 } from "./bridge/binding.js";
 import type { BridgeMetric } from "./bridge/bridge-metric.js";
 import { detachContribution } from "./bridge/gauge.js";
+import { MAX_LABEL_VALUE_BYTES } from "../shared/limits.js";
 import type { Tally } from "./tally.js";
 
 /** What a slot asks of the hub when a declaration arrives. */
 export interface DeclarationResolver {
   /** Return the hub's metric for a worker's declaration, or `null` when it conflicts (reported by the hub). */
   resolveMetric(declaration: unknown): BridgeMetric | null;
-  /** Report a record that made no sense. */
-  reportMalformed(detail: string): void;
+  /**
+   * Report what a slot could not understand since its last report: `count` records or declarations, the
+   * first of them described by `detail`. Called at most once per drain of the slot.
+   */
+  reportMalformed(detail: string, count: number): void;
+  /** Report once that a slot was quarantined after `count` malformed records. */
+  reportQuarantined(threadId: number, count: number): void;
 }
 
 /** Marks an id whose series the worker removed; records on it are dropped as `removed_series`. */
 const REMOVED = new Binding(KIND_REJECTED, null);
+
+/**
+ * Malformed records one worker may send before its slot is quarantined: the hub then discards everything
+ * the slot publishes (counted as `malformed`) until the worker is gone. A bug or a hostile worker must not
+ * cost the main thread more than this.
+ */
+export const kQuarantineAfter = 100_000;
+
+/**
+ * Series ids one worker may have bound at once. The worker gives ids back on `remove()` and caches at most
+ * `maxSeries` label sets per metric, so a well-behaved worker stays far below; past it, new label sets of
+ * that worker are malformed.
+ */
+export const kMaxBindingsPerWorker = 1 << 20;
+
+/** A slot reports malformed input at most once per this many milliseconds, with a count. */
+const kReportIntervalMs = 1000;
+
+/** Most label-set resolutions a worker can report folded in one record (a sanity bound, not a limit). */
+const kMaxFoldCount = 2 ** 32;
 
 /** One slot's drain state. Reset by {@link SlotDrain.release} when the owner is gone. */
 export class SlotDrain implements RecordSink {
@@ -54,8 +80,16 @@ export class SlotDrain implements RecordSink {
   readonly #resolver: DeclarationResolver;
   readonly #tally: Tally;
   #bindings: Array<Binding | undefined> = [];
+  #bound = 0;
   #metrics: Array<BridgeMetric | null | undefined> = [];
   #lastDroppedFull = 0;
+  /** Malformed records since the last report, and the first one's description. */
+  #malformedPending = 0;
+  #malformedDetail = "";
+  /** Malformed records of the current owner; past {@link kQuarantineAfter} the slot is quarantined. */
+  #malformedTotal = 0;
+  #quarantined = false;
+  #lastReport = -Infinity;
   /** Monotonic sequence shared by all slots, to order gauge updates for `aggregate: "last"`. */
   readonly #clock: { seq: number };
 
@@ -72,9 +106,26 @@ export class SlotDrain implements RecordSink {
     return this.#reader.fill();
   }
 
+  /** Whether the slot's records are discarded because its owner sent too many malformed ones. */
+  get quarantined(): boolean {
+    return this.#quarantined;
+  }
+
   /** Apply every published record, and take the writer's drop count. */
   drain(): void {
-    this.#reader.drain(this);
+    if (this.#quarantined) {
+      // Discard, counted: what a quarantined worker publishes is not read record by record.
+      const { pending, overflowPending } = this.#reader.counters();
+      this.#tally.dropped.malformed += Math.min(pending, this.#reader.capacity) + overflowPending;
+      this.#reader.reset(false);
+    } else {
+      this.#reader.drain(this);
+    }
+    if (this.#malformedPending > 0) this.#reportMalformed(false);
+    if (!this.#quarantined && this.#malformedTotal >= kQuarantineAfter) {
+      this.#quarantined = true;
+      this.#resolver.reportQuarantined(this.threadId, this.#malformedTotal);
+    }
     const { droppedFull } = this.#reader.counters();
     if (droppedFull !== this.#lastDroppedFull) {
       this.#tally.dropped.ring_full += (droppedFull - this.#lastDroppedFull) >>> 0;
@@ -93,13 +144,17 @@ export class SlotDrain implements RecordSink {
    */
   release(): void {
     this.drain();
-    this.#reader.reset();
+    if (this.#malformedPending > 0) this.#reportMalformed(true);
+    this.#reader.reset(true);
     for (const binding of this.#bindings) {
       if (binding !== undefined && binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
     }
     this.#bindings = [];
+    this.#bound = 0;
     this.#metrics = [];
     this.#lastDroppedFull = 0;
+    this.#malformedTotal = 0;
+    this.#quarantined = false;
     this.active = false;
     this.threadId = -1;
   }
@@ -114,12 +169,13 @@ export class SlotDrain implements RecordSink {
     }
     switch (binding.kind) {
       case KIND_COUNTER:
-        if (op !== OP_ADD || !(value >= 0)) break;
+        // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
+        if (op !== OP_ADD || !(value >= 0) || value - value !== 0) break;
         (binding.target as CounterSeries).value += value;
         this.#tally.drained++;
         return;
       case KIND_HISTOGRAM: {
-        if (op !== OP_OBSERVE || aux > binding.maxAux) break;
+        if (op !== OP_OBSERVE || aux > binding.maxAux || value !== value) break;
         const series = binding.target as HistogramSeries;
         series.buckets[aux] = (series.buckets[aux] as number) + 1;
         series.sum += value;
@@ -128,6 +184,7 @@ export class SlotDrain implements RecordSink {
       }
       case KIND_GAUGE: {
         const contribution = binding.target as GaugeContribution;
+        if (value !== value) break;
         if (op === OP_SET) contribution.value = value;
         else if (op === OP_ADD) contribution.value += value;
         else break;
@@ -136,8 +193,13 @@ export class SlotDrain implements RecordSink {
         return;
       }
       case KIND_SUMMARY:
-        if (op !== OP_OBSERVE) break;
-        (binding.target as SummaryTarget).observe(value);
+        if (op !== OP_OBSERVE || value - value !== 0) break;
+        try {
+          (binding.target as SummaryTarget).observe(value);
+        } catch (error) {
+          this.#malformed(`a summary observation prom-client refused (${(error as Error).message})`);
+          return;
+        }
         this.#tally.drained++;
         return;
       default:
@@ -148,13 +210,23 @@ export class SlotDrain implements RecordSink {
     this.#malformed(`operation ${op} does not fit its series`);
   }
 
-  /** @internal Apply one declaration. */
+  /** @internal Apply one declaration. Never throws: whatever goes wrong is this declaration's failure. */
   declaration(word0: number, payload: Uint8Array): void {
-    const op = opOf(word0);
-    const id = idOf(word0);
+    try {
+      this.#declare(opOf(word0), idOf(word0), payload);
+    } catch (error) {
+      this.#malformedDeclaration(`a declaration the hub could not apply (${(error as Error).message})`);
+    }
+  }
+
+  /** @internal The slot's indices were forged or corrupted; the reader skipped what they claimed. */
+  corrupt(detail: string): void {
+    this.#malformed(detail);
+  }
+
+  #declare(op: number, id: number, payload: Uint8Array): void {
     if (op === OP_REMOVE_SERIES) {
-      const binding = this.#bindings[id];
-      if (binding !== undefined && binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
+      this.#unbind(id);
       this.#bindings[id] = REMOVED;
       return;
     }
@@ -171,34 +243,80 @@ export class SlotDrain implements RecordSink {
     }
     if (op === OP_SERIES_OVERFLOW) {
       const metric = this.#metrics[id];
-      if (metric === undefined || typeof decoded !== "number" || !(decoded >= 0)) {
+      if (metric === undefined || !Number.isSafeInteger(decoded) || (decoded as number) < 0 || (decoded as number) > kMaxFoldCount) {
         this.#malformedDeclaration("an overflow count for an undeclared metric, or not a count");
       } else if (metric !== null) {
-        metric.foldedInWorker(decoded);
+        metric.foldedInWorker(decoded as number);
       }
       return;
     }
     if (op === OP_DECLARE_SERIES) {
-      const series = decoded as { metric?: unknown; values?: unknown };
-      const metric = typeof series.metric === "number" ? this.#metrics[series.metric] : undefined;
+      const series = decoded as { metric?: unknown; values?: unknown } | null;
+      const metric = typeof series?.metric === "number" ? this.#metrics[series.metric] : undefined;
       if (metric === null) {
+        this.#unbind(id);
         this.#bindings[id] = REJECTED;
-      } else if (metric === undefined || !Array.isArray(series.values) || series.values.length !== metric.labelNames.length) {
-        this.#malformedDeclaration("a label set for an undeclared metric, or with the wrong number of values");
-      } else {
-        this.#bindings[id] = metric.bind(series.values as string[]);
+        return;
       }
+      const values = series?.values;
+      if (metric === undefined || !validLabelValues(values, metric.labelNames.length)) {
+        this.#malformedDeclaration("a label set for an undeclared metric, or whose values are not label values of that metric");
+        return;
+      }
+      if (this.#bindings[id] === undefined && this.#bound >= kMaxBindingsPerWorker) {
+        this.#malformedDeclaration(`a label set past the ${kMaxBindingsPerWorker} one worker may hold at once`);
+        return;
+      }
+      const binding = metric.bind(values);
+      // A re-declared id replaces its binding: a gauge contribution it had must leave with it, or it would
+      // stay in the gauge after the worker is gone.
+      this.#unbind(id);
+      this.#bindings[id] = binding;
+      this.#bound++;
       return;
     }
     this.#malformedDeclaration(`unknown operation ${op}`);
   }
 
-  #malformed(detail: string): void {
-    this.#tally.dropped.malformed++;
-    this.#resolver.reportMalformed(detail);
+  /** Forget id `id`'s binding (a gauge loses this worker's contribution). */
+  #unbind(id: number): void {
+    const binding = this.#bindings[id];
+    if (binding === undefined || binding === REMOVED || binding === REJECTED) return;
+    if (binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
+    this.#bound--;
   }
 
-  #malformedDeclaration(detail: string): void {
-    this.#resolver.reportMalformed(detail);
+  #malformed(detail: string): void {
+    this.#tally.dropped.malformed++;
+    this.#noteMalformed(detail);
   }
+
+  /** A declaration carries no observation: it is reported, not counted as a dropped record. */
+  #malformedDeclaration(detail: string): void {
+    this.#noteMalformed(detail);
+  }
+
+  /** Report what is pending: at most once per {@link kReportIntervalMs}, unless `now`. */
+  #reportMalformed(now: boolean): void {
+    const time = performance.now();
+    if (!now && time - this.#lastReport < kReportIntervalMs) return;
+    this.#lastReport = time;
+    this.#resolver.reportMalformed(this.#malformedDetail, this.#malformedPending);
+    this.#malformedPending = 0;
+  }
+
+  #noteMalformed(detail: string): void {
+    if (this.#malformedPending === 0) this.#malformedDetail = detail;
+    this.#malformedPending++;
+    this.#malformedTotal++;
+  }
+}
+
+/** Whether `values` is an array of `count` strings, each a label value the workers could have sent. */
+function validLabelValues(values: unknown, count: number): values is string[] {
+  if (!Array.isArray(values) || values.length !== count) return false;
+  for (const value of values) {
+    if (typeof value !== "string" || value.length > MAX_LABEL_VALUE_BYTES) return false;
+  }
+  return true;
 }

@@ -30,6 +30,10 @@ export const ErrorCodes = {
   DECLARATION_TOO_LARGE: "ERR_PROM_THREADS_DECLARATION_TOO_LARGE",
   /** Two declarations of one metric name disagree; the first wins. */
   DECLARATION_CONFLICT: "ERR_PROM_THREADS_DECLARATION_CONFLICT",
+  /** The hub holds `maxMetrics` worker metrics; a new metric name is refused and its records dropped. */
+  METRIC_LIMIT: "ERR_PROM_THREADS_METRIC_LIMIT",
+  /** A worker sent so many malformed records that the hub stopped reading its slot until it exits. */
+  SLOT_QUARANTINED: "ERR_PROM_THREADS_SLOT_QUARANTINED",
   /** A ring held a record the hub could not understand; it was dropped and counted. */
   MALFORMED_RECORD: "ERR_PROM_THREADS_MALFORMED_RECORD",
   /** `hub.attach()` was given something that is neither a Worker nor a piscina pool. */

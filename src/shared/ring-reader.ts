@@ -13,6 +13,11 @@ export interface RecordSink {
   observation(word0: number, aux: number, value: number): void;
   /** One complete declaration: its header word and its payload bytes (a copy the sink may keep). */
   declaration(word0: number, payload: Uint8Array): void;
+  /**
+   * The slot's indices cannot be true (more published than the ring or overflow holds, an index out of
+   * range): only a bug or a forged store does that. The reader skipped what the indices claimed.
+   */
+  corrupt(detail: string): void;
 }
 
 /** What one slot's header says, read with acquire loads. */
@@ -97,22 +102,42 @@ export class RingReader {
     // only once we have read the overflow empty). Reading the ring first keeps that order.
     const overflowEnd = Atomics.load(this.#header, kOverflowWrite);
     const ringEnd = Atomics.load(this.#header, kWriteIndex);
+    if (((ringEnd - this.#read) >>> 0) > this.#capacity) {
+      // A ring never holds more than its capacity: the write index is not the writer's. Reading up to it
+      // would take garbage for records (and could take seconds): skip to it, so the next index the writer
+      // publishes is read from there, and say so.
+      this.#skipTo(ringEnd);
+      sink.corrupt(`a ring write index ${(ringEnd - this.#read) >>> 0} records ahead of its reader, beyond the ring's ${this.#capacity}`);
+      return 0;
+    }
     const observations = this.#drainRing(sink, ringEnd);
     // A declaration left half-read in the ring (only after memory corruption) keeps the overflow waiting.
     if (this.#read !== ringEnd) return observations;
     return observations + this.#overflow.drain(sink, overflowEnd);
   }
 
+  /** Records in the ring. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
   /**
-   * Forget whatever is left (a dead writer's partial declaration) and clear the writer's counters, so the
-   * slot can go to a new writer. Only when no thread writes it.
+   * Skip whatever is published (a dead writer's partial declaration, or the records of a quarantined
+   * writer). With `forNewOwner`, also clear the writer's counters so the slot can go to a new writer: only
+   * when no thread writes it.
    */
-  reset(): void {
-    // The writer is gone: these stores just leave a clean header for the next owner, who loads them.
-    this.#read = Atomics.load(this.#header, kWriteIndex);
-    Atomics.store(this.#header, kReadIndex, this.#read);
-    Atomics.store(this.#header, kDroppedFull, 0);
+  reset(forNewOwner: boolean): void {
+    // Acquire loads of the write indices; the stores give the room back (and, for a new owner, leave a
+    // clean header that it loads).
+    this.#skipTo(Atomics.load(this.#header, kWriteIndex));
     this.#overflow.reset();
+    if (forNewOwner) Atomics.store(this.#header, kDroppedFull, 0);
+  }
+
+  #skipTo(end: number): void {
+    this.#read = end;
+    // Release: gives the skipped room back to the writer.
+    Atomics.store(this.#header, kReadIndex, end);
   }
 
   #drainRing(sink: RecordSink, end: number): number {

@@ -32,6 +32,9 @@ class SequenceVerifier implements RecordSink {
   declaration(_word0: number, payload: Uint8Array): void {
     this.declarations.push(new TextDecoder().decode(payload));
   }
+  corrupt(detail: string): void {
+    throw new Error(`corrupt: ${detail}`);
+  }
 }
 
 function makeRing(capacity: number, startIndex = 0, spillLimit = 1 << 20) {
@@ -170,6 +173,9 @@ describe("ring", () => {
           received++;
         },
         declaration() {},
+        corrupt(detail) {
+          throw new Error(`corrupt: ${detail}`);
+        },
       };
       let sent = 0;
       for (let round = 0; round < 300; round++) {
@@ -211,6 +217,9 @@ describe("ring", () => {
         next++;
       },
       declaration() {},
+      corrupt(detail) {
+        throw new Error(`corrupt: ${detail}`);
+      },
     };
     const deadline = Date.now() + 30_000;
     while ((!finished || next < total) && Date.now() < deadline) {
@@ -220,6 +229,35 @@ describe("ring", () => {
     expect((await done).dropped).toBe(0);
     expect(next).toBe(total);
     await worker.terminate();
+  });
+
+  it("treats a forged write index as corruption, skips it, and reads the writer's records again soon after", () => {
+    const { writer, reader, words, header } = makeRing(1024);
+    const corrupt: string[] = [];
+    let received = 0;
+    const sink: RecordSink = {
+      observation() {
+        received++;
+      },
+      declaration() {},
+      corrupt(detail) {
+        corrupt.push(detail);
+      },
+    };
+    for (let i = 0; i < 10; i++) writer.record(packWord0(OP_ADD, 1), 0, i);
+    reader.drain(sink);
+    words[header + kWriteIndex] = (words[header + kWriteIndex]! + 2 ** 27) >>> 0;
+    reader.drain(sink);
+    expect(received).toBe(10);
+    expect(corrupt).toHaveLength(1);
+    // The writer publishes its own index again: the reader meets one more impossible distance, skips to it,
+    // and from then on reads normally.
+    writer.record(packWord0(OP_ADD, 1), 0, 0);
+    reader.drain(sink);
+    for (let i = 0; i < 700; i++) writer.record(packWord0(OP_ADD, 1), 0, i);
+    reader.drain(sink);
+    expect(corrupt.length).toBeLessThanOrEqual(2);
+    expect(received).toBe(10 + 700);
   });
 
   it("uses 16-byte records", () => {
