@@ -173,6 +173,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       slots: this.#slotBuffers,
       spillRecords: this.#options.spillRecords,
       maxSeries: this.#options.maxSeries,
+      overflowWaitMs: this.#options.overflowWaitMs,
     };
     this.#targets = new AttachedTargets((threadId) => this.#threadExited(threadId));
     // Every Worker this thread creates from now on is followed to its exit, attached or not.
@@ -594,16 +595,19 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     };
   }
 
-  #armDoorbell(): void {
+  #armDoorbell(seen: number = Atomics.load(this.#control, kDoorbellWord)): void {
     if (this.#closed) return;
     // Why waitAsync: a worker whose ring passes half full adds to the doorbell word and notifies; the hub
     // wakes and drains at once instead of at the next tick. A pending waitAsync does not keep Node alive.
-    const seen = Atomics.load(this.#control, kDoorbellWord);
+    // `seen` was loaded before the last drain: a ring during that drain changed the word, so the wait
+    // returns at once and the hub drains again (a wake-up is never lost between drain and wait).
     const result = Atomics.waitAsync(this.#control, kDoorbellWord, seen);
     const next = (): void => {
       if (this.#closed) return;
+      // Acquire load of the word workers add to, before the drain it is meant to cover.
+      const before = Atomics.load(this.#control, kDoorbellWord);
       this.drainSync();
-      this.#armDoorbell();
+      this.#armDoorbell(before);
     };
     if (result.async) void result.value.then(next);
     else setImmediate(next);

@@ -39,6 +39,15 @@ export interface MetricsHubOptions {
    */
   spillRecords?: number;
   /**
+   * Milliseconds a worker whose ring and overflow are both full waits for the hub to make room before it
+   * drops. The wait lasts as long as the hub keeps draining (the worker sleeps, leaving the core to the
+   * main thread: backpressure when threads outnumber cores); only a hub that makes no progress at all for
+   * this long (a blocked main thread) makes the worker drop, counted, without waiting until the hub moves
+   * again. 0: never wait, drop at once.
+   * @default 500
+   */
+  overflowWaitMs?: number;
+  /**
    * Milliseconds between background drains. Scrapes drain too, and a worker whose ring is half full wakes
    * the hub at once.
    * @default 100
@@ -83,6 +92,7 @@ export interface ResolvedHubOptions {
   selfMetrics: boolean;
   maxSeries: number;
   maxMetrics: number;
+  overflowWaitMs: number;
   ringStartIndex: number;
 }
 
@@ -131,6 +141,7 @@ export function resolveHubOptions(options: MetricsHubOptions | undefined): Resol
     selfMetrics,
     maxSeries: integerOption(raw, "maxSeries", DEFAULT_MAX_SERIES, 1, kMaxLocalId),
     maxMetrics: integerOption(raw, "maxMetrics", 10_000, 1, 1_000_000),
+    overflowWaitMs: integerOption(raw, "overflowWaitMs", 500, 0, 60_000),
     ringStartIndex: integerOption(raw, "ringStartIndex", 0, 0, 0xffffffff),
   };
 }

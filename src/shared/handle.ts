@@ -39,6 +39,8 @@ export interface HubHandle {
   spillRecords: number;
   /** The hub's default limit of label sets per metric; workers bound their own label-set caches by it. */
   maxSeries: number;
+  /** How long a worker whose ring and overflow are full waits for the hub to make room, in milliseconds. */
+  overflowWaitMs: number;
 }
 
 /** `hub.workerData`: pass it as, or spread it into, a Worker's or a piscina pool's `workerData`. */
@@ -95,6 +97,9 @@ export function checkHandle(handle: HubHandle): Layout {
   }
   if (!Number.isSafeInteger(handle.spillRecords) || handle.spillRecords < 0) throw invalid("The hub handle's spillRecords must be a non-negative integer");
   if (!Number.isSafeInteger(handle.maxSeries) || handle.maxSeries < 1) throw invalid("The hub handle's maxSeries must be a positive integer");
+  if (typeof handle.overflowWaitMs !== "number" || !(handle.overflowWaitMs >= 0) || handle.overflowWaitMs > 60_000) {
+    throw invalid("The hub handle's overflowWaitMs must be a number from 0 to 60000");
+  }
   return layout;
 }
 

@@ -24,6 +24,8 @@ export class OverflowReader {
   #f64: Float64Array = new Float64Array(0);
   #u8: Uint8Array = new Uint8Array(0);
   #read: number;
+  /** The header as Int32, the view Atomics.notify needs. */
+  readonly #waitView: Int32Array;
 
   /** Open the overflow of a slot; see {@link OverflowWriter}'s constructor for the arguments. */
   constructor(header: Uint32Array, data: SharedArrayBuffer, base: number, capacity: number) {
@@ -31,6 +33,7 @@ export class OverflowReader {
     this.#data = data;
     this.#base = base;
     this.#capacity = capacity;
+    this.#waitView = new Int32Array(header.buffer, header.byteOffset, header.length);
     // Only this thread writes the read index; the load just starts us where the header says.
     this.#read = Atomics.load(header, kOverflowRead);
   }
@@ -86,6 +89,8 @@ export class OverflowReader {
     this.#read = r;
     // Release: the writer may reuse every position before `r` once it sees this store.
     Atomics.store(this.#header, kOverflowRead, r);
+    // Why notify: a writer whose overflow was full may sleep on this word for room (RingWriter).
+    Atomics.notify(this.#waitView, kOverflowRead);
     return observations;
   }
 

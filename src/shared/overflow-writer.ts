@@ -77,6 +77,16 @@ export class OverflowWriter {
   }
 
   /**
+   * Sleep until the hub's read index moves from `seen`, or `timeoutMs` passes. Only in worker threads:
+   * the main thread must never wait for itself.
+   */
+  waitForRead(seen: number, timeoutMs: number): void {
+    // Why Atomics.wait: the hub notifies this word each time a drain moves the overflow's read index, so
+    // a worker whose overflow is full sleeps (leaving the core to the hub) instead of dropping.
+    Atomics.wait(new Int32Array(this.#header.buffer, this.#header.byteOffset, this.#header.length), kOverflowRead, seen | 0, timeoutMs);
+  }
+
+  /**
    * Write one record at the write index without publishing it; the caller checked {@link free}.
    * @returns `false` when the data buffer could not grow (no memory): nothing was written.
    */

@@ -32,6 +32,11 @@ export interface RingWriterOptions {
   /** Most records the overflow holds before observations are dropped (the rest is kept for declarations). */
   spillLimit: number;
   /**
+   * How long a record that meets a full overflow may wait for the hub to make room, in milliseconds of no
+   * progress by the hub; 0 never waits (drops at once). Only worker threads may wait.
+   */
+  maxWaitMs?: number | undefined;
+  /**
    * Test-only: called after bytes are written and before they are published, with where it happens: a
    * record written to the ring, a declaration, or a record written to the overflow.
    */
@@ -74,6 +79,9 @@ export class RingWriter {
   /** The overflow read index when the doorbell last rang for overflow pressure. */
   #overflowReadRung = -1;
   #dropped: number;
+  readonly #maxWaitMs: number;
+  /** Milliseconds this writer may still wait before the hub makes progress; refilled by progress. */
+  #waitLeftMs: number;
   /** Declarations that found ring and overflow full, in order; written before anything else. */
   #waiting: Array<{ word0: number; payload: Uint8Array }> = [];
 
@@ -91,6 +99,9 @@ export class RingWriter {
     this.#highWater = capacity >>> 1;
     this.#spillLimit = Math.min(options.spillLimit, options.overflowCapacity);
     this.#overflowHighWater = Math.max(1, this.#spillLimit >>> 1);
+    // With no overflow there is no room to wait for.
+    this.#maxWaitMs = this.#spillLimit > 0 ? (options.maxWaitMs ?? 0) : 0;
+    this.#waitLeftMs = this.#maxWaitMs;
     this.#overflow = new OverflowWriter(this.#header, data, capacity * kRecordBytes, options.overflowCapacity);
     this.#beforePublish = options.beforePublish;
     // The hub set both indices before the slot was handed out; acquire loads make sure we see its values.
@@ -182,7 +193,7 @@ export class RingWriter {
     const overflow = this.#overflow;
     if (overflow.fill() >= this.#spillLimit) {
       this.#overflowPressure();
-      if (overflow.fill() >= this.#spillLimit) {
+      if (overflow.fill() >= this.#spillLimit && !this.#waitForRoom()) {
         this.#drop();
         return;
       }
@@ -197,10 +208,38 @@ export class RingWriter {
     if (overflow.fill() >= this.#overflowHighWater) this.#overflowPressure();
   }
 
+  /**
+   * Ring and overflow are full: wait for the hub to make room, as long as it keeps making progress and
+   * at most `maxWaitMs` without any. A hub that is blocked costs a worker `maxWaitMs` once; then records
+   * are dropped (counted) without waiting until the hub moves again.
+   * @returns `true` when there is room now.
+   */
+  #waitForRoom(): boolean {
+    const overflow = this.#overflow;
+    while (this.#waitLeftMs > 0) {
+      const seen = overflow.readSeen;
+      const started = performance.now();
+      overflow.waitForRead(seen, this.#waitLeftMs);
+      this.#waitLeftMs -= performance.now() - started;
+      overflow.refreshRead();
+      if (overflow.readSeen !== seen) {
+        this.#waitLeftMs = this.#maxWaitMs;
+        if (overflow.fill() < this.#spillLimit) return true;
+        this.#doorbellRung = false;
+        this.#ringDoorbell();
+      }
+    }
+    return false;
+  }
+
   /** The overflow is filling: wake the hub again if it drained since we last rang. */
   #overflowPressure(): void {
     const overflow = this.#overflow;
-    if (overflow.refreshRead() || overflow.readSeen !== this.#overflowReadRung) this.#doorbellRung = false;
+    if (overflow.refreshRead() || overflow.readSeen !== this.#overflowReadRung) {
+      this.#doorbellRung = false;
+      // The hub moved: a writer that stopped waiting for a stalled hub may wait again.
+      this.#waitLeftMs = this.#maxWaitMs;
+    }
     if (overflow.fill() < this.#overflowHighWater) return;
     this.#overflowReadRung = overflow.readSeen;
     this.#ringDoorbell();

@@ -3,7 +3,7 @@
  * every metric of this thread records through.
  * @module
  */
-import { threadId, workerData } from "node:worker_threads";
+import { isMainThread, threadId, workerData } from "node:worker_threads";
 import { ConfigurationError, ConnectionError, ErrorCodes, RecordingError } from "../shared/errors.js";
 import { checkHandle, findHandle, type HubHandle } from "../shared/handle.js";
 import {
@@ -186,6 +186,8 @@ class Runtime {
       capacity: layout.ringCapacity,
       overflowCapacity: layout.overflowCapacity,
       spillLimit: handle.spillRecords,
+      // The main thread never waits: it would wait for itself, since it is the one that drains.
+      maxWaitMs: isMainThread ? 0 : handle.overflowWaitMs,
       beforePublish: this.#testHooks.beforePublish,
     });
     this.#ring = ring;

@@ -24,7 +24,8 @@ function hubFor(registry: Registry): MetricsHub {
 
 /** Every figure a lossless run must show: exact counts, and no drop of any reason. */
 function expectExact(all: Map<string, number>, half: number): void {
-  expect(all.get("lossless_total")).toBe(half);
+  const drops = [...all].filter(([key]) => key.startsWith("prom_threads_records_dropped_total"));
+  expect(all.get("lossless_total"), JSON.stringify(drops)).toBe(half);
   expect(all.get("lossless_seconds_count")).toBe(half);
   expect(all.get("lossless_seconds_sum")).toBe(half * 0.25);
   for (const reason of ["ring_full", "worker_exit", "no_slot", "malformed"]) {

@@ -56,7 +56,8 @@ describe("overload", () => {
     const spillRecords = 200_000;
     const producers = Number(process.env.PROM_THREADS_PRODUCERS ?? 3);
     const registry = new Registry();
-    const hub = new MetricsHub({ registry, spillRecords });
+    // Workers that never wait for the hub (overflowWaitMs 0): the pure overload case, with drops.
+    const hub = new MetricsHub({ registry, spillRecords, overflowWaitMs: 0 });
     cleanup.push(() => hub.close());
     const baseline = process.memoryUsage();
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
