@@ -9,8 +9,11 @@ import {
   OP_DECLARE_SERIES,
   OP_OBSERVE,
   OP_REMOVE_SERIES,
+  OP_RESET_METRIC,
   OP_SERIES_OVERFLOW,
   OP_SET,
+  OP_ZERO_SERIES,
+  REMOVED_SERIES_ID,
   decodePayload,
   idOf,
   opOf,
@@ -28,6 +31,7 @@ import {
   type GaugeContribution,
   type HistogramSeries,
   type SummaryTarget,
+  zeroSeries,
 } from "./bridge/binding.js";
 import type { BridgeMetric } from "./bridge/bridge-metric.js";
 import { detachContribution } from "./bridge/gauge.js";
@@ -105,7 +109,9 @@ export class SlotDrain implements RecordSink {
     const binding = this.#bindings[word0 >>> 8];
     const op = word0 & 0xff;
     if (binding === undefined) {
-      this.#malformed(`a record for undeclared series ${word0 >>> 8}`);
+      // A child kept after remove() writes to the removed-series id (see src/worker/series-ids.ts).
+      if (word0 >>> 8 === REMOVED_SERIES_ID) this.#tally.dropped.removed_series++;
+      else this.#malformed(`a record for undeclared series ${word0 >>> 8}`);
       return;
     }
     switch (binding.kind) {
@@ -154,6 +160,19 @@ export class SlotDrain implements RecordSink {
       this.#bindings[id] = REMOVED;
       return;
     }
+    // --- prom-client fidelity ops (issue 11): reset() and zero() from a worker, in ring order. ---
+    if (op === OP_RESET_METRIC) {
+      const metric = this.#metrics[id];
+      if (metric === undefined) this.#malformedDeclaration("a reset of an undeclared metric");
+      else metric?.reset();
+      return;
+    }
+    if (op === OP_ZERO_SERIES) {
+      const binding = this.#bindings[id];
+      if (binding === undefined) this.#malformedDeclaration("a zero() of an undeclared series");
+      else zeroSeries(binding);
+      return;
+    }
     let decoded: unknown;
     try {
       decoded = decodePayload(payload);
@@ -182,7 +201,7 @@ export class SlotDrain implements RecordSink {
       } else if (metric === undefined || !Array.isArray(series.values) || series.values.length !== metric.labelNames.length) {
         this.#malformedDeclaration("a label set for an undeclared metric, or with the wrong number of values");
       } else {
-        this.#bindings[id] = metric.bind(series.values as string[]);
+        this.#bindings[id] = metric.bind(series.values as unknown[] as string[]);
       }
       return;
     }

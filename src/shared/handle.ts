@@ -3,7 +3,19 @@
  * @module
  */
 import { ConnectionError, ErrorCodes } from "./errors.js";
-import { kLayoutVersion, kMagic, kMagicWord, kRingCapacityWord, kSlotCountWord, kVersionWord } from "./layout.js";
+import {
+  Layout,
+  kLayoutVersion,
+  kMagic,
+  kMagicWord,
+  kMaxLocalId,
+  kMaxRingCapacity,
+  kMaxSlots,
+  kMinRingCapacity,
+  kRingCapacityWord,
+  kSlotCountWord,
+  kVersionWord,
+} from "./layout.js";
 
 /** The key under which `hub.workerData` carries the handle. */
 export const WORKER_DATA_KEY = "promThreads";
@@ -36,22 +48,44 @@ export function findHandle(value: unknown): HubHandle | undefined {
   return (candidate as { kind?: unknown }).kind === "prom-threads/hub" ? (candidate as HubHandle) : undefined;
 }
 
-/** Throw a {@link ConnectionError} unless `handle` is a usable handle of this layout version. */
+/**
+ * Throw a {@link ConnectionError} (ERR_PROM_THREADS_INVALID_HANDLE) unless `handle` is a usable handle of
+ * this layout version: its buffer, version, geometry (slot count, ring capacity, and the buffer large
+ * enough for both) and settings are checked, all before the caller changes any state, so a refused
+ * `connect()` leaves the thread as it was.
+ */
 export function checkHandle(handle: HubHandle): void {
   const { buffer } = handle;
   if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < 64) {
-    throw new ConnectionError(ErrorCodes.INVALID_HANDLE, "The hub handle carries no SharedArrayBuffer; pass hub.workerData unchanged");
+    throw invalid("The hub handle carries no SharedArrayBuffer; pass hub.workerData unchanged");
   }
   const words = new Uint32Array(buffer, 0, 4);
   // The hub wrote these words before the handle existed; a plain read is enough, but Atomics.load states
   // that they are shared.
   if (Atomics.load(words, kMagicWord) !== kMagic || handle.version !== kLayoutVersion || Atomics.load(words, kVersionWord) !== kLayoutVersion) {
-    throw new ConnectionError(
-      ErrorCodes.INVALID_HANDLE,
+    throw invalid(
       `The hub handle has layout version ${handle.version}, this prom-threads/worker expects ${kLayoutVersion}: use one prom-threads version on both sides`,
     );
   }
-  if (Atomics.load(words, kSlotCountWord) === 0 || Atomics.load(words, kRingCapacityWord) === 0) {
-    throw new ConnectionError(ErrorCodes.INVALID_HANDLE, "The hub handle describes an empty buffer");
+  const slotCount = Atomics.load(words, kSlotCountWord);
+  const ringCapacity = Atomics.load(words, kRingCapacityWord);
+  if (slotCount === 0 || ringCapacity === 0) throw invalid("The hub handle describes an empty buffer");
+  if (slotCount > kMaxSlots) throw invalid(`The hub handle describes ${slotCount} slots; a hub has at most ${kMaxSlots}`);
+  if (ringCapacity < kMinRingCapacity || ringCapacity > kMaxRingCapacity || (ringCapacity & (ringCapacity - 1)) !== 0) {
+    throw invalid(`The hub handle describes rings of ${ringCapacity} records; a ring holds a power of two from ${kMinRingCapacity} to ${kMaxRingCapacity}`);
   }
+  const needed = new Layout(slotCount, ringCapacity).totalBytes;
+  if (needed > buffer.byteLength) {
+    throw invalid(`The hub handle describes ${slotCount} rings of ${ringCapacity} records (${needed} bytes) in a buffer of ${buffer.byteLength} bytes`);
+  }
+  if (!Number.isSafeInteger(handle.spillRecords) || handle.spillRecords < 0) {
+    throw invalid("The hub handle's spillRecords is not a count; pass hub.workerData unchanged");
+  }
+  if (handle.maxSeries !== undefined && (!Number.isInteger(handle.maxSeries) || handle.maxSeries < 1 || handle.maxSeries > kMaxLocalId)) {
+    throw invalid("The hub handle's maxSeries is not a count; pass hub.workerData unchanged");
+  }
+}
+
+function invalid(message: string): ConnectionError {
+  return new ConnectionError(ErrorCodes.INVALID_HANDLE, message);
 }

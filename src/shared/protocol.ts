@@ -6,7 +6,7 @@
  * @module
  */
 import type { MetricDeclaration } from "./types.js";
-import { kRecordBytes } from "./layout.js";
+import { kMaxLocalId, kRecordBytes } from "./layout.js";
 
 /** Add `value` to a counter or gauge series (gauge `dec` adds a negative value). */
 export const OP_ADD = 1;
@@ -27,6 +27,20 @@ export const OP_REMOVE_SERIES = 18;
 export const OP_SERIES_OVERFLOW = 19;
 
 /**
+ * Reset metric `id` in the hub, for every worker, as prom-client's `metric.reset()` does; no payload.
+ * In ring order: this thread's records before it are reset, those after it count.
+ */
+export const OP_RESET_METRIC = 20;
+/** Make series `id` exported at 0 before its first record (`zero()`); no payload. */
+export const OP_ZERO_SERIES = 21;
+
+/**
+ * The series id that `remove()` points a stale child at: the hub drops its records as `removed_series`.
+ * Never given to a label set, so released ids can be reused without a stale child writing into them.
+ */
+export const REMOVED_SERIES_ID = kMaxLocalId;
+
+/**
  * Set in the op byte of an observation record that went through the writer's spill buffer. The reader
  * counts these, so that when a writer dies, records it spilled and never published are exactly the
  * difference between its running spill count and the reader's: a record is lost or counted, never both.
@@ -42,8 +56,8 @@ export function isObservationOp(op: number): boolean {
 export interface SeriesDeclaration {
   /** Worker-local id of the metric. */
   metric: number;
-  /** Label values in the metric's `labelNames` order. */
-  values: string[];
+  /** Label values in the metric's `labelNames` order: strings, or finite numbers as the caller gave them. */
+  values: Array<string | number>;
 }
 
 /** Pack an op and a worker-local id into a record's first word. */
