@@ -66,7 +66,7 @@ export class Counter<T extends string = string> extends WorkerMetric<T, CounterC
     super("counter", config);
     // Chosen once, as prom-client does: with exemplars, inc() takes prom-client's exemplar shape.
     if (config.enableExemplars === true) this.inc = this.#incWithExemplar;
-    this.declareUnlabelled();
+    this.declareAtConstruction();
   }
 
   /**

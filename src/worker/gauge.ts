@@ -95,7 +95,7 @@ export class Gauge<T extends string = string> extends WorkerMetric<T, GaugeChild
     super("gauge", config);
     this.aggregate = this.declaration.aggregate ?? "sum";
     this.aggregator = this.declaration.aggregator ?? "sum";
-    this.declareUnlabelled();
+    this.declareAtConstruction();
   }
 
   /** Set this thread's value for `labels` (or the unlabelled series). */

@@ -68,7 +68,7 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
     super("histogram", config);
     this.buckets = this.declaration.buckets ?? [];
     this.#bounds = Float64Array.from(this.buckets);
-    this.declareUnlabelled();
+    this.declareAtConstruction();
   }
 
 

@@ -80,14 +80,15 @@ export abstract class WorkerMetric<T extends string, Child> {
   }
 
   /**
-   * Declare the unlabelled series now, so the hub exports it at 0 from construction, as prom-client does.
-   * Subclasses call it last in their constructor. A failure here (a thread whose workerData holds a broken
-   * handle) is not thrown from the constructor: the first record meets it again and throws it.
+   * Declare the metric now, as prom-client registers it at construction, and the unlabelled series too,
+   * so the hub exports it at 0 from construction. Subclasses call it last in their constructor. A failure
+   * here (a thread whose workerData holds a broken handle) is not thrown from the constructor: the first
+   * record meets it again and throws it.
    */
-  protected declareUnlabelled(): void {
-    if (this.labelNames.length !== 0) return;
+  protected declareAtConstruction(): void {
     try {
-      this.childOfLabels(undefined);
+      if (this.labelNames.length === 0) this.childOfLabels(undefined);
+      else this.#declaredMetricId();
     } catch (error) {
       if (!(error instanceof PromThreadsError)) throw error;
     }
@@ -125,8 +126,9 @@ export abstract class WorkerMetric<T extends string, Child> {
   /**
    * Reset this metric in the hub, as prom-client's `reset()` does: counters and gauges lose their labelled
    * series and keep the unlabelled one at 0, histograms lose every series, summaries keep their series at 0.
-   * It resets the metric for every worker (the hub holds one total per label set), at the point the hub
-   * reaches this call in this thread's records; what other threads record meanwhile lands on either side.
+   * It resets the metric for every worker (the hub holds one total per label set) when the hub drains
+   * this thread's ring: records of this thread before the call are reset, those after it count. Rings are
+   * drained one after another, so a record another thread makes before that drain may be reset with it.
    * Children stay valid: recording on one after a reset exports its label set again.
    */
   reset(): void {

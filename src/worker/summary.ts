@@ -55,7 +55,7 @@ export class Summary<T extends string = string> extends ObservingMetric<T, Summa
   /** Declare a summary; validates the configuration at once. */
   constructor(config: SummaryConfiguration<T>) {
     super("summary", config);
-    this.declareUnlabelled();
+    this.declareAtConstruction();
   }
 
 

@@ -46,10 +46,11 @@ export class BridgeHistogram extends BridgeMetric {
       let cumulative = 0;
       this.#bounds.forEach((le, i) => {
         cumulative += series.buckets[i] as number;
-        values.push({ labels: { le, ...series.labels }, value: cumulative, metricName: bucketName } as MetricValue<string>);
+        values.push({ labels: { le, ...series.labels }, value: cumulative, metricName: bucketName, exemplar: null } as MetricValue<string>);
       });
       cumulative += series.buckets[this.#bounds.length] as number;
-      values.push({ labels: { le: "+Inf", ...series.labels }, value: cumulative, metricName: bucketName } as MetricValue<string>);
+      // `exemplar: null` on buckets, as prom-client's getMetricsAsJSON() shows them without exemplars.
+      values.push({ labels: { le: "+Inf", ...series.labels }, value: cumulative, metricName: bucketName, exemplar: null } as MetricValue<string>);
       values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` } as MetricValue<string>);
       values.push({ labels: series.labels, value: cumulative, metricName: `${this.name}_count` } as MetricValue<string>);
     }
