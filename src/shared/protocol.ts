@@ -27,6 +27,18 @@ export const OP_REMOVE_SERIES = 18;
 export const OP_SERIES_OVERFLOW = 19;
 
 /**
+ * Set in the op byte of an observation record that went through the writer's spill buffer. The reader
+ * counts these, so that when a writer dies, records it spilled and never published are exactly the
+ * difference between its running spill count and the reader's: a record is lost or counted, never both.
+ */
+export const SPILLED_FLAG = 0x80;
+
+/** Whether `op` carries an observation (counted in the drained/dropped totals) rather than a declaration. */
+export function isObservationOp(op: number): boolean {
+  return op === OP_ADD || op === OP_SET || op === OP_OBSERVE;
+}
+
+/**
  * Reset metric `id` in the hub, for every worker, as prom-client's `metric.reset()` does; no payload.
  * In ring order: this thread's records before it are reset, those after it count.
  */
@@ -39,18 +51,6 @@ export const OP_ZERO_SERIES = 21;
  * Never given to a label set, so released ids can be reused without a stale child writing into them.
  */
 export const REMOVED_SERIES_ID = kMaxLocalId;
-
-/**
- * Set in the op byte of an observation record that went through the writer's spill buffer. The reader
- * counts these, so that when a writer dies, records it spilled and never published are exactly the
- * difference between its running spill count and the reader's: a record is lost or counted, never both.
- */
-export const SPILLED_FLAG = 0x80;
-
-/** Whether `op` carries an observation (counted in the drained/dropped totals) rather than a declaration. */
-export function isObservationOp(op: number): boolean {
-  return op === OP_ADD || op === OP_SET || op === OP_OBSERVE;
-}
 
 /** A label set of a declared metric, as it travels on the ring. */
 export interface SeriesDeclaration {
