@@ -138,18 +138,19 @@ describe("connect() validates the whole handle first", () => {
     return { kind: "prom-threads/hub", version: kLayoutVersion, buffer, spillRecords: 1024, maxSeries: 2000 };
   }
 
+  // Only the code is asserted: the messages name the part of the geometry that is wrong.
   it.each([
-    ["rings larger than the buffer", oversizedHandle(4, 1 << 16), "buffer of"],
-    ["a ring capacity that is not a power of two", oversizedHandle(1, 1500), "power of two"],
-    ["more slots than a hub has", oversizedHandle(100_000, 1024), "slots"],
-    ["a spill size that is not a count", { ...oversizedHandle(1, 1024), spillRecords: -1 }, "spillRecords"],
-  ])("refuses %s with ERR_PROM_THREADS_INVALID_HANDLE, and a later valid connect() works", async (_what, handle, mentions) => {
+    ["rings larger than the buffer", oversizedHandle(4, 1 << 16)],
+    ["a ring capacity that is not a power of two", oversizedHandle(1, 1500)],
+    ["more slots than a hub has", oversizedHandle(100_000, 1024)],
+    ["a spill size that is not a count", { ...oversizedHandle(1, 1024), spillRecords: -1 }],
+  ])("refuses %s with ERR_PROM_THREADS_INVALID_HANDLE, and a later valid connect() works", async (_what, handle) => {
     const registry = new Registry();
     const hub = new MetricsHub({ registry, selfMetrics: false });
     cleanups.push(() => hub.close());
     const w = await Scripted.start({ workerData: {} });
     cleanups.push(() => w.worker.terminate());
-    expectCode(await w.run("connect", { handle }), ErrorCodes.INVALID_HANDLE, mentions);
+    expectCode(await w.run("connect", { handle }), ErrorCodes.INVALID_HANDLE);
     expect(await w.ok("isConnected")).toBe(false);
     expect(await w.ok("connect", { handle: hub.handle })).toBe(true);
     await w.ok("record", { kind: "counter", config: { name: "after_bad_handle_total", help: "h" }, count: 3 });
