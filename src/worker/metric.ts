@@ -81,17 +81,13 @@ export abstract class WorkerMetric<T extends string, Child> {
 
   /**
    * Declare the metric now, as prom-client registers it at construction, and the unlabelled series too,
-   * so the hub exports it at 0 from construction. Subclasses call it last in their constructor. A failure
-   * here (a thread whose workerData holds a broken handle) is not thrown from the constructor: the first
-   * record meets it again and throws it.
+   * so the hub exports it at 0 from construction. Subclasses call it last in their constructor. This
+   * connects from `workerData` when it can: a broken handle there throws ERR_PROM_THREADS_INVALID_HANDLE
+   * here, in setup code, rather than at the first record.
    */
   protected declareAtConstruction(): void {
-    try {
-      if (this.labelNames.length === 0) this.childOfLabels(undefined);
-      else this.#declaredMetricId();
-    } catch (error) {
-      if (!(error instanceof PromThreadsError)) throw error;
-    }
+    if (this.labelNames.length === 0) this.childOfLabels(undefined);
+    else this.#declaredMetricId();
   }
 
   /** Build the child bound to a freshly declared series. */
