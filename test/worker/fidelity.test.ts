@@ -72,6 +72,12 @@ describe("prom-client calls in a worker", () => {
     expect(json.find((m) => m.name === "peak")?.aggregator).toBe("max");
   });
 
+  it("ignores registers: worker metrics land in the hub's registry", async () => {
+    const { workers, read } = await setup(1);
+    await workers[0]!.ok("record", { kind: "counter", config: { name: "unregistered_total", help: "h", registers: [] }, count: 2 });
+    expect((await read()).get("unregistered_total")).toBe(2);
+  });
+
   it("aggregate still decides how threads combine when aggregator is also given", async () => {
     const { workers, registry, read } = await setup(2);
     const config = { name: "both", help: "h", aggregator: "first", aggregate: "sum" };
