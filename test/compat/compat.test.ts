@@ -22,20 +22,28 @@ interface Observed {
   text: string;
 }
 
+const PROMETHEUS = promClient.Registry.PROMETHEUS_CONTENT_TYPE;
+const OPENMETRICS = promClient.Registry.OPENMETRICS_CONTENT_TYPE;
+
 let hub: MetricsHub;
 let worker: Worker;
+/** The content type of both registries in the current pass (prom-client's tests run under both). */
+let contentType: string = PROMETHEUS;
 
-beforeAll(async () => {
-  hub = new MetricsHub({ registry: new promClient.Registry(), selfMetrics: false, maxWorkers: 2 });
+async function start(type: string): Promise<void> {
+  contentType = type;
+  const registry = new promClient.Registry();
+  registry.setContentType(type as never);
+  hub = new MetricsHub({ registry, selfMetrics: false, maxWorkers: 2 });
   worker = new Worker(new URL("../fixtures/compat-runner.mjs", import.meta.url), { workerData: hub.workerData });
   const [ready] = (await once(worker, "message")) as [string];
   expect(ready).toBe("ready");
-});
+}
 
-afterAll(async () => {
+async function stop(): Promise<void> {
   await worker?.terminate();
   await hub?.close();
-});
+}
 
 /** The script's metrics with a unique name prefix, so all scripts share one hub; functions marked for the worker. */
 function prefixed(script: Script, prefix: string, forWorker: boolean) {
@@ -124,7 +132,7 @@ async function inWorker(script: Script, prefix: string): Promise<Observed> {
 
 async function inPromClient(script: Script, prefix: string): Promise<Observed> {
   const registry = new promClient.Registry();
-  if (script.openMetrics === true) registry.setContentType(promClient.Registry.OPENMETRICS_CONTENT_TYPE as never);
+  registry.setContentType((script.openMetrics === true ? OPENMETRICS : contentType) as never);
   const metrics = prefixed(script, prefix, false);
   const made = new Map();
   const outcomes: string[] = [];
@@ -139,7 +147,13 @@ async function inPromClient(script: Script, prefix: string): Promise<Observed> {
 /** Outcomes compared by kind: "ok", or "throw" whatever the error (ours carry codes, prom-client's do not). */
 const kinds = (outcomes: string[]) => outcomes.map((o) => (o === "ok" ? "ok" : "throw"));
 
-describe("prom-client's unit tests, replayed in a worker and compared with prom-client", () => {
+describe.each([
+  ["Prometheus text", PROMETHEUS],
+  ["OpenMetrics", OPENMETRICS],
+])("prom-client's unit tests, replayed in a worker and compared with prom-client (%s registries)", (_name, type) => {
+  beforeAll(() => start(type));
+  afterAll(() => stop());
+
   SCRIPTS.forEach((script, index) => {
     const prefix = `s${index}_`;
     const known = KNOWN_DIFFERENCES[script.name];
@@ -156,7 +170,9 @@ describe("prom-client's unit tests, replayed in a worker and compared with prom-
       expect(ours.text).toBe(theirs.text);
     });
   });
+});
 
+describe("the compatibility table", () => {
   it("covers every known difference with a script, and the README's table lists each one", () => {
     const names = new Set(SCRIPTS.map((s) => s.name));
     for (const name of Object.keys(KNOWN_DIFFERENCES)) expect(names.has(name), name).toBe(true);
