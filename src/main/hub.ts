@@ -92,9 +92,10 @@ interface Entry {
 
 type ListMetrics = (...args: unknown[]) => unknown[];
 
-/** The one registry method the hub wraps; typed loosely so prom-client's own typing does not matter. */
+/** The registry methods the hub wraps; typed loosely so prom-client's own typing does not matter. */
 interface RegistryWithHook {
   getMetricsAsArray: ListMetrics;
+  resetMetrics?: (...args: unknown[]) => unknown;
 }
 
 /**
@@ -588,10 +589,18 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       return original.apply(this, args);
     };
     registry.getMetricsAsArray = hooked;
-    // Restore only if nobody wrapped it after us; otherwise our wrapper stays and drains a closed hub,
+    // resetMetrics() drains first too: records made before it are reset with it, not counted after it.
+    const originalReset = registry.resetMetrics;
+    const hookedReset = function resetMetrics(this: unknown, ...args: unknown[]): unknown {
+      hub.drainSync();
+      return originalReset?.apply(this, args);
+    };
+    if (typeof originalReset === "function") registry.resetMetrics = hookedReset;
+    // Restore only if nobody wrapped them after us; otherwise our wrappers stay and drain a closed hub,
     // which returns at once.
     return () => {
       if (registry.getMetricsAsArray === hooked) registry.getMetricsAsArray = original;
+      if (registry.resetMetrics === hookedReset) registry.resetMetrics = originalReset as ListMetrics;
     };
   }
 

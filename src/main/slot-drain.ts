@@ -9,8 +9,11 @@ import {
   OP_DECLARE_SERIES,
   OP_OBSERVE,
   OP_REMOVE_SERIES,
+  OP_RESET_METRIC,
   OP_SERIES_OVERFLOW,
   OP_SET,
+  OP_ZERO_SERIES,
+  REMOVED_SERIES_ID,
   decodePayload,
   idOf,
   opOf,
@@ -28,6 +31,7 @@ import {
   type GaugeContribution,
   type HistogramSeries,
   type SummaryTarget,
+  zeroSeries,
 } from "./bridge/binding.js";
 import type { BridgeMetric } from "./bridge/bridge-metric.js";
 import { detachContribution } from "./bridge/gauge.js";
@@ -164,7 +168,9 @@ export class SlotDrain implements RecordSink {
     const binding = this.#bindings[word0 >>> 8];
     const op = word0 & 0xff;
     if (binding === undefined) {
-      this.#malformed(`a record for undeclared series ${word0 >>> 8}`);
+      // A child kept after remove() writes to the removed-series id (see src/worker/series-ids.ts).
+      if (word0 >>> 8 === REMOVED_SERIES_ID) this.#tally.dropped.removed_series++;
+      else this.#malformed(`a record for undeclared series ${word0 >>> 8}`);
       return;
     }
     switch (binding.kind) {
@@ -230,6 +236,19 @@ export class SlotDrain implements RecordSink {
       this.#bindings[id] = REMOVED;
       return;
     }
+    // --- prom-client fidelity ops (issue 11): reset() and zero() from a worker, in ring order. ---
+    if (op === OP_RESET_METRIC) {
+      const metric = this.#metrics[id];
+      if (metric === undefined) this.#malformedDeclaration("a reset of an undeclared metric");
+      else metric?.reset();
+      return;
+    }
+    if (op === OP_ZERO_SERIES) {
+      const binding = this.#bindings[id];
+      if (binding === undefined) this.#malformedDeclaration("a zero() of an undeclared series");
+      else zeroSeries(binding);
+      return;
+    }
     let decoded: unknown;
     try {
       decoded = decodePayload(payload);
@@ -267,7 +286,7 @@ export class SlotDrain implements RecordSink {
         this.#malformedDeclaration(`a label set past the ${kMaxBindingsPerWorker} one worker may hold at once`);
         return;
       }
-      const binding = metric.bind(values);
+      const binding = metric.bind(values as unknown[] as string[]);
       // A re-declared id replaces its binding: a gauge contribution it had must leave with it, or it would
       // stay in the gauge after the worker is gone.
       this.#unbind(id);
@@ -312,11 +331,14 @@ export class SlotDrain implements RecordSink {
   }
 }
 
-/** Whether `values` is an array of `count` strings, each a label value the workers could have sent. */
-function validLabelValues(values: unknown, count: number): values is string[] {
+/**
+ * Whether `values` is an array of `count` label values the workers could have sent: strings of at most
+ * the label value limit, or finite numbers (kept as numbers, as prom-client keeps them).
+ */
+function validLabelValues(values: unknown, count: number): values is Array<string | number> {
   if (!Array.isArray(values) || values.length !== count) return false;
   for (const value of values) {
-    if (typeof value !== "string" || value.length > MAX_LABEL_VALUE_BYTES) return false;
+    if (typeof value === "number" ? !Number.isFinite(value) : typeof value !== "string" || value.length > MAX_LABEL_VALUE_BYTES) return false;
   }
   return true;
 }

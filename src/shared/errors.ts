@@ -13,6 +13,8 @@ export const ErrorCodes = {
   INVALID_LABELS: "ERR_PROM_THREADS_INVALID_LABELS",
   /** A recorded value is not allowed (negative counter increment, NaN, non-finite histogram value). */
   INVALID_VALUE: "ERR_PROM_THREADS_INVALID_VALUE",
+  /** A prom-client call or option that cannot work in a worker thread (`get()`, `collect`); the message names the alternative. */
+  UNSUPPORTED: "ERR_PROM_THREADS_UNSUPPORTED",
   /** Recording in a thread that is connected to no MetricsHub. */
   NOT_CONNECTED: "ERR_PROM_THREADS_NOT_CONNECTED",
   /** `connect()` was given something that is not a hub handle, or a handle of another layout version. */

@@ -40,3 +40,26 @@ export const DEFAULT_MAX_SERIES = 2000;
  * on every label is that same series.
  */
 export const OVERFLOW_LABEL_VALUE = "__overflow__";
+
+/** Most histogram buckets (without `+Inf`). More throw in the metric's constructor. */
+export const MAX_BUCKETS = 512;
+
+/** Most summary quantiles. More throw in the metric's constructor. */
+export const MAX_PERCENTILES = 64;
+
+/** Longest summary window (`maxAgeSeconds`): one year. */
+export const MAX_AGE_SECONDS = 365 * 24 * 3600;
+
+/** Most summary window buckets (`ageBuckets`): each is a t-digest per label set in the main thread. */
+export const MAX_AGE_BUCKETS = 100;
+
+/**
+ * Shortest time between two rotations of a summary window (`maxAgeSeconds / ageBuckets`), in seconds:
+ * prom-client catches up on missed rotations one by one when it next reads the series.
+ */
+export const MIN_AGE_BUCKET_SECONDS = 0.1;
+
+/** Smallest and largest `compressCount`: the main thread compresses every label set's digests this often. */
+export const MIN_COMPRESS_COUNT = 10;
+/** See {@link MIN_COMPRESS_COUNT}. */
+export const MAX_COMPRESS_COUNT = 1_000_000_000;

@@ -6,7 +6,7 @@
  * @module
  */
 import type { MetricDeclaration } from "./types.js";
-import { kRecordBytes } from "./layout.js";
+import { kMaxLocalId, kRecordBytes } from "./layout.js";
 
 /** Add `value` to a counter or gauge series (gauge `dec` adds a negative value). */
 export const OP_ADD = 1;
@@ -31,12 +31,26 @@ export function isObservationOp(op: number): boolean {
   return op === OP_ADD || op === OP_SET || op === OP_OBSERVE;
 }
 
+/**
+ * Reset metric `id` in the hub, for every worker, as prom-client's `metric.reset()` does; no payload.
+ * In ring order: this thread's records before it are reset, those after it count.
+ */
+export const OP_RESET_METRIC = 20;
+/** Make series `id` exported at 0 before its first record (`zero()`); no payload. */
+export const OP_ZERO_SERIES = 21;
+
+/**
+ * The series id that `remove()` points a stale child at: the hub drops its records as `removed_series`.
+ * Never given to a label set, so released ids can be reused without a stale child writing into them.
+ */
+export const REMOVED_SERIES_ID = kMaxLocalId;
+
 /** A label set of a declared metric, as it travels on the ring. */
 export interface SeriesDeclaration {
   /** Worker-local id of the metric. */
   metric: number;
-  /** Label values in the metric's `labelNames` order. */
-  values: string[];
+  /** Label values in the metric's `labelNames` order: strings, or finite numbers as the caller gave them. */
+  values: Array<string | number>;
 }
 
 /** Pack an op and a worker-local id into a record's first word. */

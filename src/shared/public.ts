@@ -18,10 +18,12 @@ export type {
 export { PromThreadsError, ConfigurationError, RecordingError, ConnectionError, ProtocolError, ErrorCodes, type ErrorCode } from "./errors.js";
 export type { HubHandle, HubWorkerData } from "./handle.js";
 export type {
+  ClusterAggregator,
   CounterConfiguration,
   GaugeAggregate,
   GaugeConfiguration,
   HistogramConfiguration,
+  LabelValue,
   LabelValues,
   SummaryConfiguration,
 } from "./types.js";

@@ -4,10 +4,14 @@
  */
 
 /** Return an unambiguous key for label values: each value prefixed by its length when there are several. */
-export function seriesKey(values: readonly string[]): string {
+export function seriesKey(values: readonly (string | number)[]): string {
   if (values.length === 0) return "";
-  if (values.length === 1) return values[0] as string;
+  // A number and its string form are one label set, as in prom-client (200 and "200").
+  if (values.length === 1) return String(values[0]);
   let key = "";
-  for (const value of values) key += `${value.length}:${value}`;
+  for (const value of values) {
+    const text = String(value);
+    key += `${text.length}:${text}`;
+  }
   return key;
 }

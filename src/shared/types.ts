@@ -7,6 +7,18 @@
 /** Label values keyed by label name; values are strings or numbers, as in prom-client. */
 export type LabelValues<T extends string = string> = Partial<Record<T, string | number>>;
 
+/**
+ * One label value as it travels to the hub: a string, or a finite number kept as a number so that
+ * `getMetricsAsJSON()` shows it with the type it was given, as prom-client does.
+ */
+export type LabelValue = string | number;
+
+/**
+ * prom-client's `aggregator`: how prom-client's `AggregatorRegistry` combines a metric across processes.
+ * It is shown by `getMetricsAsJSON()` and used by `AggregatorRegistry`, as in prom-client.
+ */
+export type ClusterAggregator = "sum" | "first" | "min" | "max" | "average" | "omit";
+
 /** How a gauge combines the values that live workers hold for one label set. */
 export type GaugeAggregate = "sum" | "max" | "min" | "last";
 
@@ -24,6 +36,20 @@ export interface MetricConfiguration<T extends string = string> {
   /** Accepted for prom-client compatibility and ignored: worker metrics always land in the hub's registry. */
   registers?: unknown;
   /**
+   * prom-client's option for clusters, kept as given: `getMetricsAsJSON()` shows it and prom-client's
+   * `AggregatorRegistry` uses it. On a gauge without `aggregate`, `"max"` and `"min"` also choose how
+   * worker threads combine (see {@link GaugeConfiguration.aggregate}).
+   * @default "sum"
+   */
+  aggregator?: ClusterAggregator;
+  /**
+   * Accept prom-client's exemplar call shapes, `inc({ value, labels, exemplarLabels })` and
+   * `observe({ value, labels, exemplarLabels })`. The value is recorded; the exemplar itself is validated
+   * and not exported yet.
+   * @default false
+   */
+  enableExemplars?: boolean;
+  /**
    * Most label sets this metric may have across all workers; label sets past it fold into one overflow
    * series whose label values are all `"__overflow__"`. Each worker also keeps at most this many of its
    * own label sets. Part of the declaration: every worker must declare the metric with the same value.
@@ -39,7 +65,7 @@ export type CounterConfiguration<T extends string = string> = MetricConfiguratio
 export interface GaugeConfiguration<T extends string = string> extends MetricConfiguration<T> {
   /**
    * How values of live workers combine into the exposed value.
-   * @default "sum"
+   * @default `aggregator` when it is "max" or "min", otherwise "sum"
    */
   aggregate?: GaugeAggregate;
 }
@@ -66,6 +92,12 @@ export interface SummaryConfiguration<T extends string = string> extends MetricC
   ageBuckets?: number;
   /** prom-client's t-digest compression setting, passed through. */
   compressCount?: number;
+  /**
+   * With `maxAgeSeconds` and `ageBuckets`: a label set whose window holds no observation is no longer
+   * exported, as in prom-client.
+   * @default false
+   */
+  pruneAgedBuckets?: boolean;
 }
 
 /** The kind of a metric, as Prometheus names it. */
@@ -86,11 +118,14 @@ export interface MetricDeclaration {
   buckets?: number[];
   /** Gauge aggregation. */
   aggregate?: GaugeAggregate;
+  /** prom-client's `aggregator`, when given. */
+  aggregator?: ClusterAggregator;
   /** Summary settings. */
   percentiles?: number[];
   maxAgeSeconds?: number;
   ageBuckets?: number;
   compressCount?: number;
+  pruneAgedBuckets?: boolean;
 }
 
 /** prom-client's default histogram buckets. */

@@ -5,11 +5,25 @@
  */
 import { ConfigurationError, ErrorCodes, RecordingError } from "./errors.js";
 import { kMaxLocalId } from "./layout.js";
-import { MAX_HELP_BYTES, MAX_LABEL_NAMES, MAX_LABEL_VALUE_BYTES, MAX_METRIC_DECLARATION_BYTES } from "./limits.js";
+import {
+  MAX_AGE_BUCKETS,
+  MAX_AGE_SECONDS,
+  MAX_BUCKETS,
+  MAX_COMPRESS_COUNT,
+  MAX_HELP_BYTES,
+  MAX_LABEL_NAMES,
+  MAX_LABEL_VALUE_BYTES,
+  MAX_METRIC_DECLARATION_BYTES,
+  MAX_PERCENTILES,
+  MIN_AGE_BUCKET_SECONDS,
+  MIN_COMPRESS_COUNT,
+} from "./limits.js";
 import {
   DEFAULT_BUCKETS,
   DEFAULT_PERCENTILES,
+  type ClusterAggregator,
   type GaugeAggregate,
+  type LabelValue,
   type MetricConfiguration,
   type MetricDeclaration,
   type MetricType,
@@ -18,6 +32,7 @@ import {
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const GAUGE_AGGREGATES: readonly GaugeAggregate[] = ["sum", "max", "min", "last"];
+const CLUSTER_AGGREGATORS: readonly ClusterAggregator[] = ["sum", "first", "min", "max", "average", "omit"];
 
 export { MAX_LABEL_VALUE_BYTES } from "./limits.js";
 
@@ -69,7 +84,10 @@ export function validateLabelNames(metric: string, type: MetricType, labelNames:
       throw new ConfigurationError(ErrorCodes.INVALID_NAME, `Metric "${metric}": a summary cannot use the label name "quantile"`);
     }
     if (seen.has(label)) {
-      throw new ConfigurationError(ErrorCodes.INVALID_NAME, `Metric "${metric}": label name "${label}" appears twice`);
+      throw new ConfigurationError(
+        ErrorCodes.INVALID_NAME,
+        `Metric "${metric}": label name "${label}" appears twice in options.labelNames; prom-client accepts that, prom-threads does not (positional label values would be ambiguous): list each name once`,
+      );
     }
     seen.add(label);
   }
@@ -80,6 +98,9 @@ function validateBuckets(metric: string, buckets: unknown): number[] {
   if (buckets === undefined) return [...DEFAULT_BUCKETS];
   if (!Array.isArray(buckets) || buckets.length === 0) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.buckets must be a non-empty array of numbers`);
+  }
+  if (buckets.length > MAX_BUCKETS + 1) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.buckets has ${buckets.length} bounds; at most ${MAX_BUCKETS} are allowed`);
   }
   const bounds = (buckets as unknown[]).filter((b) => b !== Number.POSITIVE_INFINITY);
   let previous = Number.NEGATIVE_INFINITY;
@@ -92,6 +113,9 @@ function validateBuckets(metric: string, buckets: unknown): number[] {
     }
     previous = bound;
   }
+  if (bounds.length > MAX_BUCKETS) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.buckets has ${bounds.length} bounds; at most ${MAX_BUCKETS} are allowed`);
+  }
   return bounds as number[];
 }
 
@@ -99,6 +123,12 @@ function validatePercentiles(metric: string, percentiles: unknown): number[] {
   if (percentiles === undefined) return [...DEFAULT_PERCENTILES];
   if (!Array.isArray(percentiles) || percentiles.length === 0) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.percentiles must be a non-empty array`);
+  }
+  if (percentiles.length > MAX_PERCENTILES) {
+    throw new ConfigurationError(
+      ErrorCodes.INVALID_OPTION,
+      `Metric "${metric}": options.percentiles has ${percentiles.length} quantiles; at most ${MAX_PERCENTILES} are allowed`,
+    );
   }
   for (const p of percentiles as unknown[]) {
     if (typeof p !== "number" || !(p >= 0 && p <= 1)) {
@@ -108,13 +138,43 @@ function validatePercentiles(metric: string, percentiles: unknown): number[] {
   return [...(percentiles as number[])];
 }
 
-function optionalPositiveInteger(metric: string, option: string, value: unknown, max = Number.MAX_SAFE_INTEGER): number | undefined {
+function optionalPositiveInteger(metric: string, option: string, value: unknown, max = Number.MAX_SAFE_INTEGER, min = 1): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== "number" || !Number.isInteger(value) || value <= 0 || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? "a positive integer" : `an integer from 1 to ${max}`;
-    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.${option} must be ${range}`);
+  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? "a positive integer" : `an integer from ${min} to ${max}`;
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.${option} must be ${range}, got ${String(value)}`);
   }
   return value;
+}
+
+function optionalBoolean(metric: string, option: string, value: unknown): boolean | undefined {
+  if (value === undefined || typeof value === "boolean") return value;
+  throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.${option} must be true or false`);
+}
+
+/** Validate a summary's sliding window: bounds that keep prom-client's rotation and memory small. */
+function validateWindow(metric: string, options: Record<string, unknown>, declaration: MetricDeclaration): void {
+  const { maxAgeSeconds } = options;
+  if (maxAgeSeconds !== undefined) {
+    if (typeof maxAgeSeconds !== "number" || !(maxAgeSeconds > 0 && maxAgeSeconds <= MAX_AGE_SECONDS)) {
+      throw new ConfigurationError(
+        ErrorCodes.INVALID_OPTION,
+        `Metric "${metric}": options.maxAgeSeconds must be a number of seconds above 0 and at most ${MAX_AGE_SECONDS}, got ${String(maxAgeSeconds)}`,
+      );
+    }
+    declaration.maxAgeSeconds = maxAgeSeconds;
+  }
+  const ageBuckets = optionalPositiveInteger(metric, "ageBuckets", options.ageBuckets, MAX_AGE_BUCKETS);
+  if (ageBuckets !== undefined) declaration.ageBuckets = ageBuckets;
+  if (declaration.maxAgeSeconds !== undefined && ageBuckets !== undefined && declaration.maxAgeSeconds / ageBuckets < MIN_AGE_BUCKET_SECONDS) {
+    throw new ConfigurationError(
+      ErrorCodes.INVALID_OPTION,
+      `Metric "${metric}": options.maxAgeSeconds / options.ageBuckets must be at least ${MIN_AGE_BUCKET_SECONDS} s (the window rotates that often at most)`,
+    );
+  }
+  const compressCount = optionalPositiveInteger(metric, "compressCount", options.compressCount, MAX_COMPRESS_COUNT, MIN_COMPRESS_COUNT);
+  if (compressCount !== undefined) declaration.compressCount = compressCount;
+  if (optionalBoolean(metric, "pruneAgedBuckets", options.pruneAgedBuckets) === true) declaration.pruneAgedBuckets = true;
 }
 
 /**
@@ -140,10 +200,11 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
   }
   if (options.collect !== undefined) {
     throw new ConfigurationError(
-      ErrorCodes.INVALID_OPTION,
-      `Metric "${name}": options.collect is not supported in worker threads (nothing runs in the worker at scrape time); record the value when it changes instead`,
+      ErrorCodes.UNSUPPORTED,
+      `Metric "${name}": options.collect is not supported in worker threads (prom-client runs it at scrape time; nothing runs in a worker at scrape time): record the value when it changes, or keep this metric in the main thread`,
     );
   }
+  optionalBoolean(name, "enableExemplars", options.enableExemplars);
   const declaration: MetricDeclaration = {
     name,
     help: options.help,
@@ -153,8 +214,20 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
   const maxSeries = optionalPositiveInteger(name, "maxSeries", options.maxSeries, kMaxLocalId);
   if (maxSeries !== undefined) declaration.maxSeries = maxSeries;
   if (type === "histogram") declaration.buckets = validateBuckets(name, options.buckets);
+  if (options.aggregator !== undefined) {
+    if (!CLUSTER_AGGREGATORS.includes(options.aggregator as ClusterAggregator)) {
+      throw new ConfigurationError(
+        ErrorCodes.INVALID_OPTION,
+        `Metric "${name}": options.aggregator must be one of ${CLUSTER_AGGREGATORS.map((a) => `"${a}"`).join(", ")}`,
+      );
+    }
+    declaration.aggregator = options.aggregator as ClusterAggregator;
+  }
   if (type === "gauge") {
-    const aggregate = options.aggregate ?? "sum";
+    // prom-client users say how copies of a gauge combine with `aggregator`; "max" and "min" mean the same
+    // for worker threads, so they choose `aggregate` unless it is given.
+    const implied = options.aggregator === "max" || options.aggregator === "min" ? options.aggregator : "sum";
+    const aggregate = options.aggregate ?? implied;
     if (!GAUGE_AGGREGATES.includes(aggregate as GaugeAggregate)) {
       throw new ConfigurationError(
         ErrorCodes.INVALID_OPTION,
@@ -165,12 +238,7 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
   }
   if (type === "summary") {
     declaration.percentiles = validatePercentiles(name, options.percentiles);
-    const maxAgeSeconds = optionalPositiveInteger(name, "maxAgeSeconds", options.maxAgeSeconds);
-    const ageBuckets = optionalPositiveInteger(name, "ageBuckets", options.ageBuckets);
-    const compressCount = optionalPositiveInteger(name, "compressCount", options.compressCount);
-    if (maxAgeSeconds !== undefined) declaration.maxAgeSeconds = maxAgeSeconds;
-    if (ageBuckets !== undefined) declaration.ageBuckets = ageBuckets;
-    if (compressCount !== undefined) declaration.compressCount = compressCount;
+    validateWindow(name, options, declaration);
   }
   // Checked here, at construction, so that a metric that constructs fits the ring of any hub.
   const bytes = utf8.encode(JSON.stringify(declaration)).length;
@@ -185,7 +253,20 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
 
 /** Return a description of how `a` and `b` differ, or `undefined` when they declare the same metric. */
 export function declarationDifference(a: MetricDeclaration, b: MetricDeclaration): string | undefined {
-  const fields = ["type", "help", "labelNames", "maxSeries", "buckets", "aggregate", "percentiles", "maxAgeSeconds", "ageBuckets", "compressCount"] as const;
+  const fields = [
+    "type",
+    "help",
+    "labelNames",
+    "maxSeries",
+    "buckets",
+    "aggregate",
+    "aggregator",
+    "percentiles",
+    "maxAgeSeconds",
+    "ageBuckets",
+    "compressCount",
+    "pruneAgedBuckets",
+  ] as const;
   for (const field of fields) {
     if (JSON.stringify(a[field]) !== JSON.stringify(b[field])) {
       return `${field} ${JSON.stringify(b[field])} differs from the first declaration's ${JSON.stringify(a[field])}`;
@@ -194,29 +275,39 @@ export function declarationDifference(a: MetricDeclaration, b: MetricDeclaration
   return undefined;
 }
 
-/** Convert one label value to its string form, throwing a {@link RecordingError} when it is not allowed. */
-export function labelValueToString(metric: string, label: string, value: unknown): string {
-  if (typeof value !== "string" && typeof value !== "number") {
+/**
+ * Check one label value and return it as it travels to the hub: a string, or a finite number kept as a
+ * number (prom-client keeps the type it was given). Throws a {@link RecordingError} when it is not allowed.
+ */
+export function checkLabelValue(metric: string, label: string, value: unknown): LabelValue {
+  if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
+  if (typeof value !== "string") {
     throw new RecordingError(
       ErrorCodes.INVALID_LABELS,
       `Metric "${metric}": label "${label}" must be a string or a number, got ${value === null ? "null" : typeof value}`,
     );
   }
-  const text = String(value);
   // A UTF-16 unit encodes to at most 3 UTF-8 bytes: only long strings need the exact byte count.
-  if (text.length * 3 > MAX_LABEL_VALUE_BYTES && utf8.encode(text).length > MAX_LABEL_VALUE_BYTES) {
+  if (value.length * 3 > MAX_LABEL_VALUE_BYTES && utf8.encode(value).length > MAX_LABEL_VALUE_BYTES) {
     throw new RecordingError(
       ErrorCodes.INVALID_LABELS,
       `Metric "${metric}": the value of label "${label}" is longer than ${MAX_LABEL_VALUE_BYTES} bytes`,
     );
   }
-  return text;
+  // A lone surrogate has no UTF-8 form: encoded, two different values would become the same series.
+  if (!value.isWellFormed()) {
+    throw new RecordingError(
+      ErrorCodes.INVALID_LABELS,
+      `Metric "${metric}": the value of label "${label}" holds a lone UTF-16 surrogate, which has no UTF-8 form; use String.prototype.toWellFormed() or drop it`,
+    );
+  }
+  return value;
 }
 
 /**
  * Resolve a labels object to values in `labelNames` order, throwing for unknown or missing names.
  */
-export function labelObjectToValues(metric: string, labelNames: readonly string[], labels: object): string[] {
+export function labelObjectToValues(metric: string, labelNames: readonly string[], labels: object): LabelValue[] {
   const given = labels as Record<string, unknown>;
   for (const key of Object.keys(given)) {
     if (!labelNames.includes(key)) {
@@ -231,19 +322,19 @@ export function labelObjectToValues(metric: string, labelNames: readonly string[
     if (value === undefined) {
       throw new RecordingError(ErrorCodes.INVALID_LABELS, `Metric "${metric}": label "${label}" is missing`);
     }
-    return labelValueToString(metric, label, value);
+    return checkLabelValue(metric, label, value);
   });
 }
 
 /** Resolve positional label values, as in `metric.labels("GET", 200)`, throwing for a wrong count. */
-export function labelArgsToValues(metric: string, labelNames: readonly string[], args: readonly unknown[]): string[] {
+export function labelArgsToValues(metric: string, labelNames: readonly string[], args: readonly unknown[]): LabelValue[] {
   if (args.length !== labelNames.length) {
     throw new RecordingError(
       ErrorCodes.INVALID_LABELS,
       `Metric "${metric}": expected ${labelNames.length} label value(s) (${labelNames.join(", ")}), got ${args.length}`,
     );
   }
-  return args.map((value, i) => labelValueToString(metric, labelNames[i] as string, value));
+  return args.map((value, i) => checkLabelValue(metric, labelNames[i] as string, value));
 }
 
 /** Throw the recording error for a rejected value. Kept out of line so callers' fast paths stay small. */

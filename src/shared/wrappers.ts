@@ -112,16 +112,29 @@ function instrument(call: () => unknown, hooks: () => Hooks): unknown {
   return result;
 }
 
+/**
+ * Wrap `fn` so that it keeps its shape: the same `name` and `length` (Express tells an error middleware
+ * `(err, req, res, next)` by `length === 4`), an `AsyncFunction` for an async function (some frameworks
+ * and linters check `fn.constructor.name`), and the caller's `this`.
+ */
+function wrapFunction(fn: (...args: unknown[]) => unknown, hooks: () => Hooks): unknown {
+  const wrapped =
+    // The tag, unlike instanceof, also recognises async functions from another realm (a vm context).
+    Object.prototype.toString.call(fn) === "[object AsyncFunction]"
+      ? async function (this: unknown, ...args: unknown[]): Promise<unknown> {
+          return instrument(() => fn.apply(this, args), hooks);
+        }
+      : function (this: unknown, ...args: unknown[]): unknown {
+          return instrument(() => fn.apply(this, args), hooks);
+        };
+  Object.defineProperty(wrapped, "name", { value: fn.name, configurable: true });
+  Object.defineProperty(wrapped, "length", { value: fn.length, configurable: true });
+  return wrapped;
+}
+
 /** Apply `hooks` to a function, a promise, or (no target) return a method decorator. */
 function wrap(target: unknown, hooks: () => Hooks, api: string): unknown {
-  if (typeof target === "function") {
-    const fn = target as (...args: unknown[]) => unknown;
-    const wrapped = function (this: unknown, ...args: unknown[]): unknown {
-      return instrument(() => fn.apply(this, args), hooks);
-    };
-    Object.defineProperty(wrapped, "name", { value: fn.name, configurable: true });
-    return wrapped;
-  }
+  if (typeof target === "function") return wrapFunction(target as (...args: unknown[]) => unknown, hooks);
   if (isThenable(target)) return instrument(() => target, hooks);
   if (target === undefined) {
     return (method: unknown, context: { kind?: string }) => {

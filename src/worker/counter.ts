@@ -2,14 +2,30 @@
  * Worker-side counter.
  * @module
  */
+import { OP_ADD } from "../shared/protocol.js";
 import type { CounterConfiguration, LabelValues } from "../shared/types.js";
 import { throwInvalidValue } from "../shared/validation.js";
-import { WorkerMetric, type SeriesRef } from "./metric.js";
+import { parseExemplarCall } from "./exemplar.js";
+import { WorkerMetric, isLabels, kDetach, removedWord0, type SeriesRef } from "./metric.js";
 import { runtime } from "./runtime.js";
+
+const COUNTER_VALUE = "a counter increases by a finite number of at least 0";
+
+/** The value of a counter call that failed the fast check: `null` adds 1 (as in prom-client); anything else throws. */
+function slowCounterValue(metric: string, value: unknown): number {
+  if (value === null) return 1;
+  return throwInvalidValue(metric, COUNTER_VALUE, value);
+}
+
+/** Throw unless `value` is a counter increment or absent; checked before a label set is resolved. */
+function checkCounterValue(metric: string, value: unknown): void {
+  if (value === undefined || value === null || (typeof value === "number" && value >= 0 && value < Infinity)) return;
+  throwInvalidValue(metric, COUNTER_VALUE, value);
+}
 
 /** A counter bound to one label set. Keep it: `inc()` on it is a few typed-array stores. */
 export class CounterChild {
-  readonly #word0: number;
+  #word0: number;
   readonly #metric: string;
 
   /** @internal Created by {@link Counter.labels}. */
@@ -19,14 +35,18 @@ export class CounterChild {
   }
 
   /**
-   * Increment by `value`, a finite number of at least 0.
+   * Increment by `value`, a finite number of at least 0 (`null` adds 1, as in prom-client).
    * @default value 1
    */
   inc(value = 1): void {
-    if (typeof value !== "number" || !(value >= 0 && value < Infinity)) {
-      throwInvalidValue(this.#metric, "a counter increases by a finite number of at least 0", value);
-    }
+    // The only check on the fast path; `null` and errors are handled out of line.
+    if (typeof value !== "number" || !(value >= 0 && value < Infinity)) value = slowCounterValue(this.#metric, value);
     runtime.writer.record(this.#word0, 0, value);
+  }
+
+  /** @internal Point this child's records at the removed-series id (after `remove()`). */
+  [kDetach](): void {
+    this.#word0 = removedWord0(OP_ADD);
   }
 }
 
@@ -44,19 +64,37 @@ export class Counter<T extends string = string> extends WorkerMetric<T, CounterC
   /** Declare a counter; validates the configuration at once. */
   constructor(config: CounterConfiguration<T>) {
     super("counter", config);
+    // Chosen once, as prom-client does: with exemplars, inc() takes prom-client's exemplar shape.
+    if (config.enableExemplars === true) this.inc = this.#incWithExemplar;
+    this.declareAtConstruction();
   }
 
-  /** Increment the series of `labels` (or the unlabelled series) by `value` (default 1). */
-  inc(value?: number): void;
-  inc(labels: LabelValues<T>, value?: number): void;
-  inc(labelsOrValue?: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).inc(value);
-    else this.childOfLabels(undefined).inc(labelsOrValue);
+  /**
+   * Increment the series of `labels` (or the unlabelled series) by `value` (default 1). With
+   * `enableExemplars`, also `inc({ value, labels, exemplarLabels })`.
+   */
+  inc(value?: number | null): void;
+  inc(labels: LabelValues<T>, value?: number | null): void;
+  inc(options: { value?: number; labels?: LabelValues<T>; exemplarLabels?: LabelValues }): void;
+  inc(labelsOrValue?: object | number | null, value?: number | null): void {
+    if (isLabels(labelsOrValue)) {
+      checkCounterValue(this.name, value);
+      this.childOfLabels(labelsOrValue).inc(value as number);
+    } else {
+      this.childOfLabels(undefined).inc(labelsOrValue as number);
+    }
+  }
+
+  #incWithExemplar(arg?: unknown, value?: unknown): void {
+    if (!isLabels(arg)) return this.childOfLabels(undefined).inc((arg ?? value) as number);
+    const call = parseExemplarCall(this.name, "inc", arg);
+    checkCounterValue(this.name, call.value);
+    this.childOfLabels(call.labels).inc(call.value as number);
   }
 
   /** Make the series of `labels` exist at 0, so it is exported before its first increment. */
   zero(labels?: LabelValues<T>): void {
-    this.childOfLabels(labels);
+    this.zeroChild(this.childOfLabels(labels));
   }
 
   /** @internal */

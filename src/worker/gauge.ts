@@ -2,22 +2,39 @@
  * Worker-side gauge.
  * @module
  */
-import type { GaugeAggregate, GaugeConfiguration, LabelValues } from "../shared/types.js";
+import { OP_ADD, OP_SET } from "../shared/protocol.js";
+import type { ClusterAggregator, GaugeAggregate, GaugeConfiguration, LabelValues } from "../shared/types.js";
 import { throwInvalidValue } from "../shared/validation.js";
-import { WorkerMetric, startLabeledTimer, startTimer, type SeriesRef } from "./metric.js";
+import { WorkerMetric, isLabels, kDetach, removedWord0, startChildTimer, startLabeledTimer, type SeriesRef } from "./metric.js";
 import { runtime } from "./runtime.js";
+
+const GAUGE_VALUE = "a gauge takes a number, not NaN";
+
+/** Throw unless `value` is a gauge value (or absent, where the call defaults it); checked before a label set is resolved. */
+function checkGaugeValue(metric: string, value: unknown, optional: boolean): void {
+  if ((typeof value === "number" && value === value) || (optional && value === undefined)) return;
+  throwInvalidValue(metric, GAUGE_VALUE, value);
+}
 
 /** A gauge bound to one label set: this thread's contribution to it. */
 export class GaugeChild {
-  readonly #add: number;
-  readonly #set: number;
+  #add: number;
+  #set: number;
   readonly #metric: string;
+  readonly #relabel: (endLabels: object) => unknown;
 
   /** @internal Created by {@link Gauge.labels}. */
   constructor(series: SeriesRef) {
     this.#add = series.word0Add;
     this.#set = series.word0Set;
     this.#metric = series.metric;
+    this.#relabel = series.relabel;
+  }
+
+  /** @internal Point this child's records at the removed-series id (after `remove()`). */
+  [kDetach](): void {
+    this.#add = removedWord0(OP_ADD);
+    this.#set = removedWord0(OP_SET);
   }
 
   /** Set this thread's value. */
@@ -49,9 +66,12 @@ export class GaugeChild {
     runtime.writer.record(this.#set, 0, Date.now() / 1000);
   }
 
-  /** Start a timer; the returned function sets the gauge to the elapsed seconds and returns them. */
-  startTimer(): () => number {
-    return startTimer((seconds) => this.set(seconds));
+  /**
+   * Start a timer; the returned function sets the gauge to the elapsed seconds and returns them. Labels
+   * given to it are merged over this child's, as in prom-client.
+   */
+  startTimer(): (endLabels?: LabelValues) => number {
+    return startChildTimer<GaugeChild>(this, this.#relabel, (child, seconds) => child.set(seconds));
   }
 }
 
@@ -67,35 +87,51 @@ export class GaugeChild {
 export class Gauge<T extends string = string> extends WorkerMetric<T, GaugeChild> {
   /** How live workers' values combine. */
   readonly aggregate: GaugeAggregate;
+  /** prom-client's `aggregator` (for its AggregatorRegistry), as `getMetricsAsJSON()` shows it. */
+  readonly aggregator: ClusterAggregator;
 
   /** Declare a gauge; validates the configuration at once. */
   constructor(config: GaugeConfiguration<T>) {
     super("gauge", config);
     this.aggregate = this.declaration.aggregate ?? "sum";
+    this.aggregator = this.declaration.aggregator ?? "sum";
+    this.declareAtConstruction();
   }
 
   /** Set this thread's value for `labels` (or the unlabelled series). */
   set(value: number): void;
   set(labels: LabelValues<T>, value: number): void;
   set(labelsOrValue: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).set(value as number);
-    else this.childOfLabels(undefined).set(labelsOrValue);
+    if (isLabels(labelsOrValue)) {
+      checkGaugeValue(this.name, value, false);
+      this.childOfLabels(labelsOrValue).set(value as number);
+    } else {
+      this.childOfLabels(undefined).set(labelsOrValue);
+    }
   }
 
   /** Add to this thread's value (default 1). */
   inc(value?: number): void;
   inc(labels: LabelValues<T>, value?: number): void;
   inc(labelsOrValue?: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).inc(value);
-    else this.childOfLabels(undefined).inc(labelsOrValue);
+    if (isLabels(labelsOrValue)) {
+      checkGaugeValue(this.name, value, true);
+      this.childOfLabels(labelsOrValue).inc(value);
+    } else {
+      this.childOfLabels(undefined).inc(labelsOrValue);
+    }
   }
 
   /** Subtract from this thread's value (default 1). */
   dec(value?: number): void;
   dec(labels: LabelValues<T>, value?: number): void;
   dec(labelsOrValue?: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).dec(value);
-    else this.childOfLabels(undefined).dec(labelsOrValue);
+    if (isLabels(labelsOrValue)) {
+      checkGaugeValue(this.name, value, true);
+      this.childOfLabels(labelsOrValue).dec(value);
+    } else {
+      this.childOfLabels(undefined).dec(labelsOrValue);
+    }
   }
 
   /** Set this thread's value to the current Unix time in seconds. */

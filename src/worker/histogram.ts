@@ -4,13 +4,15 @@
  */
 import type { HistogramConfiguration, LabelValues } from "../shared/types.js";
 import { throwInvalidValue } from "../shared/validation.js";
-import { startTimer, type SeriesRef } from "./metric.js";
+import { OP_OBSERVE } from "../shared/protocol.js";
+import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
 import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
 
 /** A histogram bound to one label set. Keep it: `observe()` on it is a bucket search and a few stores. */
 export class HistogramChild {
-  readonly #word0: number;
+  #word0: number;
+  readonly #relabel: (endLabels: object) => unknown;
   readonly #bounds: Float64Array;
   readonly #metric: string;
 
@@ -19,6 +21,12 @@ export class HistogramChild {
     this.#word0 = series.word0Observe;
     this.#bounds = bounds;
     this.#metric = series.metric;
+    this.#relabel = series.relabel;
+  }
+
+  /** @internal Point this child's records at the removed-series id (after `remove()`). */
+  [kDetach](): void {
+    this.#word0 = removedWord0(OP_OBSERVE);
   }
 
   /** Observe `value`, a finite number. */
@@ -32,9 +40,12 @@ export class HistogramChild {
     runtime.writer.record(this.#word0, bucket, value);
   }
 
-  /** Start a timer; the returned function observes the elapsed seconds and returns them. */
-  startTimer(): () => number {
-    return startTimer((seconds) => this.observe(seconds));
+  /**
+   * Start a timer; the returned function observes the elapsed seconds and returns them. Labels given to
+   * it are merged over this child's, as in prom-client.
+   */
+  startTimer(): (endLabels?: LabelValues) => number {
+    return startChildTimer<HistogramChild>(this, this.#relabel, (child, seconds) => child.observe(seconds));
   }
 }
 
@@ -57,12 +68,13 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
     super("histogram", config);
     this.buckets = this.declaration.buckets ?? [];
     this.#bounds = Float64Array.from(this.buckets);
+    this.declareAtConstruction();
   }
 
 
-  /** Make the series of `labels` exist with empty buckets. */
+  /** Make the series of `labels` exist with empty buckets, so it is exported before its first observation. */
   zero(labels?: LabelValues<T>): void {
-    this.childOfLabels(labels);
+    this.zeroChild(this.childOfLabels(labels));
   }
 
   /** @internal */

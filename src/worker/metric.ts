@@ -3,30 +3,57 @@
  * cache that resolves a label set to a bound child once.
  * @module
  */
-import { ErrorCodes, RecordingError } from "../shared/errors.js";
+import { ErrorCodes, PromThreadsError, RecordingError } from "../shared/errors.js";
 import {
   OP_ADD,
   OP_DECLARE_METRIC,
   OP_DECLARE_SERIES,
   OP_OBSERVE,
   OP_REMOVE_SERIES,
+  OP_RESET_METRIC,
   OP_SERIES_OVERFLOW,
   OP_SET,
+  OP_ZERO_SERIES,
+  REMOVED_SERIES_ID,
   encodePayload,
   packWord0,
 } from "../shared/protocol.js";
 import { OVERFLOW_LABEL_VALUE } from "../shared/limits.js";
 import { seriesKey } from "../shared/series-key.js";
-import type { LabelValues, MetricDeclaration, MetricType } from "../shared/types.js";
+import type { LabelValue, LabelValues, MetricDeclaration, MetricType } from "../shared/types.js";
 import { labelArgsToValues, labelObjectToValues, normalizeDeclaration } from "../shared/validation.js";
 import { runtime } from "./runtime.js";
+import { releaseSeriesId, takeSeriesId } from "./series-ids.js";
 
-/** What a child needs to record: its packed first word and the metric's name for error messages. */
+/** What a child needs to record: its packed first words, the metric's name, and its way to other label sets. */
 export interface SeriesRef {
   readonly word0Add: number;
   readonly word0Set: number;
   readonly word0Observe: number;
   readonly metric: string;
+  /**
+   * Resolve this label set merged with `endLabels` (a timer's end labels, as prom-client merges them) to
+   * its child. Off the recording path: only timers that end with labels call it.
+   */
+  readonly relabel: (endLabels: object) => unknown;
+}
+
+/** The packed first word of a record on the removed-series id: what a child uses after `remove()`. */
+export function removedWord0(op: number): number {
+  return packWord0(op, REMOVED_SERIES_ID);
+}
+
+/** Implemented by every child: point its records at the removed-series id. Called by `remove()`. */
+export const kDetach: unique symbol = Symbol("prom-threads.detach");
+
+/** A child that `remove()` can detach. */
+interface Detachable {
+  [kDetach](): void;
+}
+
+/** Whether a metric-level call's first argument is a labels object (`null` is a value, as in prom-client). */
+export function isLabels(value: unknown): value is object {
+  return typeof value === "object" && value !== null;
 }
 
 /** Base class of the worker-side metrics. */
@@ -52,8 +79,19 @@ export abstract class WorkerMetric<T extends string, Child> {
     this.labelNames = this.declaration.labelNames as T[];
   }
 
+  /**
+   * Declare the metric now, as prom-client registers it at construction, and the unlabelled series too,
+   * so the hub exports it at 0 from construction. Subclasses call it last in their constructor. This
+   * connects from `workerData` when it can: a broken handle there throws ERR_PROM_THREADS_INVALID_HANDLE
+   * here, in setup code, rather than at the first record.
+   */
+  protected declareAtConstruction(): void {
+    if (this.labelNames.length === 0) this.childOfLabels(undefined);
+    else this.#declaredMetricId();
+  }
+
   /** Build the child bound to a freshly declared series. */
-  protected abstract createChild(series: SeriesRef, labelValues: readonly string[]): Child;
+  protected abstract createChild(series: SeriesRef, labelValues: readonly LabelValue[]): Child;
 
   /**
    * Return the child bound to a label set, given as values in `labelNames` order or as one object.
@@ -73,14 +111,48 @@ export abstract class WorkerMetric<T extends string, Child> {
     const key = seriesKey(values);
     const child = this.#children.get(key);
     if (child === undefined) return;
+    const id = childSeries.get(child as object) as number;
+    // The REMOVE record first: the hub must read the release before the id's next declaration.
+    runtime.declare(packWord0(OP_REMOVE_SERIES, id), new Uint8Array(0));
     this.#children.delete(key);
-    const id = childSeries.get(child as object);
-    if (id !== undefined) runtime.declare(packWord0(OP_REMOVE_SERIES, id), new Uint8Array(0));
+    (child as unknown as Detachable)[kDetach]();
+    releaseSeriesId(id);
+  }
+
+  /**
+   * Reset this metric in the hub, as prom-client's `reset()` does: counters and gauges lose their labelled
+   * series and keep the unlabelled one at 0, histograms lose every series, summaries keep their series at 0.
+   * It resets the metric for every worker (the hub holds one total per label set) when the hub drains
+   * this thread's ring: records of this thread before the call are reset, those after it count. Rings are
+   * drained one after another, so a record another thread makes before that drain may be reset with it.
+   * Children stay valid: recording on one after a reset exports its label set again.
+   */
+  reset(): void {
+    runtime.declare(packWord0(OP_RESET_METRIC, this.#declaredMetricId()), new Uint8Array(0));
+  }
+
+  /**
+   * Rejects with ERR_PROM_THREADS_UNSUPPORTED: a worker does not keep its values (recording is one ring
+   * write), and the totals live in the main thread. Read them there, e.g.
+   * `await hub.registry.getSingleMetric(name).get()`, or scrape.
+   */
+  get(): Promise<never> {
+    return Promise.reject(
+      new PromThreadsError(
+        ErrorCodes.UNSUPPORTED,
+        `Metric "${this.name}": get() is not available in a worker thread (workers do not keep values; the hub in the main thread does): read it there with registry.getSingleMetric("${this.name}").get()`,
+      ),
+    );
+  }
+
+  /** Send OP_ZERO_SERIES for a label set's child, so the hub exports it before its first record. */
+  protected zeroChild(child: Child): void {
+    runtime.declare(packWord0(OP_ZERO_SERIES, childSeries.get(child as object) as number), new Uint8Array(0));
   }
 
   /** Resolve `labels(...)`-style arguments to a child. */
   protected childOf(args: readonly unknown[]): Child {
-    if (args.length === 1 && typeof args[0] === "object" && args[0] !== null) return this.childOfLabels(args[0]);
+    if (args.length === 1 && isLabels(args[0])) return this.childOfLabels(args[0]);
     return this.#child(labelArgsToValues(this.name, this.labelNames, args));
   }
 
@@ -95,14 +167,14 @@ export abstract class WorkerMetric<T extends string, Child> {
     return this.#child(labelObjectToValues(this.name, this.labelNames, labels));
   }
 
-  #valuesOf(args: readonly unknown[]): string[] {
-    if (args.length === 1 && typeof args[0] === "object" && args[0] !== null) {
+  #valuesOf(args: readonly unknown[]): LabelValue[] {
+    if (args.length === 1 && isLabels(args[0])) {
       return labelObjectToValues(this.name, this.labelNames, args[0]);
     }
     return labelArgsToValues(this.name, this.labelNames, args);
   }
 
-  #child(values: string[]): Child {
+  #child(values: LabelValue[]): Child {
     const key = seriesKey(values);
     const existing = this.#children.get(key);
     if (existing !== undefined) return existing;
@@ -132,20 +204,39 @@ export abstract class WorkerMetric<T extends string, Child> {
     }
   }
 
-  #create(key: string, values: string[]): Child {
+  /** This metric's id, declaring the metric first if this thread has not yet. */
+  #declaredMetricId(): number {
     if (this.#metricId < 0) {
       const id = runtime.nextMetricId();
       runtime.declare(packWord0(OP_DECLARE_METRIC, id), encodePayload(this.declaration));
       this.#metricId = id;
     }
-    const seriesId = runtime.nextSeriesId(this.name);
-    runtime.declare(packWord0(OP_DECLARE_SERIES, seriesId), encodePayload({ metric: this.#metricId, values }));
+    return this.#metricId;
+  }
+
+  #create(key: string, values: LabelValue[]): Child {
+    const metricId = this.#declaredMetricId();
+    const seriesId = takeSeriesId(this.name);
+    try {
+      runtime.declare(packWord0(OP_DECLARE_SERIES, seriesId), encodePayload({ metric: metricId, values }));
+    } catch (error) {
+      releaseSeriesId(seriesId);
+      throw error;
+    }
+    const labelNames = this.labelNames;
     const child = this.createChild(
       {
         word0Add: packWord0(OP_ADD, seriesId),
         word0Set: packWord0(OP_SET, seriesId),
         word0Observe: packWord0(OP_OBSERVE, seriesId),
         metric: this.name,
+        relabel: (endLabels) => {
+          const labels: Record<string, LabelValue> = {};
+          labelNames.forEach((name, i) => {
+            labels[name] = values[i] as LabelValue;
+          });
+          return this.childOfLabels({ ...labels, ...endLabels });
+        },
       },
       values,
     );
@@ -165,12 +256,15 @@ function mergeLabels(start: object | undefined, end: object | undefined): object
   return { ...start, ...end };
 }
 
-/** Start a timer whose end function passes the elapsed seconds to `record` and returns them. */
-export function startTimer(record: (seconds: number) => void): () => number {
+/**
+ * Start a child's timer. Its end function records the elapsed seconds on the child, or, given end labels,
+ * on the child of the child's labels merged with them (prom-client's `labels(...).startTimer()(labels)`).
+ */
+export function startChildTimer<C>(child: C, relabel: (endLabels: object) => unknown, record: (child: C, seconds: number) => void): (endLabels?: object) => number {
   const start = performance.now();
-  return () => {
+  return (endLabels?: object) => {
     const seconds = (performance.now() - start) / 1000;
-    record(seconds);
+    record(endLabels === undefined ? child : (relabel(endLabels) as C), seconds);
     return seconds;
   };
 }

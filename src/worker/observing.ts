@@ -1,9 +1,12 @@
 /**
- * What histograms and summaries share: `observe()` with or without labels, and `startTimer()`.
+ * What histograms and summaries share: `observe()` with or without labels, exemplar call shapes, and
+ * `startTimer()`.
  * @module
  */
-import type { LabelValues } from "../shared/types.js";
-import { WorkerMetric, startLabeledTimer } from "./metric.js";
+import type { LabelValues, MetricType } from "../shared/types.js";
+import { throwInvalidValue } from "../shared/validation.js";
+import { parseExemplarCall } from "./exemplar.js";
+import { WorkerMetric, isLabels, startLabeledTimer } from "./metric.js";
 
 /** A child that observes numbers. */
 export interface ObservingChild {
@@ -12,12 +15,35 @@ export interface ObservingChild {
 
 /** Base class of {@link Histogram} and {@link Summary}. */
 export abstract class ObservingMetric<T extends string, Child extends ObservingChild> extends WorkerMetric<T, Child> {
-  /** Observe `value` in the series of `labels` (or the unlabelled series). */
+  /** Validate `config`; with `enableExemplars`, `observe()` takes prom-client's exemplar shape. */
+  protected constructor(type: MetricType, config: { enableExemplars?: boolean }) {
+    super(type, config);
+    // Chosen once, as prom-client does.
+    if (config.enableExemplars === true) this.observe = this.#observeWithExemplar;
+  }
+
+  /**
+   * Observe `value` in the series of `labels` (or the unlabelled series). With `enableExemplars`, also
+   * `observe({ value, labels, exemplarLabels })`.
+   */
   observe(value: number): void;
   observe(labels: LabelValues<T>, value: number): void;
-  observe(labelsOrValue: LabelValues<T> | number, value?: number): void {
-    if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).observe(value as number);
+  observe(options: { value: number; labels?: LabelValues<T>; exemplarLabels?: LabelValues }): void;
+  observe(labelsOrValue: object | number, value?: number): void {
+    if (isLabels(labelsOrValue)) this.#observe(labelsOrValue, value);
     else this.childOfLabels(undefined).observe(labelsOrValue);
+  }
+
+  #observeWithExemplar(arg: unknown, value?: number): void {
+    if (!isLabels(arg)) return this.childOfLabels(undefined).observe(arg as number);
+    const call = parseExemplarCall(this.name, "observe", arg);
+    this.#observe(call.labels, call.value);
+  }
+
+  /** Check the value before resolving the label set: a call that throws creates no series. */
+  #observe(labels: object | undefined, value: unknown): void {
+    if (!Number.isFinite(value)) throwInvalidValue(this.name, `a ${this.declaration.type} observes finite numbers`, value);
+    this.childOfLabels(labels).observe(value as number);
   }
 
   /** Start a timer; the returned function observes the elapsed seconds, with labels from both calls. */

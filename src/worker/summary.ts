@@ -2,21 +2,29 @@
  * Worker-side summary.
  * @module
  */
-import type { SummaryConfiguration } from "../shared/types.js";
+import type { LabelValues, SummaryConfiguration } from "../shared/types.js";
 import { throwInvalidValue } from "../shared/validation.js";
-import { startTimer, type SeriesRef } from "./metric.js";
+import { OP_OBSERVE } from "../shared/protocol.js";
+import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
 import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
 
 /** A summary bound to one label set. */
 export class SummaryChild {
-  readonly #word0: number;
+  #word0: number;
+  readonly #relabel: (endLabels: object) => unknown;
   readonly #metric: string;
 
   /** @internal Created by {@link Summary.labels}. */
   constructor(series: SeriesRef) {
     this.#word0 = series.word0Observe;
     this.#metric = series.metric;
+    this.#relabel = series.relabel;
+  }
+
+  /** @internal Point this child's records at the removed-series id (after `remove()`). */
+  [kDetach](): void {
+    this.#word0 = removedWord0(OP_OBSERVE);
   }
 
   /** Observe `value`, a finite number. */
@@ -25,9 +33,12 @@ export class SummaryChild {
     runtime.writer.record(this.#word0, 0, value);
   }
 
-  /** Start a timer; the returned function observes the elapsed seconds and returns them. */
-  startTimer(): () => number {
-    return startTimer((seconds) => this.observe(seconds));
+  /**
+   * Start a timer; the returned function observes the elapsed seconds and returns them. Labels given to
+   * it are merged over this child's, as in prom-client.
+   */
+  startTimer(): (endLabels?: LabelValues) => number {
+    return startChildTimer<SummaryChild>(this, this.#relabel, (child, seconds) => child.observe(seconds));
   }
 }
 
@@ -44,6 +55,7 @@ export class Summary<T extends string = string> extends ObservingMetric<T, Summa
   /** Declare a summary; validates the configuration at once. */
   constructor(config: SummaryConfiguration<T>) {
     super("summary", config);
+    this.declareAtConstruction();
   }
 
 

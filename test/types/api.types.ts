@@ -2,7 +2,7 @@
 import { Histogram as PromHistogram } from "prom-client";
 import { countExceptions, time, trackInProgress, MetricsHub } from "../../src/main/index.js";
 import { Piscina } from "piscina";
-import { Counter, Gauge, Histogram, startThreadMetrics } from "../../src/worker/index.js";
+import { Counter, Gauge, Histogram, Summary, startThreadMetrics } from "../../src/worker/index.js";
 
 const h = new Histogram({ name: "t_seconds", help: "h", labelNames: ["status"] as const });
 const c = new Counter({ name: "t_total", help: "h" });
@@ -35,6 +35,20 @@ new MetricsHub(5);
 // @ts-expect-error gauge aggregate must be one of the four
 new Gauge({ name: "t_bad", help: "h", aggregate: "avg" });
 
+// prom-client call shapes: inc(null), exemplar objects, prom-client's aggregator, end labels of a child timer.
+c.inc(null);
+const ex = new Counter({ name: "t_ex_total", help: "h", labelNames: ["code"] as const, enableExemplars: true });
+ex.inc({ value: 2, labels: { code: "200" }, exemplarLabels: { traceId: "abc" } });
+h.observe({ value: 0.2, labels: { status: "ok" }, exemplarLabels: { traceId: "abc" } });
+new Gauge({ name: "t_agg", help: "h", aggregator: "max" });
+h.labels("ok").startTimer()({ status: "fail" });
+const got: Promise<never> = c.get();
+c.reset();
+// @ts-expect-error aggregator is one of prom-client's six
+new Gauge({ name: "t_bad_agg", help: "h", aggregator: "median" });
+// @ts-expect-error pruneAgedBuckets is a boolean
+new Summary({ name: "t_s", help: "h", pruneAgedBuckets: "yes" });
+
 // A piscina pool is attached as is, with or without pool options.
 const hub = new MetricsHub();
 const pool = new Piscina({ workerData: hub.workerData });
@@ -47,6 +61,7 @@ hub.attach(pool, { wrapTasks: "yes" });
 hub.attach(pool, { name: 1 });
 
 void detach;
+void got;
 void wrapped;
 void sync;
 void timed;

@@ -15,21 +15,44 @@ export const KIND_SUMMARY = 3;
 /** The series belongs to a metric whose declaration lost a conflict: its records are dropped and counted. */
 export const KIND_REJECTED = 4;
 
-/** A counter's accumulated value for one label set. */
-export class CounterSeries {
-  value = 0;
-  constructor(readonly labels: Record<string, string>) {}
+/** Label values by label name: strings, or numbers where the worker gave numbers (as prom-client keeps them). */
+export type SeriesLabels = Record<string, string | number>;
+
+/**
+ * Whether a series is exported. prom-client exports a label set from its first record (or `zero()`), and
+ * an unlabelled one from construction; `labels("x")` alone exports nothing. The hub marks "declared, not
+ * recorded yet" with a negative zero, at no cost in the drain: counter values and histogram sums start at
+ * -0, and the first record's `+=` turns them into an ordinary number (-0 + 0 is +0).
+ */
+export function isRecorded(value: number): boolean {
+  return !Object.is(value, -0);
 }
 
-/** A histogram's accumulated buckets (not cumulative; the last is `+Inf`) and sum for one label set. */
+/** A counter's accumulated value for one label set; -0 until its first record (see {@link isRecorded}). */
+export class CounterSeries {
+  value: number;
+  constructor(
+    readonly labels: SeriesLabels,
+    recorded: boolean,
+  ) {
+    this.value = recorded ? 0 : -0;
+  }
+}
+
+/**
+ * A histogram's accumulated buckets (not cumulative; the last is `+Inf`) and sum for one label set; the
+ * sum is -0 until its first record or `zero()` (see {@link isRecorded}).
+ */
 export class HistogramSeries {
   readonly buckets: Float64Array;
-  sum = 0;
+  sum: number;
   constructor(
-    readonly labels: Record<string, string>,
+    readonly labels: SeriesLabels,
     bucketCount: number,
+    recorded: boolean,
   ) {
     this.buckets = new Float64Array(bucketCount + 1);
+    this.sum = recorded ? 0 : -0;
   }
 }
 
@@ -37,13 +60,16 @@ export class HistogramSeries {
 export class GaugeSeries {
   readonly contributions = new Set<GaugeContribution>();
   constructor(
-    readonly labels: Record<string, string>,
+    readonly labels: SeriesLabels,
     /** Called when the last contribution leaves: the gauge forgets the label set. */
     readonly release: () => void = () => {},
   ) {}
 }
 
-/** One worker's value of one gauge series; `seq` orders updates for `aggregate: "last"`. */
+/**
+ * One worker's value of one gauge series; `seq` orders updates for `aggregate: "last"`, and is 0 while the
+ * worker has not set it (since its declaration or the last reset): such a contribution is left out.
+ */
 export class GaugeContribution {
   value = 0;
   seq = 0;
@@ -67,3 +93,9 @@ export class Binding {
 
 /** The binding of every series of a rejected metric. */
 export const REJECTED = new Binding(KIND_REJECTED, null);
+
+/** Mark a declared series as exported at 0 (`zero()` in the worker): a counter's or histogram's -0 becomes 0. */
+export function zeroSeries(binding: Binding): void {
+  if (binding.kind === KIND_COUNTER) (binding.target as CounterSeries).value += 0;
+  else if (binding.kind === KIND_HISTOGRAM) (binding.target as HistogramSeries).sum += 0;
+}

@@ -7,8 +7,8 @@
 import type { MetricValue, Registry } from "prom-client";
 import { OVERFLOW_LABEL_VALUE } from "../../shared/limits.js";
 import { seriesKey } from "../../shared/series-key.js";
-import type { MetricDeclaration, MetricType } from "../../shared/types.js";
-import type { Binding } from "./binding.js";
+import type { ClusterAggregator, LabelValue, MetricDeclaration, MetricType } from "../../shared/types.js";
+import type { Binding, SeriesLabels } from "./binding.js";
 
 /** Called when label sets fold into a metric's overflow series: `count` more of them. */
 export type OverflowListener = (metric: BridgeMetric, count: number) => void;
@@ -19,7 +19,7 @@ export interface MetricSnapshot {
   help: string;
   type: MetricType;
   values: MetricValue<string>[];
-  aggregator: "sum" | "max" | "min" | "first";
+  aggregator: ClusterAggregator;
 }
 
 /** Base class of the hub's aggregated metrics. */
@@ -31,7 +31,7 @@ export abstract class BridgeMetric {
   /** Prometheus type. */
   readonly type: MetricType;
   /** How prom-client's AggregatorRegistry combines this metric across processes. */
-  readonly aggregator: "sum" | "max" | "min" | "first";
+  readonly aggregator: ClusterAggregator;
   /** Label names, in order. */
   readonly labelNames: readonly string[];
   /** The declaration that created this metric; later declarations must equal it. */
@@ -102,8 +102,16 @@ export abstract class BridgeMetric {
     registry.registerMetric(this as never);
   }
 
-  /** Resolve a worker's series (its label values) to the binding its records apply to. */
-  abstract bind(values: readonly string[]): Binding;
+  /**
+   * Resolve a worker's series (its label values) to the binding its records apply to. A new label set is
+   * not exported before its first record, except the unlabelled one, exported from its declaration.
+   */
+  abstract bind(values: readonly LabelValue[]): Binding;
+
+  /** Whether this metric has no labels: its one series is exported from its declaration, as in prom-client. */
+  protected get unlabelled(): boolean {
+    return this.labelNames.length === 0;
+  }
 
   /** Render the current values, as prom-client's metrics do. */
   protected abstract snapshot(): MetricValue<string>[];
@@ -116,7 +124,10 @@ export abstract class BridgeMetric {
     return this.snapshot();
   }
 
-  /** Zero every accumulated value (prom-client's `registry.resetMetrics()`). */
+  /**
+   * Reset as prom-client's metric of this type resets (`registry.resetMetrics()`, or `reset()` in a
+   * worker): label sets stay bound to workers, but are exported again only from their next record.
+   */
   abstract reset(): void;
 
   /** Drain the hub, then return the values in prom-client's shape. */
@@ -134,17 +145,23 @@ export abstract class BridgeMetric {
     return { name: this.name, help: this.help, type: this.type, values: this.promStringSnapshot(), aggregator: this.aggregator };
   }
 
-  /** Label names zipped with `values`, as prom-client's `labels` objects. */
-  protected labelsOf(values: readonly string[]): Record<string, string> {
-    const labels: Record<string, string> = {};
+  /**
+   * Label names zipped with `values`, as prom-client's `labels` objects: numbers stay numbers, as the
+   * worker gave them; anything else a ring may hold becomes its string form.
+   */
+  protected labelsOf(values: readonly unknown[]): SeriesLabels {
+    const labels: SeriesLabels = {};
     this.labelNames.forEach((name, i) => {
-      labels[name] = values[i] as string;
+      const value = values[i];
+      labels[name] = typeof value === "number" && Number.isFinite(value) ? value : String(value);
     });
     return labels;
   }
 }
 
-function aggregatorOf(declaration: MetricDeclaration): "sum" | "max" | "min" | "first" {
+/** The user's `aggregator` when given; otherwise the one that matches how worker threads combine. */
+function aggregatorOf(declaration: MetricDeclaration): ClusterAggregator {
+  if (declaration.aggregator !== undefined) return declaration.aggregator;
   if (declaration.type !== "gauge") return "sum";
   switch (declaration.aggregate) {
     case "max":

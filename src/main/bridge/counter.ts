@@ -4,8 +4,8 @@
  */
 import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/series-key.js";
-import type { MetricDeclaration } from "../../shared/types.js";
-import { Binding, CounterSeries, KIND_COUNTER } from "./binding.js";
+import type { LabelValue, MetricDeclaration } from "../../shared/types.js";
+import { Binding, CounterSeries, KIND_COUNTER, isRecorded } from "./binding.js";
 import { BridgeMetric } from "./bridge-metric.js";
 
 /** A counter aggregated from worker threads. Values live here, so they survive any worker's exit. */
@@ -18,12 +18,12 @@ export class BridgeCounter extends BridgeMetric {
   }
 
   /** Return the binding of a label set; every worker's series with these values shares it. */
-  bind(values: readonly string[]): Binding {
+  bind(values: readonly LabelValue[]): Binding {
     const key = seriesKey(values);
     let binding = this.#series.get(key);
     if (binding === undefined) {
       if (!this.admit(key)) return this.bind(this.overflowValues);
-      binding = new Binding(KIND_COUNTER, new CounterSeries(this.labelsOf(values)));
+      binding = new Binding(KIND_COUNTER, new CounterSeries(this.labelsOf(values), this.unlabelled));
       this.#series.set(key, binding);
     }
     return binding;
@@ -33,13 +33,14 @@ export class BridgeCounter extends BridgeMetric {
     const values: MetricValue<string>[] = [];
     for (const { target } of this.#series.values()) {
       const series = target as CounterSeries;
-      values.push({ labels: series.labels, value: series.value });
+      if (isRecorded(series.value)) values.push({ labels: series.labels, value: series.value });
     }
     return values;
   }
 
-  /** Zero every label set; they stay exported at 0. */
+  /** As prom-client: the unlabelled series goes back to 0, labelled ones are not exported until their next record. */
   reset(): void {
-    for (const { target } of this.#series.values()) (target as CounterSeries).value = 0;
+    const value = this.unlabelled ? 0 : -0;
+    for (const { target } of this.#series.values()) (target as CounterSeries).value = value;
   }
 }

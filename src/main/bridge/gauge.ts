@@ -5,7 +5,7 @@
  */
 import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/series-key.js";
-import type { GaugeAggregate, MetricDeclaration } from "../../shared/types.js";
+import type { GaugeAggregate, LabelValue, MetricDeclaration } from "../../shared/types.js";
 import { Binding, GaugeContribution, GaugeSeries, KIND_GAUGE } from "./binding.js";
 import { BridgeMetric } from "./bridge-metric.js";
 
@@ -21,7 +21,7 @@ export class BridgeGauge extends BridgeMetric {
   }
 
   /** Return a new contribution of one worker to a label set. */
-  bind(values: readonly string[]): Binding {
+  bind(values: readonly LabelValue[]): Binding {
     const key = seriesKey(values);
     let series = this.#series.get(key);
     if (series === undefined) {
@@ -43,16 +43,27 @@ export class BridgeGauge extends BridgeMetric {
 
   protected snapshot(): MetricValue<string>[] {
     const values: MetricValue<string>[] = [];
+    const unlabelled = this.unlabelled;
     for (const series of this.#series.values()) {
       if (series.contributions.size === 0) continue;
-      values.push({ labels: series.labels, value: combine(this.#aggregate, series.contributions) });
+      const value = combine(this.#aggregate, series.contributions);
+      // A labelled series no live worker has set (since its declaration or a reset) is not exported.
+      if (value !== undefined || unlabelled) values.push({ labels: series.labels, value: value ?? 0 });
     }
     return values;
   }
 
-  /** Set every live contribution to 0. */
+  /**
+   * As prom-client: the unlabelled series goes back to 0, labelled ones are not exported until a worker
+   * sets them again. Every live contribution is 0 and unset.
+   */
   reset(): void {
-    for (const series of this.#series.values()) for (const c of series.contributions) c.value = 0;
+    for (const series of this.#series.values()) {
+      for (const c of series.contributions) {
+        c.value = 0;
+        c.seq = 0;
+      }
+    }
   }
 }
 
@@ -63,10 +74,14 @@ export function detachContribution(contribution: GaugeContribution): void {
   if (series.contributions.size === 0) series.release();
 }
 
-function combine(aggregate: GaugeAggregate, contributions: Iterable<GaugeContribution>): number {
+/** Combine the contributions that were set (`seq > 0`); `undefined` when none was. */
+function combine(aggregate: GaugeAggregate, contributions: Iterable<GaugeContribution>): number | undefined {
   let result = aggregate === "min" ? Infinity : aggregate === "max" ? -Infinity : 0;
   let latest = -1;
+  let any = false;
   for (const c of contributions) {
+    if (c.seq === 0) continue;
+    any = true;
     switch (aggregate) {
       case "sum":
         result += c.value;
@@ -85,5 +100,5 @@ function combine(aggregate: GaugeAggregate, contributions: Iterable<GaugeContrib
         break;
     }
   }
-  return result;
+  return any ? result : undefined;
 }

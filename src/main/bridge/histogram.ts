@@ -4,8 +4,8 @@
  */
 import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/series-key.js";
-import type { MetricDeclaration } from "../../shared/types.js";
-import { Binding, HistogramSeries, KIND_HISTOGRAM } from "./binding.js";
+import type { LabelValue, MetricDeclaration } from "../../shared/types.js";
+import { Binding, HistogramSeries, KIND_HISTOGRAM, isRecorded } from "./binding.js";
 import { BridgeMetric } from "./bridge-metric.js";
 
 /** The empty `labels` of `_sum` and `_count` samples; prom-client only reads it. */
@@ -26,12 +26,12 @@ export class BridgeHistogram extends BridgeMetric {
   }
 
   /** Return the binding of a label set; every worker's series with these values shares it. */
-  bind(values: readonly string[]): Binding {
+  bind(values: readonly LabelValue[]): Binding {
     const key = seriesKey(values);
     let binding = this.#series.get(key);
     if (binding === undefined) {
       if (!this.admit(key)) return this.bind(this.overflowValues);
-      binding = new Binding(KIND_HISTOGRAM, new HistogramSeries(this.labelsOf(values), this.#bounds.length), this.#bounds.length);
+      binding = new Binding(KIND_HISTOGRAM, new HistogramSeries(this.labelsOf(values), this.#bounds.length, this.unlabelled), this.#bounds.length);
       this.#series.set(key, binding);
     }
     return binding;
@@ -42,13 +42,15 @@ export class BridgeHistogram extends BridgeMetric {
     const bucketName = `${this.name}_bucket`;
     for (const { target } of this.#series.values()) {
       const series = target as HistogramSeries;
+      if (!exported(series)) continue;
       let cumulative = 0;
       this.#bounds.forEach((le, i) => {
         cumulative += series.buckets[i] as number;
-        values.push({ labels: { le, ...series.labels }, value: cumulative, metricName: bucketName } as MetricValue<string>);
+        values.push({ labels: { le, ...series.labels }, value: cumulative, metricName: bucketName, exemplar: null } as MetricValue<string>);
       });
       cumulative += series.buckets[this.#bounds.length] as number;
-      values.push({ labels: { le: "+Inf", ...series.labels }, value: cumulative, metricName: bucketName } as MetricValue<string>);
+      // `exemplar: null` on buckets, as prom-client's getMetricsAsJSON() shows them without exemplars.
+      values.push({ labels: { le: "+Inf", ...series.labels }, value: cumulative, metricName: bucketName, exemplar: null } as MetricValue<string>);
       values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` } as MetricValue<string>);
       values.push({ labels: series.labels, value: cumulative, metricName: `${this.name}_count` } as MetricValue<string>);
     }
@@ -71,6 +73,7 @@ export class BridgeHistogram extends BridgeMetric {
     const n = this.#bounds.length;
     for (const { target } of this.#series.values()) {
       const series = target as HistogramSeries;
+      if (!exported(series)) continue;
       const sharedLabels = series.labels;
       let cumulative = 0;
       for (let i = 0; i <= n; i++) {
@@ -83,12 +86,20 @@ export class BridgeHistogram extends BridgeMetric {
     return values;
   }
 
-  /** Empty every label set's buckets; they stay exported at 0. */
+  /** As prom-client: every label set, the unlabelled one too, is not exported until its next record. */
   reset(): void {
     for (const { target } of this.#series.values()) {
       const series = target as HistogramSeries;
       series.buckets.fill(0);
-      series.sum = 0;
+      series.sum = -0;
     }
   }
+}
+
+/** A series is exported once it has an observation or was zeroed (its sum is no longer -0). */
+function exported(series: HistogramSeries): boolean {
+  if (isRecorded(series.sum)) return true;
+  // An observation of -0 leaves the sum at -0: count it by its bucket.
+  for (const count of series.buckets) if (count !== 0) return true;
+  return false;
 }

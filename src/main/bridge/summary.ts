@@ -6,7 +6,7 @@
 import { Summary, type Registry } from "prom-client";
 import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/series-key.js";
-import type { MetricDeclaration } from "../../shared/types.js";
+import type { LabelValue, MetricDeclaration } from "../../shared/types.js";
 import { Binding, KIND_SUMMARY } from "./binding.js";
 import { BridgeMetric } from "./bridge-metric.js";
 
@@ -29,6 +29,8 @@ export class BridgeSummary extends BridgeMetric {
       ...(declaration.maxAgeSeconds !== undefined ? { maxAgeSeconds: declaration.maxAgeSeconds } : {}),
       ...(declaration.ageBuckets !== undefined ? { ageBuckets: declaration.ageBuckets } : {}),
       ...(declaration.compressCount !== undefined ? { compressCount: declaration.compressCount } : {}),
+      ...(declaration.pruneAgedBuckets === true ? { pruneAgedBuckets: true } : {}),
+      aggregator: this.aggregator,
       registers: [],
       collect: beforeCollect,
     });
@@ -40,7 +42,7 @@ export class BridgeSummary extends BridgeMetric {
   }
 
   /** Return the binding of a label set: the prom-client child for those labels. */
-  bind(values: readonly string[]): Binding {
+  bind(values: readonly LabelValue[]): Binding {
     const key = seriesKey(values);
     let binding = this.#series.get(key);
     if (binding === undefined) {

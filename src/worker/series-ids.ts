@@ -1,0 +1,42 @@
+/**
+ * Worker-local series ids, reused after `remove()`: a thread that creates and removes label sets forever
+ * keeps working, and the hub's table of this thread's ids stays as large as its live label sets.
+ *
+ * Reuse is safe because of ring order: `remove()` writes its REMOVE record before the id goes back to the
+ * free list, so the hub always reads the release before the id's next declaration. A child kept after
+ * `remove()` is pointed at {@link REMOVED_SERIES_ID}, never at a reused id.
+ * @module
+ */
+import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
+import { REMOVED_SERIES_ID } from "../shared/protocol.js";
+import { runtime } from "./runtime.js";
+
+/** Released ids, reused last in, first out. */
+const free: number[] = [];
+/** Highest id handed out so far, for tests of reuse. */
+let highest = -1;
+
+/** Take a series id for a new label set of `metric`: a released one when there is one. */
+export function takeSeriesId(metric: string): number {
+  const reused = free.pop();
+  if (reused !== undefined) return reused;
+  const id = runtime.nextSeriesId(metric);
+  if (id === REMOVED_SERIES_ID) {
+    throw new ConfigurationError(
+      ErrorCodes.INVALID_LABELS,
+      `Metric "${metric}": this thread holds ${REMOVED_SERIES_ID} label sets, the most one thread can; remove() label sets it no longer uses`,
+    );
+  }
+  if (id > highest) highest = id;
+  return id;
+}
+
+/** Give back the id of a removed label set; call only after its REMOVE record is written. */
+export function releaseSeriesId(id: number): void {
+  free.push(id);
+}
+
+/** @internal The highest series id this thread has handed out (-1 before the first); for tests. */
+export function highestSeriesId(): number {
+  return highest;
+}
