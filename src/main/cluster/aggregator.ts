@@ -10,7 +10,7 @@ import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from 
 import { integerOption, invalid } from "../serve/validate.js";
 import { nodeCluster } from "./node-cluster.js";
 import { ClusterFamily, CounterFamily, GaugeFamily, HistogramFamily, SummaryFamily, type ProcessId } from "./families.js";
-import { diffSnapshots, isOurs, message, snapshotOf, PROTOCOL_VERSION, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
+import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
 
 /** Options of {@link ClusterAggregator}. */
 export interface ClusterAggregatorOptions {
@@ -246,7 +246,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
 
   async #collectLocal(): Promise<void> {
     if (this.#local.length === 0 || this.#closed) return;
-    const snapshot = snapshotOf(await Promise.all(this.#local.map((r) => r.getMetricsAsJSON() as Promise<unknown[]>)));
+    const snapshot = snapshotOf(await Promise.all(this.#local.map(readRegistry)));
     const state = this.#state(PRIMARY, undefined);
     state.pid = process.pid;
     this.#applyFamilies(state, diffSnapshots(new Map(), snapshot), true);

@@ -9,7 +9,7 @@ import { EventEmitter } from "node:events";
 import { promisify } from "node:util";
 import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { diffSnapshots, snapshotOf, type PushMessage, type WireFamily } from "../../../src/main/cluster/protocol.js";
+import { diffSnapshots, readRegistry, snapshotOf, type PushMessage, type WireFamily } from "../../../src/main/cluster/protocol.js";
 import { ClusterAggregator, ErrorCodes, type PromThreadsError } from "../../../src/main/index.js";
 import { samples } from "../../helpers/exposition.js";
 
@@ -81,7 +81,7 @@ describe("snapshots and their differences", () => {
     h.observe({ k: "x" }, 3);
     h.observe({ k: "x" }, 9);
     new Summary({ name: "s", help: "S.", percentiles: [0.5], registers: [registry] }).observe(4);
-    const snapshot = snapshotOf([await registry.getMetricsAsJSON()]);
+    const snapshot = snapshotOf([await readRegistry(registry)]);
     const families = diffSnapshots(new Map(), snapshot);
     expect(families).toEqual([
       { n: "c_total", h: "C.", t: "counter", a: "sum", s: [[{ k: "a" }, 2]] },
@@ -90,7 +90,7 @@ describe("snapshots and their differences", () => {
       { n: "s", h: "S.", t: "summary", a: "sum", b: [0.5], s: [[{}, 4, 1, 4]] },
     ]);
     // Nothing changed: nothing to send.
-    expect(diffSnapshots(snapshot, snapshotOf([await registry.getMetricsAsJSON()]))).toEqual([]);
+    expect(diffSnapshots(snapshot, snapshotOf([await readRegistry(registry)]))).toEqual([]);
   });
 
   it("sends changed series only, and a null for a gauge series that is gone", async () => {
@@ -101,10 +101,10 @@ describe("snapshots and their differences", () => {
     c.inc({ k: "b" });
     g.set({ k: "a" }, 1);
     g.set({ k: "b" }, Number.POSITIVE_INFINITY);
-    const before = snapshotOf([await registry.getMetricsAsJSON()]);
+    const before = snapshotOf([await readRegistry(registry)]);
     c.inc({ k: "b" });
     g.remove({ k: "a" });
-    const after = snapshotOf([await registry.getMetricsAsJSON()]);
+    const after = snapshotOf([await readRegistry(registry)]);
     expect(diffSnapshots(before, after)).toEqual([
       { n: "c_total", h: "C.", t: "counter", a: "sum", s: [[{ k: "b" }, 2]] },
       { n: "g", h: "G.", t: "gauge", a: "sum", s: [[{ k: "a" }, null]] },
@@ -173,8 +173,8 @@ describe("ClusterAggregator rules", () => {
     expect(aggregator.stats()).toEqual(expect.objectContaining({ pushesApplied: 1, pushesIgnored: 1 }));
   });
 
-  it("rejects malformed series and families, and keeps the good ones", async () => {
-    const { cluster, scrape, errors } = setup();
+  it("rejects malformed series and families, and keeps the good ones, with one error per kind and push", async () => {
+    const { cluster, aggregator, scrape, errors } = setup();
     const w = cluster.add(1);
     cluster.push(w, {
       seq: 1,
@@ -188,7 +188,10 @@ describe("ClusterAggregator rules", () => {
       ],
     });
     expect((await scrape()).get('jobs_total{k="fine"}')).toBe(2);
-    expect(errors.map((e) => e.code)).toEqual(Array(4).fill(ErrorCodes.MALFORMED_CLUSTER_MESSAGE));
+    expect(errors.map((e) => e.code)).toEqual([ErrorCodes.MALFORMED_CLUSTER_MESSAGE, ErrorCodes.CLUSTER_REJECTED]);
+    expect(errors[0]?.message).toContain("2 malformed items");
+    expect(errors[1]?.message).toContain("2 items");
+    expect(aggregator.stats()).toEqual(expect.objectContaining({ malformedMessages: 2, rejectedFamilies: 1, rejectedSeries: 1 }));
   });
 
   it("restarts totals at 0 on registry.resetMetrics() and keeps counting", async () => {
