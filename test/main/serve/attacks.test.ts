@@ -6,20 +6,11 @@
 import { Agent, request } from "node:http";
 import type { Socket } from "node:net";
 import { Gauge, Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
-import { startHttpServer, type MetricsServer } from "../../../src/main/index.js";
+import { describe, expect, it } from "vitest";
 import { get, rawConnect, sleep, untilClosed } from "../../helpers/http.js";
+import { serverScope } from "../../helpers/servers.js";
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function serve(options: Parameters<typeof startHttpServer>[0]): Promise<MetricsServer> {
-  const server = await startHttpServer({ port: 0, ...options });
-  cleanups.push(() => server.close());
-  return server;
-}
+const { serve, cleanups } = serverScope();
 
 /** A registry whose text exposition is about `mebibytes` MiB. */
 function bigRegistry(mebibytes: number): Registry {
