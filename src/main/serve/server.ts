@@ -25,7 +25,8 @@ export interface MetricsServer {
   readonly port: number;
   /**
    * Stop listening, let scrapes in progress finish (connections still open after 2 s are closed), and
-   * resolve once the server is closed. Idempotent. Does not close the hub.
+   * resolve once the server is closed (and its bcrypt thread, if any, has stopped). Idempotent. Does not
+   * close the hub.
    */
   close(): Promise<void>;
 }
@@ -43,7 +44,10 @@ export const HTTP_SD_PATH = "/http_sd";
  *
  * Routes: the metrics `path` (default `/metrics`), `/` (an HTML status page), `/status` (JSON) and, with
  * `httpSd`, `/http_sd`; GET and HEAD only (405 otherwise), 404 elsewhere, 401 for every route when `auth`
- * is set and not met. With `fileSd`, a file_sd target file lives as long as the server listens.
+ * is set and not met (429 with `Retry-After` for a peer past its failure budget, or when too many bcrypt
+ * checks are under way). Targets in origin form (`/metrics`) and absolute form (`http://host/metrics`) are
+ * accepted. Concurrent scrapes of one format and encoding share one render. With `fileSd`, a file_sd
+ * target file lives as long as the server listens.
  *
  * @example
  * import { MetricsHub, startHttpServer } from "prom-threads";
