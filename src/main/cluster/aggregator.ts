@@ -389,10 +389,10 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
       }
     }
     if (problems.malformed.count > 0) {
-      this.#report(new ProtocolError(ErrorCodes.MALFORMED_CLUSTER_MESSAGE, `prom-threads: the cluster primary dropped ${problems.malformed.describe()} from process ${state.id}`), `malformed:${problems.malformed.first}`);
+      this.#report(new ProtocolError(ErrorCodes.MALFORMED_CLUSTER_MESSAGE, `prom-threads: the cluster primary dropped ${problems.malformed.describe()} from process ${state.id}`), `malformed:${state.id}`);
     }
     if (problems.rejected.count > 0) {
-      this.#report(new ProtocolError(ErrorCodes.CLUSTER_REJECTED, `prom-threads: the cluster primary refused ${problems.rejected.describe()} from process ${state.id}`), `rejected:${problems.rejected.first}`);
+      this.#report(new ProtocolError(ErrorCodes.CLUSTER_REJECTED, `prom-threads: the cluster primary refused ${problems.rejected.describe()} from process ${state.id}`), `rejected:${state.id}`);
     }
   }
 
