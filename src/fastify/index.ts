@@ -6,7 +6,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import { resolvePath, resolveSource, type MetricsHandlerOptions } from "../main/serve/options.js";
 import { ALLOWED_METHODS } from "../main/serve/respond.js";
-import type { ScrapeResponse } from "../main/serve/scrape.js";
 import { ScrapeFlights } from "../main/serve/single-flight.js";
 
 /** Options of the fastify plugin. */
@@ -36,8 +35,7 @@ export const promThreads: FastifyPluginAsync<PromThreadsFastifyOptions> = async 
     method: "GET",
     url: path,
     handler: async (request, reply) => {
-      // No limit was given, so run() always answers.
-      const response = await (flights.run({ accept: request.headers.accept, acceptEncoding: request.headers["accept-encoding"] }) as Promise<ScrapeResponse>);
+        const response = await flights.run({ accept: request.headers.accept, acceptEncoding: request.headers["accept-encoding"] });
       void reply.code(response.status).headers(response.headers);
       return reply.send(response.body);
     },

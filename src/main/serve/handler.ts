@@ -5,7 +5,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolveSource, type MetricsHandlerOptions } from "./options.js";
 import { isReadMethod, methodNotAllowed, send } from "./respond.js";
-import { plain, type ScrapeResponse } from "./scrape.js";
+import { plain } from "./scrape.js";
 import { ScrapeFlights } from "./single-flight.js";
 
 /** A `(req, res)` handler, usable with `http.createServer()` and express (`app.all(path, handler)`). */
@@ -31,8 +31,7 @@ export function metricsHandler(options?: MetricsHandlerOptions): MetricsRequestH
       send(req, res, methodNotAllowed());
       return;
     }
-    // No limit was given, so run() always answers.
-    (flights.run({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"] }) as Promise<ScrapeResponse>).then(
+    flights.run({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"] }).then(
       (response) => send(req, res, response),
       // scrape() does not reject; this is for a failure while writing, so the client still gets an answer.
       () => send(req, res, plain(500, "500 Internal Server Error\n")),

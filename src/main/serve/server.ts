@@ -155,7 +155,7 @@ async function route(config: ResolvedServerOptions, auth: BasicAuth | undefined,
   if (!isReadMethod(req.method)) return methodNotAllowed();
   if (path === HTTP_SD_PATH && path !== config.path && config.httpSd !== undefined) return httpSdResponse(config.httpSd);
   if (path === config.path) {
-    const response = flights.run({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"] });
+    const response = flights.tryRun({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"] });
     return response ?? plain(503, "503 Service Unavailable: too many different scrapes at once\n", { "Retry-After": "1" });
   }
   const document = statusDocument(config.source.hub, config.path);

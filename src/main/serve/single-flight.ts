@@ -29,7 +29,7 @@ export class ScrapeFlights {
    * there is one (it started before this request; what it shows is at most one render old), else a new
    * one. Returns undefined when a new render is needed and `limit` renders are already in progress.
    */
-  run(request: ScrapeRequest): Promise<ScrapeResponse> | undefined {
+  tryRun(request: ScrapeRequest): Promise<ScrapeResponse> | undefined {
     const key = `${negotiateFormat(request.accept)}:${acceptsGzip(request.acceptEncoding) ? "gzip" : "identity"}`;
     const running = this.#inFlight.get(key);
     if (running !== undefined) return running;
@@ -37,5 +37,10 @@ export class ScrapeFlights {
     const render = scrape(this.#source, request).finally(() => this.#inFlight.delete(key));
     this.#inFlight.set(key, render);
     return render;
+  }
+
+  /** Like {@link tryRun}, for flights without a limit (the handler and the fastify plugin): always answers. */
+  run(request: ScrapeRequest): Promise<ScrapeResponse> {
+    return this.tryRun(request) ?? scrape(this.#source, request);
   }
 }

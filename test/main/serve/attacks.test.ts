@@ -3,10 +3,11 @@
  * in time: slow readers of a large exposition, clients that pipeline without reading, a keep-alive gzip
  * flood, and an absolute-form request target.
  */
-import { Agent, request } from "node:http";
+import { Agent, createServer, request } from "node:http";
 import type { Socket } from "node:net";
 import { Gauge, Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
+import { metricsHandler } from "../../../src/main/index.js";
 import { get, rawConnect, sleep, untilClosed } from "../../helpers/http.js";
 import { serverScope } from "../../helpers/servers.js";
 
@@ -113,6 +114,33 @@ describe("scrape floods", () => {
     // The flood itself was served too (and kept going the whole time).
     expect(floodStatuses.get(200) ?? 0).toBeGreaterThan(30);
     expect(floodStatuses.get(503) ?? 0).toBe(0);
+  });
+});
+
+describe("metricsHandler", () => {
+  it("shares one render among concurrent scrapes of one format too", async () => {
+    const registry = new Registry();
+    let collects = 0;
+    let release: () => void = () => {};
+    const released = new Promise<void>((resolve) => (release = resolve));
+    new Gauge({
+      name: "app_slow",
+      help: "Slow.",
+      registers: [registry],
+      async collect() {
+        collects++;
+        await released;
+      },
+    });
+    const server = createServer(metricsHandler({ registry }));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/metrics`;
+    const replies = Promise.all([get(url), get(url), get(url)]);
+    await sleep(200);
+    release();
+    expect((await replies).map((r) => r.status)).toEqual([200, 200, 200]);
+    expect(collects).toBe(1);
   });
 });
 
