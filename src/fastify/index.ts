@@ -6,7 +6,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import { resolvePath, resolveSource, type MetricsHandlerOptions } from "../main/serve/options.js";
 import { ALLOWED_METHODS } from "../main/serve/respond.js";
-import { scrape } from "../main/serve/scrape.js";
+import { ScrapeFlights } from "../main/serve/single-flight.js";
 
 /** Options of the fastify plugin. */
 export interface PromThreadsFastifyOptions extends MetricsHandlerOptions {
@@ -28,13 +28,14 @@ export interface PromThreadsFastifyOptions extends MetricsHandlerOptions {
  * await app.register(promThreads, { hub });
  */
 export const promThreads: FastifyPluginAsync<PromThreadsFastifyOptions> = async (fastify, options) => {
-  const source = resolveSource({ registry: options.registry, hub: options.hub, onError: options.onError });
+  // Concurrent scrapes of one format and encoding share one render.
+  const flights = new ScrapeFlights(resolveSource({ registry: options.registry, hub: options.hub, onError: options.onError }));
   const path = resolvePath(options as Record<string, unknown>, "/metrics");
   fastify.route({
     method: "GET",
     url: path,
     handler: async (request, reply) => {
-      const response = await scrape(source, { accept: request.headers.accept, acceptEncoding: request.headers["accept-encoding"] });
+        const response = await flights.run({ accept: request.headers.accept, acceptEncoding: request.headers["accept-encoding"] });
       void reply.code(response.status).headers(response.headers);
       return reply.send(response.body);
     },

@@ -54,6 +54,8 @@ export const ErrorCodes = {
   CLUSTER_PUSH_FAILED: "ERR_PROM_THREADS_CLUSTER_PUSH_FAILED",
   /** The cluster primary received a prom-threads message it could not understand; it was dropped. */
   MALFORMED_CLUSTER_MESSAGE: "ERR_PROM_THREADS_MALFORMED_CLUSTER_MESSAGE",
+  /** The cluster primary refused part of a push: an invalid metric name, help, layout, label name or value, or a bound (`maxFamilies`, a summary's `maxSeries`). */
+  CLUSTER_REJECTED: "ERR_PROM_THREADS_CLUSTER_REJECTED",
   /** A Pushgateway push, push-add or delete failed: the gateway answered with an error or could not be reached. */
   GATEWAY_FAILED: "ERR_PROM_THREADS_GATEWAY_FAILED",
   /** A service discovery target file could not be written or removed. */

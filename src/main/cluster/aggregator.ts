@@ -9,8 +9,10 @@ import { Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../../shared/errors.js";
 import { integerOption, invalid } from "../serve/validate.js";
 import { nodeCluster } from "./node-cluster.js";
+import { DEFAULT_MAX_SERIES } from "../../shared/limits.js";
+import { familyProblem, labelsProblem } from "./validate-push.js";
 import { ClusterFamily, CounterFamily, GaugeFamily, HistogramFamily, SummaryFamily, type ProcessId } from "./families.js";
-import { diffSnapshots, isOurs, message, snapshotOf, PROTOCOL_VERSION, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
+import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
 
 /** Options of {@link ClusterAggregator}. */
 export interface ClusterAggregatorOptions {
@@ -36,6 +38,18 @@ export interface ClusterAggregatorOptions {
    * @default "cluster_worker"
    */
   processLabel?: string;
+  /**
+   * Label sets one metric may have in the aggregate; further ones fold into its overflow series (every
+   * label `"__overflow__"`), as in a MetricsHub. Summaries cannot be folded: their label sets past it are
+   * refused. Each process may fold at most as many label sets per metric again.
+   * @default 2000
+   */
+  maxSeries?: number;
+  /**
+   * Metric families the aggregator holds; further families pushed are refused.
+   * @default 10000
+   */
+  maxFamilies?: number;
   /** The node:cluster module (for tests). @default `import("node:cluster")` */
   cluster?: Cluster;
 }
@@ -64,8 +78,14 @@ export interface ClusterStats {
   pushesApplied: number;
   /** Pushes ignored because a newer one of the same process was already applied (repeated or reordered). */
   pushesIgnored: number;
-  /** Messages dropped as malformed. */
+  /** Messages, families or series dropped as malformed (a wrong shape or value). */
   malformedMessages: number;
+  /** Families refused: an invalid name, help, type or layout, or past `maxFamilies`. */
+  rejectedFamilies: number;
+  /** Series refused: invalid label names or values, or past a bound (`maxSeries` for summaries, overflow room). */
+  rejectedSeries: number;
+  /** Label sets folded into overflow series because their metric held `maxSeries`. */
+  foldedSeries: number;
 }
 
 /** Events of a {@link ClusterAggregator}. */
@@ -134,6 +154,14 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
   #applied = 0;
   #ignored = 0;
   #malformed = 0;
+  #rejectedFamilies = 0;
+  #rejectedSeries = 0;
+  #folded = 0;
+  readonly #maxSeries: number;
+  readonly #maxFamilies: number;
+  #familyCount = 0;
+  /** Families whose overflow was reported (once each). */
+  readonly #overflowReported = new Set<string>();
   #closed = false;
 
   readonly #onMessage = (worker: ClusterWorker, raw: unknown): void => this.#receive(worker, raw);
@@ -164,6 +192,8 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     this.registry = registry as Registry;
     this.#local = local as Registry[];
     this.#scrapeWaitMs = integerOption(raw, "scrapeWaitMs", 100, 0, 60_000);
+    this.#maxSeries = integerOption(raw, "maxSeries", DEFAULT_MAX_SERIES, 1, 10_000_000);
+    this.#maxFamilies = integerOption(raw, "maxFamilies", 10_000, 1, 10_000_000);
     this.#processLabel = processLabel;
     this.#cluster = cluster;
     this.#unhookRegistry = hookScrapes(this.registry, () => this.collect());
@@ -202,7 +232,16 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     }
     let families = 0;
     for (const family of this.#families.values()) if (family !== null) families++;
-    return { processes, families, pushesApplied: this.#applied, pushesIgnored: this.#ignored, malformedMessages: this.#malformed };
+    return {
+      processes,
+      families,
+      pushesApplied: this.#applied,
+      pushesIgnored: this.#ignored,
+      malformedMessages: this.#malformed,
+      rejectedFamilies: this.#rejectedFamilies,
+      rejectedSeries: this.#rejectedSeries,
+      foldedSeries: this.#folded,
+    };
   }
 
   /** Stop listening and remove the aggregated metrics from the registry. Idempotent. */
@@ -246,7 +285,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
 
   async #collectLocal(): Promise<void> {
     if (this.#local.length === 0 || this.#closed) return;
-    const snapshot = snapshotOf(await Promise.all(this.#local.map((r) => r.getMetricsAsJSON() as Promise<unknown[]>)));
+    const snapshot = snapshotOf(await Promise.all(this.#local.map(readRegistry)));
     const state = this.#state(PRIMARY, undefined);
     state.pid = process.pid;
     this.#applyFamilies(state, diffSnapshots(new Map(), snapshot), true);
@@ -316,26 +355,57 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
 
   #applyFamilies(state: ProcessState, families: WireFamily[], full: boolean): void {
     const live = state.alive && state.connected;
+    const problems = new PushProblems();
     // A full push lists every series: live values it does not list are gone.
     if (full) for (const family of this.#families.values()) family?.drop(state.id);
     for (const wire of families) {
       if (wire === null || typeof wire !== "object" || typeof wire.n !== "string" || !Array.isArray(wire.s)) {
-        this.#malformedMessage("a metric family without a name or series");
+        this.#malformed++;
+        problems.malformed.add("a metric family without a name or series");
         continue;
       }
-      const family = this.#resolve(wire, state.id);
+      const family = this.#resolve(wire, state.id, problems);
       if (family === null) continue;
       for (const row of wire.s) {
+        const invalid = labelsProblem(wire.n, family.type, row);
+        if (invalid !== undefined) {
+          this.#rejectedSeries++;
+          problems.rejected.add(invalid);
+          continue;
+        }
         const result = family.apply(state.id, row, live);
-        if (result === "malformed") this.#malformedMessage(`a malformed series of metric "${wire.n}"`);
-        else if (result === "conflict") {
+        if (result === "malformed") {
+          this.#malformed++;
+          problems.malformed.add(`a malformed series of metric "${wire.n}" (wrong length, or a value that metric cannot have)`);
+        } else if (result === "rejected") {
+          this.#rejectedSeries++;
+          problems.rejected.add(`a series of metric "${wire.n}" past its limit of ${this.#maxSeries} label sets, with no room left to fold it`);
+        } else if (result === "folded") {
+          this.#folded++;
+          this.#overflowed(wire.n);
+        } else if (result === "conflict") {
           this.#conflict(wire.n, `process ${state.id} pushed summary "${wire.n}" with a label named "${this.#processLabel}", which the aggregator adds itself; choose another options.processLabel`);
         }
       }
     }
+    if (problems.malformed.count > 0) {
+      this.#report(new ProtocolError(ErrorCodes.MALFORMED_CLUSTER_MESSAGE, `prom-threads: the cluster primary dropped ${problems.malformed.describe()} from process ${state.id}`), `malformed:${state.id}`);
+    }
+    if (problems.rejected.count > 0) {
+      this.#report(new ProtocolError(ErrorCodes.CLUSTER_REJECTED, `prom-threads: the cluster primary refused ${problems.rejected.describe()} from process ${state.id}`), `rejected:${state.id}`);
+    }
   }
 
-  #resolve(wire: WireFamily, process: ProcessId): ClusterFamily | null {
+  #overflowed(name: string): void {
+    if (this.#overflowReported.has(name)) return;
+    this.#overflowReported.add(name);
+    this.#report(
+      new ProtocolError(ErrorCodes.SERIES_LIMIT, `prom-threads: metric "${name}" reached ${this.#maxSeries} label sets in the cluster aggregate; further label sets fold into its overflow series`),
+      `overflow:${name}`,
+    );
+  }
+
+  #resolve(wire: WireFamily, process: ProcessId, problems: PushProblems): ClusterFamily | null {
     if (wire.a === "omit") return null;
     const existing = this.#families.get(wire.n);
     if (existing === null) return null;
@@ -345,26 +415,27 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
       this.#conflict(wire.n, `process ${process} pushed metric "${wire.n}" with ${difference} of the first declaration; the first wins and this process's series are dropped`);
       return null;
     }
+    const problem = familyProblem(wire) ?? (this.#familyCount >= this.#maxFamilies ? `metric "${wire.n}" past the limit of ${this.#maxFamilies} families (options.maxFamilies)` : undefined);
+    if (problem !== undefined) {
+      this.#rejectedFamilies++;
+      problems.rejected.add(problem);
+      return null;
+    }
     let family: ClusterFamily;
     switch (wire.t) {
       case "counter":
-        family = new CounterFamily(wire);
+        family = new CounterFamily(wire, this.#maxSeries);
         break;
       case "gauge":
-        family = new GaugeFamily(wire, this.#gaugeClock);
+        family = new GaugeFamily(wire, this.#gaugeClock, this.#maxSeries);
         break;
       case "histogram":
-        if (!validNumbers(wire.b)) return this.#malformedFamily(wire);
-        family = new HistogramFamily(wire);
-        break;
-      case "summary":
-        if (!validNumbers(wire.b)) return this.#malformedFamily(wire);
-        family = new SummaryFamily(wire, this.#processLabel);
+        family = new HistogramFamily(wire, this.#maxSeries);
         break;
       default:
-        return this.#malformedFamily(wire);
+        family = new SummaryFamily(wire, this.#processLabel, this.#maxSeries);
+        break;
     }
-    if (typeof wire.h !== "string") return this.#malformedFamily(wire);
     try {
       family.register(this.registry);
     } catch (error) {
@@ -373,6 +444,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
       return null;
     }
     this.#families.set(wire.n, family);
+    this.#familyCount++;
     return family;
   }
 
@@ -416,11 +488,6 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     }
   }
 
-  #malformedFamily(wire: WireFamily): null {
-    this.#malformedMessage(`metric "${String(wire.n)}" with an unknown type or invalid buckets or quantiles`);
-    return null;
-  }
-
   #malformedMessage(detail: string): void {
     this.#malformed++;
     this.#report(new ProtocolError(ErrorCodes.MALFORMED_CLUSTER_MESSAGE, `prom-threads: the cluster primary received ${detail}; it was dropped`), detail);
@@ -442,8 +509,28 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
   }
 }
 
-function validNumbers(values: unknown): boolean {
-  return Array.isArray(values) && values.every((v) => typeof v === "number" && Number.isFinite(v));
+/** The problems of one push, reported as one error per kind with a count and the first example. */
+class PushProblems {
+  readonly malformed = new ProblemTally("malformed item");
+  readonly rejected = new ProblemTally("item");
+}
+
+class ProblemTally {
+  readonly #noun: string;
+  count = 0;
+  first = "";
+
+  constructor(noun: string) {
+    this.#noun = noun;
+  }
+
+  add(detail: string): void {
+    if (this.count++ === 0) this.first = detail;
+  }
+
+  describe(): string {
+    return this.count === 1 ? this.first : `${this.count} ${this.#noun}s, the first: ${this.first}`;
+  }
 }
 
 type ScrapeMethod = (...args: unknown[]) => Promise<unknown>;

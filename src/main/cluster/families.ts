@@ -1,17 +1,25 @@
 /**
  * The metrics a ClusterAggregator places in its registry: one per metric name, holding every process's
- * contribution. Counters and histograms keep what a process reported after it is gone (its last totals
- * are folded into a `retired` part), so they never go down; gauges and summaries show live processes only.
+ * contribution. Counters and histograms keep a published total that only ever grows by what processes
+ * add, so it never goes down when a process leaves; gauges and summaries show live processes only. Each
+ * family holds at most `maxSeries` label sets; further ones fold into an overflow series, as in the hub.
  * @module
  */
 import type { MetricValue, Registry } from "prom-client";
+import { OVERFLOW_LABEL_VALUE } from "../../shared/limits.js";
 import { fromWire, labelKey, type WireFamily, type WireSeries } from "./protocol.js";
 
 /** Identifies a process within an aggregator: the cluster worker's id, or `"primary"`. */
 export type ProcessId = string;
 
-/** What a family reports back about a series it could not apply. */
-export type ApplyResult = "ok" | "malformed" | "conflict";
+/**
+ * What a family reports back about a series: applied (`ok`), folded into the overflow series for the
+ * first time (`folded`), refused by a bound (`rejected`), or not understood (`malformed`, `conflict`).
+ */
+export type ApplyResult = "ok" | "folded" | "rejected" | "malformed" | "conflict";
+
+/** Overflow series one family may have: one per set of label names that was folded. */
+export const MAX_OVERFLOW_SERIES = 16;
 
 type PromAggregator = "sum" | "max" | "min" | "first" | "average" | "omit";
 
@@ -34,12 +42,15 @@ export abstract class ClusterFamily {
   readonly type: WireFamily["t"];
   /** prom-client's aggregator, kept for registries that aggregate again. */
   readonly aggregator: PromAggregator;
+  /** Label sets this family holds before further ones fold into its overflow series. */
+  protected readonly maxSeries: number;
 
-  protected constructor(family: WireFamily) {
+  protected constructor(family: WireFamily, maxSeries: number) {
     this.name = family.n;
     this.help = family.h;
     this.type = family.t;
     this.aggregator = (["sum", "max", "min", "first", "average"].includes(family.a) ? family.a : "sum") as PromAggregator;
+    this.maxSeries = maxSeries;
   }
 
   /** Place this family in `registry`; throws when the name is taken. */
@@ -53,13 +64,16 @@ export abstract class ClusterFamily {
     return undefined;
   }
 
-  /** Apply one series a process pushed. `live` is false for a process that has exited (late messages). */
+  /**
+   * Apply one series a process pushed, whose labels the aggregator has validated. `live` is false for a
+   * process that has exited (late messages).
+   */
   abstract apply(process: ProcessId, row: WireSeries, live: boolean): ApplyResult;
 
   /** The process is gone: its live values (gauges, summaries) disappear; totals stay. */
   abstract drop(process: ProcessId): void;
 
-  /** The process will never report again: fold its totals into the retired part and free its state. */
+  /** The process will never report again: free what is kept of it. Totals stay as published. */
   forget(process: ProcessId): void {
     this.drop(process);
   }
@@ -76,6 +90,13 @@ export abstract class ClusterFamily {
   async get(): Promise<FamilyValues> {
     return { name: this.name, help: this.help, type: this.type, values: this.snapshot(), aggregator: this.aggregator };
   }
+}
+
+/** The labels of the overflow series for a label set: every one of its label names, valued `__overflow__`. */
+function overflowLabels(labels: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of Object.keys(labels)) out[name] = OVERFLOW_LABEL_VALUE;
+  return out;
 }
 
 function labelsOf(row: unknown): Record<string, string> | undefined {
@@ -98,17 +119,55 @@ function numbersOf(row: WireSeries, count: number): number[] | undefined {
   return out;
 }
 
-interface TotalSeries {
-  labels: Record<string, string>;
-  /** What processes that are gone, or whose counters were reset, contributed. */
-  retired: number[];
-  /** Each reporting process's latest cumulative values. */
-  contributions: Map<ProcessId, number[]>;
+/** How many label sets each process has folded into a family's overflow series, each bounded by maxSeries. */
+class FoldBudget {
+  readonly #limit: number;
+  readonly #used = new Map<ProcessId, number>();
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Take room for one more folded label set of `process`; false when it has none left. */
+  take(process: ProcessId): boolean {
+    const used = this.#used.get(process) ?? 0;
+    if (used >= this.#limit) return false;
+    this.#used.set(process, used + 1);
+    return true;
+  }
+
+  /** Give back the room of one folded label set of `process`. */
+  give(process: ProcessId): void {
+    const used = (this.#used.get(process) ?? 1) - 1;
+    if (used <= 0) this.#used.delete(process);
+    else this.#used.set(process, used);
+  }
+
+  /** Forget `process` entirely. */
+  forget(process: ProcessId): void {
+    this.#used.delete(process);
+  }
 }
 
-/** Shared by counters and histograms: per process cumulative values, summed with the retired part. */
+interface TotalSeries {
+  labels: Record<string, string>;
+  /** The published totals. They change only by what processes add: a process leaving changes nothing. */
+  total: number[];
+}
+
+/**
+ * Shared by counters and histograms. Each series holds its published total; each push adds the process's
+ * increase since its previous push of that series (its cumulative value when new, or when it went down,
+ * which means the process's metric was reset). A process that leaves only frees its last values: the
+ * total is never recomputed, so floating-point sums cannot move when processes come and go.
+ */
 abstract class TotalsFamily extends ClusterFamily {
   readonly #series = new Map<string, TotalSeries>();
+  /** Each process's last cumulative values, by the label key it pushed (folded ones included). */
+  readonly #last = new Map<ProcessId, Map<string, number[]>>();
+  readonly #folds: FoldBudget;
+  #admitted = 0;
+  #overflows = 0;
 
   protected abstract readonly width: number;
 
@@ -118,22 +177,48 @@ abstract class TotalsFamily extends ClusterFamily {
   /** Whether `next` cannot follow `last` without a reset in the process (a count went down). */
   protected abstract wentDown(last: number[], next: number[]): boolean;
 
+  protected constructor(family: WireFamily, maxSeries: number) {
+    super(family, maxSeries);
+    this.#folds = new FoldBudget(maxSeries);
+  }
+
   apply(process: ProcessId, row: WireSeries): ApplyResult {
     const labels = labelsOf(row);
     const values = labels === undefined ? undefined : numbersOf(row, this.width);
     if (labels === undefined || values === undefined || !this.valid(values)) return "malformed";
     const key = labelKey(labels);
-    let series = this.#series.get(key);
-    if (series === undefined) {
-      series = { labels, retired: new Array<number>(this.width).fill(0), contributions: new Map() };
-      this.#series.set(key, series);
+    let last = this.#last.get(process);
+    const previous = last?.get(key);
+    let target = this.#series.get(key);
+    let folded = false;
+    if (target === undefined) {
+      if (this.#admitted < this.maxSeries) {
+        target = this.#create(key, labels);
+        this.#admitted++;
+      } else {
+        const overflow = overflowLabels(labels);
+        const overflowKey = labelKey(overflow);
+        target = this.#series.get(overflowKey);
+        if (target === undefined) {
+          if (this.#overflows >= MAX_OVERFLOW_SERIES) return "rejected";
+          target = this.#create(overflowKey, overflow);
+          this.#overflows++;
+        }
+        if (previous === undefined) {
+          if (!this.#folds.take(process)) return "rejected";
+          folded = true;
+        }
+      }
     }
-    const last = series.contributions.get(process);
-    // A total that went down means the process's metric was reset (a new registry, resetMetrics()): what
-    // it had counted before stays counted.
-    if (last !== undefined && this.wentDown(last, values)) addInto(series.retired, last);
-    series.contributions.set(process, values);
-    return "ok";
+    // A new series, or one whose count went down (the process reset it), adds its whole value.
+    const base = previous === undefined || this.wentDown(previous, values) ? undefined : previous;
+    for (let i = 0; i < this.width; i++) {
+      const increase = (values[i] as number) - (base === undefined ? 0 : (base[i] as number));
+      target.total[i] = (target.total[i] as number) + increase;
+    }
+    if (last === undefined) this.#last.set(process, (last = new Map()));
+    last.set(key, values);
+    return folded ? "folded" : "ok";
   }
 
   drop(): void {
@@ -141,47 +226,32 @@ abstract class TotalsFamily extends ClusterFamily {
   }
 
   override forget(process: ProcessId): void {
-    for (const series of this.#series.values()) {
-      const last = series.contributions.get(process);
-      if (last === undefined) continue;
-      addInto(series.retired, last);
-      series.contributions.delete(process);
-    }
+    this.#last.delete(process);
+    this.#folds.forget(process);
   }
 
   reset(): void {
-    for (const series of this.#series.values()) {
-      series.retired.fill(0);
-      for (const values of series.contributions.values()) subtractInto(series.retired, values);
-    }
+    for (const series of this.#series.values()) series.total.fill(0);
   }
 
   /** Every series with its totals. */
-  protected totals(): Array<{ labels: Record<string, string>; values: number[] }> {
-    const out = [];
-    for (const series of this.#series.values()) {
-      const values = [...series.retired];
-      for (const contribution of series.contributions.values()) addInto(values, contribution);
-      out.push({ labels: series.labels, values });
-    }
-    return out;
+  protected totals(): Array<{ labels: Record<string, string>; values: readonly number[] }> {
+    return [...this.#series.values()].map((series) => ({ labels: series.labels, values: series.total }));
   }
-}
 
-function addInto(target: number[], values: readonly number[]): void {
-  for (let i = 0; i < target.length; i++) target[i] = (target[i] as number) + (values[i] as number);
-}
-
-function subtractInto(target: number[], values: readonly number[]): void {
-  for (let i = 0; i < target.length; i++) target[i] = (target[i] as number) - (values[i] as number);
+  #create(key: string, labels: Record<string, string>): TotalSeries {
+    const series = { labels, total: new Array<number>(this.width).fill(0) };
+    this.#series.set(key, series);
+    return series;
+  }
 }
 
 /** A counter summed over every process that ever reported it. */
 export class CounterFamily extends TotalsFamily {
   protected readonly width = 1;
 
-  constructor(family: WireFamily) {
-    super(family);
+  constructor(family: WireFamily, maxSeries: number) {
+    super(family, maxSeries);
   }
 
   protected valid(values: number[]): boolean {
@@ -203,8 +273,8 @@ export class HistogramFamily extends TotalsFamily {
   readonly bounds: readonly number[];
   protected readonly width: number;
 
-  constructor(family: WireFamily) {
-    super(family);
+  constructor(family: WireFamily, maxSeries: number) {
+    super(family, maxSeries);
     this.bounds = family.b ?? [];
     // sum, one cumulative count per bound, +Inf
     this.width = this.bounds.length + 2;
@@ -218,6 +288,8 @@ export class HistogramFamily extends TotalsFamily {
   }
 
   protected valid(values: number[]): boolean {
+    // A sum that is NaN or infinite would stay in the total for good.
+    if (!Number.isFinite(values[0])) return false;
     for (let i = 1; i < values.length; i++) {
       const count = values[i] as number;
       if (!(count >= 0) || !Number.isFinite(count) || (i > 1 && count < (values[i - 1] as number))) return false;
@@ -246,44 +318,83 @@ export class HistogramFamily extends TotalsFamily {
   }
 }
 
+interface GaugeContribution {
+  process: ProcessId;
+  value: number;
+  seq: number;
+}
+
 interface GaugeSeries {
   labels: Record<string, string>;
-  contributions: Map<ProcessId, { value: number; seq: number }>;
+  overflow: boolean;
+  /** By process, or, in an overflow series, by process and folded label key. */
+  contributions: Map<string, GaugeContribution>;
 }
 
 /**
  * A gauge over live processes, combined with the metric's aggregator: `sum` (the default), `max`, `min`,
  * `average`, and `first`, which prom-threads hubs use for `aggregate: "last"` and which here means the
- * most recently changed value.
+ * most recently changed value. An overflow series combines every folded contribution the same way.
  */
 export class GaugeFamily extends ClusterFamily {
   readonly #series = new Map<string, GaugeSeries>();
   readonly #clock: { seq: number };
+  readonly #folds: FoldBudget;
+  #admitted = 0;
+  #overflows = 0;
 
-  constructor(family: WireFamily, clock: { seq: number }) {
-    super(family);
+  constructor(family: WireFamily, clock: { seq: number }, maxSeries: number) {
+    super(family, maxSeries);
     this.#clock = clock;
+    this.#folds = new FoldBudget(maxSeries);
   }
 
   apply(process: ProcessId, row: WireSeries, live: boolean): ApplyResult {
     const labels = labelsOf(row);
     if (labels === undefined || row.length !== 2) return "malformed";
     const key = labelKey(labels);
+    const held = this.#series.get(key);
+    const overflowKey = held === undefined ? labelKey(overflowLabels(labels)) : key;
+    const foldedKey = `${process.length}:${process}${key}`;
     if (row[1] === null) {
-      this.#series.get(key)?.contributions.delete(process);
+      if (held !== undefined && !held.overflow) this.#remove(held, key, process);
+      else {
+        const overflow = this.#series.get(overflowKey);
+        if (overflow !== undefined && overflow.contributions.has(foldedKey)) this.#remove(overflow, overflowKey, foldedKey);
+      }
       return "ok";
     }
     const value = fromWire(row[1]);
     if (value === undefined) return "malformed";
     if (!live) return "ok";
-    let series = this.#series.get(key);
-    if (series === undefined) this.#series.set(key, (series = { labels, contributions: new Map() }));
-    series.contributions.set(process, { value, seq: ++this.#clock.seq });
-    return "ok";
+    if (held !== undefined && !held.overflow) {
+      held.contributions.set(process, { process, value, seq: ++this.#clock.seq });
+      return "ok";
+    }
+    if (held === undefined && this.#admitted < this.maxSeries) {
+      this.#series.set(key, { labels, overflow: false, contributions: new Map([[process, { process, value, seq: ++this.#clock.seq }]]) });
+      this.#admitted++;
+      return "ok";
+    }
+    let overflow = this.#series.get(overflowKey);
+    if (overflow === undefined) {
+      if (this.#overflows >= MAX_OVERFLOW_SERIES) return "rejected";
+      this.#series.set(overflowKey, (overflow = { labels: overflowLabels(labels), overflow: true, contributions: new Map() }));
+      this.#overflows++;
+    }
+    const isNew = !overflow.contributions.has(foldedKey);
+    if (isNew && !this.#folds.take(process)) return "rejected";
+    overflow.contributions.set(foldedKey, { process, value, seq: ++this.#clock.seq });
+    return isNew ? "folded" : "ok";
   }
 
   drop(process: ProcessId): void {
-    for (const series of this.#series.values()) series.contributions.delete(process);
+    for (const [key, series] of this.#series) {
+      for (const [contributor, contribution] of series.contributions) {
+        if (contribution.process === process) this.#remove(series, key, contributor);
+      }
+    }
+    this.#folds.forget(process);
   }
 
   reset(): void {
@@ -299,7 +410,19 @@ export class GaugeFamily extends ClusterFamily {
     return out;
   }
 
-  #combine(contributions: Iterable<{ value: number; seq: number }>): number {
+  /** Remove one contribution; a series left without any gives its room back. */
+  #remove(series: GaugeSeries, key: string, contributor: string): void {
+    const contribution = series.contributions.get(contributor);
+    if (contribution === undefined) return;
+    series.contributions.delete(contributor);
+    if (series.overflow) this.#folds.give(contribution.process);
+    if (series.contributions.size > 0) return;
+    this.#series.delete(key);
+    if (series.overflow) this.#overflows--;
+    else this.#admitted--;
+  }
+
+  #combine(contributions: Iterable<GaugeContribution>): number {
     let sum = 0;
     let count = 0;
     let max = Number.NEGATIVE_INFINITY;
@@ -343,8 +466,8 @@ export class SummaryFamily extends ClusterFamily {
   readonly #processLabel: string;
   readonly #series = new Map<string, SummarySeries>();
 
-  constructor(family: WireFamily, processLabel: string) {
-    super(family);
+  constructor(family: WireFamily, processLabel: string, maxSeries: number) {
+    super(family, maxSeries);
     this.quantiles = family.b ?? [];
     this.#processLabel = processLabel;
   }
@@ -366,8 +489,11 @@ export class SummaryFamily extends ClusterFamily {
       return "ok";
     }
     const values = numbersOf(row, this.quantiles.length + 2);
-    if (values === undefined) return "malformed";
+    // A count must be a count; a sum that is NaN or infinite says nothing. Quantiles may be NaN (no data).
+    if (values === undefined || !Number.isFinite(values[0]) || !((values[1] as number) >= 0) || !Number.isFinite(values[1])) return "malformed";
     if (!live) return "ok";
+    // Quantiles cannot be merged, so a summary has no overflow series: label sets past the limit are refused.
+    if (!this.#series.has(key) && this.#series.size >= this.maxSeries) return "rejected";
     this.#series.set(key, { labels: { ...labels, [this.#processLabel]: process }, process, values });
     return "ok";
   }

@@ -17,6 +17,7 @@
  * ```
  * @module
  */
+import type { Registry } from "prom-client";
 
 /** The `type` of every prom-threads cluster message; other messages on the channel are ignored. */
 export const MESSAGE_TYPE = "prom-threads:cluster";
@@ -190,14 +191,41 @@ function stringLabels(labels: JsonSample["labels"], without?: string): Record<st
  */
 export type Snapshot = Map<string, { family: Omit<WireFamily, "s">; series: Map<string, WireSeries> }>;
 
+/** One registry as a snapshot reads it: its `getMetricsAsJSON()` output, and its metric objects by name. */
+export interface RegistryReading {
+  readonly metrics: readonly unknown[];
+  metric(name: string): unknown;
+}
+
+/** Read a prom-client registry for {@link snapshotOf}. */
+export async function readRegistry(registry: Registry): Promise<RegistryReading> {
+  return { metrics: (await registry.getMetricsAsJSON()) as unknown[], metric: (name) => registry.getSingleMetric(name) };
+}
+
 /**
- * Convert `getMetricsAsJSON()` output (of one or more registries) into a snapshot. Metrics of other types
- * than the four Prometheus ones are skipped; the first registry wins when two hold a metric of one name.
+ * The bucket bounds (histogram, without +Inf) or quantiles (summary) a metric was configured with, read
+ * from the metric object itself: a hub's metric (`declaration`) or prom-client's (`upperBounds`,
+ * `percentiles`). Undefined for a metric class that does not say.
  */
-export function snapshotOf(registries: readonly unknown[][]): Snapshot {
+export function configuredLayout(metric: unknown, type: "histogram" | "summary"): number[] | undefined {
+  if (metric === null || typeof metric !== "object") return undefined;
+  const object = metric as { declaration?: { buckets?: unknown; percentiles?: unknown }; upperBounds?: unknown; percentiles?: unknown };
+  const values = type === "histogram" ? (object.declaration?.buckets ?? object.upperBounds) : (object.declaration?.percentiles ?? object.percentiles);
+  if (!Array.isArray(values) || !values.every((v) => typeof v === "number")) return undefined;
+  return type === "histogram" ? values.filter((v: number) => Number.isFinite(v)) : [...(values as number[])];
+}
+
+/**
+ * Convert registry readings into a snapshot. Metrics of other types than the four Prometheus ones are
+ * skipped; the first registry wins when two hold a metric of one name. A histogram's buckets and a
+ * summary's quantiles come from the metric's configuration, so a family is declared the same way before
+ * and after its first observation; only a metric class that does not expose its configuration has them
+ * read from its samples, and is then left out until it has a series.
+ */
+export function snapshotOf(readings: readonly RegistryReading[]): Snapshot {
   const snapshot: Snapshot = new Map();
-  for (const metrics of registries) {
-    for (const raw of metrics) {
+  for (const reading of readings) {
+    for (const raw of reading.metrics) {
       const metric = raw as JsonMetric;
       if (snapshot.has(metric.name)) continue;
       const values = metric.values ?? [];
@@ -214,11 +242,12 @@ export function snapshotOf(registries: readonly unknown[][]): Snapshot {
           break;
         }
         case "histogram":
-          snapshot.set(metric.name, histogramOf(metric, aggregator, values));
+        case "summary": {
+          const layout = configuredLayout(reading.metric(metric.name), metric.type);
+          if (layout === undefined && values.length === 0) break;
+          snapshot.set(metric.name, metric.type === "histogram" ? histogramOf(metric, aggregator, values, layout) : summaryOf(metric, aggregator, values, layout));
           break;
-        case "summary":
-          snapshot.set(metric.name, summaryOf(metric, aggregator, values));
-          break;
+        }
         default:
           break;
       }
@@ -227,8 +256,8 @@ export function snapshotOf(registries: readonly unknown[][]): Snapshot {
   return snapshot;
 }
 
-function histogramOf(metric: JsonMetric, aggregator: string, values: JsonSample[]) {
-  const bounds: number[] = [];
+function histogramOf(metric: JsonMetric, aggregator: string, values: JsonSample[], configured: number[] | undefined) {
+  const bounds: number[] = configured === undefined ? [] : [...configured];
   const seenBounds = new Set<number>();
   const grouped = new Map<string, { labels: Record<string, string>; buckets: Map<string, number>; sum: number }>();
   const group = (sample: JsonSample, without?: string) => {
@@ -243,7 +272,7 @@ function histogramOf(metric: JsonMetric, aggregator: string, values: JsonSample[
       const le = sample.labels?.le;
       const entry = group(sample, "le");
       const bound = le === "+Inf" ? Number.POSITIVE_INFINITY : Number(le);
-      if (Number.isFinite(bound) && !seenBounds.has(bound)) {
+      if (configured === undefined && Number.isFinite(bound) && !seenBounds.has(bound)) {
         seenBounds.add(bound);
         bounds.push(bound);
       }
@@ -263,8 +292,8 @@ function histogramOf(metric: JsonMetric, aggregator: string, values: JsonSample[
   return { family: { n: metric.name, h: metric.help, t: "histogram" as const, a: aggregator, b: bounds }, series };
 }
 
-function summaryOf(metric: JsonMetric, aggregator: string, values: JsonSample[]) {
-  const quantiles: number[] = [];
+function summaryOf(metric: JsonMetric, aggregator: string, values: JsonSample[], configured: number[] | undefined) {
+  const quantiles: number[] = configured === undefined ? [] : [...configured];
   const seen = new Set<number>();
   const grouped = new Map<string, { labels: Record<string, string>; quantiles: Map<number, number>; sum: number; count: number }>();
   const group = (sample: JsonSample, without?: string) => {
@@ -279,7 +308,7 @@ function summaryOf(metric: JsonMetric, aggregator: string, values: JsonSample[])
     else if (sample.metricName === `${metric.name}_count`) group(sample).count = sample.value;
     else if (sample.labels?.quantile !== undefined) {
       const q = Number(sample.labels.quantile);
-      if (!seen.has(q)) {
+      if (configured === undefined && !seen.has(q)) {
         seen.add(q);
         quantiles.push(q);
       }

@@ -10,7 +10,7 @@ import { register as defaultRegistry, type Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes, PromThreadsError } from "../../shared/errors.js";
 import { MetricsHub } from "../hub.js";
 import { integerOption, invalid } from "../serve/validate.js";
-import { diffSnapshots, isOurs, message, snapshotOf, PROTOCOL_VERSION, type PushMessage, type Snapshot } from "./protocol.js";
+import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type PushMessage, type Snapshot } from "./protocol.js";
 
 /** Options of {@link ClusterPublisher}. */
 export interface ClusterPublisherOptions {
@@ -191,7 +191,7 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
     let next: Snapshot;
     try {
       this.#hub?.drainSync();
-      next = snapshotOf(await Promise.all(this.#registries.map((r) => r.getMetricsAsJSON() as Promise<unknown[]>)));
+      next = snapshotOf(await Promise.all(this.#registries.map(readRegistry)));
     } catch (cause) {
       const error = new PromThreadsError(ErrorCodes.CLUSTER_PUSH_FAILED, `prom-threads: reading the metrics to push failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
       if (ack) throw error;

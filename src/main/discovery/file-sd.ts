@@ -6,11 +6,15 @@
  * volume) never write the same file, so no lock is needed and no update is lost; an instance that dies
  * leaves only its own entry behind. Each write goes to a temporary file (named so the glob does not match
  * it) that is synced and then renamed over the real one, so Prometheus never reads a half-written file.
+ *
+ * An instance removes (or rewrites) its file only while the file is still the one it wrote (same inode):
+ * another instance given the same name by mistake, in another process, is never deleted by this one's
+ * close. Within one process, a second target of the same name is refused.
  * @module
  */
 import { randomBytes } from "node:crypto";
-import { readlinkSync, unlinkSync } from "node:fs";
-import { open, readdir, rename, unlink } from "node:fs/promises";
+import { readlinkSync, statSync, unlinkSync } from "node:fs";
+import { open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ConfigurationError, ErrorCodes, PromThreadsError } from "../../shared/errors.js";
@@ -50,6 +54,32 @@ export interface FileSdTarget {
 
 const PREFIX = "prom-threads-";
 
+/** Which file this process wrote last at a path: its device and inode, which a rename keeps. */
+interface Owned {
+  dev: number;
+  ino: number;
+}
+
+/**
+ * The target files this process keeps, by path. One `exit` listener serves them all, so any number of
+ * targets adds no listener (and no MaxListenersExceededWarning).
+ */
+const kept = new Map<string, Owned>();
+
+function removeKeptOnExit(): void {
+  for (const [file, owned] of kept) {
+    try {
+      if (isOurs(statSync(file), owned)) unlinkSync(file);
+    } catch {
+      // Already gone.
+    }
+  }
+}
+
+function isOurs(found: { dev: number; ino: number }, owned: Owned): boolean {
+  return found.dev === owned.dev && found.ino === owned.ino;
+}
+
 /**
  * What tells hosts apart in default file names: the host name and, on Linux, the process id namespace,
  * so that containers sharing a host name and a volume never take each other's processes for dead.
@@ -73,7 +103,8 @@ export function defaultFileSdName(port: number): string {
  * Write a `file_sd` target file for this instance and keep it until {@link FileSdTarget.remove} (or the
  * process exits normally). Also removes files that earlier instances on this host left behind when they
  * were killed (default names only, for processes that no longer exist). Rejects with a ConfigurationError
- * for invalid options and `ERR_PROM_THREADS_DISCOVERY_FAILED` when the file cannot be written.
+ * for invalid options (a `name` another target of this process keeps, too) and
+ * `ERR_PROM_THREADS_DISCOVERY_FAILED` when the file cannot be written.
  *
  * @example
  * const entry = await writeFileSdTarget({ directory: "/etc/prometheus/targets", target: "10.0.0.7:9464", labels: { service: "api" } });
@@ -89,30 +120,37 @@ export async function writeFileSdTarget(options: FileSdTargetOptions): Promise<F
   const name = options.name ?? defaultFileSdName(Number(target.slice(target.lastIndexOf(":") + 1)));
   if (typeof name !== "string" || !/^[a-zA-Z0-9._-]+$/.test(name) || name.startsWith(".")) invalid("name", "a file name of letters, digits, '.', '_' and '-' (not starting with '.')", name);
   const file = join(directory, `${name}.json`);
+  // Two targets of this process with one file would remove each other's entry: refuse the second.
+  if (kept.has(file)) invalid("name", `a name no other file_sd target of this process uses (${file} is kept already)`, name);
   await removeStale(directory);
-  await writeAtomically(directory, file, target, labels);
+  let owned = await writeAtomically(directory, file, target, labels);
   let removed = false;
   // A normal exit (process.exit(), an empty event loop) removes the file too; a kill cannot.
-  const onExit = (): void => {
-    try {
-      unlinkSync(file);
-    } catch {
-      // Already gone.
-    }
+  if (kept.size === 0) process.once("exit", removeKeptOnExit);
+  kept.set(file, owned);
+  const release = (): void => {
+    kept.delete(file);
+    if (kept.size === 0) process.off("exit", removeKeptOnExit);
   };
-  process.once("exit", onExit);
   return {
     file,
     async update(next) {
       if (removed) throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `prom-threads: the file_sd target ${file} was removed`);
+      const current = await stat(file).catch(() => undefined);
+      if (current !== undefined && !isOurs(current, owned)) {
+        throw new PromThreadsError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: the file_sd target file ${file} was replaced by another instance with the same name; not overwriting it`);
+      }
       labels = validateLabels("labels", next);
-      await writeAtomically(directory, file, target, labels);
+      owned = await writeAtomically(directory, file, target, labels);
+      kept.set(file, owned);
     },
     async remove() {
       if (removed) return;
       removed = true;
-      process.off("exit", onExit);
+      release();
       try {
+        // Another instance given the same name may have replaced the file since: then it is its, not ours.
+        if (!isOurs(await stat(file), owned)) return;
         await unlink(file);
       } catch (cause) {
         if ((cause as NodeJS.ErrnoException).code === "ENOENT") return;
@@ -122,19 +160,25 @@ export async function writeFileSdTarget(options: FileSdTargetOptions): Promise<F
   };
 }
 
-async function writeAtomically(directory: string, file: string, target: string, labels: Record<string, string>): Promise<void> {
+/** Write the file through a temporary one renamed over it; resolves with the identity of what was written. */
+async function writeAtomically(directory: string, file: string, target: string, labels: Record<string, string>): Promise<Owned> {
   // Ends in .tmp, so a `*.json` glob never matches it; random, so two writers never share it.
   const temporary = join(directory, `.${file.slice(directory.length + 1)}.${randomBytes(6).toString("hex")}.tmp`);
   const body = `${JSON.stringify([{ targets: [target], labels }], null, 2)}\n`;
   try {
     const handle = await open(temporary, "w", 0o644);
+    let owned: Owned;
     try {
       await handle.writeFile(body, "utf8");
       await handle.sync();
+      // The rename keeps the inode: this is how remove() later tells our file from another instance's.
+      const { dev, ino } = await handle.stat();
+      owned = { dev, ino };
     } finally {
       await handle.close();
     }
     await rename(temporary, file);
+    return owned;
   } catch (cause) {
     await unlink(temporary).catch(() => {});
     throw new PromThreadsError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: cannot write the file_sd target file ${file}: ${(cause as Error).message}`, { cause });

@@ -1,13 +1,17 @@
 /**
  * HTTP basic auth for the metrics server: one user, whose password is plain or a bcrypt hash.
  *
- * Comparisons run in constant time on HMAC digests of equal length, and every request pays for the
- * password check, whether its user name is right, wrong or missing, and whether its header is well
- * formed: a wrong user name cannot be told from a wrong password by timing.
+ * Comparisons run in constant time on HMAC digests of equal length, and every request that is checked
+ * pays for the password check, whether its user name is right, wrong or missing, and whether its header
+ * is well formed: a wrong user name cannot be told from a wrong password by timing. bcrypt runs on a
+ * worker thread; credentials it accepted are remembered (as an HMAC digest) while they are in use, so a
+ * scraper pays for bcrypt once; failures are budgeted per peer and concurrent bcrypt checks are bounded,
+ * and a request past either bound is answered `429` at once.
  * @module
  */
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { ConfigurationError, ErrorCodes } from "../../shared/errors.js";
+import { AuthFailureGuard } from "./auth-guard.js";
+import { BcryptWorker, resolveBcrypt } from "./bcrypt-worker.js";
 import { invalid } from "./validate.js";
 
 /** Credentials of `startHttpServer({ auth })`. */
@@ -50,10 +54,35 @@ export function resolveAuth(value: unknown): ResolvedAuth {
   return { username, password, hashed };
 }
 
-/** The part of `bcryptjs` the checker uses. */
+/** A password check against the configured bcrypt hash; tests may pass their own to {@link BasicAuth.create}. */
 export interface Bcrypt {
   compare(password: string, hash: string): Promise<boolean>;
 }
+
+/** How {@link BasicAuth} bounds the cost of failed authentications. */
+export interface AuthLimits {
+  /** bcrypt comparisons waiting or running at once; past it, unverified credentials get `429`. */
+  readonly maxConcurrentAuthChecks: number;
+  /** Failed authentications a peer may make at once before it gets `429`. */
+  readonly authFailureBurst: number;
+  /** Failed authentications a peer gets back per second, up to the burst. */
+  readonly authFailuresPerSecond: number;
+}
+
+/**
+ * The outcome of checking a request: `ok`, `denied` (answer 401), or `limited` (answer 429 with
+ * `Retry-After`: the peer spent its failure budget, or too many bcrypt checks are under way).
+ */
+export type AuthOutcome = { readonly result: "ok" } | { readonly result: "denied" } | { readonly result: "limited"; readonly retryAfter: number };
+
+/**
+ * Milliseconds a verified set of credentials is remembered after its last use. A scraper that keeps
+ * scraping stays remembered and never pays for bcrypt again, whatever else is going on.
+ */
+export const VERIFIED_TTL_MS = 600_000;
+
+const OK: AuthOutcome = { result: "ok" };
+const DENIED: AuthOutcome = { result: "denied" };
 
 /** Checks `Authorization` headers against one user's credentials. */
 export class BasicAuth {
@@ -62,57 +91,115 @@ export class BasicAuth {
   readonly #password: Buffer | undefined;
   readonly #hash: string | undefined;
   readonly #bcrypt: Bcrypt | undefined;
-  /** Digest of the last credentials bcrypt accepted, so each scrape does not pay for bcrypt again. */
+  readonly #worker: BcryptWorker | undefined;
+  readonly #limits: AuthLimits;
+  readonly #failures: AuthFailureGuard;
+  readonly #now: () => number;
+  /** Digest of the credentials bcrypt last accepted, so each scrape does not pay for bcrypt again. */
   #verified: Buffer | undefined;
+  #verifiedUntil = 0;
+  #checking = 0;
 
-  private constructor(auth: ResolvedAuth, bcrypt: Bcrypt | undefined) {
+  private constructor(auth: ResolvedAuth, limits: AuthLimits, bcrypt: Bcrypt | undefined, worker: BcryptWorker | undefined, now: () => number) {
     this.#username = this.#digest(auth.username);
     this.#password = auth.hashed ? undefined : this.#digest(auth.password);
     this.#hash = auth.hashed ? auth.password : undefined;
     this.#bcrypt = bcrypt;
+    this.#worker = worker;
+    this.#limits = limits;
+    this.#now = now;
+    this.#failures = new AuthFailureGuard(limits.authFailureBurst, limits.authFailuresPerSecond, now);
   }
 
   /**
-   * Create the checker; loads `bcryptjs` when the password is a hash (tests may pass their own `bcrypt`).
-   * Rejects with a ConfigurationError (`ERR_PROM_THREADS_MISSING_PEER_DEPENDENCY`) when it is not installed.
+   * Create the checker. For a bcrypt hash, comparisons run on a worker thread of their own, which needs
+   * `bcryptjs`; tests may pass their own `bcrypt` (run in this thread) and clock. Rejects with a
+   * ConfigurationError (`ERR_PROM_THREADS_MISSING_PEER_DEPENDENCY`) when bcryptjs is not installed.
    */
-  static async create(auth: ResolvedAuth, bcrypt?: Bcrypt): Promise<BasicAuth> {
-    return new BasicAuth(auth, auth.hashed ? (bcrypt ?? (await loadBcrypt())) : undefined);
+  static async create(auth: ResolvedAuth, limits: AuthLimits = DEFAULT_AUTH_LIMITS, bcrypt?: Bcrypt, now: () => number = Date.now): Promise<BasicAuth> {
+    const worker = auth.hashed && bcrypt === undefined ? new BcryptWorker(resolveBcrypt(), auth.password) : undefined;
+    return new BasicAuth(auth, limits, bcrypt, worker, now);
   }
 
-  /** Resolve whether an `Authorization` header carries the right credentials. Never rejects. */
-  async verify(header: string | undefined): Promise<boolean> {
+  /**
+   * Check an `Authorization` header sent by `peer` (its remote address). Never rejects.
+   *
+   * Credentials verified recently pass at the cost of one HMAC. Others are checked against the password,
+   * unless `peer` spent its failure budget or too many bcrypt checks are under way: then the answer is
+   * `limited` at once. A wrong user name costs exactly what a wrong password costs.
+   */
+  async check(header: string | undefined, peer = ""): Promise<AuthOutcome> {
     const credentials = parseBasic(header);
     // A missing or malformed header is checked as empty credentials, which never match, at the same cost.
     const username = credentials?.username ?? "";
     const password = credentials?.password ?? "";
+    const pair = this.#hash === undefined ? undefined : this.#digest(`${username}\0${password}`);
+    if (pair !== undefined && this.#isVerified(pair)) return OK;
+    if (!this.#failures.allows(peer)) return { result: "limited", retryAfter: this.#failures.retryAfter(peer) };
+    if (pair !== undefined && this.#checking >= this.#limits.maxConcurrentAuthChecks) return { result: "limited", retryAfter: 1 };
     const userMatches = timingSafeEqual(this.#digest(username), this.#username);
-    const passwordMatches = await this.#checkPassword(username, password);
-    return credentials !== undefined && userMatches && passwordMatches;
+    const passwordMatches = await this.#checkPassword(password);
+    if (credentials !== undefined && userMatches && passwordMatches) {
+      if (pair !== undefined) {
+        this.#verified = pair;
+        this.#verifiedUntil = this.#now() + VERIFIED_TTL_MS;
+      }
+      return OK;
+    }
+    this.#failures.failed(peer);
+    return DENIED;
   }
 
-  async #checkPassword(username: string, password: string): Promise<boolean> {
-    if (this.#bcrypt === undefined || this.#hash === undefined) {
-      return timingSafeEqual(this.#digest(password), this.#password as Buffer);
+  /** Resolve whether an `Authorization` header carries the right credentials (checked as a peer without an address). Never rejects. */
+  async verify(header: string | undefined): Promise<boolean> {
+    return (await this.check(header)).result === "ok";
+  }
+
+  /** bcrypt comparisons waiting or running now. */
+  get checking(): number {
+    return this.#checking;
+  }
+
+  /** Stop the bcrypt thread. Idempotent. */
+  close(): Promise<void> {
+    return this.#worker?.close() ?? Promise.resolve();
+  }
+
+  #isVerified(pair: Buffer): boolean {
+    if (this.#verified === undefined || !timingSafeEqual(pair, this.#verified)) return false;
+    const now = this.#now();
+    if (now > this.#verifiedUntil) {
+      this.#verified = undefined;
+      return false;
     }
-    const pair = this.#digest(`${username}\0${password}`);
-    if (this.#verified !== undefined && timingSafeEqual(pair, this.#verified)) return true;
+    this.#verifiedUntil = now + VERIFIED_TTL_MS;
+    return true;
+  }
+
+  async #checkPassword(password: string): Promise<boolean> {
+    const hash = this.#hash;
+    if (hash === undefined) return timingSafeEqual(this.#digest(password), this.#password as Buffer);
+    this.#checking++;
     let matches: boolean;
     try {
       // Always run bcrypt against the one configured hash: a wrong user costs what a wrong password costs.
-      matches = await this.#bcrypt.compare(password, this.#hash);
+      matches = this.#bcrypt === undefined ? await (this.#worker as BcryptWorker).compare(password) : await this.#bcrypt.compare(password, hash);
     } catch {
       matches = false;
+    } finally {
+      this.#checking--;
     }
-    if (Buffer.byteLength(password, "utf8") > BCRYPT_MAX_BYTES) matches = false;
-    if (matches && timingSafeEqual(this.#digest(username), this.#username)) this.#verified = pair;
-    return matches;
+    // bcrypt reads only the first 72 bytes: a longer password would match on its prefix.
+    return matches && Buffer.byteLength(password, "utf8") <= BCRYPT_MAX_BYTES;
   }
 
   #digest(text: string): Buffer {
     return createHmac("sha256", this.#key).update(text, "utf8").digest();
   }
 }
+
+/** The defaults of {@link AuthLimits}, as `startHttpServer` documents them. */
+export const DEFAULT_AUTH_LIMITS: AuthLimits = { maxConcurrentAuthChecks: 4, authFailureBurst: 64, authFailuresPerSecond: 1 };
 
 /** Parse `Basic <base64 of user:password>`; undefined when missing or malformed. */
 export function parseBasic(header: string | undefined): { username: string; password: string } | undefined {
@@ -124,21 +211,4 @@ export function parseBasic(header: string | undefined): { username: string; pass
   const colon = decoded.indexOf(":");
   if (colon < 0) return undefined;
   return { username: decoded.slice(0, colon), password: decoded.slice(colon + 1) };
-}
-
-async function loadBcrypt(): Promise<Bcrypt> {
-  // Why a variable: keeps bundlers and type declarations from treating the optional peer as required.
-  const specifier = "bcryptjs";
-  try {
-    const module = (await import(specifier)) as { compare?: Bcrypt["compare"]; default?: Bcrypt };
-    const compare = module.compare ?? module.default?.compare;
-    if (typeof compare !== "function") throw new Error("bcryptjs has no compare()");
-    return { compare };
-  } catch (cause) {
-    throw new ConfigurationError(
-      ErrorCodes.MISSING_PEER_DEPENDENCY,
-      "options.auth.password is a bcrypt hash, which needs the optional peer dependency bcryptjs: npm install bcryptjs",
-      { cause },
-    );
-  }
 }

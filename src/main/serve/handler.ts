@@ -5,7 +5,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolveSource, type MetricsHandlerOptions } from "./options.js";
 import { isReadMethod, methodNotAllowed, send } from "./respond.js";
-import { plain, scrape } from "./scrape.js";
+import { plain } from "./scrape.js";
+import { ScrapeFlights } from "./single-flight.js";
 
 /** A `(req, res)` handler, usable with `http.createServer()` and express (`app.all(path, handler)`). */
 export type MetricsRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -23,13 +24,14 @@ export type MetricsRequestHandler = (req: IncomingMessage, res: ServerResponse) 
  * app.all("/metrics", metricsHandler({ hub }));
  */
 export function metricsHandler(options?: MetricsHandlerOptions): MetricsRequestHandler {
-  const source = resolveSource(options);
+  // Concurrent scrapes of one format and encoding share one render.
+  const flights = new ScrapeFlights(resolveSource(options));
   return (req, res) => {
     if (!isReadMethod(req.method)) {
       send(req, res, methodNotAllowed());
       return;
     }
-    scrape(source, { accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"] }).then(
+    flights.run({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"] }).then(
       (response) => send(req, res, response),
       // scrape() does not reject; this is for a failure while writing, so the client still gets an answer.
       () => send(req, res, plain(500, "500 Internal Server Error\n")),

@@ -1,13 +1,16 @@
 /**
- * The server's protective limits: their defaults, validation, and the concurrent-scrape gate.
+ * The server's protective limits: their defaults and validation.
  * @module
  */
+import { DEFAULT_AUTH_LIMITS } from "./auth.js";
 import { integerOption, invalid } from "./validate.js";
 
 /** Limits of {@link startHttpServer}; each one has a safe default. */
 export interface ServerLimits {
   /**
-   * Scrapes rendered at once; past it a scrape gets `503` with `Retry-After: 1`.
+   * Distinct renders at once. Concurrent scrapes that ask for the same format and encoding share one
+   * render, so this bounds the kinds of scrapes in progress; past it a scrape gets `503` with
+   * `Retry-After: 1`.
    * @default 4
    */
   maxConcurrentScrapes?: number;
@@ -34,6 +37,37 @@ export interface ServerLimits {
    * @default 64
    */
   maxConnections?: number;
+  /**
+   * Milliseconds a response may take to reach the client, from its first byte to its last handed to the
+   * operating system; a client that reads slower (or not at all) is disconnected. Raise it above
+   * Prometheus' `scrape_timeout` when that is longer.
+   * @default 10000
+   */
+  writeTimeout?: number;
+  /**
+   * Bytes of earlier responses a connection may leave unread when it asks again (pipelining without
+   * reading); past it the connection is closed instead of queueing another response.
+   * @default 1048576
+   */
+  maxBufferedBytes?: number;
+  /**
+   * bcrypt checks waiting or running at once (they run on one worker thread). Past it, a request whose
+   * credentials are not already verified gets `429` with `Retry-After: 1`, without a check.
+   * @default 4
+   */
+  maxConcurrentAuthChecks?: number;
+  /**
+   * Failed authentications one peer (remote address) may make at once; then it gets `429` with
+   * `Retry-After` until it earns another attempt (see `authFailuresPerSecond`). Credentials already
+   * verified always pass.
+   * @default 64
+   */
+  authFailureBurst?: number;
+  /**
+   * Attempts a peer earns back per second after failed authentications, up to `authFailureBurst`.
+   * @default 1
+   */
+  authFailuresPerSecond?: number;
 }
 
 /** {@link ServerLimits} with defaults applied, plus the derived timeout check interval. */
@@ -43,6 +77,11 @@ export interface ResolvedLimits {
   requestTimeout: number;
   maxHeaderSize: number;
   maxConnections: number;
+  writeTimeout: number;
+  maxBufferedBytes: number;
+  maxConcurrentAuthChecks: number;
+  authFailureBurst: number;
+  authFailuresPerSecond: number;
   /** How often Node checks the two timeouts (it checks on an interval, 30 s by default). */
   connectionsCheckingInterval: number;
 }
@@ -60,30 +99,12 @@ export function resolveLimits(raw: Record<string, unknown>): ResolvedLimits {
     requestTimeout,
     maxHeaderSize: integerOption(raw, "maxHeaderSize", 8192, 1024, 1_048_576),
     maxConnections: integerOption(raw, "maxConnections", 64, 1, 1_000_000),
+    writeTimeout: integerOption(raw, "writeTimeout", 10_000, 100, 3_600_000),
+    maxBufferedBytes: integerOption(raw, "maxBufferedBytes", 1_048_576, 0, 1_073_741_824),
+    maxConcurrentAuthChecks: integerOption(raw, "maxConcurrentAuthChecks", DEFAULT_AUTH_LIMITS.maxConcurrentAuthChecks, 1, 1000),
+    authFailureBurst: integerOption(raw, "authFailureBurst", DEFAULT_AUTH_LIMITS.authFailureBurst, 1, 1_000_000),
+    authFailuresPerSecond: integerOption(raw, "authFailuresPerSecond", DEFAULT_AUTH_LIMITS.authFailuresPerSecond, 1, 1_000_000),
     // Why derived: with Node's 30 s default a 1 s headersTimeout would fire up to 30 s late.
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
   };
-}
-
-/** Counts scrapes in progress and refuses one past the limit. */
-export class ScrapeGate {
-  readonly #limit: number;
-  #active = 0;
-
-  /** Allow `limit` scrapes at once. */
-  constructor(limit: number) {
-    this.#limit = limit;
-  }
-
-  /** Enter if there is room; pair a `true` result with {@link leave}. */
-  tryEnter(): boolean {
-    if (this.#active >= this.#limit) return false;
-    this.#active++;
-    return true;
-  }
-
-  /** Leave after a scrape that entered. */
-  leave(): void {
-    this.#active--;
-  }
 }

@@ -18,9 +18,46 @@ export function methodNotAllowed(): ScrapeResponse {
   return plain(405, "405 Method Not Allowed\n", { Allow: ALLOWED_METHODS });
 }
 
-/** Write `response`; a HEAD request gets the same headers and no body. */
-export function send(req: IncomingMessage, res: ServerResponse, response: ScrapeResponse): void {
+/** What a response may cost a connection that reads slowly (see `writeTimeout` and `maxBufferedBytes`). */
+export interface WriteLimits {
+  readonly writeTimeout: number;
+  readonly maxBufferedBytes: number;
+}
+
+/**
+ * Write `response`; a HEAD request gets the same headers and no body. With `limits`, the connection is
+ * destroyed when the response is not handed to the operating system within `writeTimeout`, or when the
+ * client asks again while more than `maxBufferedBytes` of earlier answers wait unread.
+ */
+export function send(req: IncomingMessage, res: ServerResponse, response: ScrapeResponse, limits?: WriteLimits): void {
   if (res.headersSent || res.destroyed) return;
+  if (limits !== undefined) {
+    const socket = req.socket;
+    // writableLength: bytes accepted by the socket and not yet by the kernel, i.e. what the client left unread.
+    if (socket.writableLength > limits.maxBufferedBytes) {
+      socket.destroy();
+      return;
+    }
+    const timer = setTimeout(() => socket.destroy(), limits.writeTimeout);
+    timer.unref();
+    // "finish": the last byte was handed to the operating system; "close": the connection ended first.
+    const done = (): void => clearTimeout(timer);
+    res.once("finish", done);
+    res.once("close", done);
+  }
   res.writeHead(response.status, response.headers);
   res.end(req.method === "HEAD" ? undefined : response.body);
+}
+
+/**
+ * The path of a request target, without its query: origin form (`/metrics?x`) as it is, and absolute form
+ * (`http://host:9464/metrics`), which RFC 9112 says a server must accept, reduced to its path.
+ */
+export function requestPath(target: string | undefined): string {
+  let url = target ?? "/";
+  const absolute = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(url);
+  if (absolute !== null) url = url.slice(absolute[0].length);
+  const end = url.search(/[?#]/);
+  const path = end < 0 ? url : url.slice(0, end);
+  return path === "" ? "/" : path;
 }

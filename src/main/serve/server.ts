@@ -8,10 +8,10 @@ import { createServer as createHttpsServer } from "node:https";
 import { hostname } from "node:os";
 import { ErrorCodes, PromThreadsError } from "../../shared/errors.js";
 import { AUTH_CHALLENGE, BasicAuth } from "./auth.js";
-import { ScrapeGate } from "./limits.js";
 import { resolveServerOptions, type ResolvedServerOptions, type StartHttpServerOptions } from "./options.js";
-import { isReadMethod, methodNotAllowed, send } from "./respond.js";
-import { plain, scrape } from "./scrape.js";
+import { isReadMethod, methodNotAllowed, requestPath, send } from "./respond.js";
+import { plain } from "./scrape.js";
+import { ScrapeFlights } from "./single-flight.js";
 import { statusDocument, statusJson, statusPage } from "./status-page.js";
 import { writeFileSdTarget, type FileSdTarget } from "../discovery/file-sd.js";
 import { httpSdResponse } from "../discovery/http-sd-route.js";
@@ -25,7 +25,8 @@ export interface MetricsServer {
   readonly port: number;
   /**
    * Stop listening, let scrapes in progress finish (connections still open after 2 s are closed), and
-   * resolve once the server is closed. Idempotent. Does not close the hub.
+   * resolve once the server is closed (and its bcrypt thread, if any, has stopped). Idempotent. Does not
+   * close the hub.
    */
   close(): Promise<void>;
 }
@@ -43,7 +44,10 @@ export const HTTP_SD_PATH = "/http_sd";
  *
  * Routes: the metrics `path` (default `/metrics`), `/` (an HTML status page), `/status` (JSON) and, with
  * `httpSd`, `/http_sd`; GET and HEAD only (405 otherwise), 404 elsewhere, 401 for every route when `auth`
- * is set and not met. With `fileSd`, a file_sd target file lives as long as the server listens.
+ * is set and not met (429 with `Retry-After` for a peer past its failure budget, or when too many bcrypt
+ * checks are under way). Targets in origin form (`/metrics`) and absolute form (`http://host/metrics`) are
+ * accepted. Concurrent scrapes of one format and encoding share one render. With `fileSd`, a file_sd
+ * target file lives as long as the server listens.
  *
  * @example
  * import { MetricsHub, startHttpServer } from "prom-threads";
@@ -53,15 +57,15 @@ export const HTTP_SD_PATH = "/http_sd";
  */
 export async function startHttpServer(options?: StartHttpServerOptions): Promise<MetricsServer> {
   const config = resolveServerOptions(options);
-  const auth = config.auth === undefined ? undefined : await BasicAuth.create(config.auth);
-  const gate = new ScrapeGate(config.limits.maxConcurrentScrapes);
+  const { limits } = config;
+  const auth = config.auth === undefined ? undefined : await BasicAuth.create(config.auth, limits);
+  const flights = new ScrapeFlights(config.source, limits.maxConcurrentScrapes);
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    route(config, auth, gate, req).then(
-      (response) => send(req, res, response),
-      () => send(req, res, plain(500, "500 Internal Server Error\n")),
+    route(config, auth, flights, req).then(
+      (response) => send(req, res, response, limits),
+      () => send(req, res, plain(500, "500 Internal Server Error\n"), limits),
     );
   };
-  const { limits } = config;
   const httpOptions = {
     headersTimeout: limits.headersTimeout,
     requestTimeout: limits.requestTimeout,
@@ -75,7 +79,12 @@ export async function startHttpServer(options?: StartHttpServerOptions): Promise
       ? createHttpServer(httpOptions, listener)
       : createHttpsServer({ handshakeTimeout: limits.headersTimeout, ...config.tls, ...httpOptions }, listener);
   server.maxConnections = limits.maxConnections;
-  await listen(server, config);
+  try {
+    await listen(server, config);
+  } catch (error) {
+    await auth?.close();
+    throw error;
+  }
   server.on("error", (cause: Error) => {
     config.source.report(new PromThreadsError(ErrorCodes.LISTEN_FAILED, `prom-threads: the metrics server failed: ${cause.message}`, { cause }));
   });
@@ -89,6 +98,7 @@ export async function startHttpServer(options?: StartHttpServerOptions): Promise
       fileSd = await writeFileSdTarget({ directory, target: target ?? targetOf(config.host, port, hostname()), ...(labels === undefined ? {} : { labels }) });
     } catch (error) {
       await new Promise((resolve) => server.close(resolve));
+      await auth?.close();
       throw error;
     }
   }
@@ -109,6 +119,7 @@ export async function startHttpServer(options?: StartHttpServerOptions): Promise
           });
           server.closeIdleConnections();
         });
+        await auth?.close();
       })();
       return closing;
     },
@@ -130,24 +141,22 @@ function listen(server: Server, config: ResolvedServerOptions): Promise<void> {
   });
 }
 
-async function route(config: ResolvedServerOptions, auth: BasicAuth | undefined, gate: ScrapeGate, req: IncomingMessage) {
-  if (auth !== undefined && !(await auth.verify(req.headers.authorization))) {
-    return plain(401, "401 Unauthorized\n", { "WWW-Authenticate": AUTH_CHALLENGE });
+async function route(config: ResolvedServerOptions, auth: BasicAuth | undefined, flights: ScrapeFlights, req: IncomingMessage) {
+  if (auth !== undefined) {
+    const outcome = await auth.check(req.headers.authorization, req.socket.remoteAddress);
+    if (outcome.result === "limited") {
+      return plain(429, "429 Too Many Requests: too many failed or pending authentications\n", { "Retry-After": String(outcome.retryAfter) });
+    }
+    if (outcome.result === "denied") return plain(401, "401 Unauthorized\n", { "WWW-Authenticate": AUTH_CHALLENGE });
   }
-  const url = req.url ?? "/";
-  const query = url.indexOf("?");
-  const path = query < 0 ? url : url.slice(0, query);
+  const path = requestPath(req.url);
   const known = path === config.path || path === "/" || path === STATUS_PATH || (path === HTTP_SD_PATH && config.httpSd !== undefined);
   if (!known) return plain(404, "404 Not Found\n");
   if (!isReadMethod(req.method)) return methodNotAllowed();
   if (path === HTTP_SD_PATH && path !== config.path && config.httpSd !== undefined) return httpSdResponse(config.httpSd);
   if (path === config.path) {
-    if (!gate.tryEnter()) return plain(503, "503 Service Unavailable: too many scrapes at once\n", { "Retry-After": "1" });
-    try {
-      return await scrape(config.source, { accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"] });
-    } finally {
-      gate.leave();
-    }
+    const response = flights.tryRun({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"] });
+    return response ?? plain(503, "503 Service Unavailable: too many different scrapes at once\n", { "Retry-After": "1" });
   }
   const document = statusDocument(config.source.hub, config.path);
   return path === "/" ? statusPage(document) : statusJson(document);

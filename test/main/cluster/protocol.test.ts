@@ -9,7 +9,7 @@ import { EventEmitter } from "node:events";
 import { promisify } from "node:util";
 import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { diffSnapshots, snapshotOf, type PushMessage, type WireFamily } from "../../../src/main/cluster/protocol.js";
+import { diffSnapshots, readRegistry, snapshotOf, type PushMessage, type WireFamily } from "../../../src/main/cluster/protocol.js";
 import { ClusterAggregator, ErrorCodes, type PromThreadsError } from "../../../src/main/index.js";
 import { samples } from "../../helpers/exposition.js";
 
@@ -81,7 +81,7 @@ describe("snapshots and their differences", () => {
     h.observe({ k: "x" }, 3);
     h.observe({ k: "x" }, 9);
     new Summary({ name: "s", help: "S.", percentiles: [0.5], registers: [registry] }).observe(4);
-    const snapshot = snapshotOf([await registry.getMetricsAsJSON()]);
+    const snapshot = snapshotOf([await readRegistry(registry)]);
     const families = diffSnapshots(new Map(), snapshot);
     expect(families).toEqual([
       { n: "c_total", h: "C.", t: "counter", a: "sum", s: [[{ k: "a" }, 2]] },
@@ -90,7 +90,7 @@ describe("snapshots and their differences", () => {
       { n: "s", h: "S.", t: "summary", a: "sum", b: [0.5], s: [[{}, 4, 1, 4]] },
     ]);
     // Nothing changed: nothing to send.
-    expect(diffSnapshots(snapshot, snapshotOf([await registry.getMetricsAsJSON()]))).toEqual([]);
+    expect(diffSnapshots(snapshot, snapshotOf([await readRegistry(registry)]))).toEqual([]);
   });
 
   it("sends changed series only, and a null for a gauge series that is gone", async () => {
@@ -101,15 +101,24 @@ describe("snapshots and their differences", () => {
     c.inc({ k: "b" });
     g.set({ k: "a" }, 1);
     g.set({ k: "b" }, Number.POSITIVE_INFINITY);
-    const before = snapshotOf([await registry.getMetricsAsJSON()]);
+    const before = snapshotOf([await readRegistry(registry)]);
     c.inc({ k: "b" });
     g.remove({ k: "a" });
-    const after = snapshotOf([await registry.getMetricsAsJSON()]);
+    const after = snapshotOf([await readRegistry(registry)]);
     expect(diffSnapshots(before, after)).toEqual([
       { n: "c_total", h: "C.", t: "counter", a: "sum", s: [[{ k: "b" }, 2]] },
       { n: "g", h: "G.", t: "gauge", a: "sum", s: [[{ k: "a" }, null]] },
     ]);
     expect(before.get("g")?.series.get("1:k1:b")).toEqual([{ k: "b" }, "+Inf"]);
+  });
+  it("declares histogram buckets and summary quantiles from the configuration, before any observation", async () => {
+    const registry = new Registry();
+    new Histogram({ name: "h", help: "H.", labelNames: ["route"], buckets: [0.1, 1], registers: [registry] });
+    new Summary({ name: "s", help: "S.", labelNames: ["route"], percentiles: [0.5, 0.99], registers: [registry] });
+    expect(diffSnapshots(new Map(), snapshotOf([await readRegistry(registry)]))).toEqual([
+      { n: "h", h: "H.", t: "histogram", a: "sum", b: [0.1, 1], s: [] },
+      { n: "s", h: "S.", t: "summary", a: "sum", b: [0.5, 0.99], s: [] },
+    ]);
   });
 });
 
@@ -173,8 +182,8 @@ describe("ClusterAggregator rules", () => {
     expect(aggregator.stats()).toEqual(expect.objectContaining({ pushesApplied: 1, pushesIgnored: 1 }));
   });
 
-  it("rejects malformed series and families, and keeps the good ones", async () => {
-    const { cluster, scrape, errors } = setup();
+  it("rejects malformed series and families, and keeps the good ones, with one error per kind and push", async () => {
+    const { cluster, aggregator, scrape, errors } = setup();
     const w = cluster.add(1);
     cluster.push(w, {
       seq: 1,
@@ -188,7 +197,46 @@ describe("ClusterAggregator rules", () => {
       ],
     });
     expect((await scrape()).get('jobs_total{k="fine"}')).toBe(2);
-    expect(errors.map((e) => e.code)).toEqual(Array(4).fill(ErrorCodes.MALFORMED_CLUSTER_MESSAGE));
+    expect(errors.map((e) => e.code)).toEqual([ErrorCodes.MALFORMED_CLUSTER_MESSAGE, ErrorCodes.CLUSTER_REJECTED]);
+    expect(errors[0]?.message).toContain("2 malformed items");
+    expect(errors[1]?.message).toContain("2 items");
+    expect(aggregator.stats()).toEqual(expect.objectContaining({ malformedMessages: 2, rejectedFamilies: 1, rejectedSeries: 1 }));
+  });
+
+  it("keeps a published total exactly as it was when a process leaves (fractional sums)", async () => {
+    const { cluster, scrape } = setup();
+    const histogram = (sum: number): WireFamily => ({ n: "job_seconds", h: "J.", t: "histogram", a: "sum", b: [1], s: [[{}, sum, 1, 1]] });
+    const workers = [1, 2, 3].map((id) => cluster.add(id));
+    [0.7, 0.1, 0.2].forEach((sum, i) => cluster.push(workers[i]!, { seq: 1, full: true, families: [histogram(sum)] }));
+    const before = (await scrape()).get("job_seconds_sum");
+    // Leaving in this order once turned 1 into 0.9999999999999999 (retired and live totals added anew).
+    for (const w of [workers[2]!, workers[0]!]) {
+      cluster.exit(w);
+      cluster.disconnect(w);
+      expect((await scrape()).get("job_seconds_sum")).toBe(before);
+    }
+  });
+
+  it("folds gauge label sets past maxSeries into the overflow series, combined by the aggregator, and gives room back", async () => {
+    const { cluster, aggregator, scrape, errors } = setup({ maxSeries: 2 });
+    const g = (rows: [Record<string, string>, number | null][]): WireFamily => ({ n: "temp", h: "T.", t: "gauge", a: "max", s: rows });
+    const [a, b] = [cluster.add(1), cluster.add(2)];
+    cluster.push(a, { seq: 1, full: true, families: [g([[{ k: "1" }, 1], [{ k: "2" }, 2], [{ k: "3" }, 30]])] });
+    cluster.push(b, { seq: 1, full: true, families: [g([[{ k: "4" }, 40], [{ k: "1" }, 5]])] });
+    let all = await scrape();
+    expect([...all.keys()].filter((key) => key.startsWith("temp")).sort()).toEqual(['temp{k="1"}', 'temp{k="2"}', 'temp{k="__overflow__"}']);
+    expect(all.get('temp{k="__overflow__"}')).toBe(40);
+    expect(all.get('temp{k="1"}')).toBe(5);
+    expect(aggregator.stats().foldedSeries).toBe(2);
+    expect(errors.map((e) => e.code)).toEqual([ErrorCodes.SERIES_LIMIT]);
+    cluster.exit(b);
+    all = await scrape();
+    expect(all.get('temp{k="__overflow__"}')).toBe(30);
+    // Series "2" and "3" go; their room goes back: a new label set gets a series of its own.
+    cluster.push(a, { seq: 2, families: [g([[{ k: "2" }, null], [{ k: "3" }, null], [{ k: "5" }, 7]])] });
+    all = await scrape();
+    expect(all.get('temp{k="5"}')).toBe(7);
+    expect(all.has('temp{k="__overflow__"}')).toBe(false);
   });
 
   it("restarts totals at 0 on registry.resetMetrics() and keeps counting", async () => {

@@ -107,6 +107,52 @@ describe("writeFileSdTarget", () => {
     expect(readdirSync(dir)).toHaveLength(1);
   });
 
+  it("never removes the live file of another instance given the same name, and refuses a second one in this process", async () => {
+    const mine = await writeFileSdTarget({ directory: dir, target: "127.0.0.1:9300", name: "shared" });
+    await expect(writeFileSdTarget({ directory: dir, target: "127.0.0.1:9301", name: "shared" })).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION });
+    // Another process takes the same name over (a configuration mistake) and keeps running.
+    const script = `import { writeFileSdTarget } from ${JSON.stringify(dist)};
+      await writeFileSdTarget({ directory: ${JSON.stringify(dir)}, target: "127.0.0.1:9302", name: "shared" });
+      console.log("written"); setInterval(() => {}, 1000);`;
+    const other = spawn(process.execPath, ["--input-type=module", "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+    try {
+      await new Promise((resolve) => other.stdout.once("data", resolve));
+      const theirs = readFileSync(mine.file, "utf8");
+      expect(theirs).toContain("127.0.0.1:9302");
+      await expect(mine.update({ zone: "a" })).rejects.toMatchObject({ code: ErrorCodes.DISCOVERY_FAILED });
+      await mine.remove();
+      // Closing ours left theirs in place.
+      expect(readFileSync(mine.file, "utf8")).toBe(theirs);
+    } finally {
+      other.kill("SIGKILL");
+      await new Promise((resolve) => other.once("exit", resolve));
+    }
+    // The name is free again in this process.
+    const again = await writeFileSdTarget({ directory: dir, target: "127.0.0.1:9303", name: "shared" });
+    await again.remove();
+    expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("keeps any number of targets with one exit listener (no MaxListenersExceededWarning)", async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error): void => {
+      warnings.push(warning.name);
+    };
+    process.on("warning", onWarning);
+    const listeners = process.listenerCount("exit");
+    try {
+      const entries = await Promise.all(Array.from({ length: 24 }, (_, i) => writeFileSdTarget({ directory: dir, target: `127.0.0.1:${9400 + i}`, name: `many${i}` })));
+      expect(process.listenerCount("exit") - listeners).toBe(1);
+      await Promise.all(entries.map((entry) => entry.remove()));
+      expect(process.listenerCount("exit")).toBe(listeners);
+      // Warnings are emitted on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.filter((name) => name === "MaxListenersExceededWarning")).toEqual([]);
+    } finally {
+      process.off("warning", onWarning);
+    }
+  });
+
   it("validates its options and reports a directory it cannot use", async () => {
     await expect(writeFileSdTarget({ directory: dir, target: "no-port" })).rejects.toThrow(/options.target/);
     await expect(writeFileSdTarget({ directory: dir, target: "h:1", labels: { __x: "y" } })).rejects.toThrow(/options.labels.__x/);

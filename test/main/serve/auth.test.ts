@@ -97,7 +97,7 @@ describe("basic auth, bcrypt hash", () => {
         return bcrypt.compare(password, h);
       },
     };
-    const auth = await BasicAuth.create(resolveAuth({ username: "prometheus", password: hash }), counting);
+    const auth = await BasicAuth.create(resolveAuth({ username: "prometheus", password: hash }), undefined, counting);
     for (const header of [basic("grafana", "s3cret"), basic("prometheus", "wrong"), "Basic ???", undefined]) {
       expect(await auth.verify(header)).toBe(false);
     }

@@ -1,18 +1,9 @@
 import { Gauge, Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
-import { startHttpServer, type MetricsServer } from "../../../src/main/index.js";
+import { describe, expect, it } from "vitest";
 import { get, rawConnect, sleep, untilClosed } from "../../helpers/http.js";
+import { serverScope } from "../../helpers/servers.js";
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function serve(options: Parameters<typeof startHttpServer>[0]): Promise<MetricsServer> {
-  const server = await startHttpServer({ port: 0, ...options });
-  cleanups.push(() => server.close());
-  return server;
-}
+const { serve } = serverScope();
 
 function simpleRegistry(): Registry {
   const registry = new Registry();
@@ -40,7 +31,7 @@ function trickle(socket: import("node:net").Socket, bytes: string, everyMs: numb
 }
 
 describe("concurrent scrapes", () => {
-  it("answers 503 with Retry-After past maxConcurrentScrapes, and serves again once they finish", async () => {
+  it("shares one render among scrapes of one format, answers 503 with Retry-After only past maxConcurrentScrapes distinct renders", async () => {
     const registry = simpleRegistry();
     let entered = 0;
     let release: () => void = () => {};
@@ -57,17 +48,26 @@ describe("concurrent scrapes", () => {
       },
     });
     const server = await serve({ registry, maxConcurrentScrapes: 2 });
-    const held = [get(server.url), get(server.url)];
+    const openMetrics = { headers: { accept: "application/openmetrics-text;version=1.0.0" } };
+    const held = [get(server.url), get(server.url, openMetrics)];
     for (let i = 0; i < 200 && entered < 2; i++) await sleep(10);
     expect(entered).toBe(2);
-    const refused = await get(server.url);
+    // A third kind of scrape (gzip) would be a third render: refused.
+    const refused = await get(server.url, { headers: { "accept-encoding": "gzip" } });
     expect(refused.status).toBe(503);
     expect(refused.headers["retry-after"]).toBe("1");
+    // The same kind as one in progress joins it instead: no new collect, no 503.
+    const joined = [get(server.url), get(server.url, openMetrics), get(server.url)];
+    await sleep(100);
+    expect(entered).toBe(2);
     // Other routes are not scrapes and stay available.
     expect((await get(`http://127.0.0.1:${server.port}/status`)).status).toBe(200);
     blocking = false;
     release();
-    expect((await Promise.all(held)).map((r) => r.status)).toEqual([200, 200]);
+    const replies = await Promise.all([...held, ...joined]);
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(replies[2]?.text).toBe(replies[0]?.text);
+    expect(replies[3]?.headers["content-type"]).toContain("openmetrics");
     expect((await get(server.url)).status).toBe(200);
   });
 });

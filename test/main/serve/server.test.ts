@@ -1,24 +1,16 @@
 import { once } from "node:events";
 import { Worker } from "node:worker_threads";
 import { Counter, Gauge, Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
-import { ErrorCodes, MetricsHub, PromThreadsError, startHttpServer, type MetricsServer } from "../../../src/main/index.js";
+import { describe, expect, it } from "vitest";
+import { ErrorCodes, MetricsHub, PromThreadsError, startHttpServer } from "../../../src/main/index.js";
 import { assertValidExposition, skipWithout } from "../../helpers/exposition-checkers.js";
 import { get, PROMETHEUS_ACCEPT } from "../../helpers/http.js";
+import { serverScope } from "../../helpers/servers.js";
 
 const TEXT = "text/plain; version=0.0.4; charset=utf-8";
 const OPENMETRICS = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()?.();
-});
-
-async function serve(options: Parameters<typeof startHttpServer>[0]): Promise<MetricsServer> {
-  const server = await startHttpServer({ port: 0, ...options });
-  cleanups.push(() => server.close());
-  return server;
-}
+const { serve, cleanups } = serverScope();
 
 function appRegistry(): Registry {
   const registry = new Registry();
