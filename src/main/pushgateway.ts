@@ -54,7 +54,7 @@ const METHODS: readonly GatewayMethod[] = ["push", "pushAdd", "delete"];
  * Rejects with a ConfigurationError for invalid options and with `ERR_PROM_THREADS_GATEWAY_FAILED` when
  * the gateway answers with an error or cannot be reached.
  *
- * At the end of a batch job, call `await flush()` in each worker thread, then push, before the workers
+ * At the end of a batch job, push once the worker threads' work has resolved, before the workers
  * exit: gauges of threads that have exited are gone.
  *
  * @example

@@ -137,7 +137,7 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
 
   /**
    * Push now and resolve once the primary has applied the push: everything this process recorded before
-   * the call (and that reached its rings: see `flush()` in workers) is then safe in the primary, whatever
+   * the call (in worker threads too: a record is in shared memory when its call returns) is then safe in the primary, whatever
    * happens to this process. Rejects with `ERR_PROM_THREADS_CLUSTER_PUSH_FAILED` when the primary does
    * not acknowledge within `ackTimeoutMs`, or `ERR_PROM_THREADS_HUB_CLOSED` after {@link close}.
    *
