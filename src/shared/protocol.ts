@@ -25,6 +25,12 @@ export const OP_REMOVE_SERIES = 18;
  * `maxSeries`; `aux` bytes of UTF-8 JSON follow: the number of label-set resolutions folded.
  */
 export const OP_SERIES_OVERFLOW = 19;
+/**
+ * An observation with an exemplar on series `id`, sent as a declaration-shaped block so its variable
+ * length fits; `aux` bytes follow, laid out by exemplar.ts (the observation's op, aux and value, the
+ * exemplar's timestamp and labels). Like every declaration it is never dropped.
+ */
+export const OP_EXEMPLAR = 20;
 
 /**
  * Set in the op byte of an observation record that went through the writer's spill buffer. The reader

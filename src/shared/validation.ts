@@ -5,6 +5,7 @@
  */
 import { ConfigurationError, ErrorCodes, RecordingError } from "./errors.js";
 import { kMaxLocalId } from "./layout.js";
+import { normalizeExemplarOption, normalizeNativeOptions } from "./native-options.js";
 import { MAX_HELP_BYTES, MAX_LABEL_NAMES, MAX_LABEL_VALUE_BYTES, MAX_METRIC_DECLARATION_BYTES } from "./limits.js";
 import {
   DEFAULT_BUCKETS,
@@ -76,9 +77,10 @@ export function validateLabelNames(metric: string, type: MetricType, labelNames:
   return [...seen];
 }
 
-function validateBuckets(metric: string, buckets: unknown): number[] {
+function validateBuckets(metric: string, buckets: unknown, native: boolean): number[] {
   if (buckets === undefined) return [...DEFAULT_BUCKETS];
-  if (!Array.isArray(buckets) || buckets.length === 0) {
+  // A native histogram may have no classic buckets at all (client_golang's native-only histogram).
+  if (!Array.isArray(buckets) || (buckets.length === 0 && !native)) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.buckets must be a non-empty array of numbers`);
   }
   const bounds = (buckets as unknown[]).filter((b) => b !== Number.POSITIVE_INFINITY);
@@ -152,7 +154,11 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
   };
   const maxSeries = optionalPositiveInteger(name, "maxSeries", options.maxSeries, kMaxLocalId);
   if (maxSeries !== undefined) declaration.maxSeries = maxSeries;
-  if (type === "histogram") declaration.buckets = validateBuckets(name, options.buckets);
+  if (type === "histogram") {
+    declaration.buckets = validateBuckets(name, options.buckets, options.nativeHistogramBucketFactor !== undefined);
+    normalizeNativeOptions(name, options, declaration);
+  }
+  if (type === "histogram" || type === "counter") normalizeExemplarOption(name, options, declaration);
   if (type === "gauge") {
     const aggregate = options.aggregate ?? "sum";
     if (!GAUGE_AGGREGATES.includes(aggregate as GaugeAggregate)) {
@@ -185,7 +191,22 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
 
 /** Return a description of how `a` and `b` differ, or `undefined` when they declare the same metric. */
 export function declarationDifference(a: MetricDeclaration, b: MetricDeclaration): string | undefined {
-  const fields = ["type", "help", "labelNames", "maxSeries", "buckets", "aggregate", "percentiles", "maxAgeSeconds", "ageBuckets", "compressCount"] as const;
+  const fields = [
+    "type",
+    "help",
+    "labelNames",
+    "maxSeries",
+    "buckets",
+    "aggregate",
+    "percentiles",
+    "maxAgeSeconds",
+    "ageBuckets",
+    "compressCount",
+    "nativeHistogramBucketFactor",
+    "nativeHistogramZeroThreshold",
+    "nativeHistogramMaxBucketNumber",
+    "enableExemplars",
+  ] as const;
   for (const field of fields) {
     if (JSON.stringify(a[field]) !== JSON.stringify(b[field])) {
       return `${field} ${JSON.stringify(b[field])} differs from the first declaration's ${JSON.stringify(a[field])}`;

@@ -15,7 +15,9 @@ export abstract class ObservingMetric<T extends string, Child extends ObservingC
   /** Observe `value` in the series of `labels` (or the unlabelled series). */
   observe(value: number): void;
   observe(labels: LabelValues<T>, value: number): void;
-  observe(labelsOrValue: LabelValues<T> | number, value?: number): void {
+  /** Histograms with `enableExemplars: true`: observe `value` in the series of `labels`, with an exemplar. */
+  observe(call: { value: number; labels?: LabelValues<T>; exemplarLabels?: Record<string, string | number> }): void;
+  observe(labelsOrValue: LabelValues<T> | number | object, value?: number): void {
     if (typeof labelsOrValue === "object") this.childOfLabels(labelsOrValue).observe(value as number);
     else this.childOfLabels(undefined).observe(labelsOrValue);
   }

@@ -14,10 +14,21 @@ export const KIND_HISTOGRAM = 2;
 export const KIND_SUMMARY = 3;
 /** The series belongs to a metric whose declaration lost a conflict: its records are dropped and counted. */
 export const KIND_REJECTED = 4;
+/** The series is a native (and classic) histogram's: `target` is a NativeHistogramSeries (native-buckets.ts). */
+export const KIND_NATIVE_HISTOGRAM = 5;
+
+/** An exemplar kept by the hub (see exemplars.ts): labels, value, seconds since the epoch. */
+export interface ExemplarValue {
+  readonly labelSet: Record<string, string>;
+  readonly value: number;
+  readonly timestamp: number;
+}
 
 /** A counter's accumulated value for one label set. */
 export class CounterSeries {
   value = 0;
+  /** The latest exemplar, for counters with `enableExemplars`. */
+  exemplar: ExemplarValue | undefined = undefined;
   constructor(readonly labels: Record<string, string>) {}
 }
 
@@ -25,6 +36,8 @@ export class CounterSeries {
 export class HistogramSeries {
   readonly buckets: Float64Array;
   sum = 0;
+  /** The latest exemplar per bucket, for histograms with `enableExemplars`; created at the first one. */
+  exemplars: Array<ExemplarValue | undefined> | undefined = undefined;
   constructor(
     readonly labels: Record<string, string>,
     bucketCount: number,

@@ -33,7 +33,9 @@ export class BridgeCounter extends BridgeMetric {
     const values: MetricValue<string>[] = [];
     for (const { target } of this.#series.values()) {
       const series = target as CounterSeries;
-      values.push({ labels: series.labels, value: series.value });
+      // The exemplar field only when one was recorded, so output without exemplars stays as it was.
+      if (series.exemplar === undefined) values.push({ labels: series.labels, value: series.value });
+      else values.push({ labels: series.labels, value: series.value, exemplar: series.exemplar } as MetricValue<string>);
     }
     return values;
   }

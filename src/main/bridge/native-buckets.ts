@@ -5,7 +5,14 @@
  * does. Merging two of them is exact: it happens at the coarser schema of the two.
  * @module
  */
-import { NATIVE_SCHEMA_MIN } from "../../shared/native-histogram.js";
+import {
+  NATIVE_AUX_BITS,
+  NATIVE_AUX_MASK,
+  NATIVE_SCHEMA_MIN,
+  NATIVE_ZERO_BUCKET,
+  nativeIndexOfAux,
+} from "../../shared/native-histogram.js";
+import { HistogramSeries } from "./binding.js";
 
 /** A run of consecutive buckets in the exposition: `offset` from the end of the previous run. */
 export interface BucketSpan {
@@ -146,4 +153,49 @@ export function sparseSide(side: ReadonlyMap<number, number>): SparseSide {
     next = index + 1;
   }
   return { spans, deltas };
+}
+
+/** What a native histogram series exposes besides its classic buckets (read by the protobuf renderer). */
+export interface NativeSnapshot {
+  readonly schema: number;
+  readonly zeroThreshold: number;
+  readonly zeroCount: number;
+  readonly positive: SparseSide;
+  readonly negative: SparseSide;
+}
+
+/** A series of a histogram that is native as well as classic: classic buckets, sum, native buckets. */
+export class NativeHistogramSeries extends HistogramSeries {
+  /** The native buckets. */
+  readonly native: NativeBuckets;
+  /** The schema workers find indexes at (the declared one). */
+  readonly sourceSchema: number;
+
+  /** Create an empty series. */
+  constructor(labels: Record<string, string>, bucketCount: number, schema: number, zeroThreshold: number, maxBuckets: number) {
+    super(labels, bucketCount);
+    this.sourceSchema = schema;
+    this.native = new NativeBuckets(schema, zeroThreshold, maxBuckets);
+  }
+
+  /** Add one observation record (`aux` packs the classic bucket and the native field). */
+  observe(aux: number, value: number): void {
+    const classic = aux >>> NATIVE_AUX_BITS;
+    this.buckets[classic] = (this.buckets[classic] as number) + 1;
+    this.sum += value;
+    if ((aux & NATIVE_AUX_MASK) === NATIVE_ZERO_BUCKET) this.native.addZero();
+    else this.native.add(nativeIndexOfAux(aux), value < 0, this.sourceSchema);
+  }
+
+  /** The native part as the renderers want it. */
+  snapshot(): NativeSnapshot {
+    const native = this.native;
+    return {
+      schema: native.schema,
+      zeroThreshold: native.zeroThreshold,
+      zeroCount: native.zeroCount,
+      positive: sparseSide(native.positive),
+      negative: sparseSide(native.negative),
+    };
+  }
 }

@@ -1,0 +1,54 @@
+/**
+ * Worker-side exemplars: the `inc({ value, labels, exemplarLabels })` and
+ * `observe({ value, labels, exemplarLabels })` calls of metrics built with `enableExemplars: true`.
+ * The metric installs them in its constructor, as prom-client does, so metrics without exemplars keep
+ * their plain calls. An observation with an exemplar travels as one OP_EXEMPLAR block.
+ * @module
+ */
+import { encodeExemplar, validateExemplarLabels } from "../shared/exemplar.js";
+import { OP_EXEMPLAR, packWord0 } from "../shared/protocol.js";
+import type { LabelValues } from "../shared/types.js";
+import { seriesIdOf } from "./metric.js";
+import { runtime } from "./runtime.js";
+
+/** The argument of `inc()` and `observe()` on a metric with `enableExemplars: true` (prom-client's shape). */
+export interface ExemplarCall<T extends string = string> {
+  /** The increment (default 1) or the observed value. */
+  value?: number;
+  /** Labels of the series. */
+  labels?: LabelValues<T>;
+  /** Labels of the exemplar, such as `{ trace_id }`: at most 128 characters in all. */
+  exemplarLabels?: Record<string, string | number>;
+}
+
+/** What an exemplar call needs from its metric. */
+export interface ExemplarTarget<Child> {
+  readonly name: string;
+  /** Resolve labels to the bound child. */
+  child(labels: object | undefined): Child;
+  /** The plain call on a child (`inc` or `observe`), for calls without exemplar labels. */
+  plain(child: Child, value: number | undefined): void;
+  /** Validate `value` (throws as the plain call does) and return it with its record's op and aux. */
+  record(value: number | undefined): { op: number; aux: number; value: number };
+}
+
+/** Build the exemplar form of `inc()`/`observe()` for a metric. */
+export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: ExemplarCall | number) => void {
+  return (call) => {
+    if (call === undefined || typeof call === "number") {
+      target.plain(target.child(undefined), call);
+      return;
+    }
+    const child = target.child(call.labels);
+    const labels = call.exemplarLabels;
+    if (labels === undefined || Object.keys(labels).length === 0) {
+      target.plain(child, call.value);
+      return;
+    }
+    const exemplar = validateExemplarLabels(target.name, labels);
+    const { op, aux, value } = target.record(call.value);
+    const id = seriesIdOf(child as object);
+    if (id === undefined) return;
+    runtime.declare(packWord0(OP_EXEMPLAR, id), encodeExemplar(op, aux, value, Date.now(), exemplar));
+  };
+}
