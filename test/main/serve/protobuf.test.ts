@@ -41,12 +41,12 @@ describe("the protobuf renderer", () => {
     registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
     const registers = [registry as unknown as Registry];
     const jobs = new Counter({ name: "app_jobs_total", help: "Jobs ✓.", labelNames: ["kind"], registers, enableExemplars: true });
-    jobs.inc({ labels: { kind: "a" }, value: 3, exemplarLabels: { trace_id: "abc" } });
-    jobs.inc({ labels: { kind: "ü\"b" }, value: 2 });
+    jobs.inc({ labels: { kind: "a" }, value: 3, exemplarLabels: { trace_id: "abc" } } as never);
+    jobs.inc({ labels: { kind: "ü\"b" }, value: 2 } as never);
     new Gauge({ name: "app_temp", help: "T.", registers }).set(-12.5);
     const seconds = new Histogram({ name: "app_seconds", help: "S.", labelNames: ["path"], buckets: [0.1, 1], registers, enableExemplars: true });
-    seconds.observe({ labels: { path: "/" }, value: 0.05, exemplarLabels: { trace_id: "t1" } });
-    seconds.observe({ labels: { path: "/" }, value: 5 });
+    seconds.observe({ labels: { path: "/" }, value: 0.05, exemplarLabels: { trace_id: "t1" } } as never);
+    seconds.observe({ labels: { path: "/" }, value: 5 } as never);
     const size = new Summary({ name: "app_bytes", help: "B.", percentiles: [0.5, 0.9], registers });
     for (let k = 1; k <= 10; k++) size.observe(k * 100);
     const families = decodeMetricFamilies(renderProtobuf((await registry.getMetricsAsJSON()) as unknown as FamilySnapshot[]));
