@@ -78,17 +78,25 @@ export function validateExemplarLabels(metric: string, labels: unknown): Record<
   return out;
 }
 
-/** Encode an observation and its (validated) exemplar labels. */
+// One scratch buffer per thread: an exemplar is encoded here, then copied once into a payload of its size.
+let scratch = new Uint8Array(1024);
+let scratchView = new DataView(scratch.buffer);
+
+/** Encode an observation and its (validated) exemplar labels into a fresh payload. */
 export function encodeExemplar(op: number, aux: number, value: number, timestampMs: number, labels: Record<string, string>): Uint8Array {
-  const json = encoder.encode(JSON.stringify(labels));
-  const bytes = new Uint8Array(HEADER_BYTES + json.length);
-  const view = new DataView(bytes.buffer);
-  view.setUint8(0, op);
-  view.setUint32(4, aux, true);
-  view.setFloat64(8, value, true);
-  view.setFloat64(16, timestampMs, true);
-  bytes.set(json, HEADER_BYTES);
-  return bytes;
+  const json = JSON.stringify(labels);
+  // At most 3 UTF-8 bytes per UTF-16 unit.
+  if (HEADER_BYTES + json.length * 3 > scratch.length) {
+    scratch = new Uint8Array(HEADER_BYTES + json.length * 3);
+    scratchView = new DataView(scratch.buffer);
+  }
+  scratchView.setUint32(0, op, true);
+  scratchView.setUint32(4, aux, true);
+  scratchView.setFloat64(8, value, true);
+  scratchView.setFloat64(16, timestampMs, true);
+  const { written } = encoder.encodeInto(json, scratch.subarray(HEADER_BYTES));
+  // A copy: the ring writer may hold the payload (before the thread connects), so it must not be shared.
+  return scratch.slice(0, HEADER_BYTES + written);
 }
 
 /** Decode an exemplar payload; `undefined` when it is malformed. */
