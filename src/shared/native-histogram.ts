@@ -2,15 +2,18 @@
  * Native (sparse, exponential) histogram math that worker and main thread agree on: the schema a bucket
  * factor picks, the bucket index of a value, and how an index travels in a record's `aux` word.
  *
- * A schema `s` (from -4 to 8) sets the growth factor between bucket bounds to `2^(2^-s)`. Bucket `i` of
- * the positive side holds the values `v` with `bound(i-1) < v <= bound(i)`, where `bound(i)` is the
- * float64 nearest to `2^(i * 2^-s)` (for `s <= 0` the bounds are powers of two, exactly representable).
- * The negative side mirrors it on `|v|`. Values with `|v| <= zeroThreshold` go to the zero bucket.
- * These are the rules of the Prometheus native histogram specification and of client_golang, whose
- * bound table holds the same correctly rounded values.
+ * A schema `s` (from -4 to 8) sets the growth factor between bucket bounds to `base = 2^(2^-s)`. Bucket
+ * `i` of the positive side holds the values `v` with `base^(i-1) < v <= base^i`, in exact arithmetic, as
+ * the Prometheus native histogram specification defines it. The negative side mirrors it on `|v|`;
+ * values with `|v| <= zeroThreshold` go to the zero bucket. (client_golang compares with a table of
+ * 16-digit decimal literals; 139 of its 256 schema-8 entries sit one to three float64 steps off the exact
+ * bounds, so for a value within three steps of such a bound it may pick the neighbouring bucket; nowhere
+ * else do the two differ.)
  *
  * The index is found from the float's exponent and mantissa bits (a table step inside one binary order
- * of magnitude), never with `Math.log`: exact at every bound, and a few integer operations per call.
+ * of magnitude), never with `Math.log`: exact for every double, and a few integer operations per call.
+ * The table holds, for each irrational bound, the largest double below it, so comparing a double with
+ * the table entry gives the same answer as comparing it with the real bound.
  * @module
  */
 import { SCHEMA8_FRACTION_BOUNDS } from "./native-bounds.js";
@@ -34,19 +37,30 @@ export const DEFAULT_NATIVE_MAX_BUCKET_NUMBER = 160;
 export function schemaForFactor(factor: number): number {
   // Exact comparisons instead of client_golang's floor(log2(log2(factor))), coarsest schema first.
   for (let schema = NATIVE_SCHEMA_MIN; schema < NATIVE_SCHEMA_MAX; schema++) {
-    if (growthFactor(schema) <= factor) return schema;
+    if (growthAtMost(schema, factor)) return schema;
   }
   return NATIVE_SCHEMA_MAX;
 }
 
-/** The growth factor between consecutive bounds of `schema`: 2^(2^-schema), correctly rounded. */
+/**
+ * The growth factor between consecutive bounds of `schema`, 2^(2^-schema): exact for schemas up to 0,
+ * the largest double below it for the (irrational) factors of schemas 1 to 8.
+ */
 export function growthFactor(schema: number): number {
   if (schema <= 0) return 2 ** (2 ** -schema);
   return (SCHEMA8_FRACTION_BOUNDS[1 << (NATIVE_SCHEMA_MAX - schema)] as number) * 2;
 }
 
+/** Whether the growth factor of `schema` is at most `factor`, compared exactly. */
+function growthAtMost(schema: number, factor: number): boolean {
+  // Above schema 0 the factor is irrational and growthFactor() the double just below it: the real
+  // factor is at most `factor` exactly when that double is strictly less.
+  return schema <= 0 ? growthFactor(schema) <= factor : growthFactor(schema) < factor;
+}
+
 /**
- * The upper bound of bucket `index` of `schema` (a positive bound; the negative side mirrors it).
+ * The upper bound of bucket `index` of `schema` (a positive bound; the negative side mirrors it): exact
+ * for schemas up to 0, else the largest double not above it.
  *
  * @example
  * nativeBucketBound(3, 0); // 8
@@ -72,7 +86,7 @@ const LO = 1 - HI;
 const SUBNORMAL_SCALE = 2 ** 64;
 
 /**
- * Build the index function of `schema`: for `v > 0` finite, the smallest `i` with `v <= bound(i)`.
+ * Build the index function of `schema`: for `v > 0` finite, the smallest `i` with `v <= 2^(i * 2^-schema)`.
  *
  * @example
  * const index = nativeIndexer(0);

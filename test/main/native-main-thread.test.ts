@@ -1,0 +1,29 @@
+import { Registry } from "prom-client";
+import { afterAll, describe, expect, it } from "vitest";
+import { MetricsHub } from "../../src/main/index.js";
+import type { NativeSnapshot } from "../../src/main/bridge/native-buckets.js";
+import { Histogram, connect } from "../../src/worker/index.js";
+
+// This file's thread connects to its hub: the worker API on the main thread, recording through the hub.
+const registry = new Registry();
+const hub = new MetricsHub({ registry });
+connect(hub.workerData);
+afterAll(() => hub.close());
+
+describe("native histograms recorded on the main thread through the hub", () => {
+  it("take the same options and land in the same registry", async () => {
+    const h = new Histogram({ name: "main_native_seconds", help: "h", buckets: [], nativeHistogramBucketFactor: 2, nativeHistogramZeroThreshold: 0.5 });
+    for (const v of [0.25, 0.5, 1, 1.5, 2, 3, 4, 1000, -3]) h.observe(v);
+    const json = (await registry.getMetricsAsJSON()) as unknown as Array<{ name: string; values: Array<{ metricName?: string; value: number; native?: NativeSnapshot }> }>;
+    const count = json.find((f) => f.name === "main_native_seconds")?.values.find((v) => v.metricName === "main_native_seconds_count");
+    expect(count?.value).toBe(9);
+    // Schema 0, zero threshold 0.5: 0.25 and 0.5 in the zero bucket; 1 -> 0; 1.5, 2 -> 1; 3, 4 -> 2; 1000 -> 10; -3 -> 2.
+    expect(count?.native).toEqual({
+      schema: 0,
+      zeroThreshold: 0.5,
+      zeroCount: 2,
+      positive: { spans: [{ offset: 0, length: 3 }, { offset: 7, length: 1 }], deltas: [1, 1, 0, -1] },
+      negative: { spans: [{ offset: 2, length: 1 }], deltas: [1] },
+    });
+  });
+});
