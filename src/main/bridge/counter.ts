@@ -42,6 +42,10 @@ export class BridgeCounter extends BridgeMetric {
 
   /** Zero every label set; they stay exported at 0. */
   reset(): void {
-    for (const { target } of this.#series.values()) (target as CounterSeries).value = 0;
+    for (const { target } of this.#series.values()) {
+      const series = target as CounterSeries;
+      series.value = 0;
+      series.exemplar = undefined;
+    }
   }
 }
