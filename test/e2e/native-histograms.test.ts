@@ -81,6 +81,16 @@ scrape_configs:
   });
 
   it("stores exact counts and sums, quantiles within the schema's error, classic buckets and the workers' exemplars", async () => {
+    try {
+      await check();
+    } catch (error) {
+      // Prometheus's own view helps when this fails on a loaded machine.
+      const targets = await fetch(`${prometheus.url}/api/v1/targets`).then((r) => r.text(), String);
+      throw new Error(`${(error as Error).message}\ntargets: ${targets}\nprometheus log: ${prometheus.log()}`, { cause: error });
+    }
+  });
+
+  async function check(): Promise<void> {
     // Discovery hands the targets over a few seconds after start: wait until both are scraped.
     for (let i = 0; i < 100; i++) {
       const up = await query(prometheus, "up == 1");
@@ -148,10 +158,6 @@ scrape_configs:
     expect(counterTraces.length).toBeGreaterThan(0);
     for (const id of [...histogramTraces, ...counterTraces]) expect(traces.has(id), id).toBe(true);
     expect(await scalar(prometheus, 'e2e_native_requests_total{job="native"}')).toBe(count);
-    const targets = (await (await fetch(`${prometheus.url}/api/v1/targets`)).json()) as { data: { activeTargets: { health: string; lastError: string }[] } };
-    expect(targets.data.activeTargets.map((t) => [t.health, t.lastError])).toEqual([
-      ["up", ""],
-      ["up", ""],
-    ]);
-  });
+    expect(hub.stats().recordsDropped).toEqual(expect.objectContaining({ ring_full: 0, malformed: 0 }));
+  }
 });
