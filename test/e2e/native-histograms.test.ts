@@ -92,7 +92,8 @@ scrape_configs:
 
   async function check(): Promise<void> {
     // Discovery hands the targets over a few seconds after start: wait until both are scraped.
-    for (let i = 0; i < 100; i++) {
+    // Bounded at about 45 s: a loaded machine can delay the hand-over well past its usual 5 s.
+    for (let i = 0; i < 225; i++) {
       const up = await query(prometheus, "up == 1");
       if (up.length === 2) break;
       await sleep(200);
@@ -115,7 +116,7 @@ scrape_configs:
 
     // Wait for scrapes of both jobs that started after the last task finished.
     const finished = Date.now() / 1000;
-    for (let i = 0; i < 80; i++) {
+    for (let i = 0; i < 120; i++) {
       const stamps = await query(prometheus, "timestamp(up)");
       if (stamps.length === 2 && stamps.every((s) => Number(s.value[1]) > finished + 0.1)) break;
       await sleep(250);
