@@ -88,7 +88,7 @@ scrape_configs:
       const targets = await fetch(`${prometheus.url}/api/v1/targets`).then((r) => r.text(), String);
       throw new Error(`${(error as Error).message}\ntargets: ${targets}\nprometheus log: ${prometheus.log()}`, { cause: error });
     }
-  });
+  }, 120_000);
 
   async function check(): Promise<void> {
     // Discovery hands the targets over a few seconds after start: wait until both are scraped.
