@@ -11,6 +11,18 @@ import type { LabelValues } from "../shared/types.js";
 import { seriesIdOf } from "./metric.js";
 import { runtime } from "./runtime.js";
 
+/**
+ * Most exemplars one thread sends per second. Each one is a block on the ring that, like a declaration,
+ * is never dropped; the budget keeps a flood of them from crowding out observations. Past it, until the
+ * second is over, observations are recorded without their exemplar (the hub keeps only the latest per
+ * bucket, and Prometheus takes at most one per series per scrape, so little is lost).
+ */
+export const MAX_EXEMPLARS_PER_SECOND = 1000;
+
+// The budget of this thread: exemplars sent in the second that began at `windowStart`.
+let windowStart = 0;
+let sentInWindow = 0;
+
 /** The argument of `inc()` and `observe()` on a metric with `enableExemplars: true` (prom-client's shape). */
 export interface ExemplarCall<T extends string = string> {
   /** The increment (default 1) or the observed value. */
@@ -46,9 +58,19 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
       return;
     }
     const exemplar = validateExemplarLabels(target.name, labels);
+    const now = Date.now();
+    if (now - windowStart >= 1000 || now < windowStart) {
+      windowStart = now;
+      sentInWindow = 0;
+    }
+    if (sentInWindow >= MAX_EXEMPLARS_PER_SECOND) {
+      target.plain(child, call.value);
+      return;
+    }
     const { op, aux, value } = target.record(call.value);
     const id = seriesIdOf(child as object);
     if (id === undefined) return;
-    runtime.declare(packWord0(OP_EXEMPLAR, id), encodeExemplar(op, aux, value, Date.now(), exemplar));
+    sentInWindow++;
+    runtime.declare(packWord0(OP_EXEMPLAR, id), encodeExemplar(op, aux, value, now, exemplar));
   };
 }

@@ -27,3 +27,36 @@ describe("native histograms recorded on the main thread through the hub", () => 
     });
   });
 });
+
+describe("the exemplar budget of a thread", () => {
+  it("sends at most 1000 exemplars per second and records every observation", async () => {
+    const { vi } = await import("vitest");
+    const { Counter } = await import("../../src/worker/index.js");
+    const { MAX_EXEMPLARS_PER_SECOND } = await import("../../src/worker/exemplars.js");
+    expect(MAX_EXEMPLARS_PER_SECOND).toBe(1000);
+    let now = 1_700_000_000_000;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => now);
+    try {
+      const c = new Counter({ name: "main_budget_total", help: "h", enableExemplars: true });
+      for (let i = 0; i < 1500; i++) c.inc({ value: 1, exemplarLabels: { trace_id: `t${i}` } });
+      const read = async (): Promise<{ value: number; exemplar?: { labelSet: Record<string, string>; timestamp: number } }> => {
+        const json = (await registry.getMetricsAsJSON()) as unknown as Array<{ name: string; values: Array<{ value: number; exemplar?: { labelSet: Record<string, string>; timestamp: number } }> }>;
+        return json.find((f) => f.name === "main_budget_total")?.values[0] as never;
+      };
+      let sample = await read();
+      expect(sample.value).toBe(1500);
+      // The 1000th exemplar (t999) was the last one sent within the second.
+      expect(sample.exemplar?.labelSet).toEqual({ trace_id: "t999" });
+      now += 999;
+      c.inc({ value: 1, exemplarLabels: { trace_id: "still-over" } });
+      now += 1;
+      c.inc({ value: 2, exemplarLabels: { trace_id: "next-second" } });
+      sample = await read();
+      expect(sample.value).toBe(1503);
+      expect(sample.exemplar?.labelSet).toEqual({ trace_id: "next-second" });
+      expect(sample.exemplar?.timestamp).toBe(now / 1000);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+});
