@@ -4,7 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { drainThroughput, observeCost, printCore, sustainedLoad } from "./core.js";
-import { nativeCost, printNative } from "./native.js";
+import { nativeCost, printNative, printRender, renderCost } from "./native.js";
 import { figuresOf, mergeFigures, printReport, targets } from "./lib/report.js";
 import { flags, machine } from "./lib/stats.js";
 import { ensureBenchDependencies } from "./setup.js";
@@ -25,6 +25,7 @@ const cost = await observeCost(options);
 const drain = await drainThroughput(options);
 const load = await sustainedLoad(options);
 const native = await nativeCost(options);
+native.render = await renderCost(options);
 
 console.log(`contender suite under Node ${info.node} ...`);
 const node20 = await runSuite({
@@ -55,6 +56,7 @@ result.targets = targets(figures);
 
 printCore({ cost, drain, load });
 printNative(native);
+printRender(native.render);
 printReport(result);
 console.log(`\nload average at end: ${info.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}; took ${info.seconds.toFixed(0)} s`);
 
