@@ -126,3 +126,49 @@ describe("the protobuf renderer", () => {
     expect(text.text).toContain('fx_native_seconds_bucket{le="+Inf",pool="p"} 6');
   });
 });
+
+describe("the protobuf renderer, property-based", () => {
+  it("round-trips random registries: names, help, labels (any UTF-8), values, buckets, counts and sums", async () => {
+    const fc = (await import("fast-check")).default;
+    const labelValue = fc.string({ unit: "grapheme", maxLength: 12 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.tuple(labelValue, fc.double({ noNaN: true, min: 0, max: 1e12 })), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.tuple(labelValue, fc.double({ noNaN: true })), { minLength: 1, maxLength: 5 }),
+        fc.array(fc.tuple(fc.constantFrom("a", "b", "ü"), fc.double({ noNaN: true, min: -1e6, max: 1e6 })), { maxLength: 40 }),
+        fc.string({ unit: "grapheme", minLength: 1, maxLength: 30 }),
+        async (counts, gauges, observations, help) => {
+          const registry = new Registry();
+          const registers = [registry];
+          const counter = new Counter({ name: "p_total", help, labelNames: ["l"], registers });
+          for (const [l, v] of counts) counter.inc({ l }, v);
+          const gauge = new Gauge({ name: "p_gauge", help, labelNames: ["l"], registers });
+          for (const [l, v] of gauges) gauge.set({ l }, v);
+          const histogram = new Histogram({ name: "p_seconds", help, labelNames: ["l"], buckets: [-1, 0, 0.5, 100], registers });
+          for (const [l, v] of observations) histogram.observe({ l }, v);
+          const json = (await registry.getMetricsAsJSON()) as unknown as FamilySnapshot[];
+          const families = decodeMetricFamilies(renderProtobuf(json));
+          const expected = json.filter((f) => (f.values?.length ?? 0) > 0);
+          expect(families.map((f) => [f.name, f.help])).toEqual(expected.map((f) => [f.name, f.help]));
+          const byName = (name: string): DecodedFamily => find(families, name);
+          const jsonOf = (name: string) => json.find((f) => f.name === name)?.values ?? [];
+          expect(byName("p_total").metrics.map((m) => [m.labels.l, m.counter?.value])).toEqual(jsonOf("p_total").map((v) => [v.labels?.l, v.value]));
+          expect(byName("p_gauge").metrics.map((m) => [m.labels.l, m.gauge])).toEqual(jsonOf("p_gauge").map((v) => [v.labels?.l, v.value]));
+          const seriesLabels = [...new Set(observations.map(([l]) => l))];
+          const decoded = observations.length === 0 ? [] : byName("p_seconds").metrics;
+          expect(decoded.map((m) => m.labels.l).sort()).toEqual(seriesLabels.sort());
+          for (const metric of decoded) {
+            const mine = observations.filter(([l]) => l === metric.labels.l).map(([, v]) => v);
+            expect(metric.histogram?.count).toBe(mine.length);
+            // What the registry says (prom-client's own bucket counts), rendered faithfully.
+            const bucketOf = (le: number) => jsonOf("p_seconds").find((v) => v.metricName === "p_seconds_bucket" && v.labels?.l === metric.labels.l && v.labels?.le === le)?.value;
+            expect(metric.histogram?.buckets.map((b) => [b.le, b.count])).toEqual([-1, 0, 0.5, 100].map((le) => [le, bucketOf(le)]));
+            const sum = jsonOf("p_seconds").find((v) => v.metricName === "p_seconds_sum" && v.labels?.l === metric.labels.l)?.value;
+            expect(metric.histogram?.sum).toBe(sum);
+          }
+        },
+      ),
+      { numRuns: 150, seed: 4242 },
+    );
+  });
+});
