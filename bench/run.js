@@ -4,6 +4,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { drainThroughput, observeCost, printCore, sustainedLoad } from "./core.js";
+import { nativeCost, printNative, printRender, renderCost } from "./native.js";
 import { figuresOf, mergeFigures, printReport, targets } from "./lib/report.js";
 import { flags, machine } from "./lib/stats.js";
 import { ensureBenchDependencies } from "./setup.js";
@@ -23,6 +24,8 @@ console.log("\ncore benchmarks ...");
 const cost = await observeCost(options);
 const drain = await drainThroughput(options);
 const load = await sustainedLoad(options);
+const native = await nativeCost(options);
+native.render = await renderCost(options);
 
 console.log(`contender suite under Node ${info.node} ...`);
 const node20 = await runSuite({
@@ -48,10 +51,12 @@ const next = await runSuite({
 const figures = mergeFigures(figuresOf(node20, ""), figuresOf(next, "@22"));
 info.loadAverageAtEnd = os.loadavg();
 info.seconds = (performance.now() - started) / 1000;
-const result = { machine: info, quick: options.quick, settings: settingsFor(options.quick), core: { cost, drain, load }, figures };
+const result = { machine: info, quick: options.quick, settings: settingsFor(options.quick), core: { cost, drain, load }, native, figures };
 result.targets = targets(figures);
 
 printCore({ cost, drain, load });
+printNative(native);
+printRender(native.render);
 printReport(result);
 console.log(`\nload average at end: ${info.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}; took ${info.seconds.toFixed(0)} s`);
 

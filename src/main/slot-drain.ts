@@ -7,6 +7,7 @@ import {
   OP_ADD,
   OP_DECLARE_METRIC,
   OP_DECLARE_SERIES,
+  OP_EXEMPLAR,
   OP_OBSERVE,
   OP_REMOVE_SERIES,
   OP_RESET_METRIC,
@@ -17,6 +18,7 @@ import {
   decodePayload,
   idOf,
   opOf,
+  packWord0,
 } from "../shared/protocol.js";
 import type { RecordSink, RingReader } from "../shared/ring-reader.js";
 import {
@@ -24,6 +26,7 @@ import {
   KIND_COUNTER,
   KIND_GAUGE,
   KIND_HISTOGRAM,
+  KIND_NATIVE_HISTOGRAM,
   KIND_REJECTED,
   KIND_SUMMARY,
   REJECTED,
@@ -36,6 +39,10 @@ import {
 import type { BridgeMetric } from "./bridge/bridge-metric.js";
 import { detachContribution } from "./bridge/gauge.js";
 import { MAX_LABEL_VALUE_BYTES } from "../shared/limits.js";
+import { keepExemplar } from "./bridge/exemplars.js";
+import type { NativeHistogramSeries } from "./bridge/native-buckets.js";
+import { decodeExemplar } from "../shared/exemplar.js";
+import { NATIVE_AUX_BITS } from "../shared/native-histogram.js";
 import type { Tally } from "./tally.js";
 
 /** What a slot asks of the hub when a declaration arrives. */
@@ -188,6 +195,12 @@ export class SlotDrain implements RecordSink {
         this.#tally.drained++;
         return;
       }
+      case KIND_NATIVE_HISTOGRAM:
+        // aux packs the classic bucket (top bits) and the native bucket the worker found (low bits).
+        if (op !== OP_OBSERVE || aux >>> NATIVE_AUX_BITS > binding.maxAux || value !== value) break;
+        (binding.target as NativeHistogramSeries).observe(aux, value);
+        this.#tally.drained++;
+        return;
       case KIND_GAUGE: {
         const contribution = binding.target as GaugeContribution;
         if (value !== value) break;
@@ -249,6 +262,10 @@ export class SlotDrain implements RecordSink {
       else zeroSeries(binding);
       return;
     }
+    if (op === OP_EXEMPLAR) {
+      this.#exemplar(id, payload);
+      return;
+    }
     let decoded: unknown;
     try {
       decoded = decodePayload(payload);
@@ -303,6 +320,20 @@ export class SlotDrain implements RecordSink {
     if (binding === undefined || binding === REMOVED || binding === REJECTED) return;
     if (binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
     this.#bound--;
+  }
+
+  /** Apply an observation that carries an exemplar, then keep the exemplar where the observation went. */
+  #exemplar(id: number, payload: Uint8Array): void {
+    const record = decodeExemplar(payload);
+    if (record === undefined || (record.op !== OP_ADD && record.op !== OP_OBSERVE)) {
+      this.#malformed("an undecodable exemplar");
+      return;
+    }
+    const drained = this.#tally.drained;
+    this.observation(packWord0(record.op, id), record.aux, record.value);
+    const binding = this.#bindings[id];
+    // Only an observation that was applied leaves its exemplar.
+    if (binding !== undefined && this.#tally.drained !== drained) keepExemplar(binding, record);
   }
 
   #malformed(detail: string): void {

@@ -25,6 +25,12 @@ export const OP_REMOVE_SERIES = 18;
  * `maxSeries`; `aux` bytes of UTF-8 JSON follow: the number of label-set resolutions folded.
  */
 export const OP_SERIES_OVERFLOW = 19;
+/**
+ * An observation with an exemplar on series `id`, sent as a declaration-shaped block so its variable
+ * length fits; `aux` bytes follow, laid out by exemplar.ts (the observation's op, aux and value, the
+ * exemplar's timestamp and labels). Like every declaration it is never dropped.
+ */
+export const OP_EXEMPLAR = 20;
 
 /** Whether `op` carries an observation (counted in the drained/dropped totals) rather than a declaration. */
 export function isObservationOp(op: number): boolean {

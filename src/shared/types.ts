@@ -59,7 +59,14 @@ export interface MetricConfiguration<T extends string = string> {
 }
 
 /** Options of a {@link Counter}. */
-export type CounterConfiguration<T extends string = string> = MetricConfiguration<T>;
+export interface CounterConfiguration<T extends string = string> extends MetricConfiguration<T> {
+  /**
+   * Accept exemplars: `inc()` then takes one object, `{ value, labels, exemplarLabels }`, as in
+   * prom-client. Exemplars are exposed in OpenMetrics and protobuf responses.
+   * @default false
+   */
+  enableExemplars?: boolean;
+}
 
 /** Options of a {@link Gauge}. */
 export interface GaugeConfiguration<T extends string = string> extends MetricConfiguration<T> {
@@ -77,6 +84,30 @@ export interface HistogramConfiguration<T extends string = string> extends Metri
    * @default [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
    */
   buckets?: readonly number[];
+  /**
+   * Make the histogram native (sparse, exponential buckets) as well: the largest growth factor allowed
+   * between bucket bounds, greater than 1 (client_golang's option; 1.1 picks schema 3). With
+   * `buckets: []` the histogram is native only. See docs/native-histograms.md.
+   * @default undefined (not native)
+   */
+  nativeHistogramBucketFactor?: number;
+  /**
+   * Observations with an absolute value at most this count in the native zero bucket; 0 or more.
+   * @default 2 ** -128
+   */
+  nativeHistogramZeroThreshold?: number;
+  /**
+   * Most native buckets of one series; past it the resolution halves (the schema goes down by one) as in
+   * client_golang. 0 means no limit.
+   * @default 160
+   */
+  nativeHistogramMaxBucketNumber?: number;
+  /**
+   * Accept exemplars: `observe()` then takes one object, `{ value, labels, exemplarLabels }`, as in
+   * prom-client. The latest exemplar is kept per classic bucket (per series for a native-only histogram).
+   * @default false
+   */
+  enableExemplars?: boolean;
 }
 
 /** Options of a {@link Summary}. */
@@ -114,8 +145,16 @@ export interface MetricDeclaration {
   labelNames: string[];
   /** Most label sets; absent means the hub's `maxSeries`. */
   maxSeries?: number;
-  /** Histogram bucket bounds, without `+Inf`. */
+  /** Histogram bucket bounds, without `+Inf`; empty for a native-only histogram. */
   buckets?: number[];
+  /** Native histogram bucket factor; absent for a classic-only histogram. */
+  nativeHistogramBucketFactor?: number;
+  /** Native zero threshold (set when the histogram is native). */
+  nativeHistogramZeroThreshold?: number;
+  /** Most native buckets per series, 0 for no limit (set when the histogram is native). */
+  nativeHistogramMaxBucketNumber?: number;
+  /** Counters and histograms: observations may carry exemplars. */
+  enableExemplars?: boolean;
   /** Gauge aggregation. */
   aggregate?: GaugeAggregate;
   /** prom-client's `aggregator`, when given. */

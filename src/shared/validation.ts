@@ -18,6 +18,7 @@ import {
   MIN_AGE_BUCKET_SECONDS,
   MIN_COMPRESS_COUNT,
 } from "./limits.js";
+import { normalizeExemplarOption, normalizeNativeOptions } from "./native-options.js";
 import {
   DEFAULT_BUCKETS,
   DEFAULT_PERCENTILES,
@@ -94,9 +95,10 @@ export function validateLabelNames(metric: string, type: MetricType, labelNames:
   return [...seen];
 }
 
-function validateBuckets(metric: string, buckets: unknown): number[] {
+function validateBuckets(metric: string, buckets: unknown, native: boolean): number[] {
   if (buckets === undefined) return [...DEFAULT_BUCKETS];
-  if (!Array.isArray(buckets) || buckets.length === 0) {
+  // A native histogram may have no classic buckets at all (client_golang's native-only histogram).
+  if (!Array.isArray(buckets) || (buckets.length === 0 && !native)) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.buckets must be a non-empty array of numbers`);
   }
   if (buckets.length > MAX_BUCKETS + 1) {
@@ -213,7 +215,11 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
   };
   const maxSeries = optionalPositiveInteger(name, "maxSeries", options.maxSeries, kMaxLocalId);
   if (maxSeries !== undefined) declaration.maxSeries = maxSeries;
-  if (type === "histogram") declaration.buckets = validateBuckets(name, options.buckets);
+  if (type === "histogram") {
+    declaration.buckets = validateBuckets(name, options.buckets, options.nativeHistogramBucketFactor !== undefined);
+    normalizeNativeOptions(name, options, declaration);
+  }
+  if (type === "histogram" || type === "counter") normalizeExemplarOption(name, options, declaration);
   if (options.aggregator !== undefined) {
     if (!CLUSTER_AGGREGATORS.includes(options.aggregator as ClusterAggregator)) {
       throw new ConfigurationError(
@@ -266,6 +272,10 @@ export function declarationDifference(a: MetricDeclaration, b: MetricDeclaration
     "ageBuckets",
     "compressCount",
     "pruneAgedBuckets",
+    "nativeHistogramBucketFactor",
+    "nativeHistogramZeroThreshold",
+    "nativeHistogramMaxBucketNumber",
+    "enableExemplars",
   ] as const;
   for (const field of fields) {
     if (JSON.stringify(a[field]) !== JSON.stringify(b[field])) {

@@ -5,9 +5,9 @@
 import { OP_ADD } from "../shared/protocol.js";
 import type { CounterConfiguration, LabelValues } from "../shared/types.js";
 import { throwInvalidValue } from "../shared/validation.js";
-import { parseExemplarCall } from "./exemplar.js";
 import { WorkerMetric, isLabels, kDetach, removedWord0, type SeriesRef } from "./metric.js";
 import { runtime } from "./runtime.js";
+import { exemplarCall, type ExemplarCall } from "./exemplars.js";
 
 const COUNTER_VALUE = "a counter increases by a finite number of at least 0";
 
@@ -64,18 +64,34 @@ export class Counter<T extends string = string> extends WorkerMetric<T, CounterC
   /** Declare a counter; validates the configuration at once. */
   constructor(config: CounterConfiguration<T>) {
     super("counter", config);
-    // Chosen once, as prom-client does: with exemplars, inc() takes prom-client's exemplar shape.
-    if (config.enableExemplars === true) this.inc = this.#incWithExemplar;
+    // Chosen once, as prom-client does: without enableExemplars, inc() stays the plain call.
+    if (this.declaration.enableExemplars === true) this.inc = this.#exemplarInc() as never;
     this.declareAtConstruction();
   }
 
+  #exemplarInc(): (call?: ExemplarCall<T> | number) => void {
+    const name = this.name;
+    return exemplarCall<CounterChild>({
+      name,
+      call: "inc",
+      child: (labels) => this.childOfLabels(labels),
+      plain: (child, value) => child.inc(value as number),
+      record: (value = 1) => {
+        if (value === null) value = 1;
+        if (typeof value !== "number" || !(value >= 0 && value < Infinity)) throwInvalidValue(name, COUNTER_VALUE, value);
+        return { op: OP_ADD, aux: 0, value };
+      },
+    });
+  }
+
   /**
-   * Increment the series of `labels` (or the unlabelled series) by `value` (default 1). With
-   * `enableExemplars`, also `inc({ value, labels, exemplarLabels })`.
+   * Increment the series of `labels` (or the unlabelled series) by `value` (default 1; `null` adds 1).
+   * With `enableExemplars`, also `inc({ value, labels, exemplarLabels })`.
    */
   inc(value?: number | null): void;
   inc(labels: LabelValues<T>, value?: number | null): void;
-  inc(options: { value?: number; labels?: LabelValues<T>; exemplarLabels?: LabelValues }): void;
+  /** With `enableExemplars: true`: increment the series of `labels` by `value` with an exemplar (prom-client's shape). */
+  inc(call: ExemplarCall<T>): void;
   inc(labelsOrValue?: object | number | null, value?: number | null): void {
     if (isLabels(labelsOrValue)) {
       checkCounterValue(this.name, value);
@@ -83,13 +99,6 @@ export class Counter<T extends string = string> extends WorkerMetric<T, CounterC
     } else {
       this.childOfLabels(undefined).inc(labelsOrValue as number);
     }
-  }
-
-  #incWithExemplar(arg?: unknown, value?: unknown): void {
-    if (!isLabels(arg)) return this.childOfLabels(undefined).inc((arg ?? value) as number);
-    const call = parseExemplarCall(this.name, "inc", arg);
-    checkCounterValue(this.name, call.value);
-    this.childOfLabels(call.labels).inc(call.value as number);
   }
 
   /** Make the series of `labels` exist at 0, so it is exported before its first increment. */

@@ -8,6 +8,8 @@ import { OP_OBSERVE } from "../shared/protocol.js";
 import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
 import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
+import { exemplarCall, type ExemplarCall } from "./exemplars.js";
+import { histogramAux, nativeSettingsOf, type NativeSettings } from "./native-histogram.js";
 
 /** A histogram bound to one label set. Keep it: `observe()` on it is a bucket search and a few stores. */
 export class HistogramChild {
@@ -17,11 +19,18 @@ export class HistogramChild {
   readonly #metric: string;
 
   /** @internal Created by {@link Histogram.labels}. */
-  constructor(series: SeriesRef, bounds: Float64Array) {
+  constructor(series: SeriesRef, bounds: Float64Array, native: NativeSettings | null = null) {
     this.#word0 = series.word0Observe;
     this.#bounds = bounds;
     this.#metric = series.metric;
     this.#relabel = series.relabel;
+    // A native histogram's child records both bucket indexes; chosen once, classic children keep observe().
+    if (native !== null) {
+      this.observe = (value: number): void => {
+        if (!Number.isFinite(value)) throwInvalidValue(this.#metric, "a histogram observes finite numbers", value);
+        runtime.writer.record(this.#word0, histogramAux(bounds, native, value), value);
+      };
+    }
   }
 
   /** @internal Point this child's records at the removed-series id (after `remove()`). */
@@ -62,13 +71,31 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
   /** Upper bounds of the buckets, without `+Inf`. */
   readonly buckets: readonly number[];
   readonly #bounds: Float64Array;
+  readonly #native: NativeSettings | null;
 
   /** Declare a histogram; validates the configuration at once. */
   constructor(config: HistogramConfiguration<T>) {
     super("histogram", config);
     this.buckets = this.declaration.buckets ?? [];
     this.#bounds = Float64Array.from(this.buckets);
+    this.#native = nativeSettingsOf(this.declaration);
+    // Chosen once, as prom-client does: without enableExemplars, observe() stays the plain call.
+    if (this.declaration.enableExemplars === true) this.observe = this.#exemplarObserve() as never;
     this.declareAtConstruction();
+  }
+
+  #exemplarObserve(): (call?: ExemplarCall<T> | number) => void {
+    const name = this.name;
+    return exemplarCall<HistogramChild>({
+      name,
+      call: "observe",
+      child: (labels) => this.childOfLabels(labels),
+      plain: (child, value) => child.observe(value as number),
+      record: (value) => {
+        if (typeof value !== "number" || !Number.isFinite(value)) throwInvalidValue(name, "a histogram observes finite numbers", value);
+        return { op: OP_OBSERVE, aux: histogramAux(this.#bounds, this.#native, value), value };
+      },
+    });
   }
 
 
@@ -79,6 +106,6 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
 
   /** @internal */
   protected createChild(series: SeriesRef): HistogramChild {
-    return new HistogramChild(series, this.#bounds);
+    return new HistogramChild(series, this.#bounds, this.#native);
   }
 }

@@ -11,6 +11,7 @@ import { runtime } from "./runtime.js";
 export { Counter, CounterChild } from "./counter.js";
 export { Gauge, GaugeChild } from "./gauge.js";
 export { Histogram, HistogramChild } from "./histogram.js";
+export type { ExemplarCall } from "./exemplars.js";
 export { Summary, SummaryChild } from "./summary.js";
 export { startThreadMetrics, type ThreadMetricsOptions } from "./thread-metrics.js";
 export * from "../shared/public.js";

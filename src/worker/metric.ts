@@ -249,6 +249,11 @@ export abstract class WorkerMetric<T extends string, Child> {
 /** Series id of each child, for `remove()`; kept off the child so its shape stays minimal. */
 const childSeries = new WeakMap<object, number>();
 
+/** The worker-local series id of a child (for records built outside the child, such as exemplars). */
+export function seriesIdOf(child: object): number | undefined {
+  return childSeries.get(child);
+}
+
 /** Merge the labels given to `startTimer()` with those given to its end function. */
 function mergeLabels(start: object | undefined, end: object | undefined): object | undefined {
   if (end === undefined) return start;

@@ -28,7 +28,8 @@ export abstract class ObservingMetric<T extends string, Child extends ObservingC
    */
   observe(value: number): void;
   observe(labels: LabelValues<T>, value: number): void;
-  observe(options: { value: number; labels?: LabelValues<T>; exemplarLabels?: LabelValues }): void;
+  /** With `enableExemplars: true`: observe `value` in the series of `labels`, with an exemplar (histograms export it). */
+  observe(call: { value: number; labels?: LabelValues<T>; exemplarLabels?: Record<string, string | number> }): void;
   observe(labelsOrValue: object | number, value?: number): void {
     if (isLabels(labelsOrValue)) this.#observe(labelsOrValue, value);
     else this.childOfLabels(undefined).observe(labelsOrValue);

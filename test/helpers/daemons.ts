@@ -81,13 +81,16 @@ export function startPushgateway(): Promise<Daemon> {
   return start("prometheus-pushgateway", (port) => [`--web.listen-address=127.0.0.1:${port}`, "--persistence.file=", "--log.level=warn"], "/-/ready", dir);
 }
 
-/** Start `prometheus` with the configuration `config(dir)` writes (dir is its scratch directory). */
-export function startPrometheus(config: (dir: string) => string): Promise<Daemon> {
+/**
+ * Start `prometheus` with the configuration `config(dir)` writes (dir is its scratch directory) and any
+ * extra command-line `flags` (such as `--enable-feature=native-histograms`).
+ */
+export function startPrometheus(config: (dir: string) => string, flags: readonly string[] = []): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), "prom-threads-prometheus-"));
   writeFileSync(join(dir, "prometheus.yml"), config(dir));
   return start(
     "prometheus",
-    (port, d) => [`--config.file=${join(d, "prometheus.yml")}`, `--storage.tsdb.path=${join(d, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"],
+    (port, d) => [`--config.file=${join(d, "prometheus.yml")}`, `--storage.tsdb.path=${join(d, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn", ...flags],
     "/-/ready",
     dir,
   );

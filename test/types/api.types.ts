@@ -66,3 +66,15 @@ void wrapped;
 void sync;
 void timed;
 void decorator;
+
+// Native histograms and exemplars take client_golang's option names and prom-client's call shapes.
+const native = new Histogram({ name: "t_native", help: "h", labelNames: ["route"] as const, buckets: [], nativeHistogramBucketFactor: 1.1, enableExemplars: true });
+native.observe({ value: 1, labels: { route: "/" }, exemplarLabels: { trace_id: "abc" } });
+const exemplarCounter = new Counter({ name: "t_ex_total", help: "h", labelNames: ["route"] as const, enableExemplars: true });
+exemplarCounter.inc({ value: 2, labels: { route: "/" }, exemplarLabels: { trace_id: "abc" } });
+// @ts-expect-error the bucket factor is a number
+new Histogram({ name: "t_bad_native", help: "h", nativeHistogramBucketFactor: "1.1" });
+// @ts-expect-error exemplar calls need a value for observe()
+native.observe({ labels: { route: "/" }, exemplarLabels: { trace_id: "abc" } });
+// @ts-expect-error counters have no native histogram options
+new Counter({ name: "t_bad_counter", help: "h", nativeHistogramBucketFactor: 1.1 });

@@ -14,6 +14,15 @@ export const KIND_HISTOGRAM = 2;
 export const KIND_SUMMARY = 3;
 /** The series belongs to a metric whose declaration lost a conflict: its records are dropped and counted. */
 export const KIND_REJECTED = 4;
+/** The series is a native (and classic) histogram's: `target` is a NativeHistogramSeries (native-buckets.ts). */
+export const KIND_NATIVE_HISTOGRAM = 5;
+
+/** An exemplar kept by the hub (see exemplars.ts): labels, value, seconds since the epoch. */
+export interface ExemplarValue {
+  readonly labelSet: Record<string, string>;
+  readonly value: number;
+  readonly timestamp: number;
+}
 
 /** Label values by label name: strings, or numbers where the worker gave numbers (as prom-client keeps them). */
 export type SeriesLabels = Record<string, string | number>;
@@ -31,6 +40,8 @@ export function isRecorded(value: number): boolean {
 /** A counter's accumulated value for one label set; -0 until its first record (see {@link isRecorded}). */
 export class CounterSeries {
   value: number;
+  /** The latest exemplar, for counters with `enableExemplars`. */
+  exemplar: ExemplarValue | undefined = undefined;
   constructor(
     readonly labels: SeriesLabels,
     recorded: boolean,
@@ -46,6 +57,8 @@ export class CounterSeries {
 export class HistogramSeries {
   readonly buckets: Float64Array;
   sum: number;
+  /** The latest exemplar per bucket, for histograms with `enableExemplars`; created at the first one. */
+  exemplars: Array<ExemplarValue | undefined> | undefined = undefined;
   constructor(
     readonly labels: SeriesLabels,
     bucketCount: number,

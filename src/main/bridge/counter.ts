@@ -33,7 +33,10 @@ export class BridgeCounter extends BridgeMetric {
     const values: MetricValue<string>[] = [];
     for (const { target } of this.#series.values()) {
       const series = target as CounterSeries;
-      if (isRecorded(series.value)) values.push({ labels: series.labels, value: series.value });
+      if (!isRecorded(series.value)) continue;
+      // The exemplar field only when one was recorded, so output without exemplars stays as it was.
+      if (series.exemplar === undefined) values.push({ labels: series.labels, value: series.value });
+      else values.push({ labels: series.labels, value: series.value, exemplar: series.exemplar } as MetricValue<string>);
     }
     return values;
   }
@@ -41,6 +44,10 @@ export class BridgeCounter extends BridgeMetric {
   /** As prom-client: the unlabelled series goes back to 0, labelled ones are not exported until their next record. */
   reset(): void {
     const value = this.unlabelled ? 0 : -0;
-    for (const { target } of this.#series.values()) (target as CounterSeries).value = value;
+    for (const { target } of this.#series.values()) {
+      const series = target as CounterSeries;
+      series.value = value;
+      series.exemplar = undefined;
+    }
   }
 }

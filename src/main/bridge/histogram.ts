@@ -5,8 +5,10 @@
 import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/series-key.js";
 import type { LabelValue, MetricDeclaration } from "../../shared/types.js";
-import { Binding, HistogramSeries, KIND_HISTOGRAM, isRecorded } from "./binding.js";
+import { schemaForFactor } from "../../shared/native-histogram.js";
+import { Binding, HistogramSeries, KIND_HISTOGRAM, KIND_NATIVE_HISTOGRAM, isRecorded, type SeriesLabels } from "./binding.js";
 import { BridgeMetric } from "./bridge-metric.js";
+import { NativeHistogramSeries } from "./native-buckets.js";
 
 /** The empty `labels` of `_sum` and `_count` samples; prom-client only reads it. */
 const NO_LABELS = Object.freeze({});
@@ -31,28 +33,47 @@ export class BridgeHistogram extends BridgeMetric {
     let binding = this.#series.get(key);
     if (binding === undefined) {
       if (!this.admit(key)) return this.bind(this.overflowValues);
-      binding = new Binding(KIND_HISTOGRAM, new HistogramSeries(this.labelsOf(values), this.#bounds.length, this.unlabelled), this.#bounds.length);
+      binding = this.#newBinding(this.labelsOf(values));
       this.#series.set(key, binding);
     }
     return binding;
   }
 
+  #newBinding(labels: SeriesLabels): Binding {
+    const n = this.#bounds.length;
+    const d = this.declaration;
+    // An unlabelled series is exported from construction, as prom-client does; others from their first record.
+    if (d.nativeHistogramBucketFactor === undefined) return new Binding(KIND_HISTOGRAM, new HistogramSeries(labels, n, this.unlabelled), n);
+    const schema = schemaForFactor(d.nativeHistogramBucketFactor);
+    const series = new NativeHistogramSeries(labels, n, this.unlabelled, schema, d.nativeHistogramZeroThreshold ?? 0, d.nativeHistogramMaxBucketNumber ?? 0);
+    return new Binding(KIND_NATIVE_HISTOGRAM, series, n);
+  }
+
+  /**
+   * The values in prom-client's shape. Bucket samples carry their exemplar when one was recorded; the
+   * `_count` sample of a native histogram carries its native buckets in a `native` field, which only the
+   * protobuf renderer reads (the text formats cannot express them).
+   */
   protected snapshot(): MetricValue<string>[] {
     const values: MetricValue<string>[] = [];
     const bucketName = `${this.name}_bucket`;
+    const n = this.#bounds.length;
     for (const { target } of this.#series.values()) {
       const series = target as HistogramSeries;
       if (!exported(series)) continue;
+      const exemplars = series.exemplars;
       let cumulative = 0;
-      this.#bounds.forEach((le, i) => {
+      for (let i = 0; i <= n; i++) {
         cumulative += series.buckets[i] as number;
-        values.push({ labels: { le, ...series.labels }, value: cumulative, metricName: bucketName, exemplar: null } as MetricValue<string>);
-      });
-      cumulative += series.buckets[this.#bounds.length] as number;
-      // `exemplar: null` on buckets, as prom-client's getMetricsAsJSON() shows them without exemplars.
-      values.push({ labels: { le: "+Inf", ...series.labels }, value: cumulative, metricName: bucketName, exemplar: null } as MetricValue<string>);
+        const labels = { le: i < n ? (this.#bounds[i] as number) : "+Inf", ...series.labels };
+        // `exemplar: null` on buckets without one, as prom-client's getMetricsAsJSON() shows them.
+        const exemplar = exemplars?.[i] ?? null;
+        values.push({ labels, value: cumulative, metricName: bucketName, exemplar } as MetricValue<string>);
+      }
       values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` } as MetricValue<string>);
-      values.push({ labels: series.labels, value: cumulative, metricName: `${this.name}_count` } as MetricValue<string>);
+      const count = { labels: series.labels, value: cumulative, metricName: `${this.name}_count` } as MetricValue<string> & { native?: unknown };
+      if (series instanceof NativeHistogramSeries) count.native = series.snapshot();
+      values.push(count);
     }
     return values;
   }
@@ -92,6 +113,8 @@ export class BridgeHistogram extends BridgeMetric {
       const series = target as HistogramSeries;
       series.buckets.fill(0);
       series.sum = -0;
+      series.exemplars = undefined;
+      if (series instanceof NativeHistogramSeries) series.native.clear();
     }
   }
 }

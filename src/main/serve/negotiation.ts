@@ -5,7 +5,7 @@
  */
 
 /** An exposition format prom-threads can render. */
-export type ExpositionFormat = "openmetrics" | "text";
+export type ExpositionFormat = "openmetrics" | "text" | "protobuf";
 
 interface MediaRange {
   type: string;
@@ -21,6 +21,8 @@ interface Candidate {
   subtype: string;
   /** Versions this format answers; a range without a `version` parameter matches any. */
   versions: readonly string[];
+  /** Other parameters a range may name; when it does, their values must be these. */
+  params?: Readonly<Record<string, string>>;
 }
 
 // Why text first: a tie through the same range (`*\/*`) keeps the first candidate, the default format.
@@ -28,6 +30,14 @@ interface Candidate {
 const CANDIDATES: readonly Candidate[] = [
   { format: "text", type: "text", subtype: "plain", versions: ["0.0.4"] },
   { format: "openmetrics", type: "application", subtype: "openmetrics-text", versions: ["1.0.0", "0.0.1"] },
+  // Only when asked for by name: a wildcard never selects a binary format.
+  {
+    format: "protobuf",
+    type: "application",
+    subtype: "vnd.google.protobuf",
+    versions: [],
+    params: { proto: "io.prometheus.client.MetricFamily", encoding: "delimited" },
+  },
 ];
 
 /**
@@ -68,6 +78,7 @@ function bestMatch(candidate: Candidate, ranges: readonly MediaRange[]): MediaRa
 
 /** -1 when `range` does not match, else 0 for `*\/*`, 1 for `type/*`, 2 for `type/subtype`, 3 with a version. */
 function matchSpecificity(candidate: Candidate, range: MediaRange): number {
+  if (candidate.params !== undefined) return matchParams(candidate, candidate.params, range);
   if (range.type === "*" && range.subtype === "*") return 0;
   if (range.type !== candidate.type) return -1;
   if (range.subtype === "*") return 1;
@@ -75,6 +86,16 @@ function matchSpecificity(candidate: Candidate, range: MediaRange): number {
   const version = range.params.get("version");
   if (version === undefined) return 2;
   return candidate.versions.includes(version) ? 3 : -1;
+}
+
+/** A format matched only by its full type, whose named parameters must agree: 3, else -1. */
+function matchParams(candidate: Candidate, params: Readonly<Record<string, string>>, range: MediaRange): number {
+  if (range.type !== candidate.type || range.subtype !== candidate.subtype) return -1;
+  for (const [key, value] of Object.entries(params)) {
+    const given = range.params.get(key);
+    if (given !== undefined && given !== value) return -1;
+  }
+  return 3;
 }
 
 function parseAccept(header: string): MediaRange[] {

@@ -8,8 +8,9 @@ import { gzip } from "node:zlib";
 import type { Registry } from "prom-client";
 import { ErrorCodes, PromThreadsError } from "../../shared/errors.js";
 import type { MetricsHub } from "../hub.js";
-import { acceptsGzip, negotiateFormat } from "./negotiation.js";
+import { acceptsGzip, negotiateFormat, type ExpositionFormat } from "./negotiation.js";
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from "./openmetrics.js";
+import { PROTOBUF_CONTENT_TYPE, renderProtobuf } from "./protobuf/render.js";
 import type { Reporter } from "./report.js";
 import type { FamilySnapshot } from "./snapshot.js";
 import { TEXT_CONTENT_TYPE, renderText } from "./text-format.js";
@@ -50,19 +51,28 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest): Prom
     source.report(new PromThreadsError(ErrorCodes.COLLECT_FAILED, `prom-threads: collecting metrics for a scrape failed: ${detail}`, { cause }));
     return plain(500, "500 Internal Server Error: collecting metrics failed\n");
   }
-  const text = format === "openmetrics" ? renderOpenMetrics(families) : renderText(families);
+  const rendered = render(format, families);
   const headers: Record<string, string> = {
-    "Content-Type": format === "openmetrics" ? OPENMETRICS_CONTENT_TYPE : TEXT_CONTENT_TYPE,
+    "Content-Type": rendered.contentType,
     "Cache-Control": "no-store",
     Vary: "Accept, Accept-Encoding",
   };
-  let body = Buffer.from(text, "utf8");
+  let body = rendered.body;
   if (acceptsGzip(request.acceptEncoding)) {
     body = await gzipAsync(body);
     headers["Content-Encoding"] = "gzip";
   }
   headers["Content-Length"] = String(body.length);
   return { status: 200, headers, body };
+}
+
+function render(format: ExpositionFormat, families: FamilySnapshot[]): { body: Buffer; contentType: string } {
+  if (format === "openmetrics") return { body: Buffer.from(renderOpenMetrics(families), "utf8"), contentType: OPENMETRICS_CONTENT_TYPE };
+  if (format === "protobuf") {
+    const bytes = renderProtobuf(families);
+    return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType: PROTOBUF_CONTENT_TYPE };
+  }
+  return { body: Buffer.from(renderText(families), "utf8"), contentType: TEXT_CONTENT_TYPE };
 }
 
 /** A short plain-text response. */

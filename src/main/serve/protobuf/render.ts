@@ -1,0 +1,210 @@
+/**
+ * The Prometheus protobuf exposition: length-delimited io.prometheus.client.MetricFamily messages, read
+ * from `registry.getMetricsAsJSON()` so every metric in the registry is rendered (the hub's and the
+ * user's own prom-client metrics). Histograms carry their classic buckets and, when the hub holds them,
+ * their native buckets; counters and buckets carry their exemplars (Prometheus reads the exemplars of
+ * native histograms from the bucket list too).
+ *
+ * Field numbers follow prometheus/client_model's metrics.proto:
+ * ```text
+ * MetricFamily  name 1, help 2, type 3 (COUNTER 0, GAUGE 1, SUMMARY 2, UNTYPED 3, HISTOGRAM 4), metric 4
+ * Metric        label 1, gauge 2, counter 3, summary 4, untyped 5, histogram 7
+ * LabelPair     name 1, value 2          Gauge/Untyped value 1     Counter value 1, exemplar 2
+ * Summary       sample_count 1, sample_sum 2, quantile 3 (quantile 1, value 2)
+ * Histogram     sample_count 1, sample_sum 2, bucket 3 (cumulative_count 1, upper_bound 2, exemplar 3),
+ *               schema 5, zero_threshold 6, zero_count 7, negative_span 9, negative_delta 10,
+ *               positive_span 12, positive_delta 13      BucketSpan offset 1 (sint32), length 2
+ * Exemplar      label 1, value 2, timestamp 3 (google.protobuf.Timestamp: seconds 1, nanos 2)
+ * ```
+ * @module
+ */
+import type { NativeSnapshot, SparseSide } from "../../bridge/native-buckets.js";
+import { labelNumber } from "../format.js";
+import { type ExemplarSnapshot, type FamilySnapshot, type SampleLabels, type SampleSnapshot } from "../snapshot.js";
+import { ProtoWriter } from "./writer.js";
+
+/** The Content-Type of the delimited protobuf format. */
+export const PROTOBUF_CONTENT_TYPE = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+
+const TYPE_COUNTER = 0;
+const TYPE_GAUGE = 1;
+const TYPE_SUMMARY = 2;
+const TYPE_UNTYPED = 3;
+const TYPE_HISTOGRAM = 4;
+
+/** A sample as the protobuf renderer may find it: the hub's `_count` samples carry native buckets. */
+type Sample = SampleSnapshot & { readonly native?: NativeSnapshot };
+
+/**
+ * Render metric families as delimited protobuf messages.
+ *
+ * @example
+ * const body = renderProtobuf(await registry.getMetricsAsJSON());
+ */
+export function renderProtobuf(families: readonly FamilySnapshot[]): Uint8Array {
+  const w = new ProtoWriter();
+  for (const family of families) {
+    const values = (family.values ?? []) as readonly Sample[];
+    // Prometheus skips families without metrics; leaving them out saves the bytes.
+    if (values.length === 0) continue;
+    w.fork();
+    w.string(1, family.name);
+    if (family.help) w.string(2, family.help);
+    switch (family.type) {
+      case "counter":
+        w.uint(3, TYPE_COUNTER);
+        for (const sample of values) scalar(w, sample, 3, sample.exemplar);
+        break;
+      case "gauge":
+        w.uint(3, TYPE_GAUGE);
+        for (const sample of values) scalar(w, sample, 2, undefined);
+        break;
+      case "histogram":
+        w.uint(3, TYPE_HISTOGRAM);
+        for (const group of groupSeries(family.name, values, "le")) histogram(w, group);
+        break;
+      case "summary":
+        w.uint(3, TYPE_SUMMARY);
+        for (const group of groupSeries(family.name, values, "quantile")) summary(w, group);
+        break;
+      default:
+        w.uint(3, TYPE_UNTYPED);
+        for (const sample of values) scalar(w, sample, 5, undefined);
+    }
+    w.join();
+  }
+  return w.finish();
+}
+
+function labels(w: ProtoWriter, sampleLabels: SampleLabels | undefined, skip?: string): void {
+  if (sampleLabels === undefined) return;
+  for (const name in sampleLabels) {
+    const value = sampleLabels[name];
+    if (value === undefined || name === skip) continue;
+    w.fork(1);
+    w.string(1, name);
+    w.string(2, String(value));
+    w.join();
+  }
+}
+
+/** A counter, gauge or untyped metric: labels and `{ value }` in field `field`. */
+function scalar(w: ProtoWriter, sample: Sample, field: number, ex: ExemplarSnapshot | null | undefined): void {
+  w.fork(4);
+  labels(w, sample.labels);
+  w.fork(field);
+  w.double(1, sample.value);
+  if (ex) exemplar(w, 2, ex);
+  w.join();
+  w.join();
+}
+
+function exemplar(w: ProtoWriter, field: number, ex: ExemplarSnapshot): void {
+  if (typeof ex.value !== "number") return;
+  w.fork(field);
+  labels(w, ex.labelSet);
+  w.double(2, ex.value);
+  if (typeof ex.timestamp === "number" && Number.isFinite(ex.timestamp)) {
+    const seconds = Math.floor(ex.timestamp);
+    w.fork(3);
+    w.uint(1, seconds);
+    w.uint(2, Math.round((ex.timestamp - seconds) * 1e9));
+    w.join();
+  }
+  w.join();
+}
+
+/** The samples of one histogram or summary series. */
+interface Group {
+  labels: SampleLabels | undefined;
+  points: Sample[];
+  sum: Sample | undefined;
+  count: Sample | undefined;
+}
+
+function groupSeries(name: string, values: readonly Sample[], special: string): Group[] {
+  const groups = new Map<string, Group>();
+  for (const sample of values) {
+    const key = seriesKeyOf(sample.labels, special);
+    let group = groups.get(key);
+    if (group === undefined) {
+      group = { labels: sample.labels, points: [], sum: undefined, count: undefined };
+      groups.set(key, group);
+    }
+    const sampleName = sample.metricName ?? name;
+    if (sampleName === `${name}_sum`) group.sum = sample;
+    else if (sampleName === `${name}_count`) group.count = sample;
+    else {
+      group.points.push(sample);
+      group.labels = sample.labels;
+    }
+  }
+  return [...groups.values()];
+}
+
+/** A key of a sample's labels without `skip` (`le` or `quantile`): the series it belongs to. */
+function seriesKeyOf(sampleLabels: SampleLabels | undefined, skip: string): string {
+  let key = "";
+  for (const name in sampleLabels) {
+    const value = sampleLabels[name];
+    if (name !== skip && value !== undefined) key += `${name}\u0000${String(value)}\u0001`;
+  }
+  return key;
+}
+
+function histogram(w: ProtoWriter, group: Group): void {
+  const native = group.count?.native;
+  const buckets = group.points.map((sample) => ({ sample, le: labelNumber(sample.labels?.le) })).sort((a, b) => a.le - b.le);
+  const count = group.count?.value ?? buckets.at(-1)?.sample.value ?? 0;
+  w.fork(4);
+  labels(w, group.count?.labels ?? group.labels, "le");
+  w.fork(7);
+  w.uint(1, count);
+  w.double(2, group.sum?.value ?? 0);
+  for (const { sample, le } of buckets) {
+    // +Inf is implied by sample_count; it is written only to carry an exemplar.
+    if (le === Infinity && !sample.exemplar) continue;
+    w.fork(3);
+    w.uint(1, sample.value);
+    w.double(2, le);
+    if (sample.exemplar) exemplar(w, 3, sample.exemplar);
+    w.join();
+  }
+  if (native !== undefined) nativePart(w, native);
+  w.join();
+  w.join();
+}
+
+function nativePart(w: ProtoWriter, native: NativeSnapshot): void {
+  w.sint(5, native.schema);
+  w.double(6, native.zeroThreshold);
+  w.uint(7, native.zeroCount);
+  side(w, native.negative, 9, 10);
+  side(w, native.positive, 12, 13);
+}
+
+function side(w: ProtoWriter, sparse: SparseSide, spanField: number, deltaField: number): void {
+  for (const span of sparse.spans) {
+    w.fork(spanField);
+    w.sint(1, span.offset);
+    w.uint(2, span.length);
+    w.join();
+  }
+  w.packedSint(deltaField, sparse.deltas);
+}
+
+function summary(w: ProtoWriter, group: Group): void {
+  w.fork(4);
+  labels(w, group.count?.labels ?? group.labels, "quantile");
+  w.fork(4);
+  w.uint(1, group.count?.value ?? 0);
+  w.double(2, group.sum?.value ?? 0);
+  for (const sample of group.points) {
+    w.fork(3);
+    w.double(1, labelNumber(sample.labels?.quantile));
+    w.double(2, sample.value);
+    w.join();
+  }
+  w.join();
+  w.join();
+}

@@ -1,0 +1,49 @@
+/**
+ * Worker-side native histograms: finding both the classic and the native bucket of an observation, so
+ * the main thread only adds. Chosen at construction by Histogram; classic-only histograms never call it.
+ * @module
+ */
+import {
+  NATIVE_AUX_BITS,
+  NATIVE_AUX_MASK,
+  NATIVE_ZERO_BUCKET,
+  nativeIndexer,
+  schemaForFactor,
+  type NativeIndexer,
+} from "../shared/native-histogram.js";
+import type { MetricDeclaration } from "../shared/types.js";
+import { throwInvalidValue } from "../shared/validation.js";
+import type { SeriesRef } from "./metric.js";
+import { runtime } from "./runtime.js";
+
+/** The native settings of a histogram, resolved once from its declaration. */
+export interface NativeSettings {
+  readonly schema: number;
+  readonly zeroThreshold: number;
+  readonly index: NativeIndexer;
+}
+
+/** Resolve the native settings of a declaration, or `null` for a classic-only histogram. */
+export function nativeSettingsOf(declaration: MetricDeclaration): NativeSettings | null {
+  const factor = declaration.nativeHistogramBucketFactor;
+  if (factor === undefined) return null;
+  const schema = schemaForFactor(factor);
+  return { schema, zeroThreshold: declaration.nativeHistogramZeroThreshold ?? 0, index: nativeIndexer(schema) };
+}
+
+/** The `aux` word of an observation: classic bucket index, and with native settings the native field. */
+export function histogramAux(bounds: Float64Array, native: NativeSettings | null, value: number): number {
+  const n = bounds.length;
+  let bucket = 0;
+  while (bucket < n && value > (bounds[bucket] as number)) bucket++;
+  if (native === null) return bucket;
+  return ((bucket << NATIVE_AUX_BITS) | nativeFieldOf(native, value)) >>> 0;
+}
+
+function nativeFieldOf(native: NativeSettings, value: number): number {
+  const zt = native.zeroThreshold;
+  if (value > zt) return native.index(value) & NATIVE_AUX_MASK;
+  if (value < -zt) return native.index(-value) & NATIVE_AUX_MASK;
+  return NATIVE_ZERO_BUCKET;
+}
+

@@ -1,0 +1,62 @@
+import { Registry } from "prom-client";
+import { afterAll, describe, expect, it } from "vitest";
+import { MetricsHub } from "../../src/main/index.js";
+import type { NativeSnapshot } from "../../src/main/bridge/native-buckets.js";
+import { Histogram, connect } from "../../src/worker/index.js";
+
+// This file's thread connects to its hub: the worker API on the main thread, recording through the hub.
+const registry = new Registry();
+const hub = new MetricsHub({ registry });
+connect(hub.workerData);
+afterAll(() => hub.close());
+
+describe("native histograms recorded on the main thread through the hub", () => {
+  it("take the same options and land in the same registry", async () => {
+    const h = new Histogram({ name: "main_native_seconds", help: "h", buckets: [], nativeHistogramBucketFactor: 2, nativeHistogramZeroThreshold: 0.5 });
+    for (const v of [0.25, 0.5, 1, 1.5, 2, 3, 4, 1000, -3]) h.observe(v);
+    const json = (await registry.getMetricsAsJSON()) as unknown as Array<{ name: string; values: Array<{ metricName?: string; value: number; native?: NativeSnapshot }> }>;
+    const count = json.find((f) => f.name === "main_native_seconds")?.values.find((v) => v.metricName === "main_native_seconds_count");
+    expect(count?.value).toBe(9);
+    // Schema 0, zero threshold 0.5: 0.25 and 0.5 in the zero bucket; 1 -> 0; 1.5, 2 -> 1; 3, 4 -> 2; 1000 -> 10; -3 -> 2.
+    expect(count?.native).toEqual({
+      schema: 0,
+      zeroThreshold: 0.5,
+      zeroCount: 2,
+      positive: { spans: [{ offset: 0, length: 3 }, { offset: 7, length: 1 }], deltas: [1, 1, 0, -1] },
+      negative: { spans: [{ offset: 2, length: 1 }], deltas: [1] },
+    });
+  });
+});
+
+describe("the exemplar budget of a thread", () => {
+  it("sends at most 1000 exemplars per second and records every observation", async () => {
+    const { vi } = await import("vitest");
+    const { Counter } = await import("../../src/worker/index.js");
+    const { MAX_EXEMPLARS_PER_SECOND } = await import("../../src/worker/exemplars.js");
+    expect(MAX_EXEMPLARS_PER_SECOND).toBe(1000);
+    let now = 1_700_000_000_000;
+    const clock = vi.spyOn(Date, "now").mockImplementation(() => now);
+    try {
+      const c = new Counter({ name: "main_budget_total", help: "h", enableExemplars: true });
+      for (let i = 0; i < 1500; i++) c.inc({ value: 1, exemplarLabels: { trace_id: `t${i}` } });
+      const read = async (): Promise<{ value: number; exemplar?: { labelSet: Record<string, string>; timestamp: number } }> => {
+        const json = (await registry.getMetricsAsJSON()) as unknown as Array<{ name: string; values: Array<{ value: number; exemplar?: { labelSet: Record<string, string>; timestamp: number } }> }>;
+        return json.find((f) => f.name === "main_budget_total")?.values[0] as never;
+      };
+      let sample = await read();
+      expect(sample.value).toBe(1500);
+      // The 1000th exemplar (t999) was the last one sent within the second.
+      expect(sample.exemplar?.labelSet).toEqual({ trace_id: "t999" });
+      now += 999;
+      c.inc({ value: 1, exemplarLabels: { trace_id: "still-over" } });
+      now += 1;
+      c.inc({ value: 2, exemplarLabels: { trace_id: "next-second" } });
+      sample = await read();
+      expect(sample.value).toBe(1503);
+      expect(sample.exemplar?.labelSet).toEqual({ trace_id: "next-second" });
+      expect(sample.exemplar?.timestamp).toBe(now / 1000);
+    } finally {
+      clock.mockRestore();
+    }
+  });
+});
