@@ -41,9 +41,9 @@ export function isObservationOp(op: number): boolean {
  * Reset metric `id` in the hub, for every worker, as prom-client's `metric.reset()` does; no payload.
  * In ring order: this thread's records before it are reset, those after it count.
  */
-export const OP_RESET_METRIC = 20;
+export const OP_RESET_METRIC = 22;
 /** Make series `id` exported at 0 before its first record (`zero()`); no payload. */
-export const OP_ZERO_SERIES = 21;
+export const OP_ZERO_SERIES = 23;
 
 /**
  * The series id that `remove()` points a stale child at: the hub drops its records as `removed_series`.
