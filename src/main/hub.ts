@@ -37,7 +37,7 @@ import { BridgeGauge } from "./bridge/gauge.js";
 import { BridgeHistogram } from "./bridge/histogram.js";
 import { BridgeSummary } from "./bridge/summary.js";
 import { resolveHubOptions, type MetricsHubOptions, type ResolvedHubOptions } from "./options.js";
-import { PoolMetrics, type ObservablePool, type PoolAttachOptions } from "./pool-metrics.js";
+import { PoolMetrics, type PoolStatus, type ObservablePool, type PoolAttachOptions } from "./pool-metrics.js";
 import { SelfMetrics } from "./self-metrics.js";
 import { SlotDrain } from "./slot-drain.js";
 import { DROP_REASONS, Tally, type DropReason } from "./tally.js";
@@ -259,6 +259,15 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       recordsDropped: { ...this.#tally.dropped },
       metrics: this.#metrics.size,
     };
+  }
+
+  /**
+   * @internal For the status page: each slot's owner and ring fill, and the attached pools, read without
+   * draining (the fills are as of now; counts are as of the last drain).
+   */
+  statusSources(): { slots: { threadId: number; fill: number }[]; pools: PoolStatus[] } {
+    const slots = this.#slots.map((slot) => (slot.active ? { threadId: slot.threadId, fill: slot.fill() } : { threadId: -1, fill: 0 }));
+    return { slots, pools: this.#poolMetrics?.status() ?? [] };
   }
 
   /**
