@@ -265,8 +265,13 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
    * @internal For the status page: each slot's owner and ring fill, and the attached pools, read without
    * draining (the fills are as of now; counts are as of the last drain).
    */
-  statusSources(): { slots: { threadId: number; fill: number }[]; pools: PoolStatus[] } {
-    const slots = this.#slots.map((slot) => (slot.active ? { threadId: slot.threadId, fill: slot.fill() } : { threadId: -1, fill: 0 }));
+  statusSources(): { slots: { inUse: boolean; threadId: number | null; fill: number }[]; pools: PoolStatus[] } {
+    const slots = this.#slots.map((slot, index) => {
+      // A relaxed reading, as for the connected count: a worker may claim or leave the slot right after.
+      const inUse = Atomics.load(this.#words, this.#layout.slotWord(index) + kSlotState) === SLOT_CLAIMED;
+      // The owner's threadId is known from its first drain on.
+      return { inUse, threadId: inUse && slot.active ? slot.threadId : null, fill: inUse ? slot.fill() : 0 };
+    });
     return { slots, pools: this.#poolMetrics?.status() ?? [] };
   }
 

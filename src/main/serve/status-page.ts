@@ -49,7 +49,7 @@ a{color:var(--s0)}h1{font-size:1.4rem;margin:0 0 .25rem}h2{font-size:1.05rem;mar
 .value{font-size:1.35rem;font-weight:600;font-variant-numeric:tabular-nums}
 .charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(20rem,1fr));gap:.6rem;margin:.6rem 0}
 .chart{margin:0;padding:.6rem .75rem}figcaption{font-weight:500;margin-bottom:.3rem}
-.plot{position:relative}.plot svg{display:block;width:100%;height:8rem;border-left:1px solid var(--line)}
+.plot{position:relative}.plot svg{display:block;width:100%;height:8rem;border-left:1px solid var(--line)}.plot svg.bars{height:5rem}
 .ymax{position:absolute;top:-.2rem;left:.3rem;font-size:.72rem;color:var(--muted)}
 .axis{display:flex;justify-content:space-between}
 polyline{fill:none;stroke-width:2;vector-effect:non-scaling-stroke;stroke-linejoin:round}

@@ -39,6 +39,10 @@ export function renderStatus(doc: StatusDocument, history: readonly StatusDocume
   };
   const mib = (bytes: number | null): string => (bytes === null ? "–" : `${(bytes / 1048576).toFixed(1)} MiB`);
   const samples = history.filter((h) => h.time >= doc.time - windowMs - 1);
+  // The time axis spans the samples held, up to the window: a page open for 20 s shows 20 s.
+  const start = Math.max(doc.time - windowMs, samples[0]?.time ?? doc.time);
+  const span = Math.max(doc.time - start, 1000);
+  const ago = span >= 60_000 ? `−${(span / 60_000).toFixed(1).replace(/\.0$/, "")} min` : `−${Math.round(span / 1000)} s`;
 
   // Rate of a counter between consecutive samples, per second; a counter that went down (a new hub)
   // counts from 0.
@@ -60,10 +64,9 @@ export function renderStatus(doc: StatusDocument, history: readonly StatusDocume
     const drawn = series.filter((s) => s.points.length > 0);
     const max = Math.max(0, ...drawn.flatMap((s) => s.points.map((p) => p[1])));
     const top = max <= 0 ? 1 : max * 1.1;
-    const start = doc.time - windowMs;
     const lines = drawn
       .map((s) => {
-        const points = s.points.map(([t, v]) => `${(((t - start) / windowMs) * 300).toFixed(1)},${(100 - (v / top) * 100).toFixed(2)}`).join(" ");
+        const points = s.points.map(([t, v]) => `${(((t - start) / span) * 300).toFixed(1)},${(100 - (v / top) * 100).toFixed(2)}`).join(" ");
         const index = series.indexOf(s);
         return `<polyline class="s${index}" data-series="${esc(s.name)}" points="${points}"/>`;
       })
@@ -75,7 +78,7 @@ export function renderStatus(doc: StatusDocument, history: readonly StatusDocume
 <figcaption>${esc(title)} <small>${esc(unit)}</small></figcaption>
 <div class="plot"><span class="ymax">${num(top)}</span><svg viewBox="0 0 300 100" preserveAspectRatio="none" role="img" aria-label="${esc(title)}">
 <line class="grid" x1="0" y1="50" x2="300" y2="50"/><line class="grid" x1="0" y1="100" x2="300" y2="100"/>${lines}</svg></div>
-<div class="axis"><span>−5 min</span><span>now</span></div>${empty}<div class="legend">${legend}</div></figure>`;
+<div class="axis"><span>${ago}</span><span>now</span></div>${empty}<div class="legend">${legend}</div></figure>`;
   };
 
   // histogram_quantile over classic buckets: linear within the bucket; the +Inf bucket answers its
@@ -119,13 +122,13 @@ ${chart("drained", "Records drained", "per second", [{ name: "drained", points: 
 ${chart("dropped", "Records dropped by reason", "per second", droppedShown.length > 0 ? droppedShown : [{ name: "all reasons", points: rates((d) => (d.hub === null ? undefined : reasons.reduce((n, r) => n + ((d.hub?.recordsDropped as Record<string, number>)[r] ?? 0), 0))) }])}
 </section>`);
 
-  const used = doc.slots.filter((s) => s.threadId >= 0).length;
+  const used = doc.slots.filter((s) => s.inUse).length;
   const width = Math.max(doc.slots.length, 1);
   const bars = doc.slots
     .map((s, i) => {
-      if (s.threadId < 0) return `<rect class="free" x="${i + 0.15}" y="98" width="0.7" height="2"><title>slot ${i}: free</title></rect>`;
+      if (!s.inUse) return `<rect class="free" x="${i + 0.15}" y="98" width="0.7" height="2"><title>slot ${i}: free</title></rect>`;
       const height = Math.max(s.fill * 100, 1.5);
-      return `<rect class="${s.fill >= 0.8 ? "hot" : "used"}" x="${i + 0.15}" y="${(100 - height).toFixed(2)}" width="0.7" height="${height.toFixed(2)}"><title>slot ${i}: thread ${s.threadId}, ${pct(s.fill)}</title></rect>`;
+      return `<rect class="${s.fill >= 0.8 ? "hot" : "used"}" x="${i + 0.15}" y="${(100 - height).toFixed(2)}" width="0.7" height="${height.toFixed(2)}"><title>slot ${i}: ${s.threadId === null ? "a worker" : `thread ${s.threadId}`}, ${pct(s.fill)}</title></rect>`;
     })
     .join("");
   parts.push(`<section><h2>Ring fill per worker slot</h2>

@@ -48,8 +48,8 @@ export interface StatusDocument {
   time: number;
   /** The hub's state, or null when the server has no hub. */
   hub: (HubStats & { closed: boolean }) | null;
-  /** Each worker slot: its owner's threadId (-1 when free) and its ring's fill (0 to 1). */
-  slots: { threadId: number; fill: number }[];
+  /** Each worker slot: whether a worker owns it, the owner's threadId once drained, its ring's fill (0 to 1). */
+  slots: { inUse: boolean; threadId: number | null; fill: number }[];
   /** The pools attached to the hub. */
   pools: PoolStatusDocument[];
   /** Per-thread figures of the attached pools' workers. */
