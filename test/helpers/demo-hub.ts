@@ -1,7 +1,7 @@
 /**
  * A demo service for the status page and monitoring tests: a hub served by `startHttpServer`, a real
  * piscina pool attached to it, and a load that keeps the pool busy (a queue, some failures, a
- * declaration conflict) until stopped.
+ * declaration conflict, a metric past maxSeries) until stopped: every prom_threads_* series has data.
  */
 import { Piscina } from "piscina";
 import { Counter, Registry } from "prom-client";
@@ -27,7 +27,7 @@ export async function startDemoHub(options: { threads?: number; inFlight?: numbe
   const registry = new Registry();
   // The workers declare this name too: their declaration conflicts, and their records are dropped.
   new Counter({ name: "demo_taken_total", help: "Main thread's.", registers: [registry] });
-  const hub = new MetricsHub({ registry });
+  const hub = new MetricsHub({ registry, maxSeries: 64 });
   const pool = new Piscina({
     filename: new URL("../fixtures/status-jobs.mjs", import.meta.url).href,
     workerData: hub.workerData,
@@ -43,7 +43,7 @@ export async function startDemoHub(options: { threads?: number; inFlight?: numbe
   const lane = async (): Promise<void> => {
     while (running) {
       const i = n++;
-      await pool.run({ ms: 1 + (i % 7), fail: i % 10 === 9, kind: i % 3 === 0 ? "resize" : "hash" }).catch(() => {});
+      await pool.run({ ms: 1 + (i % 7), fail: i % 10 === 9, kind: i % 3 === 0 ? "resize" : "hash", item: i % 100 }).catch(() => {});
       settled++;
       // A pause now and then, so the queue size and the rates move.
       if (i % 50 === 49) await sleep(20);
