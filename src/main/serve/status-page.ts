@@ -60,7 +60,7 @@ rect.used{fill:var(--s0)}rect.hot{fill:var(--hot)}rect.free{fill:var(--line)}
 table{border-collapse:separate;border-spacing:0;width:100%;margin:.4rem 0;font-variant-numeric:tabular-nums}th,td{text-align:left;padding:.35rem .7rem;border-bottom:1px solid var(--line)}tr:last-child>*{border-bottom:0}th{font-weight:500}
 .bar{display:inline-block;width:6rem;height:.55rem;background:var(--line);border-radius:.3rem;margin-right:.5rem;overflow:hidden;vertical-align:middle}.bar>span{display:block;height:100%;background:var(--s2)}.bar.hot>span{background:var(--hot)}
 .js .wait{display:none}.offline header p::after{content:" · status unreachable, retrying";color:var(--hot)}
-@media (max-width:40rem){body{padding:.7rem;font-size:14px}.tiles{grid-template-columns:repeat(2,1fr)}.charts{grid-template-columns:1fr}.value{font-size:1.15rem}th,td{padding:.3rem .4rem}.bar{width:3rem}}
+@media (max-width:40rem){body{padding:.7rem;font-size:14px}.plot svg{height:6rem}.tiles{grid-template-columns:repeat(2,1fr)}.charts{grid-template-columns:1fr}.value{font-size:1.15rem}th,td{padding:.3rem .4rem}.bar{width:3rem}}
 `;
 
 function escapeHtml(text: string): string {

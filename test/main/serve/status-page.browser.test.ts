@@ -114,6 +114,7 @@ describe.skipIf(skipWithoutChromium("the status page browser test"))("the status
       const [r = 255, g = 255, b = 255] = (background.match(/\d+/g) ?? []).map(Number);
       expect(r + g + b).toBeLessThan(150);
       expect(seen.problems).toEqual([]);
+      if (SCREENSHOTS) await page.waitForFunction(() => Number(document.body.dataset.polls) >= 12, undefined, { timeout: 60_000 });
       if (SCREENSHOTS) writeFileSync(new URL("../../../docs/status-page-phone.png", import.meta.url), await page.screenshot());
     } finally {
       await browser.close();
