@@ -266,12 +266,14 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
    * draining (the fills are as of now; counts are as of the last drain).
    */
   statusSources(): { slots: { inUse: boolean; threadId: number | null; fill: number }[]; pools: PoolStatus[] } {
-    const slots = this.#slots.map((slot, index) => {
-      // A relaxed reading, as for the connected count: a worker may claim or leave the slot right after.
-      const inUse = Atomics.load(this.#words, this.#layout.slotWord(index) + kSlotState) === SLOT_CLAIMED;
-      // The owner's threadId is known from its first drain on.
-      return { inUse, threadId: inUse && slot.active ? slot.threadId : null, fill: inUse ? slot.fill() : 0 };
-    });
+    const slots: { inUse: boolean; threadId: number | null; fill: number }[] = [];
+    for (let index = 0; index < this.#layout.slotCount; index++) {
+      const word = this.#layout.slotWord(index);
+      // Relaxed readings, as for the connected count: a worker may claim or leave the slot right after.
+      const inUse = Atomics.load(this.#words, word + kSlotState) === SLOT_CLAIMED;
+      const threadId = inUse ? Atomics.load(this.#words, word + kSlotThreadId) : null;
+      slots.push({ inUse, threadId, fill: inUse ? (this.#slots[index]?.fill() ?? 0) : 0 });
+    }
     return { slots, pools: this.#poolMetrics?.status() ?? [] };
   }
 

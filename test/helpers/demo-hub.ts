@@ -27,7 +27,7 @@ export async function startDemoHub(options: { threads?: number; inFlight?: numbe
   const registry = new Registry();
   // The workers declare this name too: their declaration conflicts, and their records are dropped.
   new Counter({ name: "demo_taken_total", help: "Main thread's.", registers: [registry] });
-  const hub = new MetricsHub({ registry, maxSeries: 64 });
+  const hub = new MetricsHub({ registry, maxSeries: 64, maxWorkers: 16 });
   const pool = new Piscina({
     filename: new URL("../fixtures/status-jobs.mjs", import.meta.url).href,
     workerData: hub.workerData,

@@ -132,7 +132,7 @@ ${chart("dropped", "Records dropped by reason", "per second", droppedShown.lengt
     })
     .join("");
   parts.push(`<section><h2>Ring fill per worker slot</h2>
-<figure class="chart" data-chart="slots" data-used="${used}"><figcaption>${used} of ${doc.slots.length} slots in use · fullest ${pct(hub.ringFill)}</figcaption>
+<figure class="chart" data-chart="slots" data-used="${used}"><figcaption>${used} of ${hub.maxWorkers} slots in use · fullest ${pct(hub.ringFill)}${doc.slots.length < hub.maxWorkers ? ` · slots 0 to ${doc.slots.length - 1} shown` : ""}</figcaption>
 <div class="plot"><span class="ymax">100 %</span><svg class="bars" viewBox="0 0 ${width} 100" preserveAspectRatio="none" role="img" aria-label="ring fill per slot"><line class="grid" x1="0" y1="20" x2="${width}" y2="20"/>${bars}</svg></div>
 <div class="axis"><span>slot 0</span><span>dashed: 80 %</span><span>slot ${Math.max(doc.slots.length - 1, 0)}</span></div></figure></section>`);
 

@@ -48,7 +48,10 @@ export interface StatusDocument {
   time: number;
   /** The hub's state, or null when the server has no hub. */
   hub: (HubStats & { closed: boolean }) | null;
-  /** Each worker slot: whether a worker owns it, the owner's threadId once drained, its ring's fill (0 to 1). */
+  /**
+   * Worker slots from the first up to the last one in use (at least 16, or all when fewer): whether a
+   * worker owns it, the owner's threadId, its ring's fill (0 to 1). `hub.maxWorkers` is the full count.
+   */
   slots: { inUse: boolean; threadId: number | null; fill: number }[];
   /** The pools attached to the hub. */
   pools: PoolStatusDocument[];
@@ -63,7 +66,16 @@ const HEAP_METRIC = "prom_threads_thread_heap_used_bytes";
 export function statusDocument(hub: MetricsHub | undefined, metricsPath: string): StatusDocument {
   const time = Date.now();
   if (hub === undefined) return { metricsPath, time, hub: null, slots: [], pools: [], threads: [] };
-  const { slots, pools } = hub.statusSources();
+  const { slots: all, pools } = hub.statusSources();
+  // A hub may have a thousand slots; the page needs those up to the last one in use.
+  let shown = Math.min(all.length, 16);
+  for (let index = all.length - 1; index >= shown; index--) {
+    if (all[index]?.inUse === true) {
+      shown = index + 1;
+      break;
+    }
+  }
+  const slots = all.slice(0, shown);
   const wait = bucketsByPool(peek(hub, TASK_WAIT_METRIC));
   const run = bucketsByPool(peek(hub, TASK_RUN_METRIC));
   return {

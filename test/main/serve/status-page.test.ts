@@ -35,7 +35,7 @@ async function listen(handler: Parameters<typeof createServer>[1]): Promise<stri
 
 describe("the status document", () => {
   it("is read without draining: polling it leaves the rings to the next drain, a scrape drains", async () => {
-    const hub = newHub({ drainIntervalMs: 3_600_000 });
+    const hub = newHub({ drainIntervalMs: 3_600_000, maxWorkers: 200 });
     const server = await startHttpServer({ hub, port: 0 });
     cleanups.push(() => server.close());
     const origin = new URL(server.url).origin;
@@ -49,6 +49,10 @@ describe("the status document", () => {
     }
     const ring = (JSON.parse((await get(`${origin}/status`)).body.toString()) as StatusDocument).slots.find((slot) => slot.inUse);
     expect(ring?.fill).toBeGreaterThan(0);
+    // Of 200 slots, those up to the last one in use, and at least 16.
+    const { slots, hub: stats } = JSON.parse((await get(`${origin}/status`)).body.toString()) as StatusDocument;
+    expect(slots).toHaveLength(16);
+    expect(stats?.maxWorkers).toBe(200);
     expect((await get(server.url)).status).toBe(200);
     const after = JSON.parse((await get(`${origin}/status`)).body.toString()) as StatusDocument;
     expect(after.hub?.recordsDrained).toBeGreaterThanOrEqual(100);
