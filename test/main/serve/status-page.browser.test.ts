@@ -4,11 +4,16 @@
  * reads at phone width and in dark mode, and works without JavaScript. With PROM_THREADS_SCREENSHOTS=1 it
  * also refreshes the screenshots in docs/ that the README shows.
  */
-import { writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, skipWithoutChromium } from "../../helpers/browser.js";
 import { startDemoHub, type DemoHub } from "../../helpers/demo-hub.js";
+import { skipWithout } from "../../helpers/exposition-checkers.js";
+import { get } from "../../helpers/http.js";
 import { waitFor } from "../../helpers/workers.js";
 
 // The page callbacks below run in the browser; the test project has no DOM library, so declare the names
@@ -134,5 +139,44 @@ describe.skipIf(skipWithoutChromium("the status page browser test"))("the status
     } finally {
       await browser.close();
     }
+  });
+});
+
+/** A self-signed certificate for 127.0.0.1, made with openssl for this run only. */
+function selfSigned(): { key: Buffer; cert: Buffer } {
+  const dir = mkdtempSync(join(tmpdir(), "prom-threads-status-tls-"));
+  try {
+    execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "cert.pem", "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"], { cwd: dir, stdio: "ignore", timeout: 30_000 });
+    return { key: readFileSync(join(dir, "key.pem")), cert: readFileSync(join(dir, "cert.pem")) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe.skipIf(skipWithoutChromium("the status page browser test over HTTPS with basic auth") || skipWithout(["openssl"], "the status page over HTTPS"))("the status page over HTTPS with basic auth", () => {
+  let demo: DemoHub;
+
+  beforeAll(async () => {
+    demo = await startDemoHub({ inFlight: 2, server: { tls: selfSigned(), auth: { username: "ops", password: "s3cret-enough" } } });
+    await waitFor(() => demo.settled() > 20, 20_000);
+  });
+  afterAll(async () => {
+    await demo?.stop();
+  });
+
+  it("polls live with the page's credentials, and shows nothing without them", async () => {
+    expect(demo.origin).toMatch(/^https:/);
+    const allowed = await launchChromium({ ignoreHTTPSErrors: true, httpCredentials: { username: "ops", password: "s3cret-enough" } });
+    try {
+      const page = await allowed.context.newPage();
+      const seen = watch(page);
+      await page.goto(`${demo.origin}/`);
+      await page.waitForFunction(() => Number(document.body.dataset.polls ?? 0) >= 2, undefined, { timeout: 20_000 });
+      expect((await chartOf(page, "tasks-jobs")).max).toBeGreaterThan(0);
+      expect(seen.problems).toEqual([]);
+    } finally {
+      await allowed.close();
+    }
+    for (const path of ["/", "/status"]) expect((await get(`${demo.origin}${path}`, { tls: { rejectUnauthorized: false } })).status, path).toBe(401);
   });
 });
