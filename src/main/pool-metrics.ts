@@ -70,10 +70,15 @@ export function resolvePoolOptions(pool: ObservablePool, options: PoolAttachOpti
   return { name, wrapTasks, threadMetricsMs: wrapTasks ? interval : 0 };
 }
 
+/** Milliseconds between two readings of `pool.utilization` for the status page. */
+export const UTILIZATION_READ_MS = 5000;
+
 interface Tracked {
   name: string;
   /** pool.run() calls settled, by outcome: the same counts as the tasks counter, read without prom-client. */
   outcomes: Record<TaskOutcome, number>;
+  /** The status page's last reading of `pool.utilization`, and when (ms, performance.now()). */
+  utilization: { value: number | null; at: number };
   stop(): void;
 }
 
@@ -182,6 +187,7 @@ export class PoolMetrics {
     const tracked: Tracked = {
       name: settings.name,
       outcomes,
+      utilization: { value: null, at: -Infinity },
       stop() {
         pool.off("workerCreate", onCreate);
         pool.off("workerDestroy", onDestroy);
@@ -192,16 +198,21 @@ export class PoolMetrics {
     return () => this.#detach(pool, tracked);
   }
 
-  /** The attached pools now, for the status page. Cheap: no prom-client call. */
+  /**
+   * The attached pools now, for the status page. Cheap: no prom-client call, and piscina's
+   * `utilization`, which costs about a millisecond per reading on a busy pool, is read at most every
+   * {@link UTILIZATION_READ_MS} (it is an average since the pool started, so it moves slowly).
+   */
   status(): PoolStatus[] {
     const finite = (value: number | undefined): number | null => (typeof value === "number" && Number.isFinite(value) ? value : null);
-    return [...this.#pools].map(([pool, { name, outcomes }]) => ({
-      name,
-      queueSize: finite(pool.queueSize),
-      threads: pool.threads.length,
-      utilization: finite(pool.utilization),
-      tasks: { ...outcomes },
-    }));
+    const now = performance.now();
+    return [...this.#pools].map(([pool, { name, outcomes, utilization }]) => {
+      if (now - utilization.at >= UTILIZATION_READ_MS) {
+        utilization.value = finite(pool.utilization);
+        utilization.at = now;
+      }
+      return { name, queueSize: finite(pool.queueSize), threads: pool.threads.length, utilization: utilization.value, tasks: { ...outcomes } };
+    });
   }
 
   /** Stop following every pool and remove the metrics from the registry. */
