@@ -118,6 +118,20 @@ describe("statusPage()", () => {
     expect((JSON.parse(embedded) as StatusDocument).pools[0]?.name).toBe(name);
   });
 
+  it("ships a page script that parses in the built package too (the renderer's own source, as tsc emits it)", async () => {
+    const built = (await import(new URL("../../../dist/main/serve/status-page.js", import.meta.url).href)) as typeof import("../../../src/main/serve/status-page.js");
+    const hub = newHub();
+    const html = built.statusPage(built.statusDocument(hub, "/metrics")).body.toString();
+    const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? "";
+    expect(script).toContain("function renderStatus(doc, history)");
+    expect(() => new Function(script)).not.toThrow();
+    // The renderer needs nothing from its module: evaluated alone, it renders the same markup.
+    const alone = new Function(`${/const renderStatus = ([\s\S]*?);\nconst live/.exec(script)?.[1]}; return renderStatus;`)() as (doc: unknown, history: unknown[]) => string;
+    const document = built.statusDocument(hub, "/metrics");
+    const { renderStatus } = await import("../../../src/main/serve/status-render.js");
+    expect(alone(document, [document])).toBe(renderStatus(document, [document]));
+  });
+
   it("rejects bad options with a ConfigurationError", () => {
     expect(() => statusPage(undefined as never)).toThrow(expect.objectContaining({ code: ErrorCodes.INVALID_OPTION }));
     expect(() => statusPage({ hub: {} as never })).toThrow(/options\.hub must be a MetricsHub/);
