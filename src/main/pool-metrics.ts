@@ -90,7 +90,7 @@ export interface PoolStatus {
   queueSize: number | null;
   /** Worker threads in the pool now. */
   threads: number;
-  /** `pool.utilization` now, or null when the pool has none. */
+  /** `pool.utilization` as read at most {@link UTILIZATION_READ_MS} ago, or null when the pool has none. */
   utilization: number | null;
   /** pool.run() calls settled so far, by outcome. */
   tasks: Record<TaskOutcome, number>;
