@@ -39,7 +39,7 @@ import { BridgeGauge } from "./bridge/gauge.js";
 import { BridgeHistogram } from "./bridge/histogram.js";
 import { BridgeSummary } from "./bridge/summary.js";
 import { resolveHubOptions, type MetricsHubOptions, type ResolvedHubOptions } from "./options.js";
-import { PoolMetrics, type ObservablePool, type PoolAttachOptions } from "./pool-metrics.js";
+import { PoolMetrics, type PoolStatus, type ObservablePool, type PoolAttachOptions } from "./pool-metrics.js";
 import { SelfMetrics } from "./self-metrics.js";
 import { SlotDrain } from "./slot-drain.js";
 import { Reporter } from "./reporter.js";
@@ -297,6 +297,22 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       recordsDropped: { ...this.#tally.dropped },
       metrics: this.#metrics.size,
     };
+  }
+
+  /**
+   * @internal For the status page: each slot's owner and ring fill, and the attached pools, read without
+   * draining (the fills are as of now; counts are as of the last drain).
+   */
+  statusSources(): { slots: { inUse: boolean; threadId: number | null; fill: number }[]; pools: PoolStatus[] } {
+    const slots: { inUse: boolean; threadId: number | null; fill: number }[] = [];
+    for (let index = 0; index < this.#layout.slotCount; index++) {
+      const word = this.#layout.slotWord(index);
+      // Relaxed readings, as for the connected count: a worker may claim or leave the slot right after.
+      const inUse = Atomics.load(this.#words, word + kSlotState) === SLOT_CLAIMED;
+      const threadId = inUse ? Atomics.load(this.#words, word + kSlotThreadId) : null;
+      slots.push({ inUse, threadId, fill: inUse ? (this.#slots[index]?.fill() ?? 0) : 0 });
+    }
+    return { slots, pools: this.#poolMetrics?.status() ?? [] };
   }
 
   /**

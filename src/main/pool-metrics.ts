@@ -12,7 +12,7 @@
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
-import { instrumentRun, TASK_OUTCOMES, type RunnablePool } from "./pool-run.js";
+import { instrumentRun, TASK_OUTCOMES, type RunnablePool, type TaskOutcome } from "./pool-run.js";
 
 /** Options of `hub.attach(pool, options)`; they apply to piscina pools only. */
 export interface PoolAttachOptions {
@@ -70,9 +70,30 @@ export function resolvePoolOptions(pool: ObservablePool, options: PoolAttachOpti
   return { name, wrapTasks, threadMetricsMs: wrapTasks ? interval : 0 };
 }
 
+/** Milliseconds between two readings of `pool.utilization` for the status page. */
+export const UTILIZATION_READ_MS = 5000;
+
 interface Tracked {
   name: string;
+  /** pool.run() calls settled, by outcome: the same counts as the tasks counter, read without prom-client. */
+  outcomes: Record<TaskOutcome, number>;
+  /** The status page's last reading of `pool.utilization`, and when (ms, performance.now()). */
+  utilization: { value: number | null; at: number };
   stop(): void;
+}
+
+/** One attached pool as the status page shows it: read from the pool and plain counts, no collect. */
+export interface PoolStatus {
+  /** The `pool` label. */
+  name: string;
+  /** `pool.queueSize` now, or null when the pool has none. */
+  queueSize: number | null;
+  /** Worker threads in the pool now. */
+  threads: number;
+  /** `pool.utilization` as read at most {@link UTILIZATION_READ_MS} ago, or null when the pool has none. */
+  utilization: number | null;
+  /** pool.run() calls settled so far, by outcome. */
+  tasks: Record<TaskOutcome, number>;
 }
 
 /** The pool metrics of one hub: registered on the first pool attached, removed when the hub closes. */
@@ -137,6 +158,7 @@ export class PoolMetrics {
       if (tracked.name === settings.name) invalid(`options.name must differ between attached pools; "${settings.name}" is taken`);
     }
     const labels = { pool: settings.name };
+    const outcomes: Record<TaskOutcome, number> = { completed: 0, failed: 0, aborted: 0 };
     for (const outcome of TASK_OUTCOMES) this.#tasks.inc({ ...labels, outcome }, 0);
     this.#created.inc(labels, 0);
     this.#destroyed.inc(labels, 0);
@@ -157,10 +179,15 @@ export class PoolMetrics {
       pool: settings.name,
       wrapTasks: settings.wrapTasks,
       threadMetricsMs: settings.threadMetricsMs,
-      onOutcome: (outcome) => this.#tasks.inc({ ...labels, outcome }),
+      onOutcome: (outcome) => {
+        this.#tasks.inc({ ...labels, outcome });
+        outcomes[outcome]++;
+      },
     });
     const tracked: Tracked = {
       name: settings.name,
+      outcomes,
+      utilization: { value: null, at: -Infinity },
       stop() {
         pool.off("workerCreate", onCreate);
         pool.off("workerDestroy", onDestroy);
@@ -169,6 +196,23 @@ export class PoolMetrics {
     };
     this.#pools.set(pool, tracked);
     return () => this.#detach(pool, tracked);
+  }
+
+  /**
+   * The attached pools now, for the status page. Cheap: no prom-client call, and piscina's
+   * `utilization`, which costs about a millisecond per reading on a busy pool, is read at most every
+   * {@link UTILIZATION_READ_MS} (it is an average since the pool started, so it moves slowly).
+   */
+  status(): PoolStatus[] {
+    const finite = (value: number | undefined): number | null => (typeof value === "number" && Number.isFinite(value) ? value : null);
+    const now = performance.now();
+    return [...this.#pools].map(([pool, { name, outcomes, utilization }]) => {
+      if (now - utilization.at >= UTILIZATION_READ_MS) {
+        utilization.value = finite(pool.utilization);
+        utilization.at = now;
+      }
+      return { name, queueSize: finite(pool.queueSize), threads: pool.threads.length, utilization: utilization.value, tasks: { ...outcomes } };
+    });
   }
 
   /** Stop following every pool and remove the metrics from the registry. */

@@ -130,6 +130,14 @@ export abstract class BridgeMetric {
    */
   abstract reset(): void;
 
+  /**
+   * Return the current values in prom-client's shape without draining the hub first: for readers that
+   * must stay cheaper than a scrape (the status page), and accept values up to one drain interval old.
+   */
+  peek(): MetricValue<string>[] {
+    return this.snapshot();
+  }
+
   /** Drain the hub, then return the values in prom-client's shape. */
   async get(): Promise<MetricSnapshot> {
     this.#beforeCollect();

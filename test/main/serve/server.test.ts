@@ -158,16 +158,16 @@ describe("the hub", () => {
     expect(page.status).toBe(200);
     expect(page.headers["content-type"]).toBe("text/html; charset=utf-8");
     expect(page.text).toContain('<a href="./metrics">');
-    expect(page.text).toMatch(/<td id="drained">201<\/td>/);
-    expect(page.text).toMatch(/<td id="workers">0 of 5<\/td>/);
-    expect(page.text).toContain('fetch("status"');
+    expect(page.text).toMatch(/<span class="value" id="drained">201<\/span>/);
+    expect(page.text).toMatch(/<span class="value" id="workers">0 of 5<\/span>/);
+    expect(page.text).toContain('data-status="status"');
     // The inline script is the only script allowed, by its hash.
     const script = /<script>([\s\S]*?)<\/script>/.exec(page.text)?.[1] ?? "";
     const { createHash } = await import("node:crypto");
     expect(page.headers["content-security-policy"]).toContain(`script-src 'sha256-${createHash("sha256").update(script).digest("base64")}'`);
 
     const bare = await serve({ registry: appRegistry() });
-    expect(JSON.parse((await get(`http://127.0.0.1:${bare.port}/status`)).text)).toEqual({ metricsPath: "/metrics", hub: null });
+    expect(JSON.parse((await get(`http://127.0.0.1:${bare.port}/status`)).text)).toMatchObject({ metricsPath: "/metrics", hub: null, slots: [], pools: [], threads: [] });
     expect((await get(`http://127.0.0.1:${bare.port}/`)).text).toContain("No MetricsHub");
   });
 });
