@@ -4,6 +4,7 @@ import { Worker } from "node:worker_threads";
 import client from "prom-client";
 import { MetricsHub } from "../dist/main/index.js";
 import { Histogram as WorkerHistogram, connect } from "../dist/worker/index.js";
+import { createFloor, startFloorReader } from "./lib/floor-ring.js";
 import { fmt, summarize } from "./lib/stats.js";
 
 const here = (file) => new URL(file, import.meta.url);
@@ -19,12 +20,23 @@ function runWorker(file, workerData) {
   });
 }
 
-/** ns/op of each case, measured in one worker thread, alternating rounds. */
+/**
+ * ns per call of each case, measured in one worker thread, alternating rounds, with the hub and the floor's
+ * reader draining concurrently in this thread at the same cadence (a 1 ms tick, and the doorbell).
+ */
 export async function observeCost({ quick }) {
-  const hub = new MetricsHub({ registry: new client.Registry() });
-  const raw = await runWorker("./lib/observe-cost.worker.js", { ...hub.workerData, ops: quick ? 200_000 : 1_000_000, rounds: quick ? 5 : 9 });
+  const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1 });
+  const floor = createFloor(hub.stats().ringCapacity);
+  const reader = startFloorReader(floor);
+  const settings = { ops: quick ? 200_000 : 1_000_000, rounds: quick ? 5 : 9, burst: 4096, bursts: quick ? 32 : 64 };
+  const raw = await runWorker("./lib/observe-cost.worker.js", { ...hub.workerData, ...settings, floor });
+  reader.stop();
+  await hub.collect();
+  const stats = hub.stats();
   await hub.close();
-  return Object.fromEntries(Object.entries(raw).map(([name, values]) => [name, summarize(values)]));
+  const cost = Object.fromEntries(Object.entries(raw.results).map(([name, values]) => [name, summarize(values)]));
+  const dropped = Object.values(stats.recordsDropped).reduce((a, b) => a + b, 0);
+  return { cost, settings, floorDropped: raw.floorDropped, promThreadsDropped: dropped, recordsDrained: stats.recordsDrained, floorRead: reader.stats().records };
 }
 
 /**
