@@ -101,15 +101,42 @@ function achievedTotal(rate) {
   return Math.round(rate);
 }
 
+/**
+ * Shared memory of a hub with default options: idle (no worker connected), then with 1 and 2 workers
+ * connected. The hub grows a slot's buffer only when a worker claims it.
+ */
+export async function sharedMemory() {
+  const hub = new MetricsHub({ registry: new client.Registry() });
+  const { maxWorkers, ringCapacity } = hub.stats();
+  const byWorkers = [hub.stats().sharedMemoryBytes];
+  const workers = [];
+  for (let n = 1; n <= 2; n++) {
+    const worker = new Worker(here("./lib/memory.worker.js"), { workerData: hub.workerData });
+    hub.attach(worker);
+    await new Promise((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    });
+    workers.push(worker);
+    byWorkers.push(hub.stats().sharedMemoryBytes);
+  }
+  for (const worker of workers) await worker.terminate();
+  await hub.close();
+  return { maxWorkers, ringBytes: ringCapacity * 16, idleBytes: byWorkers[0], byWorkers, perWorkerBytes: (byWorkers[2] - byWorkers[0]) / 2 };
+}
+
 /** Print the core results as a table. */
-export function printCore({ cost, drain, load }) {
+export function printCore({ cost, drain, load, memory, costRun }) {
   const ratio = (a, b) => `${(a / b).toFixed(1)}x`;
-  const line = (name, s, unit) => `  ${name.padEnd(58)} ${fmt(s.median, unit).padStart(12)}  (${fmt(s.min)}–${fmt(s.max)}, spread ${(s.spread * 100).toFixed(0)}%, ${s.rounds} rounds)`;
-  console.log("\nWorker-side cost per call, same thread, medians over rounds:");
+  const line = (name, s, unit) => `  ${name.padEnd(86)} ${fmt(s.median, unit).padStart(12)}  (${fmt(s.min)}–${fmt(s.max)}, spread ${(s.spread * 100).toFixed(0)}%, ${s.rounds} rounds)`;
+  console.log("\nWorker-side cost per call, one worker thread, medians over rounds (hub and floor reader draining concurrently):");
   for (const [name, s] of Object.entries(cost)) console.log(line(name, s, "ns"));
+  const { burst, bursts } = costRun.settings;
+  console.log(`  short bursts: ${bursts} bursts of ${burst} records per round, 2 ms apart; 10^6 bursts: one burst of 1,000,000 per round`);
+  console.log(`  the floor dropped ${costRun.floorDropped} records on a full ring (it has no overflow); prom-threads dropped ${costRun.promThreadsDropped}`);
   const pairs = [
-    ["histogram.observe", "prom-client histogram.observe (stored child, 2 labels)", "prom-threads histogram.observe (stored child, 2 labels)"],
-    ["counter.inc", "prom-client counter.inc (stored child, 2 labels)", "prom-threads counter.inc (stored child, 2 labels)"],
+    ["histogram.observe", "prom-client histogram.observe (stored child, 2 labels, 11 buckets)", "prom-threads histogram.observe, 11 buckets (default), 10^6 bursts"],
+    ["counter.inc", "prom-client counter.inc (stored child, 2 labels)", "prom-threads counter.inc, 10^6 bursts"],
     ["time() no-op", "prom-client time() around a no-op", "prom-threads time() around a no-op"],
   ];
   for (const [label, a, b] of pairs) {
@@ -119,6 +146,7 @@ export function printCore({ cost, drain, load }) {
   console.log(line("hub drain (typed-array aggregation)", drain.hub, "rec/s"));
   console.log(line("prom-client observe() once per record", drain.promClient, "rec/s"));
   console.log(`  => drain handles ${ratio(drain.hub.median, drain.promClient.median)} the records per second of per-record observe()`);
+  console.log(`\nShared memory, default options (maxWorkers ${memory.maxWorkers}): idle hub ${fmt(memory.idleBytes)} B; 1 worker ${fmt(memory.byWorkers[1])} B; 2 workers ${fmt(memory.byWorkers[2])} B (${fmt(memory.perWorkerBytes)} B per connected worker)`);
   console.log(`\nSustained load: ${load.workers} workers x ${fmt(load.ratePerWorker)} obs/s for ${load.seconds} s, default settings:`);
   console.log(`  produced ${load.produced}, counted ${load.counted}, dropped ${load.dropped}, achieved ${fmt(load.achievedRate)} obs/s in total`);
   console.log(`  => ${load.counted === load.produced && load.dropped === 0 ? "nothing lost" : "LOSS"}; scrape times (ms): ${load.scrapesMs.map((t) => t.toFixed(1)).join(", ")}`);
