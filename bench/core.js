@@ -29,7 +29,22 @@ export async function observeCost({ quick }) {
   const floor = createFloor(hub.stats().ringCapacity);
   const reader = startFloorReader(floor);
   const settings = { ops: quick ? 200_000 : 1_000_000, rounds: quick ? 5 : 9, burst: 4096, bursts: quick ? 32 : 64 };
-  const raw = await runWorker("./lib/observe-cost.worker.js", { ...hub.workerData, ...settings, floor });
+  const raw = await new Promise((resolve, reject) => {
+    const worker = new Worker(here("./lib/observe-cost.worker.js"), { workerData: { ...hub.workerData, ...settings, floor } });
+    hub.attach(worker);
+    worker.on("message", async (message) => {
+      if (message.done) {
+        resolve(message);
+        void worker.terminate();
+        return;
+      }
+      // The worker asks to settle: drain the hub (ring and overflow) and the floor's ring, then answer.
+      await hub.collect();
+      reader.drain();
+      worker.postMessage("settled");
+    });
+    worker.once("error", reject);
+  });
   reader.stop();
   await hub.collect();
   const stats = hub.stats();
@@ -99,6 +114,42 @@ export async function sustainedLoad({ quick, workers = 2, rate = 1_000_000, seco
 
 function achievedTotal(rate) {
   return Math.round(rate);
+}
+
+/**
+ * Where the time of a 10^6 burst goes: counter.inc with the hub draining, with the hub stalled (the ring
+ * once, then the overflow with no reader), its fast path alone, and the floor; medians over rounds.
+ */
+export async function burstBreakdown({ quick }) {
+  const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1 });
+  const floor = createFloor(hub.stats().ringCapacity);
+  const reader = startFloorReader(floor);
+  const gate = new SharedArrayBuffer(4);
+  const flag = new Int32Array(gate);
+  const raw = await new Promise((resolve, reject) => {
+    const worker = new Worker(here("./lib/breakdown.worker.js"), { workerData: { ...hub.workerData, floor, gate, rounds: quick ? 5 : 9 } });
+    hub.attach(worker);
+    worker.on("message", async (message) => {
+      if (message.done) {
+        resolve(message);
+        void worker.terminate();
+      } else if (message.stall) {
+        // Block this thread (no drain, no tick) until the worker's burst is over.
+        Atomics.store(flag, 0, 2);
+        Atomics.notify(flag, 0);
+        while (Atomics.load(flag, 0) !== 0) Atomics.wait(flag, 0, 2, 1000);
+      } else {
+        await hub.collect();
+        reader.drain();
+        worker.postMessage("settled");
+      }
+    });
+    worker.once("error", reject);
+  });
+  reader.stop();
+  const dropped = Object.values(hub.stats().recordsDropped).reduce((a, b) => a + b, 0);
+  await hub.close();
+  return { cases: Object.fromEntries(Object.entries(raw.results).map(([name, values]) => [name, summarize(values)])), dropped };
 }
 
 /**

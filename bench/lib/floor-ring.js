@@ -102,6 +102,7 @@ export function startFloorReader({ header, data, capacity }) {
   wait();
   return {
     stats: () => ({ records, dropped: Atomics.load(u32h, kDropped), sum }),
+    drain,
     stop() {
       closed = true;
       clearInterval(timer);

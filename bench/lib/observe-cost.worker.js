@@ -77,8 +77,20 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /** Pause the thread (not spin) while the main thread drains: 2 ms is two ticks of both readers. */
 const pause = (ms) => Atomics.wait(sleeper, 0, 0, ms);
 
+/**
+ * Wait until the main thread has drained everything (the hub's rings and overflows, the floor's ring):
+ * after a 10^6 burst the hub may still be reading the overflow, and until it has read it empty a
+ * writer keeps writing there. The next case must start from an empty ring, as "short bursts" mean.
+ */
+function settle() {
+  return new Promise((resolve) => {
+    parentPort.once("message", resolve);
+    parentPort.postMessage({ settle: true });
+  });
+}
+
 /** Time one round of a case; ns per call. */
-function measure(c) {
+async function measure(c) {
   if (c.kind === "short") {
     let ns = 0;
     for (let b = 0; b < bursts; b++) {
@@ -94,12 +106,12 @@ function measure(c) {
   c.run(0, n);
   const ns = Number(process.hrtime.bigint() - start) / n;
   // Let the readers catch up, so no case pays for the one before.
-  pause(c.kind === "long" ? 60 : 20);
+  await settle();
   return ns;
 }
 
 const results = Object.fromEntries(cases.map((c) => [c.name, []]));
 // Warm-up: let the JIT settle on every case.
-for (const c of cases) measure(c);
-for (let round = 0; round < rounds; round++) for (const c of cases) results[c.name].push(measure(c));
-parentPort.postMessage({ results, floorDropped: floor.dropped, ptDropped: null, clockSink });
+for (const c of cases) await measure(c);
+for (let round = 0; round < rounds; round++) for (const c of cases) results[c.name].push(await measure(c));
+parentPort.postMessage({ done: true, results, floorDropped: floor.dropped, ptDropped: null, clockSink });

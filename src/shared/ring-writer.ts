@@ -18,14 +18,6 @@
 import { kDoorbellWord, kDroppedFull, kReadIndex, kRecordBytes, kRecordWords, kRingHeaderWords, kWriteIndex } from "./layout.js";
 import { OverflowWriter } from "./overflow-writer.js";
 
-/**
- * While records go to the overflow, the writer loads the hub's overflow read index once per this many
- * records (to see whether it may go back to the ring, and whether to wake the hub again), not once per
- * record: the load touches the hub's cache line. Staying in the overflow a few records longer is always
- * correct; the overflow's bound is still checked on every record.
- */
-const kOverflowCheckEvery = 256;
-
 /** Where a slot lives and how it behaves; built by the worker runtime from the hub handle. */
 export interface RingWriterOptions {
   /** The hub's control buffer, which holds the doorbell and the ring headers. */
@@ -79,8 +71,6 @@ export class RingWriter {
    * path. The hot path compares against it and nothing else. Kept by {@link #relimit}.
    */
   #limit = 0;
-  /** Records to write to the overflow before the writer next loads the hub's overflow read index. */
-  #untilOverflowCheck = 0;
   /** Whether records go to the overflow: it holds records the hub has not read yet, as far as we know. */
   #inOverflow = false;
   /** Whether every record must take the slow path (overflow in use, or declarations waiting). */
@@ -252,10 +242,10 @@ export class RingWriter {
    */
   #useOverflow(): boolean {
     if (!this.#inOverflow) return false;
-    // Look at the hub's overflow index only now and then (see kOverflowCheckEvery), or when the overflow
-    // looks full: then the index may show room, or show it read empty.
-    if (--this.#untilOverflowCheck > 0 && this.#overflow.fill() < this.#spillLimit) return true;
-    this.#untilOverflowCheck = kOverflowCheckEvery;
+    // One load of the hub's overflow read index per record. It must be every record: a writer that looked
+    // only now and then would, after a pause in which the hub read everything, look again mid-burst, find
+    // unread records, and stay in the overflow for good (measured: every later record took this path).
+    // The load is cheap: the hub stores the index once per drain, so the line is almost always cached.
     if (!this.#overflow.refreshRead()) {
       if (this.#overflow.fill() >= this.#overflowHighWater) this.#overflowPressure();
       return true;
@@ -273,7 +263,6 @@ export class RingWriter {
     this.#inOverflow = true;
     this.#slow = true;
     this.#doorbellRung = false;
-    this.#untilOverflowCheck = kOverflowCheckEvery;
     this.#relimit();
     this.#ringDoorbell();
   }
