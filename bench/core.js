@@ -177,7 +177,7 @@ export async function sharedMemory() {
 }
 
 /** Print the core results as a table. */
-export function printCore({ cost, drain, load, memory, costRun }) {
+export function printCore({ cost, drain, load, memory, costRun, breakdown }) {
   const ratio = (a, b) => `${(a / b).toFixed(1)}x`;
   const line = (name, s, unit) => `  ${name.padEnd(86)} ${fmt(s.median, unit).padStart(12)}  (${fmt(s.min)}–${fmt(s.max)}, spread ${(s.spread * 100).toFixed(0)}%, ${s.rounds} rounds)`;
   console.log("\nWorker-side cost per call, one worker thread, medians over rounds (hub and floor reader draining concurrently):");
@@ -193,6 +193,8 @@ export function printCore({ cost, drain, load, memory, costRun }) {
   for (const [label, a, b] of pairs) {
     console.log(`  => ${label}: prom-threads costs ${(cost[b].median / cost[a].median).toFixed(3)} of prom-client (${ratio(cost[a].median, cost[b].median)} faster)`);
   }
+  console.log("\nWhere a 10^6 burst's time goes (counter.inc: no bucket search), medians over rounds:");
+  for (const [name, s] of Object.entries(breakdown.cases)) console.log(line(name, s, "ns"));
   console.log("\nMain-thread drain throughput (records/s):");
   console.log(line("hub drain (typed-array aggregation)", drain.hub, "rec/s"));
   console.log(line("prom-client observe() once per record", drain.promClient, "rec/s"));

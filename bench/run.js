@@ -3,7 +3,7 @@
 // bench/results/latest.json (and the core figures to results/core*.json, as before).
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { drainThroughput, observeCost, printCore, sharedMemory, sustainedLoad } from "./core.js";
+import { burstBreakdown, drainThroughput, observeCost, printCore, sharedMemory, sustainedLoad } from "./core.js";
 import { goals } from "./lib/goals.js";
 import { figuresOf, mergeFigures, printReport, targets } from "./lib/report.js";
 import { flags, machine } from "./lib/stats.js";
@@ -26,6 +26,7 @@ console.log(`load average at start: ${info.loadAverageAtStart.map((l) => l.toFix
 console.log("\ncore benchmarks ...");
 const costRun = await observeCost(options);
 const { cost } = costRun;
+const breakdown = await burstBreakdown(options);
 const memory = await sharedMemory();
 const drain = await drainThroughput(options);
 const load = await sustainedLoad(options);
@@ -58,14 +59,14 @@ const result = {
   machine: info,
   quick: options.quick,
   settings: settingsFor(options.quick),
-  core: { cost, costSettings: costRun.settings, floorDropped: costRun.floorDropped, promThreadsDropped: costRun.promThreadsDropped, drain, load, memory },
+  core: { cost, costSettings: costRun.settings, floorDropped: costRun.floorDropped, promThreadsDropped: costRun.promThreadsDropped, breakdown, drain, load, memory },
   figures,
   warnings: [...warnings, ...node20.warnings, ...next.warnings],
 };
 result.targets = targets(figures);
 result.goals = goals(result);
 
-printCore({ cost, drain, load, memory, costRun });
+printCore({ cost, drain, load, memory, costRun, breakdown });
 printReport(result);
 console.log(`\nload average at end: ${info.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}; took ${info.seconds.toFixed(0)} s`);
 

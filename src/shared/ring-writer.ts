@@ -189,6 +189,12 @@ export class RingWriter {
   }
 
   #recordSlow(word0: number, aux: number, value: number): void {
+    // The overflow's own hot path: it holds unread records (so the order keeps us there), it is less than
+    // half way to its bound (no pressure to signal), no declaration waits, no test hook runs. Anything
+    // else (read empty, pressure, growth) goes the long way below.
+    if (this.#inOverflow && this.#waiting.length === 0 && this.#beforePublish === undefined && this.#overflow.tryAppend(word0, aux, value, this.#overflowHighWater)) {
+      return;
+    }
     if (this.#waiting.length !== 0 && !this.flush()) {
       // A declaration waits for room, and this record may depend on it: it cannot be published first.
       this.#drop();
