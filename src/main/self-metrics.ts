@@ -1,8 +1,8 @@
 /**
  * The hub's own metrics, prefixed `prom_threads_`. Each is a small registry citizen that renders the hub's
  * totals straight into prom-client's exposition at scrape time: no prom-client Counter or Gauge to reset
- * and refill per scrape, no label hashing, label objects made once (prom-client formats a shared labels
- * object once and reuses the text). The drain never calls into them per record.
+ * and refill per scrape, no label hashing, label objects made once. The drain never calls into them per
+ * record.
  * @module
  */
 import type { MetricValue, Registry } from "prom-client";
@@ -28,7 +28,7 @@ export interface SelfMetricsSource {
 }
 
 type Aggregator = MetricSnapshot["aggregator"];
-/** One sample: `labels` for `get()`, `shared` (the same object every scrape) for the text exposition. */
+/** One sample of a self-metric. */
 interface Sample {
   labels: Record<string, string | number>;
   value: number;
@@ -55,15 +55,12 @@ class SelfMetric {
     this.#reset = options.reset ?? (() => {});
   }
 
-  /** The samples with their labels in `labels` (prom-client's `get()` shape, for JSON and aggregation). */
+  /**
+   * The samples in prom-client's `get()` shape. Their labels stay in `labels` (not `sharedLabels`), so a
+   * registry's default labels come after them, exactly as after a prom-client metric's labels.
+   */
   async get(): Promise<MetricSnapshot> {
     return { name: this.name, help: this.help, type: this.type, values: this.#samples() as MetricValue<string>[], aggregator: this.aggregator };
-  }
-
-  /** The samples with their labels as shared objects, which prom-client formats once and caches. */
-  async getForPromString(): Promise<MetricSnapshot> {
-    const values = this.#samples().map((s) => ({ labels: NO_LABELS, sharedLabels: s.labels, value: s.value, metricName: s.metricName }));
-    return { name: this.name, help: this.help, type: this.type, values: values as unknown as MetricValue<string>[], aggregator: this.aggregator };
   }
 
   /** `registry.resetMetrics()`: totals mirrored from the hub are not this metric's to zero. */
