@@ -4,6 +4,7 @@ import { Worker } from "node:worker_threads";
 import client from "prom-client";
 import { MetricsHub } from "../dist/main/index.js";
 import { Histogram as WorkerHistogram, connect } from "../dist/worker/index.js";
+import { createFloor, startFloorReader } from "./lib/floor-ring.js";
 import { fmt, summarize } from "./lib/stats.js";
 
 const here = (file) => new URL(file, import.meta.url);
@@ -19,12 +20,38 @@ function runWorker(file, workerData) {
   });
 }
 
-/** ns/op of each case, measured in one worker thread, alternating rounds. */
+/**
+ * ns per call of each case, measured in one worker thread, alternating rounds, with the hub and the floor's
+ * reader draining concurrently in this thread at the same cadence (a 1 ms tick, and the doorbell).
+ */
 export async function observeCost({ quick }) {
-  const hub = new MetricsHub({ registry: new client.Registry() });
-  const raw = await runWorker("./lib/observe-cost.worker.js", { ...hub.workerData, ops: quick ? 200_000 : 1_000_000, rounds: quick ? 5 : 9 });
+  const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1 });
+  const floor = createFloor(hub.stats().ringCapacity);
+  const reader = startFloorReader(floor);
+  const settings = { ops: quick ? 200_000 : 1_000_000, rounds: quick ? 5 : 9, burst: 4096, bursts: quick ? 32 : 64 };
+  const raw = await new Promise((resolve, reject) => {
+    const worker = new Worker(here("./lib/observe-cost.worker.js"), { workerData: { ...hub.workerData, ...settings, floor } });
+    hub.attach(worker);
+    worker.on("message", async (message) => {
+      if (message.done) {
+        resolve(message);
+        void worker.terminate();
+        return;
+      }
+      // The worker asks to settle: drain the hub (ring and overflow) and the floor's ring, then answer.
+      await hub.collect();
+      reader.drain();
+      worker.postMessage("settled");
+    });
+    worker.once("error", reject);
+  });
+  reader.stop();
+  await hub.collect();
+  const stats = hub.stats();
   await hub.close();
-  return Object.fromEntries(Object.entries(raw).map(([name, values]) => [name, summarize(values)]));
+  const cost = Object.fromEntries(Object.entries(raw.results).map(([name, values]) => [name, summarize(values)]));
+  const dropped = Object.values(stats.recordsDropped).reduce((a, b) => a + b, 0);
+  return { cost, settings, floorDropped: raw.floorDropped, promThreadsDropped: dropped, recordsDrained: stats.recordsDrained, floorRead: reader.stats().records };
 }
 
 /**
@@ -89,24 +116,90 @@ function achievedTotal(rate) {
   return Math.round(rate);
 }
 
+/**
+ * Where the time of a 10^6 burst goes: counter.inc with the hub draining, with the hub stalled (the ring
+ * once, then the overflow with no reader), its fast path alone, and the floor; medians over rounds.
+ */
+export async function burstBreakdown({ quick }) {
+  const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1 });
+  const floor = createFloor(hub.stats().ringCapacity);
+  const reader = startFloorReader(floor);
+  const gate = new SharedArrayBuffer(4);
+  const flag = new Int32Array(gate);
+  const raw = await new Promise((resolve, reject) => {
+    const worker = new Worker(here("./lib/breakdown.worker.js"), { workerData: { ...hub.workerData, floor, gate, rounds: quick ? 5 : 9 } });
+    hub.attach(worker);
+    worker.on("message", async (message) => {
+      if (message.done) {
+        resolve(message);
+        void worker.terminate();
+      } else if (message.stall) {
+        // Block this thread (no drain, no tick) until the worker's burst is over.
+        Atomics.store(flag, 0, 2);
+        Atomics.notify(flag, 0);
+        while (Atomics.load(flag, 0) !== 0) Atomics.wait(flag, 0, 2, 1000);
+      } else {
+        await hub.collect();
+        reader.drain();
+        worker.postMessage("settled");
+      }
+    });
+    worker.once("error", reject);
+  });
+  reader.stop();
+  const dropped = Object.values(hub.stats().recordsDropped).reduce((a, b) => a + b, 0);
+  await hub.close();
+  return { cases: Object.fromEntries(Object.entries(raw.results).map(([name, values]) => [name, summarize(values)])), dropped };
+}
+
+/**
+ * Shared memory of a hub with default options: idle (no worker connected), then with 1 and 2 workers
+ * connected. The hub grows a slot's buffer only when a worker claims it.
+ */
+export async function sharedMemory() {
+  const hub = new MetricsHub({ registry: new client.Registry() });
+  const { maxWorkers, ringCapacity } = hub.stats();
+  const byWorkers = [hub.stats().sharedMemoryBytes];
+  const workers = [];
+  for (let n = 1; n <= 2; n++) {
+    const worker = new Worker(here("./lib/memory.worker.js"), { workerData: hub.workerData });
+    hub.attach(worker);
+    await new Promise((resolve, reject) => {
+      worker.once("message", resolve);
+      worker.once("error", reject);
+    });
+    workers.push(worker);
+    byWorkers.push(hub.stats().sharedMemoryBytes);
+  }
+  for (const worker of workers) await worker.terminate();
+  await hub.close();
+  return { maxWorkers, ringBytes: ringCapacity * 16, idleBytes: byWorkers[0], byWorkers, perWorkerBytes: (byWorkers[2] - byWorkers[0]) / 2 };
+}
+
 /** Print the core results as a table. */
-export function printCore({ cost, drain, load }) {
+export function printCore({ cost, drain, load, memory, costRun, breakdown }) {
   const ratio = (a, b) => `${(a / b).toFixed(1)}x`;
-  const line = (name, s, unit) => `  ${name.padEnd(58)} ${fmt(s.median, unit).padStart(12)}  (${fmt(s.min)}–${fmt(s.max)}, spread ${(s.spread * 100).toFixed(0)}%, ${s.rounds} rounds)`;
-  console.log("\nWorker-side cost per call, same thread, medians over rounds:");
+  const line = (name, s, unit) => `  ${name.padEnd(86)} ${fmt(s.median, unit).padStart(12)}  (${fmt(s.min)}–${fmt(s.max)}, spread ${(s.spread * 100).toFixed(0)}%, ${s.rounds} rounds)`;
+  console.log("\nWorker-side cost per call, one worker thread, medians over rounds (hub and floor reader draining concurrently):");
   for (const [name, s] of Object.entries(cost)) console.log(line(name, s, "ns"));
+  const { burst, bursts } = costRun.settings;
+  console.log(`  short bursts: ${bursts} bursts of ${burst} records per round, 2 ms apart; 10^6 bursts: one burst of 1,000,000 per round`);
+  console.log(`  the floor dropped ${costRun.floorDropped} records on a full ring (it has no overflow); prom-threads dropped ${costRun.promThreadsDropped}`);
   const pairs = [
-    ["histogram.observe", "prom-client histogram.observe (stored child, 2 labels)", "prom-threads histogram.observe (stored child, 2 labels)"],
-    ["counter.inc", "prom-client counter.inc (stored child, 2 labels)", "prom-threads counter.inc (stored child, 2 labels)"],
+    ["histogram.observe", "prom-client histogram.observe (stored child, 2 labels, 11 buckets)", "prom-threads histogram.observe, 11 buckets (default), 10^6 bursts"],
+    ["counter.inc", "prom-client counter.inc (stored child, 2 labels)", "prom-threads counter.inc, 10^6 bursts"],
     ["time() no-op", "prom-client time() around a no-op", "prom-threads time() around a no-op"],
   ];
   for (const [label, a, b] of pairs) {
     console.log(`  => ${label}: prom-threads costs ${(cost[b].median / cost[a].median).toFixed(3)} of prom-client (${ratio(cost[a].median, cost[b].median)} faster)`);
   }
+  console.log("\nWhere a 10^6 burst's time goes (counter.inc: no bucket search), medians over rounds:");
+  for (const [name, s] of Object.entries(breakdown.cases)) console.log(line(name, s, "ns"));
   console.log("\nMain-thread drain throughput (records/s):");
   console.log(line("hub drain (typed-array aggregation)", drain.hub, "rec/s"));
   console.log(line("prom-client observe() once per record", drain.promClient, "rec/s"));
   console.log(`  => drain handles ${ratio(drain.hub.median, drain.promClient.median)} the records per second of per-record observe()`);
+  console.log(`\nShared memory, default options (maxWorkers ${memory.maxWorkers}): idle hub ${fmt(memory.idleBytes)} B; 1 worker ${fmt(memory.byWorkers[1])} B; 2 workers ${fmt(memory.byWorkers[2])} B (${fmt(memory.perWorkerBytes)} B per connected worker)`);
   console.log(`\nSustained load: ${load.workers} workers x ${fmt(load.ratePerWorker)} obs/s for ${load.seconds} s, default settings:`);
   console.log(`  produced ${load.produced}, counted ${load.counted}, dropped ${load.dropped}, achieved ${fmt(load.achievedRate)} obs/s in total`);
   console.log(`  => ${load.counted === load.produced && load.dropped === 0 ? "nothing lost" : "LOSS"}; scrape times (ms): ${load.scrapesMs.map((t) => t.toFixed(1)).join(", ")}`);

@@ -25,8 +25,17 @@ const { cost, drain, load: sustained } = result.core;
 lines.push("", "**Core figures (same thread, prom-client's own metrics beside prom-threads'; these back the README)**", "");
 lines.push("| case | median | min–max | rounds |", "| --- | ---: | ---: | ---: |");
 for (const [name, s] of Object.entries(cost)) lines.push(`| ${name} | ${fmt(s.median)} ns | ${fmt(s.min)}–${fmt(s.max)} | ${s.rounds} |`);
+for (const [name, s] of Object.entries(result.core.breakdown?.cases ?? {})) lines.push(`| breakdown: ${name} | ${fmt(s.median)} ns | ${fmt(s.min)}–${fmt(s.max)} | ${s.rounds} |`);
 lines.push(`| hub drain, records/s (main thread) | ${fmt(drain.hub.median)} | ${fmt(drain.hub.min)}–${fmt(drain.hub.max)} | ${drain.hub.rounds} |`);
 lines.push(`| prom-client observe() once per record, records/s | ${fmt(drain.promClient.median)} | ${fmt(drain.promClient.min)}–${fmt(drain.promClient.max)} | ${drain.promClient.rounds} |`);
+const mem = result.core.memory;
+if (mem) {
+  lines.push("", `Shared memory with default options (maxWorkers ${mem.maxWorkers}): ${mem.idleBytes} bytes for an idle hub, ${mem.byWorkers[1]} with one worker connected, ${mem.byWorkers[2]} with two (${mem.perWorkerBytes} bytes, one ring, per connected worker).`);
+}
+const costSettings = result.core.costSettings;
+if (costSettings) {
+  lines.push("", `Short bursts: ${costSettings.bursts} bursts of ${costSettings.burst} records per round, 2 ms apart, only the bursts timed; 10^6 bursts: one burst of 1,000,000 records per round; everything drained between cases. The floor dropped ${result.core.floorDropped} records on a full ring (it has no overflow); prom-threads dropped ${result.core.promThreadsDropped}.`);
+}
 lines.push(
   "",
   `Sustained: ${sustained.workers} workers × ${fmt(sustained.ratePerWorker)} observations/s for ${sustained.seconds} s: ${sustained.produced} produced, ${sustained.counted} counted, ${sustained.dropped} dropped; scrapes during the run took ${sustained.scrapesMs.map((t) => t.toFixed(1)).join(", ")} ms.`,

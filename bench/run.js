@@ -3,7 +3,8 @@
 // bench/results/latest.json (and the core figures to results/core*.json, as before).
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { drainThroughput, observeCost, printCore, sustainedLoad } from "./core.js";
+import { burstBreakdown, drainThroughput, observeCost, printCore, sharedMemory, sustainedLoad } from "./core.js";
+import { goals } from "./lib/goals.js";
 import { nativeCost, printNative, printRender, renderCost } from "./native.js";
 import { figuresOf, mergeFigures, printReport, targets } from "./lib/report.js";
 import { flags, machine } from "./lib/stats.js";
@@ -11,6 +12,9 @@ import { ensureBenchDependencies } from "./setup.js";
 import { runSuite, settingsFor } from "./suite.js";
 
 const options = flags();
+// Warnings of this process (the core benchmarks' hubs); the suite's children report their own.
+const warnings = [];
+process.on("warning", (warning) => warnings.push(`core: ${warning.code ?? warning.name}: ${warning.message}`));
 const started = performance.now();
 const info = machine();
 info.loadAverageAtStart = os.loadavg();
@@ -21,7 +25,10 @@ console.log(`prom-threads benchmarks${options.quick ? " (quick)" : ""} on ${info
 console.log(`load average at start: ${info.loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")}`);
 
 console.log("\ncore benchmarks ...");
-const cost = await observeCost(options);
+const costRun = await observeCost(options);
+const { cost } = costRun;
+const breakdown = await burstBreakdown(options);
+const memory = await sharedMemory();
 const drain = await drainThroughput(options);
 const load = await sustainedLoad(options);
 const native = await nativeCost(options);
@@ -51,10 +58,19 @@ const next = await runSuite({
 const figures = mergeFigures(figuresOf(node20, ""), figuresOf(next, "@22"));
 info.loadAverageAtEnd = os.loadavg();
 info.seconds = (performance.now() - started) / 1000;
-const result = { machine: info, quick: options.quick, settings: settingsFor(options.quick), core: { cost, drain, load }, native, figures };
+const result = {
+  machine: info,
+  quick: options.quick,
+  settings: settingsFor(options.quick),
+  core: { cost, costSettings: costRun.settings, floorDropped: costRun.floorDropped, promThreadsDropped: costRun.promThreadsDropped, breakdown, drain, load, memory },
+  native,
+  figures,
+  warnings: [...warnings, ...node20.warnings, ...next.warnings],
+};
 result.targets = targets(figures);
+result.goals = goals(result);
 
-printCore({ cost, drain, load });
+printCore({ cost, drain, load, memory, costRun, breakdown });
 printNative(native);
 printRender(native.render);
 printReport(result);
@@ -62,7 +78,7 @@ console.log(`\nload average at end: ${info.loadAverageAtEnd.map((l) => l.toFixed
 
 mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
 const suffix = options.quick ? "-quick" : "";
-writeFileSync(new URL(`./results/core${suffix}.json`, import.meta.url), `${JSON.stringify({ machine: info, cost, drain, load }, null, 2)}\n`);
+writeFileSync(new URL(`./results/core${suffix}.json`, import.meta.url), `${JSON.stringify({ machine: info, ...result.core }, null, 2)}\n`);
 const latest = new URL("./results/latest.json", import.meta.url);
 writeFileSync(latest, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`wrote bench/results/latest.json and bench/results/core${suffix}.json; \`node bench/chart.js\` draws docs/benchmarks.svg from it`);

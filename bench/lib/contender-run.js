@@ -6,6 +6,10 @@ import { openContender } from "./contenders.js";
 import { countIn, liveHeap, percentile, sleep } from "./workload.js";
 
 const { mode, contender, settings } = JSON.parse(process.argv[2]);
+// Process warnings (a library's, such as a hub's declaration conflict) are reported with the results: a
+// clean run prints none.
+const warnings = [];
+process.on("warning", (warning) => warnings.push(`${warning.code ?? warning.name}: ${warning.message}`));
 let nextRequest = 0;
 const waiting = new Map();
 process.on("message", (message) => {
@@ -110,9 +114,8 @@ async function seriesAndMemory(options = {}) {
     workers: agents.map((a) => ({ heap: a.now - a.baseline, rss: a.rss })),
     main,
     ringBytesPerWorker: adapter.hub ? adapter.hub.stats().ringCapacity * 16 : 0,
-    // The hub's SharedArrayBuffer holds a ring for every slot (maxWorkers), allocated when it is created;
-    // the OS backs its pages with memory only as rings are written.
-    sharedBytesReserved: adapter.hub ? adapter.hub.stats().maxWorkers * adapter.hub.stats().ringCapacity * 16 : 0,
+    // Shared memory in use: the control buffer and each claimed slot's buffer as far as it was grown.
+    sharedBytesReserved: adapter.hub ? adapter.hub.stats().sharedMemoryBytes : 0,
   };
   await server.close();
   await adapter.close();
@@ -162,6 +165,7 @@ try {
   } else if (mode === "overhead") {
     result.overhead = await (await import("./overhead.js")).measureOverhead(settings);
   }
+  result.warnings = warnings;
   process.send({ done: true, result }, () => process.exit(0));
 } catch (error) {
   process.send({ done: true, error: String(error?.stack ?? error) }, () => process.exit(1));

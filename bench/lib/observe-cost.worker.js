@@ -1,55 +1,117 @@
-// Runs in a worker thread: measures ns per observation for prom-threads and prom-client side by side, in
-// the same thread, alternating rounds so both see the same machine conditions.
+// Runs in a worker thread: ns per call of prom-threads' record calls next to "the floor" (a bare ring write
+// of the same record, bench/lib/floor-ring.js) and prom-client, all in this one thread, rounds alternating
+// so every case meets the same machine conditions. The hub (and the floor's reader) drain concurrently in
+// the main thread. Two burst shapes:
+// - short bursts: 4096 records (a sixteenth of the ring), then a pause while the readers drain; only the
+//   bursts are timed. The ring never passes half full: the fast path alone.
+// - 10^6 bursts: one burst of a million records per round. The ring (65,536 records) fills and overflows
+//   while the hub drains it: the path every record takes under pressure.
 import { parentPort, workerData } from "node:worker_threads";
 import client from "prom-client";
 import { Counter, Histogram, time } from "../../dist/worker/index.js";
+import { FloorWriter } from "./floor-ring.js";
 
-const { ops, rounds } = workerData;
+const { ops, rounds, burst, bursts, floor: floorMemory } = workerData;
+const long = 1_000_000;
 const registry = new client.Registry();
-const promHistogram = new client.Histogram({ name: "pc_seconds", help: "h", labelNames: ["method", "status"], registers: [registry] });
-const promCounter = new client.Counter({ name: "pc_total", help: "h", labelNames: ["method", "status"], registers: [registry] });
-const ptHistogram = new Histogram({ name: "pt_seconds", help: "h", labelNames: ["method", "status"] });
-const ptCounter = new Counter({ name: "pt_total", help: "h", labelNames: ["method", "status"] });
+const floor = new FloorWriter(floorMemory);
 
-const promChild = promHistogram.labels("GET", "200");
-const promCounterChild = promCounter.labels("GET", "200");
-const ptChild = ptHistogram.labels("GET", "200");
-const ptCounterChild = ptCounter.labels("GET", "200");
-const ptTimed = time(ptChild, () => undefined);
-const promTimed = time(promChild, () => undefined);
-
-const cases = {
-  "prom-client histogram.observe (stored child, 2 labels)": () => {
-    for (let i = 0; i < ops; i++) promChild.observe((i & 1023) / 1000);
-  },
-  "prom-threads histogram.observe (stored child, 2 labels)": () => {
-    for (let i = 0; i < ops; i++) ptChild.observe((i & 1023) / 1000);
-  },
-  "prom-client counter.inc (stored child, 2 labels)": () => {
-    for (let i = 0; i < ops; i++) promCounterChild.inc();
-  },
-  "prom-threads counter.inc (stored child, 2 labels)": () => {
-    for (let i = 0; i < ops; i++) ptCounterChild.inc();
-  },
-  "prom-client time() around a no-op": () => {
-    for (let i = 0; i < ops / 4; i++) promTimed();
-  },
-  "prom-threads time() around a no-op": () => {
-    for (let i = 0; i < ops / 4; i++) ptTimed();
+/** Bucket layouts: 5, prom-client's default 11, and 30 (exponential, as latency histograms often are). */
+const layouts = {
+  5: [0.01, 0.05, 0.1, 0.5, 1],
+  11: undefined,
+  30: Array.from({ length: 30 }, (_, i) => Number((0.001 * 1.3 ** i).toPrecision(6))),
+};
+const hist = {};
+for (const [n, buckets] of Object.entries(layouts)) {
+  hist[n] = new Histogram({ name: `pt_seconds_${n}`, help: "h", labelNames: ["method", "status"], ...(buckets ? { buckets } : {}) }).labels("GET", "200");
+}
+const ptCounter = new Counter({ name: "pt_total", help: "h", labelNames: ["method", "status"] }).labels("GET", "200");
+const promHistogram = new client.Histogram({ name: "pc_seconds", help: "h", labelNames: ["method", "status"], registers: [registry] }).labels("GET", "200");
+const promCounter = new client.Counter({ name: "pc_total", help: "h", labelNames: ["method", "status"], registers: [registry] }).labels("GET", "200");
+const ptTimed = time(hist[11], () => undefined);
+const promTimed = time(promHistogram, () => undefined);
+let clockSink = 0;
+const clocks = {
+  now() {
+    // What time() reads: the clock before and after the call.
+    const a = performance.now();
+    const b = performance.now();
+    clockSink += b - a;
   },
 };
-const opsOf = (name) => (name.includes("time()") ? ops / 4 : ops);
 
-const results = Object.fromEntries(Object.keys(cases).map((name) => [name, []]));
-// Warm-up: let the JIT settle on every case.
-for (const run of Object.values(cases)) run();
-for (let round = 0; round < rounds; round++) {
-  for (const [name, run] of Object.entries(cases)) {
-    const start = process.hrtime.bigint();
-    run();
-    results[name].push(Number(process.hrtime.bigint() - start) / opsOf(name));
-  }
-  // Let the hub drain between rounds, as it would in a real service.
-  await new Promise((resolve) => setTimeout(resolve, 20));
+// Every case gets a loop compiled from its own source, so no call site's type feedback is shared.
+const loop = (body) => new Function("m", "from", "to", `for (let i = from; i < to; i++) ${body};`);
+const observeLoop = () => loop("m.observe((i & 1023) / 1000)");
+const incLoop = () => loop("m.inc()");
+const callLoop = () => loop("m()");
+const nowLoop = () => loop("m.now()");
+const floorLoop = () => loop("m.record(0x101, i & 15, (i & 1023) / 1000)");
+
+const shapes = [
+  ["floor: bare ring write (3 stores + Atomics.store, full check)", floorLoop, floor],
+  ["prom-threads histogram.observe, 5 buckets", observeLoop, hist[5]],
+  ["prom-threads histogram.observe, 11 buckets (default)", observeLoop, hist[11]],
+  ["prom-threads histogram.observe, 30 buckets", observeLoop, hist[30]],
+  ["prom-threads counter.inc", incLoop, ptCounter],
+];
+const cases = [];
+for (const [shape, make, target] of shapes) {
+  const shortRun = make();
+  const longRun = make();
+  cases.push({ name: `${shape}, short bursts`, kind: "short", run: (from, to) => shortRun(target, from, to) });
+  cases.push({ name: `${shape}, 10^6 bursts`, kind: "long", run: (from, to) => longRun(target, from, to) });
 }
-parentPort.postMessage(results);
+const plain = (name, make, target, n) => {
+  const run = make();
+  cases.push({ name, kind: "plain", n, run: (from, to) => run(target, from, to) });
+};
+plain("prom-client histogram.observe (stored child, 2 labels, 11 buckets)", observeLoop, promHistogram, ops);
+plain("prom-client counter.inc (stored child, 2 labels)", incLoop, promCounter, ops);
+plain("two performance.now() reads (the clock reads of time())", nowLoop, clocks, ops / 4);
+plain("prom-threads time() around a no-op", callLoop, ptTimed, ops / 4);
+plain("prom-client time() around a no-op", callLoop, promTimed, ops / 4);
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+/** Pause the thread (not spin) while the main thread drains: 2 ms is two ticks of both readers. */
+const pause = (ms) => Atomics.wait(sleeper, 0, 0, ms);
+
+/**
+ * Wait until the main thread has drained everything (the hub's rings and overflows, the floor's ring):
+ * after a 10^6 burst the hub may still be reading the overflow, and until it has read it empty a
+ * writer keeps writing there. The next case must start from an empty ring, as "short bursts" mean.
+ */
+function settle() {
+  return new Promise((resolve) => {
+    parentPort.once("message", resolve);
+    parentPort.postMessage({ settle: true });
+  });
+}
+
+/** Time one round of a case; ns per call. */
+async function measure(c) {
+  if (c.kind === "short") {
+    let ns = 0;
+    for (let b = 0; b < bursts; b++) {
+      const start = process.hrtime.bigint();
+      c.run(b * burst, (b + 1) * burst);
+      ns += Number(process.hrtime.bigint() - start);
+      pause(2);
+    }
+    return ns / (bursts * burst);
+  }
+  const n = c.kind === "long" ? long : c.n;
+  const start = process.hrtime.bigint();
+  c.run(0, n);
+  const ns = Number(process.hrtime.bigint() - start) / n;
+  // Let the readers catch up, so no case pays for the one before.
+  await settle();
+  return ns;
+}
+
+const results = Object.fromEntries(cases.map((c) => [c.name, []]));
+// Warm-up: let the JIT settle on every case.
+for (const c of cases) await measure(c);
+for (let round = 0; round < rounds; round++) for (const c of cases) results[c.name].push(await measure(c));
+parentPort.postMessage({ done: true, results, floorDropped: floor.dropped, ptDropped: null, clockSink });

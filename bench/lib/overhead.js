@@ -22,8 +22,11 @@ export async function measureOverhead({ contenders, rounds, tasks, threads }) {
   hub?.attach(pool);
   const posted = { applied: 0 };
   if (contenders.includes("postMessage")) {
-    const seconds = new client.Histogram({ name: "task_seconds", help: "h", labelNames: ["kind"], registers: [registry] });
-    const total = new client.Counter({ name: "tasks_total", help: "h", labelNames: ["kind"], registers: [registry] });
+    // A registry of its own: the hub's registry holds prom-threads' metrics of the same names, and two
+    // contenders declaring one name in one registry is a conflict (the hub warns about it).
+    const postedRegistry = new client.Registry();
+    const seconds = new client.Histogram({ name: "task_seconds", help: "h", labelNames: ["kind"], registers: [postedRegistry] });
+    const total = new client.Counter({ name: "tasks_total", help: "h", labelNames: ["kind"], registers: [postedRegistry] });
     pool.on("message", (message) => {
       if (!Array.isArray(message)) return;
       posted.applied++;

@@ -1,5 +1,6 @@
 // Turn the raw results of the suite into the figures of bench/results/latest.json, print them as tables
 // with ratios against every contender, and check the targets of issue 6.
+import { goalLines } from "./goals.js";
 import { summarize } from "./stats.js";
 
 /** Column order and names. A key is a contender, suffixed @22 when it ran under Node 22. */
@@ -183,7 +184,7 @@ export function printReport(result, log = console.log, { markdown = false } = {}
   log(table(["contender", "per worker (heap)", "main thread (heap)", "shared memory", "note"],
     keysOf(f.memory).map((k) => {
       const m = f.memory.find((x) => x.key === k);
-      const note = m.workerRss ? `each worker is a process: ${bytes(m.workerRss)} RSS` : m.sharedBytesReserved ? `${bytes(m.sharedBytesPerWorker)} ring per worker slot, reserved up front` : "";
+      const note = m.workerRss ? `each worker is a process: ${bytes(m.workerRss)} RSS` : m.sharedBytesReserved ? `in use: control buffer and ${bytes(m.sharedBytesPerWorker)} ring per connected worker` : "";
       return [nameOf(k), m.workerHeap === null ? "– (no workers)" : bytes(m.workerHeap), bytes(m.mainHeap), m.sharedBytesReserved ? bytes(m.sharedBytesReserved) : "–", note];
     })));
 
@@ -215,6 +216,11 @@ export function printReport(result, log = console.log, { markdown = false } = {}
       const outcome = c.error ? `failed: ${c.error}` : c.after >= c.before ? "every count kept" : `${c.before - c.after} observations lost: counts went down`;
       return [nameOf(k), fixed(c.ms, 2), `${c.before} → ${c.after ?? "none"}`, outcome];
     })));
+
+  if (result.goals) {
+    log(heading("Goals (issue 14: performance at the floor)"));
+    for (const line of goalLines(result.goals, markdown)) log(line);
+  }
 
   log(heading("Targets (issue 6)"));
   for (const t of result.targets) log(`${markdown ? "- " : "  "}${t.met ? "met    " : "MISSED "} ${t.name}: ${t.want}; measured ${t.value.toFixed(t.value < 1 ? 3 : 1)}${t.name.includes("observe") ? "" : "x"} (${t.detail})`);

@@ -1,10 +1,13 @@
 /**
- * The hub's own metrics, prefixed `prom_threads_`. They are prom-client metrics whose `collect` reads the
- * hub's totals at scrape time: the drain never calls prom-client per record.
+ * The hub's own metrics, prefixed `prom_threads_`. Each is a small registry citizen that renders the hub's
+ * totals straight into prom-client's exposition at scrape time: no prom-client Counter or Gauge to reset
+ * and refill per scrape, no label hashing, label objects made once. The drain never calls into them per
+ * record.
  * @module
  */
-import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import type { MetricValue, Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
+import type { MetricSnapshot } from "./bridge/bridge-metric.js";
 import { DROP_REASONS, type Tally } from "./tally.js";
 
 /** What the self-metrics read from the hub. */
@@ -24,11 +27,76 @@ export interface SelfMetricsSource {
   readonly seriesOverflow: ReadonlyMap<string, number>;
 }
 
+type Aggregator = MetricSnapshot["aggregator"];
+/** One sample of a self-metric. */
+interface Sample {
+  labels: Record<string, string | number>;
+  value: number;
+  metricName?: string;
+}
+const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+
+/** A self-metric: its samples are computed from the hub at each `get()`. */
+class SelfMetric {
+  /** Metric name (prom-client may rename counters in place when a registry renders OpenMetrics). */
+  name: string;
+  readonly help: string;
+  readonly type: "counter" | "gauge" | "histogram";
+  readonly aggregator: Aggregator;
+  readonly #samples: () => Sample[];
+  readonly #reset: () => void;
+
+  constructor(name: string, help: string, type: SelfMetric["type"], samples: () => Sample[], options: { aggregator?: Aggregator; reset?: () => void } = {}) {
+    this.name = name;
+    this.help = help;
+    this.type = type;
+    this.aggregator = options.aggregator ?? "sum";
+    this.#samples = samples;
+    this.#reset = options.reset ?? (() => {});
+  }
+
+  /**
+   * The samples in prom-client's `get()` shape. Their labels stay in `labels` (not `sharedLabels`), so a
+   * registry's default labels come after them, exactly as after a prom-client metric's labels.
+   */
+  async get(): Promise<MetricSnapshot> {
+    return { name: this.name, help: this.help, type: this.type, values: this.#samples() as MetricValue<string>[], aggregator: this.aggregator };
+  }
+
+  /** `registry.resetMetrics()`: totals mirrored from the hub are not this metric's to zero. */
+  reset(): void {
+    this.#reset();
+  }
+}
+
+/** One labels object per key, kept for the life of the hub, so each is formatted once. */
+class LabelCache<K> {
+  readonly #objects = new Map<K, Record<string, string>>();
+  readonly #make: (key: K) => Record<string, string>;
+
+  constructor(make: (key: K) => Record<string, string>) {
+    this.#make = make;
+  }
+
+  of(key: K): Record<string, string> {
+    let labels = this.#objects.get(key);
+    if (labels === undefined) {
+      labels = Object.freeze(this.#make(key)) as Record<string, string>;
+      this.#objects.set(key, labels);
+    }
+    return labels;
+  }
+}
+
+const kDrainBuckets = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1];
+
 /** The hub's self-metrics, registered in the hub's registry. */
 export class SelfMetrics {
-  readonly #metrics: object[] = [];
+  readonly #metrics: SelfMetric[] = [];
   readonly #registry: Registry;
-  readonly #drainSeconds: Histogram<string>;
+  /** Drain durations: counts per bucket (`+Inf` last), their sum. */
+  readonly #drainCounts = new Float64Array(kDrainBuckets.length + 1);
+  #drainSum = 0;
 
   /** Register the self-metrics; throws when the registry already has them (another hub). */
   constructor(registry: Registry, source: SelfMetricsSource) {
@@ -39,106 +107,105 @@ export class SelfMetrics {
         "options.registry already has a MetricsHub's self-metrics: use one hub per registry, or pass selfMetrics: false",
       );
     }
-    const registers = [registry];
+    const reasons = new LabelCache<string>((reason) => ({ reason }));
+    const metrics = new LabelCache<string>((metric) => ({ metric }));
+    const les = [...kDrainBuckets, "+Inf" as const].map((le) => Object.freeze({ le }) as unknown as Record<string, string>);
+    const byMetric = (counts: ReadonlyMap<string, number>): Sample[] => Array.from(counts, ([metric, value]) => ({ labels: metrics.of(metric), value }));
+    // Two gauges read the slot usage; a scrape asks both in one synchronous turn: compute it once per turn.
+    let usage: { unfollowed: number; sharedMemoryBytes: number } | undefined;
+    const slotUsage = (): { unfollowed: number; sharedMemoryBytes: number } => {
+      if (usage === undefined) {
+        usage = source.slotUsage();
+        queueMicrotask(() => (usage = undefined));
+      }
+      return usage;
+    };
+    const one = (value: number): Sample[] => [{ labels: NO_LABELS, value }];
     this.#metrics.push(
-      new Counter({
-        name: "prom_threads_records_drained_total",
-        help: "Observation records drained from worker rings and applied to metrics.",
-        registers,
-        collect(this: Counter<string>) {
+      new SelfMetric("prom_threads_records_drained_total", "Observation records drained from worker rings and applied to metrics.", "counter", () => {
+        source.drain();
+        return one(source.tally.drained);
+      }),
+      new SelfMetric(
+        "prom_threads_records_dropped_total",
+        "Observation records dropped, by reason (ring_full, worker_exit, no_slot, declaration_conflict, removed_series, malformed).",
+        "counter",
+        () => {
           source.drain();
-          this.reset();
-          this.inc(source.tally.drained);
+          return DROP_REASONS.map((reason) => ({ labels: reasons.of(reason), value: source.tally.dropped[reason] }));
         },
-      }),
-      new Counter({
-        name: "prom_threads_records_dropped_total",
-        help: "Observation records dropped, by reason (ring_full, worker_exit, no_slot, declaration_conflict, removed_series, malformed).",
-        labelNames: ["reason"],
-        registers,
-        collect(this: Counter<string>) {
-          source.drain();
-          this.reset();
-          for (const reason of DROP_REASONS) this.inc({ reason }, source.tally.dropped[reason]);
-        },
-      }),
-      new Gauge({
-        name: "prom_threads_workers_connected",
-        help: "Worker threads that own a ring.",
-        registers,
-        collect(this: Gauge<string>) {
-          this.set(source.connectedWorkers());
-        },
-      }),
-      new Gauge({
-        name: "prom_threads_workers_unfollowed",
-        help: "Connected worker threads whose Worker object the hub cannot see (created before the hub, or inside another worker, and not attached): a terminated one keeps its slot until the hub closes.",
-        registers,
-        collect(this: Gauge<string>) {
-          this.set(source.slotUsage().unfollowed);
-        },
-      }),
-      new Gauge({
-        name: "prom_threads_shared_memory_bytes",
-        help: "Bytes of shared memory the hub uses: its control buffer and every worker slot's ring and overflow as far as they were grown.",
-        registers,
-        collect(this: Gauge<string>) {
-          this.set(source.slotUsage().sharedMemoryBytes);
-        },
-      }),
-      new Gauge({
-        name: "prom_threads_ring_fill_ratio",
-        help: "Highest fill of any worker ring (0 to 1) seen by a drain since the previous scrape.",
-        registers,
-        // Across processes (a ClusterAggregator, prom-client's AggregatorRegistry) the fullest ring counts, not a sum.
+      ),
+      new SelfMetric("prom_threads_workers_connected", "Worker threads that own a ring.", "gauge", () => one(source.connectedWorkers())),
+      new SelfMetric(
+        "prom_threads_workers_unfollowed",
+        "Connected worker threads whose Worker object the hub cannot see (created before the hub, or inside another worker, and not attached): a terminated one keeps its slot until the hub closes.",
+        "gauge",
+        () => one(slotUsage().unfollowed),
+      ),
+      new SelfMetric(
+        "prom_threads_shared_memory_bytes",
+        "Bytes of shared memory the hub uses: its control buffer and every worker slot's ring and overflow as far as they were grown.",
+        "gauge",
+        () => one(slotUsage().sharedMemoryBytes),
+      ),
+      // Across processes (a ClusterAggregator, prom-client's AggregatorRegistry) the fullest ring counts, not a sum.
+      new SelfMetric("prom_threads_ring_fill_ratio", "Highest fill of any worker ring (0 to 1) seen by a drain since the previous scrape.", "gauge", () => one(source.takeRingFill()), {
         aggregator: "max",
-        collect(this: Gauge<string>) {
-          this.set(source.takeRingFill());
-        },
       }),
-      new Counter({
-        name: "prom_threads_declaration_conflicts_total",
-        help: "Worker declarations that disagreed with the first declaration of the same metric name.",
-        labelNames: ["metric"],
-        registers,
-        collect(this: Counter<string>) {
-          this.reset();
-          for (const [metric, count] of source.conflicts) this.inc({ metric }, count);
-        },
-      }),
-    );
-    this.#metrics.push(
-      new Counter({
-        name: "prom_threads_series_overflow_total",
-        help: 'Label sets folded into a metric\'s overflow series (every label "__overflow__") because the metric reached maxSeries; each refused creation counts, in the hub or in a worker.',
-        labelNames: ["metric"],
-        registers,
-        collect(this: Counter<string>) {
+      new SelfMetric(
+        "prom_threads_declaration_conflicts_total",
+        "Worker declarations that disagreed with the first declaration of the same metric name.",
+        "counter",
+        () => byMetric(source.conflicts),
+      ),
+      new SelfMetric(
+        "prom_threads_series_overflow_total",
+        'Label sets folded into a metric\'s overflow series (every label "__overflow__") because the metric reached maxSeries; each refused creation counts, in the hub or in a worker.',
+        "counter",
+        () => {
           source.drain();
-          this.reset();
-          for (const [metric, count] of source.seriesOverflow) this.inc({ metric }, count);
+          return byMetric(source.seriesOverflow);
         },
-      }),
+      ),
+      new SelfMetric(
+        "prom_threads_drain_duration_seconds",
+        "Time the main thread spent in one drain of every ring.",
+        "histogram",
+        () => {
+          const samples: Sample[] = [];
+          let cumulative = 0;
+          for (let i = 0; i < les.length; i++) {
+            cumulative += this.#drainCounts[i] as number;
+            samples.push({ labels: les[i] as Record<string, string>, value: cumulative, metricName: "prom_threads_drain_duration_seconds_bucket" });
+          }
+          samples.push({ labels: NO_LABELS, value: this.#drainSum, metricName: "prom_threads_drain_duration_seconds_sum" });
+          samples.push({ labels: NO_LABELS, value: cumulative, metricName: "prom_threads_drain_duration_seconds_count" });
+          return samples;
+        },
+        {
+          // A histogram of this process's own drains: resetMetrics() empties it, as it would a prom-client one.
+          reset: () => {
+            this.#drainCounts.fill(0);
+            this.#drainSum = 0;
+          },
+        },
+      ),
     );
-    this.#drainSeconds = new Histogram({
-      name: "prom_threads_drain_duration_seconds",
-      help: "Time the main thread spent in one drain of every ring.",
-      buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
-      registers,
-    });
-    this.#metrics.push(this.#drainSeconds);
+    for (const metric of this.#metrics) registry.registerMetric(metric as never);
   }
 
   /** Record one drain's duration. */
   observeDrain(seconds: number): void {
-    this.#drainSeconds.observe(seconds);
+    let bucket = 0;
+    while (bucket < kDrainBuckets.length && seconds > (kDrainBuckets[bucket] as number)) bucket++;
+    this.#drainCounts[bucket] = (this.#drainCounts[bucket] as number) + 1;
+    this.#drainSum += seconds;
   }
 
   /** Remove the self-metrics from the registry. */
   unregister(): void {
     for (const metric of this.#metrics) {
-      const { name } = metric as { name: string };
-      if ((this.#registry.getSingleMetric(name) as object | undefined) === metric) this.#registry.removeSingleMetric(name);
+      if ((this.#registry.getSingleMetric(metric.name) as object | undefined) === metric) this.#registry.removeSingleMetric(metric.name);
     }
   }
 }

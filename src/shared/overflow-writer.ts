@@ -102,6 +102,31 @@ export class OverflowWriter {
   }
 
   /**
+   * The overflow's hot path, in one function: while the hub has not read everything written (so the
+   * writer must stay here) and fewer than `maxFill` records wait, write one record and publish it, if its
+   * position exists already (the buffer needs no growing).
+   * @returns `false` when nothing was written: the overflow was read empty, holds `maxFill` records or
+   * more, or must grow. The caller then goes the long way ({@link refreshRead}, {@link writeRecord}).
+   */
+  tryAppend(word0: number, aux: number, value: number, maxFill: number): boolean {
+    // Acquire: once we see the reader's index, the reader is done with every record before it.
+    const read = Atomics.load(this.#header, kOverflowRead);
+    this.#readSeen = read;
+    const write = this.#write;
+    if (read === write || overflowFill(write, read, this.#capacity) >= maxFill) return false;
+    const position = overflowPosition(write, this.#capacity);
+    if (position >= this.#grown) return false;
+    const i = position * kRecordWords;
+    this.#u32[i] = word0;
+    this.#u32[i + 1] = aux;
+    this.#f64[(i >>> 1) + 1] = value;
+    this.#write = nextOverflowIndex(write, this.#capacity);
+    // Release: the record's stores above are visible to a reader that loads the new index.
+    Atomics.store(this.#header, kOverflowWrite, this.#write);
+    return true;
+  }
+
+  /**
    * Write a declaration (a header record and its payload) without publishing it; the caller checked
    * {@link free}. It may wrap around the end of the overflow.
    * @returns `false` when the data buffer could not grow (no memory): nothing was written.

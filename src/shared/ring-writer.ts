@@ -2,7 +2,8 @@
  * The producer side of a slot: a single-producer, single-consumer ring, and behind it the slot's shared
  * overflow for when the ring is full.
  *
- * The hot path is {@link RingWriter.record}: three plain stores and one `Atomics.store`. When the ring is
+ * The hot path is {@link RingWriter.record}: one comparison (has the write index reached the next point
+ * where the writer must look at the reader?), three plain stores and one `Atomics.store`. When the ring is
  * full, records go to the overflow (see overflow-writer.ts), in order, and the writer returns to the ring
  * once the hub has read the overflow empty. Every record is in shared memory when its call returns, so the
  * hub never needs the worker to run again to read it. Only past the overflow's bound are observations
@@ -69,6 +70,12 @@ export class RingWriter {
   #write: number;
   /** Last read index seen; may be stale (older), which only makes the ring look fuller than it is. */
   #readSeen: number;
+  /**
+   * The write index at which the next record must take the slow path: where the ring passes half full
+   * (wake the hub), where it would be full, or the write index itself while every record takes the slow
+   * path. The hot path compares against it and nothing else. Kept by {@link #relimit}.
+   */
+  #limit = 0;
   /** Whether records go to the overflow: it holds records the hub has not read yet, as far as we know. */
   #inOverflow = false;
   /** Whether every record must take the slow path (overflow in use, or declarations waiting). */
@@ -109,6 +116,7 @@ export class RingWriter {
     this.#readSeen = Atomics.load(this.#header, kReadIndex);
     // The running drop count continues from the header too (the hub resets it to 0 for each new owner).
     this.#dropped = Atomics.load(this.#header, kDroppedFull);
+    this.#relimit();
     // The hub hands a slot out with an empty overflow; a fresh start is in the ring.
     // Chosen at setup, not per call: with the test hook every record takes the slow path, which calls it.
     if (this.#beforePublish !== undefined) this.record = (w0, aux, value) => this.#recordSlow(w0, aux, value);
@@ -130,7 +138,8 @@ export class RingWriter {
    */
   record(word0: number, aux: number, value: number): void {
     const w = this.#write;
-    if (this.#slow || ((w - this.#readSeen) >>> 0) >= this.#highWater) {
+    // The one test of the hot path: the ring passes half full, would be full, or the overflow is in use.
+    if (w === this.#limit) {
       this.#recordSlow(word0, aux, value);
       return;
     }
@@ -146,9 +155,13 @@ export class RingWriter {
 
   /** Append a declaration: a header record followed by `payload` bytes. Never dropped. */
   declare(word0: number, payload: Uint8Array): void {
-    if (this.#waiting.length === 0 && this.#placeBlock(word0, payload)) return;
+    if (this.#waiting.length === 0 && this.#placeBlock(word0, payload)) {
+      this.#relimit();
+      return;
+    }
     this.#waiting.push({ word0, payload });
     this.#slow = true;
+    this.#relimit();
     this.#ringDoorbell();
   }
 
@@ -160,16 +173,39 @@ export class RingWriter {
     while (this.#waiting.length !== 0) {
       const first = this.#waiting[0] as { word0: number; payload: Uint8Array };
       if (!this.#placeBlock(first.word0, first.payload)) {
+        this.#relimit();
         this.#ringDoorbell();
         return false;
       }
       this.#waiting.shift();
     }
-    this.#slow = this.#inOverflow;
+    this.#slow = this.#inOverflow || this.#beforePublish !== undefined;
+    this.#relimit();
     return true;
   }
 
+  /**
+   * Set the write index at which the hot path must stop next. Every change of the write index, the read
+   * index seen or the slow flag outside the hot path ends here.
+   */
+  #relimit(): void {
+    if (this.#slow) {
+      // Every record takes the slow path: the write index stays put while records go to the overflow.
+      this.#limit = this.#write;
+      return;
+    }
+    const fill = (this.#write - this.#readSeen) >>> 0;
+    // Below half full, stop where the ring passes half full (to wake the hub); past it, where it is full.
+    this.#limit = (this.#readSeen + (fill < this.#highWater ? this.#highWater : this.#capacity)) >>> 0;
+  }
+
   #recordSlow(word0: number, aux: number, value: number): void {
+    // The overflow's own hot path: it holds unread records (so the order keeps us there), it is less than
+    // half way to its bound (no pressure to signal), no declaration waits, no test hook runs. Anything
+    // else (read empty, pressure, growth) goes the long way below.
+    if (this.#inOverflow && this.#waiting.length === 0 && this.#beforePublish === undefined && this.#overflow.tryAppend(word0, aux, value, this.#overflowHighWater)) {
+      return;
+    }
     if (this.#waiting.length !== 0 && !this.flush()) {
       // A declaration waits for room, and this record may depend on it: it cannot be published first.
       this.#drop();
@@ -186,6 +222,7 @@ export class RingWriter {
         this.#beforePublish?.("record");
         this.#publish();
         if (((this.#write - this.#readSeen) >>> 0) >= this.#highWater) this.#ringDoorbell();
+        this.#relimit();
         return;
       }
     }
@@ -204,8 +241,7 @@ export class RingWriter {
     }
     this.#beforePublish?.("overflow");
     overflow.publish();
-    this.#enterOverflow();
-    if (overflow.fill() >= this.#overflowHighWater) this.#overflowPressure();
+    if (!this.#inOverflow) this.#enterOverflow();
   }
 
   /**
@@ -251,21 +287,28 @@ export class RingWriter {
    */
   #useOverflow(): boolean {
     if (!this.#inOverflow) return false;
-    if (!this.#overflow.refreshRead()) return true;
+    // One load of the hub's overflow read index per record. It must be every record: a writer that looked
+    // only now and then would, after a pause in which the hub read everything, look again mid-burst, find
+    // unread records, and stay in the overflow for good (measured: every later record took this path).
+    // The load is cheap: the hub stores the index once per drain, so the line is almost always cached.
+    if (!this.#overflow.refreshRead()) {
+      if (this.#overflow.fill() >= this.#overflowHighWater) this.#overflowPressure();
+      return true;
+    }
     // Every overflow record is read, so the hub has also read every ring record made before them: the
     // ring is ours again, and a record written there now is read after all of them.
     this.#inOverflow = false;
     this.#slow = this.#waiting.length !== 0 || this.#beforePublish !== undefined;
     this.#doorbellRung = false;
+    this.#relimit();
     return false;
   }
 
   #enterOverflow(): void {
-    if (!this.#inOverflow) {
-      this.#inOverflow = true;
-      this.#slow = true;
-      this.#doorbellRung = false;
-    }
+    this.#inOverflow = true;
+    this.#slow = true;
+    this.#doorbellRung = false;
+    this.#relimit();
     this.#ringDoorbell();
   }
 
@@ -279,6 +322,7 @@ export class RingWriter {
         this.#beforePublish?.("declare");
         this.#publish();
         if (((this.#write - this.#readSeen) >>> 0) >= this.#highWater) this.#ringDoorbell();
+        this.#relimit();
         return true;
       }
     }
@@ -287,7 +331,8 @@ export class RingWriter {
     if (overflow.free() < records || !overflow.writeBlock(word0, payload, records)) return false;
     this.#beforePublish?.("declare");
     overflow.publish();
-    this.#enterOverflow();
+    if (!this.#inOverflow) this.#enterOverflow();
+    else this.#ringDoorbell();
     return true;
   }
 

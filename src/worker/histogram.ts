@@ -5,6 +5,7 @@
 import type { HistogramConfiguration, LabelValues } from "../shared/types.js";
 import { throwInvalidValue } from "../shared/validation.js";
 import { OP_OBSERVE } from "../shared/protocol.js";
+import { bucketIndex } from "./bucket-index.js";
 import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
 import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
@@ -42,11 +43,7 @@ export class HistogramChild {
   observe(value: number): void {
     if (!Number.isFinite(value)) throwInvalidValue(this.#metric, "a histogram observes finite numbers", value);
     // The bucket is found here, in the worker, so the main thread only adds: bucket b holds bounds[b-1] < v <= bounds[b].
-    const bounds = this.#bounds;
-    const n = bounds.length;
-    let bucket = 0;
-    while (bucket < n && value > (bounds[bucket] as number)) bucket++;
-    runtime.writer.record(this.#word0, bucket, value);
+    runtime.writer.record(this.#word0, bucketIndex(this.#bounds, value), value);
   }
 
   /**

@@ -1,0 +1,67 @@
+// Runs in a worker thread: where the time of a 10^6 burst goes. counter.inc (no bucket search) in bursts of
+// 10^6 records, rounds alternating between three conditions of the hub in the main thread:
+// - "draining": the hub drains concurrently (the doorbell and a 1 ms tick), as in the cost table;
+// - "stalled": the main thread is blocked for the whole burst (it waits on `gate`), so the ring fills once
+//   and the rest of the burst goes to the overflow with no reader touching any line the writer uses;
+// - and the floor writer with its reader draining, for reference.
+// Short bursts (4096 records, the fast path alone) of the same calls give the fast path's own cost.
+import { parentPort, workerData } from "node:worker_threads";
+import { Counter } from "../../dist/worker/index.js";
+import { FloorWriter } from "./floor-ring.js";
+
+const { rounds, gate } = workerData;
+const long = 1_000_000;
+const floor = new FloorWriter(workerData.floor);
+const counter = new Counter({ name: "breakdown_total", help: "h" }).labels();
+const flag = new Int32Array(gate);
+const loop = (body) => new Function("m", "n", `for (let i = 0; i < n; i++) ${body};`);
+const incShort = loop("m.inc()");
+const incDraining = loop("m.inc()");
+const incStalled = loop("m.inc()");
+const floorLong = loop("m.record(0x101, i & 15, (i & 1023) / 1000)");
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+function settle() {
+  return new Promise((resolve) => {
+    parentPort.once("message", resolve);
+    parentPort.postMessage({ settle: true });
+  });
+}
+const time = (run, m, n) => {
+  const start = process.hrtime.bigint();
+  run(m, n);
+  return Number(process.hrtime.bigint() - start) / n;
+};
+
+const cases = {
+  "counter.inc, short bursts (fast path only)": async () => {
+    let ns = 0;
+    for (let b = 0; b < 64; b++) {
+      ns += time(incShort, counter, 4096);
+      Atomics.wait(sleeper, 0, 0, 2);
+    }
+    return ns / 64;
+  },
+  "counter.inc, 10^6 bursts, hub draining concurrently": async () => time(incDraining, counter, long),
+  "counter.inc, 10^6 bursts, hub stalled (ring once, then overflow, no reader)": async () => {
+    // Ask the main thread to block until we are done, and wait until it is blocked.
+    Atomics.store(flag, 0, 1);
+    parentPort.postMessage({ stall: true });
+    while (Atomics.load(flag, 0) !== 2) Atomics.wait(flag, 0, 1, 1);
+    const ns = time(incStalled, counter, long);
+    // Release the main thread.
+    Atomics.store(flag, 0, 0);
+    Atomics.notify(flag, 0);
+    return ns;
+  },
+  "floor, 10^6 bursts, reader draining concurrently": async () => time(floorLong, floor, long),
+};
+const results = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
+for (let round = -1; round < rounds; round++) {
+  for (const [name, run] of Object.entries(cases)) {
+    const ns = await run();
+    if (round >= 0) results[name].push(ns);
+    await settle();
+  }
+}
+parentPort.postMessage({ done: true, results });

@@ -1,0 +1,78 @@
+// The goals of issue 14 ("performance at the floor"), each with its measured value and whether it is met,
+// computed from one run's results (bench/results/latest.json).
+
+export const FLOOR = "floor: bare ring write (3 stores + Atomics.store, full check)";
+export const HOT_PATH = ["prom-threads histogram.observe, 5 buckets", "prom-threads histogram.observe, 11 buckets (default)", "prom-threads histogram.observe, 30 buckets", "prom-threads counter.inc"];
+export const BURSTS = ["short bursts", "10^6 bursts"];
+export const CLOCK = "two performance.now() reads (the clock reads of time())";
+export const TIME = "prom-threads time() around a no-op";
+
+const ns = (v) => `${v.toFixed(1)} ns`;
+const kib = (v) => (v >= 2 ** 20 ? `${(v / 2 ** 20).toFixed(2)} MiB` : `${(v / 1024).toFixed(0)} KiB`);
+
+/** Every goal of issue 14 with `{ name, want, value, unit, met, detail }`. */
+export function goals(result) {
+  const { cost, memory } = result.core;
+  const f = result.figures;
+  const out = [];
+  const median = (name) => cost[name]?.median;
+  for (const burst of BURSTS) {
+    const floor = median(`${FLOOR}, ${burst}`);
+    if (floor === undefined) continue;
+    out.push({ name: `the floor, ${burst}`, want: "measured in the same run and thread", value: floor, unit: "ns", met: true, detail: ns(floor) });
+    for (const shape of HOT_PATH) {
+      const ours = median(`${shape}, ${burst}`);
+      if (ours === undefined) continue;
+      const x = ours / floor;
+      out.push({ name: `${shape.replace("prom-threads ", "")}, ${burst}, vs the floor`, want: "≤ 1.5x", value: x, unit: "x", met: x <= 1.5, detail: `${ns(ours)} vs ${ns(floor)}` });
+    }
+  }
+  const clock = median(CLOCK);
+  const observe = median(`${HOT_PATH[1]}, short bursts`);
+  const timed = median(TIME);
+  if (clock !== undefined && observe !== undefined && timed !== undefined) {
+    const x = timed / (clock + observe);
+    out.push({ name: "time() around a no-op vs its two clock reads + one observe", want: "≤ 1.0x", value: x, unit: "x", met: x <= 1, detail: `${ns(timed)} vs ${ns(clock)} + ${ns(observe)}` });
+  }
+  for (const series of [10, 1000]) {
+    const find = (k) => f.series.find((s) => s.key === k && s.series === series);
+    if (!find("prom-client") || !find("prom-threads")) continue;
+    const x = find("prom-threads").rps / find("prom-client").rps;
+    out.push({ name: `/metrics requests/s vs prom-client, ${series} series`, want: "≥ 1.0x", value: x, unit: "x", met: x >= 1, detail: `${find("prom-threads").rps.toFixed(0)} vs ${find("prom-client").rps.toFixed(0)} req/s` });
+  }
+  const busy = (k) => f.busyScrapes.find((b) => b.key === k);
+  for (const [other, ours, label] of [["cluster", "prom-threads", "AggregatorRegistry"], ["worker-registry@22", "prom-threads@22", "WorkerRegistry (Node 22)"]]) {
+    if (!busy(other) || !busy(ours)) continue;
+    const x = busy(other).p99 / busy(ours).p99;
+    out.push({
+      name: `scrape p99 under 200 ms CPU tasks vs ${label}`,
+      want: "≥ 20x better",
+      value: x,
+      unit: "x",
+      met: x >= 20,
+      detail: `${busy(ours).p99.toFixed(2)} ms (${busy(ours).scrapes} scrapes) vs ${busy(other).p99.toFixed(1)} ms (${busy(other).scrapes} scrapes)`,
+    });
+  }
+  if (memory) {
+    const met = memory.idleBytes < memory.ringBytes && memory.perWorkerBytes <= memory.ringBytes;
+    out.push({
+      name: `shared memory follows connected workers (default maxWorkers ${memory.maxWorkers})`,
+      want: "idle hub < one ring; + one ring per connected worker",
+      value: memory.idleBytes,
+      unit: "bytes",
+      met,
+      detail: `idle ${kib(memory.idleBytes)}, then ${memory.byWorkers.slice(1).map(kib).join(", ")} with 1, 2 workers: ${kib(memory.perWorkerBytes)} per worker`,
+    });
+  }
+  const warnings = result.warnings ?? [];
+  out.push({ name: "warnings printed during the run", want: "none", value: warnings.length, unit: "", met: warnings.length === 0, detail: warnings.length ? warnings.slice(0, 3).join("; ") : "none" });
+  return out;
+}
+
+/** One line per goal. */
+export function goalLines(list, markdown) {
+  return list.map((g) => {
+    const value = g.unit === "x" ? `${g.value.toFixed(2)}x` : g.unit === "ns" ? `${g.value.toFixed(1)} ns` : g.unit === "bytes" ? kib(g.value) : String(g.value);
+    return `${markdown ? "- " : "  "}${g.met ? "met    " : "MISSED "} ${g.name}: want ${g.want}; measured ${value} (${g.detail})`;
+  });
+}
