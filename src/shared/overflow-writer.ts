@@ -51,6 +51,11 @@ export class OverflowWriter {
     this.#readSeen = Atomics.load(header, kOverflowRead);
   }
 
+  /** Records the overflow holds, declarations included. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
   /** The hub's read index as of the last {@link refreshRead}. */
   get readSeen(): number {
     return this.#readSeen;

@@ -11,8 +11,9 @@
  *
  * Declarations are never dropped: they are rare and every later observation depends on them. One that
  * finds ring and overflow both full (the overflow keeps room for declarations, so this takes a flood of
- * them) waits in a short worker-local queue; until it is written, observations are dropped and counted,
- * so no record that depends on it is ever published before it.
+ * them) waits for the hub to make room, as a record does. Only where waiting is not allowed (the main
+ * thread, `maxWaitMs` 0, a hub that makes no progress) does it stay in a short worker-local queue; until it
+ * is written, observations are dropped and counted, so no record that depends on it is published before it.
  * @module
  */
 import { kDoorbellWord, kDroppedFull, kReadIndex, kRecordBytes, kRecordWords, kRingHeaderWords, kWriteIndex } from "./layout.js";
@@ -78,8 +79,6 @@ export class RingWriter {
   #limit = 0;
   /** Whether records go to the overflow: it holds records the hub has not read yet, as far as we know. */
   #inOverflow = false;
-  /** Whether every record must take the slow path (overflow in use, or declarations waiting). */
-  #slow = false;
   #doorbellRung = false;
   /** Overflow fill from which a record wakes the hub again (once per drain it sees). */
   readonly #overflowHighWater: number;
@@ -106,8 +105,7 @@ export class RingWriter {
     this.#highWater = capacity >>> 1;
     this.#spillLimit = Math.min(options.spillLimit, options.overflowCapacity);
     this.#overflowHighWater = Math.max(1, this.#spillLimit >>> 1);
-    // With no overflow there is no room to wait for.
-    this.#maxWaitMs = this.#spillLimit > 0 ? (options.maxWaitMs ?? 0) : 0;
+    this.#maxWaitMs = options.maxWaitMs ?? 0;
     this.#waitLeftMs = this.#maxWaitMs;
     this.#overflow = new OverflowWriter(this.#header, data, capacity * kRecordBytes, options.overflowCapacity);
     this.#beforePublish = options.beforePublish;
@@ -116,8 +114,8 @@ export class RingWriter {
     this.#readSeen = Atomics.load(this.#header, kReadIndex);
     // The running drop count continues from the header too (the hub resets it to 0 for each new owner).
     this.#dropped = Atomics.load(this.#header, kDroppedFull);
-    this.#relimit();
     // The hub hands a slot out with an empty overflow; a fresh start is in the ring.
+    this.#relimit();
     // Chosen at setup, not per call: with the test hook every record takes the slow path, which calls it.
     if (this.#beforePublish !== undefined) this.record = (w0, aux, value) => this.#recordSlow(w0, aux, value);
   }
@@ -153,35 +151,40 @@ export class RingWriter {
     Atomics.store(this.#header, kWriteIndex, this.#write);
   }
 
-  /** Append a declaration: a header record followed by `payload` bytes. Never dropped. */
+  /**
+   * Append a declaration: a header record followed by `payload` bytes. Never dropped: when ring and
+   * overflow are full it waits for room as a record does, and where it may not wait, in this thread.
+   */
   declare(word0: number, payload: Uint8Array): void {
-    if (this.#waiting.length === 0 && this.#placeBlock(word0, payload)) {
-      this.#relimit();
-      return;
-    }
     this.#waiting.push({ word0, payload });
-    this.#slow = true;
-    this.#relimit();
-    this.#ringDoorbell();
+    this.flush();
   }
 
   /**
-   * Write declarations that are waiting for room, if there is room now.
+   * Write declarations that are waiting for room, waiting for the hub (as a record does) where allowed.
    * @returns `true` when nothing waits in this thread any more.
    */
   flush(): boolean {
     while (this.#waiting.length !== 0) {
       const first = this.#waiting[0] as { word0: number; payload: Uint8Array };
-      if (!this.#placeBlock(first.word0, first.payload)) {
+      const records = 1 + Math.ceil(first.payload.length / kRecordBytes);
+      // It cannot fit only while the overflow is in use (an empty overflow holds the largest declaration):
+      // wait for the hub to read enough of it.
+      while (!this.#placeBlock(first.word0, first.payload, records)) {
+        if (this.#waitForRoom(this.#overflow.capacity - records)) continue;
         this.#relimit();
         this.#ringDoorbell();
         return false;
       }
       this.#waiting.shift();
     }
-    this.#slow = this.#inOverflow || this.#beforePublish !== undefined;
     this.#relimit();
     return true;
+  }
+
+  /** Whether every record must take the slow path: the overflow is in use, a declaration waits, or a test hook runs. */
+  get #slow(): boolean {
+    return this.#inOverflow || this.#waiting.length !== 0 || this.#beforePublish !== undefined;
   }
 
   /**
@@ -230,7 +233,8 @@ export class RingWriter {
     const overflow = this.#overflow;
     if (overflow.fill() >= this.#spillLimit) {
       this.#overflowPressure();
-      if (overflow.fill() >= this.#spillLimit && !this.#waitForRoom()) {
+      // With no room for observations in the overflow (spillLimit 0) there is nothing to wait for.
+      if (overflow.fill() >= this.#spillLimit && (this.#spillLimit === 0 || !this.#waitForRoom(this.#spillLimit - 1))) {
         this.#drop();
         return;
       }
@@ -245,12 +249,12 @@ export class RingWriter {
   }
 
   /**
-   * Ring and overflow are full: wait for the hub to make room, as long as it keeps making progress and
-   * at most `maxWaitMs` without any. A hub that is blocked costs a worker `maxWaitMs` once; then records
-   * are dropped (counted) without waiting until the hub moves again.
+   * Ring and overflow are full: wait until the overflow holds at most `maxFill` records, as long as the hub
+   * keeps making progress and at most `maxWaitMs` without any. A hub that is blocked costs a worker
+   * `maxWaitMs` once; then records are dropped (counted) without waiting until the hub moves again.
    * @returns `true` when there is room now.
    */
-  #waitForRoom(): boolean {
+  #waitForRoom(maxFill: number): boolean {
     const overflow = this.#overflow;
     while (this.#waitLeftMs > 0) {
       const seen = overflow.readSeen;
@@ -260,7 +264,7 @@ export class RingWriter {
       overflow.refreshRead();
       if (overflow.readSeen !== seen) {
         this.#waitLeftMs = this.#maxWaitMs;
-        if (overflow.fill() < this.#spillLimit) return true;
+        if (overflow.fill() <= maxFill) return true;
         this.#doorbellRung = false;
         this.#ringDoorbell();
       }
@@ -298,7 +302,6 @@ export class RingWriter {
     // Every overflow record is read, so the hub has also read every ring record made before them: the
     // ring is ours again, and a record written there now is read after all of them.
     this.#inOverflow = false;
-    this.#slow = this.#waiting.length !== 0 || this.#beforePublish !== undefined;
     this.#doorbellRung = false;
     this.#relimit();
     return false;
@@ -306,15 +309,13 @@ export class RingWriter {
 
   #enterOverflow(): void {
     this.#inOverflow = true;
-    this.#slow = true;
     this.#doorbellRung = false;
     this.#relimit();
     this.#ringDoorbell();
   }
 
-  /** Write a declaration where order allows: the ring, or the overflow. `false` when neither has room. */
-  #placeBlock(word0: number, payload: Uint8Array): boolean {
-    const records = 1 + Math.ceil(payload.length / kRecordBytes);
+  /** Write a declaration of `records` records where order allows: the ring, or the overflow. `false` when neither has room. */
+  #placeBlock(word0: number, payload: Uint8Array, records: number): boolean {
     if (!this.#useOverflow()) {
       this.#refreshRead();
       if (this.#free() >= records) {

@@ -39,8 +39,8 @@ export function isConnected(): boolean {
  * Resolve once nothing this thread recorded waits in the thread itself. You never need it for correct
  * counts: every record is in shared memory, where the next drain or scrape reads it, when its call
  * returns. The one exception it covers is a label-set declaration made while the ring and the overflow
- * were both full (observations made meanwhile are dropped and counted); `flush()` writes it as soon as
- * the hub makes room.
+ * were both full and the hub made no progress for `overflowWaitMs` (observations made meanwhile are
+ * dropped and counted); `flush()` writes it as soon as the hub makes room.
  * @returns `true` when nothing waits in this thread, `false` when `timeoutMs` passed first.
  *
  * @example

@@ -231,6 +231,56 @@ describe("ring", () => {
     await worker.terminate();
   });
 
+  it("makes a declaration that finds ring and overflow full wait for the hub, as a record does, in a worker", async () => {
+    const capacity = 1024;
+    // No room for observations in the overflow: only the room kept for one largest declaration (257 records).
+    const overflowCapacity = declarationRecords(maxDeclarationBytes(capacity));
+    const layout = new Layout(1, capacity, overflowCapacity);
+    const control = new SharedArrayBuffer(layout.controlBytes);
+    const data = new SharedArrayBuffer(0, { maxByteLength: layout.slotBufferMaxBytes });
+    data.grow(layout.ringBytes);
+    const geometry = { control, headerByte: layout.ringHeaderByte(0), data, capacity, overflowCapacity };
+    const reader = new RingReader(geometry);
+    const total = 20_000;
+    // 4,000 declarations of 20 records each: 80,000 records through 1,281 records of room.
+    const worker = startWorker("ring-producer.mjs", { workerData: { ...geometry, total, seed: 3, declareEvery: 5, spillLimit: 0, maxWaitMs: 10_000 } });
+    const done = nextMessage<{ dropped: number; declared: number; waiting: number }>(worker);
+    let finished = false;
+    void done.then(() => {
+      finished = true;
+    });
+    let last = -1;
+    let received = 0;
+    const declarations: string[] = [];
+    const sink: RecordSink = {
+      observation(_word0, _aux, value) {
+        if (!(value > last)) throw new Error(`record ${value} after ${last}`);
+        last = value;
+        received++;
+      },
+      declaration(_word0, payload) {
+        declarations.push(new TextDecoder().decode(payload));
+      },
+      corrupt(detail) {
+        throw new Error(`corrupt: ${detail}`);
+      },
+    };
+    const deadline = Date.now() + 30_000;
+    while (!finished && Date.now() < deadline) {
+      reader.drain(sink);
+      await new Promise((r) => setImmediate(r));
+    }
+    reader.drain(sink);
+    const report = await done;
+    await worker.terminate();
+    // Every declaration reached the reader, in order, none left waiting in the worker.
+    expect(report.waiting).toBe(0);
+    expect(declarations).toHaveLength(report.declared);
+    expect(declarations.every((d, i) => d.startsWith(`decl-${i}-`))).toBe(true);
+    // Observations that met a full ring (with no observation room in the overflow) were dropped, counted.
+    expect(received + report.dropped).toBe(total);
+  });
+
   it("treats a forged write index as corruption, skips it, and reads the writer's records again soon after", () => {
     const { writer, reader, words, header } = makeRing(1024);
     const corrupt: string[] = [];
