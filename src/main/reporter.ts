@@ -34,11 +34,17 @@ export class Reporter {
   readonly #warned = new Set<string>();
   readonly #codes = new Map<string, CodeState>();
   readonly #now: () => number;
+  readonly #eventsPerWindow: number;
 
-  /** Report through `emitter`'s `error` event; `now` is the clock (injectable for tests). */
-  constructor(emitter: EventEmitter, now: () => number = () => performance.now()) {
+  /**
+   * Report through `emitter`'s `error` event. `eventsPerWindow`: events of one code per 10 s (Infinity
+   * where the caller bounds its reports itself, as the cluster aggregator does per push); `now` is the
+   * clock (injectable for tests).
+   */
+  constructor(emitter: EventEmitter, options: { eventsPerWindow?: number; now?: () => number } = {}) {
     this.#emitter = emitter;
-    this.#now = now;
+    this.#eventsPerWindow = options.eventsPerWindow ?? kEventsPerWindow;
+    this.#now = options.now ?? (() => performance.now());
   }
 
   /** Reports that were not emitted because their code passed its rate, by code. */
@@ -49,7 +55,7 @@ export class Reporter {
   }
 
   /**
-   * Emit `error` when someone listens, at most {@link kEventsPerWindow} per code per 10 s (the next one
+   * Emit `error` when someone listens, at most `eventsPerWindow` (default 20) per code per 10 s (the next one
    * says how many were left out); otherwise warn once per distinct `key`, at most
    * {@link kWarningsPerCode} keys per code, then once that further ones are left out. Never throws.
    */
@@ -61,13 +67,13 @@ export class Reporter {
         state.windowStart = now;
         state.emitted = 0;
       }
-      if (state.emitted >= kEventsPerWindow) {
+      if (state.emitted >= this.#eventsPerWindow) {
         state.suppressed++;
         return;
       }
       state.emitted++;
       if (state.suppressed > 0) {
-        error.message += ` (${state.suppressed} earlier reports of ${error.code} were left out: more than ${kEventsPerWindow} in ${kWindowMs / 1000} s)`;
+        error.message += ` (${state.suppressed} earlier reports of ${error.code} were left out: more than ${this.#eventsPerWindow} in ${kWindowMs / 1000} s)`;
         state.suppressed = 0;
       }
       this.#emitter.emit("error", error);

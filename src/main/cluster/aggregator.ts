@@ -13,6 +13,7 @@ import { DEFAULT_MAX_SERIES } from "../../shared/limits.js";
 import { familyProblem, labelsProblem } from "./validate-push.js";
 import { ClusterFamily, CounterFamily, GaugeFamily, HistogramFamily, SummaryFamily, type ProcessId } from "./families.js";
 import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
+import { Reporter } from "../reporter.js";
 
 /** Options of {@link ClusterAggregator}. */
 export interface ClusterAggregatorOptions {
@@ -146,7 +147,8 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
   readonly #families = new Map<string, ClusterFamily | null>();
   readonly #processes = new Map<ProcessId, ProcessState>();
   readonly #waiters = new Set<CollectWaiter>();
-  readonly #reported = new Set<string>();
+  // Every push's problems are summed into at most one report per kind already: no rate on events.
+  readonly #reporter = new Reporter(this, { eventsPerWindow: Infinity });
   readonly #gaugeClock = { seq: 0 };
   readonly #unhookRegistry: () => void;
   #refreshing: Promise<void> | undefined;
@@ -497,15 +499,9 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     this.#report(new ProtocolError(ErrorCodes.DECLARATION_CONFLICT, `prom-threads: ${detail}`), `conflict:${metric}:${detail}`);
   }
 
-  /** Emit `error` when someone listens; otherwise warn once per distinct problem. */
+  /** Emit `error` when someone listens, otherwise warn; bounded per code either way (see reporter.ts). */
   #report(error: PromThreadsError, key: string): void {
-    if (this.listenerCount("error") > 0) {
-      this.emit("error", error);
-      return;
-    }
-    if (this.#reported.has(key)) return;
-    this.#reported.add(key);
-    process.emitWarning(error.message, { code: error.code });
+    this.#reporter.report(error, key);
   }
 }
 

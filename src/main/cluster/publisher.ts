@@ -11,6 +11,7 @@ import { ConfigurationError, ErrorCodes, PromThreadsError } from "../../shared/e
 import { MetricsHub } from "../hub.js";
 import { integerOption, invalid } from "../serve/validate.js";
 import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type PushMessage, type Snapshot } from "./protocol.js";
+import { Reporter } from "../reporter.js";
 
 /** Options of {@link ClusterPublisher}. */
 export interface ClusterPublisherOptions {
@@ -88,7 +89,7 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
   readonly #timer: ReturnType<typeof setInterval>;
   readonly #onMessage = (raw: unknown): void => this.#receive(raw);
   readonly #acks: PendingAck[] = [];
-  readonly #reported = new Set<string>();
+  readonly #reporter = new Reporter(this);
   #baseline: Snapshot = new Map();
   #seq = 0;
   #queue: Promise<unknown> = Promise.resolve();
@@ -270,14 +271,8 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
     }
   }
 
-  /** Emit `error` when someone listens; otherwise warn once per distinct message. */
+  /** Emit `error` when someone listens, otherwise warn once per distinct message; bounded (see reporter.ts). */
   #report(error: PromThreadsError): void {
-    if (this.listenerCount("error") > 0) {
-      this.emit("error", error);
-      return;
-    }
-    if (this.#reported.has(error.message)) return;
-    this.#reported.add(error.message);
-    process.emitWarning(error.message, { code: error.code });
+    this.#reporter.report(error, error.message);
   }
 }

@@ -12,6 +12,7 @@ import { isOurs, message, PROTOCOL_VERSION, type AnnounceMessage, type DiscoverM
 import type { MetricsServer } from "../serve/server.js";
 import { invalid } from "../serve/validate.js";
 import { targetOf, validateLabels, validateTarget } from "./targets.js";
+import { Reporter } from "../reporter.js";
 
 /** One element of an http_sd (and file_sd) document. */
 export interface TargetGroup {
@@ -55,7 +56,7 @@ interface Entry {
 export class TargetDirectory extends EventEmitter<TargetDirectoryEvents> {
   readonly #common: Record<string, string>;
   readonly #targets = new Map<string, Entry>();
-  readonly #reported = new Set<string>();
+  readonly #reporter = new Reporter(this);
 
   /** Create an empty directory. Throws a ConfigurationError for invalid labels. */
   constructor(options?: TargetDirectoryOptions) {
@@ -141,14 +142,9 @@ export class TargetDirectory extends EventEmitter<TargetDirectoryEvents> {
     for (const [target, entry] of this.#targets) if (entry.owner === owner) this.#targets.delete(target);
   }
 
+  /** Emit `error` when someone listens, otherwise warn once per distinct message; bounded (see reporter.ts). */
   #report(error: PromThreadsError): void {
-    if (this.listenerCount("error") > 0) {
-      this.emit("error", error);
-      return;
-    }
-    if (this.#reported.has(error.message)) return;
-    this.#reported.add(error.message);
-    process.emitWarning(error.message, { code: error.code });
+    this.#reporter.report(error, error.message);
   }
 }
 
