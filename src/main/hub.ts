@@ -43,7 +43,7 @@ import { PoolMetrics, type PoolStatus, type ObservablePool, type PoolAttachOptio
 import { SelfMetrics } from "./self-metrics.js";
 import { SlotDrain } from "./slot-drain.js";
 import { Reporter } from "./reporter.js";
-import { DROP_REASONS, Tally, type DropReason } from "./tally.js";
+import { Tally, type DropReason } from "./tally.js";
 
 /** Distinct metric names `prom_threads_declaration_conflicts_total` labels; more count as `__overflow__`. */
 const kConflictMetricLabels = 100;

@@ -53,18 +53,18 @@ export class OverflowReader {
     let r = this.#read;
     if (r === end) return 0;
     this.#mapGrown();
-    const capacity0 = this.#capacity;
-    if (!Number.isInteger(end) || end >= 2 * capacity0 || overflowFill(end, r, capacity0) > Math.min(capacity0, this.#u8.length / kRecordBytes)) {
-      // An index out of range, more than the overflow holds, or past what the writer grew: not the
-      // writer's. Skip to it (so the writer's next store is read from a sane place), and say so.
-      sink.corrupt(`an overflow write index ${end} that cannot be the writer's (read index ${r}, capacity ${capacity0})`);
-      this.#read = end < 2 * capacity0 && Number.isInteger(end) ? end : r;
+    const capacity = this.#capacity;
+    // `end` is a u32 loaded by the caller: out of range, more than the overflow holds, or past what the
+    // writer grew, it is not the writer's. Skip to it (when in range, so the writer's next store is read
+    // from a sane place), and say so.
+    if (end >= 2 * capacity || overflowFill(end, r, capacity) > Math.min(capacity, this.#u8.length / kRecordBytes)) {
+      sink.corrupt(`an overflow write index ${end} that cannot be the writer's (read index ${r}, capacity ${capacity})`);
+      if (end < 2 * capacity) this.#read = end;
       // Release: gives the skipped room back to the writer.
       Atomics.store(this.#header, kOverflowRead, this.#read);
       return 0;
     }
     let observations = 0;
-    const capacity = this.#capacity;
     while (r !== end) {
       const i = overflowPosition(r, capacity) * kRecordWords;
       const word0 = this.#u32[i] as number;

@@ -2,13 +2,15 @@
  * Worker-side exemplars: the `inc({ value, labels, exemplarLabels })` and
  * `observe({ value, labels, exemplarLabels })` calls of metrics built with `enableExemplars: true`.
  * The metric installs them in its constructor, as prom-client does, so metrics without exemplars keep
- * their plain calls. An observation with an exemplar travels as one OP_EXEMPLAR block.
+ * their plain calls. An observation with an exemplar travels as one OP_EXEMPLAR block. The call's
+ * shape is checked here too ({@link parseExemplarCall}), for summaries, which accept it and export no
+ * exemplar.
  * @module
  */
+import { ErrorCodes, RecordingError } from "../shared/errors.js";
 import { encodeExemplar, validateExemplarLabels } from "../shared/exemplar.js";
 import { OP_EXEMPLAR, packWord0 } from "../shared/protocol.js";
 import type { LabelValues } from "../shared/types.js";
-import { parseExemplarCall } from "./exemplar.js";
 import { seriesIdOf } from "./metric.js";
 import { runtime } from "./runtime.js";
 
@@ -78,4 +80,54 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
     sentInWindow++;
     runtime.declare(packWord0(OP_EXEMPLAR, id), encodeExemplar(op, aux, value, now, exemplar));
   };
+}
+
+/** The parts of an exemplar call, checked. */
+export interface ParsedExemplarCall {
+  /** The labels of the series, or `undefined` for the unlabelled series. */
+  labels: object | undefined;
+  /** The value to record, `undefined` when the call gave none. */
+  value: unknown;
+  /** The exemplar's labels, or `undefined`; their values are strings or numbers. */
+  exemplarLabels: object | undefined;
+}
+
+const KEYS = new Set(["value", "labels", "exemplarLabels"]);
+
+/**
+ * Split an exemplar call's single argument into its parts, throwing ERR_PROM_THREADS_INVALID_LABELS for
+ * anything else (prom-client would silently record such a call on the unlabelled series).
+ */
+export function parseExemplarCall(metric: string, call: string, arg: unknown): ParsedExemplarCall {
+  if (arg === undefined) return { labels: undefined, value: undefined, exemplarLabels: undefined };
+  if (arg === null || typeof arg !== "object") {
+    throw shapeError(metric, call, `got ${arg === null ? "null" : typeof arg}`);
+  }
+  for (const key of Object.keys(arg)) if (!KEYS.has(key)) throw shapeError(metric, call, `unknown key "${key}"`);
+  const { value, labels, exemplarLabels } = arg as Record<string, unknown>;
+  return { labels: objectOrUndefined(metric, call, "labels", labels), value, exemplarLabels: checkExemplarLabels(metric, call, exemplarLabels) };
+}
+
+function objectOrUndefined(metric: string, call: string, key: string, value: unknown): object | undefined {
+  if (value === undefined) return undefined;
+  if (value === null || typeof value !== "object") throw shapeError(metric, call, `${key} must be an object`);
+  return value;
+}
+
+function checkExemplarLabels(metric: string, call: string, labels: unknown): object | undefined {
+  const checked = objectOrUndefined(metric, call, "exemplarLabels", labels);
+  if (checked === undefined) return undefined;
+  for (const [name, value] of Object.entries(checked)) {
+    if (typeof value !== "string" && typeof value !== "number") {
+      throw new RecordingError(ErrorCodes.INVALID_LABELS, `Metric "${metric}": exemplar label "${name}" must be a string or a number`);
+    }
+  }
+  return checked;
+}
+
+function shapeError(metric: string, call: string, detail: string): RecordingError {
+  return new RecordingError(
+    ErrorCodes.INVALID_LABELS,
+    `Metric "${metric}" has enableExemplars: ${call}() takes one object { value, labels, exemplarLabels } or a number (${detail})`,
+  );
 }

@@ -12,9 +12,7 @@ import {
   type NativeIndexer,
 } from "../shared/native-histogram.js";
 import type { MetricDeclaration } from "../shared/types.js";
-import { throwInvalidValue } from "../shared/validation.js";
-import type { SeriesRef } from "./metric.js";
-import { runtime } from "./runtime.js";
+import { bucketIndex } from "./bucket-index.js";
 
 /** The native settings of a histogram, resolved once from its declaration. */
 export interface NativeSettings {
@@ -33,9 +31,7 @@ export function nativeSettingsOf(declaration: MetricDeclaration): NativeSettings
 
 /** The `aux` word of an observation: classic bucket index, and with native settings the native field. */
 export function histogramAux(bounds: Float64Array, native: NativeSettings | null, value: number): number {
-  const n = bounds.length;
-  let bucket = 0;
-  while (bucket < n && value > (bounds[bucket] as number)) bucket++;
+  const bucket = bucketIndex(bounds, value);
   if (native === null) return bucket;
   return ((bucket << NATIVE_AUX_BITS) | nativeFieldOf(native, value)) >>> 0;
 }

@@ -5,7 +5,7 @@
  */
 import type { LabelValues, MetricType } from "../shared/types.js";
 import { throwInvalidValue } from "../shared/validation.js";
-import { parseExemplarCall } from "./exemplar.js";
+import { parseExemplarCall } from "./exemplars.js";
 import { WorkerMetric, isLabels, startLabeledTimer } from "./metric.js";
 
 /** A child that observes numbers. */
@@ -15,11 +15,9 @@ export interface ObservingChild {
 
 /** Base class of {@link Histogram} and {@link Summary}. */
 export abstract class ObservingMetric<T extends string, Child extends ObservingChild> extends WorkerMetric<T, Child> {
-  /** Validate `config`; with `enableExemplars`, `observe()` takes prom-client's exemplar shape. */
-  protected constructor(type: MetricType, config: { enableExemplars?: boolean }) {
+  /** Validate `config`. */
+  protected constructor(type: MetricType, config: object) {
     super(type, config);
-    // Chosen once, as prom-client does.
-    if (config.enableExemplars === true) this.observe = this.#observeWithExemplar;
   }
 
   /**
@@ -35,7 +33,11 @@ export abstract class ObservingMetric<T extends string, Child extends ObservingC
     else this.childOfLabels(undefined).observe(labelsOrValue);
   }
 
-  #observeWithExemplar(arg: unknown, value?: number): void {
+  /**
+   * `observe()` in prom-client's exemplar shape, recording the value only: for metrics that accept the
+   * shape but export no exemplar (summaries with `enableExemplars`). Histograms install their own.
+   */
+  protected observeExemplarShape(arg: unknown): void {
     if (!isLabels(arg)) return this.childOfLabels(undefined).observe(arg as number);
     const call = parseExemplarCall(this.name, "observe", arg);
     this.#observe(call.labels, call.value);

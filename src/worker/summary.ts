@@ -55,9 +55,10 @@ export class Summary<T extends string = string> extends ObservingMetric<T, Summa
   /** Declare a summary; validates the configuration at once. */
   constructor(config: SummaryConfiguration<T>) {
     super("summary", config);
+    // Chosen once, as prom-client does: the exemplar call shape only with enableExemplars.
+    if (config.enableExemplars === true) this.observe = this.observeExemplarShape as never;
     this.declareAtConstruction();
   }
-
 
   /** @internal */
   protected createChild(series: SeriesRef): SummaryChild {
