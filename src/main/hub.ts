@@ -300,12 +300,14 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   }
 
   /**
-   * @internal For the status page: each slot's owner and ring fill, and the attached pools, read without
-   * draining (the fills are as of now; counts are as of the last drain).
+   * @internal For the status page: the owner and ring fill of each slot up to the highest ever claimed (and
+   * at least `minSlots`; slots above it were never used), and the attached pools, read without draining
+   * (the fills are as of now; counts are as of the last drain).
    */
-  statusSources(): { slots: { inUse: boolean; threadId: number | null; fill: number }[]; pools: PoolStatus[] } {
+  statusSources(minSlots = 0): { slots: { inUse: boolean; threadId: number | null; fill: number }[]; pools: PoolStatus[] } {
     const slots: { inUse: boolean; threadId: number | null; fill: number }[] = [];
-    for (let index = 0; index < this.#layout.slotCount; index++) {
+    const count = Math.min(this.#layout.slotCount, Math.max(minSlots, this.#slotHighWater()));
+    for (let index = 0; index < count; index++) {
       const word = this.#layout.slotWord(index);
       // Relaxed readings, as for the connected count: a worker may claim or leave the slot right after.
       const inUse = Atomics.load(this.#words, word + kSlotState) === SLOT_CLAIMED;

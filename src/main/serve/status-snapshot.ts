@@ -62,13 +62,16 @@ export interface StatusDocument {
 const ELU_METRIC = "prom_threads_thread_event_loop_utilization";
 const HEAP_METRIC = "prom_threads_thread_heap_used_bytes";
 
+/** Slots the page shows at least (or all, when the hub has fewer). */
+const kMinSlotsShown = 16;
+
 /** Build the status document for a hub (or none). Never drains. */
 export function statusDocument(hub: MetricsHub | undefined, metricsPath: string): StatusDocument {
   const time = Date.now();
   if (hub === undefined) return { metricsPath, time, hub: null, slots: [], pools: [], threads: [] };
-  const { slots: all, pools } = hub.statusSources();
-  // A hub may have a thousand slots; the page needs those up to the last one in use.
-  let shown = Math.min(all.length, 16);
+  // A hub may have a thousand slots; the page needs those up to the last one in use (at least 16).
+  const { slots: all, pools } = hub.statusSources(kMinSlotsShown);
+  let shown = Math.min(all.length, kMinSlotsShown);
   for (let index = all.length - 1; index >= shown; index--) {
     if (all[index]?.inUse === true) {
       shown = index + 1;
