@@ -278,16 +278,14 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   stats(): HubStats {
     let ringFill = 0;
     let overflowRecords = 0;
-    let unfollowed = 0;
     for (const slot of this.#slots) {
       if (slot === undefined || !slot.active) continue;
       ringFill = Math.max(ringFill, slot.fill());
       overflowRecords += slot.overflowPending();
-      if (!this.#targets.follows(slot.threadId)) unfollowed++;
     }
     return {
       workersConnected: this.#connectedWorkers(),
-      workersUnfollowed: unfollowed,
+      workersUnfollowed: this.#unfollowedWorkers(),
       maxWorkers: this.#layout.slotCount,
       ringCapacity: this.#layout.ringCapacity,
       ringFill,
@@ -417,7 +415,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     if (!slot.active) {
       slot.active = true;
       slot.threadId = Atomics.load(this.#words, this.#layout.slotWord(index) + kSlotThreadId);
-      if (slot.threadId !== 0 && !this.#targets.follows(slot.threadId)) this.#reportUnfollowed(slot.threadId);
+      if (this.#isUnfollowed(slot)) this.#reportUnfollowed(slot.threadId);
     }
     const fill = slot.fill();
     if (fill > this.#ringFillWindow) this.#ringFillWindow = fill;
@@ -536,6 +534,17 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     return bytes;
   }
 
+  /** A worker the hub cannot follow to its exit: not the main thread (which outlives the hub), not followed. */
+  #isUnfollowed(slot: SlotDrain): boolean {
+    return slot.threadId !== 0 && !this.#targets.follows(slot.threadId);
+  }
+
+  #unfollowedWorkers(): number {
+    let count = 0;
+    for (const slot of this.#slots) if (slot !== undefined && slot.active && this.#isUnfollowed(slot)) count++;
+    return count;
+  }
+
   #reportUnfollowed(threadId: number): void {
     this.#report(
       new ConfigurationError(
@@ -563,10 +572,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       seriesOverflow: this.#seriesOverflow,
       drain: () => this.#drainForCollect(),
       connectedWorkers: () => this.#connectedWorkers(),
-      slotUsage: () => {
-        const { workersUnfollowed, sharedMemoryBytes } = this.stats();
-        return { unfollowed: workersUnfollowed, sharedMemoryBytes };
-      },
+      slotUsage: () => ({ unfollowed: this.#unfollowedWorkers(), sharedMemoryBytes: this.#sharedMemoryBytes() }),
       takeRingFill: () => {
         const fill = this.#ringFillWindow;
         this.#ringFillWindow = 0;

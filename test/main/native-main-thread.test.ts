@@ -25,6 +25,9 @@ describe("native histograms recorded on the main thread through the hub", () => 
       positive: { spans: [{ offset: 0, length: 3 }, { offset: 7, length: 1 }], deltas: [1, 1, 0, -1] },
       negative: { spans: [{ offset: 2, length: 1 }], deltas: [1] },
     });
+    // The main thread holds a slot but outlives the hub: it is not a worker the hub fails to follow.
+    expect(hub.stats().workersConnected).toBe(1);
+    expect(hub.stats().workersUnfollowed).toBe(0);
   });
 });
 
