@@ -161,17 +161,18 @@ export class RingWriter {
   }
 
   /**
-   * Write declarations that are waiting for room, waiting for the hub (as a record does) where allowed.
+   * Write declarations that are waiting for room, waiting for the hub (as a record does) where allowed and
+   * `mayWait` (a thread on its way out does not wait).
    * @returns `true` when nothing waits in this thread any more.
    */
-  flush(): boolean {
+  flush(mayWait = true): boolean {
     while (this.#waiting.length !== 0) {
       const first = this.#waiting[0] as { word0: number; payload: Uint8Array };
       const records = 1 + Math.ceil(first.payload.length / kRecordBytes);
       // It cannot fit only while the overflow is in use (an empty overflow holds the largest declaration):
       // wait for the hub to read enough of it.
       while (!this.#placeBlock(first.word0, first.payload, records)) {
-        if (this.#waitForRoom(this.#overflow.capacity - records)) continue;
+        if (mayWait && this.#waitForRoom(this.#overflow.capacity - records)) continue;
         this.#relimit();
         this.#ringDoorbell();
         return false;

@@ -196,9 +196,9 @@ class Runtime {
     this.#pending = [];
     const stateWord = layout.slotWord(slot) + kSlotState;
     process.once("exit", () => {
-      // Every record is in shared memory already; only declarations that found ring and overflow full
-      // may wait here, and no published record depends on them.
-      ring.flush();
+      // Every record is in shared memory already; only declarations that found no room (nowhere to wait)
+      // may wait here, and no published record depends on them. Written if there is room, without waiting.
+      ring.flush(false);
       // Why a store: tells a hub that was not told of this exit (nothing attached) that the slot's owner
       // is gone for good; everything written before it is published already.
       Atomics.store(words, stateWord, SLOT_EXITED);
