@@ -117,11 +117,6 @@ export class SlotDrain implements RecordSink {
     return this.#reader.fill();
   }
 
-  /** Whether the slot's records are discarded because its owner sent too many malformed ones. */
-  get quarantined(): boolean {
-    return this.#quarantined;
-  }
-
   /** Apply every published record, and take the writer's drop count. */
   drain(): void {
     if (this.#quarantined) {
@@ -137,7 +132,7 @@ export class SlotDrain implements RecordSink {
       this.#quarantined = true;
       this.#resolver.reportQuarantined(this.threadId, this.#malformedTotal);
     }
-    const { droppedFull } = this.#reader.counters();
+    const droppedFull = this.#reader.droppedFull();
     if (droppedFull !== this.#lastDroppedFull) {
       this.#tally.dropped.ring_full += (droppedFull - this.#lastDroppedFull) >>> 0;
       this.#lastDroppedFull = droppedFull;
@@ -146,7 +141,7 @@ export class SlotDrain implements RecordSink {
 
   /** Records waiting in this slot's overflow. */
   overflowPending(): number {
-    return this.#reader.counters().overflowPending;
+    return this.#reader.overflowPending();
   }
 
   /**

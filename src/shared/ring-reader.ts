@@ -81,6 +81,17 @@ export class RingReader {
     return ((Atomics.load(this.#header, kWriteIndex) - this.#read) >>> 0) / this.#capacity;
   }
 
+  /** Running count of records the writer dropped because ring and overflow were full. */
+  droppedFull(): number {
+    // Why Atomics.load: the writer stores this count on another thread; the acquire load sees its latest.
+    return Atomics.load(this.#header, kDroppedFull);
+  }
+
+  /** Records published to the overflow and not yet read. */
+  overflowPending(): number {
+    return this.#overflow.pending();
+  }
+
   /** Read the header's counters. */
   counters(): RingCounters {
     return {
