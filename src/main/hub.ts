@@ -150,6 +150,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   #lastLate = 0;
   #ringFillWindow = 0;
   #draining = false;
+  /** A background drain left records and has its next step scheduled. */
+  #chunkScheduled = false;
   /** Set by a drain, cleared at the next microtask checkpoint: see {@link #drainForCollect}. */
   #drainedThisTurn = false;
   #closed = false;
@@ -181,7 +183,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.#stopFollowingProcess = this.#targets.followProcessWorkers();
     this.#selfMetrics = this.#options.selfMetrics ? new SelfMetrics(this.registry, this.#selfMetricsSource()) : undefined;
     this.#unhookRegistry = this.#hookRegistry();
-    this.#timer = setInterval(() => this.drainSync(), this.#options.drainIntervalMs);
+    this.#timer = setInterval(() => this.#drainInBackground(), this.#options.drainIntervalMs);
     this.#timer.unref();
     this.#armDoorbell();
   }
@@ -242,25 +244,50 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
    * exposed for code that cannot await.
    */
   drainSync(): void {
-    if (this.#closed || this.#draining) return;
+    this.#drain(Infinity);
+  }
+
+  /**
+   * Drain every slot, at most `budget` records of each (a scrape drains everything: `Infinity`).
+   * @returns `true` when records were left for a next drain.
+   */
+  #drain(budget: number): boolean {
+    if (this.#closed || this.#draining) return false;
     this.#draining = true;
-    if (!this.#drainedThisTurn) {
+    if (budget === Infinity && !this.#drainedThisTurn) {
       this.#drainedThisTurn = true;
       queueMicrotask(() => {
         this.#drainedThisTurn = false;
       });
     }
     const start = performance.now();
+    let left = false;
     try {
       // Pick up pool workers created since the last look, before they can exit unseen.
       this.#targets.scan();
       const highWater = this.#slotHighWater();
-      for (let slot = 0; slot < highWater; slot++) this.#drainSlot(slot);
+      for (let slot = 0; slot < highWater; slot++) if (this.#drainSlot(slot, budget)) left = true;
       this.#countUnslotted();
     } finally {
       this.#draining = false;
     }
     this.#selfMetrics?.observeDrain((performance.now() - start) / 1000);
+    return left;
+  }
+
+  /**
+   * The timer's and the doorbell's drain: at most a ring's worth of records per slot, then, if more is
+   * waiting (a worker's overflow under load), again at the next turn of the event loop. A backlog of a
+   * million records is taken in short steps, between which the event loop serves scrapes and I/O; a
+   * scrape itself still drains everything published before it.
+   */
+  #drainInBackground(): void {
+    if (!this.#drain(this.#layout.ringCapacity) || this.#chunkScheduled) return;
+    this.#chunkScheduled = true;
+    setImmediate(() => {
+      this.#chunkScheduled = false;
+      this.#drainInBackground();
+    }).unref();
   }
 
   /**
@@ -405,12 +432,13 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     );
   }
 
-  #drainSlot(index: number): void {
+  /** Drain one slot (at most `budget` records); `true` when records were left. */
+  #drainSlot(index: number, budget: number): boolean {
     const stateWord = this.#layout.slotWord(index) + kSlotState;
     // Acquire: once the state says CLAIMED, the owner's threadId, its grown buffer and first records are
     // visible.
     const state = Atomics.load(this.#words, stateWord);
-    if (state !== SLOT_CLAIMED && state !== SLOT_EXITED) return;
+    if (state !== SLOT_CLAIMED && state !== SLOT_EXITED) return false;
     const slot = this.#slots[index] ?? this.#openSlot(index);
     if (!slot.active) {
       slot.active = true;
@@ -419,8 +447,12 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     }
     const fill = slot.fill();
     if (fill > this.#ringFillWindow) this.#ringFillWindow = fill;
-    slot.drain();
-    if (state === SLOT_EXITED) this.#releaseSlot(index);
+    // The owner marked its exit: release() drains everything it left, whatever the budget.
+    if (state === SLOT_EXITED) {
+      this.#releaseSlot(index);
+      return false;
+    }
+    return slot.drain(budget);
   }
 
   /** Make the drain state of a slot whose owner grew its buffer to hold the ring. */
@@ -639,7 +671,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       if (this.#closed) return;
       // Acquire load of the word workers add to, before the drain it is meant to cover.
       const before = Atomics.load(this.#control, kDoorbellWord);
-      this.drainSync();
+      this.#drainInBackground();
       this.#armDoorbell(before);
     };
     if (result.async) void result.value.then(next);

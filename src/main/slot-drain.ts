@@ -117,15 +117,17 @@ export class SlotDrain implements RecordSink {
     return this.#reader.fill();
   }
 
-  /** Apply every published record, and take the writer's drop count. */
-  drain(): void {
+  /**
+   * Apply every published record (with a `budget`, at most about that many, in order), and take the
+   * writer's drop count.
+   * @returns `true` when records are left for the next drain (only with a budget).
+   */
+  drain(budget = Infinity): boolean {
     if (this.#quarantined) {
       // Discard, counted: what a quarantined worker publishes is not read record by record.
-      const { pending, overflowPending } = this.#reader.counters();
-      this.#tally.dropped.malformed += Math.min(pending, this.#reader.capacity) + overflowPending;
-      this.#reader.reset(false);
+      this.#tally.dropped.malformed += this.#reader.reset(false);
     } else {
-      this.#reader.drain(this);
+      this.#reader.drain(this, budget);
     }
     if (this.#malformedPending > 0) this.#reportMalformed(false);
     if (!this.#quarantined && this.#malformedTotal >= kQuarantineAfter) {
@@ -137,6 +139,7 @@ export class SlotDrain implements RecordSink {
       this.#tally.dropped.ring_full += (droppedFull - this.#lastDroppedFull) >>> 0;
       this.#lastDroppedFull = droppedFull;
     }
+    return budget !== Infinity && this.#reader.hasPending();
   }
 
   /** Records waiting in this slot's overflow. */

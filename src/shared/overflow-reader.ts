@@ -45,11 +45,11 @@ export class OverflowReader {
   }
 
   /**
-   * Hand the records from the read index up to `end` (a write index loaded by the caller) to `sink`, then
-   * give their room back to the writer.
+   * Hand the records from the read index up to `end` (a write index loaded by the caller) to `sink`, at
+   * most about `budget` of them (a declaration is never split), then give their room back to the writer.
    * @returns the number of observation records handed over.
    */
-  drain(sink: RecordSink, end: number): number {
+  drain(sink: RecordSink, end: number, budget = Infinity): number {
     let r = this.#read;
     if (r === end) return 0;
     this.#mapGrown();
@@ -64,8 +64,10 @@ export class OverflowReader {
       Atomics.store(this.#header, kOverflowRead, this.#read);
       return 0;
     }
+    const published = overflowFill(end, r, capacity);
+    const stop = published > budget ? advanceOverflowIndex(r, Math.max(0, budget), capacity) : end;
     let observations = 0;
-    while (r !== end) {
+    while (r !== stop) {
       const i = overflowPosition(r, capacity) * kRecordWords;
       const word0 = this.#u32[i] as number;
       if ((word0 & 0xff) < OP_DECLARE_METRIC) {
@@ -83,6 +85,8 @@ export class OverflowReader {
         r = nextOverflowIndex(r, capacity);
         continue;
       }
+      // Past the budget: the whole declaration waits for the next drain.
+      if (records > overflowFill(stop, r, capacity)) break;
       sink.declaration(word0, this.#copyPayload(nextOverflowIndex(r, capacity), payloadBytes));
       r = advanceOverflowIndex(r, records, capacity);
     }
@@ -94,11 +98,20 @@ export class OverflowReader {
     return observations;
   }
 
-  /** Forget whatever is left, so the overflow can go to a new writer. Only when no thread writes it. */
-  reset(): void {
-    // The writer is gone: this store just leaves a clean header for the next owner, who loads it.
-    this.#read = Atomics.load(this.#header, kOverflowWrite);
+  /**
+   * Skip everything published, unread (for a new owner, or a quarantined writer that goes on writing).
+   * @returns how many records were skipped: exactly those below the one write index loaded here.
+   */
+  skipAll(): number {
+    // Acquire load of the writer's index: the records below it are the ones skipped and counted.
+    const end = Atomics.load(this.#header, kOverflowWrite);
+    const skipped = end < 2 * this.#capacity ? Math.min(this.#capacity, overflowFill(end, this.#read, this.#capacity)) : 0;
+    if (end < 2 * this.#capacity) this.#read = end;
+    // Release: gives the room back; a new owner loads this index as its start.
     Atomics.store(this.#header, kOverflowRead, this.#read);
+    // Why notify: a writer whose overflow was full may sleep on this word for room.
+    Atomics.notify(this.#waitView, kOverflowRead);
+    return skipped;
   }
 
   /** Make sure the views cover every position the writer has grown the buffer for. */

@@ -104,10 +104,11 @@ export class RingReader {
 
   /**
    * Hand every record published before this call to `sink`, ring first and then overflow, then give
-   * their room back to the writer.
+   * their room back to the writer; with a `budget`, at most about that many records (a declaration is
+   * never split), in order: what is left waits for the next call.
    * @returns the number of observation records handed over.
    */
-  drain(sink: RecordSink): number {
+  drain(sink: RecordSink, budget = Infinity): number {
     // The overflow's index first, then the ring's: every ring record below the ring index loaded second
     // was made before every overflow record below the index loaded first (the writer returns to the ring
     // only once we have read the overflow empty). Reading the ring first keeps that order.
@@ -121,28 +122,34 @@ export class RingReader {
       sink.corrupt(`a ring write index ${(ringEnd - this.#read) >>> 0} records ahead of its reader, beyond the ring's ${this.#capacity}`);
       return 0;
     }
-    const observations = this.#drainRing(sink, ringEnd);
-    // A declaration left half-read in the ring (only after memory corruption) keeps the overflow waiting.
+    const pending = (ringEnd - this.#read) >>> 0;
+    const observations = this.#drainRing(sink, pending > budget ? (this.#read + budget) >>> 0 : ringEnd);
+    // Ring records left (the budget ran out, or a half-published declaration after memory corruption)
+    // keep the overflow waiting: its records come after them.
     if (this.#read !== ringEnd) return observations;
-    return observations + this.#overflow.drain(sink, overflowEnd);
+    return observations + this.#overflow.drain(sink, overflowEnd, budget - pending);
   }
 
-  /** Records in the ring. */
-  get capacity(): number {
-    return this.#capacity;
+  /** Whether records are published and not read yet, in the ring or the overflow. */
+  hasPending(): boolean {
+    // Acquire loads of the writer's indices; the answer may be stale by the time the caller uses it.
+    return Atomics.load(this.#header, kWriteIndex) !== this.#read || this.#overflow.pending() !== 0;
   }
 
   /**
    * Skip whatever is published (a dead writer's partial declaration, or the records of a quarantined
-   * writer). With `forNewOwner`, also clear the writer's counters so the slot can go to a new writer: only
-   * when no thread writes it.
+   * writer, who may go on writing meanwhile). With `forNewOwner`, also clear the writer's counters so the
+   * slot can go to a new writer: only when no thread writes it.
+   * @returns how many records were skipped: exactly those below the write indices loaded here.
    */
-  reset(forNewOwner: boolean): void {
-    // Acquire loads of the write indices; the stores give the room back (and, for a new owner, leave a
-    // clean header that it loads).
-    this.#skipTo(Atomics.load(this.#header, kWriteIndex));
-    this.#overflow.reset();
+  reset(forNewOwner: boolean): number {
+    // Acquire load of the ring's write index; the records below it are the ones skipped and counted.
+    const ringEnd = Atomics.load(this.#header, kWriteIndex);
+    const skipped = Math.min(this.#capacity, (ringEnd - this.#read) >>> 0);
+    this.#skipTo(ringEnd);
+    const total = skipped + this.#overflow.skipAll();
     if (forNewOwner) Atomics.store(this.#header, kDroppedFull, 0);
+    return total;
   }
 
   #skipTo(end: number): void {
