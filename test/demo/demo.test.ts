@@ -18,6 +18,8 @@ async function startDemo(args: string[] = [], env: Record<string, string> = {}) 
   running.push(child);
   const api = (await child.waitFor(/API\s+(http:\/\/\S+)/))[1]!;
   const metrics = (await child.waitFor(/metrics\s+(http:\/\/\S+)/))[1]!;
+  // The start-up banner ends with the thread count; it may come in a later chunk than the URLs.
+  await child.waitFor(/worker threads; stop with Ctrl-C/);
   return { child, api, metrics };
 }
 
