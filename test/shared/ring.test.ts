@@ -37,6 +37,15 @@ class SequenceVerifier implements RecordSink {
   }
 }
 
+/** One slot's buffers, shareable with a worker thread: a control buffer and a growable data buffer grown to hold the ring. */
+function slotGeometry(capacity: number, overflowCapacity: number) {
+  const layout = new Layout(1, capacity, overflowCapacity);
+  const control = new SharedArrayBuffer(layout.controlBytes);
+  const data = new SharedArrayBuffer(0, { maxByteLength: layout.slotBufferMaxBytes });
+  data.grow(layout.ringBytes);
+  return { control, headerByte: layout.ringHeaderByte(0), data, capacity, overflowCapacity };
+}
+
 function makeRing(capacity: number, startIndex = 0, spillLimit = 1 << 20) {
   // Two slots: the test writes slot 0; slot 1's header lines are canaries nothing may touch.
   const overflowCapacity = spillLimit + declarationRecords(maxDeclarationBytes(capacity));
@@ -197,11 +206,7 @@ describe("ring", () => {
     const capacity = 4096;
     const total = 300_000;
     const overflowCapacity = total + declarationRecords(maxDeclarationBytes(capacity));
-    const layout = new Layout(1, capacity, overflowCapacity);
-    const control = new SharedArrayBuffer(layout.controlBytes);
-    const data = new SharedArrayBuffer(0, { maxByteLength: layout.slotBufferMaxBytes });
-    data.grow(layout.ringBytes);
-    const geometry = { control, headerByte: layout.ringHeaderByte(0), data, capacity, overflowCapacity };
+    const geometry = slotGeometry(capacity, overflowCapacity);
     const reader = new RingReader(geometry);
     const worker = startWorker("ring-producer.mjs", { workerData: { ...geometry, total, seed: 7 } });
     const done = nextMessage<{ dropped: number }>(worker);
@@ -235,11 +240,7 @@ describe("ring", () => {
     const capacity = 1024;
     // No room for observations in the overflow: only the room kept for one largest declaration (257 records).
     const overflowCapacity = declarationRecords(maxDeclarationBytes(capacity));
-    const layout = new Layout(1, capacity, overflowCapacity);
-    const control = new SharedArrayBuffer(layout.controlBytes);
-    const data = new SharedArrayBuffer(0, { maxByteLength: layout.slotBufferMaxBytes });
-    data.grow(layout.ringBytes);
-    const geometry = { control, headerByte: layout.ringHeaderByte(0), data, capacity, overflowCapacity };
+    const geometry = slotGeometry(capacity, overflowCapacity);
     const reader = new RingReader(geometry);
     const total = 20_000;
     // 4,000 declarations of 20 records each: 80,000 records through 1,281 records of room.
