@@ -3,6 +3,7 @@
 import cluster from "node:cluster";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { createRecorder } from "./recorders.js";
+import { compileLoop } from "./loop.js";
 import { busyTask, liveHeap, valueOf } from "./workload.js";
 
 const inCluster = isMainThread && cluster.isWorker;
@@ -61,9 +62,9 @@ const commands = {
   async cost({ ops, rounds }) {
     const cases = [];
     for (const [contender, recorder] of Object.entries(recorders)) {
-      // Each contender gets loops compiled from their own source, so no call site's type feedback is
-      // shared between libraries (a shared one would slow every library down alike).
-      const loop = (body) => new Function("m", "n", `for (let i = 0; i < n; i++) ${body};`);
+      // Each contender gets loops compiled from their own source text, so no call site's type feedback
+      // is shared between libraries (a shared one would slow every library down alike).
+      const loop = compileLoop;
       const inc = loop("m.inc()");
       const observe = loop("m.observe((i & 1023) / 1000)");
       const timed = loop("m()");

@@ -8,13 +8,14 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Counter } from "../../dist/worker/index.js";
 import { FloorWriter } from "./floor-ring.js";
+import { compileLoop } from "./loop.js";
 
 const { rounds, gate } = workerData;
 const long = 1_000_000;
 const floor = new FloorWriter(workerData.floor);
 const counter = new Counter({ name: "breakdown_total", help: "h" }).labels();
 const flag = new Int32Array(gate);
-const loop = (body) => new Function("m", "n", `for (let i = 0; i < n; i++) ${body};`);
+const loop = (body) => compileLoop(body);
 const incShort = loop("m.inc()");
 const incDraining = loop("m.inc()");
 const incStalled = loop("m.inc()");

@@ -10,6 +10,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import client from "prom-client";
 import { Counter, Histogram, time } from "../../dist/worker/index.js";
 import { FloorWriter } from "./floor-ring.js";
+import { compileLoop } from "./loop.js";
 
 const { ops, rounds, burst, bursts, floor: floorMemory } = workerData;
 const long = 1_000_000;
@@ -41,8 +42,8 @@ const clocks = {
   },
 };
 
-// Every case gets a loop compiled from its own source, so no call site's type feedback is shared.
-const loop = (body) => new Function("m", "from", "to", `for (let i = from; i < to; i++) ${body};`);
+// Every case gets a loop compiled from its own source text, so no call site's type feedback is shared.
+const loop = (body) => compileLoop(body, { from: true });
 const observeLoop = () => loop("m.observe((i & 1023) / 1000)");
 const incLoop = () => loop("m.inc()");
 const callLoop = () => loop("m()");
