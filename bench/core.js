@@ -28,9 +28,12 @@ export async function observeCost({ quick }) {
   const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1 });
   const floor = createFloor(hub.stats().ringCapacity);
   const reader = startFloorReader(floor);
+  // Version 0.1's writer ("before") writes into a floor ring of its own, drained the same way.
+  const before = createFloor(hub.stats().ringCapacity);
+  const beforeReader = startFloorReader(before);
   const settings = { ops: quick ? 200_000 : 1_000_000, rounds: quick ? 5 : 9, burst: 4096, bursts: quick ? 32 : 64 };
   const raw = await new Promise((resolve, reject) => {
-    const worker = new Worker(here("./lib/observe-cost.worker.js"), { workerData: { ...hub.workerData, ...settings, floor } });
+    const worker = new Worker(here("./lib/observe-cost.worker.js"), { workerData: { ...hub.workerData, ...settings, floor, before } });
     hub.attach(worker);
     worker.on("message", async (message) => {
       if (message.done) {
@@ -41,17 +44,19 @@ export async function observeCost({ quick }) {
       // The worker asks to settle: drain the hub (ring and overflow) and the floor's ring, then answer.
       await hub.collect();
       reader.drain();
+      beforeReader.drain();
       worker.postMessage("settled");
     });
     worker.once("error", reject);
   });
   reader.stop();
+  beforeReader.stop();
   await hub.collect();
   const stats = hub.stats();
   await hub.close();
   const cost = Object.fromEntries(Object.entries(raw.results).map(([name, values]) => [name, summarize(values)]));
   const dropped = Object.values(stats.recordsDropped).reduce((a, b) => a + b, 0);
-  return { cost, settings, floorDropped: raw.floorDropped, promThreadsDropped: dropped, recordsDrained: stats.recordsDrained, floorRead: reader.stats().records };
+  return { cost, settings, floorDropped: raw.floorDropped, beforeDropped: raw.beforeDropped, promThreadsDropped: dropped, recordsDrained: stats.recordsDrained, floorRead: reader.stats().records };
 }
 
 /**
@@ -184,7 +189,7 @@ export function printCore({ cost, drain, load, memory, costRun, breakdown }) {
   for (const [name, s] of Object.entries(cost)) console.log(line(name, s, "ns"));
   const { burst, bursts } = costRun.settings;
   console.log(`  short bursts: ${bursts} bursts of ${burst} records per round, 2 ms apart; 10^6 bursts: one burst of 1,000,000 per round`);
-  console.log(`  the floor dropped ${costRun.floorDropped} records on a full ring (it has no overflow); prom-threads dropped ${costRun.promThreadsDropped}`);
+  console.log(`  the floor dropped ${costRun.floorDropped} records on a full ring (it has no overflow); version 0.1's writer dropped ${costRun.beforeDropped}; prom-threads dropped ${costRun.promThreadsDropped}`);
   const pairs = [
     ["histogram.observe", "prom-client histogram.observe (stored child, 2 labels, 11 buckets)", "prom-threads histogram.observe, 11 buckets (default), 10^6 bursts"],
     ["counter.inc", "prom-client counter.inc (stored child, 2 labels)", "prom-threads counter.inc, 10^6 bursts"],

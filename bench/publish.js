@@ -34,7 +34,7 @@ if (mem) {
 }
 const costSettings = result.core.costSettings;
 if (costSettings) {
-  lines.push("", `Short bursts: ${costSettings.bursts} bursts of ${costSettings.burst} records per round, 2 ms apart, only the bursts timed; 10^6 bursts: one burst of 1,000,000 records per round; everything drained between cases. The floor dropped ${result.core.floorDropped} records on a full ring (it has no overflow); prom-threads dropped ${result.core.promThreadsDropped}.`);
+  lines.push("", `Short bursts: ${costSettings.bursts} bursts of ${costSettings.burst} records per round, 2 ms apart, only the bursts timed; 10^6 bursts: one burst of 1,000,000 records per round; everything drained between cases. The floor dropped ${result.core.floorDropped} records on a full ring (it has no overflow)${result.core.beforeDropped === undefined ? "" : `; version 0.1's writer dropped ${result.core.beforeDropped}`}; prom-threads dropped ${result.core.promThreadsDropped}.`);
 }
 lines.push(
   "",

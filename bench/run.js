@@ -62,7 +62,7 @@ const result = {
   machine: info,
   quick: options.quick,
   settings: settingsFor(options.quick),
-  core: { cost, costSettings: costRun.settings, floorDropped: costRun.floorDropped, promThreadsDropped: costRun.promThreadsDropped, breakdown, drain, load, memory },
+  core: { cost, costSettings: costRun.settings, floorDropped: costRun.floorDropped, beforeDropped: costRun.beforeDropped, promThreadsDropped: costRun.promThreadsDropped, breakdown, drain, load, memory },
   native,
   figures,
   warnings: [...warnings, ...node20.warnings, ...next.warnings],

@@ -6,6 +6,8 @@ export const HOT_PATH = ["prom-threads histogram.observe, 5 buckets", "prom-thre
 export const BURSTS = ["short bursts", "10^6 bursts"];
 export const CLOCK = "two performance.now() reads (the clock reads of time())";
 export const TIME = "prom-threads time() around a no-op";
+/** Issue 10's "before": counter.inc through version 0.1's writer (worker-local spill), bench/lib/v01-writer.js. */
+export const BEFORE_INC = "before (0.1): counter.inc through version 0.1's writer";
 
 const ns = (v) => `${v.toFixed(1)} ns`;
 const kib = (v) => (v >= 2 ** 20 ? `${(v / 2 ** 20).toFixed(2)} MiB` : `${(v / 1024).toFixed(0)} KiB`);
@@ -26,6 +28,14 @@ export function goals(result) {
       const x = ours / floor;
       out.push({ name: `${shape.replace("prom-threads ", "")}, ${burst}, vs the floor`, want: "≤ 1.5x", value: x, unit: "x", met: x <= 1.5, detail: `${ns(ours)} vs ${ns(floor)}` });
     }
+  }
+  // Issue 10: the shared overflow must not make the common case slower than 0.1's writer.
+  for (const burst of BURSTS) {
+    const after = median(`${HOT_PATH[3]}, ${burst}`);
+    const before = median(`${BEFORE_INC}, ${burst}`);
+    if (after === undefined || before === undefined) continue;
+    const x = after / before;
+    out.push({ name: `counter.inc, ${burst}, vs version 0.1's writer (issue 10)`, want: "≤ 1.0x", value: x, unit: "x", met: x <= 1, detail: `${ns(after)} vs ${ns(before)}` });
   }
   const clock = median(CLOCK);
   const observe = median(`${HOT_PATH[1]}, short bursts`);

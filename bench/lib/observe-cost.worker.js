@@ -1,5 +1,6 @@
 // Runs in a worker thread: ns per call of prom-threads' record calls next to "the floor" (a bare ring write
-// of the same record, bench/lib/floor-ring.js) and prom-client, all in this one thread, rounds alternating
+// of the same record, bench/lib/floor-ring.js), "before" (counter.inc through version 0.1's writer,
+// bench/lib/v01-writer.js) and prom-client, all in this one thread, rounds alternating
 // so every case meets the same machine conditions. The hub (and the floor's reader) drain concurrently in
 // the main thread. Two burst shapes:
 // - short bursts: 4096 records (a sixteenth of the ring), then a pause while the readers drain; only the
@@ -11,11 +12,23 @@ import client from "prom-client";
 import { Counter, Histogram, time } from "../../dist/worker/index.js";
 import { FloorWriter } from "./floor-ring.js";
 import { compileLoop } from "./loop.js";
+import { V01Writer } from "./v01-writer.js";
+import { BEFORE_INC } from "./goals.js";
 
-const { ops, rounds, burst, bursts, floor: floorMemory } = workerData;
+const { ops, rounds, burst, bursts, floor: floorMemory, before: beforeMemory } = workerData;
 const long = 1_000_000;
 const registry = new client.Registry();
 const floor = new FloorWriter(floorMemory);
+// "Before": version 0.1's writer (worker-local spill buffer) behind 0.1's counter.inc check, on a floor ring.
+const before = new V01Writer(beforeMemory);
+class V01CounterChild {
+  #word0 = 0x101;
+  inc(value = 1) {
+    if (typeof value !== "number" || !(value >= 0 && value < Infinity)) throw new TypeError(`bad increment ${value}`);
+    before.record(this.#word0, 0, value);
+  }
+}
+const beforeCounter = new V01CounterChild();
 
 /** Bucket layouts: 5, prom-client's default 11, and 30 (exponential, as latency histograms often are). */
 const layouts = {
@@ -56,6 +69,7 @@ const shapes = [
   ["prom-threads histogram.observe, 11 buckets (default)", observeLoop, hist[11]],
   ["prom-threads histogram.observe, 30 buckets", observeLoop, hist[30]],
   ["prom-threads counter.inc", incLoop, ptCounter],
+  [BEFORE_INC, incLoop, beforeCounter],
 ];
 const cases = [];
 for (const [shape, make, target] of shapes) {
@@ -84,6 +98,8 @@ const pause = (ms) => Atomics.wait(sleeper, 0, 0, ms);
  * writer keeps writing there. The next case must start from an empty ring, as "short bursts" mean.
  */
 function settle() {
+  // 0.1's writer moves its spill into the ring only from this thread (a timer in 0.1): do it here.
+  while (!before.flush()) pause(1);
   return new Promise((resolve) => {
     parentPort.once("message", resolve);
     parentPort.postMessage({ settle: true });
@@ -115,4 +131,5 @@ const results = Object.fromEntries(cases.map((c) => [c.name, []]));
 // Warm-up: let the JIT settle on every case.
 for (const c of cases) await measure(c);
 for (let round = 0; round < rounds; round++) for (const c of cases) results[c.name].push(await measure(c));
-parentPort.postMessage({ done: true, results, floorDropped: floor.dropped, ptDropped: null, clockSink });
+before.stop();
+parentPort.postMessage({ done: true, results, floorDropped: floor.dropped, beforeDropped: before.dropped, ptDropped: null, clockSink });
