@@ -19,13 +19,28 @@ const { ops, rounds, burst, bursts, floor: floorMemory, before: beforeMemory } =
 const long = 1_000_000;
 const registry = new client.Registry();
 const floor = new FloorWriter(floorMemory);
-// "Before": version 0.1's writer (worker-local spill buffer) behind 0.1's counter.inc check, on a floor ring.
+// "Before": version 0.1's writer (worker-local spill buffer) behind 0.1's counter.inc, on a floor ring. The
+// call reaches the writer as 0.1's (and today's) did: through a runtime object whose `writer` starts as a
+// placeholder that connects on the first record and replaces itself with the ring writer.
 const before = new V01Writer(beforeMemory);
+class V01Runtime {
+  writer;
+  constructor() {
+    const runtime = this;
+    this.writer = {
+      record(word0, aux, value) {
+        runtime.writer = before;
+        runtime.writer.record(word0, aux, value);
+      },
+    };
+  }
+}
+const v01Runtime = new V01Runtime();
 class V01CounterChild {
   #word0 = 0x101;
   inc(value = 1) {
     if (typeof value !== "number" || !(value >= 0 && value < Infinity)) throw new TypeError(`bad increment ${value}`);
-    before.record(this.#word0, 0, value);
+    v01Runtime.writer.record(this.#word0, 0, value);
   }
 }
 const beforeCounter = new V01CounterChild();
