@@ -64,10 +64,9 @@ const commands = {
     for (const [contender, recorder] of Object.entries(recorders)) {
       // Each contender gets loops compiled from their own source text, so no call site's type feedback
       // is shared between libraries (a shared one would slow every library down alike).
-      const loop = compileLoop;
-      const inc = loop("m.inc()");
-      const observe = loop("m.observe((i & 1023) / 1000)");
-      const timed = loop("m()");
+      const inc = compileLoop("m.inc()");
+      const observe = compileLoop("m.observe((i & 1023) / 1000)");
+      const timed = compileLoop("m()");
       const histogram = recorder.histogram(1);
       const counter = recorder.counter(1);
       cases.push(

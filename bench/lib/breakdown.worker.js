@@ -15,11 +15,10 @@ const long = 1_000_000;
 const floor = new FloorWriter(workerData.floor);
 const counter = new Counter({ name: "breakdown_total", help: "h" }).labels();
 const flag = new Int32Array(gate);
-const loop = (body) => compileLoop(body);
-const incShort = loop("m.inc()");
-const incDraining = loop("m.inc()");
-const incStalled = loop("m.inc()");
-const floorLong = loop("m.record(0x101, i & 15, (i & 1023) / 1000)");
+const incShort = compileLoop("m.inc()");
+const incDraining = compileLoop("m.inc()");
+const incStalled = compileLoop("m.inc()");
+const floorLong = compileLoop("m.record(0x101, i & 15, (i & 1023) / 1000)");
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 function settle() {

@@ -68,11 +68,6 @@ export class V01Writer {
     return this.#dropped;
   }
 
-  /** Observations waiting in the spill buffer (in 0.1, lost if the worker died now). */
-  get spilled() {
-    return this.#spillObservations;
-  }
-
   /** 0.1's hot path: one test (spill non-empty, or the ring past half full), three stores, one publish. */
   record(word0, aux, value) {
     const w = this.#write;

@@ -157,6 +157,8 @@ describe("ring", () => {
     expect(writer.waiting).toBeGreaterThan(0);
     writer.record(packWord0(OP_ADD, 0), 0, 0); // a declaration waits: dropped, counted
     expect(writer.dropped).toBe(1);
+    // This test is about the writer's queue of waiting declarations, and flush() is what writes it: the
+    // writer calls it itself on its next record (the runtime on exit); here no record follows, so the test does.
     while (!writer.flush()) reader.drain(sink);
     reader.drain(sink);
     expect(sink.next).toBe(1024);
