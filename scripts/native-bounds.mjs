@@ -1,7 +1,7 @@
-// Generate src/shared/native-bounds.ts: for j = 0..255, the largest float64 not above 2^(j/256) / 2,
+// Generate src/shared/model/native-bounds.ts: for j = 0..255, the largest float64 not above 2^(j/256) / 2,
 // computed with exact integer arithmetic (an integer 256th root), never with Math.pow, whose rounding
 // V8 does not guarantee. With these, "f <= bound" on a float f is exactly "f <= 2^(j/256) / 2".
-// Run: node scripts/native-bounds.mjs > src/shared/native-bounds.ts
+// Run: node scripts/native-bounds.mjs > src/shared/model/native-bounds.ts
 
 /** Largest integer y with y^n <= x (x, n BigInt, x >= 0). */
 function integerRoot(x, n) {

@@ -3,7 +3,7 @@ import { mkdtempSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSyn
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { ErrorCodes } from "../src/shared/errors.js";
+import { ErrorCodes } from "../src/shared/api/errors.js";
 
 const root = new URL("../", import.meta.url).pathname;
 const readme = readFileSync(join(root, "README.md"), "utf8");

@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { ErrorCodes } from "../src/shared/errors.js";
+import { ErrorCodes } from "../src/shared/api/errors.js";
 
 const root = new URL("../", import.meta.url);
 const doc = readFileSync(new URL("docs/scaling.md", root), "utf8");

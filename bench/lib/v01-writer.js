@@ -1,4 +1,4 @@
-// "Before" of the core benchmark: the record path of version 0.1's ring writer (src/shared/ring-writer.ts
+// "Before" of the core benchmark: the record path of version 0.1's ring writer (src/shared/transport/slot-writer.ts
 // at 0.1.0), kept here so `npm run bench` can show the hot path before and after the shared overflow.
 //
 // In 0.1 a record that met a ring past half full took a slow path that, when the ring was full, put it in

@@ -5,7 +5,7 @@
  * @module
  */
 import { Worker } from "node:worker_threads";
-import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
+import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 
 /** The part of a piscina pool the hub uses: its Worker objects and its `workerCreate` and `workerDestroy` events. */
 export interface PoolLike {

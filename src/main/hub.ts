@@ -5,8 +5,8 @@
  */
 import { EventEmitter } from "node:events";
 import type { Registry } from "prom-client";
-import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../shared/errors.js";
-import { WORKER_DATA_KEY, findHandle, type HubHandle, type HubWorkerData } from "../shared/handle.js";
+import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../shared/api/errors.js";
+import { WORKER_DATA_KEY, findHandle, type HubHandle, type HubWorkerData } from "../shared/transport/handle.js";
 import {
   Layout,
   SLOT_CLAIMED,
@@ -27,11 +27,11 @@ import {
   kVersionWord,
   kReadIndex,
   kWriteIndex,
-} from "../shared/layout.js";
-import { RingReader } from "../shared/ring-reader.js";
-import type { MetricDeclaration } from "../shared/types.js";
-import { OVERFLOW_LABEL_VALUE } from "../shared/limits.js";
-import { declarationDifference, normalizeDeclaration } from "../shared/validation.js";
+} from "../shared/transport/layout.js";
+import { SlotReader } from "../shared/transport/slot-reader.js";
+import type { MetricDeclaration } from "../shared/model/types.js";
+import { OVERFLOW_LABEL_VALUE } from "../shared/model/limits.js";
+import { declarationDifference, normalizeDeclaration } from "../shared/model/validation.js";
 import { AttachedTargets, isPool, type AttachTarget } from "./attach.js";
 import type { BridgeMetric } from "./bridge/bridge-metric.js";
 import { BridgeCounter } from "./bridge/counter.js";
@@ -457,7 +457,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
 
   /** Make the drain state of a slot whose owner grew its buffer to hold the ring. */
   #openSlot(index: number): SlotDrain {
-    const reader = new RingReader({
+    const reader = new SlotReader({
       control: this.#buffer,
       headerByte: this.#layout.ringHeaderByte(index),
       data: this.#slotBuffers[index] as SharedArrayBuffer,

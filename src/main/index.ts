@@ -21,4 +21,4 @@ export { ClusterPublisher, type ClusterPublisherOptions, type ClusterPublisherEv
 export { pushToGateway, type PushToGatewayOptions, type GatewayMethod, type GatewayResult } from "./pushgateway.js";
 export { writeFileSdTarget, type FileSdTarget, type FileSdTargetOptions } from "./discovery/file-sd.js";
 export { TargetDirectory, announceToPrimary, type AnnounceOptions, type TargetDirectoryEvents, type TargetDirectoryOptions, type TargetGroup } from "./discovery/http-sd.js";
-export * from "../shared/public.js";
+export * from "../shared/api/public.js";

@@ -3,10 +3,10 @@
  * @module
  */
 import { register as defaultRegistry, type Registry } from "prom-client";
-import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
-import { kMaxLocalId, kMaxRingCapacity, kMaxSlotBufferBytes, kMaxSlots, kMinRingCapacity, kRecordBytes } from "../shared/layout.js";
-import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/limits.js";
-import { declarationRecords } from "../shared/protocol.js";
+import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
+import { kMaxLocalId, kMaxRingCapacity, kMaxSlotBufferBytes, kMaxSlots, kMinRingCapacity, kRecordBytes } from "../shared/transport/layout.js";
+import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/model/limits.js";
+import { declarationRecords } from "../shared/transport/protocol.js";
 
 /** Slots of a hub by default: plenty, since a slot costs memory only once a worker claims it. */
 const kDefaultMaxWorkers = 1024;

@@ -11,7 +11,7 @@
  * @module
  */
 import { Counter, Gauge, type Registry } from "prom-client";
-import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
+import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 import { instrumentRun, TASK_OUTCOMES, type RunnablePool, type TaskOutcome } from "./pool-run.js";
 
 /** Options of `hub.attach(pool, options)`; they apply to piscina pools only. */

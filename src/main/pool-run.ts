@@ -1,12 +1,12 @@
 /**
  * The instrumented `pool.run()` of an attached piscina pool. It counts how every call ends, exactly once,
  * and (unless turned off) sends the task through prom-threads' task wrapper in the worker, which times
- * its wait and its run (see `src/shared/pool-task.ts` and `src/worker/pool-task.ts`).
+ * its wait and its run (see `src/shared/transport/pool-task.ts` and `src/worker/pool-task.ts`).
  * @module
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ENVELOPE_KEY, ENVELOPE_VERSION, type TaskEnvelope } from "../shared/pool-task.js";
+import { ENVELOPE_KEY, ENVELOPE_VERSION, type TaskEnvelope } from "../shared/transport/pool-task.js";
 
 /** How a `pool.run()` call ended. */
 export type TaskOutcome = "completed" | "failed" | "aborted";

@@ -4,7 +4,7 @@
  * @module
  */
 import { Pushgateway, type Registry } from "prom-client";
-import { ConfigurationError, ErrorCodes, PromThreadsError } from "../shared/errors.js";
+import { ConfigurationError, ErrorCodes, PromThreadsError } from "../shared/api/errors.js";
 import { ClusterAggregator } from "./cluster/aggregator.js";
 import { MetricsHub } from "./hub.js";
 import { integerOption, invalid } from "./serve/validate.js";

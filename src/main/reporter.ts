@@ -5,7 +5,7 @@
  * @module
  */
 import type { EventEmitter } from "node:events";
-import type { PromThreadsError } from "../shared/errors.js";
+import type { PromThreadsError } from "../shared/api/errors.js";
 
 /** Events of one code emitted per window, at most; the rest are counted and mentioned in the next one. */
 const kEventsPerWindow = 20;

@@ -6,7 +6,7 @@
  * @module
  */
 import type { MetricValue, Registry } from "prom-client";
-import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
+import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 import type { MetricSnapshot } from "./bridge/bridge-metric.js";
 import { DROP_REASONS, type Tally } from "./tally.js";
 

@@ -19,8 +19,9 @@ import {
   idOf,
   opOf,
   packWord0,
-} from "../shared/protocol.js";
-import type { RecordSink, RingReader } from "../shared/ring-reader.js";
+} from "../shared/transport/protocol.js";
+import type { RecordSink } from "../shared/transport/record-sink.js";
+import type { SlotReader } from "../shared/transport/slot-reader.js";
 import {
   Binding,
   KIND_COUNTER,
@@ -38,11 +39,11 @@ import {
 } from "./bridge/binding.js";
 import type { BridgeMetric } from "./bridge/bridge-metric.js";
 import { detachContribution } from "./bridge/gauge.js";
-import { MAX_LABEL_VALUE_BYTES } from "../shared/limits.js";
+import { MAX_LABEL_VALUE_BYTES } from "../shared/model/limits.js";
 import { keepExemplar } from "./bridge/exemplars.js";
 import type { NativeHistogramSeries } from "./bridge/native-buckets.js";
-import { decodeExemplar } from "../shared/exemplar.js";
-import { NATIVE_AUX_BITS } from "../shared/native-histogram.js";
+import { decodeExemplar } from "../shared/model/exemplar.js";
+import { NATIVE_AUX_BITS } from "../shared/model/native-histogram.js";
 import type { Tally } from "./tally.js";
 
 /** What a slot asks of the hub when a declaration arrives. */
@@ -87,7 +88,7 @@ export class SlotDrain implements RecordSink {
   active = false;
   /** The owner's threadId. */
   threadId = -1;
-  readonly #reader: RingReader;
+  readonly #reader: SlotReader;
   readonly #resolver: DeclarationResolver;
   readonly #tally: Tally;
   #bindings: Array<Binding | undefined> = [];
@@ -105,7 +106,7 @@ export class SlotDrain implements RecordSink {
   readonly #clock: { seq: number };
 
   /** Create the drain state of one slot. */
-  constructor(reader: RingReader, resolver: DeclarationResolver, tally: Tally, clock: { seq: number }) {
+  constructor(reader: SlotReader, resolver: DeclarationResolver, tally: Tally, clock: { seq: number }) {
     this.#reader = reader;
     this.#resolver = resolver;
     this.#tally = tally;

@@ -2,9 +2,9 @@
  * Worker-side counter.
  * @module
  */
-import { OP_ADD } from "../shared/protocol.js";
-import type { CounterConfiguration, LabelValues } from "../shared/types.js";
-import { throwInvalidValue } from "../shared/validation.js";
+import { OP_ADD } from "../shared/transport/protocol.js";
+import type { CounterConfiguration, LabelValues } from "../shared/model/types.js";
+import { throwInvalidValue } from "../shared/model/validation.js";
 import { WorkerMetric, isLabels, kDetach, removedWord0, type SeriesRef } from "./metric.js";
 import { runtime } from "./runtime.js";
 import { exemplarCall, type ExemplarCall } from "./exemplars.js";

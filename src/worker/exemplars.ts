@@ -7,10 +7,10 @@
  * exemplar.
  * @module
  */
-import { ErrorCodes, RecordingError } from "../shared/errors.js";
-import { encodeExemplar, validateExemplarLabels } from "../shared/exemplar.js";
-import { OP_EXEMPLAR, packWord0 } from "../shared/protocol.js";
-import type { LabelValues } from "../shared/types.js";
+import { ErrorCodes, RecordingError } from "../shared/api/errors.js";
+import { encodeExemplar, validateExemplarLabels } from "../shared/model/exemplar.js";
+import { OP_EXEMPLAR, packWord0 } from "../shared/transport/protocol.js";
+import type { LabelValues } from "../shared/model/types.js";
 import { seriesIdOf } from "./metric.js";
 import { runtime } from "./runtime.js";
 

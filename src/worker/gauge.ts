@@ -2,9 +2,9 @@
  * Worker-side gauge.
  * @module
  */
-import { OP_ADD, OP_SET } from "../shared/protocol.js";
-import type { ClusterAggregator, GaugeAggregate, GaugeConfiguration, LabelValues } from "../shared/types.js";
-import { throwInvalidValue } from "../shared/validation.js";
+import { OP_ADD, OP_SET } from "../shared/transport/protocol.js";
+import type { ClusterAggregator, GaugeAggregate, GaugeConfiguration, LabelValues } from "../shared/model/types.js";
+import { throwInvalidValue } from "../shared/model/validation.js";
 import { WorkerMetric, isLabels, kDetach, removedWord0, startChildTimer, startLabeledTimer, type SeriesRef } from "./metric.js";
 import { runtime } from "./runtime.js";
 

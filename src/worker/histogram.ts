@@ -2,9 +2,9 @@
  * Worker-side histogram.
  * @module
  */
-import type { HistogramConfiguration, LabelValues } from "../shared/types.js";
-import { throwInvalidValue } from "../shared/validation.js";
-import { OP_OBSERVE } from "../shared/protocol.js";
+import type { HistogramConfiguration, LabelValues } from "../shared/model/types.js";
+import { throwInvalidValue } from "../shared/model/validation.js";
+import { OP_OBSERVE } from "../shared/transport/protocol.js";
 import { bucketIndex } from "./bucket-index.js";
 import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
 import { ObservingMetric } from "./observing.js";

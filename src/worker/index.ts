@@ -14,7 +14,7 @@ export { Histogram, HistogramChild } from "./histogram.js";
 export type { ExemplarCall } from "./exemplars.js";
 export { Summary, SummaryChild } from "./summary.js";
 export { startThreadMetrics, type ThreadMetricsOptions } from "./thread-metrics.js";
-export * from "../shared/public.js";
+export * from "../shared/api/public.js";
 
 /**
  * Connect this thread to a hub, for setups where `workerData` does not carry `hub.workerData`

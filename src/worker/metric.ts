@@ -3,7 +3,7 @@
  * cache that resolves a label set to a bound child once.
  * @module
  */
-import { ErrorCodes, PromThreadsError, RecordingError } from "../shared/errors.js";
+import { ErrorCodes, PromThreadsError, RecordingError } from "../shared/api/errors.js";
 import {
   OP_ADD,
   OP_DECLARE_METRIC,
@@ -17,11 +17,11 @@ import {
   REMOVED_SERIES_ID,
   encodePayload,
   packWord0,
-} from "../shared/protocol.js";
-import { OVERFLOW_LABEL_VALUE } from "../shared/limits.js";
-import { seriesKey } from "../shared/series-key.js";
-import type { LabelValue, LabelValues, MetricDeclaration, MetricType } from "../shared/types.js";
-import { labelArgsToValues, labelObjectToValues, normalizeDeclaration } from "../shared/validation.js";
+} from "../shared/transport/protocol.js";
+import { OVERFLOW_LABEL_VALUE } from "../shared/model/limits.js";
+import { seriesKey } from "../shared/model/series-key.js";
+import type { LabelValue, LabelValues, MetricDeclaration, MetricType } from "../shared/model/types.js";
+import { labelArgsToValues, labelObjectToValues, normalizeDeclaration } from "../shared/model/validation.js";
 import { runtime } from "./runtime.js";
 import { releaseSeriesId, takeSeriesId } from "./series-ids.js";
 

@@ -10,8 +10,8 @@ import {
   nativeIndexer,
   schemaForFactor,
   type NativeIndexer,
-} from "../shared/native-histogram.js";
-import type { MetricDeclaration } from "../shared/types.js";
+} from "../shared/model/native-histogram.js";
+import type { MetricDeclaration } from "../shared/model/types.js";
 import { bucketIndex } from "./bucket-index.js";
 
 /** The native settings of a histogram, resolved once from its declaration. */

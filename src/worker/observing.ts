@@ -3,8 +3,8 @@
  * `startTimer()`.
  * @module
  */
-import type { LabelValues, MetricType } from "../shared/types.js";
-import { throwInvalidValue } from "../shared/validation.js";
+import type { LabelValues, MetricType } from "../shared/model/types.js";
+import { throwInvalidValue } from "../shared/model/validation.js";
 import { parseExemplarCall } from "./exemplars.js";
 import { WorkerMetric, isLabels, startLabeledTimer } from "./metric.js";
 

@@ -1,6 +1,6 @@
 /**
  * The task wrapper of attached piscina pools. `hub.attach(pool)` makes `pool.run(task)` send piscina this
- * module as the task's `filename`, with the caller's task in an envelope (see `src/shared/pool-task.ts`).
+ * module as the task's `filename`, with the caller's task in an envelope (see `src/shared/transport/pool-task.ts`).
  * Here, in the worker, it measures how long the task waited, calls the pool's own handler with the
  * caller's task, and measures how long it ran; the handler's result or error goes back unchanged.
  *
@@ -9,7 +9,7 @@
  * @module
  */
 import { pathToFileURL } from "node:url";
-import { TASK_BUCKETS, TASK_RUN_METRIC, TASK_WAIT_METRIC, isTaskEnvelope, type TaskEnvelope } from "../shared/pool-task.js";
+import { TASK_BUCKETS, TASK_RUN_METRIC, TASK_WAIT_METRIC, isTaskEnvelope, type TaskEnvelope } from "../shared/transport/pool-task.js";
 import { Histogram, type HistogramChild } from "./histogram.js";
 import { runtime } from "./runtime.js";
 import { sampleThreadMetricsIfDue, startThreadMetrics } from "./thread-metrics.js";

@@ -4,8 +4,8 @@
  * @module
  */
 import { isMainThread, threadId, workerData } from "node:worker_threads";
-import { ConfigurationError, ConnectionError, ErrorCodes, RecordingError } from "../shared/errors.js";
-import { checkHandle, findHandle, type HubHandle } from "../shared/handle.js";
+import { ConfigurationError, ConnectionError, ErrorCodes, RecordingError } from "../shared/api/errors.js";
+import { checkHandle, findHandle, type HubHandle } from "../shared/transport/handle.js";
 import {
   type Layout,
   SLOT_CLAIMED,
@@ -18,9 +18,9 @@ import {
   kSlotThreadId,
   kLateDropsWord,
   kUnslottedDropsWord,
-} from "../shared/layout.js";
-import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/limits.js";
-import { RingWriter, type PublishPoint } from "../shared/ring-writer.js";
+} from "../shared/transport/layout.js";
+import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/model/limits.js";
+import { SlotWriter, type PublishPoint } from "../shared/transport/slot-writer.js";
 
 /** The one call metrics make per observation. */
 export interface RecordWriter {
@@ -33,14 +33,14 @@ const NOT_CONNECTED_MESSAGE =
 
 /** Options for test fixtures only; not part of the public API. */
 export interface RuntimeTestHooks {
-  /** Runs after bytes are written to the ring and before they are published (see RingWriterOptions). */
+  /** Runs after bytes are written to the ring and before they are published (see SlotWriterOptions). */
   beforePublish?: (point: PublishPoint) => void;
 }
 
 class Runtime {
   /** The writer every metric records through; replaced when the thread connects. */
   writer: RecordWriter;
-  #ring: RingWriter | undefined;
+  #ring: SlotWriter | undefined;
   #buffer: SharedArrayBuffer | undefined;
   #slot = -1;
   #triedWorkerData = false;
@@ -179,7 +179,7 @@ class Runtime {
       return;
     }
     this.#slot = slot;
-    const ring = new RingWriter({
+    const ring = new SlotWriter({
       control: handle.buffer,
       headerByte: layout.ringHeaderByte(slot),
       data: handle.slots[slot] as SharedArrayBuffer,

@@ -7,8 +7,8 @@
  * `remove()` is pointed at {@link REMOVED_SERIES_ID}, never at a reused id.
  * @module
  */
-import { ConfigurationError, ErrorCodes } from "../shared/errors.js";
-import { REMOVED_SERIES_ID } from "../shared/protocol.js";
+import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
+import { REMOVED_SERIES_ID } from "../shared/transport/protocol.js";
 import { runtime } from "./runtime.js";
 
 /** Released ids, reused last in, first out. */

@@ -2,9 +2,9 @@
  * Worker-side summary.
  * @module
  */
-import type { LabelValues, SummaryConfiguration } from "../shared/types.js";
-import { throwInvalidValue } from "../shared/validation.js";
-import { OP_OBSERVE } from "../shared/protocol.js";
+import type { LabelValues, SummaryConfiguration } from "../shared/model/types.js";
+import { throwInvalidValue } from "../shared/model/validation.js";
+import { OP_OBSERVE } from "../shared/transport/protocol.js";
 import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
 import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";

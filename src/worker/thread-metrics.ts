@@ -7,7 +7,7 @@
  * @module
  */
 import { threadId } from "node:worker_threads";
-import { ConfigurationError, ConnectionError, ErrorCodes } from "../shared/errors.js";
+import { ConfigurationError, ConnectionError, ErrorCodes } from "../shared/api/errors.js";
 import { Gauge, type GaugeChild } from "./gauge.js";
 import { runtime } from "./runtime.js";
 

@@ -9,7 +9,7 @@ import { Piscina } from "piscina";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MetricsHub, metricsHandler, startHttpServer, type MetricsServer } from "../../src/main/index.js";
-import { growthFactor, schemaForFactor } from "../../src/shared/native-histogram.js";
+import { growthFactor, schemaForFactor } from "../../src/shared/model/native-histogram.js";
 import { query, scalar, startPrometheus, type Daemon } from "../helpers/daemons.js";
 import { skipWithout } from "../helpers/exposition-checkers.js";
 import { sleep } from "../helpers/http.js";

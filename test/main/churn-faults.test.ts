@@ -5,7 +5,7 @@
  * this test recomputes the conservation from the raw numbers instead of trusting the report's verdict.
  */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MAX_SERIES } from "../../src/shared/limits.js";
+import { DEFAULT_MAX_SERIES } from "../../src/shared/model/limits.js";
 import { runWorkload, type WorkloadReport } from "../../scripts/soak/workload.mjs";
 
 function sum(values: Record<string, number>): number {

@@ -7,8 +7,8 @@ import type { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub, type PromThreadsError } from "../../src/main/index.js";
-import { ErrorCodes } from "../../src/shared/errors.js";
-import { OP_ADD, OP_DECLARE_METRIC, OP_DECLARE_SERIES, OP_OBSERVE, OP_SERIES_OVERFLOW, OP_SET } from "../../src/shared/protocol.js";
+import { ErrorCodes } from "../../src/shared/api/errors.js";
+import { OP_ADD, OP_DECLARE_METRIC, OP_DECLARE_SERIES, OP_OBSERVE, OP_SERIES_OVERFLOW, OP_SET } from "../../src/shared/transport/protocol.js";
 import { samples } from "../helpers/exposition.js";
 import { exited, nextMessage, startWorker } from "../helpers/workers.js";
 

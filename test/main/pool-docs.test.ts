@@ -14,7 +14,7 @@ describe("docs/pool-metrics.md", () => {
   });
 
   it("documents every pool and thread metric", () => {
-    const files = ["src/main/pool-metrics.ts", "src/shared/pool-task.ts", "src/worker/thread-metrics.ts"];
+    const files = ["src/main/pool-metrics.ts", "src/shared/transport/pool-task.ts", "src/worker/thread-metrics.ts"];
     const names = new Set(files.flatMap((file) => [...source(file).matchAll(/"(prom_threads_(?:pool|thread)_\w+)"/g)].map((m) => m[1]!)));
     expect(names.size).toBe(10);
     expect([...names].filter((name) => !doc.includes(`| \`${name}{`))).toEqual([]);

@@ -7,7 +7,7 @@ import { Piscina } from "piscina";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub, type PoolAttachOptions, type PromThreadsError } from "../../src/main/index.js";
-import { ErrorCodes } from "../../src/shared/errors.js";
+import { ErrorCodes } from "../../src/shared/api/errors.js";
 import { samples } from "../helpers/exposition.js";
 import { fixture, sleep, waitFor } from "../helpers/workers.js";
 

@@ -9,8 +9,8 @@ import type { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub, type PromThreadsError } from "../../src/main/index.js";
-import { ErrorCodes } from "../../src/shared/errors.js";
-import { DEFAULT_MAX_SERIES, OVERFLOW_LABEL_VALUE } from "../../src/shared/limits.js";
+import { ErrorCodes } from "../../src/shared/api/errors.js";
+import { DEFAULT_MAX_SERIES, OVERFLOW_LABEL_VALUE } from "../../src/shared/model/limits.js";
 import { samples } from "../helpers/exposition.js";
 import { nextMessage, startWorker } from "../helpers/workers.js";
 

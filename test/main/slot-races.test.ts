@@ -6,7 +6,7 @@ import type { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
-import { Layout, SLOT_CLAIMING, SLOT_FREE, kOverflowCapacityWord, kRingCapacityWord, kSlotCountWord, kSlotState, kSlotThreadId } from "../../src/shared/layout.js";
+import { Layout, SLOT_CLAIMING, SLOT_FREE, kOverflowCapacityWord, kRingCapacityWord, kSlotCountWord, kSlotState, kSlotThreadId } from "../../src/shared/transport/layout.js";
 import { samples as parse } from "../helpers/exposition.js";
 import { Scripted } from "../helpers/scripted.js";
 import { exited, nextMessage, startWorker } from "../helpers/workers.js";

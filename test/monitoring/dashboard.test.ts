@@ -67,7 +67,7 @@ describe("the Grafana dashboard", () => {
 
   it("covers every self-metric, pool metric and per-thread metric the library exports", () => {
     const exprs = queryPanels.flatMap((p) => (p.targets ?? []).map((t) => t.expr ?? "")).join("\n");
-    const sources = ["src/main/self-metrics.ts", "src/main/pool-metrics.ts", "src/worker/thread-metrics.ts", "src/shared/pool-task.ts"]
+    const sources = ["src/main/self-metrics.ts", "src/main/pool-metrics.ts", "src/worker/thread-metrics.ts", "src/shared/transport/pool-task.ts"]
       .map((file) => readFileSync(new URL(`../../${file}`, import.meta.url), "utf8"))
       .join("\n");
     // Families, not samples: a histogram's `_sum`, `_count` and `_bucket` names (self-metrics render them

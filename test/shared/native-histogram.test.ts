@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SCHEMA8_FRACTION_BOUNDS } from "../../src/shared/native-bounds.js";
+import { SCHEMA8_FRACTION_BOUNDS } from "../../src/shared/model/native-bounds.js";
 import {
   NATIVE_ZERO_BUCKET,
   classicBucketOfAux,
@@ -10,7 +10,7 @@ import {
   nativeIndexer,
   packNativeAux,
   schemaForFactor,
-} from "../../src/shared/native-histogram.js";
+} from "../../src/shared/model/native-histogram.js";
 
 // Independent exact arithmetic. A positive double is m * 2^e with integer m (exact, via DataView bits).
 function decompose(v: number): { m: bigint; e: number } {

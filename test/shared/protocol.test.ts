@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import * as protocol from "../../src/shared/protocol.js";
+import * as protocol from "../../src/shared/transport/protocol.js";
 
 describe("the record protocol", () => {
   it("gives every operation its own code, observations below the declaration range, all in the op byte", () => {

@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { Layout, kReadIndex, kRecordBytes, kRingHeaderWords, kWriteIndex } from "../../src/shared/layout.js";
-import { maxDeclarationBytes } from "../../src/shared/limits.js";
-import { OP_ADD, OP_DECLARE_SERIES, declarationRecords, packWord0 } from "../../src/shared/protocol.js";
-import { RingReader, type RecordSink } from "../../src/shared/ring-reader.js";
-import { RingWriter } from "../../src/shared/ring-writer.js";
+import { Layout, kReadIndex, kRecordBytes, kRingHeaderWords, kWriteIndex } from "../../src/shared/transport/layout.js";
+import { maxDeclarationBytes } from "../../src/shared/model/limits.js";
+import { OP_ADD, OP_DECLARE_SERIES, declarationRecords, packWord0 } from "../../src/shared/transport/protocol.js";
+import type { RecordSink } from "../../src/shared/transport/record-sink.js";
+import { SlotReader } from "../../src/shared/transport/slot-reader.js";
+import { SlotWriter } from "../../src/shared/transport/slot-writer.js";
 import { nextMessage, startWorker } from "../helpers/workers.js";
 
 /** A small seeded PRNG (mulberry32), so a failing run can be replayed. */
@@ -60,8 +61,8 @@ function makeRing(capacity: number, startIndex = 0, spillLimit = 1 << 20) {
   const canary = layout.ringHeaderByte(1) / 4;
   for (let i = 0; i < kRingHeaderWords; i++) words[canary + i] = 0xdeadbeef;
   const geometry = { control, headerByte: layout.ringHeaderByte(0), data, capacity, overflowCapacity };
-  const writer = new RingWriter({ ...geometry, spillLimit });
-  const reader = new RingReader(geometry);
+  const writer = new SlotWriter({ ...geometry, spillLimit });
+  const reader = new SlotReader(geometry);
   const canariesIntact = () => Array.from({ length: kRingHeaderWords }, (_, i) => words[canary + i] === 0xdeadbeef).every(Boolean);
   return { writer, reader, canariesIntact, words, header, data, layout };
 }
@@ -209,7 +210,7 @@ describe("ring", () => {
     const total = 300_000;
     const overflowCapacity = total + declarationRecords(maxDeclarationBytes(capacity));
     const geometry = slotGeometry(capacity, overflowCapacity);
-    const reader = new RingReader(geometry);
+    const reader = new SlotReader(geometry);
     const worker = startWorker("ring-producer.mjs", { workerData: { ...geometry, total, seed: 7 } });
     const done = nextMessage<{ dropped: number }>(worker);
     let next = 0;
@@ -243,7 +244,7 @@ describe("ring", () => {
     // No room for observations in the overflow: only the room kept for one largest declaration (257 records).
     const overflowCapacity = declarationRecords(maxDeclarationBytes(capacity));
     const geometry = slotGeometry(capacity, overflowCapacity);
-    const reader = new RingReader(geometry);
+    const reader = new SlotReader(geometry);
     const total = 20_000;
     // 4,000 declarations of 20 records each: 80,000 records through 1,281 records of room.
     const worker = startWorker("ring-producer.mjs", { workerData: { ...geometry, total, seed: 3, declareEvery: 5, spillLimit: 0, maxWaitMs: 10_000 } });

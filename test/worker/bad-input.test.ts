@@ -1,7 +1,7 @@
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
-import { ErrorCodes } from "../../src/shared/errors.js";
+import { ErrorCodes } from "../../src/shared/api/errors.js";
 import { samples } from "../helpers/exposition.js";
 import { Scripted, type Reply } from "../helpers/scripted.js";
 

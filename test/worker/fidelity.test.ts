@@ -6,8 +6,8 @@
 import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCodes, MetricsHub } from "../../src/main/index.js";
-import { kLayoutVersion, kMagic, kMagicWord, kRingCapacityWord, kSlotCountWord, kVersionWord } from "../../src/shared/layout.js";
-import { MAX_AGE_BUCKETS, MAX_BUCKETS, MAX_PERCENTILES } from "../../src/shared/limits.js";
+import { kLayoutVersion, kMagic, kMagicWord, kRingCapacityWord, kSlotCountWord, kVersionWord } from "../../src/shared/transport/layout.js";
+import { MAX_AGE_BUCKETS, MAX_BUCKETS, MAX_PERCENTILES } from "../../src/shared/model/limits.js";
 import { samples } from "../helpers/exposition.js";
 import { Scripted, type Reply } from "../helpers/scripted.js";
 

@@ -2,8 +2,8 @@
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
-import { ErrorCodes } from "../../src/shared/errors.js";
-import { MAX_HELP_BYTES, MAX_LABEL_NAMES, MAX_LABEL_VALUE_BYTES, MAX_METRIC_DECLARATION_BYTES } from "../../src/shared/limits.js";
+import { ErrorCodes } from "../../src/shared/api/errors.js";
+import { MAX_HELP_BYTES, MAX_LABEL_NAMES, MAX_LABEL_VALUE_BYTES, MAX_METRIC_DECLARATION_BYTES } from "../../src/shared/model/limits.js";
 import { Counter, Histogram } from "../../src/worker/index.js";
 import { samples } from "../helpers/exposition.js";
 import { Scripted } from "../helpers/scripted.js";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { ErrorCodes, PromThreadsError } from "../../src/shared/errors.js";
-import { MAX_EXEMPLAR_LABEL_CHARS, validateExemplarLabels } from "../../src/shared/exemplar.js";
+import { ErrorCodes, PromThreadsError } from "../../src/shared/api/errors.js";
+import { MAX_EXEMPLAR_LABEL_CHARS, validateExemplarLabels } from "../../src/shared/model/exemplar.js";
 import { Counter } from "../../src/worker/counter.js";
 import { Histogram } from "../../src/worker/histogram.js";
 

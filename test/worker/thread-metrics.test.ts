@@ -3,7 +3,7 @@ import type { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
-import { ErrorCodes } from "../../src/shared/errors.js";
+import { ErrorCodes } from "../../src/shared/api/errors.js";
 import { samples } from "../helpers/exposition.js";
 import { exited, nextMessage, startWorker, waitFor } from "../helpers/workers.js";
 

@@ -5,9 +5,9 @@
  * @module
  */
 import type { MetricValue, Registry } from "prom-client";
-import { OVERFLOW_LABEL_VALUE } from "../../shared/limits.js";
-import { seriesKey } from "../../shared/series-key.js";
-import type { ClusterAggregator, LabelValue, MetricDeclaration, MetricType } from "../../shared/types.js";
+import { OVERFLOW_LABEL_VALUE } from "../../shared/model/limits.js";
+import { seriesKey } from "../../shared/model/series-key.js";
+import type { ClusterAggregator, LabelValue, MetricDeclaration, MetricType } from "../../shared/model/types.js";
 import type { Binding, SeriesLabels } from "./binding.js";
 
 /** Called when label sets fold into a metric's overflow series: `count` more of them. */

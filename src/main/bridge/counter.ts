@@ -3,8 +3,8 @@
  * @module
  */
 import type { MetricValue } from "prom-client";
-import { seriesKey } from "../../shared/series-key.js";
-import type { LabelValue, MetricDeclaration } from "../../shared/types.js";
+import { seriesKey } from "../../shared/model/series-key.js";
+import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
 import { Binding, CounterSeries, KIND_COUNTER, isRecorded } from "./binding.js";
 import { BridgeMetric } from "./bridge-metric.js";
 

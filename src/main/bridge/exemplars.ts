@@ -3,8 +3,8 @@
  * values they belong to, in the shape prom-client's `getMetricsAsJSON()` gives exemplars.
  * @module
  */
-import type { ExemplarRecord } from "../../shared/exemplar.js";
-import { NATIVE_AUX_BITS } from "../../shared/native-histogram.js";
+import type { ExemplarRecord } from "../../shared/model/exemplar.js";
+import { NATIVE_AUX_BITS } from "../../shared/model/native-histogram.js";
 import { Binding, KIND_COUNTER, KIND_HISTOGRAM, KIND_NATIVE_HISTOGRAM, type CounterSeries, type ExemplarValue, type HistogramSeries } from "./binding.js";
 
 /**

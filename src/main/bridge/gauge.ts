@@ -4,8 +4,8 @@
  * @module
  */
 import type { MetricValue } from "prom-client";
-import { seriesKey } from "../../shared/series-key.js";
-import type { GaugeAggregate, LabelValue, MetricDeclaration } from "../../shared/types.js";
+import { seriesKey } from "../../shared/model/series-key.js";
+import type { GaugeAggregate, LabelValue, MetricDeclaration } from "../../shared/model/types.js";
 import { Binding, GaugeContribution, GaugeSeries, KIND_GAUGE } from "./binding.js";
 import { BridgeMetric } from "./bridge-metric.js";
 

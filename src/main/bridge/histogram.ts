@@ -3,9 +3,9 @@
  * @module
  */
 import type { MetricValue } from "prom-client";
-import { seriesKey } from "../../shared/series-key.js";
-import type { LabelValue, MetricDeclaration } from "../../shared/types.js";
-import { schemaForFactor } from "../../shared/native-histogram.js";
+import { seriesKey } from "../../shared/model/series-key.js";
+import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
+import { schemaForFactor } from "../../shared/model/native-histogram.js";
 import { Binding, HistogramSeries, KIND_HISTOGRAM, KIND_NATIVE_HISTOGRAM, isRecorded, type SeriesLabels } from "./binding.js";
 import { BridgeMetric } from "./bridge-metric.js";
 import { NativeHistogramSeries } from "./native-buckets.js";

@@ -11,7 +11,7 @@ import {
   NATIVE_SCHEMA_MIN,
   NATIVE_ZERO_BUCKET,
   nativeIndexOfAux,
-} from "../../shared/native-histogram.js";
+} from "../../shared/model/native-histogram.js";
 import { HistogramSeries, type SeriesLabels } from "./binding.js";
 
 /** A run of consecutive buckets in the exposition: `offset` from the end of the previous run. */

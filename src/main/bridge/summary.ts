@@ -5,8 +5,8 @@
  */
 import { Summary, type Registry } from "prom-client";
 import type { MetricValue } from "prom-client";
-import { seriesKey } from "../../shared/series-key.js";
-import type { LabelValue, MetricDeclaration } from "../../shared/types.js";
+import { seriesKey } from "../../shared/model/series-key.js";
+import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
 import { Binding, KIND_SUMMARY } from "./binding.js";
 import { BridgeMetric } from "./bridge-metric.js";
 

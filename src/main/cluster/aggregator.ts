@@ -6,10 +6,10 @@
 import type { Cluster, Worker as ClusterWorker } from "node:cluster";
 import { EventEmitter } from "node:events";
 import { Registry } from "prom-client";
-import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../../shared/errors.js";
+import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../../shared/api/errors.js";
 import { integerOption, invalid } from "../serve/validate.js";
 import { nodeCluster } from "./node-cluster.js";
-import { DEFAULT_MAX_SERIES } from "../../shared/limits.js";
+import { DEFAULT_MAX_SERIES } from "../../shared/model/limits.js";
 import { familyProblem, labelsProblem } from "./validate-push.js";
 import { ClusterFamily, CounterFamily, GaugeFamily, HistogramFamily, SummaryFamily, type ProcessId } from "./families.js";
 import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";

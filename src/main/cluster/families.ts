@@ -6,7 +6,7 @@
  * @module
  */
 import type { MetricValue, Registry } from "prom-client";
-import { OVERFLOW_LABEL_VALUE } from "../../shared/limits.js";
+import { OVERFLOW_LABEL_VALUE } from "../../shared/model/limits.js";
 import { fromWire, labelKey, type WireFamily, type WireSeries } from "./protocol.js";
 
 /** Identifies a process within an aggregator: the cluster worker's id, or `"primary"`. */

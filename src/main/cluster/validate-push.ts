@@ -5,7 +5,7 @@
  * the primary stays valid.
  * @module
  */
-import { MAX_HELP_BYTES, MAX_LABEL_NAMES, MAX_LABEL_VALUE_BYTES } from "../../shared/limits.js";
+import { MAX_HELP_BYTES, MAX_LABEL_NAMES, MAX_LABEL_VALUE_BYTES } from "../../shared/model/limits.js";
 import type { WireFamily } from "./protocol.js";
 
 /** Longest metric name accepted from a process, in characters. */

@@ -17,7 +17,7 @@ import { readlinkSync, statSync, unlinkSync } from "node:fs";
 import { open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { ConfigurationError, ErrorCodes, PromThreadsError } from "../../shared/errors.js";
+import { ConfigurationError, ErrorCodes, PromThreadsError } from "../../shared/api/errors.js";
 import { invalid } from "../serve/validate.js";
 import { validateLabels, validateTarget } from "./targets.js";
 

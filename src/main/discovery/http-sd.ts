@@ -6,7 +6,7 @@
 import type { Cluster, Worker as ClusterWorker } from "node:cluster";
 import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
-import { ConfigurationError, ErrorCodes, ProtocolError, type PromThreadsError } from "../../shared/errors.js";
+import { ConfigurationError, ErrorCodes, ProtocolError, type PromThreadsError } from "../../shared/api/errors.js";
 import { nodeCluster } from "../cluster/node-cluster.js";
 import { isOurs, message, PROTOCOL_VERSION, type AnnounceMessage, type DiscoverMessage, type WithdrawMessage } from "../cluster/protocol.js";
 import type { MetricsServer } from "../serve/server.js";

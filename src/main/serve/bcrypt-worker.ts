@@ -10,7 +10,7 @@
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
-import { ConfigurationError, ErrorCodes } from "../../shared/errors.js";
+import { ConfigurationError, ErrorCodes } from "../../shared/api/errors.js";
 
 // Why a variable: keeps bundlers and type declarations from treating the optional peer as required.
 const PEER = "bcryptjs";

@@ -4,7 +4,7 @@
  */
 import type { TlsOptions } from "node:tls";
 import { register as defaultRegistry, type Registry } from "prom-client";
-import { ConfigurationError, ErrorCodes, type PromThreadsError } from "../../shared/errors.js";
+import { ConfigurationError, ErrorCodes, type PromThreadsError } from "../../shared/api/errors.js";
 import { MetricsHub } from "../hub.js";
 import { resolveAuth, type BasicAuthOptions, type ResolvedAuth } from "./auth.js";
 import { resolveLimits, type ResolvedLimits, type ServerLimits } from "./limits.js";

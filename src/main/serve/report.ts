@@ -3,7 +3,7 @@
  * event, or else a process warning, once per distinct message so a broken metric does not flood logs.
  * @module
  */
-import type { PromThreadsError } from "../../shared/errors.js";
+import type { PromThreadsError } from "../../shared/api/errors.js";
 import type { MetricsHub } from "../hub.js";
 
 /** Report a handled serving error. Never throws. */

@@ -6,7 +6,7 @@
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import type { Registry } from "prom-client";
-import { ErrorCodes, PromThreadsError } from "../../shared/errors.js";
+import { ErrorCodes, PromThreadsError } from "../../shared/api/errors.js";
 import type { MetricsHub } from "../hub.js";
 import { acceptsGzip, negotiateFormat, type ExpositionFormat } from "./negotiation.js";
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from "./openmetrics.js";

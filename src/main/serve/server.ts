@@ -6,7 +6,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { hostname } from "node:os";
-import { ErrorCodes, PromThreadsError } from "../../shared/errors.js";
+import { ErrorCodes, PromThreadsError } from "../../shared/api/errors.js";
 import { AUTH_CHALLENGE, BasicAuth } from "./auth.js";
 import { resolveServerOptions, type ResolvedServerOptions, type StartHttpServerOptions } from "./options.js";
 import { isReadMethod, methodNotAllowed, requestPath, send } from "./respond.js";

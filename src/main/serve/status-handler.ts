@@ -3,7 +3,7 @@
  * @module
  */
 import type { MetricsHub } from "../hub.js";
-import { ConfigurationError, ErrorCodes } from "../../shared/errors.js";
+import { ConfigurationError, ErrorCodes } from "../../shared/api/errors.js";
 import type { MetricsRequestHandler } from "./handler.js";
 import { isReadMethod, methodNotAllowed, send } from "./respond.js";
 import { statusDocument, statusJson, statusPage as renderPage } from "./status-page.js";

@@ -8,7 +8,7 @@ import type { MetricValue } from "prom-client";
 import type { HubStats, MetricsHub } from "../hub.js";
 import type { PoolStatus } from "../pool-metrics.js";
 import { BridgeMetric } from "../bridge/bridge-metric.js";
-import { TASK_RUN_METRIC, TASK_WAIT_METRIC } from "../../shared/pool-task.js";
+import { TASK_RUN_METRIC, TASK_WAIT_METRIC } from "../../shared/transport/pool-task.js";
 
 /** Cumulative bucket counts of one histogram series: `counts[i]` observations were at most `le[i]`. */
 export interface BucketCounts {

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { ErrorCodes } from "../../../src/shared/errors.js";
+import { ErrorCodes } from "../../../src/shared/api/errors.js";
 
 const root = new URL("../../../", import.meta.url);
 const doc = readFileSync(new URL("docs/serving.md", root), "utf8");

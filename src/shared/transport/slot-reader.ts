@@ -3,22 +3,10 @@
  * overflow, and hands them to a sink.
  * @module
  */
-import { kDroppedFull, kOverflowWrite, kReadIndex, kRecordBytes, kRecordWords, kRingHeaderWords, kWriteIndex } from "./layout.js";
+import { kDroppedFull, kOverflowWrite, kReadIndex, kRecordBytes, kRecordWords, kRingHeaderWords, kWriteIndex, overflowDataByte } from "./layout.js";
 import { OverflowReader } from "./overflow-reader.js";
 import { OP_DECLARE_METRIC, declarationRecords } from "./protocol.js";
-
-/** Receives the records of a drain, in the order they were made. */
-export interface RecordSink {
-  /** One observation record (op below {@link OP_DECLARE_METRIC}). */
-  observation(word0: number, aux: number, value: number): void;
-  /** One complete declaration: its header word and its payload bytes (a copy the sink may keep). */
-  declaration(word0: number, payload: Uint8Array): void;
-  /**
-   * The slot's indices cannot be true (more published than the ring or overflow holds, an index out of
-   * range): only a bug or a forged store does that. The reader skipped what the indices claimed.
-   */
-  corrupt(detail: string): void;
-}
+import type { RecordSink } from "./record-sink.js";
 
 /** What one slot's header says, read with acquire loads. */
 export interface RingCounters {
@@ -31,7 +19,7 @@ export interface RingCounters {
 }
 
 /** Where a slot's reader finds its parts. */
-export interface RingReaderOptions {
+export interface SlotReaderOptions {
   /** The hub's control buffer, which holds the ring headers. */
   control: SharedArrayBuffer;
   /** Byte offset of the slot's ring header in the control buffer. */
@@ -48,10 +36,10 @@ export interface RingReaderOptions {
  * Read records from one slot. Used by exactly one thread: the hub's.
  *
  * @example
- * const reader = new RingReader({ control, headerByte: layout.ringHeaderByte(slot), data, capacity, overflowCapacity });
+ * const reader = new SlotReader({ control, headerByte: layout.ringHeaderByte(slot), data, capacity, overflowCapacity });
  * reader.drain(sink);
  */
-export class RingReader {
+export class SlotReader {
   readonly #header: Uint32Array;
   readonly #u32: Uint32Array;
   readonly #f64: Float64Array;
@@ -62,7 +50,7 @@ export class RingReader {
   #read: number;
 
   /** Open the slot described by `options`. */
-  constructor(options: RingReaderOptions) {
+  constructor(options: SlotReaderOptions) {
     const { control, headerByte, data, capacity } = options;
     this.#header = new Uint32Array(control, headerByte, kRingHeaderWords);
     this.#u32 = new Uint32Array(data, 0, capacity * kRecordWords);
@@ -70,7 +58,7 @@ export class RingReader {
     this.#u8 = new Uint8Array(data, 0, capacity * kRecordBytes);
     this.#mask = capacity - 1;
     this.#capacity = capacity;
-    this.#overflow = new OverflowReader(this.#header, data, capacity * kRecordBytes, options.overflowCapacity);
+    this.#overflow = new OverflowReader(this.#header, data, overflowDataByte(capacity), options.overflowCapacity);
     // Only this thread writes the read index; the load just starts us where the header says.
     this.#read = Atomics.load(this.#header, kReadIndex);
   }

@@ -2,7 +2,7 @@
  * The producer side of a slot: a single-producer, single-consumer ring, and behind it the slot's shared
  * overflow for when the ring is full.
  *
- * The hot path is {@link RingWriter.record}: one comparison (has the write index reached the next point
+ * The hot path is {@link SlotWriter.record}: one comparison (has the write index reached the next point
  * where the writer must look at the reader?), three plain stores and one `Atomics.store`. When the ring is
  * full, records go to the overflow (see overflow-writer.ts), in order, and the writer returns to the ring
  * once the hub has read the overflow empty. Every record is in shared memory when its call returns, so the
@@ -16,11 +16,11 @@
  * is written, observations are dropped and counted, so no record that depends on it is published before it.
  * @module
  */
-import { kDoorbellWord, kDroppedFull, kReadIndex, kRecordBytes, kRecordWords, kRingHeaderWords, kWriteIndex } from "./layout.js";
+import { kDoorbellWord, kDroppedFull, kReadIndex, kRecordBytes, kRecordWords, kRingHeaderWords, kWriteIndex, overflowDataByte } from "./layout.js";
 import { OverflowWriter } from "./overflow-writer.js";
 
 /** Where a slot lives and how it behaves; built by the worker runtime from the hub handle. */
-export interface RingWriterOptions {
+export interface SlotWriterOptions {
   /** The hub's control buffer, which holds the doorbell and the ring headers. */
   control: SharedArrayBuffer;
   /** Byte offset of this slot's ring header in the control buffer. */
@@ -45,17 +45,17 @@ export interface RingWriterOptions {
   beforePublish?: ((point: PublishPoint) => void) | undefined;
 }
 
-/** Where a test hook runs: see {@link RingWriterOptions.beforePublish}. */
+/** Where a test hook runs: see {@link SlotWriterOptions.beforePublish}. */
 export type PublishPoint = "record" | "declare" | "overflow";
 
 /**
  * Write records into one slot. Used by exactly one thread: the worker that owns the slot.
  *
  * @example
- * const writer = new RingWriter({ control, headerByte, data, capacity: 65536, overflowCapacity, spillLimit });
+ * const writer = new SlotWriter({ control, headerByte, data, capacity: 65536, overflowCapacity, spillLimit });
  * writer.record(packWord0(OP_ADD, seriesId), 0, 1);
  */
-export class RingWriter {
+export class SlotWriter {
   readonly #header: Uint32Array;
   readonly #control: Int32Array;
   readonly #u32: Uint32Array;
@@ -92,7 +92,7 @@ export class RingWriter {
   #waiting: Array<{ word0: number; payload: Uint8Array }> = [];
 
   /** Open the slot described by `options`, continuing from the indices stored in its header. */
-  constructor(options: RingWriterOptions) {
+  constructor(options: SlotWriterOptions) {
     const { control, headerByte, data, capacity } = options;
     this.#header = new Uint32Array(control, headerByte, kRingHeaderWords);
     this.#control = new Int32Array(control, 0, kDoorbellWord + 1);
@@ -107,7 +107,7 @@ export class RingWriter {
     this.#overflowHighWater = Math.max(1, this.#spillLimit >>> 1);
     this.#maxWaitMs = options.maxWaitMs ?? 0;
     this.#waitLeftMs = this.#maxWaitMs;
-    this.#overflow = new OverflowWriter(this.#header, data, capacity * kRecordBytes, options.overflowCapacity);
+    this.#overflow = new OverflowWriter(this.#header, data, overflowDataByte(capacity), options.overflowCapacity);
     this.#beforePublish = options.beforePublish;
     // The hub set both indices before the slot was handed out; acquire loads make sure we see its values.
     this.#write = Atomics.load(this.#header, kWriteIndex);

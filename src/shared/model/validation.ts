@@ -3,8 +3,8 @@
  * observation: the hot path checks only the recorded number.
  * @module
  */
-import { ConfigurationError, ErrorCodes, RecordingError } from "./errors.js";
-import { kMaxLocalId } from "./layout.js";
+import { ConfigurationError, ErrorCodes, RecordingError } from "../api/errors.js";
+import { kMaxLocalId } from "../transport/layout.js";
 import {
   MAX_AGE_BUCKETS,
   MAX_AGE_SECONDS,

@@ -137,6 +137,11 @@ export const kMaxSlotBufferBytes = 2 ** 32;
 /** Bytes the writer grows its overflow by at least, so growing is rare (it is a system call). */
 export const kOverflowGrowBytes = 64 * 1024;
 
+/** Byte offset of the overflow in a slot's data buffer: right behind a ring of `ringCapacity` records. */
+export function overflowDataByte(ringCapacity: number): number {
+  return ringCapacity * kRecordBytes;
+}
+
 /**
  * Byte offsets of every region, computed from the slot count and the capacities.
  *
@@ -189,6 +194,6 @@ export class Layout {
 
   /** Byte offset of the overflow in a slot's data buffer. */
   get overflowDataByte(): number {
-    return this.ringCapacity * kRecordBytes;
+    return overflowDataByte(this.ringCapacity);
   }
 }

@@ -2,7 +2,7 @@
  * The hub handle: the plain, structured-cloneable object a worker needs to find its hub.
  * @module
  */
-import { ConnectionError, ErrorCodes } from "./errors.js";
+import { ConnectionError, ErrorCodes } from "../api/errors.js";
 import {
   Layout,
   kCacheLineBytes,

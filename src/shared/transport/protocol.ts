@@ -5,7 +5,7 @@
  * reach the main thread before the first observation that uses them.
  * @module
  */
-import type { MetricDeclaration } from "./types.js";
+import type { MetricDeclaration } from "../model/types.js";
 import { kMaxLocalId, kRecordBytes } from "./layout.js";
 
 /** Add `value` to a counter or gauge series (gauge `dec` adds a negative value). */

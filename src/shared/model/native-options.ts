@@ -2,7 +2,7 @@
  * Validation of the native histogram and exemplar options, at construction (never per observation).
  * @module
  */
-import { ConfigurationError, ErrorCodes } from "./errors.js";
+import { ConfigurationError, ErrorCodes } from "../api/errors.js";
 import {
   DEFAULT_NATIVE_MAX_BUCKET_NUMBER,
   DEFAULT_NATIVE_ZERO_THRESHOLD,

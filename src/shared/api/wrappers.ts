@@ -7,7 +7,7 @@
  * TypeScript standard decorator.
  * @module
  */
-import type { LabelValues } from "./types.js";
+import type { LabelValues } from "../model/types.js";
 
 /** Anything that observes a number: a histogram, a summary, or a child bound to labels. */
 export interface Observer {

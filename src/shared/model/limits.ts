@@ -2,7 +2,7 @@
  * Every size and cardinality limit, with its default. docs/guarantees.md lists them for users.
  * @module
  */
-import { kMinRingCapacity, kRecordBytes } from "./layout.js";
+import { kMinRingCapacity, kRecordBytes } from "../transport/layout.js";
 
 /** Longest label value accepted, in UTF-8 bytes. Longer values throw at the call that gives them. */
 export const MAX_LABEL_VALUE_BYTES = 1024;

@@ -16,7 +16,7 @@ export type {
   UpDown,
 } from "./wrappers.js";
 export { PromThreadsError, ConfigurationError, RecordingError, ConnectionError, ProtocolError, ErrorCodes, type ErrorCode } from "./errors.js";
-export type { HubHandle, HubWorkerData } from "./handle.js";
+export type { HubHandle, HubWorkerData } from "../transport/handle.js";
 export type {
   ClusterAggregator,
   CounterConfiguration,
@@ -26,4 +26,4 @@ export type {
   LabelValue,
   LabelValues,
   SummaryConfiguration,
-} from "./types.js";
+} from "../model/types.js";

@@ -13,7 +13,7 @@
  * ```
  * @module
  */
-import { ErrorCodes, RecordingError } from "./errors.js";
+import { ErrorCodes, RecordingError } from "../api/errors.js";
 
 /** OpenMetrics: the label names and values of an exemplar together hold at most 128 UTF-8 characters. */
 export const MAX_EXEMPLAR_LABEL_CHARS = 128;

@@ -6,7 +6,7 @@
 import { kOverflowRead, kOverflowWrite, kRecordBytes, kRecordWords } from "./layout.js";
 import { advanceOverflowIndex, nextOverflowIndex, overflowFill, overflowPosition } from "./overflow-index.js";
 import { OP_DECLARE_METRIC, declarationRecords } from "./protocol.js";
-import type { RecordSink } from "./ring-reader.js";
+import type { RecordSink } from "./record-sink.js";
 
 /**
  * Read records from one slot's overflow. Used by exactly one thread: the hub's.
@@ -93,7 +93,7 @@ export class OverflowReader {
     this.#read = r;
     // Release: the writer may reuse every position before `r` once it sees this store.
     Atomics.store(this.#header, kOverflowRead, r);
-    // Why notify: a writer whose overflow was full may sleep on this word for room (RingWriter).
+    // Why notify: a writer whose overflow was full may sleep on this word for room (SlotWriter).
     Atomics.notify(this.#waitView, kOverflowRead);
     return observations;
   }
