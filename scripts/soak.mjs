@@ -18,7 +18,7 @@ const { values } = parseArgs({
     threads: { type: "string", default: "2" },
     "stall-every": { type: "string", default: "2" },
     "stall-ms": { type: "string", default: "500" },
-    "spill-records": { type: "string", default: "20000" },
+    "overflow-records": { type: "string", default: "20000" },
     progress: { type: "string", default: "5" },
     json: { type: "boolean", default: false },
     "no-firehose": { type: "boolean", default: false },
@@ -36,7 +36,7 @@ if (values.help) {
       "  --threads T         pool threads (default 2)",
       "  --stall-every S     block the main thread every S seconds (default 2; 0: never)",
       "  --stall-ms MS       for MS milliseconds (default 500)",
-      "  --spill-records N   the hub's spillRecords (default 20000, small, so drops happen)",
+      "  --overflow-records N   the hub's overflowRecords (default 20000, small, so drops happen)",
       "  --no-firehose       no worker that records without pause (it makes stalls overflow its ring)",
       "  --progress S        a progress line every S seconds (default 5)",
       "  --json              print the report as JSON",
@@ -65,7 +65,7 @@ const options = {
   progressIntervalMs: number("progress", values.progress) * 1000,
   stallEveryMs: number("stall-every", values["stall-every"]) * 1000,
   stallMs: number("stall-ms", values["stall-ms"]),
-  spillRecords: number("spill-records", values["spill-records"]),
+  overflowRecords: number("overflow-records", values["overflow-records"]),
   firehose: !values["no-firehose"],
   simulateLoss: values["simulate-loss"],
   ...(values.seed !== undefined ? { seed: number("seed", values.seed) } : {}),
@@ -74,7 +74,7 @@ const options = {
 const fmt = (n) => Math.round(n).toLocaleString("en-US");
 console.log(
   `soak: ${options.durationMs === Infinity ? "" : `${options.durationMs / 1000} s`}${options.tasks === Infinity ? "" : ` ${options.tasks} tasks`}, crash rate ${options.crashRate}, ${options.maxThreads} threads, ` +
-    `main-thread stall ${options.stallMs} ms every ${options.stallEveryMs / 1000} s, spillRecords ${options.spillRecords}`,
+    `main-thread stall ${options.stallMs} ms every ${options.stallEveryMs / 1000} s, overflowRecords ${options.overflowRecords}`,
 );
 // A hard stop: the workload stops submitting at its deadline and waits for running tasks; if anything hangs,
 // do not hang with it.

@@ -35,8 +35,8 @@ export interface WorkloadOptions {
   stallMs?: number;
   /** Also run a worker that records without pause until the end (so stalls overflow its ring). */
   firehose?: boolean;
-  /** The hub's spillRecords. @default the hub's default */
-  spillRecords?: number;
+  /** The hub's overflowRecords. @default the hub's default */
+  overflowRecords?: number;
   /** Test-only: claim one call the hub never saw, so the report must fail. */
   simulateLoss?: boolean;
 }

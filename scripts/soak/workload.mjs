@@ -104,7 +104,7 @@ export async function runWorkload(options = {}) {
     simulateLoss = false,
     stallEveryMs = 0,
     stallMs = 0,
-    spillRecords,
+    overflowRecords,
     firehose = false,
   } = options;
   if (tasks === Infinity && durationMs === Infinity) throw new Error("runWorkload needs tasks or durationMs");
@@ -112,7 +112,7 @@ export async function runWorkload(options = {}) {
   const started = performance.now();
   const deadline = started + durationMs;
   const registry = new Registry();
-  const hub = new MetricsHub({ registry, ...(spillRecords !== undefined ? { spillRecords } : {}) });
+  const hub = new MetricsHub({ registry, ...(overflowRecords !== undefined ? { overflowRecords } : {}) });
   const errors = new Map();
   hub.on("error", (error) => errors.set(error.code, (errors.get(error.code) ?? 0) + 1));
 

@@ -174,7 +174,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       version: kLayoutVersion,
       buffer: this.#buffer,
       slots: this.#slotBuffers,
-      spillRecords: this.#options.spillRecords,
+      overflowRecords: this.#options.overflowRecords,
       maxSeries: this.#options.maxSeries,
       overflowWaitMs: this.#options.overflowWaitMs,
     };

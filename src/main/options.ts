@@ -37,6 +37,11 @@ export interface MetricsHubOptions {
    * owner.
    * @default 1048576
    */
+  overflowRecords?: number;
+  /**
+   * The old name of {@link MetricsHubOptions.overflowRecords}, accepted until the next minor version.
+   * @deprecated Use `overflowRecords`.
+   */
   spillRecords?: number;
   /**
    * Milliseconds a worker whose ring and overflow are both full waits for the hub to make room before it
@@ -85,8 +90,8 @@ export interface ResolvedHubOptions {
   registry: Registry;
   maxWorkers: number;
   ringCapacity: number;
-  spillRecords: number;
-  /** Records of each slot's overflow: `spillRecords` plus room for the largest declaration. */
+  overflowRecords: number;
+  /** Records of each slot's overflow: `overflowRecords` plus room for the largest declaration. */
   overflowCapacity: number;
   drainIntervalMs: number;
   selfMetrics: boolean;
@@ -105,6 +110,21 @@ function integerOption(options: Record<string, unknown>, key: string, fallback: 
   return value;
 }
 
+let warnedSpillRecords = false;
+
+/** The key that sets the overflow's size: `overflowRecords`, or its deprecated alias `spillRecords` (warned once). */
+function overflowRecordsKey(raw: Record<string, unknown>): "overflowRecords" | "spillRecords" {
+  if (raw.spillRecords === undefined) return "overflowRecords";
+  if (raw.overflowRecords !== undefined) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options.spillRecords is the deprecated name of options.overflowRecords: give one of them, not both");
+  }
+  if (!warnedSpillRecords) {
+    warnedSpillRecords = true;
+    process.emitWarning("options.spillRecords is deprecated: use options.overflowRecords (same meaning)", { type: "DeprecationWarning", code: "PROM_THREADS_DEP_SPILL_RECORDS" });
+  }
+  return "spillRecords";
+}
+
 /** Apply defaults and validate; throws a ConfigurationError that names the option. */
 export function resolveHubOptions(options: MetricsHubOptions | undefined): ResolvedHubOptions {
   if (options !== undefined && (options === null || typeof options !== "object")) {
@@ -120,13 +140,14 @@ export function resolveHubOptions(options: MetricsHubOptions | undefined): Resol
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `options.ringBytes must be a power of two, got ${ringBytes}`);
   }
   const ringCapacity = ringBytes / kRecordBytes;
-  const spillRecords = integerOption(raw, "spillRecords", 1 << 20, 0, 1 << 28);
+  const overflowKey = overflowRecordsKey(raw);
+  const overflowRecords = integerOption(raw, overflowKey, 1 << 20, 0, 1 << 28);
   // Room for the largest declaration on top of the observations: a declaration is never dropped.
-  const overflowCapacity = spillRecords + declarationRecords(maxDeclarationBytes(ringCapacity));
+  const overflowCapacity = overflowRecords + declarationRecords(maxDeclarationBytes(ringCapacity));
   if ((ringCapacity + overflowCapacity) * kRecordBytes > kMaxSlotBufferBytes) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_OPTION,
-      `options.ringBytes and options.spillRecords together need ${(ringCapacity + overflowCapacity) * kRecordBytes} bytes per worker slot; a slot buffer holds at most ${kMaxSlotBufferBytes}`,
+      `options.ringBytes and options.${overflowKey} together need ${(ringCapacity + overflowCapacity) * kRecordBytes} bytes per worker slot; a slot buffer holds at most ${kMaxSlotBufferBytes}`,
     );
   }
   const selfMetrics = raw.selfMetrics ?? true;
@@ -135,7 +156,7 @@ export function resolveHubOptions(options: MetricsHubOptions | undefined): Resol
     registry: registry as Registry,
     maxWorkers: integerOption(raw, "maxWorkers", kDefaultMaxWorkers, 1, kMaxSlots),
     ringCapacity,
-    spillRecords,
+    overflowRecords,
     overflowCapacity,
     drainIntervalMs: integerOption(raw, "drainIntervalMs", 100, 1, 3_600_000),
     selfMetrics,

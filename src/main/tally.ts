@@ -5,11 +5,14 @@
 
 /** Why a record was dropped. Each reason is a value of the `reason` label of `prom_threads_records_dropped_total`. */
 export const DROP_REASONS = [
-  /** The worker's ring and spill buffer were both full. */
+  /**
+   * The worker's ring and overflow were both full and the hub made no room within `overflowWaitMs`
+   * (or the writer was told not to wait).
+   */
   "ring_full",
   /**
-   * The worker died with records still in its spill buffer, or recorded in a `process.on('exit')`
-   * listener that ran after prom-threads had given its slot back.
+   * The worker recorded in a `process.on('exit')` listener that ran after prom-threads had given its slot
+   * back.
    */
   "worker_exit",
   /** The worker found no free slot in the hub. */

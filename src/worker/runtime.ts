@@ -185,7 +185,7 @@ class Runtime {
       data: handle.slots[slot] as SharedArrayBuffer,
       capacity: layout.ringCapacity,
       overflowCapacity: layout.overflowCapacity,
-      spillLimit: handle.spillRecords,
+      overflowLimit: handle.overflowRecords,
       // The main thread never waits: it would wait for itself, since it is the one that drains.
       maxWaitMs: isMainThread ? 0 : handle.overflowWaitMs,
       beforePublish: this.#testHooks.beforePublish,

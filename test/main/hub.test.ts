@@ -203,7 +203,9 @@ describe("lifecycle and options", () => {
     [{ ringBytes: 3000 }, "options.ringBytes"],
     [{ ringBytes: 1024 }, "options.ringBytes"],
     [{ maxWorkers: 0 }, "options.maxWorkers"],
+    [{ overflowRecords: -1 }, "options.overflowRecords"],
     [{ spillRecords: -1 }, "options.spillRecords"],
+    [{ overflowRecords: 10, spillRecords: 10 }, "options.overflowRecords"],
     [{ ringBytes: 2 ** 28, spillRecords: 2 ** 28 }, "options.spillRecords"],
     [{ drainIntervalMs: 1.5 }, "options.drainIntervalMs"],
     [{ selfMetrics: "yes" }, "options.selfMetrics"],
@@ -215,6 +217,27 @@ describe("lifecycle and options", () => {
     } catch (error) {
       expect((error as PromThreadsError).code).toBe(ErrorCodes.INVALID_OPTION);
     }
+  });
+
+  it("accepts spillRecords as the deprecated name of overflowRecords, with one warning", async () => {
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on("warning", onWarning);
+    try {
+      const registry = new Registry();
+      const hub = new MetricsHub({ registry, ringBytes: 4096, spillRecords: 100 });
+      const handle = hub.handle;
+      expect(handle.overflowRecords).toBe(100);
+      await hub.close();
+      const again = new MetricsHub({ registry, ringBytes: 4096, spillRecords: 200 });
+      expect(again.handle.overflowRecords).toBe(200);
+      await again.close();
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off("warning", onWarning);
+    }
+    const deprecations = warnings.filter((w) => (w as NodeJS.ErrnoException).code === "PROM_THREADS_DEP_SPILL_RECORDS");
+    expect(deprecations.length).toBeLessThanOrEqual(1);
   });
 
   it("grows shared memory with the workers that connect, not with maxWorkers", async () => {

@@ -8,9 +8,9 @@ describe("overflow", () => {
   it("goes on in the overflow past a full ring and counts every drop exactly, while the main thread is blocked", async () => {
     const registry = new Registry();
     const ringRecords = 1024;
-    const spillRecords = 3000;
+    const overflowRecords = 3000;
     const burst = 20_000;
-    const hub = new MetricsHub({ registry, ringBytes: ringRecords * 16, spillRecords });
+    const hub = new MetricsHub({ registry, ringBytes: ringRecords * 16, overflowRecords });
     const flag = new SharedArrayBuffer(4);
     const worker = startWorker("burst.mjs", { workerData: { ...hub.workerData, flag, burst } });
     hub.attach(worker);
@@ -23,10 +23,10 @@ describe("overflow", () => {
     expect(waited).not.toBe("timed-out");
     expect(await done).toBe("done");
     const all = samples(await registry.metrics());
-    const dropped = burst - ringRecords - spillRecords;
+    const dropped = burst - ringRecords - overflowRecords;
     expect(all.get('prom_threads_records_dropped_total{reason="ring_full"}')).toBe(dropped);
-    expect(all.get("burst_total")).toBe(1 + ringRecords + spillRecords);
-    expect(all.get("prom_threads_records_drained_total")).toBe(1 + ringRecords + spillRecords);
+    expect(all.get("burst_total")).toBe(1 + ringRecords + overflowRecords);
+    expect(all.get("prom_threads_records_drained_total")).toBe(1 + ringRecords + overflowRecords);
     await worker.terminate();
     await hub.close();
   });

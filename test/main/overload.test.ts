@@ -53,11 +53,11 @@ function firehoses(hub: MetricsHub, n: number, perMs?: number): { control: Int32
 describe("overload", () => {
   it(`producers far faster than the drain for ${LONG ? 30 : 3} s: scrapes keep working, memory stays bounded, drops are exact`, { timeout: 180_000 }, async () => {
     const seconds = LONG ? 30 : 3;
-    const spillRecords = 200_000;
+    const overflowRecords = 200_000;
     const producers = Number(process.env.PROM_THREADS_PRODUCERS ?? 3);
     const registry = new Registry();
     // Workers that never wait for the hub (overflowWaitMs 0): the pure overload case, with drops.
-    const hub = new MetricsHub({ registry, spillRecords, overflowWaitMs: 0 });
+    const hub = new MetricsHub({ registry, overflowRecords, overflowWaitMs: 0 });
     cleanup.push(() => hub.close());
     const baseline = process.memoryUsage();
     const loopDelay = monitorEventLoopDelay({ resolution: 10 });
@@ -104,9 +104,9 @@ describe("overload", () => {
     expect(sumOf(all, "fh_events_total") + sumOf(all, "fh_bytes_count")).toBe(counted);
     // The main thread kept working: it scraped all along (a liveness check, not a speed check).
     expect(scrapeMs.length).toBeGreaterThanOrEqual(Math.min(5, seconds * 2));
-    // Memory: each producer's slot may grow to its ring and its overflow (spillRecords + a quarter of the
+    // Memory: each producer's slot may grow to its ring and its overflow (overflowRecords + a quarter of the
     // ring, 16 bytes each); with no bound, ${seconds} s of this load would hold gigabytes.
-    const slotMiB = (hub.stats().ringCapacity * 1.25 + spillRecords) * 16 / 2 ** 20;
+    const slotMiB = (hub.stats().ringCapacity * 1.25 + overflowRecords) * 16 / 2 ** 20;
     expect(hub.stats().sharedMemoryBytes).toBeLessThanOrEqual(producers * slotMiB * 2 ** 20 + 2 ** 20);
     const boundMiB = producers * slotMiB + 150;
     expect(figures.rssGrowthMiB).toBeLessThan(boundMiB);
@@ -116,9 +116,9 @@ describe("overload", () => {
 describe("a blocked main thread", () => {
   it("for 2 s: workers keep going, the overflow absorbs up to its bound, the rest is dropped and counted exactly", { timeout: 60_000 }, async () => {
     const ringRecords = 1024;
-    const spillRecords = 50_000;
+    const overflowRecords = 50_000;
     const registry = new Registry();
-    const hub = new MetricsHub({ registry, ringBytes: ringRecords * 16, spillRecords });
+    const hub = new MetricsHub({ registry, ringBytes: ringRecords * 16, overflowRecords });
     cleanup.push(() => hub.close());
     // A steady producer (about 200 calls per millisecond) that a free main thread drains with ease.
     const hoses = firehoses(hub, 1, 100);
@@ -151,12 +151,12 @@ describe("a blocked main thread", () => {
     const all = samples(await registry.metrics());
     const counted = all.get("prom_threads_records_drained_total") ?? 0;
     const dropped = all.get('prom_threads_records_dropped_total{reason="ring_full"}') ?? 0;
-    console.log(`[stall] during the 2 s block the worker made ${during} calls; ring ${ringRecords} + overflow ${spillRecords}; dropped ${droppedDuring}`);
+    console.log(`[stall] during the 2 s block the worker made ${during} calls; ring ${ringRecords} + overflow ${overflowRecords}; dropped ${droppedDuring}`);
     // The worker never waited for this thread: it went on far past what the ring and overflow could hold.
-    expect(during).toBeGreaterThan(2 * (ringRecords + spillRecords));
+    expect(during).toBeGreaterThan(2 * (ringRecords + overflowRecords));
     // Of the calls made during the block, exactly a ring's worth went to the (empty) ring, exactly the
     // overflow bound to the overflow, and every other one was dropped.
-    expect(droppedDuring).toBe(during - ringRecords - spillRecords);
+    expect(droppedDuring).toBe(during - ringRecords - overflowRecords);
     // Every call is accounted for exactly; nothing else was lost.
     expect(counted + dropped).toBe(returned);
     expect(all.get('prom_threads_records_dropped_total{reason="worker_exit"}')).toBe(0);

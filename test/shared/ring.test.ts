@@ -47,9 +47,9 @@ function slotGeometry(capacity: number, overflowCapacity: number) {
   return { control, headerByte: layout.ringHeaderByte(0), data, capacity, overflowCapacity };
 }
 
-function makeRing(capacity: number, startIndex = 0, spillLimit = 1 << 20) {
+function makeRing(capacity: number, startIndex = 0, overflowLimit = 1 << 20) {
   // Two slots: the test writes slot 0; slot 1's header lines are canaries nothing may touch.
-  const overflowCapacity = spillLimit + declarationRecords(maxDeclarationBytes(capacity));
+  const overflowCapacity = overflowLimit + declarationRecords(maxDeclarationBytes(capacity));
   const layout = new Layout(2, capacity, overflowCapacity);
   const control = new SharedArrayBuffer(layout.controlBytes);
   const data = new SharedArrayBuffer(0, { maxByteLength: layout.slotBufferMaxBytes });
@@ -61,7 +61,7 @@ function makeRing(capacity: number, startIndex = 0, spillLimit = 1 << 20) {
   const canary = layout.ringHeaderByte(1) / 4;
   for (let i = 0; i < kRingHeaderWords; i++) words[canary + i] = 0xdeadbeef;
   const geometry = { control, headerByte: layout.ringHeaderByte(0), data, capacity, overflowCapacity };
-  const writer = new SlotWriter({ ...geometry, spillLimit });
+  const writer = new SlotWriter({ ...geometry, overflowLimit });
   const reader = new SlotReader(geometry);
   const canariesIntact = () => Array.from({ length: kRingHeaderWords }, (_, i) => words[canary + i] === 0xdeadbeef).every(Boolean);
   return { writer, reader, canariesIntact, words, header, data, layout };
@@ -170,9 +170,9 @@ describe("ring", () => {
   it("keeps order through overflow growth, wrap-around, drops and ring index wrap, and counts every drop", () => {
     for (const seed of [11, 12, 13, 14, 15]) {
       const random = prng(seed);
-      const spillLimit = 500 + Math.floor(random() * 4500);
+      const overflowLimit = 500 + Math.floor(random() * 4500);
       const start = (2 ** 32 - Math.floor(random() * 5000)) >>> 0;
-      const { writer, reader, canariesIntact } = makeRing(1024, start, spillLimit);
+      const { writer, reader, canariesIntact } = makeRing(1024, start, overflowLimit);
       // Drops make gaps: records must still arrive in order, intact, and received + dropped = sent.
       let last = -1;
       let received = 0;
@@ -195,7 +195,7 @@ describe("ring", () => {
         for (let k = 0; k < batch; k++, sent++) writer.record(packWord0(OP_ADD, sent % 1000), sent % 7, sent);
         // Drain only sometimes: the ring stays full, the overflow fills and wraps around its end.
         if (random() < 0.4) reader.drain(sink);
-        expect(reader.counters().overflowPending).toBeLessThanOrEqual(spillLimit);
+        expect(reader.counters().overflowPending).toBeLessThanOrEqual(overflowLimit);
       }
       reader.drain(sink);
       expect(writer.dropped).toBeGreaterThan(0);
@@ -247,7 +247,7 @@ describe("ring", () => {
     const reader = new SlotReader(geometry);
     const total = 20_000;
     // 4,000 declarations of 20 records each: 80,000 records through 1,281 records of room.
-    const worker = startWorker("ring-producer.mjs", { workerData: { ...geometry, total, seed: 3, declareEvery: 5, spillLimit: 0, maxWaitMs: 10_000 } });
+    const worker = startWorker("ring-producer.mjs", { workerData: { ...geometry, total, seed: 3, declareEvery: 5, overflowLimit: 0, maxWaitMs: 10_000 } });
     const done = nextMessage<{ dropped: number; declared: number; waiting: number }>(worker);
     let finished = false;
     void done.then(() => {

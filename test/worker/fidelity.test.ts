@@ -141,7 +141,7 @@ describe("connect() validates the whole handle first", () => {
     words[kVersionWord] = kLayoutVersion;
     words[kSlotCountWord] = slotCount;
     words[kRingCapacityWord] = ringCapacity;
-    return { kind: "prom-threads/hub", version: kLayoutVersion, buffer, spillRecords: 1024, maxSeries: 2000 };
+    return { kind: "prom-threads/hub", version: kLayoutVersion, buffer, overflowRecords: 1024, maxSeries: 2000 };
   }
 
   // Only the code is asserted: the messages name the part of the geometry that is wrong.
@@ -149,7 +149,7 @@ describe("connect() validates the whole handle first", () => {
     ["rings larger than the buffer", oversizedHandle(4, 1 << 16)],
     ["a ring capacity that is not a power of two", oversizedHandle(1, 1500)],
     ["more slots than a hub has", oversizedHandle(100_000, 1024)],
-    ["a spill size that is not a count", { ...oversizedHandle(1, 1024), spillRecords: -1 }],
+    ["an overflow size that is not a count", { ...oversizedHandle(1, 1024), overflowRecords: -1 }],
   ])("refuses %s with ERR_PROM_THREADS_INVALID_HANDLE, and a later valid connect() works", async (_what, handle) => {
     const registry = new Registry();
     const hub = new MetricsHub({ registry, selfMetrics: false });

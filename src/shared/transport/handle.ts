@@ -36,7 +36,7 @@ export interface HubHandle {
    */
   slots: SharedArrayBuffer[];
   /** Most observation records a worker's overflow holds before it drops. */
-  spillRecords: number;
+  overflowRecords: number;
   /** The hub's default limit of label sets per metric; workers bound their own label-set caches by it. */
   maxSeries: number;
   /** How long a worker whose ring and overflow are full waits for the hub to make room, in milliseconds. */
@@ -95,7 +95,7 @@ export function checkHandle(handle: HubHandle): Layout {
       throw invalid("A slot buffer of the hub handle is not a growable SharedArrayBuffer of the size its geometry needs");
     }
   }
-  if (!Number.isSafeInteger(handle.spillRecords) || handle.spillRecords < 0) throw invalid("The hub handle's spillRecords must be a non-negative integer");
+  if (!Number.isSafeInteger(handle.overflowRecords) || handle.overflowRecords < 0) throw invalid("The hub handle's overflowRecords must be a non-negative integer");
   if (!Number.isSafeInteger(handle.maxSeries) || handle.maxSeries < 1) throw invalid("The hub handle's maxSeries must be a positive integer");
   if (typeof handle.overflowWaitMs !== "number" || !(handle.overflowWaitMs >= 0) || handle.overflowWaitMs > 60_000) {
     throw invalid("The hub handle's overflowWaitMs must be a number from 0 to 60000");

@@ -1,7 +1,7 @@
 /**
  * Index arithmetic of a slot's overflow, shared by its writer and its reader.
  *
- * The overflow's capacity is the user's `spillRecords` plus room for declarations, so it is not a power of
+ * The overflow's capacity is the user's `overflowRecords` plus room for declarations, so it is not a power of
  * two. Its indices therefore do not run freely through 2^32 as ring indices do (a wrap at 2^32 would
  * break `i mod capacity`): they run from 0 to `2 × capacity - 1` and start again at 0. Twice the capacity
  * tells a full overflow (fill = capacity) from an empty one (fill = 0).

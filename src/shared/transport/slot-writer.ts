@@ -32,7 +32,7 @@ export interface SlotWriterOptions {
   /** Records the overflow holds, declarations included. */
   overflowCapacity: number;
   /** Most records the overflow holds before observations are dropped (the rest is kept for declarations). */
-  spillLimit: number;
+  overflowLimit: number;
   /**
    * How long a record that meets a full overflow may wait for the hub to make room, in milliseconds of no
    * progress by the hub; 0 never waits (drops at once). Only worker threads may wait.
@@ -52,7 +52,7 @@ export type PublishPoint = "record" | "declare" | "overflow";
  * Write records into one slot. Used by exactly one thread: the worker that owns the slot.
  *
  * @example
- * const writer = new SlotWriter({ control, headerByte, data, capacity: 65536, overflowCapacity, spillLimit });
+ * const writer = new SlotWriter({ control, headerByte, data, capacity: 65536, overflowCapacity, overflowLimit });
  * writer.record(packWord0(OP_ADD, seriesId), 0, 1);
  */
 export class SlotWriter {
@@ -64,7 +64,7 @@ export class SlotWriter {
   readonly #capacity: number;
   readonly #mask: number;
   readonly #highWater: number;
-  readonly #spillLimit: number;
+  readonly #overflowLimit: number;
   readonly #overflow: OverflowWriter;
   readonly #beforePublish: ((point: PublishPoint) => void) | undefined;
   /** Next write index; this thread is its only writer, so the local copy is always current. */
@@ -103,8 +103,8 @@ export class SlotWriter {
     this.#capacity = capacity;
     this.#mask = capacity - 1;
     this.#highWater = capacity >>> 1;
-    this.#spillLimit = Math.min(options.spillLimit, options.overflowCapacity);
-    this.#overflowHighWater = Math.max(1, this.#spillLimit >>> 1);
+    this.#overflowLimit = Math.min(options.overflowLimit, options.overflowCapacity);
+    this.#overflowHighWater = Math.max(1, this.#overflowLimit >>> 1);
     this.#maxWaitMs = options.maxWaitMs ?? 0;
     this.#waitLeftMs = this.#maxWaitMs;
     this.#overflow = new OverflowWriter(this.#header, data, overflowDataByte(capacity), options.overflowCapacity);
@@ -232,10 +232,10 @@ export class SlotWriter {
     }
     // The ring is full, or the overflow holds records the hub has not read: keep the order, overflow.
     const overflow = this.#overflow;
-    if (overflow.fill() >= this.#spillLimit) {
+    if (overflow.fill() >= this.#overflowLimit) {
       this.#overflowPressure();
-      // With no room for observations in the overflow (spillLimit 0) there is nothing to wait for.
-      if (overflow.fill() >= this.#spillLimit && (this.#spillLimit === 0 || !this.#waitForRoom(this.#spillLimit - 1))) {
+      // With no room for observations in the overflow (overflowLimit 0) there is nothing to wait for.
+      if (overflow.fill() >= this.#overflowLimit && (this.#overflowLimit === 0 || !this.#waitForRoom(this.#overflowLimit - 1))) {
         this.#drop();
         return;
       }
