@@ -225,11 +225,11 @@ describe("lifecycle and options", () => {
     process.on("warning", onWarning);
     try {
       const registry = new Registry();
-      const hub = new MetricsHub({ registry, ringBytes: 4096, spillRecords: 100 });
+      const hub = new MetricsHub({ registry, ringBytes: 16384, spillRecords: 100 });
       const handle = hub.handle;
       expect(handle.overflowRecords).toBe(100);
       await hub.close();
-      const again = new MetricsHub({ registry, ringBytes: 4096, spillRecords: 200 });
+      const again = new MetricsHub({ registry, ringBytes: 16384, spillRecords: 200 });
       expect(again.handle.overflowRecords).toBe(200);
       await again.close();
       await new Promise((resolve) => setImmediate(resolve));
