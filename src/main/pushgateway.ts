@@ -4,7 +4,7 @@
  * @module
  */
 import { Pushgateway, type Registry } from "prom-client";
-import { ConfigurationError, ErrorCodes, PromThreadsError } from "../shared/api/errors.js";
+import { ConfigurationError, ErrorCodes, OperationError } from "../shared/api/errors.js";
 import { ClusterAggregator } from "./cluster/aggregator.js";
 import { MetricsHub } from "./hub.js";
 import { integerOption, invalid } from "./serve/validate.js";
@@ -72,7 +72,7 @@ export async function pushToGateway(source: MetricsHub | ClusterAggregator | Reg
     return { status: resp.statusCode ?? 0 };
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new PromThreadsError(ErrorCodes.GATEWAY_FAILED, `prom-threads: ${method} of job "${job}" to the Pushgateway at ${url} failed: ${detail}`, { cause });
+    throw new OperationError(ErrorCodes.GATEWAY_FAILED, `prom-threads: ${method} of job "${job}" to the Pushgateway at ${url} failed: ${detail}`, { cause });
   }
 }
 

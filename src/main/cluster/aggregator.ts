@@ -402,7 +402,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     if (this.#overflowReported.has(name)) return;
     this.#overflowReported.add(name);
     this.#report(
-      new ProtocolError(ErrorCodes.SERIES_LIMIT, `prom-threads: metric "${name}" reached ${this.#maxSeries} label sets in the cluster aggregate; further label sets fold into its overflow series`),
+      new ConfigurationError(ErrorCodes.SERIES_LIMIT, `prom-threads: metric "${name}" reached ${this.#maxSeries} label sets in the cluster aggregate; further label sets fold into its overflow series`),
       `overflow:${name}`,
     );
   }
