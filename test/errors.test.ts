@@ -6,6 +6,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { docFiles, readDoc, tables } from "./helpers/markdown.js";
 import { ConfigurationError, ConnectionError, ErrorCodes, OperationError, PromThreadsError, ProtocolError, RecordingError } from "../src/shared/api/errors.js";
 
 const root = new URL("../", import.meta.url).pathname;
@@ -79,6 +80,15 @@ describe("the error contract", () => {
       .filter((site) => site.className !== "" && site.className !== byCode.get(site.code)?.className)
       .map((site) => `${site.file}: new ${site.className}(${site.code}), README says ${byCode.get(site.code)?.className}`);
     expect(wrongClass).toEqual([]);
+  });
+
+  it("is the only table of codes in README.md and docs/", () => {
+    const codeTables = docFiles().flatMap((file) =>
+      tables(readDoc(file))
+        .filter((table) => table.rows.some((row) => /^`ERR_PROM_THREADS_\w+`$/.test(row[0] ?? "")))
+        .map((table) => `${file} / ${table.heading}`),
+    );
+    expect(codeTables).toEqual(["README.md / Errors"]);
   });
 
   it("builds each code with its class: instanceof, name and code agree", () => {

@@ -25,7 +25,7 @@ export interface MetricsHandlerOptions {
   /** A MetricsHub to drain before each scrape, and whose `error` event receives failed collects. */
   hub?: MetricsHub;
   /**
-   * Called with a PromThreadsError (`ERR_PROM_THREADS_COLLECT_FAILED`) when a scrape's collect throws or
+   * Called with an OperationError (`ERR_PROM_THREADS_COLLECT_FAILED`) when a scrape's collect throws or
    * rejects. When neither this nor a hub `error` listener is there, a process warning is emitted once per
    * distinct message.
    */
