@@ -7,7 +7,7 @@ import { Pushgateway, type Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes, OperationError } from "../shared/api/errors.js";
 import { ClusterAggregator } from "./cluster/aggregator.js";
 import { MetricsHub } from "./hub.js";
-import { integerOption, invalid } from "./serve/validate.js";
+import { integerOption, invalid, optionsObject } from "./validate-options.js";
 
 /** What {@link pushToGateway} does with the group. */
 export type GatewayMethod = "push" | "pushAdd" | "delete";
@@ -81,8 +81,7 @@ function resolve(source: unknown, options: unknown) {
   if (source instanceof MetricsHub || source instanceof ClusterAggregator) registry = source.registry;
   else if (source !== null && typeof source === "object" && typeof (source as Registry).metrics === "function") registry = source as Registry;
   else throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "pushToGateway() takes a MetricsHub, a ClusterAggregator or a prom-client Registry");
-  if (options === null || typeof options !== "object") throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
-  const raw = options as Record<string, unknown>;
+  const raw = optionsObject(options, true);
   let url: URL | undefined;
   try {
     url = new URL(String(raw.url));

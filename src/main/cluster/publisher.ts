@@ -9,7 +9,7 @@ import { EventEmitter } from "node:events";
 import { register as defaultRegistry, type Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes, OperationError, type PromThreadsError } from "../../shared/api/errors.js";
 import { MetricsHub } from "../hub.js";
-import { integerOption, invalid } from "../serve/validate.js";
+import { integerOption, invalid, optionsObject } from "../validate-options.js";
 import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type PushMessage, type Snapshot } from "./protocol.js";
 import { Reporter } from "../reporter.js";
 
@@ -99,10 +99,7 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
   /** Start publishing. Throws a ConfigurationError for invalid options or when this process has no IPC channel. */
   constructor(options?: ClusterPublisherOptions) {
     super();
-    if (options !== undefined && (options === null || typeof options !== "object")) {
-      throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
-    }
-    const raw = (options ?? {}) as Record<string, unknown>;
+    const raw = optionsObject(options);
     if (raw.hub !== undefined && !(raw.hub instanceof MetricsHub)) invalid("hub", "a MetricsHub");
     this.#hub = raw.hub as MetricsHub | undefined;
     const registries = raw.registries ?? [this.#hub?.registry ?? defaultRegistry];

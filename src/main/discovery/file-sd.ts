@@ -18,7 +18,7 @@ import { open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ConfigurationError, ErrorCodes, OperationError } from "../../shared/api/errors.js";
-import { invalid } from "../serve/validate.js";
+import { invalid, optionsObject } from "../validate-options.js";
 import { validateLabels, validateTarget } from "./targets.js";
 
 /** Options of {@link writeFileSdTarget}. */
@@ -112,7 +112,7 @@ export function defaultFileSdName(port: number): string {
  * await entry.remove();
  */
 export async function writeFileSdTarget(options: FileSdTargetOptions): Promise<FileSdTarget> {
-  if (options === null || typeof options !== "object") throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
+  optionsObject(options, true);
   const { directory } = options;
   if (typeof directory !== "string" || directory === "") invalid("directory", "a directory path", directory);
   const target = validateTarget("target", options.target);
