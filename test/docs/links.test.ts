@@ -61,6 +61,20 @@ describe("links in README.md and docs/", () => {
     expect(broken).toEqual([]);
   });
 
+  it("name only repository paths that exist", () => {
+    const missing: string[] = [];
+    let named = 0;
+    for (const file of files) {
+      // A path in a code span, such as `test/main/hub.test.ts` or `src/shared/transport/layout.ts:12`.
+      for (const [, path] of readDoc(file).matchAll(/`(\.?(?:src|test|bench|examples|monitoring|scripts|demo|ci|docs)\/[\w./-]+?)(?::\d+)?`/g)) {
+        named++;
+        if (!existsSync(join(repoRoot, path!))) missing.push(`${file}: ${path}`);
+      }
+    }
+    expect(named).toBeGreaterThan(10);
+    expect(missing).toEqual([]);
+  });
+
   it("computes anchors as GitHub does", () => {
     const anchors = headingAnchors("# A `code` title: yes\n## Many processes and machines\n## Twice\n## Twice\n```\n# not a heading\n```\n");
     expect([...anchors]).toEqual(["a-code-title-yes", "many-processes-and-machines", "twice", "twice-1"]);
