@@ -46,7 +46,7 @@ export interface GatewayResult {
 }
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const METHODS: readonly GatewayMethod[] = ["push", "pushAdd", "delete"];
+const kGatewayMethods: readonly GatewayMethod[] = ["push", "pushAdd", "delete"];
 
 /**
  * Push the metrics of a MetricsHub, a ClusterAggregator or a prom-client Registry to a Pushgateway (or
@@ -91,7 +91,7 @@ function resolve(source: unknown, options: unknown) {
   if (typeof raw.url !== "string" || url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) invalid("url", "an http: or https: URL", raw.url);
   if (typeof raw.job !== "string" || raw.job === "" || raw.job.includes("/")) invalid("job", 'a non-empty string without "/"', raw.job);
   const method = raw.method ?? "push";
-  if (!METHODS.includes(method as GatewayMethod)) invalid("method", '"push", "pushAdd" or "delete"', method);
+  if (!kGatewayMethods.includes(method as GatewayMethod)) invalid("method", '"push", "pushAdd" or "delete"', method);
   const groupings: Record<string, string> = {};
   if (raw.groupings !== undefined) {
     if (raw.groupings === null || typeof raw.groupings !== "object") invalid("groupings", "an object of label names to strings");
