@@ -1,28 +1,36 @@
 /**
  * What `npm pack` puts in the tarball (after the build `npm test` runs first): every `exports` target and
  * the typings, the license, changelog and monitoring files; no tests, fixtures, benchmarks, examples or
- * CI files.
+ * CI files, and no screenshots (they stay in the repository for the docs read there).
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 
 interface PackResult {
+  size: number;
   files: { path: string }[];
 }
+
+/**
+ * Bytes the gzipped tarball may take. Measured at 352,638 bytes once the screenshots left it (606,460
+ * with them); the bound leaves room for growth but not for the 265 kB of PNGs coming back.
+ */
+const kMaxTarballBytes = 420_000;
 
 const root = new URL("..", import.meta.url);
 const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as { exports: Record<string, string | Record<string, string>>; main: string; types: string; license: string };
 
-function packedFiles(): string[] {
+function pack(): PackResult {
   // --ignore-scripts: the build already ran (pretest); `prepare` would run tsc again for nothing.
   const out = execFileSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts"], { cwd: root, encoding: "utf8", timeout: 60_000, stdio: ["ignore", "pipe", "ignore"] });
   const [result] = JSON.parse(out) as PackResult[];
-  return (result?.files ?? []).map((f) => f.path);
+  return result ?? { size: 0, files: [] };
 }
 
 describe("the npm tarball", () => {
-  const files = packedFiles();
+  const result = pack();
+  const files = result.files.map((f) => f.path);
   const packed = new Set(files);
 
   it("holds every exports target, main and types", () => {
@@ -43,5 +51,13 @@ describe("the npm tarball", () => {
     const unwanted = files.filter((file) => /^(test|bench|examples|scripts|demo|ci|\.ci|src)\//.test(file) || /(\.test\.|fixtures?\/|\.tsbuildinfo$)/.test(file));
     expect(unwanted).toEqual([]);
     expect(files.every((file) => /^(dist|docs|monitoring)\//.test(file) || ["LICENSE", "README.md", "CHANGELOG.md", "package.json"].includes(file)), files.join("\n")).toBe(true);
+  });
+
+  it("holds no screenshots, and stays under its size bound", () => {
+    expect(files.filter((file) => /\.(png|jpe?g|gif|webp)$/i.test(file))).toEqual([]);
+    // The screenshots are still in the repository, for the docs read there.
+    expect(existsSync(new URL("docs/status-page.png", root))).toBe(true);
+    expect(result.size).toBeGreaterThan(100_000);
+    expect(result.size).toBeLessThan(kMaxTarballBytes);
   });
 });

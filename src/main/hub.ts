@@ -5,7 +5,7 @@
  */
 import { EventEmitter } from "node:events";
 import type { Registry } from "prom-client";
-import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../shared/api/errors.js";
+import { ConfigurationError, ConnectionError, ErrorCodes, PromThreadsError, ProtocolError } from "../shared/api/errors.js";
 import { WORKER_DATA_KEY, findHandle, type HubHandle, type HubWorkerData } from "../shared/transport/handle.js";
 import {
   Layout,
@@ -505,7 +505,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.#tally.dropped.no_slot += (unslotted - this.#lastUnslotted) >>> 0;
     this.#lastUnslotted = unslotted;
     this.#report(
-      new ConfigurationError(
+      new ConnectionError(
         ErrorCodes.NO_FREE_SLOT,
         `prom-threads: every one of the hub's ${this.#layout.slotCount} worker slots is taken; records of workers without a slot are dropped. Raise options.maxWorkers, or attach() your pools so exited workers free their slots`,
       ),

@@ -7,6 +7,7 @@ import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 import { kMaxLocalId, kMaxRingCapacity, kMaxSlotBufferBytes, kMaxSlots, kMinRingCapacity, kRecordBytes } from "../shared/transport/layout.js";
 import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/model/limits.js";
 import { declarationRecords } from "../shared/transport/protocol.js";
+import { booleanOption, integerOption, invalid, optionsObject } from "./validate-options.js";
 
 /** Slots of a hub by default: plenty, since a slot costs memory only once a worker claims it. */
 const kDefaultMaxWorkers = 1024;
@@ -101,15 +102,6 @@ export interface ResolvedHubOptions {
   ringStartIndex: number;
 }
 
-function integerOption(options: Record<string, unknown>, key: string, fallback: number, min: number, max: number): number {
-  const value = options[key];
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `options.${key} must be an integer from ${min} to ${max}, got ${String(value)}`);
-  }
-  return value;
-}
-
 let warnedSpillRecords = false;
 
 /** The key that sets the overflow's size: `overflowRecords`, or its deprecated alias `spillRecords` (warned once). */
@@ -127,18 +119,13 @@ function overflowRecordsKey(raw: Record<string, unknown>): "overflowRecords" | "
 
 /** Apply defaults and validate; throws a ConfigurationError that names the option. */
 export function resolveHubOptions(options: MetricsHubOptions | undefined): ResolvedHubOptions {
-  if (options !== undefined && (options === null || typeof options !== "object")) {
-    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
-  }
-  const raw = (options ?? {}) as Record<string, unknown>;
+  const raw = optionsObject(options);
   const registry = raw.registry ?? defaultRegistry;
   if (registry === null || typeof registry !== "object" || typeof (registry as Registry).registerMetric !== "function") {
-    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options.registry must be a prom-client Registry");
+    invalid("registry", "a prom-client Registry");
   }
   const ringBytes = integerOption(raw, "ringBytes", 1 << 20, kMinRingCapacity * kRecordBytes, kMaxRingCapacity * kRecordBytes);
-  if ((ringBytes & (ringBytes - 1)) !== 0) {
-    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `options.ringBytes must be a power of two, got ${ringBytes}`);
-  }
+  if ((ringBytes & (ringBytes - 1)) !== 0) invalid("ringBytes", "a power of two", ringBytes);
   const ringCapacity = ringBytes / kRecordBytes;
   const overflowKey = overflowRecordsKey(raw);
   const overflowRecords = integerOption(raw, overflowKey, 1 << 20, 0, 1 << 28);
@@ -150,8 +137,7 @@ export function resolveHubOptions(options: MetricsHubOptions | undefined): Resol
       `options.ringBytes and options.${overflowKey} together need ${(ringCapacity + overflowCapacity) * kRecordBytes} bytes per worker slot; a slot buffer holds at most ${kMaxSlotBufferBytes}`,
     );
   }
-  const selfMetrics = raw.selfMetrics ?? true;
-  if (typeof selfMetrics !== "boolean") throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options.selfMetrics must be a boolean");
+  const selfMetrics = booleanOption(raw, "selfMetrics", true);
   return {
     registry: registry as Registry,
     maxWorkers: integerOption(raw, "maxWorkers", kDefaultMaxWorkers, 1, kMaxSlots),

@@ -12,6 +12,7 @@
  */
 import { Counter, Gauge, type Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
+import { booleanOption, invalid, optionsObject } from "./validate-options.js";
 import { instrumentRun, TASK_OUTCOMES, type RunnablePool, type TaskOutcome } from "./pool-run.js";
 
 /** Options of `hub.attach(pool, options)`; they apply to piscina pools only. */
@@ -51,21 +52,15 @@ interface Resolved {
   threadMetricsMs: number;
 }
 
-function invalid(message: string): never {
-  throw new ConfigurationError(ErrorCodes.INVALID_OPTION, message);
-}
-
 /** Validate `hub.attach()` options for `pool`; throws a ConfigurationError naming the option. */
 export function resolvePoolOptions(pool: ObservablePool, options: PoolAttachOptions | undefined): Resolved {
-  if (options !== undefined && (options === null || typeof options !== "object")) invalid("options must be an object");
-  const raw = (options ?? {}) as Record<string, unknown>;
+  const raw = optionsObject(options);
   const name = raw.name ?? pool.options?.name ?? "default";
-  if (typeof name !== "string" || name === "" || Buffer.byteLength(name) > 1024) invalid(`options.name must be a non-empty string of at most 1024 bytes, got ${JSON.stringify(name)}`);
-  const wrapTasks = raw.wrapTasks ?? true;
-  if (typeof wrapTasks !== "boolean") invalid("options.wrapTasks must be a boolean");
+  if (typeof name !== "string" || name === "" || Buffer.byteLength(name) > 1024) invalid("name", "a non-empty string of at most 1024 bytes", name);
+  const wrapTasks = booleanOption(raw, "wrapTasks", true);
   const interval = raw.threadMetricsIntervalMs ?? 1000;
   if (typeof interval !== "number" || !Number.isInteger(interval) || (interval !== 0 && (interval < 10 || interval > 3_600_000))) {
-    invalid(`options.threadMetricsIntervalMs must be 0 or an integer from 10 to 3600000, got ${String(interval)}`);
+    invalid("threadMetricsIntervalMs", "0 or an integer from 10 to 3600000", interval);
   }
   return { name, wrapTasks, threadMetricsMs: wrapTasks ? interval : 0 };
 }
@@ -109,7 +104,7 @@ export class PoolMetrics {
   constructor(registry: Registry) {
     this.#registry = registry;
     if (registry.getSingleMetric("prom_threads_pool_tasks_total") !== undefined) {
-      invalid("options.registry already has another MetricsHub's pool metrics: attach each pool to one hub, and use one hub per registry");
+      throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options.registry already has another MetricsHub's pool metrics: attach each pool to one hub, and use one hub per registry");
     }
     const registers = [registry];
     const pools = this.#pools;
@@ -155,7 +150,7 @@ export class PoolMetrics {
     const existing = this.#pools.get(pool);
     if (existing !== undefined) return () => this.#detach(pool, existing);
     for (const tracked of this.#pools.values()) {
-      if (tracked.name === settings.name) invalid(`options.name must differ between attached pools; "${settings.name}" is taken`);
+      if (tracked.name === settings.name) throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `options.name must differ between attached pools; "${settings.name}" is taken`);
     }
     const labels = { pool: settings.name };
     const outcomes: Record<TaskOutcome, number> = { completed: 0, failed: 0, aborted: 0 };

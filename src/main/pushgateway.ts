@@ -4,10 +4,10 @@
  * @module
  */
 import { Pushgateway, type Registry } from "prom-client";
-import { ConfigurationError, ErrorCodes, PromThreadsError } from "../shared/api/errors.js";
+import { ConfigurationError, ErrorCodes, OperationError } from "../shared/api/errors.js";
 import { ClusterAggregator } from "./cluster/aggregator.js";
 import { MetricsHub } from "./hub.js";
-import { integerOption, invalid } from "./serve/validate.js";
+import { integerOption, invalid, optionsObject } from "./validate-options.js";
 
 /** What {@link pushToGateway} does with the group. */
 export type GatewayMethod = "push" | "pushAdd" | "delete";
@@ -46,7 +46,7 @@ export interface GatewayResult {
 }
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const METHODS: readonly GatewayMethod[] = ["push", "pushAdd", "delete"];
+const kGatewayMethods: readonly GatewayMethod[] = ["push", "pushAdd", "delete"];
 
 /**
  * Push the metrics of a MetricsHub, a ClusterAggregator or a prom-client Registry to a Pushgateway (or
@@ -72,7 +72,7 @@ export async function pushToGateway(source: MetricsHub | ClusterAggregator | Reg
     return { status: resp.statusCode ?? 0 };
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    throw new PromThreadsError(ErrorCodes.GATEWAY_FAILED, `prom-threads: ${method} of job "${job}" to the Pushgateway at ${url} failed: ${detail}`, { cause });
+    throw new OperationError(ErrorCodes.GATEWAY_FAILED, `prom-threads: ${method} of job "${job}" to the Pushgateway at ${url} failed: ${detail}`, { cause });
   }
 }
 
@@ -81,8 +81,7 @@ function resolve(source: unknown, options: unknown) {
   if (source instanceof MetricsHub || source instanceof ClusterAggregator) registry = source.registry;
   else if (source !== null && typeof source === "object" && typeof (source as Registry).metrics === "function") registry = source as Registry;
   else throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "pushToGateway() takes a MetricsHub, a ClusterAggregator or a prom-client Registry");
-  if (options === null || typeof options !== "object") throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
-  const raw = options as Record<string, unknown>;
+  const raw = optionsObject(options, true);
   let url: URL | undefined;
   try {
     url = new URL(String(raw.url));
@@ -92,7 +91,7 @@ function resolve(source: unknown, options: unknown) {
   if (typeof raw.url !== "string" || url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) invalid("url", "an http: or https: URL", raw.url);
   if (typeof raw.job !== "string" || raw.job === "" || raw.job.includes("/")) invalid("job", 'a non-empty string without "/"', raw.job);
   const method = raw.method ?? "push";
-  if (!METHODS.includes(method as GatewayMethod)) invalid("method", '"push", "pushAdd" or "delete"', method);
+  if (!kGatewayMethods.includes(method as GatewayMethod)) invalid("method", '"push", "pushAdd" or "delete"', method);
   const groupings: Record<string, string> = {};
   if (raw.groupings !== undefined) {
     if (raw.groupings === null || typeof raw.groupings !== "object") invalid("groupings", "an object of label names to strings");

@@ -3,7 +3,7 @@
  * cache that resolves a label set to a bound child once.
  * @module
  */
-import { ErrorCodes, PromThreadsError, RecordingError } from "../shared/api/errors.js";
+import { ConfigurationError, ErrorCodes, RecordingError } from "../shared/api/errors.js";
 import {
   OP_ADD,
   OP_DECLARE_METRIC,
@@ -138,7 +138,7 @@ export abstract class WorkerMetric<T extends string, Child> {
    */
   get(): Promise<never> {
     return Promise.reject(
-      new PromThreadsError(
+      new ConfigurationError(
         ErrorCodes.UNSUPPORTED,
         `Metric "${this.name}": get() is not available in a worker thread (workers do not keep values; the hub in the main thread does): read it there with registry.getSingleMetric("${this.name}").get()`,
       ),

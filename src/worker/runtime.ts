@@ -126,14 +126,14 @@ class Runtime {
 
   /** Give out the next worker-local metric id. */
   nextMetricId(): number {
-    if (this.#nextMetricId > kMaxLocalId) throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "Too many metrics declared in one thread");
+    if (this.#nextMetricId > kMaxLocalId) throw new ConfigurationError(ErrorCodes.METRIC_LIMIT, `This thread has declared ${kMaxLocalId + 1} metrics, the most one thread can`);
     return this.#nextMetricId++;
   }
 
   /** Give out the next worker-local series id. */
   nextSeriesId(metric: string): number {
     if (this.#nextSeriesId > kMaxLocalId) {
-      throw new ConfigurationError(ErrorCodes.INVALID_LABELS, `Metric "${metric}": this thread has created ${kMaxLocalId + 1} label sets, the most one thread can`);
+      throw new ConfigurationError(ErrorCodes.SERIES_LIMIT, `Metric "${metric}": this thread has created ${kMaxLocalId + 1} label sets, the most one thread can`);
     }
     return this.#nextSeriesId++;
   }

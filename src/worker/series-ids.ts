@@ -23,7 +23,7 @@ export function takeSeriesId(metric: string): number {
   const id = runtime.nextSeriesId(metric);
   if (id === REMOVED_SERIES_ID) {
     throw new ConfigurationError(
-      ErrorCodes.INVALID_LABELS,
+      ErrorCodes.SERIES_LIMIT,
       `Metric "${metric}": this thread holds ${REMOVED_SERIES_ID} label sets, the most one thread can; remove() label sets it no longer uses`,
     );
   }

@@ -1,5 +1,5 @@
 /**
- * A worker that writes what the public API never would (issue 12): the main process survives any record,
+ * A worker that writes what the public API never would: the main process survives any record,
  * any declaration and any forged index; what it cannot understand is counted as malformed and reported a
  * bounded number of times; a flood of garbage gets the slot quarantined; memory stays bounded.
  */

@@ -1,5 +1,5 @@
 /**
- * Nothing recorded is stranded or lost in normal operation (issue 10). Every record is in shared memory
+ * Nothing recorded is stranded or lost in normal operation. Every record is in shared memory
  * when its call returns, so a scrape right after the work resolved is exact, whatever the worker does
  * next: parked in Atomics.wait (piscina's default), busy, retired by the idle timeout, destroyed, or
  * terminated. Tested as users run it: piscina's defaults, no flush(), scrapes right after the work.

@@ -1,7 +1,7 @@
 /**
  * prom-client behaviour that the compatibility scripts (test/compat) cannot show with one worker and one
- * registry: get() in a worker, reset() across workers, `aggregator`, and the worker-side input checks of
- * issue 12 (option bounds, lone surrogates, broken handles, series id reuse).
+ * registry: get() in a worker, reset() across workers, `aggregator`, and the worker-side input checks
+ * (option bounds, lone surrogates, broken handles, series id reuse).
  */
 import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";

@@ -7,7 +7,7 @@ import type { Cluster, Worker as ClusterWorker } from "node:cluster";
 import { EventEmitter } from "node:events";
 import { Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../../shared/api/errors.js";
-import { integerOption, invalid } from "../serve/validate.js";
+import { integerOption, invalid, optionsObject } from "../validate-options.js";
 import { nodeCluster } from "./node-cluster.js";
 import { DEFAULT_MAX_SERIES } from "../../shared/model/limits.js";
 import { familyProblem, labelsProblem } from "./validate-push.js";
@@ -173,10 +173,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
   /** Start listening to the cluster's worker processes. Throws a ConfigurationError outside the primary. */
   constructor(options?: ClusterAggregatorOptions) {
     super();
-    if (options !== undefined && (options === null || typeof options !== "object")) {
-      throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
-    }
-    const raw = (options ?? {}) as Record<string, unknown>;
+    const raw = optionsObject(options);
     const cluster = (raw.cluster ?? nodeCluster()) as Cluster;
     if (cluster === null || typeof cluster !== "object" || typeof cluster.on !== "function") invalid("cluster", "the node:cluster module");
     if (!cluster.isPrimary) {
@@ -402,7 +399,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     if (this.#overflowReported.has(name)) return;
     this.#overflowReported.add(name);
     this.#report(
-      new ProtocolError(ErrorCodes.SERIES_LIMIT, `prom-threads: metric "${name}" reached ${this.#maxSeries} label sets in the cluster aggregate; further label sets fold into its overflow series`),
+      new ConfigurationError(ErrorCodes.SERIES_LIMIT, `prom-threads: metric "${name}" reached ${this.#maxSeries} label sets in the cluster aggregate; further label sets fold into its overflow series`),
       `overflow:${name}`,
     );
   }

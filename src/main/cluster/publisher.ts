@@ -7,9 +7,9 @@
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { register as defaultRegistry, type Registry } from "prom-client";
-import { ConfigurationError, ErrorCodes, PromThreadsError } from "../../shared/api/errors.js";
+import { ConfigurationError, ErrorCodes, OperationError, type PromThreadsError } from "../../shared/api/errors.js";
 import { MetricsHub } from "../hub.js";
-import { integerOption, invalid } from "../serve/validate.js";
+import { integerOption, invalid, optionsObject } from "../validate-options.js";
 import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type PushMessage, type Snapshot } from "./protocol.js";
 import { Reporter } from "../reporter.js";
 
@@ -99,10 +99,7 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
   /** Start publishing. Throws a ConfigurationError for invalid options or when this process has no IPC channel. */
   constructor(options?: ClusterPublisherOptions) {
     super();
-    if (options !== undefined && (options === null || typeof options !== "object")) {
-      throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
-    }
-    const raw = (options ?? {}) as Record<string, unknown>;
+    const raw = optionsObject(options);
     if (raw.hub !== undefined && !(raw.hub instanceof MetricsHub)) invalid("hub", "a MetricsHub");
     this.#hub = raw.hub as MetricsHub | undefined;
     const registries = raw.registries ?? [this.#hub?.registry ?? defaultRegistry];
@@ -173,7 +170,7 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
     this.#channel.off("message", this.#onMessage);
     for (const pending of this.#acks.splice(0)) {
       clearTimeout(pending.timer);
-      pending.reject(new PromThreadsError(ErrorCodes.CLUSTER_PUSH_FAILED, "prom-threads: the ClusterPublisher closed before the primary acknowledged a push"));
+      pending.reject(new OperationError(ErrorCodes.CLUSTER_PUSH_FAILED, "prom-threads: the ClusterPublisher closed before the primary acknowledged a push"));
     }
   }
 
@@ -186,7 +183,7 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
 
   async #pushOnce({ reply, ack, quiet }: { reply?: number; ack?: boolean; quiet?: boolean }): Promise<number> {
     if (this.#closed || this.#channel.connected === false) {
-      if (ack) throw new PromThreadsError(ErrorCodes.CLUSTER_PUSH_FAILED, "prom-threads: this process is no longer connected to the cluster primary");
+      if (ack) throw new OperationError(ErrorCodes.CLUSTER_PUSH_FAILED, "prom-threads: this process is no longer connected to the cluster primary");
       return 0;
     }
     let next: Snapshot;
@@ -194,7 +191,7 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
       this.#hub?.drainSync();
       next = snapshotOf(await Promise.all(this.#registries.map(readRegistry)));
     } catch (cause) {
-      const error = new PromThreadsError(ErrorCodes.CLUSTER_PUSH_FAILED, `prom-threads: reading the metrics to push failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+      const error = new OperationError(ErrorCodes.CLUSTER_PUSH_FAILED, `prom-threads: reading the metrics to push failed: ${(cause as Error)?.message ?? String(cause)}`, { cause });
       if (ack) throw error;
       this.#report(error);
       return 0;
@@ -212,7 +209,7 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
       const done = (error: Error | null): void => {
         if (error === null) return resolve();
         this.#baseline = new Map();
-        reject(new PromThreadsError(ErrorCodes.CLUSTER_PUSH_FAILED, `prom-threads: sending a push to the cluster primary failed: ${error.message}`, { cause: error }));
+        reject(new OperationError(ErrorCodes.CLUSTER_PUSH_FAILED, `prom-threads: sending a push to the cluster primary failed: ${error.message}`, { cause: error }));
       };
       try {
         // The callback runs once the message is written to the channel: from then on the primary gets it
@@ -236,7 +233,7 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
         reject,
         timer: setTimeout(() => {
           this.#acks.splice(this.#acks.indexOf(pending), 1);
-          reject(new PromThreadsError(ErrorCodes.CLUSTER_PUSH_FAILED, `prom-threads: the cluster primary did not acknowledge push ${seq} within ${this.#ackTimeoutMs} ms; is a ClusterAggregator running in the primary?`));
+          reject(new OperationError(ErrorCodes.CLUSTER_PUSH_FAILED, `prom-threads: the cluster primary did not acknowledge push ${seq} within ${this.#ackTimeoutMs} ms; is a ClusterAggregator running in the primary?`));
         }, this.#ackTimeoutMs),
       };
       this.#acks.push(pending);

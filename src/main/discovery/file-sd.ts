@@ -17,8 +17,8 @@ import { readlinkSync, statSync, unlinkSync } from "node:fs";
 import { open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { ConfigurationError, ErrorCodes, PromThreadsError } from "../../shared/api/errors.js";
-import { invalid } from "../serve/validate.js";
+import { ConfigurationError, ErrorCodes, OperationError } from "../../shared/api/errors.js";
+import { invalid, optionsObject } from "../validate-options.js";
 import { validateLabels, validateTarget } from "./targets.js";
 
 /** Options of {@link writeFileSdTarget}. */
@@ -112,7 +112,7 @@ export function defaultFileSdName(port: number): string {
  * await entry.remove();
  */
 export async function writeFileSdTarget(options: FileSdTargetOptions): Promise<FileSdTarget> {
-  if (options === null || typeof options !== "object") throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
+  optionsObject(options, true);
   const { directory } = options;
   if (typeof directory !== "string" || directory === "") invalid("directory", "a directory path", directory);
   const target = validateTarget("target", options.target);
@@ -138,7 +138,7 @@ export async function writeFileSdTarget(options: FileSdTargetOptions): Promise<F
       if (removed) throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `prom-threads: the file_sd target ${file} was removed`);
       const current = await stat(file).catch(() => undefined);
       if (current !== undefined && !isOurs(current, owned)) {
-        throw new PromThreadsError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: the file_sd target file ${file} was replaced by another instance with the same name; not overwriting it`);
+        throw new OperationError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: the file_sd target file ${file} was replaced by another instance with the same name; not overwriting it`);
       }
       labels = validateLabels("labels", next);
       owned = await writeAtomically(directory, file, target, labels);
@@ -154,7 +154,7 @@ export async function writeFileSdTarget(options: FileSdTargetOptions): Promise<F
         await unlink(file);
       } catch (cause) {
         if ((cause as NodeJS.ErrnoException).code === "ENOENT") return;
-        throw new PromThreadsError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: cannot remove the file_sd target file ${file}: ${(cause as Error).message}`, { cause });
+        throw new OperationError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: cannot remove the file_sd target file ${file}: ${(cause as Error).message}`, { cause });
       }
     },
   };
@@ -181,7 +181,7 @@ async function writeAtomically(directory: string, file: string, target: string, 
     return owned;
   } catch (cause) {
     await unlink(temporary).catch(() => {});
-    throw new PromThreadsError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: cannot write the file_sd target file ${file}: ${(cause as Error).message}`, { cause });
+    throw new OperationError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: cannot write the file_sd target file ${file}: ${(cause as Error).message}`, { cause });
   }
 }
 
@@ -191,7 +191,7 @@ async function removeStale(directory: string): Promise<void> {
   try {
     entries = await readdir(directory);
   } catch (cause) {
-    throw new PromThreadsError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: cannot read the file_sd directory ${directory}: ${(cause as Error).message}`, { cause });
+    throw new OperationError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: cannot read the file_sd directory ${directory}: ${(cause as Error).message}`, { cause });
   }
   const mine = `${PREFIX}${hostKey()}`;
   const pattern = new RegExp(`^\\.?${escapeRegExp(mine)}-(\\d+)-\\d+\\.json(?:\\.[0-9a-f]+\\.tmp)?$`);

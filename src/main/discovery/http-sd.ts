@@ -10,7 +10,7 @@ import { ConfigurationError, ErrorCodes, ProtocolError, type PromThreadsError } 
 import { nodeCluster } from "../cluster/node-cluster.js";
 import { isOurs, message, PROTOCOL_VERSION, type AnnounceMessage, type DiscoverMessage, type WithdrawMessage } from "../cluster/protocol.js";
 import type { MetricsServer } from "../serve/server.js";
-import { invalid } from "../serve/validate.js";
+import { invalid, optionsObject } from "../validate-options.js";
 import { targetOf, validateLabels, validateTarget } from "./targets.js";
 import { Reporter } from "../reporter.js";
 
@@ -61,10 +61,7 @@ export class TargetDirectory extends EventEmitter<TargetDirectoryEvents> {
   /** Create an empty directory. Throws a ConfigurationError for invalid labels. */
   constructor(options?: TargetDirectoryOptions) {
     super();
-    if (options !== undefined && (options === null || typeof options !== "object")) {
-      throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
-    }
-    this.#common = validateLabels("labels", options?.labels ?? {});
+    this.#common = validateLabels("labels", optionsObject(options).labels ?? {});
   }
 
   /**

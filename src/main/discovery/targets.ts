@@ -2,15 +2,15 @@
  * Validation shared by the service discovery APIs: targets and target labels.
  * @module
  */
-import { invalid } from "../serve/validate.js";
+import { invalid } from "../validate-options.js";
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** `host:port`, with an IPv6 host in brackets. */
-const TARGET = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9._-]+):\d{1,5}$/;
+const kTarget = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9._-]+):\d{1,5}$/;
 
 /** Validate a `host:port` target. Throws a ConfigurationError naming `options.<key>`. */
 export function validateTarget(key: string, target: unknown): string {
-  if (typeof target !== "string" || !TARGET.test(target) || Number(target.slice(target.lastIndexOf(":") + 1)) > 65535) {
+  if (typeof target !== "string" || !kTarget.test(target) || Number(target.slice(target.lastIndexOf(":") + 1)) > 65535) {
     invalid(key, 'a target "host:port"', target);
   }
   return target;

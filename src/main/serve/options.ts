@@ -4,12 +4,12 @@
  */
 import type { TlsOptions } from "node:tls";
 import { register as defaultRegistry, type Registry } from "prom-client";
-import { ConfigurationError, ErrorCodes, type PromThreadsError } from "../../shared/api/errors.js";
+import type { PromThreadsError } from "../../shared/api/errors.js";
 import { MetricsHub } from "../hub.js";
 import { resolveAuth, type BasicAuthOptions, type ResolvedAuth } from "./auth.js";
 import { resolveLimits, type ResolvedLimits, type ServerLimits } from "./limits.js";
 import { createReporter } from "./report.js";
-import { integerOption, invalid } from "./validate.js";
+import { integerOption, invalid, optionsObject } from "../validate-options.js";
 import type { ScrapeSource } from "./scrape.js";
 import { resolveTls } from "./tls.js";
 import { TargetDirectory } from "../discovery/http-sd.js";
@@ -25,7 +25,7 @@ export interface MetricsHandlerOptions {
   /** A MetricsHub to drain before each scrape, and whose `error` event receives failed collects. */
   hub?: MetricsHub;
   /**
-   * Called with a PromThreadsError (`ERR_PROM_THREADS_COLLECT_FAILED`) when a scrape's collect throws or
+   * Called with an OperationError (`ERR_PROM_THREADS_COLLECT_FAILED`) when a scrape's collect throws or
    * rejects. When neither this nor a hub `error` listener is there, a process warning is emitted once per
    * distinct message.
    */
@@ -91,15 +91,9 @@ export interface ResolvedServerOptions {
   httpSd: TargetDirectory | undefined;
 }
 
-function asObject(options: unknown): Record<string, unknown> {
-  if (options === undefined) return {};
-  if (options === null || typeof options !== "object") throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
-  return options as Record<string, unknown>;
-}
-
 /** Validate `registry`, `hub` and `onError` and build the scrape source. Throws a ConfigurationError. */
 export function resolveSource(options: MetricsHandlerOptions | undefined): ScrapeSource {
-  const raw = asObject(options);
+  const raw = optionsObject(options);
   const hub = raw.hub;
   if (hub !== undefined && !(hub instanceof MetricsHub)) invalid("hub", "a MetricsHub");
   const registry = raw.registry ?? (hub as MetricsHub | undefined)?.registry ?? defaultRegistry;
@@ -126,7 +120,7 @@ export function resolvePath(raw: Record<string, unknown>, fallback: string): str
 
 /** Validate every option of startHttpServer. Throws a ConfigurationError naming the option. */
 export function resolveServerOptions(options: StartHttpServerOptions | undefined): ResolvedServerOptions {
-  const raw = asObject(options);
+  const raw = optionsObject(options);
   const host = raw.host ?? "127.0.0.1";
   if (typeof host !== "string" || host.trim() === "" || /\s/.test(host)) invalid("host", "a host name or IP address", host);
   return {

@@ -6,7 +6,7 @@
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import type { Registry } from "prom-client";
-import { ErrorCodes, PromThreadsError } from "../../shared/api/errors.js";
+import { ErrorCodes, OperationError } from "../../shared/api/errors.js";
 import type { MetricsHub } from "../hub.js";
 import { acceptsGzip, negotiateFormat, type ExpositionFormat } from "./negotiation.js";
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from "./openmetrics.js";
@@ -48,7 +48,7 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest): Prom
     families = (await source.registry.getMetricsAsJSON()) as unknown as FamilySnapshot[];
   } catch (cause) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    source.report(new PromThreadsError(ErrorCodes.COLLECT_FAILED, `prom-threads: collecting metrics for a scrape failed: ${detail}`, { cause }));
+    source.report(new OperationError(ErrorCodes.COLLECT_FAILED, `prom-threads: collecting metrics for a scrape failed: ${detail}`, { cause }));
     return plain(500, "500 Internal Server Error: collecting metrics failed\n");
   }
   const rendered = render(format, families);

@@ -6,7 +6,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { hostname } from "node:os";
-import { ErrorCodes, PromThreadsError } from "../../shared/api/errors.js";
+import { ErrorCodes, OperationError, type PromThreadsError } from "../../shared/api/errors.js";
 import { AUTH_CHALLENGE, BasicAuth } from "./auth.js";
 import { resolveServerOptions, type ResolvedServerOptions, type StartHttpServerOptions } from "./options.js";
 import { isReadMethod, methodNotAllowed, requestPath, send } from "./respond.js";
@@ -39,7 +39,7 @@ export const HTTP_SD_PATH = "/http_sd";
 
 /**
  * Serve the registry's metrics over HTTP (or HTTPS with `tls`), draining the hub before each scrape.
- * Resolves once listening; rejects with a ConfigurationError for invalid options and a PromThreadsError
+ * Resolves once listening; rejects with a ConfigurationError for invalid options and an OperationError
  * (`ERR_PROM_THREADS_LISTEN_FAILED`) when the address cannot be used.
  *
  * Routes: the metrics `path` (default `/metrics`), `/` (an HTML status page), `/status` (JSON) and, with
@@ -86,7 +86,7 @@ export async function startHttpServer(options?: StartHttpServerOptions): Promise
     throw error;
   }
   server.on("error", (cause: Error) => {
-    config.source.report(new PromThreadsError(ErrorCodes.LISTEN_FAILED, `prom-threads: the metrics server failed: ${cause.message}`, { cause }));
+    config.source.report(new OperationError(ErrorCodes.LISTEN_FAILED, `prom-threads: the metrics server failed: ${cause.message}`, { cause }));
   });
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.port;
@@ -129,7 +129,7 @@ export async function startHttpServer(options?: StartHttpServerOptions): Promise
 function listen(server: Server, config: ResolvedServerOptions): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (cause: Error): void => {
-      reject(new PromThreadsError(ErrorCodes.LISTEN_FAILED, `prom-threads: cannot listen on ${config.host}:${config.port}: ${cause.message}`, { cause }));
+      reject(new OperationError(ErrorCodes.LISTEN_FAILED, `prom-threads: cannot listen on ${config.host}:${config.port}: ${cause.message}`, { cause }));
     };
     server.once("error", onError);
     // exclusive: in a node:cluster worker, listen on a port of its own instead of sharing the primary's

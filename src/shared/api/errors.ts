@@ -66,14 +66,64 @@ export const ErrorCodes = {
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 /**
- * Base class of every prom-threads error.
+ * The one class each code belongs to. A record with every key of {@link ErrorCodes}: the compiler
+ * refuses a code without a class, and an object key cannot name two.
+ */
+const kClassOfCode = {
+  INVALID_OPTION: "ConfigurationError",
+  INVALID_NAME: "ConfigurationError",
+  UNSUPPORTED: "ConfigurationError",
+  INVALID_TARGET: "ConfigurationError",
+  HUB_CLOSED: "ConfigurationError",
+  METRIC_LIMIT: "ConfigurationError",
+  SERIES_LIMIT: "ConfigurationError",
+  WORKER_UNFOLLOWED: "ConfigurationError",
+  CLUSTER_ROLE: "ConfigurationError",
+  MISSING_PEER_DEPENDENCY: "ConfigurationError",
+  INVALID_LABELS: "RecordingError",
+  INVALID_VALUE: "RecordingError",
+  DECLARATION_TOO_LARGE: "RecordingError",
+  NOT_CONNECTED: "ConnectionError",
+  INVALID_HANDLE: "ConnectionError",
+  NO_FREE_SLOT: "ConnectionError",
+  DECLARATION_CONFLICT: "ProtocolError",
+  MALFORMED_RECORD: "ProtocolError",
+  SLOT_QUARANTINED: "ProtocolError",
+  MALFORMED_CLUSTER_MESSAGE: "ProtocolError",
+  CLUSTER_REJECTED: "ProtocolError",
+  COLLECT_FAILED: "OperationError",
+  LISTEN_FAILED: "OperationError",
+  GATEWAY_FAILED: "OperationError",
+  DISCOVERY_FAILED: "OperationError",
+  CLUSTER_PUSH_FAILED: "OperationError",
+} as const satisfies Record<keyof typeof ErrorCodes, string>;
+
+/** The codes of one error class. */
+type CodesOf<Class extends string> = {
+  [Key in keyof typeof kClassOfCode]: (typeof kClassOfCode)[Key] extends Class ? (typeof ErrorCodes)[Key] : never;
+}[keyof typeof kClassOfCode];
+
+/** The codes a {@link ConfigurationError} carries. */
+export type ConfigurationErrorCode = CodesOf<"ConfigurationError">;
+/** The codes a {@link RecordingError} carries. */
+export type RecordingErrorCode = CodesOf<"RecordingError">;
+/** The codes a {@link ConnectionError} carries. */
+export type ConnectionErrorCode = CodesOf<"ConnectionError">;
+/** The codes a {@link ProtocolError} carries. */
+export type ProtocolErrorCode = CodesOf<"ProtocolError">;
+/** The codes an {@link OperationError} carries. */
+export type OperationErrorCode = CodesOf<"OperationError">;
+
+/**
+ * Base class of every prom-threads error. Abstract: every code belongs to exactly one subclass, whose
+ * constructor accepts only its codes, so `instanceof` and `code` always agree.
  *
  * @example
  * try { counter.inc(-1); } catch (err) {
  *   if (err instanceof PromThreadsError && err.code === "ERR_PROM_THREADS_INVALID_VALUE") { ... }
  * }
  */
-export class PromThreadsError extends Error {
+export abstract class PromThreadsError extends Error {
   /** The stable code of this error. */
   readonly code: ErrorCode;
 
@@ -90,14 +140,63 @@ export class PromThreadsError extends Error {
   }
 }
 
-/** Thrown for invalid options, metric names and label names: a mistake in setup code. */
-export class ConfigurationError extends PromThreadsError {}
+/**
+ * Thrown (or emitted) for a mistake in setup or use: an invalid option, metric name or label name, an
+ * unsupported call, a bound reached (`maxMetrics`, `maxSeries`), a hub used after `close()`, an API run in
+ * the wrong process, a missing optional peer dependency.
+ */
+export class ConfigurationError extends PromThreadsError {
+  declare readonly code: ConfigurationErrorCode;
 
-/** Thrown at the recording call for invalid label values or recorded values. */
-export class RecordingError extends PromThreadsError {}
+  /** Create a configuration error; only its codes are accepted. */
+  constructor(code: ConfigurationErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** Thrown at the recording call for invalid label values, recorded values or a label set too large to declare. */
+export class RecordingError extends PromThreadsError {
+  declare readonly code: RecordingErrorCode;
+
+  /** Create a recording error; only its codes are accepted. */
+  constructor(code: RecordingErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
 
 /** Thrown or emitted when a worker and a hub cannot talk: no hub, a bad handle, no free slot. */
-export class ConnectionError extends PromThreadsError {}
+export class ConnectionError extends PromThreadsError {
+  declare readonly code: ConnectionErrorCode;
 
-/** Emitted by the hub for conflicting declarations and malformed records. */
-export class ProtocolError extends PromThreadsError {}
+  /** Create a connection error; only its codes are accepted. */
+  constructor(code: ConnectionErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * Emitted when data from another thread or process is wrong: conflicting declarations, malformed records
+ * or cluster messages, a quarantined slot, a refused cluster push.
+ */
+export class ProtocolError extends PromThreadsError {
+  declare readonly code: ProtocolErrorCode;
+
+  /** Create a protocol error; only its codes are accepted. */
+  constructor(code: ProtocolErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/**
+ * Thrown, rejected or emitted when work prom-threads does for you fails at run time: collecting a scrape,
+ * listening, pushing to the cluster primary or a Pushgateway, writing a service discovery file. The
+ * underlying error is its `cause`.
+ */
+export class OperationError extends PromThreadsError {
+  declare readonly code: OperationErrorCode;
+
+  /** Create an operation error; only its codes are accepted. */
+  constructor(code: OperationErrorCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}

@@ -15,7 +15,21 @@ export type {
   TimeOptions,
   UpDown,
 } from "./wrappers.js";
-export { PromThreadsError, ConfigurationError, RecordingError, ConnectionError, ProtocolError, ErrorCodes, type ErrorCode } from "./errors.js";
+export {
+  PromThreadsError,
+  ConfigurationError,
+  RecordingError,
+  ConnectionError,
+  ProtocolError,
+  OperationError,
+  ErrorCodes,
+  type ErrorCode,
+  type ConfigurationErrorCode,
+  type RecordingErrorCode,
+  type ConnectionErrorCode,
+  type ProtocolErrorCode,
+  type OperationErrorCode,
+} from "./errors.js";
 export type { HubHandle, HubWorkerData } from "../transport/handle.js";
 export type {
   ClusterAggregator,

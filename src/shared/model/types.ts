@@ -44,8 +44,9 @@ export interface MetricConfiguration<T extends string = string> {
   aggregator?: ClusterAggregator;
   /**
    * Accept prom-client's exemplar call shapes, `inc({ value, labels, exemplarLabels })` and
-   * `observe({ value, labels, exemplarLabels })`. The value is recorded; the exemplar itself is validated
-   * and not exported yet.
+   * `observe({ value, labels, exemplarLabels })`. Counters and histograms record the value and export the
+   * exemplar in OpenMetrics and protobuf responses; a summary checks the exemplar and records only the
+   * value; a gauge ignores the option.
    * @default false
    */
   enableExemplars?: boolean;
