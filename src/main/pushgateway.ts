@@ -7,7 +7,7 @@ import { Pushgateway, type Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes, PromThreadsError } from "../shared/api/errors.js";
 import { ClusterAggregator } from "./cluster/aggregator.js";
 import { MetricsHub } from "./hub.js";
-import { integerOption, invalid } from "./serve/validate.js";
+import { integerOption, invalid } from "./validate-options.js";
 
 /** What {@link pushToGateway} does with the group. */
 export type GatewayMethod = "push" | "pushAdd" | "delete";

@@ -7,7 +7,7 @@ import type { Cluster, Worker as ClusterWorker } from "node:cluster";
 import { EventEmitter } from "node:events";
 import { Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../../shared/api/errors.js";
-import { integerOption, invalid } from "../serve/validate.js";
+import { integerOption, invalid } from "../validate-options.js";
 import { nodeCluster } from "./node-cluster.js";
 import { DEFAULT_MAX_SERIES } from "../../shared/model/limits.js";
 import { familyProblem, labelsProblem } from "./validate-push.js";

@@ -9,7 +9,7 @@ import { EventEmitter } from "node:events";
 import { register as defaultRegistry, type Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes, PromThreadsError } from "../../shared/api/errors.js";
 import { MetricsHub } from "../hub.js";
-import { integerOption, invalid } from "../serve/validate.js";
+import { integerOption, invalid } from "../validate-options.js";
 import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type PushMessage, type Snapshot } from "./protocol.js";
 import { Reporter } from "../reporter.js";
 

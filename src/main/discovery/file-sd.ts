@@ -18,7 +18,7 @@ import { open, readdir, rename, stat, unlink } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { ConfigurationError, ErrorCodes, PromThreadsError } from "../../shared/api/errors.js";
-import { invalid } from "../serve/validate.js";
+import { invalid } from "../validate-options.js";
 import { validateLabels, validateTarget } from "./targets.js";
 
 /** Options of {@link writeFileSdTarget}. */

@@ -2,7 +2,7 @@
  * Validation shared by the service discovery APIs: targets and target labels.
  * @module
  */
-import { invalid } from "../serve/validate.js";
+import { invalid } from "../validate-options.js";
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** `host:port`, with an IPv6 host in brackets. */

@@ -12,7 +12,7 @@
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import { AuthFailureGuard } from "./auth-guard.js";
 import { BcryptWorker, resolveBcrypt } from "./bcrypt-worker.js";
-import { invalid } from "./validate.js";
+import { invalid } from "../validate-options.js";
 
 /** Credentials of `startHttpServer({ auth })`. */
 export interface BasicAuthOptions {

@@ -3,7 +3,7 @@
  * @module
  */
 import { DEFAULT_AUTH_LIMITS } from "./auth.js";
-import { integerOption, invalid } from "./validate.js";
+import { integerOption, invalid } from "../validate-options.js";
 
 /** Limits of {@link startHttpServer}; each one has a safe default. */
 export interface ServerLimits {

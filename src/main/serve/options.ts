@@ -9,7 +9,7 @@ import { MetricsHub } from "../hub.js";
 import { resolveAuth, type BasicAuthOptions, type ResolvedAuth } from "./auth.js";
 import { resolveLimits, type ResolvedLimits, type ServerLimits } from "./limits.js";
 import { createReporter } from "./report.js";
-import { integerOption, invalid } from "./validate.js";
+import { integerOption, invalid } from "../validate-options.js";
 import type { ScrapeSource } from "./scrape.js";
 import { resolveTls } from "./tls.js";
 import { TargetDirectory } from "../discovery/http-sd.js";

@@ -14,7 +14,7 @@ import { plain } from "./scrape.js";
 import { ScrapeFlights } from "./single-flight.js";
 import { statusDocument, statusJson, statusPage } from "./status-page.js";
 import { writeFileSdTarget, type FileSdTarget } from "../discovery/file-sd.js";
-import { httpSdResponse } from "../discovery/http-sd-route.js";
+import { httpSdResponse } from "./http-sd-route.js";
 import { targetOf } from "../discovery/targets.js";
 
 /** A running metrics server. */

@@ -3,7 +3,7 @@
  * @module
  */
 import type { TlsOptions } from "node:tls";
-import { invalid } from "./validate.js";
+import { invalid } from "../validate-options.js";
 
 const ALLOWED_VERSIONS = ["TLSv1.2", "TLSv1.3"] as const;
 

@@ -2,7 +2,7 @@
  * Small helpers that validate options and throw ConfigurationErrors naming them.
  * @module
  */
-import { ConfigurationError, ErrorCodes } from "../../shared/api/errors.js";
+import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 
 /** Throw a ConfigurationError naming `options.<key>`. */
 export function invalid(key: string, requirement: string, value?: unknown): never {
