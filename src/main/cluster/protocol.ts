@@ -264,7 +264,10 @@ function histogramOf(metric: JsonMetric, aggregator: string, values: JsonSample[
     const labels = stringLabels(sample.labels, without);
     const key = labelKey(labels);
     let entry = grouped.get(key);
-    if (entry === undefined) grouped.set(key, (entry = { labels, buckets: new Map(), sum: 0 }));
+    if (entry === undefined) {
+      entry = { labels, buckets: new Map(), sum: 0 };
+      grouped.set(key, entry);
+    }
     return entry;
   };
   for (const sample of values) {
@@ -300,7 +303,10 @@ function summaryOf(metric: JsonMetric, aggregator: string, values: JsonSample[],
     const labels = stringLabels(sample.labels, without);
     const key = labelKey(labels);
     let entry = grouped.get(key);
-    if (entry === undefined) grouped.set(key, (entry = { labels, quantiles: new Map(), sum: 0, count: 0 }));
+    if (entry === undefined) {
+      entry = { labels, quantiles: new Map(), sum: 0, count: 0 };
+      grouped.set(key, entry);
+    }
     return entry;
   };
   for (const sample of values) {
