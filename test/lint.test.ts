@@ -1,6 +1,7 @@
 /**
- * The architecture rules of `.dependency-cruiser.cjs` and the Biome rules of `biome.jsonc`, run in the test
- * suite so that CI guards them: src/ passes both, and each layering rule rejects a tree that breaks it.
+ * The architecture rules of `.dependency-cruiser.cjs`, the Biome rules of `biome.jsonc` and the unused-code
+ * check of `knip.jsonc`, run in the test suite so that CI guards them: the repository passes all three, and
+ * each layering rule rejects a tree that breaks it.
  */
 import { execFile } from "node:child_process";
 import { mkdir, mkdtemp, rm, symlink, writeFile } from "node:fs/promises";
@@ -89,14 +90,25 @@ describe("layering (dependency-cruiser)", () => {
   });
 });
 
+/** Run a tool's script with this Node in the repository; its exit code and everything it printed. */
+async function tool(script: string[], args: string[]): Promise<{ code: number; output: string }> {
+  return run(process.execPath, [join(root, "node_modules", ...script), ...args], { cwd: root, maxBuffer: 16 * 1024 * 1024 }).then(
+    ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
+    (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code ?? -1, output: `${error.stdout ?? ""}${error.stderr ?? ""}` }),
+  );
+}
+
 describe("code (Biome)", () => {
   it("reports nothing for the repository", async () => {
-    const biome = join(root, "node_modules", "@biomejs", "biome", "bin", "biome");
-    const outcome = await run(process.execPath, [biome, "lint", "--error-on-warnings", "--max-diagnostics=50", "."], { cwd: root, maxBuffer: 16 * 1024 * 1024 }).then(
-      ({ stdout, stderr }) => ({ code: 0, output: stdout + stderr }),
-      (error: { code?: number; stdout?: string; stderr?: string }) => ({ code: error.code ?? -1, output: `${error.stdout ?? ""}${error.stderr ?? ""}` }),
-    );
+    const outcome = await tool(["@biomejs", "biome", "bin", "biome"], ["lint", "--error-on-warnings", "--max-diagnostics=50", "."]);
     expect(outcome.output, outcome.output).toMatch(/Checked \d+ files/);
+    expect(outcome.code, outcome.output).toBe(0);
+  });
+});
+
+describe("unused code (knip)", () => {
+  it("finds no unused export, exported type or file in src/", async () => {
+    const outcome = await tool(["knip", "bin", "knip.js"], ["--no-progress"]);
     expect(outcome.code, outcome.output).toBe(0);
   });
 });

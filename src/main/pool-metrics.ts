@@ -56,7 +56,7 @@ function invalid(message: string): never {
 }
 
 /** Validate `hub.attach()` options for `pool`; throws a ConfigurationError naming the option. */
-export function resolvePoolOptions(pool: ObservablePool, options: PoolAttachOptions | undefined): Resolved {
+function resolvePoolOptions(pool: ObservablePool, options: PoolAttachOptions | undefined): Resolved {
   if (options !== undefined && (options === null || typeof options !== "object")) invalid("options must be an object");
   const raw = (options ?? {}) as Record<string, unknown>;
   const name = raw.name ?? pool.options?.name ?? "default";
@@ -71,7 +71,7 @@ export function resolvePoolOptions(pool: ObservablePool, options: PoolAttachOpti
 }
 
 /** Milliseconds between two readings of `pool.utilization` for the status page. */
-export const UTILIZATION_READ_MS = 5000;
+const UTILIZATION_READ_MS = 5000;
 
 interface Tracked {
   name: string;

@@ -19,7 +19,7 @@ export type ProcessId = string;
 export type ApplyResult = "ok" | "folded" | "rejected" | "malformed" | "conflict";
 
 /** Overflow series one family may have: one per set of label names that was folded. */
-export const MAX_OVERFLOW_SERIES = 16;
+const MAX_OVERFLOW_SERIES = 16;
 
 type PromAggregator = "sum" | "max" | "min" | "first" | "average" | "omit";
 
