@@ -53,7 +53,7 @@ interface Resolved {
 }
 
 /** Validate `hub.attach()` options for `pool`; throws a ConfigurationError naming the option. */
-export function resolvePoolOptions(pool: ObservablePool, options: PoolAttachOptions | undefined): Resolved {
+function resolvePoolOptions(pool: ObservablePool, options: PoolAttachOptions | undefined): Resolved {
   const raw = optionsObject(options);
   const name = raw.name ?? pool.options?.name ?? "default";
   if (typeof name !== "string" || name === "" || Buffer.byteLength(name) > 1024) invalid("name", "a non-empty string of at most 1024 bytes", name);
@@ -66,7 +66,7 @@ export function resolvePoolOptions(pool: ObservablePool, options: PoolAttachOpti
 }
 
 /** Milliseconds between two readings of `pool.utilization` for the status page. */
-export const UTILIZATION_READ_MS = 5000;
+const UTILIZATION_READ_MS = 5000;
 
 interface Tracked {
   name: string;

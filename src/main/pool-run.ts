@@ -40,7 +40,7 @@ const kQueueOptions = Symbol.for("Piscina.queueOptions");
 let wrapperPath: string | undefined;
 
 /** Absolute path of the worker-side task wrapper, `dist/worker/pool-task.js`. */
-export function taskWrapperPath(): string {
+function taskWrapperPath(): string {
   if (wrapperPath !== undefined) return wrapperPath;
   const built = fileURLToPath(new URL("../worker/pool-task.js", import.meta.url));
   // From the TypeScript sources (the test suite) the worker side runs from the build, like test fixtures.

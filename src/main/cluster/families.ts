@@ -19,7 +19,7 @@ export type ProcessId = string;
 export type ApplyResult = "ok" | "folded" | "rejected" | "malformed" | "conflict";
 
 /** Overflow series one family may have: one per set of label names that was folded. */
-export const MAX_OVERFLOW_SERIES = 16;
+const MAX_OVERFLOW_SERIES = 16;
 
 type PromAggregator = "sum" | "max" | "min" | "first" | "average" | "omit";
 
@@ -216,7 +216,10 @@ abstract class TotalsFamily extends ClusterFamily {
       const increase = (values[i] as number) - (base === undefined ? 0 : (base[i] as number));
       target.total[i] = (target.total[i] as number) + increase;
     }
-    if (last === undefined) this.#last.set(process, (last = new Map()));
+    if (last === undefined) {
+      last = new Map();
+      this.#last.set(process, last);
+    }
     last.set(key, values);
     return folded ? "folded" : "ok";
   }
@@ -360,7 +363,7 @@ export class GaugeFamily extends ClusterFamily {
       if (held !== undefined && !held.overflow) this.#remove(held, key, process);
       else {
         const overflow = this.#series.get(overflowKey);
-        if (overflow !== undefined && overflow.contributions.has(foldedKey)) this.#remove(overflow, overflowKey, foldedKey);
+        if (overflow?.contributions.has(foldedKey)) this.#remove(overflow, overflowKey, foldedKey);
       }
       return "ok";
     }
@@ -379,7 +382,8 @@ export class GaugeFamily extends ClusterFamily {
     let overflow = this.#series.get(overflowKey);
     if (overflow === undefined) {
       if (this.#overflows >= MAX_OVERFLOW_SERIES) return "rejected";
-      this.#series.set(overflowKey, (overflow = { labels: overflowLabels(labels), overflow: true, contributions: new Map() }));
+      overflow = { labels: overflowLabels(labels), overflow: true, contributions: new Map() };
+      this.#series.set(overflowKey, overflow);
       this.#overflows++;
     }
     const isNew = !overflow.contributions.has(foldedKey);

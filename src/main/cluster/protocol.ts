@@ -25,7 +25,7 @@ export const MESSAGE_TYPE = "prom-threads:cluster";
 export const PROTOCOL_VERSION = 1;
 
 /** A number as it crosses the channel: JSON has no NaN or infinities, so they travel as strings. */
-export type WireNumber = number | "NaN" | "+Inf" | "-Inf";
+type WireNumber = number | "NaN" | "+Inf" | "-Inf";
 
 /**
  * One series of a family: its labels, then its values.
@@ -134,7 +134,7 @@ export function message<M extends ClusterMessage>(body: Omit<M, "type" | "v">): 
 }
 
 /** Encode a number for the channel. */
-export function toWire(value: number): WireNumber {
+function toWire(value: number): WireNumber {
   if (Number.isFinite(value)) return value;
   if (Number.isNaN(value)) return "NaN";
   return value > 0 ? "+Inf" : "-Inf";
@@ -207,7 +207,7 @@ export async function readRegistry(registry: Registry): Promise<RegistryReading>
  * from the metric object itself: a hub's metric (`declaration`) or prom-client's (`upperBounds`,
  * `percentiles`). Undefined for a metric class that does not say.
  */
-export function configuredLayout(metric: unknown, type: "histogram" | "summary"): number[] | undefined {
+function configuredLayout(metric: unknown, type: "histogram" | "summary"): number[] | undefined {
   if (metric === null || typeof metric !== "object") return undefined;
   const object = metric as { declaration?: { buckets?: unknown; percentiles?: unknown }; upperBounds?: unknown; percentiles?: unknown };
   const values = type === "histogram" ? (object.declaration?.buckets ?? object.upperBounds) : (object.declaration?.percentiles ?? object.percentiles);
@@ -264,7 +264,10 @@ function histogramOf(metric: JsonMetric, aggregator: string, values: JsonSample[
     const labels = stringLabels(sample.labels, without);
     const key = labelKey(labels);
     let entry = grouped.get(key);
-    if (entry === undefined) grouped.set(key, (entry = { labels, buckets: new Map(), sum: 0 }));
+    if (entry === undefined) {
+      entry = { labels, buckets: new Map(), sum: 0 };
+      grouped.set(key, entry);
+    }
     return entry;
   };
   for (const sample of values) {
@@ -300,7 +303,10 @@ function summaryOf(metric: JsonMetric, aggregator: string, values: JsonSample[],
     const labels = stringLabels(sample.labels, without);
     const key = labelKey(labels);
     let entry = grouped.get(key);
-    if (entry === undefined) grouped.set(key, (entry = { labels, quantiles: new Map(), sum: 0, count: 0 }));
+    if (entry === undefined) {
+      entry = { labels, quantiles: new Map(), sum: 0, count: 0 };
+      grouped.set(key, entry);
+    }
     return entry;
   };
   for (const sample of values) {

@@ -207,7 +207,10 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
     this.#baseline = next;
     await new Promise<void>((resolve, reject) => {
       const done = (error: Error | null): void => {
-        if (error === null) return resolve();
+        if (error === null) {
+          resolve();
+          return;
+        }
         this.#baseline = new Map();
         reject(new OperationError(ErrorCodes.CLUSTER_PUSH_FAILED, `prom-threads: sending a push to the cluster primary failed: ${error.message}`, { cause: error }));
       };

@@ -9,7 +9,6 @@ import { hostname } from "node:os";
 import { ConfigurationError, ErrorCodes, ProtocolError, type PromThreadsError } from "../../shared/api/errors.js";
 import { nodeCluster } from "../cluster/node-cluster.js";
 import { isOurs, message, PROTOCOL_VERSION, type AnnounceMessage, type DiscoverMessage, type WithdrawMessage } from "../cluster/protocol.js";
-import type { MetricsServer } from "../serve/server.js";
 import { invalid, optionsObject } from "../validate-options.js";
 import { targetOf, validateLabels, validateTarget } from "./targets.js";
 import { Reporter } from "../reporter.js";
@@ -145,6 +144,15 @@ export class TargetDirectory extends EventEmitter<TargetDirectoryEvents> {
   }
 }
 
+/**
+ * What {@link announceToPrimary} reads of a running metrics server: its `url` (a `MetricsServer` from
+ * `startHttpServer()` has one).
+ */
+export interface AnnouncedServer {
+  /** The server's base URL, such as `http://127.0.0.1:9464`. */
+  readonly url: string;
+}
+
 /** Options of {@link announceToPrimary}. */
 export interface AnnounceOptions {
   /**
@@ -156,14 +164,14 @@ export interface AnnounceOptions {
 
 /**
  * Tell the cluster primary's {@link TargetDirectory} that this worker process serves metrics at `server`
- * (a {@link MetricsServer}, or a `host:port` string). The primary lists it until the process exits or the
+ * (a `MetricsServer`, or a `host:port` string). The primary lists it until the process exits or the
  * returned function is called. Throws a ConfigurationError in a process without an IPC channel.
  *
  * @example
  * const server = await startHttpServer({ hub, port: 0 }); // each worker its own port
  * const withdraw = announceToPrimary(server, { labels: { service: "api" } });
  */
-export function announceToPrimary(server: MetricsServer | string, options?: AnnounceOptions): () => void {
+export function announceToPrimary(server: AnnouncedServer | string, options?: AnnounceOptions): () => void {
   if (typeof process.send !== "function") {
     throw new ConfigurationError(ErrorCodes.CLUSTER_ROLE, "prom-threads: announceToPrimary() needs an IPC channel to the cluster primary; call it in a cluster worker");
   }

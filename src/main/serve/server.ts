@@ -14,7 +14,7 @@ import { plain } from "./scrape.js";
 import { ScrapeFlights } from "./single-flight.js";
 import { statusDocument, statusJson, statusPage } from "./status-page.js";
 import { writeFileSdTarget, type FileSdTarget } from "../discovery/file-sd.js";
-import { httpSdResponse } from "../discovery/http-sd-route.js";
+import { httpSdResponse } from "./http-sd-route.js";
 import { targetOf } from "../discovery/targets.js";
 
 /** A running metrics server. */
@@ -32,10 +32,10 @@ export interface MetricsServer {
 }
 
 /** The path of the JSON status route. */
-export const STATUS_PATH = "/status";
+const STATUS_PATH = "/status";
 
 /** The path of the HTTP service discovery route (with the `httpSd` option). */
-export const HTTP_SD_PATH = "/http_sd";
+const HTTP_SD_PATH = "/http_sd";
 
 /**
  * Serve the registry's metrics over HTTP (or HTTPS with `tls`), draining the hub before each scrape.

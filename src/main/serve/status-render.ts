@@ -119,7 +119,7 @@ ${tile("metrics", "Metrics declared by workers", String(hub.metrics))}
   const droppedShown = dropped.filter((s) => s.points.some((p) => p[1] > 0));
   parts.push(`<section class="charts">
 ${chart("drained", "Records drained", "per second", [{ name: "drained", points: rates((d) => d.hub?.recordsDrained) }])}
-${chart("dropped", "Records dropped by reason", "per second", droppedShown.length > 0 ? droppedShown : [{ name: "all reasons", points: rates((d) => (d.hub === null ? undefined : reasons.reduce((n, r) => n + ((d.hub?.recordsDropped as Record<string, number>)[r] ?? 0), 0))) }])}
+${chart("dropped", "Records dropped by reason", "per second", droppedShown.length > 0 ? droppedShown : [{ name: "all reasons", points: rates((d) => (d.hub === null ? undefined : reasons.reduce((n, r) => n + ((d.hub?.recordsDropped as Record<string, number> | undefined)?.[r] ?? 0), 0))) }])}
 </section>`);
 
   const used = doc.slots.filter((s) => s.inUse).length;

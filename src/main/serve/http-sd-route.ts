@@ -3,8 +3,8 @@
  * expects it (status 200, `application/json`, a list of `{ targets, labels }`).
  * @module
  */
-import type { ScrapeResponse } from "../serve/scrape.js";
-import type { TargetDirectory } from "./http-sd.js";
+import type { ScrapeResponse } from "./scrape.js";
+import type { TargetDirectory } from "../discovery/http-sd.js";
 
 /** Render the directory's groups. */
 export function httpSdResponse(directory: TargetDirectory): ScrapeResponse {
