@@ -49,6 +49,12 @@ export interface HubStats {
   recordsDropped: Record<DropReason, number>;
   /** Metrics declared by workers. */
   metrics: number;
+  /**
+   * Slots quarantined so far, each counted once per occurrence: their entry in the shared slot table was
+   * impossible (a state, or a claimed slot's buffer, that prom-threads never writes), so the hub did not
+   * read them. Reported as `ERR_PROM_THREADS_SLOT_QUARANTINED`. See docs/guarantees.md.
+   */
+  slotsQuarantined: number;
 }
 
 /** Events of a {@link MetricsHub}. */
@@ -216,6 +222,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       recordsDrained: this.#tally.drained,
       recordsDropped: { ...this.#tally.dropped },
       metrics: this.#catalogue.size,
+      slotsQuarantined: this.#slots.quarantined,
     };
   }
 
@@ -238,19 +245,30 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.#selfMetrics?.unregister();
   }
 
-  /** One drain of every slot, at most `budget` records of each; `true` when records were left. */
+  /**
+   * One drain of every slot, at most `budget` records of each; `true` when records were left and this
+   * drain applied or dropped some (so a next step makes progress).
+   */
   #drain(budget: number): boolean {
     const start = performance.now();
+    const tally = this.#tally;
+    const before = tally.drained + tally.droppedTotal;
     // Pick up pool workers created since the last look, before they can exit unseen.
     this.#targets.scan();
     const left = this.#slots.drain(budget);
     this.#selfMetrics?.observeDrain((performance.now() - start) / 1000);
-    return left;
+    return left && tally.drained + tally.droppedTotal !== before;
   }
 
   /** Warn when a pool's workers cannot find this hub: their task timings and thread metrics would be missing. */
   #checkPoolWorkerData(pool: { options?: { workerData?: unknown; name?: string } }, name: string | undefined): void {
-    if (this.#memory.owns(findHandle(pool.options?.workerData)?.buffer)) return;
+    let buffer: unknown;
+    try {
+      buffer = findHandle(pool.options?.workerData)?.buffer;
+    } catch {
+      // A workerData whose getters throw carries no handle the workers could use either.
+    }
+    if (this.#memory.owns(buffer)) return;
     this.#reports.poolWorkerData(name ?? pool.options?.name ?? "default");
   }
 

@@ -162,6 +162,19 @@ export class SlotDrain implements RecordSink {
     this.drain();
     if (this.#malformedPending > 0) this.#reportMalformed(true);
     this.#reader.reset(true);
+    this.#forget();
+  }
+
+  /**
+   * The owner is gone and the slot's memory is not trusted: drop what it published without reading it
+   * (counted as malformed), remove its gauge contributions and leave a clean slot for the next owner.
+   */
+  discard(): void {
+    this.#tally.dropped.malformed += this.#reader.reset(true);
+    this.#forget();
+  }
+
+  #forget(): void {
     for (const binding of this.#bindings) {
       if (binding !== undefined && binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
     }

@@ -3,9 +3,11 @@
  * reading of the control buffer's words the hub makes.
  * @module
  */
+import { randomInt } from "node:crypto";
 import type { HubHandle } from "../../shared/transport/handle.js";
 import {
   Layout,
+  SLOT_CLAIMED,
   SLOT_FREE,
   kDoorbellWord,
   kLateDropsWord,
@@ -16,7 +18,9 @@ import {
   kReadIndex,
   kRingCapacityWord,
   kSlotCountWord,
+  kMaxSlotInitialBytes,
   kSlotHighWaterWord,
+  kSlotInitialBytesWord,
   kSlotState,
   kSlotThreadId,
   kUnslottedDropsWord,
@@ -49,10 +53,12 @@ export class HubMemory {
     this.#buffer = new SharedArrayBuffer(this.layout.controlBytes);
     this.#words = new Uint32Array(this.#buffer);
     this.control = new Int32Array(this.#buffer);
-    this.#writeHeader(options.ringStartIndex);
-    // Empty, growable buffers: only their address range is reserved now. The worker that claims a slot
-    // grows its buffer to hold the ring, and further only if it needs its overflow.
-    this.#slotBuffers = Array.from({ length: this.layout.slotCount }, () => new SharedArrayBuffer(0, { maxByteLength: this.layout.slotBufferMaxBytes }));
+    // A length of this hub's own, so a worker can tell the hub's slot buffers from others (see layout.ts).
+    const initialBytes = randomInt(1, kMaxSlotInitialBytes + 1);
+    this.#writeHeader(options.ringStartIndex, initialBytes);
+    // Growable buffers of a few bytes, never written: only their address range is reserved now. The worker
+    // that claims a slot grows its buffer to hold the ring, and further only if it needs its overflow.
+    this.#slotBuffers = Array.from({ length: this.layout.slotCount }, () => new SharedArrayBuffer(initialBytes, { maxByteLength: this.layout.slotBufferMaxBytes }));
     this.handle = {
       kind: "prom-threads/hub",
       version: kLayoutVersion,
@@ -88,13 +94,27 @@ export class HubMemory {
     return Atomics.load(this.#words, this.layout.slotWord(index) + kSlotThreadId);
   }
 
+  /** Put CLAIMED back into slot `index`'s state word where it still reads `stray` (a stray store). */
+  restoreClaimed(index: number, stray: number): void {
+    // Why compareExchange: a claimer may have taken the slot since the load; its state stays.
+    Atomics.compareExchange(this.#words, this.layout.slotWord(index) + kSlotState, stray, SLOT_CLAIMED);
+  }
+
   /** Hand slot `index` back: a worker's compareExchange may claim it from now on. */
   freeSlot(index: number): void {
     // Why a store: a claimer sees the clean ring header written before this store.
     Atomics.store(this.#words, this.layout.slotWord(index) + kSlotState, SLOT_FREE);
   }
 
-  /** A reader of slot `index`'s ring and overflow. */
+  /**
+   * Whether slot `index`'s buffer, as the hub sees it, holds the ring: its owner grew it before it
+   * published CLAIMED. If not, the owner grew a buffer that is not the hub's, or nobody claimed the slot.
+   */
+  holdsRing(index: number): boolean {
+    return (this.#slotBuffers[index] as SharedArrayBuffer).byteLength >= this.layout.ringBytes;
+  }
+
+  /** A reader of slot `index`'s ring and overflow; only for a slot whose buffer {@link holdsRing}. */
   reader(index: number): SlotReader {
     return new SlotReader({
       control: this.#buffer,
@@ -126,7 +146,7 @@ export class HubMemory {
     Atomics.notify(this.control, kDoorbellWord);
   }
 
-  #writeHeader(ringStartIndex: number): void {
+  #writeHeader(ringStartIndex: number, initialBytes: number): void {
     const words = this.#words;
     // No worker has the buffer yet; plain stores would do, Atomics.store states the words are shared.
     Atomics.store(words, kMagicWord, kMagic);
@@ -134,6 +154,7 @@ export class HubMemory {
     Atomics.store(words, kSlotCountWord, this.layout.slotCount);
     Atomics.store(words, kRingCapacityWord, this.layout.ringCapacity);
     Atomics.store(words, kOverflowCapacityWord, this.layout.overflowCapacity);
+    Atomics.store(words, kSlotInitialBytesWord, initialBytes);
     const start = ringStartIndex >>> 0;
     if (start !== 0) {
       for (let slot = 0; slot < this.layout.slotCount; slot++) {

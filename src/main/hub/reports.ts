@@ -4,6 +4,7 @@
  */
 import type { EventEmitter } from "node:events";
 import { ConfigurationError, ErrorCodes, ProtocolError } from "../../shared/api/errors.js";
+import { SLOT_CLAIMING, SLOT_EXITED, SLOT_FREE } from "../../shared/transport/layout.js";
 import { Reporter } from "../reporter.js";
 
 /**
@@ -35,6 +36,32 @@ export class HubReports {
         `prom-threads: worker thread ${threadId} sent ${count} malformed records; its slot is quarantined: everything it publishes from now on is dropped and counted as malformed, until it exits`,
       ),
       `quarantined:${threadId}`,
+    );
+  }
+
+  /**
+   * Slot `index` is quarantined: its entry in the slot table is impossible, or reading it threw (`why`).
+   * Once per occurrence.
+   */
+  slotQuarantined(index: number, why: string): void {
+    this.#reporter.report(
+      new ProtocolError(
+        ErrorCodes.SLOT_QUARANTINED,
+        `prom-threads: slot ${index} is quarantined: ${why}. The hub does not read it until it is free again; what a worker writes there is lost. Something wrote into the hub's shared memory that prom-threads never writes (a native addon, a stray typed-array store, code handed hub.handle)`,
+      ),
+      `slot-quarantined:${index}`,
+    );
+  }
+
+  /** Slot `index`'s state word was set to `state` while the hub reads its owner `threadId`, who is alive. */
+  strayStore(index: number, threadId: number, state: number): void {
+    const name = state === SLOT_FREE ? "FREE" : state === SLOT_EXITED ? "EXITED" : state === SLOT_CLAIMING ? "CLAIMING (a claim after a stray FREE)" : String(state);
+    this.#reporter.report(
+      new ProtocolError(
+        ErrorCodes.MALFORMED_RECORD,
+        `prom-threads: slot ${index}'s state word was set to ${name} while its owner, worker thread ${threadId}, is alive; the store is ignored and the hub goes on reading the owner (only the owner's exit frees its slot)`,
+      ),
+      `stray-store:${index}:${threadId}`,
     );
   }
 

@@ -5,7 +5,10 @@
  */
 import { kDoorbellWord } from "../../shared/transport/layout.js";
 
-/** One drain of every slot, at most `budget` records of each; returns `true` when records were left. */
+/**
+ * One drain of every slot, at most `budget` records of each; returns `true` when records were left and
+ * the drain made progress (a next step would take more).
+ */
 export type DrainWork = (budget: number) => boolean;
 
 /** Where and how often to drain. */
@@ -87,9 +90,13 @@ export class DrainScheduler {
 
   /**
    * The timer's and the doorbell's drain: at most a ring's worth of records per slot, then, if more is
-   * waiting (a worker's overflow under load), again at the next turn of the event loop. A backlog of a
-   * million records is taken in short steps, between which the event loop serves scrapes and I/O; a
-   * scrape itself still drains everything published before it.
+   * waiting (a worker's overflow under load) and this step made progress, again at the next turn of the
+   * event loop. A backlog of a million records is taken in short steps, between which the event loop
+   * serves scrapes and I/O; a scrape itself still drains everything published before it.
+   *
+   * The next step is a ref'd immediate: an unref'd one runs only once something else wakes the event loop
+   * (the next timer tick, at worst). It is ref'd only while a backlog remains, so an idle hub never keeps
+   * the process alive; a step that took nothing (a half-published declaration) leaves the rest to the timer.
    */
   #drainInBackground(): void {
     if (!this.#drain(this.#chunk) || this.#chunkScheduled) return;
@@ -97,7 +104,7 @@ export class DrainScheduler {
     setImmediate(() => {
       this.#chunkScheduled = false;
       this.#drainInBackground();
-    }).unref();
+    });
   }
 
   #armDoorbell(seen: number = Atomics.load(this.#control, kDoorbellWord)): void {
