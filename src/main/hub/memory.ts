@@ -19,6 +19,8 @@ import {
   kRingCapacityWord,
   kSlotCountWord,
   kMaxSlotInitialBytes,
+  kOverflowRead,
+  kOverflowWrite,
   kSlotHighWaterWord,
   kSlotInitialBytesWord,
   kSlotState,
@@ -112,6 +114,16 @@ export class HubMemory {
    */
   holdsRing(index: number): boolean {
     return (this.#slotBuffers[index] as SharedArrayBuffer).byteLength >= this.layout.ringBytes;
+  }
+
+  /** Whether slot `index`'s ring header says records are published and not read. */
+  ringHasRecords(index: number): boolean {
+    const header = this.layout.ringHeaderByte(index) / 4;
+    // Acquire loads of the writer's indices against the reader's; stale at once, and only a hint.
+    return (
+      Atomics.load(this.#words, header + kWriteIndex) !== Atomics.load(this.#words, header + kReadIndex) ||
+      Atomics.load(this.#words, header + kOverflowWrite) !== Atomics.load(this.#words, header + kOverflowRead)
+    );
   }
 
   /** A reader of slot `index`'s ring and overflow; only for a slot whose buffer {@link holdsRing}. */

@@ -169,7 +169,7 @@ export class SlotTable {
 
   #drainSlotChecked(index: number, budget: number): boolean {
     const memory = this.#memory;
-    const state = memory.slotState(index);
+    let state = memory.slotState(index);
     const slot = this.#slots[index];
     if (this.#quarantine[index] !== undefined) {
       // Not read until its owner is gone (its exit event, or the hub freed it), or the entry is sane and
@@ -178,8 +178,15 @@ export class SlotTable {
       this.#quarantine[index] = undefined;
     }
     if (slot !== undefined && slot.active) return this.#drainOwned(index, slot, state, budget);
-    if (state === SLOT_FREE || state === SLOT_CLAIMING) return false;
-    if (!isSlotState(state)) {
+    if (state === SLOT_FREE && memory.holdsRing(index) && memory.ringHasRecords(index)) {
+      // A free slot holds no records: the hub leaves it clean, and a claimer publishes none before
+      // CLAIMED. These are a live owner's, whose slot got a stray FREE before the hub first read it.
+      this.#reports.strayStore(index, memory.slotThreadId(index), SLOT_FREE);
+      memory.restoreClaimed(index, SLOT_FREE);
+      state = SLOT_CLAIMED;
+    } else if (state === SLOT_FREE || state === SLOT_CLAIMING) {
+      return false;
+    } else if (!isSlotState(state)) {
       this.#quarantineSlot(index, `its state word reads ${state}, which no worker writes`);
       return false;
     }
@@ -262,10 +269,14 @@ export class SlotTable {
         this.#quarantined++;
         this.#reports.slotQuarantined(index, `releasing it threw (${error instanceof Error ? error.message : String(error)})`);
       }
-    } else if (slot !== undefined) {
-      // Quarantined: what it holds is not read. Its gauge contributions leave with the drain state.
-      slot.discard();
-      this.#slots[index] = undefined;
+    } else if (slot !== undefined || this.#memory.holdsRing(index)) {
+      // Quarantined: what it holds is not read, only skipped (counted), so the next owner finds a clean
+      // ring header. Its gauge contributions leave with the drain state.
+      try {
+        (slot ?? this.#open(index)).discard();
+      } catch {
+        this.#slots[index] = undefined;
+      }
     }
     this.#quarantine[index] = undefined;
     // After release() wrote the clean ring header: the next claimer sees it.
