@@ -236,3 +236,83 @@ describe("connect() with a handle that is not the hub's", () => {
     expect((await scrape()).get("stray_thread_total")).toBe(2);
   });
 });
+
+describe("the handle's checks say what is wrong", () => {
+  it("names a buffer that is not a hub's, and a version that is not this one, as such", async () => {
+    const { readHandle } = await import("../../src/shared/transport/handle.js");
+    const { kMagicWord } = await import("../../src/shared/transport/layout.js");
+    const hub = new MetricsHub({ registry: new Registry(), selfMetrics: false });
+    cleanups.push(() => hub.close());
+    const copy = new SharedArrayBuffer(hub.handle.buffer.byteLength);
+    new Uint8Array(copy).set(new Uint8Array(hub.handle.buffer));
+    new Uint32Array(copy)[kMagicWord] = 0;
+    const refusal = (value: unknown) => {
+      try {
+        readHandle(value);
+      } catch (error) {
+        return error as PromThreadsError;
+      }
+      throw new Error("readHandle() accepted the handle");
+    };
+    const badMagic = refusal({ ...hub.handle, buffer: copy });
+    expect(badMagic.code).toBe(ErrorCodes.INVALID_HANDLE);
+    expect(badMagic.message).toContain("not a prom-threads hub's");
+    expect(badMagic.message).not.toContain("layout version");
+    const otherVersion = refusal({ ...hub.handle, version: 99 });
+    expect(otherVersion.code).toBe(ErrorCodes.INVALID_HANDLE);
+    expect(otherVersion.message).toContain(`layout version 99, this prom-threads/worker expects ${hub.handle.version}`);
+    // The hub's own handle passes.
+    expect(readHandle(hub.workerData).layout.slotCount).toBe(hub.stats().maxWorkers);
+  });
+});
+
+describe("a background drain that leaves a backlog", () => {
+  it("takes its next step at the next turn of the event loop, with no other event and no scrape", async () => {
+    // The timer ticks once an hour: only the doorbell and the continuation drain.
+    const hub = new MetricsHub({ registry: new Registry(), ringBytes: 16384, drainIntervalMs: 3_600_000 });
+    cleanups.push(() => hub.close());
+    const records = 300_000;
+    const done = new SharedArrayBuffer(4);
+    const worker = startWorker("burst-signal.mjs", { workerData: { ...hub.workerData, records, done } });
+    cleanups.push(() => worker.terminate());
+    // The main thread is blocked while the worker records: the whole burst (about 290 rings, in the
+    // worker's overflow) is waiting when the doorbell's drain runs. Then the worker idles and the main
+    // thread waits on a timer only: each next step of one ring must come at the next turn.
+    expect(Atomics.wait(new Int32Array(done), 0, 0, 20_000)).not.toBe("timed-out");
+    const start = Date.now();
+    while (hub.stats().recordsDrained < records && Date.now() - start < 5000) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(hub.stats().recordsDrained).toBe(records);
+    expect(hub.stats().overflowRecords).toBe(0);
+  });
+
+  it("does not keep an idle process alive", async () => {
+    const { spawn } = await import("node:child_process");
+    const main = new URL("../../dist/main/index.js", import.meta.url).href;
+    const fixture = new URL("../fixtures/burst-then-park.mjs", import.meta.url).href;
+    const script = `
+      import { MetricsHub } from ${JSON.stringify(main)};
+      import { Worker } from "node:worker_threads";
+      const hub = new MetricsHub({ ringBytes: 16384 });
+      const worker = new Worker(new URL(${JSON.stringify(fixture)}), { workerData: { ...hub.workerData, records: 100000, park: "wait", parkMs: 0 } });
+      worker.on("exit", () => console.log("worker exited", hub.stats().recordsDrained));
+    `;
+    const { mkdtempSync, writeFileSync, rmSync } = await import("node:fs");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const dir = mkdtempSync(join(tmpdir(), "prom-threads-idle-"));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, "idle.mjs"), script);
+    const child = spawn(process.execPath, [join(dir, "idle.mjs")], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      child.on("exit", (exitCode) => {
+        clearTimeout(timer);
+        resolve(exitCode);
+      });
+    });
+    expect(out).toContain("worker exited 100000");
+    expect(code).toBe(0);
+  }, 30_000);
+});

@@ -48,6 +48,7 @@ export class HubMemory {
   readonly #buffer: SharedArrayBuffer;
   readonly #slotBuffers: SharedArrayBuffer[];
   readonly #words: Uint32Array;
+  #highWater = 0;
 
   /** Allocate the control buffer and reserve each slot's buffer, for `options`. */
   constructor(options: ResolvedHubOptions) {
@@ -77,10 +78,15 @@ export class HubMemory {
     return buffer === this.#buffer;
   }
 
-  /** One more than the highest slot ever claimed: slots above it were never used. */
+  /**
+   * One more than the highest slot ever claimed: slots above it were never used. Never lower than it was:
+   * a stray store that lowers the word does not hide a claimed slot from the hub.
+   */
   highWater(): number {
     // Acquire load of a mark claimers raise before they publish their slot as CLAIMED.
-    return Math.min(this.layout.slotCount, Atomics.load(this.#words, kSlotHighWaterWord));
+    const word = Math.min(this.layout.slotCount, Atomics.load(this.#words, kSlotHighWaterWord));
+    if (word > this.#highWater) this.#highWater = word;
+    return this.#highWater;
   }
 
   /** Slot `index`'s state word (one of the SLOT_* values, or anything a stray store left). */
