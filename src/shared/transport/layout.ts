@@ -9,7 +9,7 @@
  * control buffer (fixed size)                              (cache line = 64 bytes)
  * ┌──────────────────────────────────────────────────────────────────────────────┐
  * │ control line    u32 magic │ u32 version │ u32 slotCount │ u32 ringCapacity   │  0
- * │                 u32 overflowCapacity │ u32 slotHighWater                      │
+ * │                 u32 overflowCapacity │ u32 slotHighWater                     │
  * │                 u32 slotInitialBytes                                         │
  * ├──────────────────────────────────────────────────────────────────────────────┤
  * │ doorbell line   i32 doorbell   (workers Atomics.notify, main waitAsync)      │  64
