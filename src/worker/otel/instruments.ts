@@ -1,0 +1,192 @@
+/**
+ * OpenTelemetry synchronous instruments over the worker metric classes: each call resolves its attributes
+ * to a child of a worker Counter, Gauge or Histogram and records on it, so it writes the same ring record
+ * as the prom-client-shaped call with a labels object.
+ * @module
+ */
+import type { Attributes, Counter as OtelCounter, Gauge as OtelGauge, Histogram as OtelHistogram, UpDownCounter as OtelUpDownCounter } from "@opentelemetry/api";
+import { ErrorCodes, PromThreadsError } from "../../shared/api/errors.js";
+import { Counter, type CounterChild } from "../counter.js";
+import { Gauge, type GaugeChild } from "../gauge.js";
+import { Histogram, type HistogramChild } from "../histogram.js";
+import { labelName, metricName, type NamedKind } from "./names.js";
+
+/** Why the provider did not record all of a call: the `reason` label of `prom_threads_otel_dropped_total`. */
+export type OtelDropReason = "invalid_value" | "invalid_attributes" | "unknown_attribute";
+
+/** The kinds of synchronous instrument the provider makes. */
+export type InstrumentKind = "counter" | "updowncounter" | "histogram" | "gauge";
+
+/**
+ * The explicit bucket boundaries `@opentelemetry/sdk-metrics` gives a histogram without advice; the
+ * provider uses the same, so an instrument gets the same buckets in and out of a worker.
+ */
+export const OTEL_DEFAULT_BOUNDARIES: readonly number[] = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
+
+/** What an instrument is made from: the OpenTelemetry call's name and options, already checked. */
+export interface InstrumentSpec {
+  readonly kind: InstrumentKind;
+  readonly name: string;
+  readonly description: string | undefined;
+  readonly unit: string | undefined;
+  readonly boundaries: readonly number[] | undefined;
+  /** Attribute keys to keep, in label order (`advice.attributes`); `undefined` fixes them at the first record. */
+  readonly attributes: readonly string[] | undefined;
+}
+
+type Child = CounterChild | GaugeChild | HistogramChild;
+type WorkerMetricOf = Counter | Gauge | Histogram;
+
+/** Counts what instruments drop; made by the provider. */
+export type DropCounter = (reason: OtelDropReason) => void;
+
+/** The Prometheus kind an instrument records into. */
+function namedKind(kind: InstrumentKind): NamedKind {
+  return kind === "counter" ? "counter" : kind === "histogram" ? "histogram" : "gauge";
+}
+
+/** An attribute value as a label value: strings as they are, anything else as OpenTelemetry's Prometheus exporter writes it. */
+function labelText(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number") return String(value);
+  return JSON.stringify(value) ?? String(value);
+}
+
+/** The Prometheus name an instrument records under (one function, shared with the provider's cache). */
+export function prometheusNameOf(spec: Pick<InstrumentSpec, "kind" | "name" | "unit">): string {
+  return metricName(spec.name, spec.unit, namedKind(spec.kind));
+}
+
+/**
+ * One OpenTelemetry instrument in one worker thread. The worker metric behind it is made at the first
+ * record when its attribute keys come from that record, or at once when `advice.attributes` names them.
+ * A record never throws for its value or attributes (OpenTelemetry's API does not throw): what cannot
+ * be recorded is counted in `prom_threads_otel_dropped_total{reason}`.
+ */
+export class WorkerInstrument implements OtelCounter, OtelUpDownCounter, OtelHistogram, OtelGauge {
+  readonly #spec: InstrumentSpec;
+  readonly #dropped: DropCounter;
+  /** Attribute keys in label order, once fixed. */
+  #keys: string[] | null = null;
+  #metric: WorkerMetricOf | null = null;
+  /** The child of the empty attribute set, once resolved. */
+  #bare: Child | null = null;
+  /** Records the value on a child; chosen once per kind, so every call site sees one function. */
+  readonly #apply: (child: Child, value: number) => void;
+
+  /** Make the instrument; with `advice.attributes`, its worker metric is declared now. */
+  constructor(spec: InstrumentSpec, dropped: DropCounter) {
+    this.#spec = spec;
+    this.#dropped = dropped;
+    switch (spec.kind) {
+      case "counter":
+      case "updowncounter":
+        this.#apply = (child, value) => (child as CounterChild).inc(value);
+        break;
+      case "gauge":
+        this.#apply = (child, value) => (child as GaugeChild).set(value);
+        break;
+      case "histogram":
+        this.#apply = (child, value) => (child as HistogramChild).observe(value);
+        break;
+    }
+    if (spec.attributes !== undefined) this.#fix(spec.attributes);
+  }
+
+  /** The Prometheus name this instrument records under. */
+  get prometheusName(): string {
+    return prometheusNameOf(this.#spec);
+  }
+
+  /** Counter and UpDownCounter: add `value`. */
+  add(value: number, attributes?: Attributes): void {
+    this.#record(value, attributes);
+  }
+
+  /** Histogram and Gauge: record `value`. */
+  record(value: number, attributes?: Attributes): void {
+    this.#record(value, attributes);
+  }
+
+  #record(value: number, attributes: Attributes | undefined): void {
+    let child: Child;
+    try {
+      child = this.#childOf(attributes);
+    } catch (error) {
+      // An attribute value the hub refuses (over 1024 bytes, a lone surrogate): nothing to record it under.
+      if (error instanceof PromThreadsError && error.code === ErrorCodes.INVALID_LABELS) return this.#dropped("invalid_attributes");
+      throw error;
+    }
+    try {
+      this.#apply(child, value);
+    } catch (error) {
+      // The worker metric's own check (negative or NaN increment, non-finite observation) refused it.
+      if (error instanceof PromThreadsError && error.code === ErrorCodes.INVALID_VALUE) return this.#dropped("invalid_value");
+      throw error;
+    }
+  }
+
+  #childOf(attributes: Attributes | undefined): Child {
+    const keys = this.#keys ?? this.#fix(attributes === undefined ? [] : Object.keys(attributes).sort());
+    const metric = this.#metric as WorkerMetricOf;
+    if (keys.length === 0) {
+      if (attributes !== undefined && hasKeys(attributes)) this.#dropped("unknown_attribute");
+      return (this.#bare ??= metric.labels() as Child);
+    }
+    const values: string[] = new Array<string>(keys.length);
+    let matched = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const value = attributes === undefined ? undefined : attributes[keys[i] as string];
+      if (value === undefined) values[i] = "";
+      else {
+        matched++;
+        values[i] = labelText(value);
+      }
+    }
+    // Keys outside the instrument's set are dropped from this record (its value is kept), and counted.
+    if (attributes !== undefined && matched !== keyCount(attributes)) this.#dropped("unknown_attribute");
+    return metric.labels(...values) as Child;
+  }
+
+  /** Fix the attribute keys (the first escaping to each label name wins) and declare the worker metric. */
+  #fix(keys: readonly string[]): string[] {
+    const kept: string[] = [];
+    const labels: string[] = [];
+    for (const key of keys) {
+      const label = labelName(key);
+      if (labels.includes(label)) continue;
+      kept.push(key);
+      labels.push(label);
+    }
+    this.#metric = this.#create(labels);
+    this.#keys = kept;
+    return kept;
+  }
+
+  #create(labelNames: string[]): WorkerMetricOf {
+    const spec = this.#spec;
+    const name = prometheusNameOf(spec);
+    const help = spec.description !== undefined && spec.description !== "" ? spec.description : spec.name;
+    switch (spec.kind) {
+      case "counter":
+        return new Counter({ name, help, labelNames });
+      case "updowncounter":
+        return new Gauge({ name, help, labelNames, aggregate: "sum" });
+      case "gauge":
+        return new Gauge({ name, help, labelNames, aggregate: "last" });
+      case "histogram":
+        return new Histogram({ name, help, labelNames, buckets: [...(spec.boundaries ?? OTEL_DEFAULT_BOUNDARIES)] });
+    }
+  }
+}
+
+function hasKeys(attributes: Attributes): boolean {
+  for (const _ in attributes) return true;
+  return false;
+}
+
+function keyCount(attributes: Attributes): number {
+  let count = 0;
+  for (const key in attributes) if (attributes[key] !== undefined) count++;
+  return count;
+}
