@@ -364,6 +364,13 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.#selfMetrics?.unregister();
   }
 
+  /** @internal The metrics workers declared that the hub accepted (for the OpenTelemetry producer, src/otel). */
+  workerMetrics(): BridgeMetric[] {
+    const metrics: BridgeMetric[] = [];
+    for (const entry of this.#metrics.values()) if (entry.metric !== null) metrics.push(entry.metric);
+    return metrics;
+  }
+
   /** @internal Called by a slot for each metric declaration. Never throws. */
   resolveMetric(raw: unknown): BridgeMetric | null {
     let declaration: MetricDeclaration;
