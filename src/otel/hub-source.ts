@@ -89,6 +89,9 @@ function resetTimeOf(target: { reset(): unknown }): { atMs: number | undefined }
   return state;
 }
 
+/** The prefix of the metrics prom-threads makes itself. */
+const OWN_PREFIX = "prom_threads_";
+
 /** A {@link HubSource} over a {@link MetricsHub}. */
 export function hubSource(hub: MetricsHub): HubSource {
   return {
@@ -96,6 +99,9 @@ export function hubSource(hub: MetricsHub): HubSource {
     families: async () => {
       const families: SourceFamily[] = [];
       for (const metric of hub.workerMetrics()) {
+        // prom-threads' own metrics (pool, per-thread, OpenTelemetry drops) are recorded partly in workers and
+        // partly in the main thread: they stay with the main thread's metrics, whole.
+        if (metric.name.startsWith(OWN_PREFIX)) continue;
         const family = await familyOf(metric, hub.registry);
         if (family !== undefined) families.push(family);
       }
