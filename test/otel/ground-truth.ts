@@ -7,6 +7,7 @@ export interface OtelJob {
   kind: string;
   incs: number;
   values: number[];
+  poolSize: number;
 }
 
 /** Deterministic jobs: `count` tasks over two kinds, with values that are multiples of 2^-11 (exact sums). */
@@ -21,7 +22,7 @@ export function otelJobs(count: number, bigBurst = 100_000): OtelJob[] {
       else if (k % 7 === 0) values.push(-(2 * k + 1) / 2048);
       else values.push((2 * k + 1) / 2048);
     }
-    jobs.push({ kind: t % 2 === 0 ? "even" : "odd", incs: t === 0 ? bigBurst : 1 + (t % 5), values });
+    jobs.push({ kind: t % 2 === 0 ? "even" : "odd", incs: t === 0 ? bigBurst : 1 + (t % 5), values, poolSize: 42 });
   }
   return jobs;
 }

@@ -54,7 +54,7 @@ describe.skipIf(skipOtel())("HubMetricProducer with @opentelemetry/sdk-metrics",
     const scope = first.scopeMetrics.find((s) => s.scope.name === "prom-threads");
     expect(scope?.scope.version).toBe(version);
     // Worker metrics only: the pool's and the hub's own metrics live in the main thread.
-    expect(scope?.metrics.map((m) => m.descriptor.name).sort()).toEqual(["otel_jobs_total", "otel_native_seconds", "otel_seconds", "otel_sizes", "otel_tasks_seen"]);
+    expect(scope?.metrics.map((m) => m.descriptor.name).sort()).toEqual(["otel_jobs_total", "otel_native_seconds", "otel_pool_size", "otel_seconds", "otel_sizes"]);
 
     const check = (result: typeof first, gaugeExpected: boolean): void => {
       const counter = metricNamed(result, "otel_jobs_total");
@@ -63,12 +63,12 @@ describe.skipIf(skipOtel())("HubMetricProducer with @opentelemetry/sdk-metrics",
       for (const [kind, incs] of truth.incs) expect(counts.get(kind)?.value, kind).toBe(incs);
       expect(counts.size).toBe(2);
 
-      const gauge = metricNamed(result, "otel_tasks_seen");
+      const gauge = metricNamed(result, "otel_pool_size");
       if (gaugeExpected) {
         const [point, ...rest] = points<number>(gauge, DataPointType.GAUGE);
         expect(rest).toEqual([]);
         expect(point?.attributes).toEqual({ pool: "main" });
-        expect(point?.value).toBe(truth.tasks);
+        expect(point?.value).toBe(42);
       } else {
         // A gauge holds live workers' values: with every worker gone, it has no series.
         expect(gauge === undefined || (gauge as { dataPoints: unknown[] }).dataPoints.length === 0).toBe(true);
@@ -117,5 +117,56 @@ describe.skipIf(skipOtel())("HubMetricProducer with @opentelemetry/sdk-metrics",
     const startOf = (result: typeof first): number => hrMs(byKind(points<number>(metricNamed(result, "otel_jobs_total"), DataPointType.SUM)).get("even")!.startTime);
     expect(startOf(second)).toBe(startOf(first));
     expect(startOf(first)).toBeLessThanOrEqual(hrMs(byKind(points<number>(metricNamed(first, "otel_jobs_total"), DataPointType.SUM)).get("even")!.endTime));
+  });
+});
+
+describe.skipIf(skipOtel())("HubMetricProducer start times", () => {
+  it("starts series at the process start, a new one at the collect before it, and every series of a reset metric at the reset", async () => {
+    const registry = new Registry();
+    const hub = new MetricsHub({ registry });
+    cleanup.push(() => hub.close());
+    const pool = new Piscina({ filename: fixture("otel-task.mjs").href, workerData: hub.workerData });
+    cleanup.push(() => pool.destroy());
+    const reader = memoryReader([new HubMetricProducer({ hub })]);
+    cleanup.push(() => reader.shutdown());
+    const counterPoints = (result: Awaited<ReturnType<typeof reader.read>>) => byKind(points<number>(metricNamed(result, "otel_jobs_total"), DataPointType.SUM));
+
+    await pool.run({ kind: "even", incs: 5, values: [0.5], poolSize: 1 });
+    const first = counterPoints(await reader.read());
+    // No record of this process is older than the process.
+    expect(hrMs(first.get("even")!.startTime)).toBeCloseTo(performance.timeOrigin, 0);
+
+    await pool.run({ kind: "odd", incs: 3, values: [0.5], poolSize: 1 });
+    const second = counterPoints(await reader.read());
+    expect(hrMs(second.get("even")!.startTime)).toBe(hrMs(first.get("even")!.startTime));
+    // "odd" was not there at the first collect: it started after it.
+    expect(hrMs(second.get("odd")!.startTime)).toBe(hrMs(first.get("even")!.endTime));
+    expect(second.get("odd")!.value).toBe(3);
+
+    const beforeReset = performance.timeOrigin + performance.now();
+    registry.resetMetrics();
+    const afterReset = performance.timeOrigin + performance.now();
+    await pool.run({ kind: "even", incs: 2, values: [0.5], poolSize: 1 });
+    const third = counterPoints(await reader.read());
+    expect(third.get("even")!.value).toBe(2);
+    const start = hrMs(third.get("even")!.startTime);
+    expect(start).toBeGreaterThanOrEqual(beforeReset - 0.001);
+    expect(start).toBeLessThanOrEqual(afterReset + 0.001);
+    // "odd" was reset and not recorded since: not exported, as in the hub's registry.
+    expect(third.has("odd")).toBe(false);
+  });
+
+  it("reports a closed hub in errors instead of rejecting", async () => {
+    const hub = new MetricsHub({ registry: new Registry() });
+    const producer = new HubMetricProducer({ hub });
+    await hub.close();
+    const result = await producer.collect();
+    expect(result.resourceMetrics.scopeMetrics).toEqual([]);
+    expect(result.errors).toHaveLength(1);
+    expect((result.errors[0] as { code?: string }).code).toBe("ERR_PROM_THREADS_HUB_CLOSED");
+  });
+
+  it("refuses a missing hub with ERR_PROM_THREADS_INVALID_OPTION", () => {
+    expect(() => new HubMetricProducer({} as never)).toThrow(expect.objectContaining({ code: "ERR_PROM_THREADS_INVALID_OPTION", message: "options.hub must be a MetricsHub" }));
   });
 });
