@@ -34,6 +34,9 @@ export interface InstrumentSpec {
   readonly attributes: readonly string[] | undefined;
 }
 
+/** Attribute sets an instrument keeps resolved to their child. */
+const kChildCache = 2048;
+
 type Child = CounterChild | GaugeChild | HistogramChild;
 type WorkerMetricOf = Counter | Gauge | Histogram;
 
@@ -71,23 +74,44 @@ export class WorkerInstrument implements OtelCounter, OtelUpDownCounter, OtelHis
   #metric: WorkerMetricOf | null = null;
   /** The child of the empty attribute set, once resolved. */
   #bare: Child | null = null;
-  /** Records the value on a child; chosen once per kind, so every call site sees one function. */
-  readonly #apply: (child: Child, value: number) => void;
+  /** Children by label values, so a known attribute set is one Map lookup. */
+  readonly #children = new Map<string, Child>();
+  /** Records the value on a child, or returns false for a value its kind refuses; chosen once per kind. */
+  readonly #apply: (child: Child, value: number) => boolean;
 
   /** Make the instrument; with `advice.attributes`, its worker metric is declared now. */
   constructor(spec: InstrumentSpec, dropped: DropCounter) {
     this.#spec = spec;
     this.#dropped = dropped;
+    // Each kind checks its value as its worker metric would, so a refused value is counted, never thrown.
     switch (spec.kind) {
       case "counter":
+        this.#apply = (child, value) => {
+          if (!(typeof value === "number" && value >= 0 && value < Infinity)) return false;
+          (child as CounterChild).inc(value);
+          return true;
+        };
+        break;
       case "updowncounter":
-        this.#apply = (child, value) => (child as CounterChild).inc(value);
+        this.#apply = (child, value) => {
+          if (!(typeof value === "number" && value === value)) return false;
+          (child as GaugeChild).inc(value);
+          return true;
+        };
         break;
       case "gauge":
-        this.#apply = (child, value) => (child as GaugeChild).set(value);
+        this.#apply = (child, value) => {
+          if (!(typeof value === "number" && value === value)) return false;
+          (child as GaugeChild).set(value);
+          return true;
+        };
         break;
       case "histogram":
-        this.#apply = (child, value) => (child as HistogramChild).observe(value);
+        this.#apply = (child, value) => {
+          if (!Number.isFinite(value)) return false;
+          (child as HistogramChild).observe(value);
+          return true;
+        };
         break;
     }
     if (spec.attributes !== undefined) this.#fix(spec.attributes);
@@ -109,19 +133,20 @@ export class WorkerInstrument implements OtelCounter, OtelUpDownCounter, OtelHis
   }
 
   #record(value: number, attributes: Attributes | undefined): void {
-    let child: Child;
+    const child = attributes === undefined && this.#bare !== null ? this.#bare : this.#resolve(attributes);
+    if (child !== null && !this.#apply(child, value)) this.#dropped("invalid_value");
+  }
+
+  /** The child of an attribute set; `null` (counted) when the hub refuses one of its values. */
+  #resolve(attributes: Attributes | undefined): Child | null {
     try {
-      child = this.#childOf(attributes);
+      return this.#childOf(attributes);
     } catch (error) {
       // An attribute value the hub refuses (over 1024 bytes, a lone surrogate): nothing to record it under.
-      if (error instanceof PromThreadsError && error.code === ErrorCodes.INVALID_LABELS) return this.#dropped("invalid_attributes");
-      throw error;
-    }
-    try {
-      this.#apply(child, value);
-    } catch (error) {
-      // The worker metric's own check (negative or NaN increment, non-finite observation) refused it.
-      if (error instanceof PromThreadsError && error.code === ErrorCodes.INVALID_VALUE) return this.#dropped("invalid_value");
+      if (error instanceof PromThreadsError && error.code === ErrorCodes.INVALID_LABELS) {
+        this.#dropped("invalid_attributes");
+        return null;
+      }
       throw error;
     }
   }
@@ -133,19 +158,26 @@ export class WorkerInstrument implements OtelCounter, OtelUpDownCounter, OtelHis
       if (attributes !== undefined && hasKeys(attributes)) this.#dropped("unknown_attribute");
       return (this.#bare ??= metric.labels() as Child);
     }
+    // One pass builds the label values and the cache key (each value prefixed by its length: unambiguous).
     const values: string[] = new Array<string>(keys.length);
+    let key = "";
     let matched = 0;
     for (let i = 0; i < keys.length; i++) {
       const value = attributes === undefined ? undefined : attributes[keys[i] as string];
-      if (value === undefined) values[i] = "";
-      else {
-        matched++;
-        values[i] = labelText(value);
-      }
+      const text = value === undefined ? "" : labelText(value);
+      if (value !== undefined) matched++;
+      values[i] = text;
+      key += `${text.length}:${text}`;
     }
     // Keys outside the instrument's set are dropped from this record (its value is kept), and counted.
     if (attributes !== undefined && matched !== keyCount(attributes)) this.#dropped("unknown_attribute");
-    return metric.labels(...values) as Child;
+    let child = this.#children.get(key);
+    if (child === undefined) {
+      child = metric.labels(...values) as Child;
+      // Bounded: past it, label sets resolve through the metric (which folds them past maxSeries).
+      if (this.#children.size < kChildCache) this.#children.set(key, child);
+    }
+    return child;
   }
 
   /** Fix the attribute keys (the first escaping to each label name wins) and declare the worker metric. */
