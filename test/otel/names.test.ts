@@ -1,6 +1,6 @@
 /** How OpenTelemetry names, units and attribute keys become Prometheus names (until UTF-8 names land). */
 import { describe, expect, it } from "vitest";
-import { escapeName, labelName, metricName, unitSuffix } from "../../src/worker/otel/names.js";
+import { escapeName, labelName, metricName, unitSuffix } from "../../src/worker/otel-names.js";
 
 describe("OpenTelemetry names in the hub", () => {
   it("escapes as OpenTelemetry's Prometheus exporter does", () => {

@@ -2,10 +2,10 @@
  * `meterProvider`: OpenTelemetry's metrics API inside a worker thread, recording into the hub's ring.
  * @module
  */
-import type { BatchObservableCallback, Meter, MeterOptions, MeterProvider, MetricOptions, Observable } from "@opentelemetry/api";
-import { ConfigurationError, ErrorCodes, PromThreadsError } from "../../shared/api/errors.js";
-import { Counter } from "../counter.js";
-import { WorkerInstrument, prometheusNameOf, type InstrumentKind, type InstrumentSpec, type OtelDropReason } from "./instruments.js";
+import { ConfigurationError, ErrorCodes, PromThreadsError } from "../shared/api/errors.js";
+import { Counter } from "./counter.js";
+import type { OtelMeter, OtelMeterOptions, OtelMeterProvider, OtelMetricOptions } from "./otel-types.js";
+import { WorkerInstrument, prometheusNameOf, type InstrumentKind, type InstrumentSpec, type OtelDropReason } from "./otel-instruments.js";
 
 /** The worker counter of what OpenTelemetry calls could not record, by reason. */
 const DROPPED_NAME = "prom_threads_otel_dropped_total";
@@ -19,7 +19,7 @@ function refuseObservable(call: string): never {
 }
 
 /** Check the options every instrument takes; throws ERR_PROM_THREADS_INVALID_OPTION naming the instrument. */
-function specOf(kind: InstrumentKind, name: unknown, options: MetricOptions | undefined): InstrumentSpec {
+function specOf(kind: InstrumentKind, name: unknown, options: OtelMetricOptions | undefined): InstrumentSpec {
   if (typeof name !== "string" || name === "") {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `An OpenTelemetry instrument needs a non-empty string name, got ${String(name)}`);
   }
@@ -57,7 +57,7 @@ class Instruments {
   };
 
   /** The instrument of `kind` named `name`: the one made before with the same name, kind and unit, or a new one. */
-  get(kind: InstrumentKind, name: unknown, options: MetricOptions | undefined): WorkerInstrument {
+  get(kind: InstrumentKind, name: unknown, options: OtelMetricOptions | undefined): WorkerInstrument {
     const spec = specOf(kind, name, options);
     const key = `${kind}\u0000${prometheusNameOf(spec)}`;
     let instrument = this.#made.get(key);
@@ -70,47 +70,47 @@ class Instruments {
 }
 
 /** A meter of the worker provider; its name, version and schema URL do not reach the hub (see docs/opentelemetry.md). */
-class WorkerMeter implements Meter {
+class WorkerMeter implements OtelMeter {
   readonly #instruments: Instruments;
 
   constructor(instruments: Instruments) {
     this.#instruments = instruments;
   }
 
-  createCounter(name: string, options?: MetricOptions): WorkerInstrument {
+  createCounter(name: string, options?: OtelMetricOptions): WorkerInstrument {
     return this.#instruments.get("counter", name, options);
   }
 
-  createUpDownCounter(name: string, options?: MetricOptions): WorkerInstrument {
+  createUpDownCounter(name: string, options?: OtelMetricOptions): WorkerInstrument {
     return this.#instruments.get("updowncounter", name, options);
   }
 
-  createHistogram(name: string, options?: MetricOptions): WorkerInstrument {
+  createHistogram(name: string, options?: OtelMetricOptions): WorkerInstrument {
     return this.#instruments.get("histogram", name, options);
   }
 
-  createGauge(name: string, options?: MetricOptions): WorkerInstrument {
+  createGauge(name: string, options?: OtelMetricOptions): WorkerInstrument {
     return this.#instruments.get("gauge", name, options);
   }
 
-  createObservableCounter(): Observable {
+  createObservableCounter(): never {
     return refuseObservable("createObservableCounter");
   }
 
-  createObservableUpDownCounter(): Observable {
+  createObservableUpDownCounter(): never {
     return refuseObservable("createObservableUpDownCounter");
   }
 
-  createObservableGauge(): Observable {
+  createObservableGauge(): never {
     return refuseObservable("createObservableGauge");
   }
 
-  addBatchObservableCallback(_callback: BatchObservableCallback, _observables: Observable[]): void {
-    refuseObservable("addBatchObservableCallback");
+  addBatchObservableCallback(): never {
+    return refuseObservable("addBatchObservableCallback");
   }
 
-  removeBatchObservableCallback(_callback: BatchObservableCallback, _observables: Observable[]): void {
-    refuseObservable("removeBatchObservableCallback");
+  removeBatchObservableCallback(): never {
+    return refuseObservable("removeBatchObservableCallback");
   }
 }
 
@@ -129,12 +129,12 @@ class WorkerMeter implements Meter {
  * const latency = metrics.getMeter("images").createHistogram("resize.duration", { unit: "ms" });
  * latency.record(12.5, { format: "png" }); // resize_duration_milliseconds{format="png"} in the hub
  */
-export class WorkerMeterProvider implements MeterProvider {
+export class WorkerMeterProvider implements OtelMeterProvider {
   readonly #instruments = new Instruments();
   readonly #meters = new Map<string, WorkerMeter>();
 
   /** Return the meter of `name` (made once per name and version; every meter records into the same hub). */
-  getMeter(name: string, version?: string, options?: MeterOptions): Meter {
+  getMeter(name: string, version?: string, options?: OtelMeterOptions): OtelMeter {
     const key = `${name}\u0000${version ?? ""}\u0000${options?.schemaUrl ?? ""}`;
     let meter = this.#meters.get(key);
     if (meter === undefined) {

@@ -4,12 +4,12 @@
  * as the prom-client-shaped call with a labels object.
  * @module
  */
-import type { Attributes, Counter as OtelCounter, Gauge as OtelGauge, Histogram as OtelHistogram, UpDownCounter as OtelUpDownCounter } from "@opentelemetry/api";
-import { ErrorCodes, PromThreadsError } from "../../shared/api/errors.js";
-import { Counter, type CounterChild } from "../counter.js";
-import { Gauge, type GaugeChild } from "../gauge.js";
-import { Histogram, type HistogramChild } from "../histogram.js";
-import { labelName, metricName, type NamedKind } from "./names.js";
+import { ErrorCodes, PromThreadsError } from "../shared/api/errors.js";
+import { Counter, type CounterChild } from "./counter.js";
+import { Gauge, type GaugeChild } from "./gauge.js";
+import { Histogram, type HistogramChild } from "./histogram.js";
+import { labelName, metricName, type NamedKind } from "./otel-names.js";
+import type { OtelAdding, OtelAttributes, OtelRecording } from "./otel-types.js";
 
 /** Why the provider did not record all of a call: the `reason` label of `prom_threads_otel_dropped_total`. */
 export type OtelDropReason = "invalid_value" | "invalid_attributes" | "unknown_attribute";
@@ -51,8 +51,12 @@ function namedKind(kind: InstrumentKind): NamedKind {
 /** An attribute value as a label value: strings as they are, anything else as OpenTelemetry's Prometheus exporter writes it. */
 function labelText(value: unknown): string {
   if (typeof value === "string") return value;
-  if (typeof value === "number") return String(value);
-  return JSON.stringify(value) ?? String(value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
 }
 
 /** The Prometheus name an instrument records under (one function, shared with the provider's cache). */
@@ -66,7 +70,7 @@ export function prometheusNameOf(spec: Pick<InstrumentSpec, "kind" | "name" | "u
  * A record never throws for its value or attributes (OpenTelemetry's API does not throw): what cannot
  * be recorded is counted in `prom_threads_otel_dropped_total{reason}`.
  */
-export class WorkerInstrument implements OtelCounter, OtelUpDownCounter, OtelHistogram, OtelGauge {
+export class WorkerInstrument implements OtelAdding, OtelRecording {
   readonly #spec: InstrumentSpec;
   readonly #dropped: DropCounter;
   /** Attribute keys in label order, once fixed. */
@@ -123,22 +127,22 @@ export class WorkerInstrument implements OtelCounter, OtelUpDownCounter, OtelHis
   }
 
   /** Counter and UpDownCounter: add `value`. */
-  add(value: number, attributes?: Attributes): void {
+  add(value: number, attributes?: OtelAttributes): void {
     this.#record(value, attributes);
   }
 
   /** Histogram and Gauge: record `value`. */
-  record(value: number, attributes?: Attributes): void {
+  record(value: number, attributes?: OtelAttributes): void {
     this.#record(value, attributes);
   }
 
-  #record(value: number, attributes: Attributes | undefined): void {
+  #record(value: number, attributes: OtelAttributes | undefined): void {
     const child = attributes === undefined && this.#bare !== null ? this.#bare : this.#resolve(attributes);
     if (child !== null && !this.#apply(child, value)) this.#dropped("invalid_value");
   }
 
   /** The child of an attribute set; `null` (counted) when the hub refuses one of its values. */
-  #resolve(attributes: Attributes | undefined): Child | null {
+  #resolve(attributes: OtelAttributes | undefined): Child | null {
     try {
       return this.#childOf(attributes);
     } catch (error) {
@@ -151,7 +155,7 @@ export class WorkerInstrument implements OtelCounter, OtelUpDownCounter, OtelHis
     }
   }
 
-  #childOf(attributes: Attributes | undefined): Child {
+  #childOf(attributes: OtelAttributes | undefined): Child {
     const keys = this.#keys ?? this.#fix(attributes === undefined ? [] : Object.keys(attributes).sort());
     const metric = this.#metric as WorkerMetricOf;
     if (keys.length === 0) {
@@ -212,12 +216,12 @@ export class WorkerInstrument implements OtelCounter, OtelUpDownCounter, OtelHis
   }
 }
 
-function hasKeys(attributes: Attributes): boolean {
+function hasKeys(attributes: OtelAttributes): boolean {
   for (const _ in attributes) return true;
   return false;
 }
 
-function keyCount(attributes: Attributes): number {
+function keyCount(attributes: OtelAttributes): number {
   let count = 0;
   for (const key in attributes) if (attributes[key] !== undefined) count++;
   return count;
