@@ -146,8 +146,9 @@ export class WorkerInstrument implements OtelAdding, OtelRecording {
     try {
       return this.#childOf(attributes);
     } catch (error) {
-      // An attribute value the hub refuses (over 1024 bytes, a lone surrogate): nothing to record it under.
-      if (error instanceof PromThreadsError && error.code === ErrorCodes.INVALID_LABELS) {
+      // An attribute value the hub refuses (over 1024 bytes, a lone surrogate), or a first record's key it
+      // refuses as a label name (`le` on a histogram): nothing to record the value under.
+      if (error instanceof PromThreadsError && (error.code === ErrorCodes.INVALID_LABELS || error.code === ErrorCodes.INVALID_NAME)) {
         this.#dropped("invalid_attributes");
         return null;
       }

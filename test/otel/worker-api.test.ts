@@ -101,6 +101,7 @@ describe.skipIf(skipOtel())("OpenTelemetry's API in worker threads", () => {
     // What could not be recorded as given is counted, per reason.
     expect(scraped.get('prom_threads_otel_dropped_total{reason="invalid_value"}')).toBe(2 * jobs.length);
     expect(scraped.get('prom_threads_otel_dropped_total{reason="unknown_attribute"}')).toBe(jobs.length);
+    expect(scraped.get('prom_threads_otel_dropped_total{reason="invalid_attributes"}')).toBe(2 * jobs.length);
 
     // Through the producer: the same numbers as OpenTelemetry data.
     const result = await reader.read();
