@@ -6,14 +6,10 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-http";
 import { MeterProvider, PeriodicExportingMetricReader } from "@opentelemetry/sdk-metrics";
-import { Piscina } from "piscina";
-import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { MetricsHub } from "../../src/main/index.js";
 import { HubMetricProducer } from "../../src/otel/index.js";
-import { fixture } from "../helpers/workers.js";
 import { bucketCounts, exponentialBuckets, otelJobs, sparse, sum, truthOf } from "./ground-truth.js";
-import { skipOtel } from "./support.js";
+import { hubWithPool, skipOtel } from "./support.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -79,12 +75,7 @@ describe.skipIf(skipOtel())("HubMetricProducer through the OTLP/HTTP JSON export
   it("posts a piscina pool's exact totals to a receiver on loopback", async () => {
     const otlp = await receiver();
     cleanup.push(() => new Promise((resolve) => otlp.server.close(resolve)));
-    const registry = new Registry();
-    const hub = new MetricsHub({ registry });
-    cleanup.push(() => hub.close());
-    const pool = new Piscina({ filename: fixture("otel-task.mjs").href, workerData: hub.workerData });
-    hub.attach(pool);
-    cleanup.push(() => pool.destroy());
+    const { hub, pool } = hubWithPool(cleanup);
     const reader = new PeriodicExportingMetricReader({ exporter: new OTLPMetricExporter({ url: otlp.url }), exportIntervalMillis: 3_600_000, metricProducers: [new HubMetricProducer({ hub })] });
     const provider = new MeterProvider({ readers: [reader] });
     cleanup.push(() => provider.shutdown());

@@ -4,15 +4,13 @@
  * jobs, before and after the workers exit.
  */
 import { readFileSync } from "node:fs";
-import { Piscina } from "piscina";
 import { Registry } from "prom-client";
 import { DataPointType, type DataPoint, type ExponentialHistogram, type Histogram, type MetricData } from "@opentelemetry/sdk-metrics";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
 import { HubMetricProducer } from "../../src/otel/index.js";
-import { fixture } from "../helpers/workers.js";
 import { bucketCounts, exponentialBuckets, otelJobs, sparse, sum, truthOf } from "./ground-truth.js";
-import { memoryReader, metricNamed, skipOtel } from "./support.js";
+import { hubWithPool, memoryReader, metricNamed, skipOtel } from "./support.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -36,12 +34,7 @@ function hrMs(time: readonly [number, number]): number {
 
 describe.skipIf(skipOtel())("HubMetricProducer with @opentelemetry/sdk-metrics", () => {
   it("gives a piscina pool's counters, gauges, classic and native histograms and summaries exactly, also after the workers exit", async () => {
-    const registry = new Registry();
-    const hub = new MetricsHub({ registry });
-    cleanup.push(() => hub.close());
-    const pool = new Piscina({ filename: fixture("otel-task.mjs").href, workerData: hub.workerData });
-    hub.attach(pool);
-    cleanup.push(() => pool.destroy());
+    const { registry, hub, pool } = hubWithPool(cleanup);
     const reader = memoryReader([new HubMetricProducer({ hub })]);
     cleanup.push(() => reader.shutdown());
 
@@ -122,11 +115,7 @@ describe.skipIf(skipOtel())("HubMetricProducer with @opentelemetry/sdk-metrics",
 
 describe.skipIf(skipOtel())("HubMetricProducer start times", () => {
   it("starts series at the process start, a new one at the collect before it, and every series of a reset metric at the reset", async () => {
-    const registry = new Registry();
-    const hub = new MetricsHub({ registry });
-    cleanup.push(() => hub.close());
-    const pool = new Piscina({ filename: fixture("otel-task.mjs").href, workerData: hub.workerData });
-    cleanup.push(() => pool.destroy());
+    const { registry, hub, pool } = hubWithPool(cleanup);
     const reader = memoryReader([new HubMetricProducer({ hub })]);
     cleanup.push(() => reader.shutdown());
     const counterPoints = (result: Awaited<ReturnType<typeof reader.read>>) => byKind(points<number>(metricNamed(result, "otel_jobs_total"), DataPointType.SUM));

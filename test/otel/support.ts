@@ -2,6 +2,10 @@
  * What the OpenTelemetry tests share: whether this Node can run `@opentelemetry/sdk-metrics` 3, and a
  * reader that exports to memory on demand.
  */
+import { Piscina } from "piscina";
+import { Registry } from "prom-client";
+import { MetricsHub } from "../../src/main/index.js";
+import { fixture } from "../helpers/workers.js";
 import { AggregationTemporality, InMemoryMetricExporter, MeterProvider, PeriodicExportingMetricReader, type MetricData, type MetricProducer, type ResourceMetrics } from "@opentelemetry/sdk-metrics";
 
 const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
@@ -43,4 +47,18 @@ export function metricNamed(result: ResourceMetrics, name: string): MetricData |
     if (found !== undefined) return found;
   }
   return undefined;
+}
+
+/**
+ * A hub on its own registry and a piscina pool (piscina's defaults) on test/fixtures/otel-task.mjs,
+ * attached; their closing steps go on `cleanup`, to run in reverse.
+ */
+export function hubWithPool(cleanup: Array<() => Promise<unknown>>): { registry: Registry; hub: MetricsHub; pool: Piscina } {
+  const registry = new Registry();
+  const hub = new MetricsHub({ registry });
+  cleanup.push(() => hub.close());
+  const pool = new Piscina({ filename: fixture("otel-task.mjs").href, workerData: hub.workerData });
+  hub.attach(pool);
+  cleanup.push(() => pool.destroy());
+  return { registry, hub, pool };
 }
