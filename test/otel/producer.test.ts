@@ -143,6 +143,13 @@ describe.skipIf(skipOtel())("HubMetricProducer start times", () => {
     expect(start).toBeLessThanOrEqual(afterReset + 0.001);
     // "odd" was reset and not recorded since: not exported, as in the hub's registry.
     expect(third.has("odd")).toBe(false);
+
+    // A worker's reset(): the start moves to when the hub applied it, after the previous collect.
+    await pool.run({ kind: "even", incs: 4, values: [], poolSize: 1, reset: true });
+    const fourth = counterPoints(await reader.read());
+    expect(fourth.get("even")!.value).toBe(4);
+    expect(hrMs(fourth.get("even")!.startTime)).toBeGreaterThan(hrMs(third.get("even")!.endTime));
+    expect(hrMs(fourth.get("even")!.startTime)).toBeLessThan(hrMs(fourth.get("even")!.endTime));
   });
 
   it("reports a closed hub in errors instead of rejecting", async () => {
