@@ -9,7 +9,7 @@ import { ConfigurationError, ErrorCodes, type PromThreadsError } from "../shared
 import { WORKER_DATA_KEY, findHandle, type HubHandle, type HubWorkerData } from "../shared/transport/handle.js";
 import { AttachedTargets, isPool, type AttachTarget } from "./attach.js";
 import { MetricCatalogue } from "./hub/catalogue.js";
-import { registerStatusSources } from "./hub/internal.js";
+import { registerStatusSources, registerWorkerMetrics } from "./hub/internal.js";
 import { HubMemory } from "./hub/memory.js";
 import { HubReports } from "./hub/reports.js";
 import { DrainScheduler } from "./hub/scheduler.js";
@@ -147,6 +147,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       chunk: this.#memory.layout.ringCapacity,
     });
     registerStatusSources(this, (minSlots) => ({ slots: this.#slots.status(minSlots), pools: this.#poolMetrics?.status() ?? [] }));
+    registerWorkerMetrics(this, () => this.#catalogue.accepted());
   }
 
   /**
