@@ -5,6 +5,7 @@
  */
 import { Pushgateway, type Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes, PromThreadsError } from "../shared/api/errors.js";
+import { isClassicLabelName, isReservedName } from "../shared/model/names.js";
 import { ClusterAggregator } from "./cluster/aggregator.js";
 import { MetricsHub } from "./hub.js";
 import { integerOption, invalid } from "./serve/validate.js";
@@ -45,7 +46,6 @@ export interface GatewayResult {
   status: number;
 }
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const METHODS: readonly GatewayMethod[] = ["push", "pushAdd", "delete"];
 
 /**
@@ -97,7 +97,7 @@ function resolve(source: unknown, options: unknown) {
   if (raw.groupings !== undefined) {
     if (raw.groupings === null || typeof raw.groupings !== "object") invalid("groupings", "an object of label names to strings");
     for (const [name, value] of Object.entries(raw.groupings as Record<string, unknown>)) {
-      if (!LABEL_NAME.test(name) || name.startsWith("__") || name === "job") invalid(`groupings.${name}`, "a label name other than job");
+      if (!isClassicLabelName(name) || isReservedName(name) || name === "job") invalid(`groupings.${name}`, "a label name other than job");
       if (typeof value !== "string") invalid(`groupings.${name}`, "a string", value);
       // The Pushgateway reads a grouping value as one path segment: others go base64url-encoded.
       if (value === "" || value.includes("/")) groupings[`${name}@base64`] = value === "" ? "=" : Buffer.from(value, "utf8").toString("base64url");

@@ -10,6 +10,7 @@ import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from 
 import { integerOption, invalid } from "../serve/validate.js";
 import { nodeCluster } from "./node-cluster.js";
 import { DEFAULT_MAX_SERIES } from "../../shared/model/limits.js";
+import { isClassicLabelName, isReservedName } from "../../shared/model/names.js";
 import { familyProblem, labelsProblem } from "./validate-push.js";
 import { ClusterFamily, CounterFamily, GaugeFamily, HistogramFamily, SummaryFamily, type ProcessId } from "./families.js";
 import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
@@ -117,7 +118,6 @@ interface CollectWaiter {
 }
 
 const PRIMARY: ProcessId = "primary";
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
  * Aggregate the metrics of every node:cluster worker process into one registry in the primary.
@@ -188,7 +188,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     if (!Array.isArray(local) || local.some((r) => r === null || typeof r?.getMetricsAsJSON !== "function")) invalid("localRegistries", "an array of prom-client Registries");
     if ((local as unknown[]).includes(registry)) invalid("localRegistries", "registries other than options.registry (the aggregator would read itself)");
     const processLabel = raw.processLabel ?? "cluster_worker";
-    if (typeof processLabel !== "string" || !LABEL_NAME.test(processLabel) || processLabel.startsWith("__") || processLabel === "quantile") {
+    if (typeof processLabel !== "string" || !isClassicLabelName(processLabel) || isReservedName(processLabel) || processLabel === "quantile") {
       invalid("processLabel", "a label name", processLabel);
     }
     this.registry = registry as Registry;

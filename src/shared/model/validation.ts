@@ -18,6 +18,7 @@ import {
   MIN_AGE_BUCKET_SECONDS,
   MIN_COMPRESS_COUNT,
 } from "./limits.js";
+import { CLASSIC_LABEL_NAME_GRAMMAR, CLASSIC_METRIC_NAME_GRAMMAR, isClassicLabelName, isClassicMetricName, isReservedName } from "./names.js";
 import { normalizeExemplarOption, normalizeNativeOptions } from "./native-options.js";
 import {
   DEFAULT_BUCKETS,
@@ -30,8 +31,6 @@ import {
   type MetricType,
 } from "./types.js";
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const GAUGE_AGGREGATES: readonly GaugeAggregate[] = ["sum", "max", "min", "last"];
 const CLUSTER_AGGREGATORS: readonly ClusterAggregator[] = ["sum", "first", "min", "max", "average", "omit"];
 
@@ -41,13 +40,13 @@ const utf8 = new TextEncoder();
 
 /** Throw unless `name` is a valid Prometheus metric name. */
 export function validateMetricName(name: unknown): asserts name is string {
-  if (typeof name !== "string" || !METRIC_NAME.test(name)) {
+  if (!isClassicMetricName(name)) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_NAME,
-      `Invalid metric name ${JSON.stringify(name)}: it must match [a-zA-Z_:][a-zA-Z0-9_:]*`,
+      `Invalid metric name ${JSON.stringify(name)}: it must match ${CLASSIC_METRIC_NAME_GRAMMAR}`,
     );
   }
-  if (name.startsWith("__")) {
+  if (isReservedName(name)) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_NAME,
       `Invalid metric name "${name}": names starting with "__" are reserved for Prometheus`,
@@ -69,13 +68,13 @@ export function validateLabelNames(metric: string, type: MetricType, labelNames:
   }
   const seen = new Set<string>();
   for (const label of labelNames as unknown[]) {
-    if (typeof label !== "string" || !LABEL_NAME.test(label)) {
+    if (!isClassicLabelName(label)) {
       throw new ConfigurationError(
         ErrorCodes.INVALID_NAME,
-        `Metric "${metric}": invalid label name ${JSON.stringify(label)}: it must match [a-zA-Z_][a-zA-Z0-9_]*`,
+        `Metric "${metric}": invalid label name ${JSON.stringify(label)}: it must match ${CLASSIC_LABEL_NAME_GRAMMAR}`,
       );
     }
-    if (label.startsWith("__")) {
+    if (isReservedName(label)) {
       throw new ConfigurationError(ErrorCodes.INVALID_NAME, `Metric "${metric}": label name "${label}" is reserved (starts with "__")`);
     }
     if (type === "histogram" && label === "le") {
