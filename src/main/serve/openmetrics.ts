@@ -9,42 +9,62 @@
  * not have a sum; a negative summary `_sum` or quantile value), that sample is left out, never the family.
  * @module
  */
+import { quoteName } from "../../shared/model/names.js";
 import { escapeLabelValue, escapeOpenMetricsHelp, formatCanonical, formatValue, labelNumber } from "./format.js";
-import { renderLabels, type ExemplarSnapshot, type FamilySnapshot, type SampleLabels, type SampleSnapshot } from "./snapshot.js";
+import { renderLabels, renderSeries, type ExemplarSnapshot, type FamilySnapshot, type SampleLabels, type SampleSnapshot } from "./snapshot.js";
 
 /** The Content-Type of OpenMetrics 1.0. */
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
+/** How to render OpenMetrics. */
+export interface OpenMetricsOptions {
+  /**
+   * Write a `_created` sample (seconds since the epoch) after each counter, histogram and summary series
+   * that knows its created time.
+   * @default false
+   */
+  readonly createdSamples?: boolean;
+}
+
 /** Render metric families in OpenMetrics 1.0 text, ending with `# EOF`. */
-export function renderOpenMetrics(families: readonly FamilySnapshot[]): string {
+export function renderOpenMetrics(families: readonly FamilySnapshot[], options?: OpenMetricsOptions): string {
+  const created = options?.createdSamples === true;
   let out = "";
-  for (const family of families) out += renderFamily(family);
+  for (const family of families) out += renderFamily(family, created);
   return `${out}# EOF\n`;
 }
 
-function renderFamily(family: FamilySnapshot): string {
+function renderFamily(family: FamilySnapshot, created: boolean): string {
   switch (family.type) {
     case "counter":
-      return renderCounter(family);
+      return renderCounter(family, created);
     case "gauge":
       return renderPlain(family, "gauge");
     case "histogram":
-      return renderHistogram(family);
+      return renderHistogram(family, created);
     case "summary":
-      return renderSummary(family);
+      return renderSummary(family, created);
     default:
       return renderPlain(family, "unknown");
   }
 }
 
 function header(name: string, type: string, help: string | undefined): string {
+  const quoted = quoteName(name, "metric");
   // An empty HELP means no HELP (spec, "MetricFamily metadata"); writing `# HELP name ` adds nothing.
-  const helpLine = help ? `# HELP ${name} ${escapeOpenMetricsHelp(help)}\n` : "";
-  return `# TYPE ${name} ${type}\n${helpLine}`;
+  const helpLine = help ? `# HELP ${quoted} ${escapeOpenMetricsHelp(help)}\n` : "";
+  return `# TYPE ${quoted} ${type}\n${helpLine}`;
 }
 
 function line(name: string, labels: SampleLabels | undefined, value: number, exemplar?: ExemplarSnapshot | null): string {
-  return `${name}${labels === undefined ? "" : renderLabels(labels, escapeLabelValue)} ${formatValue(value)}${renderExemplar(exemplar)}\n`;
+  return `${renderSeries(name, labels, escapeLabelValue)} ${formatValue(value)}${renderExemplar(exemplar)}\n`;
+}
+
+/** The `_created` line of a series, when asked for and known. */
+function createdLine(enabled: boolean, name: string, labels: SampleLabels | undefined, sample: SampleSnapshot | undefined): string {
+  const created = sample?.created;
+  if (!enabled || created === undefined) return "";
+  return line(`${name}_created`, labels, created);
 }
 
 function renderExemplar(exemplar: ExemplarSnapshot | null | undefined): string {
@@ -60,10 +80,13 @@ function renderPlain(family: FamilySnapshot, type: string): string {
   return out;
 }
 
-function renderCounter(family: FamilySnapshot): string {
+function renderCounter(family: FamilySnapshot, created: boolean): string {
   const name = family.name.endsWith("_total") ? family.name.slice(0, -"_total".length) : family.name;
   let out = header(name, "counter", family.help);
-  for (const sample of family.values ?? []) out += line(`${name}_total`, sample.labels, sample.value, sample.exemplar);
+  for (const sample of family.values ?? []) {
+    out += line(`${name}_total`, sample.labels, sample.value, sample.exemplar);
+    out += createdLine(created, name, sample.labels, sample);
+  }
   return out;
 }
 
@@ -113,7 +136,7 @@ function pointLabels(sample: SampleSnapshot, special: string): SampleLabels | un
   return copy;
 }
 
-function renderHistogram(family: FamilySnapshot): string {
+function renderHistogram(family: FamilySnapshot, created: boolean): string {
   const name = family.name;
   let out = header(name, "histogram", family.help);
   for (const group of groupSeries(family, "_bucket", "le")) {
@@ -133,11 +156,12 @@ function renderHistogram(family: FamilySnapshot): string {
       out += line(`${name}_count`, group.labels, group.count.value);
       out += line(`${name}_sum`, group.labels, sum.value);
     }
+    out += createdLine(created, name, group.labels, group.count);
   }
   return out;
 }
 
-function renderSummary(family: FamilySnapshot): string {
+function renderSummary(family: FamilySnapshot, created: boolean): string {
   const name = family.name;
   let out = header(name, "summary", family.help);
   for (const group of groupSeries(family, "", "quantile")) {
@@ -148,6 +172,7 @@ function renderSummary(family: FamilySnapshot): string {
     }
     if (group.count !== undefined) out += line(`${name}_count`, group.labels, group.count.value);
     if (group.sum !== undefined && group.sum.value >= 0) out += line(`${name}_sum`, group.labels, group.sum.value);
+    out += createdLine(created, name, group.labels, group.count);
   }
   return out;
 }

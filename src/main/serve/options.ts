@@ -30,6 +30,13 @@ export interface MetricsHandlerOptions {
    * distinct message.
    */
   onError?: (error: PromThreadsError) => void;
+  /**
+   * Write a `_created` sample after each counter, histogram and summary series in OpenMetrics responses:
+   * when the hub first saw the series (or its last reset). Off by default because Prometheus 2 stores
+   * these samples as series of their own; the protobuf format always carries the created time.
+   * @default false
+   */
+  openMetricsCreatedSamples?: boolean;
 }
 
 /** Options of {@link startHttpServer}. */
@@ -108,7 +115,10 @@ export function resolveSource(options: MetricsHandlerOptions | undefined): Scrap
   }
   const onError = raw.onError;
   if (onError !== undefined && typeof onError !== "function") invalid("onError", "a function");
+  const createdSamples = raw.openMetricsCreatedSamples ?? false;
+  if (typeof createdSamples !== "boolean") invalid("openMetricsCreatedSamples", "true or false", createdSamples);
   return {
+    createdSamples,
     registry: registry as Registry,
     hub: hub as MetricsHub | undefined,
     report: createReporter(hub as MetricsHub | undefined, onError as MetricsHandlerOptions["onError"]),

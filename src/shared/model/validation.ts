@@ -18,7 +18,7 @@ import {
   MIN_AGE_BUCKET_SECONDS,
   MIN_COMPRESS_COUNT,
 } from "./limits.js";
-import { CLASSIC_LABEL_NAME_GRAMMAR, CLASSIC_METRIC_NAME_GRAMMAR, isClassicLabelName, isClassicMetricName, isReservedName } from "./names.js";
+import { CLASSIC_LABEL_NAME_GRAMMAR, CLASSIC_METRIC_NAME_GRAMMAR, escapeName, isReservedName, isUtf8Name } from "./names.js";
 import { normalizeExemplarOption, normalizeNativeOptions } from "./native-options.js";
 import {
   DEFAULT_BUCKETS,
@@ -38,12 +38,16 @@ export { MAX_LABEL_VALUE_BYTES } from "./limits.js";
 
 const utf8 = new TextEncoder();
 
-/** Throw unless `name` is a valid Prometheus metric name. */
+/**
+ * Throw unless `name` is a valid Prometheus 3 metric name: a non-empty string of valid UTF-8 (no lone
+ * surrogate) that does not start with the reserved `__`. Classic names (`[a-zA-Z_:][a-zA-Z0-9_:]*`) and
+ * UTF-8 names such as `http.server.request.duration` are both accepted.
+ */
 export function validateMetricName(name: unknown): asserts name is string {
-  if (!isClassicMetricName(name)) {
+  if (!isUtf8Name(name)) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_NAME,
-      `Invalid metric name ${JSON.stringify(name)}: it must match ${CLASSIC_METRIC_NAME_GRAMMAR}`,
+      `Invalid metric name ${JSON.stringify(name)}: it must be a non-empty string of valid UTF-8 (no lone surrogate); classic names match ${CLASSIC_METRIC_NAME_GRAMMAR}`,
     );
   }
   if (isReservedName(name)) {
@@ -67,11 +71,12 @@ export function validateLabelNames(metric: string, type: MetricType, labelNames:
     );
   }
   const seen = new Set<string>();
+  const escapedSeen = new Map<string, string>();
   for (const label of labelNames as unknown[]) {
-    if (!isClassicLabelName(label)) {
+    if (!isUtf8Name(label)) {
       throw new ConfigurationError(
         ErrorCodes.INVALID_NAME,
-        `Metric "${metric}": invalid label name ${JSON.stringify(label)}: it must match ${CLASSIC_LABEL_NAME_GRAMMAR}`,
+        `Metric "${metric}": invalid label name ${JSON.stringify(label)}: it must be a non-empty string of valid UTF-8 (no lone surrogate); classic names match ${CLASSIC_LABEL_NAME_GRAMMAR}`,
       );
     }
     if (isReservedName(label)) {
@@ -90,6 +95,16 @@ export function validateLabelNames(metric: string, type: MetricType, labelNames:
       );
     }
     seen.add(label);
+    // Scrapers without UTF-8 support read escaped names: two names must not escape to one.
+    const escaped = escapeName(label, "underscores", "label");
+    const twin = escapedSeen.get(escaped);
+    if (twin !== undefined) {
+      throw new ConfigurationError(
+        ErrorCodes.INVALID_NAME,
+        `Metric "${metric}": label names "${twin}" and "${label}" both read "${escaped}" for a scraper without UTF-8 support (escaping=underscores): rename one`,
+      );
+    }
+    escapedSeen.set(escaped, label);
   }
   return [...seen];
 }
