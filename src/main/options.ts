@@ -2,7 +2,8 @@
  * The hub's options: their defaults and their validation.
  * @module
  */
-import { register as defaultRegistry, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { client } from "./client.js";
 import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 import { kMaxLocalId, kMaxRingCapacity, kMaxSlotBufferBytes, kMaxSlots, kMinRingCapacity, kRecordBytes } from "../shared/transport/layout.js";
 import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/model/limits.js";
@@ -131,7 +132,7 @@ export function resolveHubOptions(options: MetricsHubOptions | undefined): Resol
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options must be an object");
   }
   const raw = (options ?? {}) as Record<string, unknown>;
-  const registry = raw.registry ?? defaultRegistry;
+  const registry = raw.registry ?? client.register;
   if (registry === null || typeof registry !== "object" || typeof (registry as Registry).registerMetric !== "function") {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options.registry must be a prom-client Registry");
   }

@@ -3,7 +3,8 @@
  * on prom-client's `Pushgateway`; the hub (or a cluster aggregator) is drained first.
  * @module
  */
-import { Pushgateway, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { client } from "./client.js";
 import { ConfigurationError, ErrorCodes, PromThreadsError } from "../shared/api/errors.js";
 import { isClassicLabelName, isReservedName } from "../shared/model/names.js";
 import { ClusterAggregator } from "./cluster/aggregator.js";
@@ -66,7 +67,7 @@ const METHODS: readonly GatewayMethod[] = ["push", "pushAdd", "delete"];
 export async function pushToGateway(source: MetricsHub | ClusterAggregator | Registry, options: PushToGatewayOptions): Promise<GatewayResult> {
   const { registry, url, job, groupings, method, requestOptions } = resolve(source, options);
   if (source instanceof MetricsHub) source.drainSync();
-  const gateway = new Pushgateway(url, requestOptions, registry);
+  const gateway = new client.Pushgateway(url, requestOptions, registry);
   try {
     const { resp } = (await gateway[method]({ jobName: job, groupings })) as { resp: { statusCode?: number } };
     return { status: resp.statusCode ?? 0 };

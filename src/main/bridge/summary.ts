@@ -3,7 +3,8 @@
  * so quantiles are computed over all of them by prom-client itself.
  * @module
  */
-import { Summary, type Registry } from "prom-client";
+import type { Registry, Summary } from "prom-client";
+import { client } from "../client.js";
 import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/model/series-key.js";
 import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
@@ -23,7 +24,7 @@ export class BridgeSummary extends BridgeMetric {
   /** Create the summary for `declaration`. */
   constructor(declaration: MetricDeclaration, beforeCollect: () => void) {
     super(declaration, beforeCollect);
-    this.#summary = new Summary({
+    this.#summary = new client.Summary({
       name: this.name,
       help: declaration.help,
       labelNames: this.labelNames,

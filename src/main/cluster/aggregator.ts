@@ -5,7 +5,8 @@
  */
 import type { Cluster, Worker as ClusterWorker } from "node:cluster";
 import { EventEmitter } from "node:events";
-import { Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { client } from "../client.js";
 import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../../shared/api/errors.js";
 import { integerOption, invalid } from "../serve/validate.js";
 import { nodeCluster } from "./node-cluster.js";
@@ -182,7 +183,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     if (!cluster.isPrimary) {
       throw new ConfigurationError(ErrorCodes.CLUSTER_ROLE, "prom-threads: a ClusterAggregator runs in the cluster primary (cluster.isPrimary); in worker processes, use a ClusterPublisher");
     }
-    const registry = raw.registry ?? new Registry();
+    const registry = raw.registry ?? new client.Registry();
     if (registry === null || typeof registry !== "object" || typeof (registry as Registry).registerMetric !== "function") invalid("registry", "a prom-client Registry");
     const local = raw.localRegistries ?? [];
     if (!Array.isArray(local) || local.some((r) => r === null || typeof r?.getMetricsAsJSON !== "function")) invalid("localRegistries", "an array of prom-client Registries");

@@ -3,7 +3,8 @@
  * @module
  */
 import type { TlsOptions } from "node:tls";
-import { register as defaultRegistry, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { client } from "../client.js";
 import { ConfigurationError, ErrorCodes, type PromThreadsError } from "../../shared/api/errors.js";
 import { MetricsHub } from "../hub.js";
 import { resolveAuth, type BasicAuthOptions, type ResolvedAuth } from "./auth.js";
@@ -109,7 +110,7 @@ export function resolveSource(options: MetricsHandlerOptions | undefined): Scrap
   const raw = asObject(options);
   const hub = raw.hub;
   if (hub !== undefined && !(hub instanceof MetricsHub)) invalid("hub", "a MetricsHub");
-  const registry = raw.registry ?? (hub as MetricsHub | undefined)?.registry ?? defaultRegistry;
+  const registry = raw.registry ?? (hub as MetricsHub | undefined)?.registry ?? client.register;
   if (registry === null || typeof registry !== "object" || typeof (registry as Registry).getMetricsAsJSON !== "function") {
     invalid("registry", "a prom-client Registry");
   }
