@@ -8,7 +8,7 @@ import { Piscina } from "piscina";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MetricsHub, startHttpServer, type MetricsServer } from "../../src/main/index.js";
-import { PROMETHEUS_2, PROMETHEUS_3, scalar, skipWithoutPrometheus, startPrometheus, type Daemon, type PrometheusRelease } from "../helpers/daemons.js";
+import { PROMETHEUS_2, PROMETHEUS_3, query, scalar, skipWithoutPrometheus, startPrometheus, type Daemon, type PrometheusRelease } from "../helpers/daemons.js";
 import { promtoolCheck } from "../helpers/exposition-checkers.js";
 import { sleep } from "../helpers/http.js";
 
@@ -155,5 +155,79 @@ describe.skipIf(skipWithoutPrometheus(PROMETHEUS_3, "the created-timestamp test 
       const last = samples.at(-1)![0];
       expect(await scalar(prometheus, `increase(otel_jobs_total{kind="x"}[1m] @ ${last})`)).toBe(5);
     }, 30_000);
+  },
+);
+
+describe.skipIf(skipWithoutPrometheus(PROMETHEUS_3, "the native histogram test with Prometheus 3"))(
+  "Prometheus 3 scraping native histograms, exemplars and classic buckets beside them",
+  () => {
+    const BUCKETS = [0.01, 0.1, 1];
+    let prometheus: Daemon;
+    let hub: MetricsHub;
+    let server: MetricsServer;
+    let pool: Piscina;
+
+    beforeAll(async () => {
+      hub = new MetricsHub({ registry: new Registry() });
+      server = await startHttpServer({ hub, port: 0 });
+      pool = new Piscina({ filename: new URL("../fixtures/native-task.mjs", import.meta.url).href, workerData: hub.workerData, maxThreads: 2 });
+      hub.attach(pool);
+      // Prometheus 3.5: native histograms behind the feature flag (up to 3.8; from 3.9 the scrape option
+      // scrape_native_histograms), classic buckets kept beside them by always_scrape_classic_histograms.
+      prometheus = await startPrometheus(
+        () => `global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: app
+    always_scrape_classic_histograms: true
+    static_configs:
+      - targets: ["127.0.0.1:${server.port}"]
+`,
+        ["--enable-feature=native-histograms,exemplar-storage"],
+        PROMETHEUS_3.prometheus,
+      );
+    }, 60_000);
+
+    afterAll(async () => {
+      await prometheus?.stop();
+      await pool?.destroy();
+      await server?.close();
+      await hub?.close();
+    });
+
+    it("stores the native histogram, its classic buckets and the workers' exemplars, exact", async () => {
+      const all: number[] = [];
+      const traces = new Set<string>();
+      const runs = [];
+      for (let t = 0; t < 4; t++) {
+        // Multiples of 2^-10 s from about 1 ms to about 4 s: every sum is exact in any order.
+        const values = Array.from({ length: 500 }, (_, i) => Math.max(1, Math.round(1024 * 0.001 * 4000 ** (((i * 7919 + t * 104729) % 500) / 500))) / 1024);
+        const taskTraces = values.map((_, i) => (i % 50 === 0 ? `trace-${t}-${i}` : undefined));
+        for (const id of taskTraces) if (id !== undefined) traces.add(id);
+        all.push(...values);
+        runs.push(pool.run({ route: "/api", values, traces: taskTraces }));
+      }
+      await Promise.all(runs);
+      const sum = all.reduce((a, b) => a + b, 0);
+      const native = 'e2e_native_seconds{route="/api"}';
+      expect(await waitFor(prometheus, `histogram_count(${native})`, all.length), prometheus.log()).toBe(all.length);
+      expect(await scalar(prometheus, `histogram_sum(${native})`)).toBe(sum);
+      // The classic buckets of the same scrape, stored beside the native histogram (Prometheus 3 writes
+      // `le` in its canonical float form: "1.0").
+      for (const le of BUCKETS) {
+        expect(await waitFor(prometheus, `e2e_native_seconds_bucket{route="/api",le="${Number.isInteger(le) ? le.toFixed(1) : le}"}`, all.filter((v) => v <= le).length), `le=${le}`).toBe(all.filter((v) => v <= le).length);
+      }
+      expect(await scalar(prometheus, 'e2e_native_seconds_bucket{route="/api",le="+Inf"}')).toBe(all.length);
+      expect(await scalar(prometheus, 'e2e_native_seconds_count{route="/api"}')).toBe(all.length);
+      expect(await scalar(prometheus, 'e2e_native_seconds_sum{route="/api"}')).toBe(sum);
+      expect((await query(prometheus, "up == 1")).length).toBe(1);
+      const now = Date.now() / 1000;
+      const url = `${prometheus.url}/api/v1/query_exemplars?query=${encodeURIComponent(native)}&start=${now - 600}&end=${now + 60}`;
+      const body = (await (await fetch(url)).json()) as { data: Array<{ exemplars: Array<{ labels: { trace_id?: string } }> }> };
+      const seen = body.data.flatMap((series) => series.exemplars.map((e) => e.labels.trace_id ?? ""));
+      expect(seen.length).toBeGreaterThan(0);
+      for (const id of seen) expect(traces.has(id), id).toBe(true);
+    }, 60_000);
   },
 );
