@@ -4,9 +4,10 @@
  * installed.
  */
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { Piscina } from "piscina";
 import { describe, expect, it } from "vitest";
 import { MetricsHub, startHttpServer } from "../../src/main/index.js";
@@ -41,6 +42,55 @@ describe.skipIf(tooOld)("a MetricsHub on an @prometheus-io/client registry", () 
       await pool.destroy();
       await server.close();
       await hub.close();
+    }
+  });
+});
+
+/** Copy the built package into a fresh folder whose node_modules holds only `packages` (linked from ours). */
+function isolatedCopy(packages: readonly string[]): string {
+  const dir = mkdtempSync(join(tmpdir(), "prom-threads-client-"));
+  cpSync(new URL("../../dist", import.meta.url), join(dir, "dist"), { recursive: true });
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "isolated", type: "module" }));
+  for (const name of packages) {
+    mkdirSync(dirname(join(dir, "node_modules", name)), { recursive: true });
+    symlinkSync(fileURLToPath(new URL(`../../node_modules/${name}`, import.meta.url)), join(dir, "node_modules", name), "dir");
+  }
+  return dir;
+}
+
+describe.skipIf(tooOld)("with @prometheus-io/client alone installed", () => {
+  it("uses it for the default registry and the hub's own metrics; a worker thread's counter and summary arrive exact", () => {
+    const dir = isolatedCopy(["@prometheus-io/client"]);
+    try {
+      writeFileSync(
+        join(dir, "worker.mjs"),
+        `import { Counter, Summary } from "./dist/worker/index.js";
+const jobs = new Counter({ name: "iso_jobs_total", help: "Jobs.", labelNames: ["kind"] });
+const time = new Summary({ name: "iso_job_seconds", help: "Time.", percentiles: [0.5] });
+for (let i = 0; i < 1000; i++) { jobs.inc({ kind: "a" }); time.observe(0.5); }
+`,
+      );
+      writeFileSync(
+        join(dir, "main.mjs"),
+        `import { Worker } from "node:worker_threads";
+import { MetricsHub } from "./dist/main/index.js";
+const hub = new MetricsHub();
+const worker = new Worker(new URL("./worker.mjs", import.meta.url), { workerData: hub.workerData });
+await new Promise((resolve) => worker.once("exit", resolve));
+const client = await import("@prometheus-io/client");
+console.log(JSON.stringify({ sameRegistry: hub.registry === client.register, text: await hub.registry.metrics() }));
+await hub.close();
+`,
+      );
+      const result = spawnSync(process.execPath, [join(dir, "main.mjs")], { cwd: dir, encoding: "utf8", timeout: 30_000 });
+      expect(result.status, result.stderr).toBe(0);
+      const { sameRegistry, text } = JSON.parse(result.stdout) as { sameRegistry: boolean; text: string };
+      expect(sameRegistry).toBe(true);
+      expect(text).toContain('iso_jobs_total{kind="a"} 1000\n');
+      expect(text).toContain("iso_job_seconds_count 1000\n");
+      expect(text).toContain("iso_job_seconds_sum 500\n");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
