@@ -112,6 +112,50 @@ describe.each(RELEASES)("UTF-8 names scraped by Prometheus %#", (release, countE
   }, 30_000);
 });
 
+describe.skipIf(skipWithoutPrometheus(PROMETHEUS_3, "the text 1.0.0 and protobuf tests with Prometheus 3"))(
+  "Prometheus 3 scraping UTF-8 names through each protocol it offers",
+  () => {
+    let app: App;
+    let prometheus: Daemon;
+
+    beforeAll(async () => {
+      app = await startApp();
+      await app.pool.run({ route: "/a", count: COUNT });
+      const job = (name: string, protocol: string): string => `  - job_name: ${name}
+    scrape_protocols: [${protocol}]
+    static_configs:
+      - targets: ["127.0.0.1:${app.server.port}"]
+`;
+      prometheus = await startPrometheus(
+        () => `global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+${job("text1", "PrometheusText1.0.0")}${job("text0", "PrometheusText0.0.4")}${job("om", "OpenMetricsText1.0.0")}${job("proto", "PrometheusProto")}`,
+        [],
+        PROMETHEUS_3.prometheus,
+      );
+    }, 60_000);
+
+    afterAll(async () => {
+      await prometheus?.stop();
+      await app?.close();
+    });
+
+    it("stores the declared names from text 1.0.0 and OpenMetrics (allow-utf-8), escaped ones from text 0.0.4 and protobuf", async () => {
+      for (const job of ["text1", "om"]) {
+        expect(await waitFor(prometheus, `{"http.server.request.duration_count","http.route"="/a",job="${job}"}`, COUNT), `${job}\n${prometheus.log()}`).toBe(COUNT);
+        expect(await scalar(prometheus, `{"http.server.request.duration_sum","http.route"="/a",job="${job}"}`), job).toBe(SUM);
+      }
+      for (const job of ["text0", "proto"]) {
+        expect(await waitFor(prometheus, `http_server_request_duration_count{http_route="/a",job="${job}"}`, COUNT), job).toBe(COUNT);
+        expect(await scalar(prometheus, `http_server_request_duration_sum{http_route="/a",job="${job}"}`), job).toBe(SUM);
+      }
+      expect((await query(prometheus, "up == 1")).length).toBe(4);
+    }, 40_000);
+  },
+);
+
 describe.skipIf(skipWithoutPrometheus(PROMETHEUS_3, "the created-timestamp test with Prometheus 3"))(
   "Prometheus 3 with created-timestamp-zero-ingestion",
   () => {
