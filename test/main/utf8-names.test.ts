@@ -6,6 +6,8 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub, type PromThreadsError } from "../../src/main/index.js";
 import { ErrorCodes } from "../../src/shared/api/errors.js";
+import { renderOpenMetrics } from "../../src/main/serve/openmetrics.js";
+import { nameFamilies, type FamilySnapshot } from "../../src/main/serve/snapshot.js";
 import { samples } from "../helpers/exposition.js";
 import { Scripted } from "../helpers/scripted.js";
 
@@ -56,5 +58,11 @@ describe("UTF-8 names in the hub", () => {
     expect(all.get("_n__counter")).toBe(2);
     expect(all.get("_n__histogram_count")).toBe(2);
     expect(all.get("_n__summary_count")).toBe(2);
+    // Served: the declared names, and a created sample for the counter, histogram and summary (not the gauge).
+    const families = nameFamilies((await registry.getMetricsAsJSON()) as unknown as FamilySnapshot[], "allow-utf-8");
+    const om = renderOpenMetrics(families, { createdSamples: true });
+    for (const kind of ["counter", "histogram", "summary"]) expect(om).toMatch(new RegExp(`^\\{"ünï\\.${kind}_created"\\} \\d+\\.?\\d*$`, "m"));
+    expect(om).not.toContain("ünï.gauge_created");
+    expect(om).toContain('{"ünï.gauge"} 2\n');
   });
 });
