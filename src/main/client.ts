@@ -11,13 +11,13 @@ import type * as PromClient from "prom-client";
 import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 
 /** The packages tried, in order. */
-export const CLIENT_PACKAGES = ["prom-client", "@prometheus-io/client"] as const;
+const kClientPackages = ["prom-client", "@prometheus-io/client"] as const;
 
-function load(): { client: typeof PromClient; name: (typeof CLIENT_PACKAGES)[number] } {
+function load(): typeof PromClient {
   const require = createRequire(import.meta.url);
-  for (const name of CLIENT_PACKAGES) {
+  for (const name of kClientPackages) {
     try {
-      return { client: require(name) as typeof PromClient, name };
+      return require(name) as typeof PromClient;
     } catch (error) {
       // Only "not installed" moves on: an installed library that fails to load is the user's error to see.
       const missing = (error as NodeJS.ErrnoException).code === "MODULE_NOT_FOUND" && String((error as Error).message).includes(`'${name}'`);
@@ -30,9 +30,5 @@ function load(): { client: typeof PromClient; name: (typeof CLIENT_PACKAGES)[num
   );
 }
 
-const loaded = load();
-
-/** The loaded client library's exports. */
-export const client: typeof PromClient = loaded.client;
-/** Which package {@link client} is. */
-export const clientPackage: (typeof CLIENT_PACKAGES)[number] = loaded.name;
+/** The loaded client library's exports (loaded once, when prom-threads is imported). */
+export const client: typeof PromClient = load();

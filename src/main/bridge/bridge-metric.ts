@@ -48,7 +48,7 @@ export function withCreated<T extends object>(sample: T, created: number): T {
 }
 
 /** The UTF-8 names of `declaration`, or undefined when every name is classic. */
-export function utf8NamesOf(declaration: MetricDeclaration): Utf8Names | undefined {
+function utf8NamesOf(declaration: MetricDeclaration): Utf8Names | undefined {
   const labels: Record<string, string> = {};
   let utf8 = escapeName(declaration.name, "underscores") !== declaration.name;
   for (const label of declaration.labelNames) {

@@ -4,7 +4,7 @@
  * (`Accept-Encoding`), following RFC 9110's rules for quality values and the most specific match.
  * @module
  */
-import { ESCAPING_SCHEMES, type EscapingScheme } from "../../shared/model/names.js";
+import { kEscapingSchemes, type EscapingScheme } from "../../shared/model/names.js";
 
 /** An exposition format prom-threads can render. */
 export type ExpositionFormat = "openmetrics" | "text" | "protobuf";
@@ -67,7 +67,7 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   return negotiate(accept).format;
 }
 
-const DEFAULT_NEGOTIATED: Negotiated = { format: "text", version: "0.0.4", escaping: "underscores", escapingNamed: false };
+const kDefaultNegotiated: Negotiated = { format: "text", version: "0.0.4", escaping: "underscores", escapingNamed: false };
 
 /**
  * Choose format, version and name escaping for an `Accept` header, as {@link negotiateFormat} chooses
@@ -79,7 +79,7 @@ const DEFAULT_NEGOTIATED: Negotiated = { format: "text", version: "0.0.4", escap
  * negotiate("text/plain;version=1.0.0;escaping=allow-utf-8"); // { format: "text", version: "1.0.0", escaping: "allow-utf-8", escapingNamed: true }
  */
 export function negotiate(accept: string | undefined): Negotiated {
-  if (accept === undefined || accept.trim() === "") return DEFAULT_NEGOTIATED;
+  if (accept === undefined || accept.trim() === "") return kDefaultNegotiated;
   const ranges = parseAccept(accept);
   let best: { candidate: Candidate | undefined; range: MediaRange | undefined; q: number; position: number } = { candidate: undefined, range: undefined, q: 0, position: Infinity };
   for (const candidate of CANDIDATES) {
@@ -89,9 +89,9 @@ export function negotiate(accept: string | undefined): Negotiated {
       best = { candidate, range: match, q: match.q, position: match.position };
     }
   }
-  if (best.candidate === undefined || best.range === undefined) return DEFAULT_NEGOTIATED;
+  if (best.candidate === undefined || best.range === undefined) return kDefaultNegotiated;
   const named = best.range.params.get("escaping");
-  const escaping = ESCAPING_SCHEMES.find((scheme) => scheme === named);
+  const escaping = kEscapingSchemes.find((scheme) => scheme === named);
   return {
     format: best.candidate.format,
     version: best.candidate.versions[0] ?? "",

@@ -14,7 +14,7 @@ import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from "./openmetrics.js";
 import { PROTOBUF_CONTENT_TYPE, renderProtobuf } from "./protobuf/render.js";
 import type { Reporter } from "./report.js";
 import { filterFamilies, nameFamilies, type FamilySnapshot } from "./snapshot.js";
-import { TEXT_1_CONTENT_TYPE, TEXT_CONTENT_TYPE, renderText } from "./text-format.js";
+import { kText1ContentType, TEXT_CONTENT_TYPE, renderText } from "./text-format.js";
 
 const gzipAsync = promisify(gzip);
 
@@ -84,7 +84,7 @@ function render(negotiated: Negotiated, families: readonly FamilySnapshot[], cre
     return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType: PROTOBUF_CONTENT_TYPE + escaping };
   }
   if (negotiated.version === "1.0.0") {
-    return { body: Buffer.from(renderText(families), "utf8"), contentType: `${TEXT_1_CONTENT_TYPE}; escaping=${negotiated.escaping}` };
+    return { body: Buffer.from(renderText(families), "utf8"), contentType: `${kText1ContentType}; escaping=${negotiated.escaping}` };
   }
   return { body: Buffer.from(renderText(families), "utf8"), contentType: TEXT_CONTENT_TYPE + escaping };
 }

@@ -13,7 +13,7 @@ import { renderSeries, type FamilySnapshot } from "./snapshot.js";
 /** The Content-Type of the text format 0.0.4. */
 export const TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 /** The Content-Type of the text format 1.0.0, without its `escaping` parameter (always added). */
-export const TEXT_1_CONTENT_TYPE = "text/plain; version=1.0.0; charset=utf-8";
+export const kText1ContentType = "text/plain; version=1.0.0; charset=utf-8";
 
 const TEXT_TYPES = new Set(["counter", "gauge", "histogram", "summary", "untyped"]);
 

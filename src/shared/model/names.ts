@@ -4,23 +4,23 @@
  * @module
  */
 
-const CLASSIC_METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const CLASSIC_LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const kClassicMetricName = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
+const kClassicLabelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const kLoneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** The grammar of a classic metric name, for error messages. */
-export const CLASSIC_METRIC_NAME_GRAMMAR = "[a-zA-Z_:][a-zA-Z0-9_:]*";
+export const kClassicMetricNameGrammar = "[a-zA-Z_:][a-zA-Z0-9_:]*";
 /** The grammar of a classic label name, for error messages. */
-export const CLASSIC_LABEL_NAME_GRAMMAR = "[a-zA-Z_][a-zA-Z0-9_]*";
+export const kClassicLabelNameGrammar = "[a-zA-Z_][a-zA-Z0-9_]*";
 
 /** Whether `name` is a classic metric name (`[a-zA-Z_:][a-zA-Z0-9_:]*`). */
 export function isClassicMetricName(name: unknown): name is string {
-  return typeof name === "string" && CLASSIC_METRIC_NAME.test(name);
+  return typeof name === "string" && kClassicMetricName.test(name);
 }
 
 /** Whether `name` is a classic label name (`[a-zA-Z_][a-zA-Z0-9_]*`). */
 export function isClassicLabelName(name: unknown): name is string {
-  return typeof name === "string" && CLASSIC_LABEL_NAME.test(name);
+  return typeof name === "string" && kClassicLabelName.test(name);
 }
 
 /** Whether `name` starts with `__`, the prefix Prometheus reserves for its own names. */
@@ -30,7 +30,7 @@ export function isReservedName(name: string): boolean {
 
 /** Whether `text` holds a lone UTF-16 surrogate, which has no UTF-8 form. */
 export function hasLoneSurrogate(text: string): boolean {
-  return LONE_SURROGATE.test(text);
+  return kLoneSurrogate.test(text);
 }
 
 /**
@@ -50,7 +50,7 @@ export function isUtf8Name(name: unknown): name is string {
 export type EscapingScheme = "allow-utf-8" | "underscores" | "dots" | "values";
 
 /** The schemes a scraper may name in `escaping=`. */
-export const ESCAPING_SCHEMES: readonly EscapingScheme[] = ["allow-utf-8", "underscores", "dots", "values"];
+export const kEscapingSchemes: readonly EscapingScheme[] = ["allow-utf-8", "underscores", "dots", "values"];
 
 /** Whether code point `c` at position `index` may stand in a classic name (`:` only in metric names). */
 function isClassicChar(c: number, index: number, metric: boolean): boolean {

@@ -18,7 +18,7 @@ import {
   MIN_AGE_BUCKET_SECONDS,
   MIN_COMPRESS_COUNT,
 } from "./limits.js";
-import { CLASSIC_LABEL_NAME_GRAMMAR, CLASSIC_METRIC_NAME_GRAMMAR, escapeName, isReservedName, isUtf8Name } from "./names.js";
+import { kClassicLabelNameGrammar, kClassicMetricNameGrammar, escapeName, isReservedName, isUtf8Name } from "./names.js";
 import { normalizeExemplarOption, normalizeNativeOptions } from "./native-options.js";
 import {
   DEFAULT_BUCKETS,
@@ -47,7 +47,7 @@ export function validateMetricName(name: unknown): asserts name is string {
   if (!isUtf8Name(name)) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_NAME,
-      `Invalid metric name ${JSON.stringify(name)}: it must be a non-empty string of valid UTF-8 (no lone surrogate); classic names match ${CLASSIC_METRIC_NAME_GRAMMAR}`,
+      `Invalid metric name ${JSON.stringify(name)}: it must be a non-empty string of valid UTF-8 (no lone surrogate); classic names match ${kClassicMetricNameGrammar}`,
     );
   }
   if (isReservedName(name)) {
@@ -76,7 +76,7 @@ export function validateLabelNames(metric: string, type: MetricType, labelNames:
     if (!isUtf8Name(label)) {
       throw new ConfigurationError(
         ErrorCodes.INVALID_NAME,
-        `Metric "${metric}": invalid label name ${JSON.stringify(label)}: it must be a non-empty string of valid UTF-8 (no lone surrogate); classic names match ${CLASSIC_LABEL_NAME_GRAMMAR}`,
+        `Metric "${metric}": invalid label name ${JSON.stringify(label)}: it must be a non-empty string of valid UTF-8 (no lone surrogate); classic names match ${kClassicLabelNameGrammar}`,
       );
     }
     if (isReservedName(label)) {
