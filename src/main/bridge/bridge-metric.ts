@@ -38,9 +38,31 @@ export interface Utf8Names {
 }
 
 /**
- * Attach a series' created time (seconds since the epoch) to a sample, for the renderers that write it
- * (protobuf `created_timestamp`, OpenMetrics `_created`). Not enumerable: `getMetricsAsJSON()` output
- * keeps prom-client's shape for code that compares or serializes it.
+ * A sample of a counter or histogram series with the series' created time (seconds since the epoch), for
+ * the renderers that write it (protobuf `created_timestamp`, OpenMetrics `_created`). The time is read
+ * through a getter, not an own property, so `getMetricsAsJSON()` output keeps prom-client's shape for code
+ * that compares or serializes it; and, unlike a property defined per sample, it costs a scrape nothing.
+ */
+export class CreatedSample {
+  /** The series' labels. */
+  labels: SeriesLabels;
+  /** The sample's value. */
+  value: number;
+  readonly #created: number;
+  constructor(labels: SeriesLabels, value: number, created: number) {
+    this.labels = labels;
+    this.value = value;
+    this.#created = created;
+  }
+  /** When the hub first saw the series, or its last reset: seconds since the epoch. */
+  get created(): number {
+    return this.#created;
+  }
+}
+
+/**
+ * Attach a created time to a sample someone else made (a prom-client Summary's `_count`): not enumerable,
+ * for the same reason as {@link CreatedSample}. Costs a property definition: for summaries only.
  */
 export function withCreated<T extends object>(sample: T, created: number): T {
   Object.defineProperty(sample, "created", { value: created, enumerable: false });

@@ -6,7 +6,7 @@ import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/model/series-key.js";
 import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
 import { Binding, CounterSeries, KIND_COUNTER, createdNow, isRecorded } from "./binding.js";
-import { BridgeMetric, withCreated } from "./bridge-metric.js";
+import { BridgeMetric, CreatedSample } from "./bridge-metric.js";
 
 /** A counter aggregated from worker threads. Values live here, so they survive any worker's exit. */
 export class BridgeCounter extends BridgeMetric {
@@ -35,8 +35,9 @@ export class BridgeCounter extends BridgeMetric {
       const series = target as CounterSeries;
       if (!isRecorded(series.value)) continue;
       // The exemplar field only when one was recorded, so output without exemplars stays as it was.
-      if (series.exemplar === undefined) values.push(withCreated({ labels: series.labels, value: series.value }, series.created));
-      else values.push(withCreated({ labels: series.labels, value: series.value, exemplar: series.exemplar } as MetricValue<string>, series.created));
+      const sample = new CreatedSample(series.labels, series.value, series.created) as CreatedSample & { exemplar?: unknown };
+      if (series.exemplar !== undefined) sample.exemplar = series.exemplar;
+      values.push(sample as unknown as MetricValue<string>);
     }
     return values;
   }

@@ -7,7 +7,7 @@ import { seriesKey } from "../../shared/model/series-key.js";
 import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
 import { schemaForFactor } from "../../shared/model/native-histogram.js";
 import { Binding, HistogramSeries, KIND_HISTOGRAM, KIND_NATIVE_HISTOGRAM, createdNow, isRecorded, type SeriesLabels } from "./binding.js";
-import { BridgeMetric, withCreated } from "./bridge-metric.js";
+import { BridgeMetric, CreatedSample } from "./bridge-metric.js";
 import { NativeHistogramSeries } from "./native-buckets.js";
 
 /** The empty `labels` of `_sum` and `_count` samples; prom-client only reads it. */
@@ -71,9 +71,10 @@ export class BridgeHistogram extends BridgeMetric {
         values.push({ labels, value: cumulative, metricName: bucketName, exemplar } as MetricValue<string>);
       }
       values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` } as MetricValue<string>);
-      const count = { labels: series.labels, value: cumulative, metricName: `${this.name}_count` } as MetricValue<string> & { native?: unknown };
+      const count = new CreatedSample(series.labels, cumulative, series.created) as CreatedSample & { metricName: string; native?: unknown };
+      count.metricName = `${this.name}_count`;
       if (series instanceof NativeHistogramSeries) count.native = series.snapshot();
-      values.push(withCreated(count, series.created));
+      values.push(count as unknown as MetricValue<string>);
     }
     return values;
   }

@@ -34,39 +34,43 @@ export interface FamilySnapshot {
   readonly help: string;
   readonly type: string;
   readonly values?: readonly SampleSnapshot[];
+  /** Whether names may lie outside the classic grammar (left so by `allow-utf-8`): the text formats quote them. */
+  readonly quoted?: boolean;
   /** The declared UTF-8 names of a hub metric whose names are not all classic (see bridge-metric.ts). */
   readonly utf8?: { readonly name: string; readonly labels: Readonly<Record<string, string>> };
 }
 
 /**
- * Render a label set `{a="x",b="y"}` (or the empty string) with `escape` applied to values; a label name
- * outside the classic grammar is quoted (`{"http.route"="/a"}`).
+ * Render a label set `{a="x",b="y"}` (or the empty string) with `escape` applied to values; with `quoted`,
+ * a label name outside the classic grammar is quoted (`{"http.route"="/a"}`).
  */
-export function renderLabels(labels: SampleLabels | undefined, escape: (value: string) => string): string {
-  const out = labelPairs(labels, escape);
+export function renderLabels(labels: SampleLabels | undefined, escape: (value: string) => string, quoted = false): string {
+  const out = labelPairs(labels, escape, quoted);
   return out === "" ? "" : `{${out}}`;
 }
 
-function labelPairs(labels: SampleLabels | undefined, escape: (value: string) => string): string {
+function labelPairs(labels: SampleLabels | undefined, escape: (value: string) => string, quoted: boolean): string {
   if (labels === undefined) return "";
   let out = "";
   for (const name in labels) {
     const value = labels[name];
     if (value === undefined) continue;
-    out += `${out === "" ? "" : ","}${quoteName(name, "label")}="${escape(String(value))}"`;
+    out += `${out === "" ? "" : ","}${quoted ? quoteName(name, "label") : name}="${escape(String(value))}"`;
   }
   return out;
 }
 
 /**
- * Render a sample's name and labels for the text formats: `name{a="x"}`, or, for a metric name outside
- * the classic grammar, the quoted form with the name first inside the braces (`{"a.b_total",a="x"}`).
+ * Render a sample's name and labels for the text formats: `name{a="x"}`, or, with `quoted` and a metric
+ * name outside the classic grammar, the quoted form with the name first inside the braces
+ * (`{"a.b_total",a="x"}`). Only families named under `allow-utf-8` are rendered with `quoted`: the
+ * common case pays no grammar check per sample.
  */
-export function renderSeries(name: string, labels: SampleLabels | undefined, escape: (value: string) => string): string {
-  const quoted = quoteName(name, "metric");
-  if (quoted === name) return `${name}${renderLabels(labels, escape)}`;
-  const pairs = labelPairs(labels, escape);
-  return `{${quoted}${pairs === "" ? "" : `,${pairs}`}}`;
+export function renderSeries(name: string, labels: SampleLabels | undefined, escape: (value: string) => string, quoted = false): string {
+  const metric = quoted ? quoteName(name, "metric") : name;
+  if (metric === name) return `${name}${renderLabels(labels, escape, quoted)}`;
+  const pairs = labelPairs(labels, escape, quoted);
+  return `{${metric}${pairs === "" ? "" : `,${pairs}`}}`;
 }
 
 /** Keep only the families named in `names` (by declared or registry name); every family without a filter. */
@@ -109,5 +113,5 @@ function nameFamily(family: FamilySnapshot, scheme: EscapingScheme): FamilySnaps
     if (sample.created !== undefined) renamed.created = sample.created;
     return renamed as unknown as SampleSnapshot;
   });
-  return { name, help: family.help, type: family.type, values };
+  return { name, help: family.help, type: family.type, values, quoted: scheme === "allow-utf-8" };
 }

@@ -22,11 +22,12 @@ export function renderText(families: readonly FamilySnapshot[]): string {
   const blocks: string[] = [];
   for (const family of families) {
     const name = family.name;
-    const header = quoteName(name, "metric");
+    const quoted = family.quoted === true;
+    const header = quoted ? quoteName(name, "metric") : name;
     const type = TEXT_TYPES.has(family.type) ? family.type : "untyped";
     let block = `# HELP ${header} ${escapeTextHelp(family.help ?? "")}\n# TYPE ${header} ${type}`;
     for (const sample of family.values ?? []) {
-      block += `\n${renderSeries(sample.metricName ?? name, sample.labels, escapeLabelValue)} ${formatValue(sample.value)}`;
+      block += `\n${renderSeries(sample.metricName ?? name, sample.labels, escapeLabelValue, quoted)} ${formatValue(sample.value)}`;
     }
     blocks.push(block);
   }
