@@ -95,7 +95,7 @@ export interface PrometheusRelease {
  * Where .ci/run unpacks Prometheus 3 (Debian sid's `prometheus` and `promtool`): `PROM_THREADS_PROMETHEUS3_DIR`,
  * else `${XDG_CACHE_HOME:-~/.cache}/prom-threads/prometheus-3`.
  */
-export function prometheus3Dir(): string {
+function prometheus3Dir(): string {
   return process.env.PROM_THREADS_PROMETHEUS3_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "prom-threads", "prometheus-3");
 }
 
@@ -141,15 +141,6 @@ export interface PromSample {
 export async function query(prometheus: Daemon, expr: string): Promise<PromSample[]> {
   const response = await fetch(`${prometheus.url}/api/v1/query?query=${encodeURIComponent(expr)}`, { signal: AbortSignal.timeout(5000) });
   const body = (await response.json()) as { status: string; error?: string; data: { result: PromSample[] } };
-  if (body.status !== "success") throw new Error(`query ${expr} failed: ${body.error}`);
-  return body.data.result;
-}
-
-/** Run a range query (`start` and `end` in seconds since the epoch). */
-export async function queryRange(prometheus: Daemon, expr: string, start: number, end: number, step: number): Promise<Array<{ metric: Record<string, string>; values: Array<[number, string]> }>> {
-  const params = new URLSearchParams({ query: expr, start: String(start), end: String(end), step: String(step) });
-  const response = await fetch(`${prometheus.url}/api/v1/query_range?${params}`, { signal: AbortSignal.timeout(5000) });
-  const body = (await response.json()) as { status: string; error?: string; data: { result: Array<{ metric: Record<string, string>; values: Array<[number, string]> }> } };
   if (body.status !== "success") throw new Error(`query ${expr} failed: ${body.error}`);
   return body.data.result;
 }

@@ -21,21 +21,16 @@ export interface MetricSnapshot {
   type: MetricType;
   values: MetricValue<string>[];
   aggregator: ClusterAggregator;
-  /** The UTF-8 names behind the escaped ones, for a metric whose names are not all classic. */
-  utf8?: Utf8Names;
+  /**
+   * The UTF-8 names of a metric whose declaration uses names outside the classic grammar: the metric name
+   * as declared, and the declared label names by their escaped form. prom-client's registry sees the names
+   * escaped with `underscores` (so `registry.metrics()` stays valid text); the serving code reads this to
+   * write the names as declared, escaped per request.
+   */
+  utf8?: { readonly name: string; readonly labels: Readonly<Record<string, string>> };
 }
 
-/**
- * The UTF-8 names of a metric whose declaration uses names outside the classic grammar. prom-client's
- * registry sees the names escaped with `underscores` (so `registry.metrics()` stays valid text); the
- * serving code reads this to write the names as declared, escaped per request.
- */
-export interface Utf8Names {
-  /** The metric name as declared. */
-  readonly name: string;
-  /** Label names as declared, by their escaped form. */
-  readonly labels: Readonly<Record<string, string>>;
-}
+type Utf8Names = NonNullable<MetricSnapshot["utf8"]>;
 
 /**
  * A sample of a counter or histogram series with the series' created time (seconds since the epoch), for

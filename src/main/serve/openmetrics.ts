@@ -16,18 +16,12 @@ import { renderLabels, renderSeries, type ExemplarSnapshot, type FamilySnapshot,
 /** The Content-Type of OpenMetrics 1.0. */
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/** How to render OpenMetrics. */
-export interface OpenMetricsOptions {
-  /**
-   * Write a `_created` sample (seconds since the epoch) after each counter, histogram and summary series
-   * that knows its created time.
-   * @default false
-   */
-  readonly createdSamples?: boolean;
-}
-
-/** Render metric families in OpenMetrics 1.0 text, ending with `# EOF`. */
-export function renderOpenMetrics(families: readonly FamilySnapshot[], options?: OpenMetricsOptions): string {
+/**
+ * Render metric families in OpenMetrics 1.0 text, ending with `# EOF`. With `createdSamples`, a `_created`
+ * sample (seconds since the epoch) follows each counter, histogram and summary series that knows its
+ * created time.
+ */
+export function renderOpenMetrics(families: readonly FamilySnapshot[], options?: { readonly createdSamples?: boolean }): string {
   const created = options?.createdSamples === true;
   let out = "";
   for (const family of families) out += renderFamily(family, created);

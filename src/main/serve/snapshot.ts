@@ -107,9 +107,9 @@ function nameFamily(family: FamilySnapshot, scheme: EscapingScheme): FamilySnaps
   const values = (family.values ?? []).map((sample) => {
     const sampleName = sample.metricName;
     const renamed: Record<string, unknown> = { ...sample, labels: renameLabels(sample.labels) };
-    if (sampleName !== undefined && sampleName.startsWith(family.name)) renamed.metricName = name + sampleName.slice(family.name.length);
+    if (sampleName?.startsWith(family.name)) renamed.metricName = name + sampleName.slice(family.name.length);
     if (sample.exemplar) renamed.exemplar = { ...sample.exemplar, labelSet: renameLabels(sample.exemplar.labelSet) };
-    // Spreading copies enumerable fields only: the created time is not enumerable.
+    // Spreading copies own enumerable fields only: the created time (a getter) is copied by hand.
     if (sample.created !== undefined) renamed.created = sample.created;
     return renamed as unknown as SampleSnapshot;
   });
