@@ -95,6 +95,8 @@ export class SlotDrain implements RecordSink {
   #bound = 0;
   #metrics: Array<BridgeMetric | null | undefined> = [];
   #lastDroppedFull = 0;
+  /** Observations applied in the current drain; added to the tally once per drain, not once per record. */
+  #applied = 0;
   /** Malformed records since the last report, and the first one's description. */
   #malformedPending = 0;
   #malformedDetail = "";
@@ -128,7 +130,9 @@ export class SlotDrain implements RecordSink {
       // Discard, counted: what a quarantined worker publishes is not read record by record.
       this.#tally.dropped.malformed += this.#reader.reset(false);
     } else {
+      this.#applied = 0;
       this.#reader.drain(this, budget);
+      this.#tally.drained += this.#applied;
     }
     if (this.#malformedPending > 0) this.#reportMalformed(false);
     if (!this.#quarantined && this.#malformedTotal >= kQuarantineAfter) {
@@ -169,9 +173,37 @@ export class SlotDrain implements RecordSink {
     this.threadId = -1;
   }
 
-  /** @internal Apply one observation record. */
+  /**
+   * @internal Apply one observation record. The reader calls it once per record, so it is kept small
+   * enough for V8 to inline into the reader's loop: histogram and counter records, the common ones, are
+   * applied here; every other kind, and anything malformed, goes to {@link #observationRest}.
+   */
   observation(word0: number, aux: number, value: number): void {
     const binding = this.#bindings[word0 >>> 8];
+    if (binding !== undefined) {
+      const kind = binding.kind;
+      if (kind === KIND_HISTOGRAM) {
+        if ((word0 & 0xff) === OP_OBSERVE && aux <= binding.maxAux && value === value) {
+          const series = binding.target as HistogramSeries;
+          series.buckets[aux] = (series.buckets[aux] as number) + 1;
+          series.sum += value;
+          this.#applied++;
+          return;
+        }
+      } else if (kind === KIND_COUNTER) {
+        // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
+        if ((word0 & 0xff) === OP_ADD && value >= 0 && value - value === 0) {
+          (binding.target as CounterSeries).value += value;
+          this.#applied++;
+          return;
+        }
+      }
+    }
+    this.#observationRest(binding, word0, aux, value);
+  }
+
+  /** Apply what {@link observation} does not: gauges, summaries, native histograms, drops and malformed records. */
+  #observationRest(binding: Binding | undefined, word0: number, aux: number, value: number): void {
     const op = word0 & 0xff;
     if (binding === undefined) {
       // A child kept after remove() writes to the removed-series id (see src/worker/series-ids.ts).
@@ -181,24 +213,14 @@ export class SlotDrain implements RecordSink {
     }
     switch (binding.kind) {
       case KIND_COUNTER:
-        // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
-        if (op !== OP_ADD || !(value >= 0) || value - value !== 0) break;
-        (binding.target as CounterSeries).value += value;
-        this.#tally.drained++;
-        return;
-      case KIND_HISTOGRAM: {
-        if (op !== OP_OBSERVE || aux > binding.maxAux || value !== value) break;
-        const series = binding.target as HistogramSeries;
-        series.buckets[aux] = (series.buckets[aux] as number) + 1;
-        series.sum += value;
-        this.#tally.drained++;
-        return;
-      }
+      case KIND_HISTOGRAM:
+        // Their valid records were applied by observation().
+        break;
       case KIND_NATIVE_HISTOGRAM:
         // aux packs the classic bucket (top bits) and the native bucket the worker found (low bits).
         if (op !== OP_OBSERVE || aux >>> NATIVE_AUX_BITS > binding.maxAux || value !== value) break;
         (binding.target as NativeHistogramSeries).observe(aux, value);
-        this.#tally.drained++;
+        this.#applied++;
         return;
       case KIND_GAUGE: {
         const contribution = binding.target as GaugeContribution;
@@ -207,7 +229,7 @@ export class SlotDrain implements RecordSink {
         else if (op === OP_ADD) contribution.value += value;
         else break;
         contribution.seq = ++this.#clock.seq;
-        this.#tally.drained++;
+        this.#applied++;
         return;
       }
       case KIND_SUMMARY:
@@ -218,7 +240,7 @@ export class SlotDrain implements RecordSink {
           this.#malformed(`a summary observation prom-client refused (${(error as Error).message})`);
           return;
         }
-        this.#tally.drained++;
+        this.#applied++;
         return;
       default:
         if (binding === REMOVED) this.#tally.dropped.removed_series++;
@@ -328,11 +350,11 @@ export class SlotDrain implements RecordSink {
       this.#malformed("an undecodable exemplar");
       return;
     }
-    const drained = this.#tally.drained;
+    const applied = this.#applied;
     this.observation(packWord0(record.op, id), record.aux, record.value);
     const binding = this.#bindings[id];
     // Only an observation that was applied leaves its exemplar.
-    if (binding !== undefined && this.#tally.drained !== drained) keepExemplar(binding, record);
+    if (binding !== undefined && this.#applied !== applied) keepExemplar(binding, record);
   }
 
   #malformed(detail: string): void {
