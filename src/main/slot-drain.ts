@@ -33,7 +33,6 @@ import {
   REJECTED,
   type CounterSeries,
   type GaugeContribution,
-  type HistogramSeries,
   type SummaryTarget,
   zeroSeries,
 } from "./bridge/binding.js";
@@ -184,9 +183,11 @@ export class SlotDrain implements RecordSink {
       const kind = binding.kind;
       if (kind === KIND_HISTOGRAM) {
         if ((word0 & 0xff) === OP_OBSERVE && aux <= binding.maxAux && value === value) {
-          const series = binding.target as HistogramSeries;
-          series.buckets[aux] = (series.buckets[aux] as number) + 1;
-          series.sum += value;
+          // The series' bucket counts and sum, side by side in its histogram's counts: no object between.
+          const counts = binding.counts;
+          const base = binding.base;
+          counts[base + aux] = (counts[base + aux] as number) + 1;
+          counts[base + binding.maxAux + 1] = (counts[base + binding.maxAux + 1] as number) + value;
           this.#applied++;
           return;
         }
