@@ -60,6 +60,39 @@ export async function observeCost({ quick }) {
 }
 
 /**
+ * counter.inc in a worker whose first record came before connect() (it threw NOT_CONNECTED), with the
+ * floor beside it in that thread: the call site saw the writer before the thread connected.
+ */
+export async function earlyRecordCost({ quick }) {
+  const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1 });
+  const floor = createFloor(hub.stats().ringCapacity);
+  const reader = startFloorReader(floor);
+  const settings = { rounds: quick ? 5 : 9, burst: 4096, bursts: quick ? 32 : 64 };
+  // The handle under another key: the thread does not find it by itself, so its first record precedes connect().
+  const raw = await new Promise((resolve, reject) => {
+    const worker = new Worker(here("./lib/early-record.worker.js"), { workerData: { ...settings, floor, late: hub.workerData } });
+    hub.attach(worker);
+    worker.on("message", async (message) => {
+      if (message.done) {
+        resolve(message);
+        void worker.terminate();
+        return;
+      }
+      await hub.collect();
+      reader.drain();
+      worker.postMessage("settled");
+    });
+    worker.once("error", reject);
+  });
+  reader.stop();
+  await hub.collect();
+  const dropped = Object.values(hub.stats().recordsDropped).reduce((a, b) => a + b, 0);
+  await hub.close();
+  const cost = Object.fromEntries(Object.entries(raw.results).map(([name, values]) => [name, summarize(values)]));
+  return { cost, threw: raw.threw, floorDropped: raw.floorDropped, dropped };
+}
+
+/**
  * Records per second through the hub's drain, against calling prom-client's observe() once per record.
  * The main thread connects to its own hub so that one thread fills the ring and then drains it.
  */

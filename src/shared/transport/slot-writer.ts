@@ -114,6 +114,11 @@ export class SlotWriter {
   #limit = 0;
   /** Whether records go to the overflow: it holds records the hub has not read yet, as far as we know. */
   #inOverflow = false;
+  /**
+   * Whether a record at the limit tries the overflow's hot path first ({@link OverflowWriter.append}): in
+   * the overflow, no declaration waiting, no test hook. Kept by {@link #relimit}.
+   */
+  #overflowFast = false;
   #doorbellRung = false;
   /** Overflow fill from which a record wakes the hub again (once per drain it sees). */
   #overflowHighWater = 1;
@@ -211,7 +216,8 @@ export class SlotWriter {
     const w = this.#write;
     // The one test of the hot path: the ring passes half full, would be full, or the overflow is in use.
     if (w === this.#limit) {
-      this.#recordSlow(word0, aux, value);
+      // In the overflow, its own hot path: a comparison with its own limit, a load and four stores.
+      if (!this.#overflowFast || !this.#overflow.append(word0, aux, value)) this.#recordSlow(word0, aux, value);
       return;
     }
     const i = (w & this.#mask) * kRecordWords;
@@ -266,6 +272,9 @@ export class SlotWriter {
    * index seen or the slow flag outside the hot path ends here.
    */
   #relimit(): void {
+    this.#overflowFast = this.#state === kAttached && this.#inOverflow && this.#waiting.length === 0 && this.#beforePublish === undefined;
+    // The overflow's hot path stops where its fill reaches the mark at which the hub is woken again.
+    if (this.#overflowFast) this.#overflow.relimit(this.#overflowHighWater);
     if (this.#state !== kAttached || this.#slow) {
       // Every record takes the slow path: the write index stays put while records go to the overflow.
       this.#limit = this.#write;
@@ -279,12 +288,6 @@ export class SlotWriter {
   #recordSlow(word0: number, aux: number, value: number): void {
     if (this.#state !== kAttached) {
       this.#recordUnattached(word0, aux, value);
-      return;
-    }
-    // The overflow's own hot path: it holds unread records (so the order keeps us there), it is less than
-    // half way to its bound (no pressure to signal), no declaration waits, no test hook runs. Anything
-    // else (read empty, pressure, growth) goes the long way below.
-    if (this.#inOverflow && this.#waiting.length === 0 && this.#beforePublish === undefined && this.#overflow.tryAppend(word0, aux, value, this.#overflowHighWater)) {
       return;
     }
     if (this.#waiting.length !== 0 && !this.flush()) {
@@ -324,6 +327,8 @@ export class SlotWriter {
     this.#beforePublish?.("overflow");
     overflow.publish();
     if (!this.#inOverflow) this.#enterOverflow();
+    // A new limit for the overflow's hot path, from the read index this path loaded.
+    else this.#relimit();
   }
 
   /** A record of a writer without a slot: connect first, or count it where the hub reads it. */

@@ -1,0 +1,61 @@
+// Runs in a worker thread that records before it connects: its first counter.inc() finds no hub (the
+// thread's workerData does not carry it) and throws ERR_PROM_THREADS_NOT_CONNECTED; then it calls
+// connect(). The call site in CounterChild.inc has seen the writer before connecting: if that were
+// another object than the one it writes through afterwards, the site would stay polymorphic for the
+// thread's life. Measured like the cost table's cases, with the floor beside it in this thread.
+import { parentPort, workerData } from "node:worker_threads";
+import { Counter, connect } from "../../dist/worker/index.js";
+import { FloorWriter } from "./floor-ring.js";
+import { compileLoop } from "./loop.js";
+
+const { rounds, burst, bursts, floor: floorMemory, late } = workerData;
+const long = 1_000_000;
+const counter = new Counter({ name: "early_total", help: "h", labelNames: ["method", "status"] }).labels("GET", "200");
+let threw = "";
+try {
+  counter.inc();
+} catch (error) {
+  threw = error.code;
+}
+connect(late);
+const floor = new FloorWriter(floorMemory);
+const loop = (body) => compileLoop(body, { from: true });
+const cases = [];
+for (const [shape, body, target] of [
+  ["floor: ring write (honest floor)", "m.record(0x101, i & 15, (i & 1023) / 1000)", floor],
+  ["prom-threads counter.inc, in a worker that recorded before connect()", "m.inc()", counter],
+]) {
+  const shortRun = loop(body);
+  const longRun = loop(body);
+  cases.push({ name: `${shape}, short bursts`, short: true, run: (from, to) => shortRun(target, from, to) });
+  cases.push({ name: `${shape}, 10^6 bursts`, short: false, run: (from, to) => longRun(target, from, to) });
+}
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+const pause = (ms) => Atomics.wait(sleeper, 0, 0, ms);
+function settle() {
+  return new Promise((resolve) => {
+    parentPort.once("message", resolve);
+    parentPort.postMessage({ settle: true });
+  });
+}
+async function measure(c) {
+  if (c.short) {
+    let ns = 0;
+    for (let b = 0; b < bursts; b++) {
+      const start = process.hrtime.bigint();
+      c.run(b * burst, (b + 1) * burst);
+      ns += Number(process.hrtime.bigint() - start);
+      pause(2);
+    }
+    return ns / (bursts * burst);
+  }
+  const start = process.hrtime.bigint();
+  c.run(0, long);
+  const ns = Number(process.hrtime.bigint() - start) / long;
+  await settle();
+  return ns;
+}
+const results = Object.fromEntries(cases.map((c) => [c.name, []]));
+for (const c of cases) await measure(c);
+for (let round = 0; round < rounds; round++) for (const c of cases) results[c.name].push(await measure(c));
+parentPort.postMessage({ done: true, results, threw, floorDropped: floor.dropped });
