@@ -10,13 +10,16 @@
 import { kOverflowGrowBytes, kOverflowRead, kOverflowWrite, kRecordBytes, kRecordWords } from "./layout.js";
 import { advanceOverflowIndex, nextOverflowIndex, overflowFill, overflowPosition } from "./overflow-index.js";
 
+/** Records the overflow's hot path writes between two looks at the hub, once the overflow is past its pressure mark. */
+const kPressureStride = 1024;
+
 /**
  * Write records into one slot's overflow. Used by exactly one thread: the worker that owns the slot.
  *
  * @example
  * const overflow = new OverflowWriter(header, data, layout.overflowDataByte, layout.overflowCapacity);
  * if (overflow.free() > 0 && overflow.writeRecord(word0, aux, value)) overflow.publish();
- * overflow.relimit(maxFill);
+ * overflow.relimit(pressureFill, maxFill);
  * overflow.append(word0, aux, value); // false: go the long way
  */
 export class OverflowWriter {
@@ -139,15 +142,19 @@ export class OverflowWriter {
   }
 
   /**
-   * Set the write index at which {@link append} stops: where the fill would reach `maxFill` (as of the
-   * last read index seen, which may be stale: then it stops early, never late), or where the buffer must
-   * grow, whichever comes first.
+   * Set the write index at which {@link append} stops: where the fill would reach `pressureFill` (the
+   * writer wakes the hub there); past that mark, every {@link kPressureStride} records (the writer wakes
+   * the hub again if it drained meanwhile) and at `maxFill`; and where the buffer must grow, whichever
+   * comes first. The fill is as of the last read index seen, which may be stale: then it stops early,
+   * never late.
    */
-  relimit(maxFill: number): void {
+  relimit(pressureFill: number, maxFill: number): void {
+    const fill = this.fill();
     const position = overflowPosition(this.#write, this.#capacity);
     // Positions up to the end of what is grown exist; a fully grown overflow wraps around to position 0.
     const grownRoom = this.#grown === this.#capacity ? this.#capacity : Math.max(0, this.#grown - position);
-    const room = Math.max(0, Math.min(maxFill - this.fill(), grownRoom));
+    const fillRoom = fill < pressureFill ? pressureFill - fill : Math.min(kPressureStride, maxFill - fill);
+    const room = Math.max(0, Math.min(fillRoom, grownRoom));
     this.#appendLimit = advanceOverflowIndex(this.#write, room, this.#capacity);
   }
 

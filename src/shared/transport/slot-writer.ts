@@ -273,8 +273,9 @@ export class SlotWriter {
    */
   #relimit(): void {
     this.#overflowFast = this.#state === kAttached && this.#inOverflow && this.#waiting.length === 0 && this.#beforePublish === undefined;
-    // The overflow's hot path stops where its fill reaches the mark at which the hub is woken again.
-    if (this.#overflowFast) this.#overflow.relimit(this.#overflowHighWater);
+    // The overflow's hot path stops where its fill reaches the mark at which the hub is woken, past it now
+    // and then to wake the hub again, and at the bound.
+    if (this.#overflowFast) this.#overflow.relimit(this.#overflowHighWater, this.#overflowLimit);
     if (this.#state !== kAttached || this.#slow) {
       // Every record takes the slow path: the write index stays put while records go to the overflow.
       this.#limit = this.#write;
