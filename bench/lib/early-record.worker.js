@@ -7,6 +7,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { Counter, connect } from "../../dist/worker/index.js";
 import { FloorWriter } from "./floor-ring.js";
 import { compileLoop } from "./loop.js";
+import { EARLY_FLOOR, EARLY_INC } from "./goals.js";
 
 const { rounds, burst, bursts, floor: floorMemory, late } = workerData;
 const long = 1_000_000;
@@ -22,8 +23,8 @@ const floor = new FloorWriter(floorMemory);
 const loop = (body) => compileLoop(body, { from: true });
 const cases = [];
 for (const [shape, body, target] of [
-  ["floor: ring write (honest floor)", "m.record(0x101, i & 15, (i & 1023) / 1000)", floor],
-  ["prom-threads counter.inc, in a worker that recorded before connect()", "m.inc()", counter],
+  [EARLY_FLOOR, "m.record(0x101, i & 15, (i & 1023) / 1000)", floor],
+  [EARLY_INC, "m.inc()", counter],
 ]) {
   const shortRun = loop(body);
   const longRun = loop(body);

@@ -1,5 +1,5 @@
-// Runs in a worker thread: ns per call of prom-threads' record calls next to "the floor" (a bare ring write
-// of the same record, bench/lib/floor-ring.js), "before" (counter.inc through version 0.1's writer,
+// Runs in a worker thread: ns per call of prom-threads' record calls next to "the floor" (a ring write of
+// the same record at a cached limit, its reader in a thread of its own: bench/lib/floor-ring.js), "before" (counter.inc through version 0.1's writer,
 // bench/lib/v01-writer.js) and prom-client, all in this one thread, rounds alternating
 // so every case meets the same machine conditions. The hub (and the floor's reader) drain concurrently in
 // the main thread. Two burst shapes:
@@ -13,7 +13,7 @@ import { Counter, Histogram, time } from "../../dist/worker/index.js";
 import { FloorWriter } from "./floor-ring.js";
 import { compileLoop } from "./loop.js";
 import { V01Writer } from "./v01-writer.js";
-import { BEFORE_INC } from "./goals.js";
+import { BEFORE_INC, FLOOR } from "./goals.js";
 
 const { ops, rounds, burst, bursts, floor: floorMemory, before: beforeMemory } = workerData;
 const long = 1_000_000;
@@ -79,7 +79,7 @@ const nowLoop = () => loop("m.now()");
 const floorLoop = () => loop("m.record(0x101, i & 15, (i & 1023) / 1000)");
 
 const shapes = [
-  ["floor: bare ring write (3 stores + Atomics.store, full check)", floorLoop, floor],
+  [FLOOR, floorLoop, floor],
   ["prom-threads histogram.observe, 5 buckets", observeLoop, hist[5]],
   ["prom-threads histogram.observe, 11 buckets (default)", observeLoop, hist[11]],
   ["prom-threads histogram.observe, 30 buckets", observeLoop, hist[30]],
