@@ -91,6 +91,14 @@ export class SlotDrain implements RecordSink {
   readonly #resolver: DeclarationResolver;
   readonly #tally: Tally;
   #bindings: Array<Binding | undefined> = [];
+  /**
+   * The classic histograms' bindings once more, packed by series id for the drain's fast path: the index
+   * of the series' first bucket count in its counts array (-1: not a classic histogram), its `+Inf`
+   * bucket index, and the counts array. Dense typed arrays, so a record reads no binding object.
+   */
+  #histBase = new Int32Array(0);
+  #histMax = new Int32Array(0);
+  #histCounts: Float64Array[] = [];
   #bound = 0;
   #metrics: Array<BridgeMetric | null | undefined> = [];
   #lastDroppedFull = 0;
@@ -163,6 +171,9 @@ export class SlotDrain implements RecordSink {
       if (binding !== undefined && binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
     }
     this.#bindings = [];
+    this.#histBase = new Int32Array(0);
+    this.#histMax = new Int32Array(0);
+    this.#histCounts = [];
     this.#bound = 0;
     this.#metrics = [];
     this.#lastDroppedFull = 0;
@@ -178,27 +189,26 @@ export class SlotDrain implements RecordSink {
    * applied here; every other kind, and anything malformed, goes to {@link #observationRest}.
    */
   observation(word0: number, aux: number, value: number): void {
-    const binding = this.#bindings[word0 >>> 8];
-    if (binding !== undefined) {
-      const kind = binding.kind;
-      if (kind === KIND_HISTOGRAM) {
-        if ((word0 & 0xff) === OP_OBSERVE && aux <= binding.maxAux && value === value) {
-          // The series' bucket counts and sum, side by side in its histogram's counts: no object between.
-          const counts = binding.counts;
-          const base = binding.base;
-          counts[base + aux] = (counts[base + aux] as number) + 1;
-          counts[base + binding.maxAux + 1] = (counts[base + binding.maxAux + 1] as number) + value;
-          this.#applied++;
-          return;
-        }
-      } else if (kind === KIND_COUNTER) {
-        // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
-        if ((word0 & 0xff) === OP_ADD && value >= 0 && value - value === 0) {
-          (binding.target as CounterSeries).value += value;
-          this.#applied++;
-          return;
-        }
+    const id = word0 >>> 8;
+    const histBase = this.#histBase;
+    if (id < histBase.length) {
+      const base = histBase[id] as number;
+      const max = this.#histMax[id] as number;
+      if (base >= 0 && (word0 & 0xff) === OP_OBSERVE && aux <= max && value === value) {
+        // The series' bucket counts and sum, side by side in its histogram's counts: no object between.
+        const counts = this.#histCounts[id] as Float64Array;
+        counts[base + aux] = (counts[base + aux] as number) + 1;
+        counts[base + max + 1] = (counts[base + max + 1] as number) + value;
+        this.#applied++;
+        return;
       }
+    }
+    const binding = this.#bindings[id];
+    // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
+    if (binding !== undefined && binding.kind === KIND_COUNTER && (word0 & 0xff) === OP_ADD && value >= 0 && value - value === 0) {
+      (binding.target as CounterSeries).value += value;
+      this.#applied++;
+      return;
     }
     this.#observationRest(binding, word0, aux, value);
   }
@@ -268,7 +278,7 @@ export class SlotDrain implements RecordSink {
   #declare(op: number, id: number, payload: Uint8Array): void {
     if (op === OP_REMOVE_SERIES) {
       this.#unbind(id);
-      this.#bindings[id] = REMOVED;
+      this.#bind(id, REMOVED);
       return;
     }
     // --- prom-client fidelity ops (issue 11): reset() and zero() from a worker, in ring order. ---
@@ -313,7 +323,7 @@ export class SlotDrain implements RecordSink {
       const metric = typeof series?.metric === "number" ? this.#metrics[series.metric] : undefined;
       if (metric === null) {
         this.#unbind(id);
-        this.#bindings[id] = REJECTED;
+        this.#bind(id, REJECTED);
         return;
       }
       const values = series?.values;
@@ -329,11 +339,30 @@ export class SlotDrain implements RecordSink {
       // A re-declared id replaces its binding: a gauge contribution it had must leave with it, or it would
       // stay in the gauge after the worker is gone.
       this.#unbind(id);
-      this.#bindings[id] = binding;
+      this.#bind(id, binding);
       this.#bound++;
       return;
     }
     this.#malformedDeclaration(`unknown operation ${op}`);
+  }
+
+  /** Point id `id` at `binding`, in {@link #bindings} and, for classic histograms, in the packed arrays. */
+  #bind(id: number, binding: Binding): void {
+    this.#bindings[id] = binding;
+    if (id >= this.#histBase.length) {
+      if (binding.kind !== KIND_HISTOGRAM) return;
+      const length = Math.max(64, id + 1, this.#histBase.length * 2);
+      const base = new Int32Array(length).fill(-1);
+      base.set(this.#histBase);
+      const max = new Int32Array(length);
+      max.set(this.#histMax);
+      this.#histBase = base;
+      this.#histMax = max;
+    }
+    const classic = binding.kind === KIND_HISTOGRAM;
+    this.#histBase[id] = classic ? binding.base : -1;
+    this.#histMax[id] = classic ? binding.maxAux : 0;
+    this.#histCounts[id] = binding.counts;
   }
 
   /** Forget id `id`'s binding (a gauge loses this worker's contribution). */
