@@ -9,6 +9,28 @@ import { fmt, summarize } from "./lib/stats.js";
 
 const here = (file) => new URL(file, import.meta.url);
 
+/**
+ * Run a cost worker attached to `hub`: whenever it asks to settle, drain the hub (ring and overflow) and
+ * wait for the floor `readers` to catch up, then answer. Resolves with its final message.
+ */
+function runCostWorker(file, workerData, hub, readers) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(here(file), { workerData });
+    hub.attach(worker);
+    worker.on("message", async (message) => {
+      if (message.done) {
+        resolve(message);
+        void worker.terminate();
+        return;
+      }
+      await hub.collect();
+      for (const reader of readers) reader.drain();
+      worker.postMessage("settled");
+    });
+    worker.once("error", reject);
+  });
+}
+
 function runWorker(file, workerData) {
   return new Promise((resolve, reject) => {
     const worker = new Worker(here(file), { workerData });
@@ -21,8 +43,8 @@ function runWorker(file, workerData) {
 }
 
 /**
- * ns per call of each case, measured in one worker thread, alternating rounds, with the hub and the floor's
- * reader draining concurrently in this thread at the same cadence (a 1 ms tick, and the doorbell).
+ * ns per call of each case, measured in one worker thread, alternating rounds, with the hub draining
+ * concurrently in this thread (a 1 ms tick, and the doorbell) and the floors' readers in threads of their own.
  */
 export async function observeCost({ quick }) {
   const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1 });
@@ -32,23 +54,7 @@ export async function observeCost({ quick }) {
   const before = createFloor(hub.stats().ringCapacity);
   const beforeReader = startFloorReader(before);
   const settings = { ops: quick ? 200_000 : 1_000_000, rounds: quick ? 5 : 9, burst: 4096, bursts: quick ? 32 : 64 };
-  const raw = await new Promise((resolve, reject) => {
-    const worker = new Worker(here("./lib/observe-cost.worker.js"), { workerData: { ...hub.workerData, ...settings, floor, before } });
-    hub.attach(worker);
-    worker.on("message", async (message) => {
-      if (message.done) {
-        resolve(message);
-        void worker.terminate();
-        return;
-      }
-      // The worker asks to settle: drain the hub (ring and overflow) and the floor's ring, then answer.
-      await hub.collect();
-      reader.drain();
-      beforeReader.drain();
-      worker.postMessage("settled");
-    });
-    worker.once("error", reject);
-  });
+  const raw = await runCostWorker("./lib/observe-cost.worker.js", { ...hub.workerData, ...settings, floor, before }, hub, [reader, beforeReader]);
   reader.stop();
   beforeReader.stop();
   await hub.collect();
@@ -69,21 +75,7 @@ export async function earlyRecordCost({ quick }) {
   const reader = startFloorReader(floor);
   const settings = { rounds: quick ? 5 : 9, burst: 4096, bursts: quick ? 32 : 64 };
   // The handle under another key: the thread does not find it by itself, so its first record precedes connect().
-  const raw = await new Promise((resolve, reject) => {
-    const worker = new Worker(here("./lib/early-record.worker.js"), { workerData: { ...settings, floor, late: hub.workerData } });
-    hub.attach(worker);
-    worker.on("message", async (message) => {
-      if (message.done) {
-        resolve(message);
-        void worker.terminate();
-        return;
-      }
-      await hub.collect();
-      reader.drain();
-      worker.postMessage("settled");
-    });
-    worker.once("error", reject);
-  });
+  const raw = await runCostWorker("./lib/early-record.worker.js", { ...settings, floor, late: hub.workerData }, hub, [reader]);
   reader.stop();
   await hub.collect();
   const dropped = Object.values(hub.stats().recordsDropped).reduce((a, b) => a + b, 0);

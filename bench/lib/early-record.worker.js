@@ -6,6 +6,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { Counter, connect } from "../../dist/worker/index.js";
 import { FloorWriter } from "./floor-ring.js";
+import { askToSettle, timeBurst, timeShortBursts } from "./bursts.js";
 import { compileLoop } from "./loop.js";
 import { EARLY_FLOOR, EARLY_INC } from "./goals.js";
 
@@ -31,30 +32,9 @@ for (const [shape, body, target] of [
   cases.push({ name: `${shape}, short bursts`, short: true, run: (from, to) => shortRun(target, from, to) });
   cases.push({ name: `${shape}, 10^6 bursts`, short: false, run: (from, to) => longRun(target, from, to) });
 }
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-const pause = (ms) => Atomics.wait(sleeper, 0, 0, ms);
-function settle() {
-  return new Promise((resolve) => {
-    parentPort.once("message", resolve);
-    parentPort.postMessage({ settle: true });
-  });
-}
-async function measure(c) {
-  if (c.short) {
-    let ns = 0;
-    for (let b = 0; b < bursts; b++) {
-      const start = process.hrtime.bigint();
-      c.run(b * burst, (b + 1) * burst);
-      ns += Number(process.hrtime.bigint() - start);
-      pause(2);
-    }
-    return ns / (bursts * burst);
-  }
-  const start = process.hrtime.bigint();
-  c.run(0, long);
-  const ns = Number(process.hrtime.bigint() - start) / long;
-  await settle();
-  return ns;
+/** Time one round of a case; ns per call. */
+function measure(c) {
+  return c.short ? timeShortBursts(c.run, burst, bursts) : timeBurst(c.run, long, askToSettle);
 }
 const results = Object.fromEntries(cases.map((c) => [c.name, []]));
 for (const c of cases) await measure(c);
