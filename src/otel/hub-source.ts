@@ -17,11 +17,15 @@ export type SourceLabels = Readonly<Record<string, string | number>>;
 interface ScalarPoint {
   readonly labels: SourceLabels;
   readonly value: number;
+  /** When the hub first saw the series, or its last reset (ms since the epoch); counters only. */
+  readonly createdMs?: number;
 }
 
 /** A classic histogram series: per-bucket (not cumulative) counts, the last one `+Inf`'s. */
 interface BucketsPoint {
   readonly labels: SourceLabels;
+  /** When the hub first saw the series, or its last reset (ms since the epoch). */
+  readonly createdMs?: number;
   readonly counts: number[];
   readonly sum: number;
   readonly count: number;
@@ -30,6 +34,8 @@ interface BucketsPoint {
 /** A native histogram series. */
 interface NativePoint {
   readonly labels: SourceLabels;
+  /** When the hub first saw the series, or its last reset (ms since the epoch). */
+  readonly createdMs?: number;
   readonly sum: number;
   readonly count: number;
   readonly native: NativeSnapshot;
@@ -38,6 +44,8 @@ interface NativePoint {
 /** A summary series: what is left of it once its quantiles are set aside. */
 interface SummaryPoint {
   readonly labels: SourceLabels;
+  /** When the hub first saw the series, or its last reset (ms since the epoch). */
+  readonly createdMs?: number;
   readonly sum: number;
   readonly count: number;
 }
@@ -70,9 +78,9 @@ export function nowMs(): number {
 }
 
 /**
- * Remember the time of every reset of `target`: its own `reset` is wrapped once (the hub and
- * `registry.resetMetrics()` both call it). Created timestamps on the hub's series, once they exist,
- * make this unnecessary.
+ * Remember the time of every reset of a gauge `target`: its own `reset` is wrapped once (the hub and
+ * `registry.resetMetrics()` both call it). Counters, histograms and summaries need none of this: their
+ * series carry a created time, which a reset moves.
  */
 const resetTimes = new WeakMap<object, { atMs: number | undefined }>();
 function resetTimeOf(target: { reset(): unknown }): { atMs: number | undefined } {
@@ -111,19 +119,25 @@ export function hubSource(hub: MetricsHub): HubSource {
   };
 }
 
-type Sample = MetricValue<string> & { metricName?: string; native?: NativeSnapshot };
+type Sample = MetricValue<string> & { metricName?: string; native?: NativeSnapshot; created?: number };
+
+/** A sample's created time (seconds since the epoch, as the bridge keeps it) in ms, when it has one. */
+function createdMsOf(sample: Sample): number | undefined {
+  const created = sample.created;
+  return typeof created === "number" ? created * 1000 : undefined;
+}
 
 async function familyOf(metric: BridgeMetric, registry: Registry): Promise<SourceFamily | undefined> {
   const base = { name: metric.name, help: metric.help };
   switch (metric.type) {
     case "counter":
     case "gauge": {
-      const resetAtMs = resetTimeOf(metric).atMs;
-      const points = (metric.peek() as Sample[]).map((s) => ({ labels: s.labels as SourceLabels, value: s.value }));
+      const resetAtMs = metric.type === "gauge" ? resetTimeOf(metric).atMs : undefined;
+      const points = (metric.peek() as Sample[]).map((s) => ({ labels: s.labels as SourceLabels, value: s.value, createdMs: createdMsOf(s) }));
       return { ...base, resetAtMs, kind: metric.type, points };
     }
     case "histogram": {
-      const resetAtMs = resetTimeOf(metric).atMs;
+      const resetAtMs = undefined;
       const bounds = metric.declaration.buckets ?? [];
       const native = metric.declaration.nativeHistogramBucketFactor !== undefined;
       const samples = metric.peek() as Sample[];
@@ -136,7 +150,7 @@ async function familyOf(metric: BridgeMetric, registry: Registry): Promise<Sourc
         const count = samples[at + stride - 1] as Sample;
         const labels = count.labels as SourceLabels;
         if (native && count.native !== undefined) {
-          natives.push({ labels, sum: sum.value, count: count.value, native: count.native });
+          natives.push({ labels, createdMs: createdMsOf(count), sum: sum.value, count: count.value, native: count.native });
           continue;
         }
         const counts: number[] = [];
@@ -146,7 +160,7 @@ async function familyOf(metric: BridgeMetric, registry: Registry): Promise<Sourc
           counts.push(cumulative - previous);
           previous = cumulative;
         }
-        buckets.push({ labels, counts, sum: sum.value, count: count.value });
+        buckets.push({ labels, createdMs: createdMsOf(count), counts, sum: sum.value, count: count.value });
       }
       return native ? { ...base, resetAtMs, kind: "native", points: natives } : { ...base, resetAtMs, kind: "histogram", bounds, points: buckets };
     }
@@ -154,20 +168,23 @@ async function familyOf(metric: BridgeMetric, registry: Registry): Promise<Sourc
       // The hub feeds a prom-client Summary registered under the metric's name: its values are there.
       const summary = registry.getSingleMetric(metric.name);
       if (summary === undefined) return undefined;
-      const resetAtMs = resetTimeOf(summary as unknown as { reset(): unknown }).atMs;
+      const resetAtMs = undefined;
       const samples = (await summary.get()).values as Sample[];
-      const sums = new Map<string, { labels: SourceLabels; sum: number; count: number }>();
+      const sums = new Map<string, { labels: SourceLabels; createdMs: number | undefined; sum: number; count: number }>();
       for (const sample of samples) {
         if (sample.metricName !== `${metric.name}_sum` && sample.metricName !== `${metric.name}_count`) continue;
         const labels = sample.labels as SourceLabels;
         const key = JSON.stringify(metric.labelNames.map((n) => labels[n]));
         let point = sums.get(key);
         if (point === undefined) {
-          point = { labels, sum: 0, count: 0 };
+          point = { labels, createdMs: undefined, sum: 0, count: 0 };
           sums.set(key, point);
         }
         if (sample.metricName === `${metric.name}_sum`) point.sum = sample.value;
-        else point.count = sample.value;
+        else {
+          point.count = sample.value;
+          point.createdMs = createdMsOf(sample);
+        }
       }
       return { ...base, resetAtMs, kind: "summary", points: [...sums.values()] };
     }

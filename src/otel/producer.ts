@@ -141,7 +141,10 @@ export class HubMetricProducer implements MetricProducer {
     starts.begin();
     const metrics: MetricData[] = [];
     for (const family of families) {
-      const start = (labels: SourceLabels): HrTime => hrTime(starts.startOf(JSON.stringify([family.name, labels]), family.resetAtMs));
+      // A series' created time (when the hub first saw it, moved by reset()) is its start; gauges, which have
+      // none, start as the producer saw them.
+      const start = (labels: SourceLabels, createdMs: number | undefined): HrTime =>
+        hrTime(createdMs ?? starts.startOf(JSON.stringify([family.name, labels]), family.resetAtMs));
       metrics.push(metricOf(family, start, end));
     }
     starts.end(now);
@@ -149,13 +152,13 @@ export class HubMetricProducer implements MetricProducer {
   }
 }
 
-function metricOf(family: SourceFamily, start: (labels: SourceLabels) => HrTime, endTime: HrTime): MetricData {
+function metricOf(family: SourceFamily, start: (labels: SourceLabels, createdMs: number | undefined) => HrTime, endTime: HrTime): MetricData {
   const descriptor = { name: family.name, description: family.help, unit: "", valueType: ValueType.DOUBLE };
   const aggregationTemporality = AggregationTemporality.CUMULATIVE;
-  const point = <T>(labels: SourceLabels, value: T): DataPoint<T> => ({ startTime: start(labels), endTime, attributes: attributesOf(labels), value });
+  const point = <T>(labels: SourceLabels, value: T, createdMs?: number): DataPoint<T> => ({ startTime: start(labels, createdMs), endTime, attributes: attributesOf(labels), value });
   switch (family.kind) {
     case "counter":
-      return { descriptor, aggregationTemporality, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints: family.points.map((p) => point(p.labels, p.value)) };
+      return { descriptor, aggregationTemporality, dataPointType: DataPointType.SUM, isMonotonic: true, dataPoints: family.points.map((p) => point(p.labels, p.value, p.createdMs)) };
     case "gauge":
       return { descriptor, aggregationTemporality, dataPointType: DataPointType.GAUGE, dataPoints: family.points.map((p) => point(p.labels, p.value)) };
     case "histogram":
@@ -163,7 +166,7 @@ function metricOf(family: SourceFamily, start: (labels: SourceLabels) => HrTime,
         descriptor,
         aggregationTemporality,
         dataPointType: DataPointType.HISTOGRAM,
-        dataPoints: family.points.map((p) => point<Histogram>(p.labels, { buckets: { boundaries: [...family.bounds], counts: p.counts }, sum: p.sum, count: p.count })),
+        dataPoints: family.points.map((p) => point<Histogram>(p.labels, { buckets: { boundaries: [...family.bounds], counts: p.counts }, sum: p.sum, count: p.count }, p.createdMs)),
       };
     case "summary":
       // OpenTelemetry's SDK has no summary point: the count and sum travel as a histogram of one bucket.
@@ -171,7 +174,7 @@ function metricOf(family: SourceFamily, start: (labels: SourceLabels) => HrTime,
         descriptor,
         aggregationTemporality,
         dataPointType: DataPointType.HISTOGRAM,
-        dataPoints: family.points.map((p) => point<Histogram>(p.labels, { buckets: { boundaries: [], counts: [p.count] }, sum: p.sum, count: p.count })),
+        dataPoints: family.points.map((p) => point<Histogram>(p.labels, { buckets: { boundaries: [], counts: [p.count] }, sum: p.sum, count: p.count }, p.createdMs)),
       };
     case "native":
       return {
@@ -186,7 +189,7 @@ function metricOf(family: SourceFamily, start: (labels: SourceLabels) => HrTime,
             zeroCount: p.native.zeroCount,
             positive: exponentialSide(p.native.positive),
             negative: exponentialSide(p.native.negative),
-          }),
+          }, p.createdMs),
         ),
       };
   }

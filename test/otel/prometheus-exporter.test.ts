@@ -1,6 +1,7 @@
 /**
  * The producer in OpenTelemetry's Prometheus exporter (a MetricReader that serves /metrics), scraped by
- * the real Prometheus (Debian's 2.42): what Prometheus stores is exact against a real piscina pool.
+ * the real Prometheus 2.42 (Debian bookworm's) and 3.5 (Debian sid's, fetched by .ci/run): what Prometheus
+ * stores is exact against a real piscina pool.
  */
 import { PrometheusExporter } from "@opentelemetry/exporter-prometheus";
 import { MeterProvider } from "@opentelemetry/sdk-metrics";
@@ -9,15 +10,16 @@ import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
 import { HubMetricProducer } from "../../src/otel/index.js";
-import { query, scalar, skipWithoutBinary, startPrometheus, type Daemon } from "../helpers/daemons.js";
+import { PROMETHEUS_2, PROMETHEUS_3, query, scalar, skipWithoutPrometheus, startPrometheus, type Daemon } from "../helpers/daemons.js";
 import { freePort, sleep } from "../helpers/http.js";
 import { fixture } from "../helpers/workers.js";
 import { bucketCounts, otelJobs, sum, truthOf } from "./ground-truth.js";
 import { skipOtel } from "./support.js";
 
-const skip = skipOtel() || skipWithoutBinary("prometheus", "prometheus", "the OpenTelemetry Prometheus exporter test");
+for (const release of [PROMETHEUS_2, PROMETHEUS_3]) {
+const skip = skipOtel() || skipWithoutPrometheus(release, `the OpenTelemetry Prometheus exporter test with Prometheus ${release.major}`);
 
-describe.skipIf(skip)("HubMetricProducer in OpenTelemetry's Prometheus exporter, scraped by Prometheus", () => {
+describe.skipIf(skip)(`HubMetricProducer in OpenTelemetry's Prometheus exporter, scraped by Prometheus ${release.major}`, () => {
   let prometheus: Daemon;
   let hub: MetricsHub;
   let pool: Piscina;
@@ -39,6 +41,8 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:${port}"]
 `,
+      [],
+      release.prometheus,
     );
   });
 
@@ -70,7 +74,9 @@ scrape_configs:
       for (const [kind, values] of truth.values) {
         const counts = bucketCounts(values, [0.25, 1, 4]);
         const cumulative = counts.map((_, i) => counts.slice(0, i + 1).reduce((a, b) => a + b, 0));
-        const stored = await Promise.all(["0.25", "1", "4", "+Inf"].map((le) => scalar(prometheus, `otel_seconds_bucket{kind="${kind}",le="${le}"}`)));
+        // Prometheus 3 stores classic bucket bounds normalized as floats (`le="1.0"`), Prometheus 2 as written.
+        const les = release.major === "3" ? ["0.25", "1.0", "4.0", "+Inf"] : ["0.25", "1", "4", "+Inf"];
+        const stored = await Promise.all(les.map((le) => scalar(prometheus, `otel_seconds_bucket{kind="${kind}",le="${le}"}`)));
         expect(stored, kind).toEqual(cumulative);
         expect(await scalar(prometheus, `otel_seconds_count{kind="${kind}"}`)).toBe(values.length);
         expect(await scalar(prometheus, `otel_seconds_sum{kind="${kind}"}`)).toBe(sum(values));
@@ -85,3 +91,4 @@ scrape_configs:
     }
   }, 120_000);
 });
+}
