@@ -4,7 +4,7 @@
  * @module
  */
 import { EventEmitter } from "node:events";
-import type { Registry } from "prom-client";
+import type { MetricValue, Registry } from "prom-client";
 import { ConfigurationError, ConnectionError, ErrorCodes, PromThreadsError, ProtocolError } from "../shared/api/errors.js";
 import { WORKER_DATA_KEY, findHandle, type HubHandle, type HubWorkerData } from "../shared/transport/handle.js";
 import {
@@ -33,7 +33,7 @@ import type { MetricDeclaration } from "../shared/model/types.js";
 import { OVERFLOW_LABEL_VALUE } from "../shared/model/limits.js";
 import { declarationDifference, normalizeDeclaration } from "../shared/model/validation.js";
 import { AttachedTargets, isPool, type AttachTarget } from "./attach.js";
-import type { BridgeMetric } from "./bridge/bridge-metric.js";
+import { BridgeMetric } from "./bridge/bridge-metric.js";
 import { BridgeCounter } from "./bridge/counter.js";
 import { BridgeGauge } from "./bridge/gauge.js";
 import { BridgeHistogram } from "./bridge/histogram.js";
@@ -44,6 +44,19 @@ import { SelfMetrics } from "./self-metrics.js";
 import { SlotDrain } from "./slot-drain.js";
 import { Reporter } from "./reporter.js";
 import { Tally, type DropReason } from "./tally.js";
+
+/**
+ * Longest a drain step may hold the main thread, in milliseconds, before it lets the event loop run: the
+ * background drain and a scrape's drain both work in steps of about this long (plus one chunk).
+ */
+const kDrainSliceMs = 1;
+
+/**
+ * Records of one slot a drain step takes before it looks at the clock: small enough that one chunk costs
+ * far less than {@link kDrainSliceMs} even for records that create series, large enough that reading the
+ * clock costs nothing next to it.
+ */
+const kDrainChunk = 2048;
 
 /** Distinct metric names `prom_threads_declaration_conflicts_total` labels; more count as `__overflow__`. */
 const kConflictMetricLabels = 100;
@@ -83,6 +96,13 @@ export interface HubStats {
 export interface MetricsHubEvents {
   /** A problem the hub handled (a conflicting declaration, no free slot, a malformed record). */
   error: [PromThreadsError];
+}
+
+/** A scrape's drain target in one slot: the position its record sequence must reach. */
+interface DrainMark {
+  readonly index: number;
+  readonly slot: SlotDrain;
+  readonly target: number;
 }
 
 interface Entry {
@@ -150,6 +170,10 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   #lastLate = 0;
   #ringFillWindow = 0;
   #draining = false;
+  /** The slot the next background drain step starts with, so every slot gets its turn under load. */
+  #nextSlot = 0;
+  /** Scrapes draining in steps now: the collect-time drains of metrics they read stay off meanwhile. */
+  #quiet = 0;
   /** A background drain left records and has its next step scheduled. */
   #chunkScheduled = false;
   /** Set by a drain, cleared at the next microtask checkpoint: see {@link #drainForCollect}. */
@@ -276,18 +300,135 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   }
 
   /**
-   * The timer's and the doorbell's drain: at most a ring's worth of records per slot, then, if more is
-   * waiting (a worker's overflow under load), again at the next turn of the event loop. A backlog of a
-   * million records is taken in short steps, between which the event loop serves scrapes and I/O; a
-   * scrape itself still drains everything published before it.
+   * The timer's and the doorbell's drain: one step of about {@link kDrainSliceMs}, chunks of every slot in
+   * turn; then, if more is waiting (a worker's overflow under load), another step at the next turn of the
+   * event loop. A backlog of a million records is taken in short steps, between which the event loop
+   * serves requests, I/O and scrapes.
    */
   #drainInBackground(): void {
-    if (!this.#drain(this.#layout.ringCapacity) || this.#chunkScheduled) return;
+    if (!this.#drainStep(undefined) || this.#chunkScheduled) return;
     this.#chunkScheduled = true;
     setImmediate(() => {
       this.#chunkScheduled = false;
       this.#drainInBackground();
     }).unref();
+  }
+
+  /**
+   * One step of a sliced drain: chunks of {@link kDrainChunk} records from each slot in turn (from
+   * `marks` only, when given), until {@link kDrainSliceMs} has passed or nothing is left. A mark whose
+   * slot reached its target, or made no progress (a half-published declaration), is removed from `marks`.
+   * @returns `true` when records were left (for `marks`: when marks are left).
+   */
+  #drainStep(marks: DrainMark[] | undefined): boolean {
+    if (this.#closed || this.#draining) return marks === undefined ? false : marks.length > 0;
+    this.#draining = true;
+    const start = performance.now();
+    const deadline = start + kDrainSliceMs;
+    let left = false;
+    try {
+      this.#targets.scan();
+      if (marks !== undefined) left = this.#drainMarks(marks, deadline);
+      else left = this.#drainRoundRobin(deadline);
+      this.#countUnslotted();
+    } finally {
+      this.#draining = false;
+    }
+    this.#selfMetrics?.observeDrain((performance.now() - start) / 1000);
+    return left;
+  }
+
+  #drainRoundRobin(deadline: number): boolean {
+    const highWater = this.#slotHighWater();
+    let progressed = true;
+    let left = false;
+    while (progressed) {
+      progressed = false;
+      left = false;
+      for (let n = 0; n < highWater; n++) {
+        const index = (this.#nextSlot + n) % highWater;
+        const slot = this.#slots[index];
+        const before = slot?.consumed() ?? 0;
+        if (!this.#drainSlot(index, kDrainChunk)) continue;
+        left = true;
+        if ((this.#slots[index]?.consumed() ?? 0) !== before) progressed = true;
+        if (performance.now() >= deadline) {
+          this.#nextSlot = (index + 1) % highWater;
+          return true;
+        }
+      }
+    }
+    return left;
+  }
+
+  #drainMarks(marks: DrainMark[], deadline: number): boolean {
+    while (marks.length > 0) {
+      for (let i = marks.length - 1; i >= 0; i--) {
+        const mark = marks[i] as DrainMark;
+        const before = mark.slot.consumed();
+        this.#drainSlot(mark.index, kDrainChunk);
+        const after = mark.slot.consumed();
+        // Reached: everything published before the mark was taken is applied (a released slot was
+        // drained whole). No progress: what is left cannot be read yet; the next scrape will.
+        if (after >= mark.target || after === before) marks.splice(i, 1);
+        if (performance.now() >= deadline) return marks.length > 0;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * @internal A scrape's drain: every record published before the call, applied in steps of about
+   * {@link kDrainSliceMs} between which the event loop runs (and the background drain may take records
+   * too). Records published after the call may be applied as well. Resolves early when `signal` aborts
+   * or the hub closes.
+   */
+  async drainPublished(signal?: AbortSignal): Promise<void> {
+    if (this.#closed) return;
+    const marks: DrainMark[] = [];
+    const highWater = this.#slotHighWater();
+    for (let index = 0; index < highWater; index++) {
+      // Acquire, as in #drainSlot: a claimed slot's buffer is grown to hold its ring.
+      const state = Atomics.load(this.#words, this.#layout.slotWord(index) + kSlotState);
+      if (state !== SLOT_CLAIMED && state !== SLOT_EXITED) continue;
+      const slot = this.#slots[index] ?? this.#openSlot(index);
+      marks.push({ index, slot, target: slot.consumed() + slot.pendingRecords() });
+    }
+    // Exited workers counted by the last drain of their slot count now too.
+    if (marks.length === 0) {
+      this.#drainStep([]);
+      return;
+    }
+    while (this.#drainStep(marks)) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (signal?.aborted === true || this.#closed) return;
+    }
+  }
+
+  /**
+   * @internal Run `read` (a metric's `get()`, whose synchronous part calls the hub's collect-time drain)
+   * without that drain: a scrape that drained in steps reads its metrics without a full drain per metric.
+   */
+  quietly<T>(read: () => T): T {
+    this.#quiet++;
+    try {
+      return read();
+    } finally {
+      this.#quiet--;
+    }
+  }
+
+  /**
+   * @internal A reader of a worker metric's values a bounded number of series at a time (see
+   * {@link BridgeMetric.pages}), or `undefined` for any other metric of the registry.
+   */
+  pagesOf(metric: unknown): ((maxSeries: number) => MetricValue<string>[] | undefined) | undefined {
+    return metric instanceof BridgeMetric ? metric.pages() : undefined;
+  }
+
+  /** @internal The registry's metrics, listed without the drain the registry hook adds. */
+  listMetrics(): unknown[] {
+    return this.quietly(() => (this.registry as unknown as RegistryWithHook).getMetricsAsArray());
   }
 
   /**
@@ -298,7 +439,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
    * only when no drain ran yet in the current synchronous turn (a lone `getSingleMetricAsString()` does).
    */
   #drainForCollect(): void {
-    if (!this.#drainedThisTurn) this.drainSync();
+    if (!this.#drainedThisTurn && this.#quiet === 0) this.drainSync();
   }
 
   /** Return the hub's state now. */
@@ -641,7 +782,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     if (typeof original !== "function") return () => {};
     const hub = this;
     const hooked = function getMetricsAsArray(this: unknown, ...args: unknown[]): unknown[] {
-      hub.drainSync();
+      if (hub.#quiet === 0) hub.drainSync();
       return original.apply(this, args);
     };
     registry.getMetricsAsArray = hooked;

@@ -23,18 +23,44 @@ export function renderOpenMetrics(families: readonly FamilySnapshot[]): string {
 }
 
 function renderFamily(family: FamilySnapshot): string {
+  return openMetricsFamilyHead(family) + openMetricsSamples(family, family.values ?? []);
+}
+
+/** A family's `# TYPE` and `# HELP` lines (see {@link openMetricsSamples}). */
+export function openMetricsFamilyHead(family: FamilySnapshot): string {
   switch (family.type) {
     case "counter":
-      return renderCounter(family);
+      return header(counterName(family), "counter", family.help);
     case "gauge":
-      return renderPlain(family, "gauge");
+      return header(family.name, "gauge", family.help);
     case "histogram":
-      return renderHistogram(family);
+      return header(family.name, "histogram", family.help);
     case "summary":
-      return renderSummary(family);
+      return header(family.name, "summary", family.help);
     default:
-      return renderPlain(family, "unknown");
+      return header(family.name, "unknown", family.help);
   }
+}
+
+/**
+ * The sample lines of `values`, whole series of `family`: a family rendered in slices is its head, then
+ * the lines of each slice's series.
+ */
+export function openMetricsSamples(family: FamilySnapshot, values: readonly SampleSnapshot[]): string {
+  switch (family.type) {
+    case "counter":
+      return renderCounter(family, values);
+    case "histogram":
+      return renderHistogram(family, values);
+    case "summary":
+      return renderSummary(family, values);
+    default:
+      return renderPlain(family, values);
+  }
+}
+
+function counterName(family: FamilySnapshot): string {
+  return family.name.endsWith("_total") ? family.name.slice(0, -"_total".length) : family.name;
 }
 
 function header(name: string, type: string, help: string | undefined): string {
@@ -54,16 +80,16 @@ function renderExemplar(exemplar: ExemplarSnapshot | null | undefined): string {
   return ` # ${labels} ${formatValue(exemplar.value)}${timestamp}`;
 }
 
-function renderPlain(family: FamilySnapshot, type: string): string {
-  let out = header(family.name, type, family.help);
-  for (const sample of family.values ?? []) out += line(sample.metricName ?? family.name, sample.labels, sample.value);
+function renderPlain(family: FamilySnapshot, values: readonly SampleSnapshot[]): string {
+  let out = "";
+  for (const sample of values) out += line(sample.metricName ?? family.name, sample.labels, sample.value);
   return out;
 }
 
-function renderCounter(family: FamilySnapshot): string {
-  const name = family.name.endsWith("_total") ? family.name.slice(0, -"_total".length) : family.name;
-  let out = header(name, "counter", family.help);
-  for (const sample of family.values ?? []) out += line(`${name}_total`, sample.labels, sample.value, sample.exemplar);
+function renderCounter(family: FamilySnapshot, values: readonly SampleSnapshot[]): string {
+  const name = counterName(family);
+  let out = "";
+  for (const sample of values) out += line(`${name}_total`, sample.labels, sample.value, sample.exemplar);
   return out;
 }
 
@@ -79,9 +105,9 @@ interface Group {
  * Gather samples by series. prom-client lists each series' samples together; the key (labels without
  * `skip`) also merges a series whose samples come apart.
  */
-function groupSeries(family: FamilySnapshot, pointSuffix: string, skip: string): Group[] {
+function groupSeries(family: FamilySnapshot, values: readonly SampleSnapshot[], pointSuffix: string, skip: string): Group[] {
   const groups = new Map<string, Group>();
-  for (const sample of family.values ?? []) {
+  for (const sample of values) {
     const labels = withoutLabel(sample.labels, skip);
     const key = renderLabels(labels, escapeLabelValue);
     let group = groups.get(key);
@@ -113,10 +139,10 @@ function pointLabels(sample: SampleSnapshot, special: string): SampleLabels | un
   return copy;
 }
 
-function renderHistogram(family: FamilySnapshot): string {
+function renderHistogram(family: FamilySnapshot, values: readonly SampleSnapshot[]): string {
   const name = family.name;
-  let out = header(name, "histogram", family.help);
-  for (const group of groupSeries(family, "_bucket", "le")) {
+  let out = "";
+  for (const group of groupSeries(family, values, "_bucket", "le")) {
     const buckets = group.points
       .map((sample) => ({ sample, le: labelNumber(sample.labels?.le) }))
       .filter((bucket) => !Number.isNaN(bucket.le))
@@ -137,10 +163,10 @@ function renderHistogram(family: FamilySnapshot): string {
   return out;
 }
 
-function renderSummary(family: FamilySnapshot): string {
+function renderSummary(family: FamilySnapshot, values: readonly SampleSnapshot[]): string {
   const name = family.name;
-  let out = header(name, "summary", family.help);
-  for (const group of groupSeries(family, "", "quantile")) {
+  let out = "";
+  for (const group of groupSeries(family, values, "", "quantile")) {
     for (const sample of group.points) {
       // Spec: quantile values are never negative; NaN (no recent observations) is allowed.
       if (sample.value < 0) continue;

@@ -1,6 +1,6 @@
 /**
  * One scrape, independent of the HTTP library: drain the hub, read the registry once, render the
- * negotiated format, gzip when allowed. Every way of serving (server, handler, fastify plugin) uses it.
+ * negotiated format, gzip when allowed, all in steps that let the event loop run between them. Every way of serving (server, handler, fastify plugin) uses it.
  * @module
  */
 import { promisify } from "node:util";
@@ -8,12 +8,9 @@ import { gzip } from "node:zlib";
 import type { Registry } from "prom-client";
 import { ErrorCodes, OperationError } from "../../shared/api/errors.js";
 import type { MetricsHub } from "../hub.js";
-import { acceptsGzip, negotiateFormat, type ExpositionFormat } from "./negotiation.js";
-import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from "./openmetrics.js";
-import { PROTOBUF_CONTENT_TYPE, renderProtobuf } from "./protobuf/render.js";
+import { acceptsGzip, negotiateFormat } from "./negotiation.js";
 import type { Reporter } from "./report.js";
-import type { FamilySnapshot } from "./snapshot.js";
-import { TEXT_CONTENT_TYPE, renderText } from "./text-format.js";
+import { ScrapeAborted, Slicer, renderSliced } from "./sliced-render.js";
 
 const gzipAsync = promisify(gzip);
 
@@ -37,21 +34,39 @@ export interface ScrapeResponse {
   readonly body: Buffer;
 }
 
-/** Render the registry for one request. Never rejects: a failed collect becomes a reported 500. */
-export async function scrape(source: ScrapeSource, request: ScrapeRequest): Promise<ScrapeResponse> {
+/**
+ * Longest a step of a scrape holds the main thread, in milliseconds (plus the one piece of work that
+ * crossed it: a page of worker series, one prom-client metric's `get()`).
+ */
+const kScrapeSliceMs = 1;
+
+/** What a scrape answers when every client that waited for it went away; nobody reads it. */
+const ABORTED_TEXT = "503 Service Unavailable: every client of this scrape went away\n";
+
+/**
+ * Render the registry for one request. Never rejects: a failed collect becomes a reported 500.
+ *
+ * The work is done in steps of about {@link kScrapeSliceMs} that yield to the event loop: first the
+ * hub's drain of everything published before the scrape began, then the render, a few worker series at
+ * a time, then copying the body together; gzip runs in libuv's thread pool. When `signal` aborts (every
+ * client went away), the work stops at the next step.
+ */
+export async function scrape(source: ScrapeSource, request: ScrapeRequest, signal?: AbortSignal): Promise<ScrapeResponse> {
   const format = negotiateFormat(request.accept);
-  let families: FamilySnapshot[];
+  const slicer = new Slicer(kScrapeSliceMs, signal);
+  let rendered: { body: Buffer; contentType: string };
   try {
-    // The hub's registry drains on every listing; this also covers a registry the hub does not own.
-    // drainSync() rather than collect(): it does nothing once the hub is closed, instead of throwing.
-    source.hub?.drainSync();
-    families = (await source.registry.getMetricsAsJSON()) as unknown as FamilySnapshot[];
+    // Everything published before this point is applied before the render reads it. Against a closed hub
+    // this does nothing, instead of throwing; a registry the hub does not own is read the same way.
+    await source.hub?.drainPublished(signal);
+    slicer.check();
+    rendered = await renderSliced(format, source, slicer);
   } catch (cause) {
+    if (cause instanceof ScrapeAborted) return plain(503, ABORTED_TEXT);
     const detail = cause instanceof Error ? cause.message : String(cause);
     source.report(new OperationError(ErrorCodes.COLLECT_FAILED, `prom-threads: collecting metrics for a scrape failed: ${detail}`, { cause }));
     return plain(500, "500 Internal Server Error: collecting metrics failed\n");
   }
-  const rendered = render(format, families);
   const headers: Record<string, string> = {
     "Content-Type": rendered.contentType,
     "Cache-Control": "no-store",
@@ -64,15 +79,6 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest): Prom
   }
   headers["Content-Length"] = String(body.length);
   return { status: 200, headers, body };
-}
-
-function render(format: ExpositionFormat, families: FamilySnapshot[]): { body: Buffer; contentType: string } {
-  if (format === "openmetrics") return { body: Buffer.from(renderOpenMetrics(families), "utf8"), contentType: OPENMETRICS_CONTENT_TYPE };
-  if (format === "protobuf") {
-    const bytes = renderProtobuf(families);
-    return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType: PROTOBUF_CONTENT_TYPE };
-  }
-  return { body: Buffer.from(renderText(families), "utf8"), contentType: TEXT_CONTENT_TYPE };
 }
 
 /** A short plain-text response. */

@@ -1,0 +1,220 @@
+/**
+ * Rendering a registry in slices: the work of a scrape is cut into steps of about a millisecond, between
+ * which the event loop runs, so a scrape of any size never holds the main thread long. Worker metrics are
+ * read a few series at a time, each series whole in one step (a histogram's buckets, `_count` and `_sum`
+ * agree); any other metric of the registry (prom-client's own, `collectDefaultMetrics()`, a summary) is
+ * read by its own `get()`, in one step, and costs what it costs in prom-client.
+ * @module
+ */
+import type { Registry } from "prom-client";
+import type { MetricsHub } from "../hub.js";
+import type { ExpositionFormat } from "./negotiation.js";
+import { OPENMETRICS_CONTENT_TYPE, openMetricsFamilyHead, openMetricsSamples } from "./openmetrics.js";
+import { PROTOBUF_CONTENT_TYPE, protobufFamilyHead, protobufMetrics } from "./protobuf/render.js";
+import type { FamilySnapshot, SampleSnapshot } from "./snapshot.js";
+import { TEXT_CONTENT_TYPE, textFamilyHead, textSamples } from "./text-format.js";
+
+/** Worker series read per page: a page of histogram series renders in well under a slice. */
+const kSeriesPerPage = 32;
+
+/** Bytes of the body copied per step when the slices are joined into one buffer. */
+const kCopyBytesPerStep = 4 * 1024 * 1024;
+
+/** A scrape stopped because every client that waited for it went away. */
+export class ScrapeAborted extends Error {
+  constructor() {
+    super("scrape aborted: its clients went away");
+    this.name = "ScrapeAborted";
+  }
+}
+
+/** Steps of bounded length: {@link pause} yields to the event loop once a step has run its time. */
+export class Slicer {
+  readonly #sliceMs: number;
+  readonly #signal: AbortSignal | undefined;
+  #deadline: number;
+  /** Turns of the event loop this slicer gave back so far. */
+  yields = 0;
+
+  /** Steps of `sliceMs`; {@link pause} throws {@link ScrapeAborted} once `signal` aborts. */
+  constructor(sliceMs: number, signal?: AbortSignal) {
+    this.#sliceMs = sliceMs;
+    this.#signal = signal;
+    this.#deadline = performance.now() + sliceMs;
+  }
+
+  /** Throw {@link ScrapeAborted} when the signal aborted. */
+  check(): void {
+    if (this.#signal?.aborted === true) throw new ScrapeAborted();
+  }
+
+  /** Let the event loop run when this step has run its time; throws {@link ScrapeAborted} when aborted. */
+  async pause(): Promise<void> {
+    this.check();
+    if (performance.now() < this.#deadline) return;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.yields++;
+    this.check();
+    this.#deadline = performance.now() + this.#sliceMs;
+  }
+}
+
+/** Where a sliced render reads from. */
+export interface SlicedSource {
+  readonly registry: Registry;
+  readonly hub: MetricsHub | undefined;
+}
+
+/** One format's renderer of families in parts. */
+interface PartWriter {
+  readonly contentType: string;
+  /** A family begins; `values` is its first part (whole series). */
+  begin(family: FamilySnapshot): void;
+  /** More whole series of the current family. */
+  part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void;
+  /** The current family is complete. */
+  end(family: FamilySnapshot): void;
+  /** The chunks of the body, in order. */
+  finish(): Buffer[];
+}
+
+class TextWriter implements PartWriter {
+  readonly contentType = TEXT_CONTENT_TYPE;
+  readonly #chunks: Buffer[] = [];
+  #families = 0;
+  begin(family: FamilySnapshot): void {
+    this.#chunks.push(Buffer.from(`${this.#families++ === 0 ? "" : "\n\n"}${textFamilyHead(family)}`, "utf8"));
+  }
+  part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void {
+    if (values.length > 0) this.#chunks.push(Buffer.from(textSamples(family, values), "utf8"));
+  }
+  end(): void {}
+  finish(): Buffer[] {
+    this.#chunks.push(Buffer.from("\n", "utf8"));
+    return this.#chunks;
+  }
+}
+
+class OpenMetricsWriter implements PartWriter {
+  readonly contentType = OPENMETRICS_CONTENT_TYPE;
+  readonly #chunks: Buffer[] = [];
+  begin(family: FamilySnapshot): void {
+    this.#chunks.push(Buffer.from(openMetricsFamilyHead(family), "utf8"));
+  }
+  part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void {
+    if (values.length > 0) this.#chunks.push(Buffer.from(openMetricsSamples(family, values), "utf8"));
+  }
+  end(): void {}
+  finish(): Buffer[] {
+    this.#chunks.push(Buffer.from("# EOF\n", "utf8"));
+    return this.#chunks;
+  }
+}
+
+class ProtobufWriter implements PartWriter {
+  readonly contentType = PROTOBUF_CONTENT_TYPE;
+  readonly #chunks: Buffer[] = [];
+  #family: Uint8Array[] = [];
+  #familyBytes = 0;
+  begin(): void {
+    this.#family = [];
+    this.#familyBytes = 0;
+  }
+  part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void {
+    if (values.length === 0) return;
+    const bytes = protobufMetrics(family, values);
+    this.#family.push(bytes);
+    this.#familyBytes += bytes.length;
+  }
+  end(family: FamilySnapshot): void {
+    // Prometheus skips families without metrics; leaving them out saves the bytes.
+    if (this.#family.length === 0) return;
+    this.#chunks.push(bufferOf(protobufFamilyHead(family, this.#familyBytes)));
+    for (const bytes of this.#family) this.#chunks.push(bufferOf(bytes));
+    this.#family = [];
+  }
+  finish(): Buffer[] {
+    return this.#chunks;
+  }
+}
+
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function writerFor(format: ExpositionFormat): PartWriter {
+  if (format === "openmetrics") return new OpenMetricsWriter();
+  if (format === "protobuf") return new ProtobufWriter();
+  return new TextWriter();
+}
+
+/** What `registry.getMetricsAsJSON()` does to a metric's values when the registry has default labels. */
+function withDefaultLabels(values: readonly SampleSnapshot[], defaults: Record<string, unknown> | undefined): readonly SampleSnapshot[] {
+  if (defaults === undefined) return values;
+  return values.map((value) => {
+    const labels: Record<string, string | number | undefined> = { ...value.labels };
+    for (const name in defaults) labels[name] = labels[name] || (defaults[name] as string | number | undefined);
+    return { ...value, labels };
+  });
+}
+
+interface ListedMetric {
+  name: string;
+  help: string;
+  type: string;
+  get(): Promise<FamilySnapshot> | FamilySnapshot;
+}
+
+/**
+ * Render every metric of `source.registry` in `format`, in steps that each end with {@link Slicer.pause}:
+ * the same bytes as rendering `registry.getMetricsAsJSON()` at once, apart from records applied while the
+ * render runs (a series read later may include them; a series read earlier shows them in the next scrape).
+ * The hub is not drained here: call its `drainPublished()` first. Rejects with {@link ScrapeAborted}.
+ */
+export async function renderSliced(format: ExpositionFormat, source: SlicedSource, slicer: Slicer): Promise<{ body: Buffer; contentType: string }> {
+  const { registry, hub } = source;
+  const writer = writerFor(format);
+  const defaultLabels = (registry as unknown as { _defaultLabels?: Record<string, unknown> })._defaultLabels;
+  const defaults = defaultLabels !== undefined && Object.keys(defaultLabels).length > 0 ? defaultLabels : undefined;
+  const metrics = (hub !== undefined ? hub.listMetrics() : registry.getMetricsAsArray()) as unknown as ListedMetric[];
+  for (const metric of metrics) {
+    await slicer.pause();
+    const pages = hub?.pagesOf(metric);
+    if (pages === undefined) {
+      // prom-client's get(): its synchronous part (a collect callback that drains the hub) runs quietly.
+      const snapshot = await (hub !== undefined ? hub.quietly(() => metric.get()) : metric.get());
+      const family: FamilySnapshot = { name: snapshot.name, help: snapshot.help, type: snapshot.type };
+      writer.begin(family);
+      writer.part(family, withDefaultLabels(snapshot.values ?? [], defaults));
+      writer.end(family);
+      continue;
+    }
+    const family: FamilySnapshot = { name: metric.name, help: metric.help, type: metric.type };
+    writer.begin(family);
+    for (let values = pages(kSeriesPerPage); values !== undefined; values = pages(kSeriesPerPage)) {
+      writer.part(family, withDefaultLabels(values as unknown as SampleSnapshot[], defaults));
+      await slicer.pause();
+    }
+    writer.end(family);
+  }
+  return { body: await join(writer.finish(), slicer), contentType: writer.contentType };
+}
+
+/** Copy `chunks` into one buffer, a bounded number of bytes per step. */
+async function join(chunks: readonly Buffer[], slicer: Slicer): Promise<Buffer> {
+  let total = 0;
+  for (const chunk of chunks) total += chunk.length;
+  const body = Buffer.allocUnsafe(total);
+  let at = 0;
+  let sinceYield = 0;
+  for (const chunk of chunks) {
+    chunk.copy(body, at);
+    at += chunk.length;
+    sinceYield += chunk.length;
+    if (sinceYield >= kCopyBytesPerStep) {
+      sinceYield = 0;
+      await slicer.pause();
+    }
+  }
+  return body;
+}
