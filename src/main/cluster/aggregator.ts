@@ -14,6 +14,7 @@ import { familyProblem, labelsProblem } from "./validate-push.js";
 import { ClusterFamily, CounterFamily, GaugeFamily, HistogramFamily, SummaryFamily, type ProcessId } from "./families.js";
 import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
 import { Reporter } from "../reporter.js";
+import { hookRegistry } from "../registry-hook.js";
 
 /** Options of {@link ClusterAggregator}. */
 export interface ClusterAggregatorOptions {
@@ -526,29 +527,19 @@ class ProblemTally {
   }
 }
 
-type ScrapeMethod = (...args: unknown[]) => Promise<unknown>;
-
 /**
  * Make the registry's scrape methods collect first, so a family that a process reports for the first time
  * in answer to this very scrape is listed in it. Returns a function that restores them (only where nobody
  * wrapped them after us).
  */
 function hookScrapes(registry: Registry, collect: () => Promise<void>): () => void {
-  const target = registry as unknown as Record<string, ScrapeMethod>;
-  const restores: Array<() => void> = [];
-  for (const name of ["metrics", "getMetricsAsJSON"]) {
-    const original = target[name];
-    if (typeof original !== "function") continue;
-    const hooked: ScrapeMethod = async function (this: unknown, ...args: unknown[]) {
-      await collect();
-      return original.apply(this, args);
-    };
-    target[name] = hooked;
-    restores.push(() => {
-      if (target[name] === hooked) target[name] = original;
-    });
-  }
-  return () => {
-    for (const restore of restores) restore();
-  };
+  return hookRegistry(
+    registry,
+    ["metrics", "getMetricsAsJSON"],
+    (original) =>
+      async function (this: unknown, ...args: unknown[]) {
+        await collect();
+        return original.apply(this, args);
+      },
+  );
 }

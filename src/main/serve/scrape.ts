@@ -8,6 +8,7 @@ import { gzip } from "node:zlib";
 import type { Registry } from "prom-client";
 import { ErrorCodes, OperationError } from "../../shared/api/errors.js";
 import type { MetricsHub } from "../hub.js";
+import { scrapeAccess } from "../hub/internal.js";
 import { acceptsGzip, negotiateFormat } from "./negotiation.js";
 import type { Reporter } from "./report.js";
 import { ScrapeAborted, Slicer, renderSliced } from "./sliced-render.js";
@@ -58,7 +59,7 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
   try {
     // Everything published before this point is applied before the render reads it. Against a closed hub
     // this does nothing, instead of throwing; a registry the hub does not own is read the same way.
-    await source.hub?.drainPublished(signal);
+    if (source.hub !== undefined) await scrapeAccess(source.hub).drainPublished(signal);
     slicer.check();
     rendered = await renderSliced(format, source, slicer);
   } catch (cause) {

@@ -8,6 +8,7 @@
  */
 import type { Registry } from "prom-client";
 import type { MetricsHub } from "../hub.js";
+import { scrapeAccess } from "../hub/internal.js";
 import type { ExpositionFormat } from "./negotiation.js";
 import { OPENMETRICS_CONTENT_TYPE, openMetricsFamilyHead, openMetricsSamples } from "./openmetrics.js";
 import { PROTOBUF_CONTENT_TYPE, protobufFamilyHead, protobufMetrics } from "./protobuf/render.js";
@@ -176,13 +177,16 @@ export async function renderSliced(format: ExpositionFormat, source: SlicedSourc
   const writer = writerFor(format);
   const defaultLabels = (registry as unknown as { _defaultLabels?: Record<string, unknown> })._defaultLabels;
   const defaults = defaultLabels !== undefined && Object.keys(defaultLabels).length > 0 ? defaultLabels : undefined;
-  const metrics = (hub !== undefined ? hub.listMetrics() : registry.getMetricsAsArray()) as unknown as ListedMetric[];
+  const access = hub === undefined ? undefined : scrapeAccess(hub);
+  // Listed quietly: the hub's registry hook would drain everything at once.
+  const list = (): ListedMetric[] => registry.getMetricsAsArray() as unknown as ListedMetric[];
+  const metrics = access !== undefined ? access.quietly(list) : list();
   for (const metric of metrics) {
     await slicer.pause();
-    const pages = hub?.pagesOf(metric);
+    const pages = access?.pagesOf(metric);
     if (pages === undefined) {
       // prom-client's get(): its synchronous part (a collect callback that drains the hub) runs quietly.
-      const snapshot = await (hub !== undefined ? hub.quietly(() => metric.get()) : metric.get());
+      const snapshot = await (access !== undefined ? access.quietly(() => metric.get()) : metric.get());
       const family: FamilySnapshot = { name: snapshot.name, help: snapshot.help, type: snapshot.type };
       writer.begin(family);
       writer.part(family, withDefaultLabels(snapshot.values ?? [], defaults));

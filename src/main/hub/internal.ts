@@ -1,0 +1,67 @@
+/**
+ * The hub's internal channel to the serving code: what the status page reads of a hub that is not part of
+ * its public surface. Not exported from the package's entry points.
+ * @module
+ */
+import type { PoolStatus } from "../pool-metrics.js";
+import type { SlotStatus } from "./slots.js";
+
+/** What the status page reads of a hub, without draining it. */
+export interface StatusSources {
+  /** Each slot up to the highest ever claimed, and at least `minSlots`. */
+  slots: SlotStatus[];
+  /** The attached pools. */
+  pools: PoolStatus[];
+}
+
+type StatusReader = (minSlots: number) => StatusSources;
+
+/**
+ * The key of a hub's status reader: a registered symbol, so that a second copy of this module (the
+ * package loaded twice, from two paths) still finds it; defined non-enumerable, and declared nowhere.
+ */
+const kStatusReader = Symbol.for("prom-threads.hub.statusSources");
+
+/** Make `read` the status reader of `hub`; called once, by the hub's constructor. */
+export function registerStatusSources(hub: object, read: StatusReader): void {
+  Object.defineProperty(hub, kStatusReader, { value: read });
+}
+
+/**
+ * The owner and ring fill of each of `hub`'s slots up to the highest ever claimed (and at least
+ * `minSlots`; slots above it were never used), and the attached pools, read without draining (the fills
+ * are as of now; counts are as of the last drain).
+ */
+export function statusSources(hub: object, minSlots = 0): StatusSources {
+  const read = (hub as { [kStatusReader]?: StatusReader })[kStatusReader];
+  if (typeof read !== "function") throw new TypeError("statusSources() takes a MetricsHub");
+  return read(minSlots);
+}
+
+/** What a scrape that works in steps reads of a hub (see src/main/serve/sliced-render.ts). */
+export interface ScrapeAccess {
+  /** Apply every record published before the call, in steps that let the event loop run. */
+  drainPublished(signal?: AbortSignal): Promise<void>;
+  /** Run `read` (a metric's `get()`, a listing) without the drains it would ask of the hub. */
+  quietly<T>(read: () => T): T;
+  /**
+   * A reader of a worker metric's values, at most `maxSeries` whole series per call (`undefined` once
+   * all were read), or `undefined` for a metric that is not a worker metric.
+   */
+  pagesOf(metric: unknown): ((maxSeries: number) => unknown[] | undefined) | undefined;
+}
+
+/** The key of a hub's scrape access; see {@link kStatusReader} for why a registered symbol. */
+const kScrapeAccess = Symbol.for("prom-threads.hub.scrapeAccess");
+
+/** Make `access` the scrape access of `hub`; called once, by the hub's constructor. */
+export function registerScrapeAccess(hub: object, access: ScrapeAccess): void {
+  Object.defineProperty(hub, kScrapeAccess, { value: access });
+}
+
+/** The scrape access of `hub`: throws a TypeError for anything that is not a MetricsHub. */
+export function scrapeAccess(hub: object): ScrapeAccess {
+  const access = (hub as { [kScrapeAccess]?: ScrapeAccess })[kScrapeAccess];
+  if (access === undefined) throw new TypeError("scrapeAccess() takes a MetricsHub");
+  return access;
+}
