@@ -148,29 +148,31 @@ export class DrainScheduler {
   }
 
   /**
-   * The timer's and the doorbell's drain: one step of about {@link kDrainSliceMs} over every slot in turn;
-   * then, if more is waiting (a worker's overflow under load) and this step made progress, another at the
-   * next turn of the event loop. A backlog of a million records is taken in short steps, between which
-   * the event loop serves requests, I/O and scrapes.
+   * The timer's and the doorbell's drain: one step of about {@link kDrainSliceMs} over every slot in turn,
+   * in the check phase of the event loop; then, if more is waiting (a worker's overflow under load) and
+   * this step made progress, another at the next turn. At most one background step runs per turn,
+   * whatever asks for it (timer, doorbell, the last step), so under overload the drain takes about one
+   * slice per turn and a scrape's steps, requests and I/O get the rest. A backlog of a million records is
+   * taken in short steps.
    *
-   * The next step is a ref'd immediate: an unref'd one runs only once something else wakes the event loop
+   * The step is a ref'd immediate: an unref'd one runs only once something else wakes the event loop
    * (the next timer tick, at worst). It is ref'd only while a backlog remains, so an idle hub never keeps
    * the process alive; a step that took nothing (a half-published declaration) leaves the rest to the timer.
    */
   #drainInBackground(): void {
-    if (this.#closed || this.#draining) return;
-    this.#draining = true;
-    let left: boolean;
-    try {
-      left = this.#work.step(performance.now() + kDrainSliceMs);
-    } finally {
-      this.#draining = false;
-    }
-    if (!left || this.#chunkScheduled) return;
+    if (this.#chunkScheduled || this.#closed) return;
     this.#chunkScheduled = true;
     setImmediate(() => {
       this.#chunkScheduled = false;
-      this.#drainInBackground();
+      if (this.#closed || this.#draining) return;
+      this.#draining = true;
+      let left: boolean;
+      try {
+        left = this.#work.step(performance.now() + kDrainSliceMs);
+      } finally {
+        this.#draining = false;
+      }
+      if (left) this.#drainInBackground();
     });
   }
 
