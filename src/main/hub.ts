@@ -9,7 +9,7 @@ import { ConfigurationError, ErrorCodes, type PromThreadsError } from "../shared
 import { WORKER_DATA_KEY, findHandle, type HubHandle, type HubWorkerData } from "../shared/transport/handle.js";
 import { AttachedTargets, isPool, type AttachTarget } from "./attach.js";
 import { MetricCatalogue } from "./hub/catalogue.js";
-import { registerScrapeAccess, registerStatusSources } from "./hub/internal.js";
+import { registerScrapeAccess, registerStatusSources, registerWorkerMetrics } from "./hub/internal.js";
 import { HubMemory } from "./hub/memory.js";
 import { HubReports } from "./hub/reports.js";
 import { DrainScheduler, type DrainWork } from "./hub/scheduler.js";
@@ -144,6 +144,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.#unhookRegistry = this.#hookRegistry();
     this.#scheduler = new DrainScheduler(this.#drainWork(), { control: this.#memory.control, intervalMs: resolved.drainIntervalMs });
     registerStatusSources(this, (minSlots) => ({ slots: this.#slots.status(minSlots), pools: this.#poolMetrics?.status() ?? [] }));
+    registerWorkerMetrics(this, () => this.#catalogue.accepted());
     const scheduler = this.#scheduler;
     registerScrapeAccess(this, {
       drainPublished: (signal) => scheduler.drainPublished(signal),

@@ -56,6 +56,13 @@ export class MetricCatalogue {
     this.#reports = reports;
   }
 
+  /** The metrics workers declared that the hub accepted, in declaration order. */
+  accepted(): BridgeMetric[] {
+    const metrics: BridgeMetric[] = [];
+    for (const entry of this.#metrics.values()) if (entry.metric !== null) metrics.push(entry.metric);
+    return metrics;
+  }
+
   /** Metrics declared by workers. */
   get size(): number {
     return this.#metrics.size;

@@ -1,8 +1,9 @@
 /**
- * The hub's internal channel to the serving code: what the status page reads of a hub that is not part of
- * its public surface. Not exported from the package's entry points.
+ * The hub's internal channel to the serving code and the OpenTelemetry producer: what they read of a hub
+ * that is not part of its public surface. Not exported from the package's entry points.
  * @module
  */
+import type { BridgeMetric } from "../bridge/bridge-metric.js";
 import type { PoolStatus } from "../pool-metrics.js";
 import type { SlotStatus } from "./slots.js";
 
@@ -36,6 +37,26 @@ export function statusSources(hub: object, minSlots = 0): StatusSources {
   const read = (hub as { [kStatusReader]?: StatusReader })[kStatusReader];
   if (typeof read !== "function") throw new TypeError("statusSources() takes a MetricsHub");
   return read(minSlots);
+}
+
+/** The key of a hub's list of accepted worker metrics; registered, like {@link kStatusReader}. */
+const kWorkerMetrics = Symbol.for("prom-threads.hub.workerMetrics");
+
+/** Make `list` the worker-metric lister of `hub`; called once, by the hub's constructor. */
+export function registerWorkerMetrics(hub: object, list: () => BridgeMetric[]): void {
+  Object.defineProperty(hub, kWorkerMetrics, { value: list });
+}
+
+/** The metrics workers declared that `hub` accepted (for the OpenTelemetry producer), as of its last drain. */
+export function workerMetrics(hub: object): BridgeMetric[] {
+  const list = (hub as { [kWorkerMetrics]?: () => BridgeMetric[] })[kWorkerMetrics];
+  if (typeof list !== "function") throw new TypeError("workerMetrics() takes a MetricsHub");
+  return list();
+}
+
+/** Whether `value` is a hub (of this copy of the package or another). */
+export function isMetricsHub(value: unknown): boolean {
+  return typeof value === "object" && value !== null && typeof (value as { [kWorkerMetrics]?: unknown })[kWorkerMetrics] === "function";
 }
 
 /** What a scrape that works in steps reads of a hub (see src/main/serve/sliced-render.ts). */

@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolveSource, type MetricsHandlerOptions } from "./options.js";
-import { isReadMethod, methodNotAllowed, send } from "./respond.js";
+import { isReadMethod, methodNotAllowed, requestedNames, send } from "./respond.js";
 import { plain } from "./scrape.js";
 import { ScrapeFlights, clientGone } from "./single-flight.js";
 
@@ -32,7 +32,7 @@ export function metricsHandler(options?: MetricsHandlerOptions): MetricsRequestH
       return;
     }
     // A client that goes away stops the render (when no other client waits for it).
-    flights.run({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"] }, clientGone(res)).then(
+    flights.run({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"], names: requestedNames(req.url) }, clientGone(res)).then(
       (response) => send(req, res, response),
       // scrape() does not reject; this is for a failure while writing, so the client still gets an answer.
       () => send(req, res, plain(500, "500 Internal Server Error\n")),

@@ -9,51 +9,56 @@
  * not have a sum; a negative summary `_sum` or quantile value), that sample is left out, never the family.
  * @module
  */
+import { quoteName } from "../../shared/model/names.js";
 import { escapeLabelValue, escapeOpenMetricsHelp, formatCanonical, formatValue, labelNumber } from "./format.js";
-import { renderLabels, type ExemplarSnapshot, type FamilySnapshot, type SampleLabels, type SampleSnapshot } from "./snapshot.js";
+import { renderLabels, renderSeries, type ExemplarSnapshot, type FamilySnapshot, type SampleLabels, type SampleSnapshot } from "./snapshot.js";
 
 /** The Content-Type of OpenMetrics 1.0. */
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/** Render metric families in OpenMetrics 1.0 text, ending with `# EOF`. */
-export function renderOpenMetrics(families: readonly FamilySnapshot[]): string {
+/**
+ * Render metric families in OpenMetrics 1.0 text, ending with `# EOF`. With `createdSamples`, a `_created`
+ * sample (seconds since the epoch) follows each counter, histogram and summary series that knows its
+ * created time.
+ */
+export function renderOpenMetrics(families: readonly FamilySnapshot[], options?: { readonly createdSamples?: boolean }): string {
+  const created = options?.createdSamples === true;
   let out = "";
-  for (const family of families) out += renderFamily(family);
+  for (const family of families) out += renderFamily(family, created);
   return `${out}# EOF\n`;
 }
 
-function renderFamily(family: FamilySnapshot): string {
-  return openMetricsFamilyHead(family) + openMetricsSamples(family, family.values ?? []);
+function renderFamily(family: FamilySnapshot, created: boolean): string {
+  return openMetricsFamilyHead(family) + openMetricsSamples(family, family.values ?? [], created);
 }
 
 /** A family's `# TYPE` and `# HELP` lines (see {@link openMetricsSamples}). */
 export function openMetricsFamilyHead(family: FamilySnapshot): string {
+  const q = family.quoted === true;
   switch (family.type) {
     case "counter":
-      return header(counterName(family), "counter", family.help);
+      return header(q, counterName(family), "counter", family.help);
     case "gauge":
-      return header(family.name, "gauge", family.help);
     case "histogram":
-      return header(family.name, "histogram", family.help);
     case "summary":
-      return header(family.name, "summary", family.help);
+      return header(q, family.name, family.type, family.help);
     default:
-      return header(family.name, "unknown", family.help);
+      return header(q, family.name, "unknown", family.help);
   }
 }
 
 /**
- * The sample lines of `values`, whole series of `family`: a family rendered in slices is its head, then
- * the lines of each slice's series.
+ * The sample lines of `values`, whole series of `family` (with `created`, their `_created` lines): a
+ * family rendered in slices is its head, then the lines of each slice's series.
  */
-export function openMetricsSamples(family: FamilySnapshot, values: readonly SampleSnapshot[]): string {
+export function openMetricsSamples(family: FamilySnapshot, values: readonly SampleSnapshot[], created: boolean): string {
   switch (family.type) {
     case "counter":
-      return renderCounter(family, values);
+      return renderCounter(family, values, created);
     case "histogram":
-      return renderHistogram(family, values);
+      return renderHistogram(family, values, created);
     case "summary":
-      return renderSummary(family, values);
+      return renderSummary(family, values, created);
     default:
       return renderPlain(family, values);
   }
@@ -63,14 +68,22 @@ function counterName(family: FamilySnapshot): string {
   return family.name.endsWith("_total") ? family.name.slice(0, -"_total".length) : family.name;
 }
 
-function header(name: string, type: string, help: string | undefined): string {
+function header(q: boolean, name: string, type: string, help: string | undefined): string {
+  const quoted = q ? quoteName(name, "metric") : name;
   // An empty HELP means no HELP (spec, "MetricFamily metadata"); writing `# HELP name ` adds nothing.
-  const helpLine = help ? `# HELP ${name} ${escapeOpenMetricsHelp(help)}\n` : "";
-  return `# TYPE ${name} ${type}\n${helpLine}`;
+  const helpLine = help ? `# HELP ${quoted} ${escapeOpenMetricsHelp(help)}\n` : "";
+  return `# TYPE ${quoted} ${type}\n${helpLine}`;
 }
 
-function line(name: string, labels: SampleLabels | undefined, value: number, exemplar?: ExemplarSnapshot | null): string {
-  return `${name}${labels === undefined ? "" : renderLabels(labels, escapeLabelValue)} ${formatValue(value)}${renderExemplar(exemplar)}\n`;
+function line(q: boolean, name: string, labels: SampleLabels | undefined, value: number, exemplar?: ExemplarSnapshot | null): string {
+  return `${renderSeries(name, labels, escapeLabelValue, q)} ${formatValue(value)}${renderExemplar(exemplar)}\n`;
+}
+
+/** The `_created` line of a series, when asked for and known. */
+function createdLine(q: boolean, enabled: boolean, name: string, labels: SampleLabels | undefined, sample: SampleSnapshot | undefined): string {
+  const created = sample?.created;
+  if (!enabled || created === undefined) return "";
+  return line(q, `${name}_created`, labels, created);
 }
 
 function renderExemplar(exemplar: ExemplarSnapshot | null | undefined): string {
@@ -81,15 +94,20 @@ function renderExemplar(exemplar: ExemplarSnapshot | null | undefined): string {
 }
 
 function renderPlain(family: FamilySnapshot, values: readonly SampleSnapshot[]): string {
+  const q = family.quoted === true;
   let out = "";
-  for (const sample of values) out += line(sample.metricName ?? family.name, sample.labels, sample.value);
+  for (const sample of values) out += line(q, sample.metricName ?? family.name, sample.labels, sample.value);
   return out;
 }
 
-function renderCounter(family: FamilySnapshot, values: readonly SampleSnapshot[]): string {
+function renderCounter(family: FamilySnapshot, values: readonly SampleSnapshot[], created: boolean): string {
+  const q = family.quoted === true;
   const name = counterName(family);
   let out = "";
-  for (const sample of values) out += line(`${name}_total`, sample.labels, sample.value, sample.exemplar);
+  for (const sample of values) {
+    out += line(q, `${name}_total`, sample.labels, sample.value, sample.exemplar);
+    out += createdLine(q, created, name, sample.labels, sample);
+  }
   return out;
 }
 
@@ -139,7 +157,8 @@ function pointLabels(sample: SampleSnapshot, special: string): SampleLabels | un
   return copy;
 }
 
-function renderHistogram(family: FamilySnapshot, values: readonly SampleSnapshot[]): string {
+function renderHistogram(family: FamilySnapshot, values: readonly SampleSnapshot[], created: boolean): string {
+  const q = family.quoted === true;
   const name = family.name;
   let out = "";
   for (const group of groupSeries(family, values, "_bucket", "le")) {
@@ -150,30 +169,33 @@ function renderHistogram(family: FamilySnapshot, values: readonly SampleSnapshot
     let negativeBucket = false;
     for (const { sample, le } of buckets) {
       if (le < 0) negativeBucket = true;
-      out += line(`${name}_bucket`, pointLabels(sample, "le"), sample.value, sample.exemplar);
+      out += line(q, `${name}_bucket`, pointLabels(sample, "le"), sample.value, sample.exemplar);
     }
     // Spec: a histogram with negative buckets has no sum, a sum is never negative or NaN, and _count
     // appears if and only if _sum does.
     const sum = group.sum;
     if (sum !== undefined && group.count !== undefined && !negativeBucket && sum.value >= 0) {
-      out += line(`${name}_count`, group.labels, group.count.value);
-      out += line(`${name}_sum`, group.labels, sum.value);
+      out += line(q, `${name}_count`, group.labels, group.count.value);
+      out += line(q, `${name}_sum`, group.labels, sum.value);
     }
+    out += createdLine(q, created, name, group.labels, group.count);
   }
   return out;
 }
 
-function renderSummary(family: FamilySnapshot, values: readonly SampleSnapshot[]): string {
+function renderSummary(family: FamilySnapshot, values: readonly SampleSnapshot[], created: boolean): string {
+  const q = family.quoted === true;
   const name = family.name;
   let out = "";
   for (const group of groupSeries(family, values, "", "quantile")) {
     for (const sample of group.points) {
       // Spec: quantile values are never negative; NaN (no recent observations) is allowed.
       if (sample.value < 0) continue;
-      out += line(name, pointLabels(sample, "quantile"), sample.value);
+      out += line(q, name, pointLabels(sample, "quantile"), sample.value);
     }
-    if (group.count !== undefined) out += line(`${name}_count`, group.labels, group.count.value);
-    if (group.sum !== undefined && group.sum.value >= 0) out += line(`${name}_sum`, group.labels, group.sum.value);
+    if (group.count !== undefined) out += line(q, `${name}_count`, group.labels, group.count.value);
+    if (group.sum !== undefined && group.sum.value >= 0) out += line(q, `${name}_sum`, group.labels, group.sum.value);
+    out += createdLine(q, created, name, group.labels, group.count);
   }
   return out;
 }

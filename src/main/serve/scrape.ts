@@ -1,6 +1,8 @@
 /**
- * One scrape, independent of the HTTP library: drain the hub, read the registry once, render the
- * negotiated format, gzip when allowed, all in steps that let the event loop run between them. Every way of serving (server, handler, fastify plugin) uses it.
+ * One scrape, independent of the HTTP library: drain the hub, read the registry once, keep the families
+ * asked for (`name[]`), write names as the scraper asked (`escaping=`), render the negotiated format, gzip
+ * when allowed, all in steps that let the event loop run between them. Every way of serving (server,
+ * handler, fastify plugin) uses it.
  * @module
  */
 import { promisify } from "node:util";
@@ -9,7 +11,7 @@ import type { Registry } from "prom-client";
 import { ErrorCodes, OperationError } from "../../shared/api/errors.js";
 import type { MetricsHub } from "../hub.js";
 import { scrapeAccess } from "../hub/internal.js";
-import { acceptsGzip, negotiateFormat } from "./negotiation.js";
+import { acceptsGzip, negotiate } from "./negotiation.js";
 import type { Reporter } from "./report.js";
 import { ScrapeAborted, Slicer, renderSliced } from "./sliced-render.js";
 
@@ -22,17 +24,30 @@ const gzipAsync = promisify(gzip);
  */
 const kGzipLevel = 1;
 
+/**
+ * Longest a step of a scrape holds the main thread, in milliseconds (plus the one piece of work that
+ * crossed it: a page of worker series, one prom-client metric's `get()`).
+ */
+const kScrapeSliceMs = 1;
+
+/** What a scrape answers when every client that waited for it went away; nobody reads it. */
+const ABORTED_TEXT = "503 Service Unavailable: every client of this scrape went away\n";
+
 /** What a scrape reads from, and where it reports a failed collect. */
 export interface ScrapeSource {
   readonly registry: Registry;
   readonly hub: MetricsHub | undefined;
   readonly report: Reporter;
+  /** Write OpenMetrics `_created` samples (see `openMetricsCreatedSamples`). */
+  readonly createdSamples?: boolean;
 }
 
 /** The parts of a request a scrape depends on. */
 export interface ScrapeRequest {
   readonly accept: string | undefined;
   readonly acceptEncoding: string | undefined;
+  /** The `name[]` query parameters: render only these families. */
+  readonly names?: readonly string[] | undefined;
 }
 
 /** A complete response: status, headers and body bytes (also sized for HEAD). */
@@ -43,15 +58,6 @@ export interface ScrapeResponse {
 }
 
 /**
- * Longest a step of a scrape holds the main thread, in milliseconds (plus the one piece of work that
- * crossed it: a page of worker series, one prom-client metric's `get()`).
- */
-const kScrapeSliceMs = 1;
-
-/** What a scrape answers when every client that waited for it went away; nobody reads it. */
-const ABORTED_TEXT = "503 Service Unavailable: every client of this scrape went away\n";
-
-/**
  * Render the registry for one request. Never rejects: a failed collect becomes a reported 500.
  *
  * The work is done in steps of about {@link kScrapeSliceMs} that yield to the event loop: first the
@@ -60,7 +66,7 @@ const ABORTED_TEXT = "503 Service Unavailable: every client of this scrape went 
  * client went away), the work stops at the next step.
  */
 export async function scrape(source: ScrapeSource, request: ScrapeRequest, signal?: AbortSignal): Promise<ScrapeResponse> {
-  const format = negotiateFormat(request.accept);
+  const negotiated = negotiate(request.accept);
   const slicer = new Slicer(kScrapeSliceMs, signal);
   let rendered: { body: Buffer; contentType: string };
   try {
@@ -68,7 +74,7 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
     // this does nothing, instead of throwing; a registry the hub does not own is read the same way.
     if (source.hub !== undefined) await scrapeAccess(source.hub).drainPublished(signal);
     slicer.check();
-    rendered = await renderSliced(format, source, slicer);
+    rendered = await renderSliced({ negotiated, names: request.names, createdSamples: source.createdSamples === true }, source, slicer);
   } catch (cause) {
     if (cause instanceof ScrapeAborted) return plain(503, ABORTED_TEXT);
     const detail = cause instanceof Error ? cause.message : String(cause);

@@ -5,7 +5,7 @@
  * client went away stops.
  * @module
  */
-import { acceptsGzip, negotiateFormat } from "./negotiation.js";
+import { acceptsGzip, negotiate } from "./negotiation.js";
 import { scrape, type ScrapeRequest, type ScrapeResponse, type ScrapeSource } from "./scrape.js";
 
 /** One render in progress, and the clients waiting for it. */
@@ -43,7 +43,9 @@ export class ScrapeFlights {
    * keeps its render going.
    */
   tryRun(request: ScrapeRequest, signal?: AbortSignal): Promise<ScrapeResponse> | undefined {
-    const key = `${negotiateFormat(request.accept)}:${acceptsGzip(request.acceptEncoding) ? "gzip" : "identity"}`;
+    const { format, version, escaping, escapingNamed } = negotiate(request.accept);
+    const names = request.names === undefined ? "" : JSON.stringify(request.names);
+    const key = `${format}:${version}:${escaping}:${escapingNamed}:${acceptsGzip(request.acceptEncoding) ? "gzip" : "identity"}:${names}`;
     let flight = this.#inFlight.get(key);
     if (flight === undefined) {
       if (this.#inFlight.size >= this.#limit) return undefined;

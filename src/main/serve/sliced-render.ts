@@ -9,11 +9,11 @@
 import type { Registry } from "prom-client";
 import type { MetricsHub } from "../hub.js";
 import { scrapeAccess } from "../hub/internal.js";
-import type { ExpositionFormat } from "./negotiation.js";
+import type { Negotiated } from "./negotiation.js";
 import { OPENMETRICS_CONTENT_TYPE, openMetricsFamilyHead, openMetricsSamples } from "./openmetrics.js";
 import { PROTOBUF_CONTENT_TYPE, protobufFamilyHead, protobufMetrics } from "./protobuf/render.js";
-import type { FamilySnapshot, SampleSnapshot } from "./snapshot.js";
-import { TEXT_CONTENT_TYPE, textFamilyHead, textSamples } from "./text-format.js";
+import { filterFamilies, nameFamilies, type FamilySnapshot, type SampleSnapshot } from "./snapshot.js";
+import { kText1ContentType, TEXT_CONTENT_TYPE, textFamilyHead, textSamples } from "./text-format.js";
 
 /** Worker series read per page: a page of histogram series renders in well under a slice. */
 const kSeriesPerPage = 32;
@@ -80,8 +80,11 @@ interface PartWriter {
 }
 
 class TextWriter implements PartWriter {
-  readonly contentType = TEXT_CONTENT_TYPE;
+  readonly contentType: string;
   readonly #chunks: Buffer[] = [];
+  constructor(contentType: string) {
+    this.contentType = contentType;
+  }
   #families = 0;
   begin(family: FamilySnapshot): void {
     this.#chunks.push(Buffer.from(`${this.#families++ === 0 ? "" : "\n\n"}${textFamilyHead(family)}`, "utf8"));
@@ -97,13 +100,18 @@ class TextWriter implements PartWriter {
 }
 
 class OpenMetricsWriter implements PartWriter {
-  readonly contentType = OPENMETRICS_CONTENT_TYPE;
+  readonly contentType: string;
   readonly #chunks: Buffer[] = [];
+  readonly #created: boolean;
+  constructor(contentType: string, created: boolean) {
+    this.contentType = contentType;
+    this.#created = created;
+  }
   begin(family: FamilySnapshot): void {
     this.#chunks.push(Buffer.from(openMetricsFamilyHead(family), "utf8"));
   }
   part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void {
-    if (values.length > 0) this.#chunks.push(Buffer.from(openMetricsSamples(family, values), "utf8"));
+    if (values.length > 0) this.#chunks.push(Buffer.from(openMetricsSamples(family, values, this.#created), "utf8"));
   }
   end(): void {}
   finish(): Buffer[] {
@@ -113,8 +121,11 @@ class OpenMetricsWriter implements PartWriter {
 }
 
 class ProtobufWriter implements PartWriter {
-  readonly contentType = PROTOBUF_CONTENT_TYPE;
+  readonly contentType: string;
   readonly #chunks: Buffer[] = [];
+  constructor(contentType: string) {
+    this.contentType = contentType;
+  }
   #family: Uint8Array[] = [];
   #familyBytes = 0;
   begin(): void {
@@ -143,10 +154,23 @@ function bufferOf(bytes: Uint8Array): Buffer {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-function writerFor(format: ExpositionFormat): PartWriter {
-  if (format === "openmetrics") return new OpenMetricsWriter();
-  if (format === "protobuf") return new ProtobufWriter();
-  return new TextWriter();
+/** What a render writes: the negotiated format and names, the families asked for, `_created` samples. */
+export interface RenderRequest {
+  readonly negotiated: Negotiated;
+  /** The `name[]` query parameters: render only these families. */
+  readonly names: readonly string[] | undefined;
+  readonly createdSamples: boolean;
+}
+
+function writerFor(request: RenderRequest): PartWriter {
+  const { negotiated } = request;
+  // The Content-Type names the scheme used whenever the scraper named one, and always for text 1.0.0;
+  // a scraper that never heard of escaping gets the Content-Type it always got.
+  const escaping = negotiated.escapingNamed ? `; escaping=${negotiated.escaping}` : "";
+  if (negotiated.format === "openmetrics") return new OpenMetricsWriter(OPENMETRICS_CONTENT_TYPE + escaping, request.createdSamples);
+  if (negotiated.format === "protobuf") return new ProtobufWriter(PROTOBUF_CONTENT_TYPE + escaping);
+  if (negotiated.version === "1.0.0") return new TextWriter(`${kText1ContentType}; escaping=${negotiated.escaping}`);
+  return new TextWriter(TEXT_CONTENT_TYPE + escaping);
 }
 
 /** What `registry.getMetricsAsJSON()` does to a metric's values when the registry has default labels. */
@@ -163,43 +187,54 @@ interface ListedMetric {
   name: string;
   help: string;
   type: string;
+  /** A worker metric's declared UTF-8 names (bridge-metric.ts). */
+  utf8?: FamilySnapshot["utf8"];
   get(): Promise<FamilySnapshot> | FamilySnapshot;
 }
 
 /**
- * Render every metric of `source.registry` in `format`, in steps that each end with {@link Slicer.pause}:
- * the same bytes as rendering `registry.getMetricsAsJSON()` at once, apart from records applied while the
- * render runs (a series read later may include them; a series read earlier shows them in the next scrape).
- * The hub is not drained here: call its `drainPublished()` first. Rejects with {@link ScrapeAborted}.
+ * Render every metric of `source.registry` as `request` asks, in steps that each end with
+ * {@link Slicer.pause}: the same bytes as rendering `registry.getMetricsAsJSON()` at once, apart from
+ * records applied while the render runs (a series read later may include them; a series read earlier
+ * shows them in the next scrape). The hub is not drained here: call its `drainPublished()` first.
+ * Rejects with {@link ScrapeAborted}.
  */
-export async function renderSliced(format: ExpositionFormat, source: SlicedSource, slicer: Slicer): Promise<{ body: Buffer; contentType: string }> {
+export async function renderSliced(request: RenderRequest, source: SlicedSource, slicer: Slicer): Promise<{ body: Buffer; contentType: string }> {
   const { registry, hub } = source;
-  const writer = writerFor(format);
+  const writer = writerFor(request);
+  const scheme = request.negotiated.escaping;
   const defaultLabels = (registry as unknown as { _defaultLabels?: Record<string, unknown> })._defaultLabels;
   const defaults = defaultLabels !== undefined && Object.keys(defaultLabels).length > 0 ? defaultLabels : undefined;
   const access = hub === undefined ? undefined : scrapeAccess(hub);
   // Listed quietly: the hub's registry hook would drain everything at once.
   const list = (): ListedMetric[] => registry.getMetricsAsArray() as unknown as ListedMetric[];
   const metrics = access !== undefined ? access.quietly(list) : list();
+  /** The family as the scraper asked its names written, with `values`. */
+  const named = (family: FamilySnapshot, values: readonly SampleSnapshot[]): FamilySnapshot =>
+    nameFamilies([{ ...family, values: withDefaultLabels(values, defaults) }], scheme)[0] as FamilySnapshot;
   for (const metric of metrics) {
     await slicer.pause();
     const pages = access?.pagesOf(metric);
     if (pages === undefined) {
       // prom-client's get(): its synchronous part (a collect callback that drains the hub) runs quietly.
       const snapshot = await (access !== undefined ? access.quietly(() => metric.get()) : metric.get());
-      const family: FamilySnapshot = { name: snapshot.name, help: snapshot.help, type: snapshot.type };
+      if (filterFamilies([snapshot], request.names).length === 0) continue;
+      const family = named(snapshot, snapshot.values ?? []);
       writer.begin(family);
-      writer.part(family, withDefaultLabels(snapshot.values ?? [], defaults));
+      writer.part(family, family.values ?? []);
       writer.end(family);
       continue;
     }
-    const family: FamilySnapshot = { name: metric.name, help: metric.help, type: metric.type };
-    writer.begin(family);
+    const meta: FamilySnapshot = { name: metric.name, help: metric.help, type: metric.type, ...(metric.utf8 === undefined ? {} : { utf8: metric.utf8 }) };
+    if (filterFamilies([meta], request.names).length === 0) continue;
+    const head = named(meta, []);
+    writer.begin(head);
     for (let values = pages(kSeriesPerPage); values !== undefined; values = pages(kSeriesPerPage)) {
-      writer.part(family, withDefaultLabels(values as unknown as SampleSnapshot[], defaults));
+      const family = named(meta, values as unknown as SampleSnapshot[]);
+      writer.part(family, family.values ?? []);
       await slicer.pause();
     }
-    writer.end(family);
+    writer.end(head);
   }
   return { body: await join(writer.finish(), slicer), contentType: writer.contentType };
 }
