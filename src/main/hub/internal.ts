@@ -62,7 +62,7 @@ export function isMetricsHub(value: unknown): boolean {
 /** What a scrape that works in steps reads of a hub (see src/main/serve/sliced-render.ts). */
 export interface ScrapeAccess {
   /** Apply every record published before the call, in steps that let the event loop run. */
-  drainPublished(signal?: AbortSignal): Promise<void>;
+  drainPublished(signal?: { readonly aborted: boolean }): Promise<void>;
   /** Run `read` (a metric's `get()`, a listing) without the drains it would ask of the hub. */
   quietly<T>(read: () => T): T;
   /**

@@ -122,7 +122,7 @@ export class DrainScheduler {
    * the event loop runs (the background drain may take records meanwhile, and records published later
    * may be applied too). Resolves early when `signal` aborts or the scheduler closes.
    */
-  async drainPublished(signal?: AbortSignal): Promise<void> {
+  async drainPublished(signal?: { readonly aborted: boolean }): Promise<void> {
     if (this.#closed) return;
     const marks = this.#work.mark();
     for (;;) {

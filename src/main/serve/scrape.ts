@@ -65,7 +65,7 @@ export interface ScrapeResponse {
  * a time, then copying the body together; gzip runs in libuv's thread pool. When `signal` aborts (every
  * client went away), the work stops at the next step.
  */
-export async function scrape(source: ScrapeSource, request: ScrapeRequest, signal?: AbortSignal): Promise<ScrapeResponse> {
+export async function scrape(source: ScrapeSource, request: ScrapeRequest, signal?: { readonly aborted: boolean }): Promise<ScrapeResponse> {
   const negotiated = negotiate(request.accept);
   const slicer = new Slicer(kScrapeSliceMs, signal);
   let rendered: { body: Buffer; contentType: string };

@@ -8,10 +8,21 @@
 import { acceptsGzip, negotiate } from "./negotiation.js";
 import { scrape, type ScrapeRequest, type ScrapeResponse, type ScrapeSource } from "./scrape.js";
 
+/**
+ * Tells when a client went away: an AbortSignal, or the lighter {@link ClientGone} the servers make per
+ * request (an AbortController costs more than a small scrape's render).
+ */
+export type ClientSignal = AbortSignal | ClientGone;
+
+/** What a render reads to know it should stop: set once every client of the flight went away. */
+interface StopFlag {
+  aborted: boolean;
+}
+
 /** One render in progress, and the clients waiting for it. */
 interface Flight {
   readonly response: Promise<ScrapeResponse>;
-  readonly controller: AbortController;
+  readonly stop: StopFlag;
   /** Clients waiting that can go away (those that passed a signal); -1 once one waits without a signal. */
   waiting: number;
 }
@@ -42,18 +53,18 @@ export class ScrapeFlights {
    * client waiting for it went away, and a later request starts a new one; a request without a signal
    * keeps its render going.
    */
-  tryRun(request: ScrapeRequest, signal?: AbortSignal): Promise<ScrapeResponse> | undefined {
+  tryRun(request: ScrapeRequest, signal?: ClientSignal): Promise<ScrapeResponse> | undefined {
     const { format, version, escaping, escapingNamed } = negotiate(request.accept);
     const names = request.names === undefined ? "" : JSON.stringify(request.names);
     const key = `${format}:${version}:${escaping}:${escapingNamed}:${acceptsGzip(request.acceptEncoding) ? "gzip" : "identity"}:${names}`;
     let flight = this.#inFlight.get(key);
     if (flight === undefined) {
       if (this.#inFlight.size >= this.#limit) return undefined;
-      const controller = new AbortController();
-      const response = scrape(this.#source, request, controller.signal).finally(() => {
+      const stop: StopFlag = { aborted: false };
+      const response = scrape(this.#source, request, stop).finally(() => {
         if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
       });
-      flight = { response, controller, waiting: 0 };
+      flight = { response, stop, waiting: 0 };
       this.#inFlight.set(key, flight);
     }
     this.#wait(key, flight, signal);
@@ -61,11 +72,11 @@ export class ScrapeFlights {
   }
 
   /** Like {@link tryRun}, for flights without a limit (the handler and the fastify plugin): always answers. */
-  run(request: ScrapeRequest, signal?: AbortSignal): Promise<ScrapeResponse> {
+  run(request: ScrapeRequest, signal?: ClientSignal): Promise<ScrapeResponse> {
     return this.tryRun(request, signal) ?? scrape(this.#source, request, signal);
   }
 
-  #wait(key: string, flight: Flight, signal: AbortSignal | undefined): void {
+  #wait(key: string, flight: Flight, signal: ClientSignal | undefined): void {
     if (signal === undefined || flight.waiting < 0) {
       flight.waiting = -1;
       return;
@@ -75,33 +86,56 @@ export class ScrapeFlights {
       return;
     }
     flight.waiting++;
-    signal.addEventListener(
-      "abort",
-      () => {
-        if (flight.waiting > 0 && --flight.waiting === 0) this.#abort(key, flight);
-      },
-      { once: true },
-    );
+    const gone = (): void => {
+      if (flight.waiting > 0 && --flight.waiting === 0) this.#abort(key, flight);
+    };
+    if (signal instanceof ClientGone) signal.onGone(gone);
+    else signal.addEventListener("abort", gone, { once: true });
   }
 
   #abort(key: string, flight: Flight): void {
     // A later request for the same bytes starts a render of its own instead of joining a stopped one.
     if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key);
-    flight.controller.abort();
+    flight.stop.aborted = true;
+  }
+}
+
+/** A client that may go away before its response is sent (see {@link clientGone}). */
+export class ClientGone {
+  #aborted = false;
+  #listeners: Array<() => void> = [];
+
+  /** Whether the client went away. */
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  /** Call `listener` once, when the client goes away. */
+  onGone(listener: () => void): void {
+    this.#listeners.push(listener);
+  }
+
+  /** The client went away: tell the listeners, once. */
+  abort(): void {
+    if (this.#aborted) return;
+    this.#aborted = true;
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const listener of listeners) listener();
   }
 }
 
 /**
- * An AbortSignal that aborts when the client of `res` goes away before its response was sent.
+ * A signal that aborts when the client of `res` goes away before its response was sent.
  *
  * @example
  * flights.run(request, clientGone(res));
  */
-export function clientGone(res: { once(event: "close", listener: () => void): unknown; readonly headersSent: boolean }): AbortSignal {
-  const controller = new AbortController();
+export function clientGone(res: { once(event: "close", listener: () => void): unknown; readonly headersSent: boolean }): ClientGone {
+  const gone = new ClientGone();
   // "close" before the headers went out: the connection ended under a response still being made.
   res.once("close", () => {
-    if (!res.headersSent) controller.abort();
+    if (!res.headersSent) gone.abort();
   });
-  return controller.signal;
+  return gone;
 }

@@ -18,6 +18,9 @@ import { kText1ContentType, TEXT_CONTENT_TYPE, textFamilyHead, textSamples } fro
 /** Worker series read per page: a page of histogram series renders in well under a slice. */
 const kSeriesPerPage = 32;
 
+/** Characters of text gathered before they are encoded into a chunk of the body. */
+const kTextChunkChars = 1 << 16;
+
 /** Bytes of the body copied per step when the slices are joined into one buffer. */
 const kCopyBytesPerStep = 4 * 1024 * 1024;
 
@@ -32,13 +35,13 @@ export class ScrapeAborted extends Error {
 /** Steps of bounded length: {@link pause} yields to the event loop once a step has run its time. */
 export class Slicer {
   readonly #sliceMs: number;
-  readonly #signal: AbortSignal | undefined;
+  readonly #signal: { readonly aborted: boolean } | undefined;
   #deadline: number;
   /** Turns of the event loop this slicer gave back so far. */
   yields = 0;
 
   /** Steps of `sliceMs`; {@link pause} throws {@link ScrapeAborted} once `signal` aborts. */
-  constructor(sliceMs: number, signal?: AbortSignal) {
+  constructor(sliceMs: number, signal?: { readonly aborted: boolean }) {
     this.#sliceMs = sliceMs;
     this.#signal = signal;
     this.#deadline = performance.now() + sliceMs;
@@ -49,10 +52,18 @@ export class Slicer {
     if (this.#signal?.aborted === true) throw new ScrapeAborted();
   }
 
-  /** Let the event loop run when this step has run its time; throws {@link ScrapeAborted} when aborted. */
-  async pause(): Promise<void> {
+  /**
+   * Let the event loop run when this step has run its time: a promise to await then, `undefined` while
+   * the step may go on (so a small render costs no await per metric). Throws {@link ScrapeAborted} when
+   * aborted; the promise rejects with it when the signal aborted during the pause.
+   */
+  pause(): Promise<void> | undefined {
     this.check();
-    if (performance.now() < this.#deadline) return;
+    if (performance.now() < this.#deadline) return undefined;
+    return this.#yield();
+  }
+
+  async #yield(): Promise<void> {
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.yields++;
     this.check();
@@ -79,44 +90,63 @@ interface PartWriter {
   finish(): Buffer[];
 }
 
+/** Text written so far, turned into bytes once it is long enough (and at the end). */
+class TextChunks {
+  readonly #chunks: Buffer[] = [];
+  #pending = "";
+  add(text: string): void {
+    this.#pending += text;
+    if (this.#pending.length >= kTextChunkChars) this.#flush();
+  }
+  finish(): Buffer[] {
+    this.#flush();
+    return this.#chunks;
+  }
+  #flush(): void {
+    if (this.#pending === "") return;
+    this.#chunks.push(Buffer.from(this.#pending, "utf8"));
+    this.#pending = "";
+  }
+}
+
 class TextWriter implements PartWriter {
   readonly contentType: string;
-  readonly #chunks: Buffer[] = [];
+  readonly #text = new TextChunks();
+  #families = 0;
   constructor(contentType: string) {
     this.contentType = contentType;
   }
-  #families = 0;
   begin(family: FamilySnapshot): void {
-    this.#chunks.push(Buffer.from(`${this.#families++ === 0 ? "" : "\n\n"}${textFamilyHead(family)}`, "utf8"));
+    this.#text.add(`${this.#families++ === 0 ? "" : "\n\n"}${textFamilyHead(family)}`);
   }
   part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void {
-    if (values.length > 0) this.#chunks.push(Buffer.from(textSamples(family, values), "utf8"));
+    if (values.length > 0) this.#text.add(textSamples(family, values));
   }
   end(): void {}
   finish(): Buffer[] {
-    this.#chunks.push(Buffer.from("\n", "utf8"));
-    return this.#chunks;
+    this.#text.add("\n");
+    return this.#text.finish();
   }
 }
 
 class OpenMetricsWriter implements PartWriter {
   readonly contentType: string;
-  readonly #chunks: Buffer[] = [];
+  readonly #text = new TextChunks();
   readonly #created: boolean;
   constructor(contentType: string, created: boolean) {
     this.contentType = contentType;
     this.#created = created;
   }
   begin(family: FamilySnapshot): void {
-    this.#chunks.push(Buffer.from(openMetricsFamilyHead(family), "utf8"));
+    this.#text.add(openMetricsFamilyHead(family));
   }
   part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void {
-    if (values.length > 0) this.#chunks.push(Buffer.from(openMetricsSamples(family, values, this.#created), "utf8"));
+    if (values.length > 0) this.#text.add(openMetricsSamples(family, values, this.#created));
   }
   end(): void {}
   finish(): Buffer[] {
-    this.#chunks.push(Buffer.from("# EOF\n", "utf8"));
-    return this.#chunks;
+    this.#text.add("# EOF\n");
+    return this.#text.finish();
   }
 }
 
@@ -210,15 +240,23 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
   const list = (): ListedMetric[] => registry.getMetricsAsArray() as unknown as ListedMetric[];
   const metrics = access !== undefined ? access.quietly(list) : list();
   /** The family as the scraper asked its names written, with `values`. */
-  const named = (family: FamilySnapshot, values: readonly SampleSnapshot[]): FamilySnapshot =>
-    nameFamilies([{ ...family, values: withDefaultLabels(values, defaults) }], scheme)[0] as FamilySnapshot;
+  const named = (family: FamilySnapshot, values: readonly SampleSnapshot[]): FamilySnapshot => {
+    const labelled = withDefaultLabels(values, defaults);
+    // Classic names under any scheme but `dots` are written as they are: no copy.
+    if (scheme !== "dots" && family.utf8 === undefined) return family.values === labelled ? family : { ...family, values: labelled };
+    return nameFamilies([{ ...family, values: labelled }], scheme)[0] as FamilySnapshot;
+  };
+  const wanted = (family: FamilySnapshot): boolean => request.names === undefined || request.names.length === 0 || filterFamilies([family], request.names).length > 0;
   for (const metric of metrics) {
-    await slicer.pause();
+    const paused = slicer.pause();
+    if (paused !== undefined) await paused;
     const pages = access?.pagesOf(metric);
     if (pages === undefined) {
       // prom-client's get(): its synchronous part (a collect callback that drains the hub) runs quietly.
-      const snapshot = await (access !== undefined ? access.quietly(() => metric.get()) : metric.get());
-      if (filterFamilies([snapshot], request.names).length === 0) continue;
+      const got = access !== undefined ? access.quietly(() => metric.get()) : metric.get();
+      // The hub's self-metrics answer at once: no await (a turn of the microtask queue) for them.
+      const snapshot = got instanceof Promise ? await got : got;
+      if (!wanted(snapshot)) continue;
       const family = named(snapshot, snapshot.values ?? []);
       writer.begin(family);
       writer.part(family, family.values ?? []);
@@ -226,13 +264,14 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
       continue;
     }
     const meta: FamilySnapshot = { name: metric.name, help: metric.help, type: metric.type, ...(metric.utf8 === undefined ? {} : { utf8: metric.utf8 }) };
-    if (filterFamilies([meta], request.names).length === 0) continue;
+    if (!wanted(meta)) continue;
     const head = named(meta, []);
     writer.begin(head);
     for (let values = pages(kSeriesPerPage); values !== undefined; values = pages(kSeriesPerPage)) {
       const family = named(meta, values as unknown as SampleSnapshot[]);
       writer.part(family, family.values ?? []);
-      await slicer.pause();
+      const paused = slicer.pause();
+      if (paused !== undefined) await paused;
     }
     writer.end(head);
   }
@@ -252,7 +291,8 @@ async function join(chunks: readonly Buffer[], slicer: Slicer): Promise<Buffer> 
     sinceYield += chunk.length;
     if (sinceYield >= kCopyBytesPerStep) {
       sinceYield = 0;
-      await slicer.pause();
+      const paused = slicer.pause();
+      if (paused !== undefined) await paused;
     }
   }
   return body;
