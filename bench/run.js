@@ -10,6 +10,7 @@ import { otelCost, printOtel } from "./otel.js";
 import { figuresOf, mergeFigures, printReport, targets } from "./lib/report.js";
 import { flags, machine } from "./lib/stats.js";
 import { ensureBenchDependencies } from "./setup.js";
+import { printStalls, stallBench, stallGoals } from "./stalls.js";
 import { runSuite, settingsFor } from "./suite.js";
 
 const options = flags();
@@ -57,6 +58,9 @@ const next = await runSuite({
   log,
 });
 
+console.log("main-thread stalls while scraped (issue 22) ...");
+const stalls = await stallBench(options);
+
 const figures = mergeFigures(figuresOf(node20, ""), figuresOf(next, "@22"));
 info.loadAverageAtEnd = os.loadavg();
 info.seconds = (performance.now() - started) / 1000;
@@ -71,11 +75,12 @@ const result = {
   warnings: [...warnings, ...node20.warnings, ...next.warnings],
 };
 result.targets = targets(figures);
-result.goals = goals(result);
+result.goals = [...goals(result), ...stallGoals(stalls)];
 
 printCore({ cost, drain, load, memory, costRun, breakdown });
 printNative(native);
 printRender(native.render);
+printStalls(stalls, []);
 printOtel(otel);
 printReport(result);
 console.log(`\nload average at end: ${info.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}; took ${info.seconds.toFixed(0)} s`);

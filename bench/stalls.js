@@ -94,6 +94,7 @@ export function printStalls(stalls, goals = stallGoals(stalls)) {
     const scr = r.scrapes > 0 ? `; scrape p50 ${ms(r.scrapeP50Ms)}, p99 ${ms(r.scrapeP99Ms)} (${r.scrapes}), ${(r.bytes / 1024).toFixed(0)} KiB` : "";
     console.log(`  ${what}: longest stall ${ms(r.maxGapMs)} [${r.maxGapRange.map(ms).join(" .. ")}], ELD p99 ${ms(r.eldP99Ms)}${scr}${held}`);
   }
+  if (goals.length === 0) return;
   console.log("\ngoals (issue 22):");
   for (const g of goals) console.log(`  ${g.met ? "met   " : "MISSED"} ${g.name}: ${g.detail} (want ${g.want})`);
 }
