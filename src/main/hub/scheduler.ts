@@ -10,13 +10,13 @@ import { kDoorbellWord } from "../../shared/transport/layout.js";
  * Longest a drain step holds the main thread, in milliseconds, before it lets the event loop run (plus
  * the chunk that crossed it): the background drain and a scrape's drain both work in steps this long.
  */
-export const kDrainSliceMs = 1;
+const kDrainSliceMs = 1;
 
-/** What each slot had published at a moment: the positions its record sequence must reach. */
-export interface DrainMarks {
-  /** Marks not reached yet; a step removes those it reaches. */
-  readonly pending: unknown[];
-}
+/**
+ * What each slot had published at a moment: the positions its record sequence must reach. `pending` holds
+ * the marks not reached yet; a step removes those it reaches.
+ */
+type DrainMarks = { readonly pending: unknown[] };
 
 /** The drains a scheduler runs; the hub implements them over its slot table. */
 export interface DrainWork {
