@@ -252,4 +252,6 @@ function raiseHighWater(words: Uint32Array, count: number): void {
 const kRuntime = Symbol.for("prom-threads.worker.runtime");
 
 /** This thread's runtime: one per thread, whatever copy of this module created it. */
-export const runtime: Runtime = ((globalThis as { [kRuntime]?: Runtime })[kRuntime] ??= new Runtime());
+const shared = globalThis as { [kRuntime]?: Runtime };
+if (shared[kRuntime] === undefined) shared[kRuntime] = new Runtime();
+export const runtime: Runtime = shared[kRuntime];

@@ -20,7 +20,9 @@ interface SeriesIds {
 /** The key of this thread's ids on `globalThis`, shared by every copy of this module, as the runtime is. */
 const kSeriesIds = Symbol.for("prom-threads.worker.seriesIds");
 
-const ids: SeriesIds = ((globalThis as { [kSeriesIds]?: SeriesIds })[kSeriesIds] ??= { free: [], highest: -1 });
+const shared = globalThis as { [kSeriesIds]?: SeriesIds };
+if (shared[kSeriesIds] === undefined) shared[kSeriesIds] = { free: [], highest: -1 };
+const ids: SeriesIds = shared[kSeriesIds];
 
 /** Take a series id for a new label set of `metric`: a released one when there is one. */
 export function takeSeriesId(metric: string): number {
