@@ -24,7 +24,8 @@ const bundle = await rolldown({
 });
 await bundle.write({ dir: out, format: "esm", entryFileNames: "[name].js", chunkFileNames: "worker-[hash].js", sourcemap: false });
 await bundle.close();
-// tsc's maps of the two entries describe files the bundle replaced.
+// Chunks of an earlier bundle, and maps of the two entries (tsc writes them when sourceMap is on), would
+// describe files the bundle replaced.
 for (const old of readdirSync(worker)) if (/^(worker-[\w-]+\.js(\.map)?|index\.js\.map|pool-task\.js\.map)$/.test(old)) rmSync(path.join(worker, old));
 for (const file of readdirSync(out)) renameSync(path.join(out, file), path.join(worker, file));
 rmSync(out, { recursive: true, force: true });
