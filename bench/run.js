@@ -10,6 +10,8 @@ import { otelCost, printOtel } from "./otel.js";
 import { figuresOf, mergeFigures, printReport, targets } from "./lib/report.js";
 import { flags, machine } from "./lib/stats.js";
 import { ensureBenchDependencies } from "./setup.js";
+import { printStalls, stallBench, stallGoals } from "./stalls.js";
+import { printStartup, startupBench, startupGoals } from "./startup.js";
 import { runSuite, settingsFor } from "./suite.js";
 
 const options = flags();
@@ -58,6 +60,10 @@ const next = await runSuite({
   log,
 });
 
+console.log("main-thread stalls while scraped (issue 22) ...");
+const stalls = await stallBench(options);
+const startup = await startupBench(options);
+
 const figures = mergeFigures(figuresOf(node20, ""), figuresOf(next, "@22"));
 info.loadAverageAtEnd = os.loadavg();
 info.seconds = (performance.now() - started) / 1000;
@@ -72,11 +78,13 @@ const result = {
   warnings: [...warnings, ...node20.warnings, ...next.warnings],
 };
 result.targets = targets(figures);
-result.goals = goals(result);
+result.goals = [...goals(result), ...stallGoals(stalls), ...startupGoals(startup)];
 
 printCore({ cost, drain, load, memory, costRun, breakdown, early });
 printNative(native);
 printRender(native.render);
+printStalls(stalls, []);
+printStartup(startup);
 printOtel(otel);
 printReport(result);
 console.log(`\nload average at end: ${info.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}; took ${info.seconds.toFixed(0)} s`);

@@ -113,7 +113,7 @@ export function goals(result) {
 /** One line per goal. */
 export function goalLines(list, markdown) {
   return list.map((g) => {
-    const value = g.unit === "x" ? `${g.value.toFixed(2)}x` : g.unit === "ns" ? `${g.value.toFixed(1)} ns` : g.unit === "bytes" ? kib(g.value) : String(g.value);
+    const value = g.unit === "x" ? `${g.value.toFixed(2)}x` : g.unit === "ms" ? `${g.value.toFixed(2)} ms` : g.unit === "ns" ? `${g.value.toFixed(1)} ns` : g.unit === "bytes" ? kib(g.value) : String(g.value);
     return `${markdown ? "- " : "  "}${g.met ? "met    " : "MISSED "} ${g.name}: want ${g.want}; measured ${value} (${g.detail})`;
   });
 }

@@ -9,11 +9,12 @@ import { ConfigurationError, ErrorCodes, type PromThreadsError } from "../shared
 import { WORKER_DATA_KEY, findHandle, type HubHandle, type HubWorkerData } from "../shared/transport/handle.js";
 import { AttachedTargets, isPool, type AttachTarget } from "./attach.js";
 import { MetricCatalogue } from "./hub/catalogue.js";
-import { registerStatusSources, registerWorkerMetrics } from "./hub/internal.js";
+import { registerScrapeAccess, registerStatusSources, registerWorkerMetrics } from "./hub/internal.js";
 import { HubMemory } from "./hub/memory.js";
 import { HubReports } from "./hub/reports.js";
-import { DrainScheduler } from "./hub/scheduler.js";
-import { SlotTable } from "./hub/slots.js";
+import { DrainScheduler, type DrainWork } from "./hub/scheduler.js";
+import { BridgeMetric } from "./bridge/bridge-metric.js";
+import { SlotTable, type SlotMark } from "./hub/slots.js";
 import { resolveHubOptions, type MetricsHubOptions } from "./options.js";
 import { PoolMetrics, type ObservablePool, type PoolAttachOptions } from "./pool-metrics.js";
 import { hookRegistry, type RegistryMethod } from "./registry-hook.js";
@@ -141,13 +142,15 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
         })
       : undefined;
     this.#unhookRegistry = this.#hookRegistry();
-    this.#scheduler = new DrainScheduler((budget) => this.#drain(budget), {
-      control: this.#memory.control,
-      intervalMs: resolved.drainIntervalMs,
-      chunk: this.#memory.layout.ringCapacity,
-    });
+    this.#scheduler = new DrainScheduler(this.#drainWork(), { control: this.#memory.control, intervalMs: resolved.drainIntervalMs });
     registerStatusSources(this, (minSlots) => ({ slots: this.#slots.status(minSlots), pools: this.#poolMetrics?.status() ?? [] }));
     registerWorkerMetrics(this, () => this.#catalogue.accepted());
+    const scheduler = this.#scheduler;
+    registerScrapeAccess(this, {
+      drainPublished: (signal) => scheduler.drainPublished(signal),
+      quietly: (read) => scheduler.quietly(read),
+      pagesOf: (metric) => (metric instanceof BridgeMetric ? metric.pages() : undefined),
+    });
   }
 
   /**
@@ -246,19 +249,25 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.#selfMetrics?.unregister();
   }
 
-  /**
-   * One drain of every slot, at most `budget` records of each; `true` when records were left and this
-   * drain applied or dropped some (so a next step makes progress).
-   */
-  #drain(budget: number): boolean {
-    const start = performance.now();
-    const tally = this.#tally;
-    const before = tally.drained + tally.droppedTotal;
-    // Pick up pool workers created since the last look, before they can exit unseen.
-    this.#targets.scan();
-    const left = this.#slots.drain(budget);
-    this.#selfMetrics?.observeDrain((performance.now() - start) / 1000);
-    return left && tally.drained + tally.droppedTotal !== before;
+  /** The drains the scheduler runs, each timed into the drain-duration self-metric. */
+  #drainWork(): DrainWork {
+    const timed = <T>(drain: () => T): T => {
+      const start = performance.now();
+      // Pick up pool workers created since the last look, before they can exit unseen.
+      this.#targets.scan();
+      try {
+        return drain();
+      } finally {
+        this.#selfMetrics?.observeDrain((performance.now() - start) / 1000);
+      }
+    };
+    const slots = this.#slots;
+    return {
+      all: () => timed(() => slots.drain(Infinity)),
+      step: (deadline) => timed(() => slots.drainUntil(deadline)),
+      mark: () => ({ pending: timed(() => slots.mark()) }),
+      stepToward: (marks, deadline) => timed(() => slots.drainToward(marks.pending as SlotMark[], deadline)),
+    };
   }
 
   /** Warn when a pool's workers cannot find this hub: their task timings and thread metrics would be missing. */
@@ -280,7 +289,10 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
    * wrapper left behind after close() drains a closed hub, which returns at once.
    */
   #hookRegistry(): () => void {
-    const drain = (): void => this.drainSync();
+    const drain = (): void => {
+      // A sliced scrape lists the registry without draining: it drained in steps before (see hub/internal.ts).
+      if (!this.#scheduler.quiet) this.drainSync();
+    };
     return hookRegistry(
       this.registry,
       ["getMetricsAsArray", "resetMetrics"],

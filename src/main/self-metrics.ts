@@ -59,7 +59,7 @@ class SelfMetric {
    * The samples in prom-client's `get()` shape. Their labels stay in `labels` (not `sharedLabels`), so a
    * registry's default labels come after them, exactly as after a prom-client metric's labels.
    */
-  async get(): Promise<MetricSnapshot> {
+  get(): MetricSnapshot {
     return { name: this.name, help: this.help, type: this.type, values: this.#samples() as MetricValue<string>[], aggregator: this.aggregator };
   }
 

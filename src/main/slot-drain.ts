@@ -160,6 +160,16 @@ export class SlotDrain implements RecordSink {
     return budget !== Infinity && this.#reader.hasPending();
   }
 
+  /** Records read or skipped from this slot so far, whoever owned it (see {@link SlotReader.consumed}). */
+  consumed(): number {
+    return this.#reader.consumed();
+  }
+
+  /** Records published to this slot (ring and overflow) and not read yet. */
+  pendingRecords(): number {
+    return this.#reader.pendingRecords();
+  }
+
   /** Records waiting in this slot's overflow. */
   overflowPending(): number {
     return this.#reader.overflowPending();

@@ -244,5 +244,14 @@ function raiseHighWater(words: Uint32Array, count: number): void {
   }
 }
 
-/** This thread's runtime. */
-export const runtime = new Runtime();
+/**
+ * The key of this thread's runtime on `globalThis`: registered, so every copy of this module a thread
+ * loads (the bundled worker entry, a module imported one by one) finds the same runtime, and the thread
+ * has one slot and one set of metric ids.
+ */
+const kRuntime = Symbol.for("prom-threads.worker.runtime");
+
+/** This thread's runtime: one per thread, whatever copy of this module created it. */
+const shared = globalThis as { [kRuntime]?: Runtime };
+if (shared[kRuntime] === undefined) shared[kRuntime] = new Runtime();
+export const runtime: Runtime = shared[kRuntime];

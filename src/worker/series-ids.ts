@@ -11,14 +11,22 @@ import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 import { REMOVED_SERIES_ID } from "../shared/transport/protocol.js";
 import { runtime } from "./runtime.js";
 
-/** Released ids, reused last in, first out. */
-const free: number[] = [];
-/** Highest id handed out so far, for tests of reuse. */
-let highest = -1;
+/** This thread's series ids: released ones (reused last in, first out), and the highest handed out so far. */
+interface SeriesIds {
+  readonly free: number[];
+  highest: number;
+}
+
+/** The key of this thread's ids on `globalThis`, shared by every copy of this module, as the runtime is. */
+const kSeriesIds = Symbol.for("prom-threads.worker.seriesIds");
+
+const shared = globalThis as { [kSeriesIds]?: SeriesIds };
+if (shared[kSeriesIds] === undefined) shared[kSeriesIds] = { free: [], highest: -1 };
+const ids: SeriesIds = shared[kSeriesIds];
 
 /** Take a series id for a new label set of `metric`: a released one when there is one. */
 export function takeSeriesId(metric: string): number {
-  const reused = free.pop();
+  const reused = ids.free.pop();
   if (reused !== undefined) return reused;
   const id = runtime.nextSeriesId(metric);
   if (id === REMOVED_SERIES_ID) {
@@ -27,16 +35,16 @@ export function takeSeriesId(metric: string): number {
       `Metric "${metric}": this thread holds ${REMOVED_SERIES_ID} label sets, the most one thread can; remove() label sets it no longer uses`,
     );
   }
-  if (id > highest) highest = id;
+  if (id > ids.highest) ids.highest = id;
   return id;
 }
 
 /** Give back the id of a removed label set; call only after its REMOVE record is written. */
 export function releaseSeriesId(id: number): void {
-  free.push(id);
+  ids.free.push(id);
 }
 
 /** @internal The highest series id this thread has handed out (-1 before the first); for tests. */
 export function highestSeriesId(): number {
-  return highest;
+  return ids.highest;
 }

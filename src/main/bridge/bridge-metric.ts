@@ -172,8 +172,42 @@ export abstract class BridgeMetric {
     return this.labelNames.length === 0;
   }
 
+  /**
+   * The metric's series, as a live iterator: series added while it is held are still visited, deleted
+   * ones skipped (a Map's iterator), so a scrape can page through them across turns of the event loop.
+   */
+  protected abstract seriesIterator(): Iterator<unknown>;
+
+  /** Render the values of `series` (taken from {@link seriesIterator}), as prom-client's metrics do. */
+  protected abstract snapshotOf(series: Iterable<unknown>): MetricValue<string>[];
+
   /** Render the current values, as prom-client's metrics do. */
-  protected abstract snapshot(): MetricValue<string>[];
+  protected snapshot(): MetricValue<string>[] {
+    return this.snapshotOf({ [Symbol.iterator]: () => this.seriesIterator() });
+  }
+
+  /**
+   * @internal For scrapes that render in slices: a reader of the exported values, at most `maxSeries`
+   * series per call, each series read whole in one call (a histogram's buckets, `_count` and `_sum`
+   * agree), without draining the hub. `undefined` once every series was read.
+   */
+  pages(): (maxSeries: number) => MetricValue<string>[] | undefined {
+    const iterator = this.seriesIterator();
+    let done = false;
+    return (maxSeries) => {
+      if (done) return undefined;
+      const batch: unknown[] = [];
+      while (batch.length < maxSeries) {
+        const next = iterator.next();
+        if (next.done === true) {
+          done = true;
+          break;
+        }
+        batch.push(next.value);
+      }
+      return this.snapshotOf(batch);
+    };
+  }
 
   /**
    * Render the current values for the text exposition. Defaults to {@link snapshot}; a metric may return

@@ -29,9 +29,13 @@ export class BridgeCounter extends BridgeMetric {
     return binding;
   }
 
-  protected snapshot(): MetricValue<string>[] {
+  protected seriesIterator(): Iterator<Binding> {
+    return this.#series.values();
+  }
+
+  protected snapshotOf(bindings: Iterable<Binding>): MetricValue<string>[] {
     const values: MetricValue<string>[] = [];
-    for (const { target } of this.#series.values()) {
+    for (const { target } of bindings) {
       const series = target as CounterSeries;
       if (!isRecorded(series.value)) continue;
       // The exemplar field only when one was recorded, so output without exemplars stays as it was.

@@ -41,10 +41,14 @@ export class BridgeGauge extends BridgeMetric {
     return new Binding(KIND_GAUGE, contribution);
   }
 
-  protected snapshot(): MetricValue<string>[] {
+  protected seriesIterator(): Iterator<GaugeSeries> {
+    return this.#series.values();
+  }
+
+  protected snapshotOf(all: Iterable<GaugeSeries>): MetricValue<string>[] {
     const values: MetricValue<string>[] = [];
     const unlabelled = this.unlabelled;
-    for (const series of this.#series.values()) {
+    for (const series of all) {
       if (series.contributions.size === 0) continue;
       const value = combine(this.#aggregate, series.contributions);
       // A labelled series no live worker has set (since its declaration or a reset) is not exported.

@@ -53,15 +53,19 @@ export class BridgeHistogram extends BridgeMetric {
   }
 
   /**
-   * The values in prom-client's shape. Bucket samples carry their exemplar when one was recorded; the
+   * The values of `bindings` in prom-client's shape. Bucket samples carry their exemplar when one was recorded; the
    * `_count` sample of a native histogram carries its native buckets in a `native` field, which only the
    * protobuf renderer reads (the text formats cannot express them).
    */
-  protected snapshot(): MetricValue<string>[] {
+  protected seriesIterator(): Iterator<Binding> {
+    return this.#series.values();
+  }
+
+  protected snapshotOf(bindings: Iterable<Binding>): MetricValue<string>[] {
     const values: MetricValue<string>[] = [];
     const bucketName = `${this.name}_bucket`;
     const n = this.#bounds.length;
-    for (const { target } of this.#series.values()) {
+    for (const { target } of bindings) {
       const series = target as HistogramSeries;
       if (!exported(series)) continue;
       const exemplars = series.exemplars;

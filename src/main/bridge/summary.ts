@@ -71,7 +71,12 @@ export class BridgeSummary extends BridgeMetric {
     return binding;
   }
 
-  protected snapshot(): MetricValue<string>[] {
+  /** The prom-client Summary renders the series; this object lists none of its own. */
+  protected seriesIterator(): Iterator<never> {
+    return [][Symbol.iterator]();
+  }
+
+  protected snapshotOf(): MetricValue<string>[] {
     return [];
   }
 

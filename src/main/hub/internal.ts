@@ -58,3 +58,31 @@ export function workerMetrics(hub: object): BridgeMetric[] {
 export function isMetricsHub(value: unknown): boolean {
   return typeof value === "object" && value !== null && typeof (value as { [kWorkerMetrics]?: unknown })[kWorkerMetrics] === "function";
 }
+
+/** What a scrape that works in steps reads of a hub (see src/main/serve/sliced-render.ts). */
+export interface ScrapeAccess {
+  /** Apply every record published before the call, in steps that let the event loop run. */
+  drainPublished(signal?: { readonly aborted: boolean }): Promise<void>;
+  /** Run `read` (a metric's `get()`, a listing) without the drains it would ask of the hub. */
+  quietly<T>(read: () => T): T;
+  /**
+   * A reader of a worker metric's values, at most `maxSeries` whole series per call (`undefined` once
+   * all were read), or `undefined` for a metric that is not a worker metric.
+   */
+  pagesOf(metric: unknown): ((maxSeries: number) => unknown[] | undefined) | undefined;
+}
+
+/** The key of a hub's scrape access; see {@link kStatusReader} for why a registered symbol. */
+const kScrapeAccess = Symbol.for("prom-threads.hub.scrapeAccess");
+
+/** Make `access` the scrape access of `hub`; called once, by the hub's constructor. */
+export function registerScrapeAccess(hub: object, access: ScrapeAccess): void {
+  Object.defineProperty(hub, kScrapeAccess, { value: access });
+}
+
+/** The scrape access of `hub`: throws a TypeError for anything that is not a MetricsHub. */
+export function scrapeAccess(hub: object): ScrapeAccess {
+  const access = (hub as { [kScrapeAccess]?: ScrapeAccess })[kScrapeAccess];
+  if (access === undefined) throw new TypeError("scrapeAccess() takes a MetricsHub");
+  return access;
+}

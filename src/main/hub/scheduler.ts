@@ -1,15 +1,37 @@
 /**
- * When the hub drains: on every scrape (everything), on a timer and on the doorbell (a ring's worth per
- * slot, continued at the next turn while a backlog remains), never two drains at once.
+ * When the hub drains: on `registry.metrics()` and `drainSync()` (everything, at once); on a timer and on
+ * the doorbell (steps of about {@link kDrainSliceMs}, continued at the next turn while a backlog remains);
+ * for a scrape, everything published before it began, in steps too. Never two drains at once.
  * @module
  */
 import { kDoorbellWord } from "../../shared/transport/layout.js";
 
 /**
- * One drain of every slot, at most `budget` records of each; returns `true` when records were left and
- * the drain made progress (a next step would take more).
+ * Longest a drain step holds the main thread, in milliseconds, before it lets the event loop run (plus
+ * the chunk that crossed it): the background drain and a scrape's drain both work in steps this long.
  */
-export type DrainWork = (budget: number) => boolean;
+const kDrainSliceMs = 1;
+
+/**
+ * What each slot had published at a moment: the positions its record sequence must reach. `pending` holds
+ * the marks not reached yet; a step removes those it reaches.
+ */
+type DrainMarks = { readonly pending: unknown[] };
+
+/** The drains a scheduler runs; the hub implements them over its slot table. */
+export interface DrainWork {
+  /** Drain everything published now. */
+  all(): void;
+  /**
+   * Drain chunks of every slot in turn until `deadline` (a `performance.now()` time) or nothing is left;
+   * `true` when records were left and this step made progress (a next step would take more).
+   */
+  step(deadline: number): boolean;
+  /** Mark what every slot has published now. */
+  mark(): DrainMarks;
+  /** Drain toward `marks` until `deadline`; `true` while marks are left. */
+  stepToward(marks: DrainMarks, deadline: number): boolean;
+}
 
 /** Where and how often to drain. */
 export interface SchedulerOptions {
@@ -17,34 +39,32 @@ export interface SchedulerOptions {
   control: Int32Array;
   /** Milliseconds between background drains. */
   intervalMs: number;
-  /** Records per slot a background drain takes at most (a ring's worth). */
-  chunk: number;
 }
 
 /**
  * Run a hub's drains.
  *
  * @example
- * const scheduler = new DrainScheduler((budget) => slots.drain(budget), { control, intervalMs: 100, chunk: 65536 });
+ * const scheduler = new DrainScheduler(work, { control, intervalMs: 100 });
  * scheduler.drainAll();
  */
 export class DrainScheduler {
   readonly #work: DrainWork;
   readonly #control: Int32Array;
-  readonly #chunk: number;
   readonly #timer: ReturnType<typeof setInterval>;
   #draining = false;
   /** A background drain left records and has its next step scheduled. */
   #chunkScheduled = false;
   /** Set by a full drain, cleared at the next microtask checkpoint: see {@link drainForCollect}. */
   #drainedThisTurn = false;
+  /** Reads of the registry that asked for no collect-time drain (see {@link quietly}) in progress. */
+  #quiet = 0;
   #closed = false;
 
   /** Start the timer and the doorbell. */
   constructor(work: DrainWork, options: SchedulerOptions) {
     this.#work = work;
     this.#control = options.control;
-    this.#chunk = options.chunk;
     this.#timer = setInterval(() => this.#drainInBackground(), options.intervalMs);
     this.#timer.unref();
     this.#armDoorbell();
@@ -52,7 +72,19 @@ export class DrainScheduler {
 
   /** Drain everything published, now (a drain already running, or a closed scheduler, returns at once). */
   drainAll(): void {
-    this.#drain(Infinity);
+    if (this.#closed || this.#draining) return;
+    this.#draining = true;
+    if (!this.#drainedThisTurn) {
+      this.#drainedThisTurn = true;
+      queueMicrotask(() => {
+        this.#drainedThisTurn = false;
+      });
+    }
+    try {
+      this.#work.all();
+    } finally {
+      this.#draining = false;
+    }
   }
 
   /**
@@ -60,10 +92,53 @@ export class DrainScheduler {
    * `get()` synchronously, right after the registry hook drained everything published before the scrape
    * began; draining again for each metric would only add records published during the scrape, at the
    * cost of one full drain per metric, which under overload multiplies the scrape's time. So these drain
-   * only when no drain ran yet in the current synchronous turn (a lone `getSingleMetricAsString()` does).
+   * only when no drain ran yet in the current synchronous turn (a lone `getSingleMetricAsString()` does),
+   * and not at all inside {@link quietly}.
    */
   drainForCollect(): void {
-    if (!this.#drainedThisTurn) this.drainAll();
+    if (!this.#drainedThisTurn && this.#quiet === 0) this.drainAll();
+  }
+
+  /** Whether the registry hook's drain is off now (inside {@link quietly}). */
+  get quiet(): boolean {
+    return this.#quiet > 0;
+  }
+
+  /**
+   * Run `read` (a listing of the registry, a metric's `get()`) without the drains it would ask for: a
+   * scrape that drained in steps reads its metrics without a full drain per metric.
+   */
+  quietly<T>(read: () => T): T {
+    this.#quiet++;
+    try {
+      return read();
+    } finally {
+      this.#quiet--;
+    }
+  }
+
+  /**
+   * Drain every record published before the call, in steps of about {@link kDrainSliceMs} between which
+   * the event loop runs (the background drain may take records meanwhile, and records published later
+   * may be applied too). Resolves early when `signal` aborts or the scheduler closes.
+   */
+  async drainPublished(signal?: { readonly aborted: boolean }): Promise<void> {
+    if (this.#closed) return;
+    const marks = this.#work.mark();
+    for (;;) {
+      if (!this.#draining) {
+        this.#draining = true;
+        let left: boolean;
+        try {
+          left = this.#work.stepToward(marks, performance.now() + kDrainSliceMs);
+        } finally {
+          this.#draining = false;
+        }
+        if (!left) return;
+      }
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (signal?.aborted === true || this.#closed) return;
+    }
   }
 
   /** Stop draining: the timer, the doorbell loop and any scheduled step end. */
@@ -72,38 +147,32 @@ export class DrainScheduler {
     clearInterval(this.#timer);
   }
 
-  #drain(budget: number): boolean {
-    if (this.#closed || this.#draining) return false;
-    this.#draining = true;
-    if (budget === Infinity && !this.#drainedThisTurn) {
-      this.#drainedThisTurn = true;
-      queueMicrotask(() => {
-        this.#drainedThisTurn = false;
-      });
-    }
-    try {
-      return this.#work(budget);
-    } finally {
-      this.#draining = false;
-    }
-  }
-
   /**
-   * The timer's and the doorbell's drain: at most a ring's worth of records per slot, then, if more is
-   * waiting (a worker's overflow under load) and this step made progress, again at the next turn of the
-   * event loop. A backlog of a million records is taken in short steps, between which the event loop
-   * serves scrapes and I/O; a scrape itself still drains everything published before it.
+   * The timer's and the doorbell's drain: one step of about {@link kDrainSliceMs} over every slot in turn,
+   * in the check phase of the event loop; then, if more is waiting (a worker's overflow under load) and
+   * this step made progress, another at the next turn. At most one background step runs per turn,
+   * whatever asks for it (timer, doorbell, the last step), so under overload the drain takes about one
+   * slice per turn and a scrape's steps, requests and I/O get the rest. A backlog of a million records is
+   * taken in short steps.
    *
-   * The next step is a ref'd immediate: an unref'd one runs only once something else wakes the event loop
+   * The step is a ref'd immediate: an unref'd one runs only once something else wakes the event loop
    * (the next timer tick, at worst). It is ref'd only while a backlog remains, so an idle hub never keeps
    * the process alive; a step that took nothing (a half-published declaration) leaves the rest to the timer.
    */
   #drainInBackground(): void {
-    if (!this.#drain(this.#chunk) || this.#chunkScheduled) return;
+    if (this.#chunkScheduled || this.#closed) return;
     this.#chunkScheduled = true;
     setImmediate(() => {
       this.#chunkScheduled = false;
-      this.#drainInBackground();
+      if (this.#closed || this.#draining) return;
+      this.#draining = true;
+      let left: boolean;
+      try {
+        left = this.#work.step(performance.now() + kDrainSliceMs);
+      } finally {
+        this.#draining = false;
+      }
+      if (left) this.#drainInBackground();
     });
   }
 

@@ -16,6 +16,19 @@ import type { HubReports } from "./reports.js";
  */
 const kStrayExitGraceMs = 1000;
 
+/**
+ * Records of one slot a drain step takes before it looks at the clock: one chunk costs far less than a
+ * step's time even for records that create series, and reading the clock costs nothing next to it.
+ */
+const kDrainChunk = 2048;
+
+/** What one slot had published when a scrape began: the position its record sequence must reach. */
+export interface SlotMark {
+  readonly index: number;
+  readonly slot: SlotDrain;
+  readonly target: number;
+}
+
 /** One slot as the status page shows it. */
 export interface SlotStatus {
   /** Whether a worker owns the slot. */
@@ -50,6 +63,8 @@ export class SlotTable {
   /** When a drain first saw EXITED in the slot of a followed owner that has not exited, or -1. */
   readonly #exitedSeen: number[] = [];
   #quarantined = 0;
+  /** The slot the next drain step starts with, so every slot gets its turn under load. */
+  #nextSlot = 0;
   #lastUnslotted = 0;
   #lastLate = 0;
   #ringFillWindow = 0;
@@ -73,6 +88,82 @@ export class SlotTable {
     for (let slot = 0; slot < highWater; slot++) if (this.#drainSlot(slot, budget)) left = true;
     this.#countLost();
     return left;
+  }
+
+  /**
+   * Drain chunks of every slot in turn, starting where the last step stopped, until `deadline` (a
+   * `performance.now()` time) or nothing is left; count what workers lost without a slot.
+   * @returns `true` when records were left and this step took some.
+   */
+  drainUntil(deadline: number): boolean {
+    const highWater = this.#memory.highWater();
+    let tookAny = false;
+    let progressed = true;
+    let left = false;
+    try {
+      while (progressed) {
+        progressed = false;
+        left = false;
+        for (let n = 0; n < highWater; n++) {
+          const index = (this.#nextSlot + n) % highWater;
+          const before = this.#slots[index]?.consumed() ?? 0;
+          const more = this.#drainSlot(index, kDrainChunk);
+          if ((this.#slots[index]?.consumed() ?? 0) !== before) progressed = tookAny = true;
+          if (!more) continue;
+          left = true;
+          if (performance.now() >= deadline) {
+            this.#nextSlot = (index + 1) % highWater;
+            return tookAny;
+          }
+        }
+      }
+      return left && tookAny;
+    } finally {
+      this.#countLost();
+    }
+  }
+
+  /**
+   * Mark what every slot has published now (opening slots claimed since the last drain), for
+   * {@link drainToward}.
+   */
+  mark(): SlotMark[] {
+    const marks: SlotMark[] = [];
+    const highWater = this.#memory.highWater();
+    for (let index = 0; index < highWater; index++) {
+      // A drain of no records: opens a newly claimed slot, releases one whose owner left.
+      this.#drainSlot(index, 0);
+      const slot = this.#slots[index];
+      if (slot?.active !== true || this.#quarantine[index] !== undefined) continue;
+      marks.push({ index, slot, target: slot.consumed() + slot.pendingRecords() });
+    }
+    this.#countLost();
+    return marks;
+  }
+
+  /**
+   * Drain chunks of the marked slots until each reached its mark, or `deadline`. A mark is reached when
+   * its slot's sequence passed it (a released slot was drained whole), or its slot made no progress (what
+   * is left cannot be read yet: a half-published declaration; or the slot was quarantined); reached marks
+   * are removed from `marks`.
+   * @returns `true` while marks are left.
+   */
+  drainToward(marks: SlotMark[], deadline: number): boolean {
+    try {
+      while (marks.length > 0) {
+        for (let i = marks.length - 1; i >= 0; i--) {
+          const mark = marks[i] as SlotMark;
+          const before = mark.slot.consumed();
+          this.#drainSlot(mark.index, kDrainChunk);
+          const after = mark.slot.consumed();
+          if (after >= mark.target || after === before) marks.splice(i, 1);
+          if (performance.now() >= deadline) return marks.length > 0;
+        }
+      }
+      return false;
+    } finally {
+      this.#countLost();
+    }
   }
 
   /** Release every slot owned by the thread `threadId`, which has exited. Never throws. */

@@ -5,12 +5,23 @@
 
 /** Escape a label value: backslash, double quote and line feed (both formats). */
 export function escapeLabelValue(value: string): string {
-  return value.replace(/[\\"\n]/g, escapeChar);
+  // Most values need nothing: a scan of their characters costs a fraction of a replace() per value, and a
+  // scrape escapes every label value of every sample.
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c === 0x5c || c === 0x22 || c === 0x0a) return value.replace(/[\\"\n]/g, escapeChar);
+  }
+  return value;
 }
 
 /** Escape HELP text for the text format 0.0.4: backslash and line feed only. */
 export function escapeTextHelp(help: string): string {
-  return help.replace(/[\\\n]/g, escapeChar);
+  // As for label values: most help texts need nothing.
+  for (let i = 0; i < help.length; i++) {
+    const c = help.charCodeAt(i);
+    if (c === 0x5c || c === 0x0a) return help.replace(/[\\\n]/g, escapeChar);
+  }
+  return help;
 }
 
 /** Escape HELP text for OpenMetrics, whose `escaped-string` also excludes the double quote. */

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolveSource, type MetricsHandlerOptions } from "./options.js";
 import { isReadMethod, methodNotAllowed, requestedNames, send } from "./respond.js";
 import { plain } from "./scrape.js";
-import { ScrapeFlights } from "./single-flight.js";
+import { ScrapeFlights, clientGone } from "./single-flight.js";
 
 /** A `(req, res)` handler, usable with `http.createServer()` and express (`app.all(path, handler)`). */
 export type MetricsRequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -31,7 +31,8 @@ export function metricsHandler(options?: MetricsHandlerOptions): MetricsRequestH
       send(req, res, methodNotAllowed());
       return;
     }
-    flights.run({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"], names: requestedNames(req.url) }).then(
+    // A client that goes away stops the render (when no other client waits for it).
+    flights.run({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"], names: requestedNames(req.url) }, clientGone(res)).then(
       (response) => send(req, res, response),
       // scrape() does not reject; this is for a failure while writing, so the client still gets an answer.
       () => send(req, res, plain(500, "500 Internal Server Error\n")),

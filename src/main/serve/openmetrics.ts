@@ -29,18 +29,43 @@ export function renderOpenMetrics(families: readonly FamilySnapshot[], options?:
 }
 
 function renderFamily(family: FamilySnapshot, created: boolean): string {
+  return openMetricsFamilyHead(family) + openMetricsSamples(family, family.values ?? [], created);
+}
+
+/** A family's `# TYPE` and `# HELP` lines (see {@link openMetricsSamples}). */
+export function openMetricsFamilyHead(family: FamilySnapshot): string {
+  const q = family.quoted === true;
   switch (family.type) {
     case "counter":
-      return renderCounter(family, created);
+      return header(q, counterName(family), "counter", family.help);
     case "gauge":
-      return renderPlain(family, "gauge");
     case "histogram":
-      return renderHistogram(family, created);
     case "summary":
-      return renderSummary(family, created);
+      return header(q, family.name, family.type, family.help);
     default:
-      return renderPlain(family, "unknown");
+      return header(q, family.name, "unknown", family.help);
   }
+}
+
+/**
+ * The sample lines of `values`, whole series of `family` (with `created`, their `_created` lines): a
+ * family rendered in slices is its head, then the lines of each slice's series.
+ */
+export function openMetricsSamples(family: FamilySnapshot, values: readonly SampleSnapshot[], created: boolean): string {
+  switch (family.type) {
+    case "counter":
+      return renderCounter(family, values, created);
+    case "histogram":
+      return renderHistogram(family, values, created);
+    case "summary":
+      return renderSummary(family, values, created);
+    default:
+      return renderPlain(family, values);
+  }
+}
+
+function counterName(family: FamilySnapshot): string {
+  return family.name.endsWith("_total") ? family.name.slice(0, -"_total".length) : family.name;
 }
 
 function header(q: boolean, name: string, type: string, help: string | undefined): string {
@@ -68,18 +93,18 @@ function renderExemplar(exemplar: ExemplarSnapshot | null | undefined): string {
   return ` # ${labels} ${formatValue(exemplar.value)}${timestamp}`;
 }
 
-function renderPlain(family: FamilySnapshot, type: string): string {
+function renderPlain(family: FamilySnapshot, values: readonly SampleSnapshot[]): string {
   const q = family.quoted === true;
-  let out = header(q, family.name, type, family.help);
-  for (const sample of family.values ?? []) out += line(q, sample.metricName ?? family.name, sample.labels, sample.value);
+  let out = "";
+  for (const sample of values) out += line(q, sample.metricName ?? family.name, sample.labels, sample.value);
   return out;
 }
 
-function renderCounter(family: FamilySnapshot, created: boolean): string {
+function renderCounter(family: FamilySnapshot, values: readonly SampleSnapshot[], created: boolean): string {
   const q = family.quoted === true;
-  const name = family.name.endsWith("_total") ? family.name.slice(0, -"_total".length) : family.name;
-  let out = header(q, name, "counter", family.help);
-  for (const sample of family.values ?? []) {
+  const name = counterName(family);
+  let out = "";
+  for (const sample of values) {
     out += line(q, `${name}_total`, sample.labels, sample.value, sample.exemplar);
     out += createdLine(q, created, name, sample.labels, sample);
   }
@@ -98,9 +123,9 @@ interface Group {
  * Gather samples by series. prom-client lists each series' samples together; the key (labels without
  * `skip`) also merges a series whose samples come apart.
  */
-function groupSeries(family: FamilySnapshot, pointSuffix: string, skip: string): Group[] {
+function groupSeries(family: FamilySnapshot, values: readonly SampleSnapshot[], pointSuffix: string, skip: string): Group[] {
   const groups = new Map<string, Group>();
-  for (const sample of family.values ?? []) {
+  for (const sample of values) {
     const labels = withoutLabel(sample.labels, skip);
     const key = renderLabels(labels, escapeLabelValue);
     let group = groups.get(key);
@@ -132,11 +157,11 @@ function pointLabels(sample: SampleSnapshot, special: string): SampleLabels | un
   return copy;
 }
 
-function renderHistogram(family: FamilySnapshot, created: boolean): string {
+function renderHistogram(family: FamilySnapshot, values: readonly SampleSnapshot[], created: boolean): string {
   const q = family.quoted === true;
   const name = family.name;
-  let out = header(q, name, "histogram", family.help);
-  for (const group of groupSeries(family, "_bucket", "le")) {
+  let out = "";
+  for (const group of groupSeries(family, values, "_bucket", "le")) {
     const buckets = group.points
       .map((sample) => ({ sample, le: labelNumber(sample.labels?.le) }))
       .filter((bucket) => !Number.isNaN(bucket.le))
@@ -158,11 +183,11 @@ function renderHistogram(family: FamilySnapshot, created: boolean): string {
   return out;
 }
 
-function renderSummary(family: FamilySnapshot, created: boolean): string {
+function renderSummary(family: FamilySnapshot, values: readonly SampleSnapshot[], created: boolean): string {
   const q = family.quoted === true;
   const name = family.name;
-  let out = header(q, name, "summary", family.help);
-  for (const group of groupSeries(family, "", "quantile")) {
+  let out = "";
+  for (const group of groupSeries(family, values, "", "quantile")) {
     for (const sample of group.points) {
       // Spec: quantile values are never negative; NaN (no recent observations) is allowed.
       if (sample.value < 0) continue;

@@ -1,7 +1,8 @@
 /**
  * One scrape, independent of the HTTP library: drain the hub, read the registry once, keep the families
  * asked for (`name[]`), write names as the scraper asked (`escaping=`), render the negotiated format, gzip
- * when allowed. Every way of serving (server, handler, fastify plugin) uses it.
+ * when allowed, all in steps that let the event loop run between them. Every way of serving (server,
+ * handler, fastify plugin) uses it.
  * @module
  */
 import { promisify } from "node:util";
@@ -9,14 +10,28 @@ import { gzip } from "node:zlib";
 import type { Registry } from "prom-client";
 import { ErrorCodes, OperationError } from "../../shared/api/errors.js";
 import type { MetricsHub } from "../hub.js";
-import { acceptsGzip, negotiate, type Negotiated } from "./negotiation.js";
-import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from "./openmetrics.js";
-import { PROTOBUF_CONTENT_TYPE, renderProtobuf } from "./protobuf/render.js";
+import { scrapeAccess } from "../hub/internal.js";
+import { acceptsGzip, negotiate } from "./negotiation.js";
 import type { Reporter } from "./report.js";
-import { filterFamilies, nameFamilies, type FamilySnapshot } from "./snapshot.js";
-import { kText1ContentType, TEXT_CONTENT_TYPE, renderText } from "./text-format.js";
+import { ScrapeAborted, Slicer, renderSliced } from "./sliced-render.js";
 
 const gzipAsync = promisify(gzip);
+
+/**
+ * zlib's fastest level: about 8 times less CPU than the default level 6 for an exposition, for a body
+ * about 20% larger (measured on 2 MB of histogram lines: 7 ms against 60 ms). The compression runs in
+ * libuv's thread pool, but on a busy machine its CPU is taken from the workers and the main thread.
+ */
+const kGzipLevel = 1;
+
+/**
+ * Longest a step of a scrape holds the main thread, in milliseconds (plus the one piece of work that
+ * crossed it: a page of worker series, one prom-client metric's `get()`).
+ */
+const kScrapeSliceMs = 1;
+
+/** What a scrape answers when every client that waited for it went away; nobody reads it. */
+const ABORTED_TEXT = "503 Service Unavailable: every client of this scrape went away\n";
 
 /** What a scrape reads from, and where it reports a failed collect. */
 export interface ScrapeSource {
@@ -42,22 +57,30 @@ export interface ScrapeResponse {
   readonly body: Buffer;
 }
 
-/** Render the registry for one request. Never rejects: a failed collect becomes a reported 500. */
-export async function scrape(source: ScrapeSource, request: ScrapeRequest): Promise<ScrapeResponse> {
+/**
+ * Render the registry for one request. Never rejects: a failed collect becomes a reported 500.
+ *
+ * The work is done in steps of about {@link kScrapeSliceMs} that yield to the event loop: first the
+ * hub's drain of everything published before the scrape began, then the render, a few worker series at
+ * a time, then copying the body together; gzip runs in libuv's thread pool. When `signal` aborts (every
+ * client went away), the work stops at the next step.
+ */
+export async function scrape(source: ScrapeSource, request: ScrapeRequest, signal?: { readonly aborted: boolean }): Promise<ScrapeResponse> {
   const negotiated = negotiate(request.accept);
-  let families: FamilySnapshot[];
+  const slicer = new Slicer(kScrapeSliceMs, signal);
+  let rendered: { body: Buffer; contentType: string };
   try {
-    // The hub's registry drains on every listing; this also covers a registry the hub does not own.
-    // drainSync() rather than collect(): it does nothing once the hub is closed, instead of throwing.
-    source.hub?.drainSync();
-    families = (await source.registry.getMetricsAsJSON()) as unknown as FamilySnapshot[];
+    // Everything published before this point is applied before the render reads it. Against a closed hub
+    // this does nothing, instead of throwing; a registry the hub does not own is read the same way.
+    if (source.hub !== undefined) await scrapeAccess(source.hub).drainPublished(signal);
+    slicer.check();
+    rendered = await renderSliced({ negotiated, names: request.names, createdSamples: source.createdSamples === true }, source, slicer);
   } catch (cause) {
+    if (cause instanceof ScrapeAborted) return plain(503, ABORTED_TEXT);
     const detail = cause instanceof Error ? cause.message : String(cause);
     source.report(new OperationError(ErrorCodes.COLLECT_FAILED, `prom-threads: collecting metrics for a scrape failed: ${detail}`, { cause }));
     return plain(500, "500 Internal Server Error: collecting metrics failed\n");
   }
-  const named = nameFamilies(filterFamilies(families, request.names), negotiated.escaping);
-  const rendered = render(negotiated, named, source.createdSamples === true);
   const headers: Record<string, string> = {
     "Content-Type": rendered.contentType,
     "Cache-Control": "no-store",
@@ -65,28 +88,11 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest): Prom
   };
   let body = rendered.body;
   if (acceptsGzip(request.acceptEncoding)) {
-    body = await gzipAsync(body);
+    body = await gzipAsync(body, { level: kGzipLevel });
     headers["Content-Encoding"] = "gzip";
   }
   headers["Content-Length"] = String(body.length);
   return { status: 200, headers, body };
-}
-
-function render(negotiated: Negotiated, families: readonly FamilySnapshot[], createdSamples: boolean): { body: Buffer; contentType: string } {
-  // The Content-Type names the scheme used whenever the scraper named one, and always for text 1.0.0;
-  // a scraper that never heard of escaping gets the Content-Type it always got.
-  const escaping = negotiated.escapingNamed ? `; escaping=${negotiated.escaping}` : "";
-  if (negotiated.format === "openmetrics") {
-    return { body: Buffer.from(renderOpenMetrics(families, { createdSamples }), "utf8"), contentType: OPENMETRICS_CONTENT_TYPE + escaping };
-  }
-  if (negotiated.format === "protobuf") {
-    const bytes = renderProtobuf(families);
-    return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType: PROTOBUF_CONTENT_TYPE + escaping };
-  }
-  if (negotiated.version === "1.0.0") {
-    return { body: Buffer.from(renderText(families), "utf8"), contentType: `${kText1ContentType}; escaping=${negotiated.escaping}` };
-  }
-  return { body: Buffer.from(renderText(families), "utf8"), contentType: TEXT_CONTENT_TYPE + escaping };
 }
 
 /** A short plain-text response. */

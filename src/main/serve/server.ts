@@ -11,7 +11,7 @@ import { AUTH_CHALLENGE, BasicAuth } from "./auth.js";
 import { resolveServerOptions, type ResolvedServerOptions, type StartHttpServerOptions } from "./options.js";
 import { isReadMethod, methodNotAllowed, requestedNames, requestPath, send } from "./respond.js";
 import { plain } from "./scrape.js";
-import { ScrapeFlights } from "./single-flight.js";
+import { ScrapeFlights, clientGone } from "./single-flight.js";
 import { statusDocument, statusJson, statusPage } from "./status-page.js";
 import { writeFileSdTarget, type FileSdTarget } from "../discovery/file-sd.js";
 import { httpSdResponse } from "./http-sd-route.js";
@@ -61,7 +61,7 @@ export async function startHttpServer(options?: StartHttpServerOptions): Promise
   const auth = config.auth === undefined ? undefined : await BasicAuth.create(config.auth, limits);
   const flights = new ScrapeFlights(config.source, limits.maxConcurrentScrapes);
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
-    route(config, auth, flights, req).then(
+    route(config, auth, flights, req, res).then(
       (response) => send(req, res, response, limits),
       () => send(req, res, plain(500, "500 Internal Server Error\n"), limits),
     );
@@ -141,7 +141,7 @@ function listen(server: Server, config: ResolvedServerOptions): Promise<void> {
   });
 }
 
-async function route(config: ResolvedServerOptions, auth: BasicAuth | undefined, flights: ScrapeFlights, req: IncomingMessage) {
+async function route(config: ResolvedServerOptions, auth: BasicAuth | undefined, flights: ScrapeFlights, req: IncomingMessage, res: ServerResponse) {
   if (auth !== undefined) {
     const outcome = await auth.check(req.headers.authorization, req.socket.remoteAddress);
     if (outcome.result === "limited") {
@@ -155,7 +155,8 @@ async function route(config: ResolvedServerOptions, auth: BasicAuth | undefined,
   if (!isReadMethod(req.method)) return methodNotAllowed();
   if (path === HTTP_SD_PATH && path !== config.path && config.httpSd !== undefined) return httpSdResponse(config.httpSd);
   if (path === config.path) {
-    const response = flights.tryRun({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"], names: requestedNames(req.url) });
+    // A client that goes away stops the render (when no other client waits for it).
+    const response = flights.tryRun({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"], names: requestedNames(req.url) }, clientGone(res));
     return response ?? plain(503, "503 Service Unavailable: too many different scrapes at once\n", { "Retry-After": "1" });
   }
   const document = statusDocument(config.source.hub, config.path);

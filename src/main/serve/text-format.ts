@@ -8,7 +8,7 @@
  */
 import { quoteName } from "../../shared/model/names.js";
 import { escapeLabelValue, escapeTextHelp, formatValue } from "./format.js";
-import { renderSeries, type FamilySnapshot } from "./snapshot.js";
+import { renderSeries, type FamilySnapshot, type SampleSnapshot } from "./snapshot.js";
 
 /** The Content-Type of the text format 0.0.4. */
 export const TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -20,16 +20,21 @@ const TEXT_TYPES = new Set(["counter", "gauge", "histogram", "summary", "untyped
 /** Render metric families in the text format 0.0.4. */
 export function renderText(families: readonly FamilySnapshot[]): string {
   const blocks: string[] = [];
-  for (const family of families) {
-    const name = family.name;
-    const quoted = family.quoted === true;
-    const header = quoted ? quoteName(name, "metric") : name;
-    const type = TEXT_TYPES.has(family.type) ? family.type : "untyped";
-    let block = `# HELP ${header} ${escapeTextHelp(family.help ?? "")}\n# TYPE ${header} ${type}`;
-    for (const sample of family.values ?? []) {
-      block += `\n${renderSeries(sample.metricName ?? name, sample.labels, escapeLabelValue, quoted)} ${formatValue(sample.value)}`;
-    }
-    blocks.push(block);
-  }
+  for (const family of families) blocks.push(`${textFamilyHead(family)}${textSamples(family, family.values ?? [])}`);
   return `${blocks.join("\n\n")}\n`;
+}
+
+/** A family's `# HELP` and `# TYPE` lines, without a line feed after them (samples start with one). */
+export function textFamilyHead(family: FamilySnapshot): string {
+  const header = family.quoted === true ? quoteName(family.name, "metric") : family.name;
+  const type = TEXT_TYPES.has(family.type) ? family.type : "untyped";
+  return `# HELP ${header} ${escapeTextHelp(family.help ?? "")}\n# TYPE ${header} ${type}`;
+}
+
+/** Sample lines of `values` (some or all of a family's), each after a line feed. */
+export function textSamples(family: FamilySnapshot, values: readonly SampleSnapshot[]): string {
+  const quoted = family.quoted === true;
+  let out = "";
+  for (const sample of values) out += `\n${renderSeries(sample.metricName ?? family.name, sample.labels, escapeLabelValue, quoted)} ${formatValue(sample.value)}`;
+  return out;
 }

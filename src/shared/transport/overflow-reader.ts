@@ -24,6 +24,8 @@ export class OverflowReader {
   #f64: Float64Array = new Float64Array(0);
   #u8: Uint8Array = new Uint8Array(0);
   #read: number;
+  /** Records read or skipped since this reader was made: a position that only grows. */
+  #consumed = 0;
   /** The header as Int32, the view Atomics.notify needs. */
   readonly #waitView: Int32Array;
 
@@ -44,6 +46,11 @@ export class OverflowReader {
     return overflowFill(Atomics.load(this.#header, kOverflowWrite), this.#read, this.#capacity);
   }
 
+  /** Records read or skipped so far (see {@link SlotReader.consumed}). */
+  get consumed(): number {
+    return this.#consumed;
+  }
+
   /**
    * Hand the records from the read index up to `end` (a write index loaded by the caller) to `sink`, at
    * most about `budget` of them (a declaration is never split), then give their room back to the writer.
@@ -59,7 +66,10 @@ export class OverflowReader {
     // from a sane place), and say so.
     if (end >= 2 * capacity || overflowFill(end, r, capacity) > Math.min(capacity, this.#u8.length / kRecordBytes)) {
       sink.corrupt(`an overflow write index ${end} that cannot be the writer's (read index ${r}, capacity ${capacity})`);
-      if (end < 2 * capacity) this.#read = end;
+      if (end < 2 * capacity) {
+        this.#consumed += overflowFill(end, r, capacity);
+        this.#read = end;
+      }
       // Release: gives the skipped room back to the writer.
       Atomics.store(this.#header, kOverflowRead, this.#read);
       return 0;
@@ -90,6 +100,7 @@ export class OverflowReader {
       sink.declaration(word0, this.#copyPayload(nextOverflowIndex(r, capacity), payloadBytes));
       r = advanceOverflowIndex(r, records, capacity);
     }
+    this.#consumed += overflowFill(r, this.#read, capacity);
     this.#read = r;
     // Release: the writer may reuse every position before `r` once it sees this store.
     Atomics.store(this.#header, kOverflowRead, r);
@@ -107,6 +118,7 @@ export class OverflowReader {
     const end = Atomics.load(this.#header, kOverflowWrite);
     const skipped = end < 2 * this.#capacity ? Math.min(this.#capacity, overflowFill(end, this.#read, this.#capacity)) : 0;
     if (end < 2 * this.#capacity) this.#read = end;
+    this.#consumed += skipped;
     // Release: gives the room back; a new owner loads this index as its start.
     Atomics.store(this.#header, kOverflowRead, this.#read);
     // Why notify: a writer whose overflow was full may sleep on this word for room.

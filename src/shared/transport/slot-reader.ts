@@ -51,6 +51,8 @@ export class SlotReader {
   /** The out-of-range overflow write index last reported, or -1: one report per stray store, not per drain. */
   #badOverflowEnd = -1;
   #read: number;
+  /** Ring records read or skipped since this reader was made. */
+  #consumed = 0;
 
   /** Open the slot described by `options`. */
   constructor(options: SlotReaderOptions) {
@@ -89,6 +91,24 @@ export class SlotReader {
     // Acquire load; an index that cannot be the writer's holds no records the hub would read.
     if (Atomics.load(this.#header, kOverflowWrite) >= 2 * this.#overflowCapacity) return 0;
     return Math.min(this.#overflowCapacity, this.#overflow.pending());
+  }
+
+  /**
+   * Records read or skipped since this reader was made, ring and overflow: a position in the slot's
+   * record sequence that only grows. With {@link pendingRecords}, it marks what was published at a given
+   * moment: the reader hands records over in the order they were published (ring before the overflow it
+   * spilled to, and the writer returns to the ring only once the overflow was read empty), so once
+   * `consumed()` reaches `consumed() + pendingRecords()` taken at that moment, every record published
+   * before it was handed over.
+   */
+  consumed(): number {
+    return this.#consumed + this.#overflow.consumed;
+  }
+
+  /** Records published and not read yet, ring and overflow. The writer may add more while this returns. */
+  pendingRecords(): number {
+    // Acquire load of the writer's index; stale as soon as it is returned, never too high.
+    return ((Atomics.load(this.#header, kWriteIndex) - this.#read) >>> 0) + this.#overflow.pending();
   }
 
   /** Read the header's counters. */
@@ -164,6 +184,7 @@ export class SlotReader {
   }
 
   #skipTo(end: number): void {
+    this.#consumed += (end - this.#read) >>> 0;
     this.#read = end;
     // Release: gives the skipped room back to the writer.
     Atomics.store(this.#header, kReadIndex, end);
@@ -196,6 +217,7 @@ export class SlotReader {
       sink.declaration(word0, this.#copyPayload((r + 1) >>> 0, payloadBytes));
       r = (r + records) >>> 0;
     }
+    this.#consumed += (r - this.#read) >>> 0;
     this.#read = r;
     // Release: the writer may reuse every slot before `r` once it sees this store.
     Atomics.store(this.#header, kReadIndex, r);

@@ -49,32 +49,78 @@ export function renderProtobuf(families: readonly FamilySnapshot[]): Uint8Array 
     // Prometheus skips families without metrics; leaving them out saves the bytes.
     if (values.length === 0) continue;
     w.fork();
-    w.string(1, family.name);
-    if (family.help) w.string(2, family.help);
-    switch (family.type) {
-      case "counter":
-        w.uint(3, TYPE_COUNTER);
-        for (const sample of values) scalar(w, sample, 3, sample.exemplar);
-        break;
-      case "gauge":
-        w.uint(3, TYPE_GAUGE);
-        for (const sample of values) scalar(w, sample, 2, undefined);
-        break;
-      case "histogram":
-        w.uint(3, TYPE_HISTOGRAM);
-        for (const group of groupSeries(family.name, values, "le")) histogram(w, group);
-        break;
-      case "summary":
-        w.uint(3, TYPE_SUMMARY);
-        for (const group of groupSeries(family.name, values, "quantile")) summary(w, group);
-        break;
-      default:
-        w.uint(3, TYPE_UNTYPED);
-        for (const sample of values) scalar(w, sample, 5, undefined);
-    }
+    familyHead(w, family);
+    familyMetrics(w, family, values);
     w.join();
   }
   return w.finish();
+}
+
+/**
+ * Render one family's Metric messages for `values` (whole series), without the family's head: a family
+ * rendered in slices is the concatenation of its parts (see {@link protobufFamilyHead}).
+ */
+export function protobufMetrics(family: FamilySnapshot, values: readonly SampleSnapshot[]): Uint8Array {
+  const w = new ProtoWriter();
+  familyMetrics(w, family, values as readonly Sample[]);
+  return w.finish();
+}
+
+/**
+ * The bytes in front of a family rendered in parts: the delimited message's length (its head and
+ * `bodyBytes` of Metric messages), then its name, help and type.
+ */
+export function protobufFamilyHead(family: FamilySnapshot, bodyBytes: number): Uint8Array {
+  const head = new ProtoWriter();
+  familyHead(head, family);
+  const fields = head.finish();
+  const w = new ProtoWriter();
+  w.varint(fields.length + bodyBytes);
+  const prefix = w.finish();
+  const out = new Uint8Array(prefix.length + fields.length);
+  out.set(prefix, 0);
+  out.set(fields, prefix.length);
+  return out;
+}
+
+function familyHead(w: ProtoWriter, family: FamilySnapshot): void {
+  w.string(1, family.name);
+  if (family.help) w.string(2, family.help);
+  w.uint(3, protobufType(family.type));
+}
+
+function protobufType(type: string): number {
+  switch (type) {
+    case "counter":
+      return TYPE_COUNTER;
+    case "gauge":
+      return TYPE_GAUGE;
+    case "histogram":
+      return TYPE_HISTOGRAM;
+    case "summary":
+      return TYPE_SUMMARY;
+    default:
+      return TYPE_UNTYPED;
+  }
+}
+
+function familyMetrics(w: ProtoWriter, family: FamilySnapshot, values: readonly Sample[]): void {
+  switch (family.type) {
+    case "counter":
+      for (const sample of values) scalar(w, sample, 3, sample.exemplar);
+      break;
+    case "gauge":
+      for (const sample of values) scalar(w, sample, 2, undefined);
+      break;
+    case "histogram":
+      for (const group of groupSeries(family.name, values, "le")) histogram(w, group);
+      break;
+    case "summary":
+      for (const group of groupSeries(family.name, values, "quantile")) summary(w, group);
+      break;
+    default:
+      for (const sample of values) scalar(w, sample, 5, undefined);
+  }
 }
 
 function labels(w: ProtoWriter, sampleLabels: SampleLabels | undefined, skip?: string): void {

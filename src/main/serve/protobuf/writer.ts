@@ -93,6 +93,11 @@ export class ProtoWriter {
     this.join();
   }
 
+  /** Write a bare varint (no tag): the length in front of a delimited message assembled from parts. */
+  varint(value: number): void {
+    this.#rawVarint(value);
+  }
+
   /** Open a nested message in field `field`, or, without a field, a bare length-delimited message. */
   fork(field?: number): void {
     if (field !== undefined) this.#tag(field, WIRE_LENGTH);

@@ -1,0 +1,110 @@
+// One case of the stall benchmark, in a process of its own: `node bench/lib/stall-case.js '<json>'` prints
+// one JSON line. The main thread serves /metrics while a scraper thread scrapes it; the main thread's
+// longest gap between turns of a setImmediate loop and its event-loop delay (monitorEventLoopDelay) are
+// measured over the scraping window only (after set-up and one warm-up scrape).
+//
+// case: { contender: "prom-threads" | "prom-client", series, seconds, intervalMs, flood?: workers }
+import { createServer } from "node:http";
+import { promisify } from "node:util";
+import { gzip } from "node:zlib";
+import { monitorEventLoopDelay } from "node:perf_hooks";
+import { Worker } from "node:worker_threads";
+import { Histogram, Registry } from "prom-client";
+import { MetricsHub, startHttpServer } from "../../dist/main/index.js";
+
+const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25];
+const spec = JSON.parse(process.argv[2]);
+
+function message(worker) {
+  return new Promise((resolve, reject) => {
+    worker.once("message", resolve);
+    worker.once("error", reject);
+  });
+}
+
+async function servePromClient(series) {
+  const registry = new Registry();
+  const histogram = new Histogram({ name: "stall_seconds", help: "Stall benchmark histogram.", labelNames: ["id"], buckets: BUCKETS, registers: [registry] });
+  for (let i = 0; i < series; i++) histogram.observe({ id: `s${i}` }, (i % 100) / 10);
+  // As a prom-client user serves it: render, compress when asked (as compression middleware does; the
+  // scraper asks, as Prometheus does), then write.
+  const gzipAsync = promisify(gzip);
+  const server = createServer(async (req, res) => {
+    const text = await registry.metrics();
+    const compress = /\bgzip\b/.test(req.headers["accept-encoding"] ?? "");
+    const body = compress ? await gzipAsync(text) : text;
+    res.writeHead(200, { "Content-Type": registry.contentType, ...(compress ? { "Content-Encoding": "gzip" } : {}) });
+    res.end(body);
+  });
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}/metrics`, close: () => new Promise((resolve) => server.close(resolve)) };
+}
+
+async function servePromThreads(series, workers, mode, hubOptions) {
+  // Defaults, apart from the label sets the case needs (and the options a case names).
+  const hub = new MetricsHub({ registry: new Registry(), ...(series > 2000 && mode === "fill" ? { maxSeries: series } : {}), ...hubOptions });
+  const recorders = Array.from({ length: workers }, () => new Worker(new URL("./stall-recorder.worker.js", import.meta.url), { workerData: { ...hub.workerData, job: { series, mode, buckets: BUCKETS } } }));
+  await Promise.all(recorders.map(message));
+  const server = await startHttpServer({ hub, port: 0, host: "127.0.0.1" });
+  return { hub, recorders, url: server.url, close: () => server.close() };
+}
+
+const flood = spec.flood ?? 0;
+const served = spec.contender === "prom-client" ? await servePromClient(spec.series) : await servePromThreads(spec.series, flood || 1, flood ? "flood" : "fill", spec.hubOptions ?? {});
+// The idle case scrapes once (the warm-up), then waits out the window.
+const scraper = new Worker(new URL("./stall-scraper.worker.js", import.meta.url), { workerData: { url: served.url, intervalMs: spec.intervalMs } });
+const scrapes = [];
+let warm = false;
+let measuring = false;
+scraper.on("message", (m) => {
+  if (m === "stopped") return;
+  if (!warm) warm = true;
+  else if (measuring) scrapes.push(m);
+});
+while (!warm) await new Promise((resolve) => setTimeout(resolve, 5));
+
+// The measuring window.
+const eld = monitorEventLoopDelay({ resolution: 1 });
+let maxGap = 0;
+let last = performance.now();
+let running = true;
+const loop = () => {
+  const now = performance.now();
+  if (now - last > maxGap) maxGap = now - last;
+  last = now;
+  if (running) setImmediate(loop);
+};
+measuring = true;
+eld.enable();
+setImmediate(loop);
+await new Promise((resolve) => setTimeout(resolve, spec.seconds * 1000));
+running = false;
+eld.disable();
+measuring = false;
+scraper.postMessage("stop");
+// A scraper waiting out a long interval is stopped by terminate().
+await scraper.terminate();
+
+const result = {
+  ...spec,
+  maxGapMs: maxGap,
+  eldP99Ms: eld.percentile(99) / 1e6,
+  eldMaxMs: eld.max / 1e6,
+  scrapeMs: scrapes.map((s) => s.ms),
+  bytes: scrapes.at(-1)?.bytes ?? 0,
+  statuses: [...new Set(scrapes.map((s) => s.status))],
+};
+if (flood) {
+  for (const recorder of served.recorders) recorder.postMessage("stop");
+  const calls = (await Promise.all(served.recorders.map(message))).reduce((sum, m) => sum + m.calls, 0);
+  await served.hub.collect();
+  const values = (await served.hub.registry.getSingleMetric("stall_seconds").get()).values;
+  const counted = values.filter((v) => v.metricName === "stall_seconds_count").reduce((sum, v) => sum + v.value, 0);
+  const dropped = Object.values(served.hub.stats().recordsDropped).reduce((sum, n) => sum + n, 0);
+  result.conservation = { calls, counted, dropped, exact: counted + dropped === calls };
+}
+for (const recorder of served.recorders ?? []) await recorder.terminate();
+await served.close();
+await served.hub?.close();
+console.log(JSON.stringify(result));
+process.exit(0);

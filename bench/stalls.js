@@ -1,0 +1,109 @@
+// `node bench/stalls.js [--quick]` (also part of `npm run bench`): the main thread's longest stall while a
+// Prometheus-like scraper (in a thread of its own) scrapes every second, for 10 to 100,000 label sets of a
+// 12-bucket worker histogram served by prom-threads, beside prom-client serving the same series from the
+// main thread; and under overload (two workers recording as fast as they can into 3,000 label sets, hub
+// defaults, scraped back to back). Each case runs in a process of its own; an idle case (same process
+// shape, no scrapes) shows what the machine itself adds to the gaps.
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { flags, machine, median } from "./lib/stats.js";
+
+const CASE = fileURLToPath(new URL("./lib/stall-case.js", import.meta.url));
+
+function runCase(spec) {
+  const out = execFileSync(process.execPath, [CASE, JSON.stringify(spec)], { encoding: "utf8", maxBuffer: 1 << 26 });
+  return JSON.parse(out.trim().split("\n").at(-1));
+}
+
+function percentile(values, p) {
+  if (values.length === 0) return Number.NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+/** Run every case; `quick` scrapes for fewer seconds and one round. */
+export async function stallBench(options = {}) {
+  const quick = options.quick === true;
+  const rounds = quick ? 1 : 2;
+  // Long enough for a few scrapes of each size (a 100,000-label-set render takes seconds in prom-client).
+  const windows = quick ? { 10: 3, 1000: 3, 10000: 5, 100000: 12 } : { 10: 6, 1000: 6, 10000: 8, 100000: 20 };
+  const seconds = windows[10];
+  const cases = [{ contender: "idle", series: 10, seconds, intervalMs: 3_600_000 }];
+  for (const [series, window] of Object.entries(windows)) for (const contender of ["prom-threads", "prom-client"]) cases.push({ contender, series: Number(series), seconds: window, intervalMs: 1000 });
+  cases.push({ contender: "prom-threads", series: 3000, seconds: quick ? 4 : 8, intervalMs: 0, flood: 2 });
+  // The same overload with a smaller overflow: backpressure starts earlier, so a scrape meets less backlog.
+  cases.push({ contender: "prom-threads", series: 3000, seconds: quick ? 4 : 8, intervalMs: 0, flood: 2, hubOptions: { overflowRecords: 1 << 16 } });
+  const results = [];
+  for (const spec of cases) {
+    const runs = [];
+    for (let round = 0; round < rounds; round++) runs.push(runCase(spec));
+    const scrapes = runs.flatMap((r) => r.scrapeMs);
+    results.push({
+      ...spec,
+      rounds,
+      maxGapMs: median(runs.map((r) => r.maxGapMs)),
+      maxGapRange: [Math.min(...runs.map((r) => r.maxGapMs)), Math.max(...runs.map((r) => r.maxGapMs))],
+      eldP99Ms: median(runs.map((r) => r.eldP99Ms)),
+      scrapes: scrapes.length,
+      scrapeP50Ms: percentile(scrapes, 50),
+      scrapeP99Ms: percentile(scrapes, 99),
+      bytes: runs.at(-1).bytes,
+      statuses: [...new Set(runs.flatMap((r) => r.statuses))],
+      conservation: runs.every((r) => r.conservation === undefined) ? undefined : runs.every((r) => r.conservation?.exact === true),
+      conservationRuns: runs.map((r) => r.conservation).filter(Boolean),
+    });
+  }
+  return { quick, seconds, rounds, results };
+}
+
+const ms = (v) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
+
+/** The goals of issue 22 on stalls, each `{ name, want, value, unit, met, detail }`. */
+export function stallGoals(stalls) {
+  const out = [];
+  const find = (contender, series, flood) => stalls.results.find((r) => r.contender === contender && r.series === series && (r.flood ?? 0) === (flood ?? 0) && r.hubOptions === undefined);
+  for (const series of [10, 1000, 10_000, 100_000]) {
+    const ours = find("prom-threads", series);
+    const theirs = find("prom-client", series);
+    if (ours === undefined) continue;
+    out.push({ name: `longest main-thread stall, scrapes every second, ${series} label sets`, want: "≤ 2 ms", value: ours.maxGapMs, unit: "ms", met: ours.maxGapMs <= 2, detail: `${ms(ours.maxGapMs)} (prom-client ${theirs ? ms(theirs.maxGapMs) : "n/a"})` });
+    out.push({ name: `event-loop delay p99, scrapes every second, ${series} label sets`, want: "≤ 10 ms", value: ours.eldP99Ms, unit: "ms", met: ours.eldP99Ms <= 10, detail: `${ms(ours.eldP99Ms)} (prom-client ${theirs ? ms(theirs.eldP99Ms) : "n/a"})` });
+    if (theirs !== undefined) {
+      const x = ours.scrapeP50Ms / theirs.scrapeP50Ms;
+      out.push({ name: `scrape time vs prom-client's, ${series} label sets (median)`, want: "≤ 1.2x", value: x, unit: "x", met: x <= 1.2, detail: `${ms(ours.scrapeP50Ms)} vs ${ms(theirs.scrapeP50Ms)}` });
+    }
+  }
+  const flood = find("prom-threads", 3000, 2);
+  if (flood !== undefined) {
+    out.push({ name: "overload (2 workers flat out, 3,000 label sets): longest main-thread stall", want: "≤ 2 ms", value: flood.maxGapMs, unit: "ms", met: flood.maxGapMs <= 2, detail: ms(flood.maxGapMs) });
+    out.push({ name: "overload: event-loop delay p99", want: "≤ 10 ms", value: flood.eldP99Ms, unit: "ms", met: flood.eldP99Ms <= 10, detail: ms(flood.eldP99Ms) });
+    out.push({ name: "overload: scrape p99", want: "≤ 100 ms", value: flood.scrapeP99Ms, unit: "ms", met: flood.scrapeP99Ms <= 100, detail: `${ms(flood.scrapeP99Ms)} over ${flood.scrapes} scrapes` });
+    out.push({ name: "overload: conservation (counted + dropped = calls)", want: "exact", value: flood.conservation ? 1 : 0, unit: "", met: flood.conservation === true, detail: flood.conservationRuns.map((c) => `${c.counted} + ${c.dropped} = ${c.calls}`).join("; ") });
+  }
+  return out;
+}
+
+/** Print the cases and the goals. */
+export function printStalls(stalls, goals = stallGoals(stalls)) {
+  console.log(`\nmain-thread stalls (${stalls.rounds} round(s) of ${stalls.seconds} s per case; medians of rounds):`);
+  for (const r of stalls.results) {
+    const options = r.hubOptions === undefined ? "" : ` (${Object.entries(r.hubOptions).map(([k, v]) => `${k}: ${v}`).join(", ")})`;
+    const what = r.contender === "idle" ? "idle (no scrapes): the machine's own gaps" : `${r.contender}${options}, ${r.series} label sets${r.flood ? `, ${r.flood} workers flat out, back-to-back scrapes` : ", scrape every 1 s"}`;
+    const held = r.conservationRuns.length > 0 ? `; counted + dropped = calls: ${r.conservation ? "exact" : "NOT exact"}` : "";
+    const scr = r.scrapes > 0 ? `; scrape p50 ${ms(r.scrapeP50Ms)}, p99 ${ms(r.scrapeP99Ms)} (${r.scrapes}), ${(r.bytes / 1024).toFixed(0)} KiB` : "";
+    console.log(`  ${what}: longest stall ${ms(r.maxGapMs)} [${r.maxGapRange.map(ms).join(" .. ")}], ELD p99 ${ms(r.eldP99Ms)}${scr}${held}`);
+  }
+  if (goals.length === 0) return;
+  console.log("\ngoals (issue 22):");
+  for (const g of goals) console.log(`  ${g.met ? "met   " : "MISSED"} ${g.name}: ${g.detail} (want ${g.want})`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const options = flags();
+  const info = machine();
+  const stalls = await stallBench(options);
+  printStalls(stalls);
+  mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+  writeFileSync(new URL(`./results/stalls${options.quick ? "-quick" : ""}.json`, import.meta.url), `${JSON.stringify({ machine: info, ...stalls, goals: stallGoals(stalls) }, null, 2)}\n`);
+}

@@ -1,0 +1,120 @@
+// `node bench/startup.js [--quick]`: how soon a new worker's first record is visible to the hub, against
+// when a bare worker (the same script without prom-threads) runs its first line; and what importing the
+// worker entry costs in a fresh thread (modules loaded, milliseconds). Times are taken on the main
+// thread's clock from `new Worker()`; medians of rounds, with the range.
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { Worker } from "node:worker_threads";
+import { Registry } from "prom-client";
+import { MetricsHub } from "../dist/main/index.js";
+import { flags, summarize } from "./lib/stats.js";
+
+const entry = new URL("../dist/worker/index.js", import.meta.url).href;
+
+/** An ES module worker script as a data: URL: both workers are ESM, as a user's would be. */
+function module(source) {
+  return new URL(`data:text/javascript,${encodeURIComponent(source)}`);
+}
+
+/** Modules a fresh thread loads for the worker entry (relative imports, followed). */
+export function entryModules() {
+  const seen = new Set();
+  const stack = [fileURLToPath(entry)];
+  while (stack.length > 0) {
+    const file = stack.pop();
+    if (seen.has(file)) continue;
+    seen.add(file);
+    for (const m of readFileSync(file, "utf8").matchAll(/(?:import|export)[^"']*?from\s*["'](\.[^"']+)["']/g)) stack.push(path.resolve(path.dirname(file), m[1]));
+  }
+  return seen.size;
+}
+
+/**
+ * Milliseconds from `new Worker()` to the bare script's first line (it posts at once); with `workerData`,
+ * the bare worker gets the same workerData as the prom-threads one (the hub's handle).
+ */
+async function bareFirstLine(workerData) {
+  const start = performance.now();
+  const worker = new Worker(module(`import { parentPort } from "node:worker_threads"; parentPort.postMessage(0);`), workerData === undefined ? {} : { workerData });
+  await new Promise((resolve) => worker.once("message", resolve));
+  const ms = performance.now() - start;
+  await worker.terminate();
+  return ms;
+}
+
+/**
+ * Milliseconds from `new Worker()` to the hub seeing the worker's first record, polled every millisecond
+ * (a tighter loop would take the core the new thread starts on).
+ */
+async function firstRecordVisible(hub) {
+  const counter = () => hub.registry.getSingleMetric("startup_total");
+  const start = performance.now();
+  const worker = new Worker(module(`import { Counter } from ${JSON.stringify(entry)}; new Counter({ name: "startup_total", help: "Startup." }).inc();`), { workerData: { ...hub.workerData } });
+  let ms;
+  for (;;) {
+    hub.drainSync();
+    const metric = counter();
+    if (metric !== undefined && (await metric.get()).values[0]?.value >= 1) {
+      ms = performance.now() - start;
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await worker.terminate();
+  hub.registry.removeSingleMetric("startup_total");
+  return ms;
+}
+
+/** Milliseconds a fresh thread spends importing the worker entry. */
+async function importTime() {
+  const worker = new Worker(`const t = performance.now(); import(${JSON.stringify(entry)}).then(() => require("node:worker_threads").parentPort.postMessage(performance.now() - t))`, { eval: true });
+  const ms = await new Promise((resolve) => worker.once("message", resolve));
+  await worker.terminate();
+  return ms;
+}
+
+/** Run the rounds; returns the figures. */
+export async function startupBench(options = {}) {
+  const rounds = options.quick ? 7 : 21;
+  const bare = [];
+  const bareWithHandle = [];
+  const visible = [];
+  const imports = [];
+  for (let i = 0; i < rounds; i++) {
+    bare.push(await bareFirstLine());
+    imports.push(await importTime());
+    // A new hub per round: the metric is declared anew each time, as in a fresh process.
+    const hub = new MetricsHub({ registry: new Registry() });
+    bareWithHandle.push(await bareFirstLine({ ...hub.workerData }));
+    visible.push(await firstRecordVisible(hub));
+    await hub.close();
+  }
+  const b = summarize(bare);
+  const h = summarize(bareWithHandle);
+  const v = summarize(visible);
+  return { modules: entryModules(), bare: b, bareWithHandle: h, visible: v, import: summarize(imports), gapMs: v.median - b.median, gapWithHandleMs: v.median - h.median };
+}
+
+/** The start-up goal of issue 22. */
+export function startupGoals(s) {
+  return [
+    { name: "first record visible to the hub after a bare worker's first line", want: "≤ 10 ms", value: s.gapMs, unit: "ms", met: s.gapMs <= 10, detail: `${s.visible.median.toFixed(1)} ms vs ${s.bare.median.toFixed(1)} ms from new Worker()` },
+    { name: "first record visible after a bare worker's first line, both given the hub's workerData", want: "≤ 10 ms", value: s.gapWithHandleMs, unit: "ms", met: s.gapWithHandleMs <= 10, detail: `${s.visible.median.toFixed(1)} ms vs ${s.bareWithHandle.median.toFixed(1)} ms from new Worker()` },
+    { name: "modules the worker entry loads", want: "a handful", value: s.modules, unit: "", met: s.modules <= 6, detail: `${s.modules}` },
+  ];
+}
+
+/** Print the figures. */
+export function printStartup(s) {
+  const r = (x) => `${x.median.toFixed(1)} ms [${x.min.toFixed(1)} .. ${x.max.toFixed(1)}]`;
+  console.log(`\nworker start-up (${s.bare.rounds} rounds): entry loads ${s.modules} modules, imports in ${r(s.import)}`);
+  console.log(`  bare worker's first line ${r(s.bare)}; with the hub's workerData ${r(s.bareWithHandle)}; first record visible to the hub ${r(s.visible)}`);
+  console.log(`  gap: ${s.gapMs.toFixed(1)} ms after a bare worker, ${s.gapWithHandleMs.toFixed(1)} ms after a bare worker given the same workerData`);
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const s = await startupBench(flags());
+  printStartup(s);
+  for (const g of startupGoals(s)) console.log(`  ${g.met ? "met   " : "MISSED"} ${g.name}: ${g.detail} (want ${g.want})`);
+}

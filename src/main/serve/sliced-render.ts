@@ -1,0 +1,299 @@
+/**
+ * Rendering a registry in slices: the work of a scrape is cut into steps of about a millisecond, between
+ * which the event loop runs, so a scrape of any size never holds the main thread long. Worker metrics are
+ * read a few series at a time, each series whole in one step (a histogram's buckets, `_count` and `_sum`
+ * agree); any other metric of the registry (prom-client's own, `collectDefaultMetrics()`, a summary) is
+ * read by its own `get()`, in one step, and costs what it costs in prom-client.
+ * @module
+ */
+import type { Registry } from "prom-client";
+import type { MetricsHub } from "../hub.js";
+import { scrapeAccess } from "../hub/internal.js";
+import type { Negotiated } from "./negotiation.js";
+import { OPENMETRICS_CONTENT_TYPE, openMetricsFamilyHead, openMetricsSamples } from "./openmetrics.js";
+import { PROTOBUF_CONTENT_TYPE, protobufFamilyHead, protobufMetrics } from "./protobuf/render.js";
+import { filterFamilies, nameFamilies, type FamilySnapshot, type SampleSnapshot } from "./snapshot.js";
+import { kText1ContentType, TEXT_CONTENT_TYPE, textFamilyHead, textSamples } from "./text-format.js";
+
+/** Worker series read per page: a page of histogram series renders in well under a slice. */
+const kSeriesPerPage = 32;
+
+/** Characters of text gathered before they are encoded into a chunk of the body. */
+const kTextChunkChars = 1 << 16;
+
+/** Bytes of the body copied per step when the slices are joined into one buffer. */
+const kCopyBytesPerStep = 4 * 1024 * 1024;
+
+/** A scrape stopped because every client that waited for it went away. */
+export class ScrapeAborted extends Error {
+  constructor() {
+    super("scrape aborted: its clients went away");
+    this.name = "ScrapeAborted";
+  }
+}
+
+/** Steps of bounded length: {@link pause} yields to the event loop once a step has run its time. */
+export class Slicer {
+  readonly #sliceMs: number;
+  readonly #signal: { readonly aborted: boolean } | undefined;
+  #deadline: number;
+  /** Turns of the event loop this slicer gave back so far. */
+  yields = 0;
+
+  /** Steps of `sliceMs`; {@link pause} throws {@link ScrapeAborted} once `signal` aborts. */
+  constructor(sliceMs: number, signal?: { readonly aborted: boolean }) {
+    this.#sliceMs = sliceMs;
+    this.#signal = signal;
+    this.#deadline = performance.now() + sliceMs;
+  }
+
+  /** Throw {@link ScrapeAborted} when the signal aborted. */
+  check(): void {
+    if (this.#signal?.aborted === true) throw new ScrapeAborted();
+  }
+
+  /**
+   * Let the event loop run when this step has run its time: a promise to await then, `undefined` while
+   * the step may go on (so a small render costs no await per metric). Throws {@link ScrapeAborted} when
+   * aborted; the promise rejects with it when the signal aborted during the pause.
+   */
+  pause(): Promise<void> | undefined {
+    this.check();
+    if (performance.now() < this.#deadline) return undefined;
+    return this.#yield();
+  }
+
+  async #yield(): Promise<void> {
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    this.yields++;
+    this.check();
+    this.#deadline = performance.now() + this.#sliceMs;
+  }
+}
+
+/** Where a sliced render reads from. */
+export interface SlicedSource {
+  readonly registry: Registry;
+  readonly hub: MetricsHub | undefined;
+}
+
+/** One format's renderer of families in parts. */
+interface PartWriter {
+  readonly contentType: string;
+  /** A family begins; `values` is its first part (whole series). */
+  begin(family: FamilySnapshot): void;
+  /** More whole series of the current family. */
+  part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void;
+  /** The current family is complete. */
+  end(family: FamilySnapshot): void;
+  /** The chunks of the body, in order. */
+  finish(): Buffer[];
+}
+
+/** Text written so far, turned into bytes once it is long enough (and at the end). */
+class TextChunks {
+  readonly #chunks: Buffer[] = [];
+  #pending = "";
+  add(text: string): void {
+    this.#pending += text;
+    if (this.#pending.length >= kTextChunkChars) this.#flush();
+  }
+  finish(): Buffer[] {
+    this.#flush();
+    return this.#chunks;
+  }
+  #flush(): void {
+    if (this.#pending === "") return;
+    this.#chunks.push(Buffer.from(this.#pending, "utf8"));
+    this.#pending = "";
+  }
+}
+
+class TextWriter implements PartWriter {
+  readonly contentType: string;
+  readonly #text = new TextChunks();
+  #families = 0;
+  constructor(contentType: string) {
+    this.contentType = contentType;
+  }
+  begin(family: FamilySnapshot): void {
+    this.#text.add(`${this.#families++ === 0 ? "" : "\n\n"}${textFamilyHead(family)}`);
+  }
+  part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void {
+    if (values.length > 0) this.#text.add(textSamples(family, values));
+  }
+  end(): void {}
+  finish(): Buffer[] {
+    this.#text.add("\n");
+    return this.#text.finish();
+  }
+}
+
+class OpenMetricsWriter implements PartWriter {
+  readonly contentType: string;
+  readonly #text = new TextChunks();
+  readonly #created: boolean;
+  constructor(contentType: string, created: boolean) {
+    this.contentType = contentType;
+    this.#created = created;
+  }
+  begin(family: FamilySnapshot): void {
+    this.#text.add(openMetricsFamilyHead(family));
+  }
+  part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void {
+    if (values.length > 0) this.#text.add(openMetricsSamples(family, values, this.#created));
+  }
+  end(): void {}
+  finish(): Buffer[] {
+    this.#text.add("# EOF\n");
+    return this.#text.finish();
+  }
+}
+
+class ProtobufWriter implements PartWriter {
+  readonly contentType: string;
+  readonly #chunks: Buffer[] = [];
+  constructor(contentType: string) {
+    this.contentType = contentType;
+  }
+  #family: Uint8Array[] = [];
+  #familyBytes = 0;
+  begin(): void {
+    this.#family = [];
+    this.#familyBytes = 0;
+  }
+  part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void {
+    if (values.length === 0) return;
+    const bytes = protobufMetrics(family, values);
+    this.#family.push(bytes);
+    this.#familyBytes += bytes.length;
+  }
+  end(family: FamilySnapshot): void {
+    // Prometheus skips families without metrics; leaving them out saves the bytes.
+    if (this.#family.length === 0) return;
+    this.#chunks.push(bufferOf(protobufFamilyHead(family, this.#familyBytes)));
+    for (const bytes of this.#family) this.#chunks.push(bufferOf(bytes));
+    this.#family = [];
+  }
+  finish(): Buffer[] {
+    return this.#chunks;
+  }
+}
+
+function bufferOf(bytes: Uint8Array): Buffer {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** What a render writes: the negotiated format and names, the families asked for, `_created` samples. */
+export interface RenderRequest {
+  readonly negotiated: Negotiated;
+  /** The `name[]` query parameters: render only these families. */
+  readonly names: readonly string[] | undefined;
+  readonly createdSamples: boolean;
+}
+
+function writerFor(request: RenderRequest): PartWriter {
+  const { negotiated } = request;
+  // The Content-Type names the scheme used whenever the scraper named one, and always for text 1.0.0;
+  // a scraper that never heard of escaping gets the Content-Type it always got.
+  const escaping = negotiated.escapingNamed ? `; escaping=${negotiated.escaping}` : "";
+  if (negotiated.format === "openmetrics") return new OpenMetricsWriter(OPENMETRICS_CONTENT_TYPE + escaping, request.createdSamples);
+  if (negotiated.format === "protobuf") return new ProtobufWriter(PROTOBUF_CONTENT_TYPE + escaping);
+  if (negotiated.version === "1.0.0") return new TextWriter(`${kText1ContentType}; escaping=${negotiated.escaping}`);
+  return new TextWriter(TEXT_CONTENT_TYPE + escaping);
+}
+
+/** What `registry.getMetricsAsJSON()` does to a metric's values when the registry has default labels. */
+function withDefaultLabels(values: readonly SampleSnapshot[], defaults: Record<string, unknown> | undefined): readonly SampleSnapshot[] {
+  if (defaults === undefined) return values;
+  return values.map((value) => {
+    const labels: Record<string, string | number | undefined> = { ...value.labels };
+    for (const name in defaults) labels[name] = labels[name] || (defaults[name] as string | number | undefined);
+    return { ...value, labels };
+  });
+}
+
+interface ListedMetric {
+  name: string;
+  help: string;
+  type: string;
+  /** A worker metric's declared UTF-8 names (bridge-metric.ts). */
+  utf8?: FamilySnapshot["utf8"];
+  get(): Promise<FamilySnapshot> | FamilySnapshot;
+}
+
+/**
+ * Render every metric of `source.registry` as `request` asks, in steps that each end with
+ * {@link Slicer.pause}: the same bytes as rendering `registry.getMetricsAsJSON()` at once, apart from
+ * records applied while the render runs (a series read later may include them; a series read earlier
+ * shows them in the next scrape). The hub is not drained here: call its `drainPublished()` first.
+ * Rejects with {@link ScrapeAborted}.
+ */
+export async function renderSliced(request: RenderRequest, source: SlicedSource, slicer: Slicer): Promise<{ body: Buffer; contentType: string }> {
+  const { registry, hub } = source;
+  const writer = writerFor(request);
+  const scheme = request.negotiated.escaping;
+  const defaultLabels = (registry as unknown as { _defaultLabels?: Record<string, unknown> })._defaultLabels;
+  const defaults = defaultLabels !== undefined && Object.keys(defaultLabels).length > 0 ? defaultLabels : undefined;
+  const access = hub === undefined ? undefined : scrapeAccess(hub);
+  // Listed quietly: the hub's registry hook would drain everything at once.
+  const list = (): ListedMetric[] => registry.getMetricsAsArray() as unknown as ListedMetric[];
+  const metrics = access !== undefined ? access.quietly(list) : list();
+  /** The family as the scraper asked its names written, with `values`. */
+  const named = (family: FamilySnapshot, values: readonly SampleSnapshot[]): FamilySnapshot => {
+    const labelled = withDefaultLabels(values, defaults);
+    // Classic names under any scheme but `dots` are written as they are: no copy.
+    if (scheme !== "dots" && family.utf8 === undefined) return family.values === labelled ? family : { ...family, values: labelled };
+    return nameFamilies([{ ...family, values: labelled }], scheme)[0] as FamilySnapshot;
+  };
+  const wanted = (family: FamilySnapshot): boolean => request.names === undefined || request.names.length === 0 || filterFamilies([family], request.names).length > 0;
+  for (const metric of metrics) {
+    const paused = slicer.pause();
+    if (paused !== undefined) await paused;
+    const pages = access?.pagesOf(metric);
+    if (pages === undefined) {
+      // prom-client's get(): its synchronous part (a collect callback that drains the hub) runs quietly.
+      const got = access !== undefined ? access.quietly(() => metric.get()) : metric.get();
+      // The hub's self-metrics answer at once: no await (a turn of the microtask queue) for them.
+      const snapshot = got instanceof Promise ? await got : got;
+      if (!wanted(snapshot)) continue;
+      const family = named(snapshot, snapshot.values ?? []);
+      writer.begin(family);
+      writer.part(family, family.values ?? []);
+      writer.end(family);
+      continue;
+    }
+    const meta: FamilySnapshot = { name: metric.name, help: metric.help, type: metric.type, ...(metric.utf8 === undefined ? {} : { utf8: metric.utf8 }) };
+    if (!wanted(meta)) continue;
+    const head = named(meta, []);
+    writer.begin(head);
+    for (let values = pages(kSeriesPerPage); values !== undefined; values = pages(kSeriesPerPage)) {
+      const family = named(meta, values as unknown as SampleSnapshot[]);
+      writer.part(family, family.values ?? []);
+      const paused = slicer.pause();
+      if (paused !== undefined) await paused;
+    }
+    writer.end(head);
+  }
+  return { body: await join(writer.finish(), slicer), contentType: writer.contentType };
+}
+
+/** Copy `chunks` into one buffer, a bounded number of bytes per step. */
+async function join(chunks: readonly Buffer[], slicer: Slicer): Promise<Buffer> {
+  let total = 0;
+  for (const chunk of chunks) total += chunk.length;
+  const body = Buffer.allocUnsafe(total);
+  let at = 0;
+  let sinceYield = 0;
+  for (const chunk of chunks) {
+    chunk.copy(body, at);
+    at += chunk.length;
+    sinceYield += chunk.length;
+    if (sinceYield >= kCopyBytesPerStep) {
+      sinceYield = 0;
+      const paused = slicer.pause();
+      if (paused !== undefined) await paused;
+    }
+  }
+  return body;
+}
