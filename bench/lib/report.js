@@ -62,7 +62,12 @@ export function figuresOf(raw, suffix) {
 /** Merge figure lists of several runtimes. */
 export function mergeFigures(...parts) {
   const out = {};
-  for (const part of parts) for (const [name, list] of Object.entries(part)) (out[name] ??= []).push(...list);
+  for (const part of parts) {
+    for (const [name, list] of Object.entries(part)) {
+      out[name] ??= [];
+      out[name].push(...list);
+    }
+  }
   return out;
 }
 

@@ -72,14 +72,14 @@ const REMOVED = new Binding(KIND_REJECTED, null);
  * the slot publishes (counted as `malformed`) until the worker is gone. A bug or a hostile worker must not
  * cost the main thread more than this.
  */
-export const kQuarantineAfter = 100_000;
+const kQuarantineAfter = 100_000;
 
 /**
  * Series ids one worker may have bound at once. The worker gives ids back on `remove()` and caches at most
  * `maxSeries` label sets per metric, so a well-behaved worker stays far below; past it, new label sets of
  * that worker are malformed.
  */
-export const kMaxBindingsPerWorker = 1 << 20;
+const kMaxBindingsPerWorker = 1 << 20;
 
 /** A slot reports malformed input at most once per this many milliseconds, with a count. */
 const kReportIntervalMs = 1000;
@@ -213,7 +213,7 @@ export class SlotDrain implements RecordSink {
     if (id < histBase.length) {
       const base = histBase[id] as number;
       const max = this.#histMax[id] as number;
-      if (base >= 0 && (word0 & 0xff) === OP_OBSERVE && aux <= max && value === value) {
+      if (base >= 0 && (word0 & 0xff) === OP_OBSERVE && aux <= max && !Number.isNaN(value)) {
         // The series' bucket counts and sum, side by side in its histogram's counts: no object between.
         const counts = this.#histCounts[id] as Float64Array;
         counts[base + aux] = (counts[base + aux] as number) + 1;
@@ -248,13 +248,13 @@ export class SlotDrain implements RecordSink {
         break;
       case KIND_NATIVE_HISTOGRAM:
         // aux packs the classic bucket (top bits) and the native bucket the worker found (low bits).
-        if (op !== OP_OBSERVE || aux >>> NATIVE_AUX_BITS > binding.maxAux || value !== value) break;
+        if (op !== OP_OBSERVE || aux >>> NATIVE_AUX_BITS > binding.maxAux || Number.isNaN(value)) break;
         (binding.target as NativeHistogramSeries).observe(aux, value);
         this.#applied++;
         return;
       case KIND_GAUGE: {
         const contribution = binding.target as GaugeContribution;
-        if (value !== value) break;
+        if (Number.isNaN(value)) break;
         if (op === OP_SET) contribution.value = value;
         else if (op === OP_ADD) contribution.value += value;
         else break;

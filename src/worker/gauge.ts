@@ -12,7 +12,7 @@ const GAUGE_VALUE = "a gauge takes a number, not NaN";
 
 /** Throw unless `value` is a gauge value (or absent, where the call defaults it); checked before a label set is resolved. */
 function checkGaugeValue(metric: string, value: unknown, optional: boolean): void {
-  if ((typeof value === "number" && value === value) || (optional && value === undefined)) return;
+  if ((typeof value === "number" && !Number.isNaN(value)) || (optional && value === undefined)) return;
   throwInvalidValue(metric, GAUGE_VALUE, value);
 }
 
@@ -39,7 +39,7 @@ export class GaugeChild {
 
   /** Set this thread's value. */
   set(value: number): void {
-    if (typeof value !== "number" || value !== value) throwInvalidValue(this.#metric, "a gauge is set to a number, not NaN", value);
+    if (typeof value !== "number" || Number.isNaN(value)) throwInvalidValue(this.#metric, "a gauge is set to a number, not NaN", value);
     runtime.writer.record(this.#set, 0, value);
   }
 
@@ -48,7 +48,7 @@ export class GaugeChild {
    * @default value 1
    */
   inc(value = 1): void {
-    if (typeof value !== "number" || value !== value) throwInvalidValue(this.#metric, "a gauge changes by a number, not NaN", value);
+    if (typeof value !== "number" || Number.isNaN(value)) throwInvalidValue(this.#metric, "a gauge changes by a number, not NaN", value);
     runtime.writer.record(this.#add, 0, value);
   }
 
@@ -57,7 +57,7 @@ export class GaugeChild {
    * @default value 1
    */
   dec(value = 1): void {
-    if (typeof value !== "number" || value !== value) throwInvalidValue(this.#metric, "a gauge changes by a number, not NaN", value);
+    if (typeof value !== "number" || Number.isNaN(value)) throwInvalidValue(this.#metric, "a gauge changes by a number, not NaN", value);
     runtime.writer.record(this.#add, 0, -value);
   }
 

@@ -24,8 +24,13 @@ const NOT_CONNECTED_MESSAGE =
   "prom-threads: this thread is not connected to a MetricsHub. Pass hub.workerData as (or spread it into) " +
   "the workerData of your Worker or piscina pool, or call connect(handle) from 'prom-threads/worker' before recording.";
 
-/** Options for test fixtures only; not part of the public API. */
-export interface RuntimeTestHooks {
+/**
+ * A fault-injection hook for test fixtures only; not part of the public API. It stays in the runtime because
+ * no test can otherwise stop a worker between writing a record's bytes and publishing them: the mid-write
+ * kill tests (test/fixtures/paused-writer.mjs) freeze there and terminate() the thread to prove the hub
+ * never reads a half-written record. While unset, the writer's fast path is unchanged.
+ */
+interface RuntimeTestHooks {
   /** Runs after bytes are written to the ring and before they are published (see SlotWriterOptions). */
   beforePublish?: (point: PublishPoint) => void;
 }
@@ -106,7 +111,7 @@ class Runtime {
     return this.#maxSeries;
   }
 
-  /** Replace test hooks (fixtures only); takes effect at the next connect. */
+  /** Replace the fault-injection hooks (test fixtures only, see {@link RuntimeTestHooks}); takes effect at the next connect. */
   setTestHooks(hooks: RuntimeTestHooks): void {
     this.#testHooks = hooks;
   }

@@ -3,7 +3,6 @@
  * any declaration and any forged index; what it cannot understand is counted as malformed and reported a
  * bounded number of times; a flood of garbage gets the slot quarantined; memory stays bounded.
  */
-import type { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub, type PromThreadsError } from "../../src/main/index.js";

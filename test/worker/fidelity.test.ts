@@ -11,7 +11,7 @@ import { MAX_AGE_BUCKETS, MAX_BUCKETS, MAX_PERCENTILES } from "../../src/shared/
 import { samples } from "../helpers/exposition.js";
 import { Scripted, type Reply } from "../helpers/scripted.js";
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });

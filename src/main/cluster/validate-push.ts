@@ -10,9 +10,9 @@ import { hasLoneSurrogate, isClassicLabelName, isClassicMetricName, isReservedNa
 import type { WireFamily } from "./protocol.js";
 
 /** Longest metric name accepted from a process, in characters. */
-export const MAX_METRIC_NAME_LENGTH = 1024;
+const MAX_METRIC_NAME_LENGTH = 1024;
 /** Most bucket bounds (histogram) or quantiles (summary) accepted in one family. */
-export const MAX_LAYOUT_LENGTH = 1024;
+const MAX_LAYOUT_LENGTH = 1024;
 
 const TYPES = new Set(["counter", "gauge", "histogram", "summary"]);
 

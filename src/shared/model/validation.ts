@@ -34,8 +34,6 @@ import {
 const GAUGE_AGGREGATES: readonly GaugeAggregate[] = ["sum", "max", "min", "last"];
 const CLUSTER_AGGREGATORS: readonly ClusterAggregator[] = ["sum", "first", "min", "max", "average", "omit"];
 
-export { MAX_LABEL_VALUE_BYTES } from "./limits.js";
-
 const utf8 = new TextEncoder();
 
 /**
@@ -43,7 +41,7 @@ const utf8 = new TextEncoder();
  * surrogate) that does not start with the reserved `__`. Classic names (`[a-zA-Z_:][a-zA-Z0-9_:]*`) and
  * UTF-8 names such as `http.server.request.duration` are both accepted.
  */
-export function validateMetricName(name: unknown): asserts name is string {
+function validateMetricName(name: unknown): asserts name is string {
   if (!isUtf8Name(name)) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_NAME,
@@ -59,7 +57,7 @@ export function validateMetricName(name: unknown): asserts name is string {
 }
 
 /** Throw unless every label name is valid, unique and not reserved for `type`. */
-export function validateLabelNames(metric: string, type: MetricType, labelNames: unknown): string[] {
+function validateLabelNames(metric: string, type: MetricType, labelNames: unknown): string[] {
   if (labelNames === undefined) return [];
   if (!Array.isArray(labelNames)) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.labelNames must be an array of strings`);
@@ -303,7 +301,7 @@ export function declarationDifference(a: MetricDeclaration, b: MetricDeclaration
  * Check one label value and return it as it travels to the hub: a string, or a finite number kept as a
  * number (prom-client keeps the type it was given). Throws a {@link RecordingError} when it is not allowed.
  */
-export function checkLabelValue(metric: string, label: string, value: unknown): LabelValue {
+function checkLabelValue(metric: string, label: string, value: unknown): LabelValue {
   if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
   if (typeof value !== "string") {
     throw new RecordingError(
