@@ -4,11 +4,11 @@
  *
  * Reuse is safe because of ring order: `remove()` writes its REMOVE record before the id goes back to the
  * free list, so the hub always reads the release before the id's next declaration. A child kept after
- * `remove()` is pointed at {@link REMOVED_SERIES_ID}, never at a reused id.
+ * `remove()` is pointed at {@link kRemovedSeriesId}, never at a reused id.
  * @module
  */
 import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
-import { REMOVED_SERIES_ID } from "../shared/transport/protocol.js";
+import { kRemovedSeriesId } from "../shared/transport/protocol.js";
 import { runtime } from "./runtime.js";
 
 /** Released ids, reused last in, first out. */
@@ -21,10 +21,10 @@ export function takeSeriesId(metric: string): number {
   const reused = free.pop();
   if (reused !== undefined) return reused;
   const id = runtime.nextSeriesId(metric);
-  if (id === REMOVED_SERIES_ID) {
+  if (id === kRemovedSeriesId) {
     throw new ConfigurationError(
       ErrorCodes.SERIES_LIMIT,
-      `Metric "${metric}": this thread holds ${REMOVED_SERIES_ID} label sets, the most one thread can; remove() label sets it no longer uses`,
+      `Metric "${metric}": this thread holds ${kRemovedSeriesId} label sets, the most one thread can; remove() label sets it no longer uses`,
     );
   }
   if (id > highest) highest = id;

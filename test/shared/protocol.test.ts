@@ -8,7 +8,7 @@ describe("the record protocol", () => {
     expect(new Set(ops.map(([, code]) => code)).size).toBe(ops.length);
     for (const [name, code] of ops) {
       expect(Number.isInteger(code) && code > 0 && code < 256, name).toBe(true);
-      expect(protocol.isObservationOp(code), name).toBe(code < protocol.OP_DECLARE_METRIC);
+      expect(protocol.isObservationOp(code), name).toBe(code < protocol.kOpDeclareMetric);
     }
   });
 });

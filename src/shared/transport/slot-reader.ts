@@ -5,7 +5,7 @@
  */
 import { kDroppedFull, kOverflowWrite, kReadIndex, kRecordBytes, kRecordWords, kRingHeaderWords, kWriteIndex, overflowDataByte } from "./layout.js";
 import { OverflowReader } from "./overflow-reader.js";
-import { OP_DECLARE_METRIC, declarationRecords } from "./protocol.js";
+import { kOpDeclareMetric, declarationRecords } from "./protocol.js";
 import type { RecordSink } from "./record-sink.js";
 
 /** What one slot's header says, read with acquire loads. */
@@ -178,7 +178,7 @@ export class SlotReader {
     while (r !== end) {
       const i = (r & mask) * kRecordWords;
       const word0 = u32[i] as number;
-      if ((word0 & 0xff) < OP_DECLARE_METRIC) {
+      if ((word0 & 0xff) < kOpDeclareMetric) {
         sink.observation(word0, u32[i + 1] as number, f64[(i >>> 1) + 1] as number);
         observations++;
         r = (r + 1) >>> 0;
