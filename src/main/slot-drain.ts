@@ -300,7 +300,7 @@ export class SlotDrain implements RecordSink {
       this.#bind(id, kRemoved);
       return;
     }
-    // --- prom-client fidelity ops (issue 11): reset() and zero() from a worker, in ring order. ---
+    // --- prom-client fidelity ops: reset() and zero() from a worker, in ring order. ---
     if (op === kOpResetMetric) {
       const metric = this.#metrics[id];
       if (metric === undefined) this.#malformedDeclaration("a reset of an undeclared metric");
