@@ -13,8 +13,6 @@ import { runtime } from "./runtime.js";
 
 /** Released ids, reused last in, first out. */
 const free: number[] = [];
-/** Highest id handed out so far, for tests of reuse. */
-let highest = -1;
 
 /** Take a series id for a new label set of `metric`: a released one when there is one. */
 export function takeSeriesId(metric: string): number {
@@ -27,16 +25,10 @@ export function takeSeriesId(metric: string): number {
       `Metric "${metric}": this thread holds ${kRemovedSeriesId} label sets, the most one thread can; remove() label sets it no longer uses`,
     );
   }
-  if (id > highest) highest = id;
   return id;
 }
 
 /** Give back the id of a removed label set; call only after its REMOVE record is written. */
 export function releaseSeriesId(id: number): void {
   free.push(id);
-}
-
-/** @internal The highest series id this thread has handed out (-1 before the first); for tests. */
-export function highestSeriesId(): number {
-  return highest;
 }

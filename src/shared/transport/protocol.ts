@@ -32,11 +32,6 @@ export const kOpSeriesOverflow = 19;
  */
 export const OP_EXEMPLAR = 20;
 
-/** Whether `op` carries an observation (counted in the drained/dropped totals) rather than a declaration. */
-export function isObservationOp(op: number): boolean {
-  return op === kOpAdd || op === kOpSet || op === kOpObserve;
-}
-
 /**
  * Reset metric `id` in the hub, for every worker, as prom-client's `metric.reset()` does; no payload.
  * In ring order: this thread's records before it are reset, those after it count.

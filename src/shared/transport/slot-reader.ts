@@ -8,16 +8,6 @@ import { OverflowReader } from "./overflow-reader.js";
 import { kOpDeclareMetric, declarationRecords } from "./protocol.js";
 import type { RecordSink } from "./record-sink.js";
 
-/** What one slot's header says, read with acquire loads. */
-export interface RingCounters {
-  /** Records published to the ring and not yet read. */
-  pending: number;
-  /** Records published to the overflow and not yet read. */
-  overflowPending: number;
-  /** Running count of records the writer dropped because ring and overflow were full. */
-  droppedFull: number;
-}
-
 /** Where a slot's reader finds its parts. */
 export interface SlotReaderOptions {
   /** The hub's control buffer, which holds the ring headers. */
@@ -89,16 +79,6 @@ export class SlotReader {
     // Acquire load; an index that cannot be the writer's holds no records the hub would read.
     if (Atomics.load(this.#header, kOverflowWrite) >= 2 * this.#overflowCapacity) return 0;
     return Math.min(this.#overflowCapacity, this.#overflow.pending());
-  }
-
-  /** Read the header's counters. */
-  counters(): RingCounters {
-    return {
-      // Why Atomics.load: each field has one writer on another thread; acquire loads see its latest store.
-      pending: (Atomics.load(this.#header, kWriteIndex) - this.#read) >>> 0,
-      overflowPending: this.#overflow.pending(),
-      droppedFull: Atomics.load(this.#header, kDroppedFull),
-    };
   }
 
   /**
