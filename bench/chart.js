@@ -17,7 +17,7 @@ const NAMES = {
 const ORDER = Object.keys(NAMES);
 const ours = (key) => key.startsWith("prom-threads");
 
-const escape = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+const escapeXml = (text) => String(text).replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 const number = (v) => (v >= 1e6 ? `${(v / 1e6).toFixed(v >= 1e7 ? 0 : 1)}M` : v >= 1e4 ? `${(v / 1e3).toFixed(0)}k` : v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v.toFixed(2));
 
 /**
@@ -33,18 +33,18 @@ function panel({ id, x, y, width, title, note, rows, unit, log = false }) {
   const max = Math.max(...values);
   const min = Math.min(...values);
   // Log bars start one decade below the smallest value, so the smallest bar is still visible.
-  const floor = log ? Math.pow(10, Math.floor(Math.log10(min)) - 1) : 0;
+  const floor = log ? 10 ** (Math.floor(Math.log10(min)) - 1) : 0;
   // A bar is never thinner than one pixel, so the smallest value stays visible on a linear scale.
   const length = (v) => (v <= 0 ? 0 : Math.max(1, log ? (barArea * Math.log10(v / floor)) / Math.log10(max / floor) : (barArea * v) / max));
-  const parts = [`<g id="${id}" transform="translate(${x},${y})">`, `<text class="title" x="0" y="0">${escape(title)}</text>`];
-  if (note) parts.push(`<text class="note" x="0" y="16">${escape(note)}</text>`);
+  const parts = [`<g id="${id}" transform="translate(${x},${y})">`, `<text class="title" x="0" y="0">${escapeXml(title)}</text>`];
+  if (note) parts.push(`<text class="note" x="0" y="16">${escapeXml(note)}</text>`);
   rows.forEach((row, i) => {
     const top = 28 + i * rowHeight;
     const w = length(row.value);
     parts.push(
-      `<text class="label" x="${labelWidth - 8}" y="${top + 13}" text-anchor="end">${escape(row.label)}</text>`,
-      `<rect class="${ours(row.key) ? "ours" : "them"}" data-key="${escape(row.key)}" data-value="${row.value}" x="${labelWidth}" y="${top + 2}" width="${w.toFixed(1)}" height="${rowHeight - 6}"/>`,
-      `<text class="value" x="${(labelWidth + w + 5).toFixed(1)}" y="${top + 13}">${escape(`${number(row.value)} ${unit}`)}</text>`,
+      `<text class="label" x="${labelWidth - 8}" y="${top + 13}" text-anchor="end">${escapeXml(row.label)}</text>`,
+      `<rect class="${ours(row.key) ? "ours" : "them"}" data-key="${escapeXml(row.key)}" data-value="${row.value}" x="${labelWidth}" y="${top + 2}" width="${w.toFixed(1)}" height="${rowHeight - 6}"/>`,
+      `<text class="value" x="${(labelWidth + w + 5).toFixed(1)}" y="${top + 13}">${escapeXml(`${number(row.value)} ${unit}`)}</text>`,
     );
   });
   parts.push("</g>");
@@ -113,7 +113,7 @@ export function renderChart(result) {
     "<style>.title{font-weight:600;font-size:13px}.note{fill:#555;font-size:11px}.label{fill:#222}.value{fill:#222;font-size:11px}.ours{fill:#1f77b4}.them{fill:#b0b0b0}.heading{font-weight:700;font-size:16px}</style>",
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
     `<text class="heading" x="20" y="26">prom-threads against what a user would pick instead: same workload, one run</text>`,
-    `<text class="note" x="20" y="44">${escape(subtitle)}</text>`,
+    `<text class="note" x="20" y="44">${escapeXml(subtitle)}</text>`,
     ...panels.map((p) => p.svg),
     "</svg>",
     "",

@@ -1,4 +1,4 @@
-// Core benchmarks (issue 2): worker-side cost per observation against prom-client in the same thread,
+// Core benchmarks: worker-side cost per observation against prom-client in the same thread,
 // drain throughput against one prom-client observe() per record, and a sustained 2 x 1M obs/s load.
 import { Worker } from "node:worker_threads";
 import client from "prom-client";

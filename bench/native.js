@@ -1,4 +1,4 @@
-// Native histogram and exemplar benchmarks (issue 13): worker-side ns per observation, side by side with
+// Native histogram and exemplar benchmarks: worker-side ns per observation, side by side with
 // the classic observe() and prom-client. Part of `npm run bench`; alone: `node bench/native.js [--quick]`.
 import { Worker } from "node:worker_threads";
 import client from "prom-client";

@@ -1,4 +1,4 @@
-// OpenTelemetry benchmark (issue 23): ns per OTel `histogram.record()` in a worker thread through
+// OpenTelemetry benchmark: ns per OTel `histogram.record()` in a worker thread through
 // prom-threads' meterProvider, beside the same call on an OpenTelemetry SDK (@opentelemetry/sdk-metrics)
 // started in that worker, and beside prom-threads' own histogram.observe() calls, in one thread, in
 // alternating rounds. Alone: `node bench/otel.js [--quick]` (after `npm run build`). The SDK declares

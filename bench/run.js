@@ -1,5 +1,5 @@
 // `npm run bench [-- --quick]`: the core benchmarks (worker-side cost, drain, sustained load) and the
-// contender suite of issue 6, side by side in one run. Prints every figure with ratios and writes
+// contender suite, side by side in one run. Prints every figure with ratios and writes
 // bench/results/latest.json (and the core figures to results/core*.json, as before).
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";

@@ -1,4 +1,4 @@
-// The contender suite (issue 6): runs every figure for every contender, each contender in its own child
+// The contender suite: runs every figure for every contender, each contender in its own child
 // process (so one's workers, registries and heap never disturb another's), under Node 20 and, for
 // @prometheus-io/client, under Node 22. This process runs the HTTP clients against the children.
 import { fork } from "node:child_process";

@@ -4,7 +4,7 @@ import cluster from "node:cluster";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { createRecorder } from "./recorders.js";
 import { compileLoop } from "./loop.js";
-import { busyTask, liveHeap, valueOf } from "./workload.js";
+import { busyTask, liveHeap, valueAt } from "./workload.js";
 
 const inCluster = isMainThread && cluster.isWorker;
 const data = inCluster ? JSON.parse(process.env.BENCH_AGENT) : workerData;
@@ -22,7 +22,7 @@ const commands = {
   async produce({ n }) {
     const child = main.histogram(0);
     const start = performance.now();
-    for (let i = 0; i < n; i++) child.observe(valueOf(i));
+    for (let i = 0; i < n; i++) child.observe(valueAt(i));
     await main.flush();
     return { produced: n, seconds: (performance.now() - start) / 1000 };
   },
@@ -47,7 +47,7 @@ const commands = {
   async series({ count, perSeries }) {
     for (let s = 0; s < count; s++) {
       const child = main.histogram(s);
-      for (let k = 0; k < perSeries; k++) child.observe(valueOf(s + k * 7));
+      for (let k = 0; k < perSeries; k++) child.observe(valueAt(s + k * 7));
     }
     await main.flush();
     return { count };

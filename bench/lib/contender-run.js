@@ -30,7 +30,7 @@ function ask(kind, args) {
 
 /** Serve the contender's exposition text from a plain node:http handler on loopback. */
 async function serve(adapter) {
-  const server = http.createServer(async (req, res) => {
+  const server = http.createServer(async (_req, res) => {
     try {
       const text = await adapter.scrape();
       res.writeHead(200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" });

@@ -3,7 +3,7 @@
 import cluster from "node:cluster";
 import { MessageChannel, Worker } from "node:worker_threads";
 import { applyPostedObservations } from "./recorders.js";
-import { busyTask, countIn, sleep, valueOf } from "./workload.js";
+import { busyTask, countIn, sleep, valueAt } from "./workload.js";
 
 const agentFile = new URL("./agent.js", import.meta.url);
 
@@ -178,7 +178,7 @@ async function openSameThread(workers) {
       const child = recorder.histogram(0);
       const total = n * workers;
       const start = performance.now();
-      for (let i = 0; i < total; i++) child.observe(valueOf(i));
+      for (let i = 0; i < total; i++) child.observe(valueAt(i));
       const text = await scrape();
       const seconds = (performance.now() - start) / 1000;
       return { seconds, counted: countIn(text) - before, expected: total };
@@ -195,7 +195,7 @@ async function openSameThread(workers) {
     async series(count, perSeries) {
       for (let s = 0; s < count; s++) {
         const child = recorder.histogram(s);
-        for (let k = 0; k < perSeries * Math.max(1, workers); k++) child.observe(valueOf(s + k * 7));
+        for (let k = 0; k < perSeries * Math.max(1, workers); k++) child.observe(valueAt(s + k * 7));
       }
     },
     heap: () => [],

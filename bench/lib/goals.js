@@ -1,5 +1,5 @@
-// The goals of issue 14 ("performance at the floor") and issue 25 (bursts at the floor's speed, against an
-// honest floor), each with its measured value and whether it is met, computed from one run's results
+// The goals of the hot path (performance at the floor, bursts at the floor's speed against an honest floor,
+// one writer shape, a drain that outruns a producer, no slower than version 0.1's writer), each with its measured value and whether it is met, computed from one run's results
 // (bench/results/latest.json).
 //
 // Which floor each ratio uses: every "vs the floor" goal divides by the floor measured in the same worker
@@ -15,13 +15,13 @@ export const TIME = "prom-threads time() around a no-op";
 /** The early-record worker's cases (bench/lib/early-record.worker.js). */
 export const EARLY_FLOOR = "floor: ring write (honest floor)";
 export const EARLY_INC = "prom-threads counter.inc, in a worker that recorded before connect()";
-/** Issue 10's "before": counter.inc through version 0.1's writer (worker-local spill), bench/lib/v01-writer.js. */
+/** The "before" of the shared overflow: counter.inc through version 0.1's writer (worker-local spill), bench/lib/v01-writer.js. */
 export const BEFORE_INC = "before (0.1): counter.inc through version 0.1's writer";
 
 const ns = (v) => `${v.toFixed(1)} ns`;
 const kib = (v) => (v >= 2 ** 20 ? `${(v / 2 ** 20).toFixed(2)} MiB` : `${(v / 1024).toFixed(0)} KiB`);
 
-/** Every goal of issue 14 with `{ name, want, value, unit, met, detail }`. */
+/** Every goal with `{ name, want, value, unit, met, detail }`. */
 export function goals(result) {
   const { cost, memory } = result.core;
   const f = result.figures;
@@ -38,7 +38,7 @@ export function goals(result) {
       out.push({ name: `${shape.replace("prom-threads ", "")}, ${burst}, vs the floor`, want: "≤ 1.5x", value: x, unit: "x", met: x <= 1.5, detail: `${ns(ours)} vs ${ns(floor)}` });
     }
   }
-  // Issue 19: a worker whose first record came before connect() keeps a monomorphic call site.
+  // One writer shape: a worker whose first record came before connect() keeps a monomorphic call site.
   const early = result.core.early?.cost;
   for (const burst of BURSTS) {
     const floor = early?.[`${EARLY_FLOOR}, ${burst}`]?.median;
@@ -47,7 +47,7 @@ export function goals(result) {
     const x = ours / floor;
     out.push({ name: `counter.inc in a worker that recorded before connect(), ${burst}, vs the floor`, want: "≤ 1.5x", value: x, unit: "x", met: x <= 1.5, detail: `${ns(ours)} vs ${ns(floor)}` });
   }
-  // Issue 25: the drain outruns a producer, with many series.
+  // The drain outruns a producer, with many series.
   const drain = result.core.drain;
   if (drain?.manySeries && drain.producer) {
     const x = drain.manySeries.median / drain.producer.median;
@@ -60,13 +60,13 @@ export function goals(result) {
       detail: `${(drain.manySeries.median / 1e6).toFixed(1)}M vs ${(drain.producer.median / 1e6).toFixed(1)}M records/s; drained ${drain.drained} of ${drain.expected}`,
     });
   }
-  // Issue 10: the shared overflow must not make the common case slower than 0.1's writer.
+  // The shared overflow must not make the common case slower than 0.1's writer.
   for (const burst of BURSTS) {
     const after = median(`${HOT_PATH[3]}, ${burst}`);
     const before = median(`${BEFORE_INC}, ${burst}`);
     if (after === undefined || before === undefined) continue;
     const x = after / before;
-    out.push({ name: `counter.inc, ${burst}, vs version 0.1's writer (issue 10)`, want: "≤ 1.0x", value: x, unit: "x", met: x <= 1, detail: `${ns(after)} vs ${ns(before)}` });
+    out.push({ name: `counter.inc, ${burst}, vs version 0.1's writer`, want: "≤ 1.0x", value: x, unit: "x", met: x <= 1, detail: `${ns(after)} vs ${ns(before)}` });
   }
   const clock = median(CLOCK);
   const observe = median(`${HOT_PATH[1]}, short bursts`);

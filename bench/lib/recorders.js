@@ -93,6 +93,16 @@ export function sync(port) {
   });
 }
 
+/** The labelled child of series `series`, made once and kept in `cache`. */
+function childOf(cache, metric, series) {
+  let child = cache[series];
+  if (child === undefined) {
+    child = metric.labels(...seriesLabels(series));
+    cache[series] = child;
+  }
+  return child;
+}
+
 /**
  * The main-thread side of the postMessage contender: apply each posted observation to a prom-client
  * metric in `registry`, and answer sync requests once everything before them is applied.
@@ -109,8 +119,8 @@ export function applyPostedObservations(client, registry, port, tally) {
       return;
     }
     const [kind, series, value] = message;
-    if (kind === 1) (histograms[series] ??= histogram.labels(...seriesLabels(series))).observe(value);
-    else if (kind === 0) (counters[series] ??= counter.labels(...seriesLabels(series))).inc(value);
+    if (kind === 1) childOf(histograms, histogram, series).observe(value);
+    else if (kind === 0) childOf(counters, counter, series).inc(value);
     else timed.observe(value);
     tally.applied++;
   });

@@ -1,5 +1,5 @@
 // Turn the raw results of the suite into the figures of bench/results/latest.json, print them as tables
-// with ratios against every contender, and check the targets of issue 6.
+// with ratios against every contender, and check the targets against the other contenders.
 import { goalLines } from "./goals.js";
 import { summarize } from "./stats.js";
 
@@ -62,7 +62,12 @@ export function figuresOf(raw, suffix) {
 /** Merge figure lists of several runtimes. */
 export function mergeFigures(...parts) {
   const out = {};
-  for (const part of parts) for (const [name, list] of Object.entries(part)) (out[name] ??= []).push(...list);
+  for (const part of parts) {
+    for (const [name, list] of Object.entries(part)) {
+      out[name] ??= [];
+      out[name].push(...list);
+    }
+  }
   return out;
 }
 
@@ -78,7 +83,7 @@ function textTable(header, rows) {
   return [line(header), `  ${widths.map((w) => "-".repeat(w)).join("  ")}`, ...rows.map(line)].join("\n");
 }
 
-/** The targets of issue 6, each with the measured value and whether it is met. */
+/** The targets against the other contenders, each with the measured value and whether it is met. */
 export function targets(f) {
   const out = [];
   const busy = (k) => f.busyScrapes.find((b) => b.key === k);
@@ -218,10 +223,10 @@ export function printReport(result, log = console.log, { markdown = false } = {}
     })));
 
   if (result.goals) {
-    log(heading("Goals (issue 14: performance at the floor; issue 19: one writer shape; issue 25: bursts at the floor, drain)"));
+    log(heading("Goals (performance at the floor, one writer shape, bursts at the floor, drain)"));
     for (const line of goalLines(result.goals, markdown)) log(line);
   }
 
-  log(heading("Targets (issue 6)"));
+  log(heading("Targets against the other contenders"));
   for (const t of result.targets) log(`${markdown ? "- " : "  "}${t.met ? "met    " : "MISSED "} ${t.name}: ${t.want}; measured ${t.value.toFixed(t.value < 1 ? 3 : 1)}${t.name.includes("observe") ? "" : "x"} (${t.detail})`);
 }

@@ -15,7 +15,7 @@ export const HELP = "Benchmark workload.";
 /** Label values of series `i`. */
 export const seriesLabels = (i) => [`s${i}`, "ok"];
 /** Observed value number `i`: spread over the default buckets, no allocation. */
-export const valueOf = (i) => (i & 1023) / 1000;
+export const valueAt = (i) => (i & 1023) / 1000;
 
 /**
  * Run one CPU-bound task of `ms` milliseconds, recording an observation every `everyMs` milliseconds of
@@ -30,7 +30,7 @@ export function busyTask(ms, child, everyMs) {
     for (let i = 0; i < 500; i++) x = (Math.imul(x, 1103515245) + 12345) | 0;
     const now = performance.now();
     if (now >= next) {
-      child.observe(valueOf(observed++ + (x & 1)));
+      child.observe(valueAt(observed++ + (x & 1)));
       next += everyMs;
     }
     if (now - start >= ms) break;

@@ -6,7 +6,7 @@
 import { EventEmitter } from "node:events";
 import type { Registry } from "prom-client";
 import { ConfigurationError, ErrorCodes, type PromThreadsError } from "../shared/api/errors.js";
-import { WORKER_DATA_KEY, findHandle, type HubHandle, type HubWorkerData } from "../shared/transport/handle.js";
+import { kWorkerDataKey, findHandle, type HubHandle, type HubWorkerData } from "../shared/transport/handle.js";
 import { AttachedTargets, isPool, type AttachTarget } from "./attach.js";
 import { MetricCatalogue } from "./hub/catalogue.js";
 import { registerScrapeAccess, registerStatusSources, registerWorkerMetrics } from "./hub/internal.js";
@@ -158,7 +158,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
    * piscina pool. Worker code then needs no setup: `prom-threads/worker` finds the hub in it.
    */
   get workerData(): HubWorkerData {
-    return { [WORKER_DATA_KEY]: this.#memory.handle };
+    return { [kWorkerDataKey]: this.#memory.handle };
   }
 
   /** The hub handle alone, for `connect(handle)` in workers that get it another way (e.g. postMessage). */

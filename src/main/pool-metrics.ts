@@ -14,7 +14,7 @@ import type { Counter, Gauge, Registry } from "prom-client";
 import { client } from "./client.js";
 import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 import { booleanOption, invalid, optionsObject } from "./validate-options.js";
-import { instrumentRun, TASK_OUTCOMES, type RunnablePool, type TaskOutcome } from "./pool-run.js";
+import { instrumentRun, kTaskOutcomes, type RunnablePool, type TaskOutcome } from "./pool-run.js";
 
 /** Options of `hub.attach(pool, options)`; they apply to piscina pools only. */
 export interface PoolAttachOptions {
@@ -67,7 +67,7 @@ function resolvePoolOptions(pool: ObservablePool, options: PoolAttachOptions | u
 }
 
 /** Milliseconds between two readings of `pool.utilization` for the status page. */
-const UTILIZATION_READ_MS = 5000;
+const kUtilizationReadMs = 5000;
 
 interface Tracked {
   name: string;
@@ -86,7 +86,7 @@ export interface PoolStatus {
   queueSize: number | null;
   /** Worker threads in the pool now. */
   threads: number;
-  /** `pool.utilization` as read at most {@link UTILIZATION_READ_MS} ago, or null when the pool has none. */
+  /** `pool.utilization` as read at most {@link kUtilizationReadMs} ago, or null when the pool has none. */
   utilization: number | null;
   /** pool.run() calls settled so far, by outcome. */
   tasks: Record<TaskOutcome, number>;
@@ -155,7 +155,7 @@ export class PoolMetrics {
     }
     const labels = { pool: settings.name };
     const outcomes: Record<TaskOutcome, number> = { completed: 0, failed: 0, aborted: 0 };
-    for (const outcome of TASK_OUTCOMES) this.#tasks.inc({ ...labels, outcome }, 0);
+    for (const outcome of kTaskOutcomes) this.#tasks.inc({ ...labels, outcome }, 0);
     this.#created.inc(labels, 0);
     this.#destroyed.inc(labels, 0);
     // Workers that exist now count as created; piscina announces its first workers a microtask after the
@@ -197,13 +197,13 @@ export class PoolMetrics {
   /**
    * The attached pools now, for the status page. Cheap: no prom-client call, and piscina's
    * `utilization`, which costs about a millisecond per reading on a busy pool, is read at most every
-   * {@link UTILIZATION_READ_MS} (it is an average since the pool started, so it moves slowly).
+   * {@link kUtilizationReadMs} (it is an average since the pool started, so it moves slowly).
    */
   status(): PoolStatus[] {
     const finite = (value: number | undefined): number | null => (typeof value === "number" && Number.isFinite(value) ? value : null);
     const now = performance.now();
     return [...this.#pools].map(([pool, { name, outcomes, utilization }]) => {
-      if (now - utilization.at >= UTILIZATION_READ_MS) {
+      if (now - utilization.at >= kUtilizationReadMs) {
         utilization.value = finite(pool.utilization);
         utilization.at = now;
       }

@@ -6,13 +6,13 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { ENVELOPE_KEY, ENVELOPE_VERSION, type TaskEnvelope } from "../shared/transport/pool-task.js";
+import { kEnvelopeKey, kEnvelopeVersion, type TaskEnvelope } from "../shared/transport/pool-task.js";
 
 /** How a `pool.run()` call ended. */
 export type TaskOutcome = "completed" | "failed" | "aborted";
 
 /** Every outcome, in the order they are exported. */
-export const TASK_OUTCOMES: readonly TaskOutcome[] = ["completed", "failed", "aborted"];
+export const kTaskOutcomes: readonly TaskOutcome[] = ["completed", "failed", "aborted"];
 
 /** The part of a piscina pool the instrumented run uses. */
 export interface RunnablePool {
@@ -93,7 +93,7 @@ export function instrumentRun(pool: RunnablePool, settings: RunSettings): () => 
       transferList = (transferList ?? []).concat(task[kTransferable]);
     }
     const envelope: TaskEnvelope & { [kQueueOptions]?: unknown } = {
-      [ENVELOPE_KEY]: ENVELOPE_VERSION,
+      [kEnvelopeKey]: kEnvelopeVersion,
       task: value,
       filename: filename.startsWith("file:") ? fileURLToPath(filename) : filename,
       name,

@@ -4,17 +4,17 @@
  * @module
  */
 import {
-  OP_ADD,
-  OP_DECLARE_METRIC,
-  OP_DECLARE_SERIES,
+  kOpAdd,
+  kOpDeclareMetric,
+  kOpDeclareSeries,
   OP_EXEMPLAR,
-  OP_OBSERVE,
-  OP_REMOVE_SERIES,
-  OP_RESET_METRIC,
-  OP_SERIES_OVERFLOW,
-  OP_SET,
-  OP_ZERO_SERIES,
-  REMOVED_SERIES_ID,
+  kOpObserve,
+  kOpRemoveSeries,
+  kOpResetMetric,
+  kOpSeriesOverflow,
+  kOpSet,
+  kOpZeroSeries,
+  kRemovedSeriesId,
   decodePayload,
   idOf,
   opOf,
@@ -38,7 +38,7 @@ import {
 } from "./bridge/binding.js";
 import type { BridgeMetric } from "./bridge/bridge-metric.js";
 import { detachContribution } from "./bridge/gauge.js";
-import { MAX_LABEL_VALUE_BYTES } from "../shared/model/limits.js";
+import { kMaxLabelValueBytes } from "../shared/model/limits.js";
 import { keepExemplar } from "./bridge/exemplars.js";
 import type { NativeHistogramSeries } from "./bridge/native-buckets.js";
 import { decodeExemplar } from "../shared/model/exemplar.js";
@@ -65,21 +65,21 @@ export interface SlotContext {
 }
 
 /** Marks an id whose series the worker removed; records on it are dropped as `removed_series`. */
-const REMOVED = new Binding(KIND_REJECTED, null);
+const kRemoved = new Binding(KIND_REJECTED, null);
 
 /**
  * Malformed records one worker may send before its slot is quarantined: the hub then discards everything
  * the slot publishes (counted as `malformed`) until the worker is gone. A bug or a hostile worker must not
  * cost the main thread more than this.
  */
-export const kQuarantineAfter = 100_000;
+const kQuarantineAfter = 100_000;
 
 /**
  * Series ids one worker may have bound at once. The worker gives ids back on `remove()` and caches at most
  * `maxSeries` label sets per metric, so a well-behaved worker stays far below; past it, new label sets of
  * that worker are malformed.
  */
-export const kMaxBindingsPerWorker = 1 << 20;
+const kMaxBindingsPerWorker = 1 << 20;
 
 /** A slot reports malformed input at most once per this many milliseconds, with a count. */
 const kReportIntervalMs = 1000;
@@ -223,7 +223,7 @@ export class SlotDrain implements RecordSink {
     if (id < histBase.length) {
       const base = histBase[id] as number;
       const max = this.#histMax[id] as number;
-      if (base >= 0 && (word0 & 0xff) === OP_OBSERVE && aux <= max && value === value) {
+      if (base >= 0 && (word0 & 0xff) === kOpObserve && aux <= max && !Number.isNaN(value)) {
         // The series' bucket counts and sum, side by side in its histogram's counts: no object between.
         const counts = this.#histCounts[id] as Float64Array;
         counts[base + aux] = (counts[base + aux] as number) + 1;
@@ -234,7 +234,7 @@ export class SlotDrain implements RecordSink {
     }
     const binding = this.#bindings[id];
     // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
-    if (binding !== undefined && binding.kind === KIND_COUNTER && (word0 & 0xff) === OP_ADD && value >= 0 && value - value === 0) {
+    if (binding !== undefined && binding.kind === KIND_COUNTER && (word0 & 0xff) === kOpAdd && value >= 0 && value - value === 0) {
       (binding.target as CounterSeries).value += value;
       this.#applied++;
       return;
@@ -247,7 +247,7 @@ export class SlotDrain implements RecordSink {
     const op = word0 & 0xff;
     if (binding === undefined) {
       // A child kept after remove() writes to the removed-series id (see src/worker/series-ids.ts).
-      if (word0 >>> 8 === REMOVED_SERIES_ID) this.#tally.dropped.removed_series++;
+      if (word0 >>> 8 === kRemovedSeriesId) this.#tally.dropped.removed_series++;
       else this.#malformed(`a record for undeclared series ${word0 >>> 8}`);
       return;
     }
@@ -258,22 +258,22 @@ export class SlotDrain implements RecordSink {
         break;
       case KIND_NATIVE_HISTOGRAM:
         // aux packs the classic bucket (top bits) and the native bucket the worker found (low bits).
-        if (op !== OP_OBSERVE || aux >>> NATIVE_AUX_BITS > binding.maxAux || value !== value) break;
+        if (op !== kOpObserve || aux >>> NATIVE_AUX_BITS > binding.maxAux || Number.isNaN(value)) break;
         (binding.target as NativeHistogramSeries).observe(aux, value);
         this.#applied++;
         return;
       case KIND_GAUGE: {
         const contribution = binding.target as GaugeContribution;
-        if (value !== value) break;
-        if (op === OP_SET) contribution.value = value;
-        else if (op === OP_ADD) contribution.value += value;
+        if (Number.isNaN(value)) break;
+        if (op === kOpSet) contribution.value = value;
+        else if (op === kOpAdd) contribution.value += value;
         else break;
         contribution.seq = ++this.#clock.seq;
         this.#applied++;
         return;
       }
       case KIND_SUMMARY:
-        if (op !== OP_OBSERVE || value - value !== 0) break;
+        if (op !== kOpObserve || value - value !== 0) break;
         try {
           (binding.target as SummaryTarget).observe(value);
         } catch (error) {
@@ -283,7 +283,7 @@ export class SlotDrain implements RecordSink {
         this.#applied++;
         return;
       default:
-        if (binding === REMOVED) this.#tally.dropped.removed_series++;
+        if (binding === kRemoved) this.#tally.dropped.removed_series++;
         else this.#tally.dropped.declaration_conflict++;
         return;
     }
@@ -305,19 +305,19 @@ export class SlotDrain implements RecordSink {
   }
 
   #declare(op: number, id: number, payload: Uint8Array): void {
-    if (op === OP_REMOVE_SERIES) {
+    if (op === kOpRemoveSeries) {
       this.#unbind(id);
-      this.#bind(id, REMOVED);
+      this.#bind(id, kRemoved);
       return;
     }
-    // --- prom-client fidelity ops (issue 11): reset() and zero() from a worker, in ring order. ---
-    if (op === OP_RESET_METRIC) {
+    // --- prom-client fidelity ops: reset() and zero() from a worker, in ring order. ---
+    if (op === kOpResetMetric) {
       const metric = this.#metrics[id];
       if (metric === undefined) this.#malformedDeclaration("a reset of an undeclared metric");
       else metric?.reset();
       return;
     }
-    if (op === OP_ZERO_SERIES) {
+    if (op === kOpZeroSeries) {
       const binding = this.#bindings[id];
       if (binding === undefined) this.#malformedDeclaration("a zero() of an undeclared series");
       else zeroSeries(binding);
@@ -334,11 +334,11 @@ export class SlotDrain implements RecordSink {
       this.#malformedDeclaration("an undecodable declaration");
       return;
     }
-    if (op === OP_DECLARE_METRIC) {
+    if (op === kOpDeclareMetric) {
       this.#metrics[id] = this.#context.resolveMetric(decoded);
       return;
     }
-    if (op === OP_SERIES_OVERFLOW) {
+    if (op === kOpSeriesOverflow) {
       const metric = this.#metrics[id];
       if (metric === undefined || !Number.isSafeInteger(decoded) || (decoded as number) < 0 || (decoded as number) > kMaxFoldCount) {
         this.#malformedDeclaration("an overflow count for an undeclared metric, or not a count");
@@ -347,7 +347,7 @@ export class SlotDrain implements RecordSink {
       }
       return;
     }
-    if (op === OP_DECLARE_SERIES) {
+    if (op === kOpDeclareSeries) {
       const series = decoded as { metric?: unknown; values?: unknown } | null;
       const metric = typeof series?.metric === "number" ? this.#metrics[series.metric] : undefined;
       if (metric === null) {
@@ -397,7 +397,7 @@ export class SlotDrain implements RecordSink {
   /** Forget id `id`'s binding (a gauge loses this worker's contribution). */
   #unbind(id: number): void {
     const binding = this.#bindings[id];
-    if (binding === undefined || binding === REMOVED || binding === REJECTED) return;
+    if (binding === undefined || binding === kRemoved || binding === REJECTED) return;
     if (binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
     this.#bound--;
   }
@@ -405,7 +405,7 @@ export class SlotDrain implements RecordSink {
   /** Apply an observation that carries an exemplar, then keep the exemplar where the observation went. */
   #exemplar(id: number, payload: Uint8Array): void {
     const record = decodeExemplar(payload);
-    if (record === undefined || (record.op !== OP_ADD && record.op !== OP_OBSERVE)) {
+    if (record === undefined || (record.op !== kOpAdd && record.op !== kOpObserve)) {
       this.#malformed("an undecodable exemplar");
       return;
     }
@@ -449,7 +449,7 @@ export class SlotDrain implements RecordSink {
 function validLabelValues(values: unknown, count: number): values is Array<string | number> {
   if (!Array.isArray(values) || values.length !== count) return false;
   for (const value of values) {
-    if (typeof value === "number" ? !Number.isFinite(value) : typeof value !== "string" || value.length > MAX_LABEL_VALUE_BYTES) return false;
+    if (typeof value === "number" ? !Number.isFinite(value) : typeof value !== "string" || value.length > kMaxLabelValueBytes) return false;
   }
   return true;
 }

@@ -7,8 +7,9 @@
 import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 
 /** Throw a ConfigurationError naming `options.<key>`; the value is shown when one is passed. */
-export function invalid(key: string, requirement: string, value?: unknown): never {
-  const got = arguments.length > 2 ? `, got ${describe(value)}` : "";
+export function invalid(key: string, requirement: string, ...value: [] | [unknown]): never {
+  // A rest parameter tells "no value passed" from "undefined passed": both are worth saying differently.
+  const got = value.length > 0 ? `, got ${describe(value[0])}` : "";
   throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `options.${key} must be ${requirement}${got}`);
 }
 

@@ -99,7 +99,7 @@ function resetTimeOf(target: { reset(): unknown }): { atMs: number | undefined }
 }
 
 /** The prefix of the metrics prom-threads makes itself. */
-const OWN_PREFIX = "prom_threads_";
+const kOwnPrefix = "prom_threads_";
 
 /** A {@link HubSource} over a {@link MetricsHub}. */
 export function hubSource(hub: MetricsHub): HubSource {
@@ -110,7 +110,7 @@ export function hubSource(hub: MetricsHub): HubSource {
       for (const metric of workerMetrics(hub)) {
         // prom-threads' own metrics (pool, per-thread, OpenTelemetry drops) are recorded partly in workers and
         // partly in the main thread: they stay with the main thread's metrics, whole.
-        if (metric.name.startsWith(OWN_PREFIX)) continue;
+        if (metric.name.startsWith(kOwnPrefix)) continue;
         const family = await familyOf(metric, hub.registry);
         if (family !== undefined) families.push(family);
       }

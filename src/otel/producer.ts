@@ -35,7 +35,7 @@ function packageVersion(): string {
     return "";
   }
 }
-const SCOPE_VERSION = packageVersion();
+const kScopeVersion = packageVersion();
 
 /** Options of {@link HubMetricProducer}. */
 export interface HubMetricProducerOptions {
@@ -126,7 +126,7 @@ export class HubMetricProducer implements MetricProducer {
   async collect(options?: MetricCollectOptions): Promise<CollectionResult> {
     try {
       const families = await withTimeout(this.#read(), options?.timeoutMillis);
-      return { resourceMetrics: { resource: this.#resource, scopeMetrics: [{ scope: { name: SCOPE_NAME, version: SCOPE_VERSION }, metrics: families }] }, errors: [] };
+      return { resourceMetrics: { resource: this.#resource, scopeMetrics: [{ scope: { name: SCOPE_NAME, version: kScopeVersion }, metrics: families }] }, errors: [] };
     } catch (error) {
       return { resourceMetrics: { resource: this.#resource, scopeMetrics: [] }, errors: [error] };
     }

@@ -2,25 +2,25 @@
  * Worker-side counter.
  * @module
  */
-import { OP_ADD } from "../shared/transport/protocol.js";
+import { kOpAdd } from "../shared/transport/protocol.js";
 import type { CounterConfiguration, LabelValues } from "../shared/model/types.js";
 import { throwInvalidValue } from "../shared/model/validation.js";
 import { WorkerMetric, isLabels, kDetach, removedWord0, type SeriesRef } from "./metric.js";
 import { runtime } from "./runtime.js";
 import { exemplarCall, type ExemplarCall } from "./exemplars.js";
 
-const COUNTER_VALUE = "a counter increases by a finite number of at least 0";
+const kCounterValue = "a counter increases by a finite number of at least 0";
 
 /** The value of a counter call that failed the fast check: `null` adds 1 (as in prom-client); anything else throws. */
 function slowCounterValue(metric: string, value: unknown): number {
   if (value === null) return 1;
-  return throwInvalidValue(metric, COUNTER_VALUE, value);
+  return throwInvalidValue(metric, kCounterValue, value);
 }
 
 /** Throw unless `value` is a counter increment or absent; checked before a label set is resolved. */
 function checkCounterValue(metric: string, value: unknown): void {
   if (value === undefined || value === null || (typeof value === "number" && value >= 0 && value < Infinity)) return;
-  throwInvalidValue(metric, COUNTER_VALUE, value);
+  throwInvalidValue(metric, kCounterValue, value);
 }
 
 /** A counter bound to one label set. Keep it: `inc()` on it is a few typed-array stores. */
@@ -46,7 +46,7 @@ export class CounterChild {
 
   /** @internal Point this child's records at the removed-series id (after `remove()`). */
   [kDetach](): void {
-    this.#word0 = removedWord0(OP_ADD);
+    this.#word0 = removedWord0(kOpAdd);
   }
 }
 
@@ -81,8 +81,8 @@ export class Counter<T extends string = string> extends WorkerMetric<T, CounterC
       plain: (child, value) => child.inc(value as number),
       record: (value = 1) => {
         if (value === null) value = 1;
-        if (typeof value !== "number" || !(value >= 0 && value < Infinity)) throwInvalidValue(name, COUNTER_VALUE, value);
-        return { op: OP_ADD, aux: 0, value };
+        if (typeof value !== "number" || !(value >= 0 && value < Infinity)) throwInvalidValue(name, kCounterValue, value);
+        return { op: kOpAdd, aux: 0, value };
       },
     });
   }

@@ -2,18 +2,18 @@
  * Worker-side gauge.
  * @module
  */
-import { OP_ADD, OP_SET } from "../shared/transport/protocol.js";
+import { kOpAdd, kOpSet } from "../shared/transport/protocol.js";
 import type { ClusterAggregator, GaugeAggregate, GaugeConfiguration, LabelValues } from "../shared/model/types.js";
 import { throwInvalidValue } from "../shared/model/validation.js";
 import { WorkerMetric, isLabels, kDetach, removedWord0, startChildTimer, startLabeledTimer, type SeriesRef } from "./metric.js";
 import { runtime } from "./runtime.js";
 
-const GAUGE_VALUE = "a gauge takes a number, not NaN";
+const kGaugeValue = "a gauge takes a number, not NaN";
 
 /** Throw unless `value` is a gauge value (or absent, where the call defaults it); checked before a label set is resolved. */
 function checkGaugeValue(metric: string, value: unknown, optional: boolean): void {
-  if ((typeof value === "number" && value === value) || (optional && value === undefined)) return;
-  throwInvalidValue(metric, GAUGE_VALUE, value);
+  if ((typeof value === "number" && !Number.isNaN(value)) || (optional && value === undefined)) return;
+  throwInvalidValue(metric, kGaugeValue, value);
 }
 
 /** A gauge bound to one label set: this thread's contribution to it. */
@@ -33,13 +33,13 @@ export class GaugeChild {
 
   /** @internal Point this child's records at the removed-series id (after `remove()`). */
   [kDetach](): void {
-    this.#add = removedWord0(OP_ADD);
-    this.#set = removedWord0(OP_SET);
+    this.#add = removedWord0(kOpAdd);
+    this.#set = removedWord0(kOpSet);
   }
 
   /** Set this thread's value. */
   set(value: number): void {
-    if (typeof value !== "number" || value !== value) throwInvalidValue(this.#metric, "a gauge is set to a number, not NaN", value);
+    if (typeof value !== "number" || Number.isNaN(value)) throwInvalidValue(this.#metric, "a gauge is set to a number, not NaN", value);
     runtime.writer.record(this.#set, 0, value);
   }
 
@@ -48,7 +48,7 @@ export class GaugeChild {
    * @default value 1
    */
   inc(value = 1): void {
-    if (typeof value !== "number" || value !== value) throwInvalidValue(this.#metric, "a gauge changes by a number, not NaN", value);
+    if (typeof value !== "number" || Number.isNaN(value)) throwInvalidValue(this.#metric, "a gauge changes by a number, not NaN", value);
     runtime.writer.record(this.#add, 0, value);
   }
 
@@ -57,7 +57,7 @@ export class GaugeChild {
    * @default value 1
    */
   dec(value = 1): void {
-    if (typeof value !== "number" || value !== value) throwInvalidValue(this.#metric, "a gauge changes by a number, not NaN", value);
+    if (typeof value !== "number" || Number.isNaN(value)) throwInvalidValue(this.#metric, "a gauge changes by a number, not NaN", value);
     runtime.writer.record(this.#add, 0, -value);
   }
 

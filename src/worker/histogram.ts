@@ -4,7 +4,7 @@
  */
 import type { HistogramConfiguration, LabelValues } from "../shared/model/types.js";
 import { throwInvalidValue } from "../shared/model/validation.js";
-import { OP_OBSERVE } from "../shared/transport/protocol.js";
+import { kOpObserve } from "../shared/transport/protocol.js";
 import { bucketIndex } from "./bucket-index.js";
 import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
 import { ObservingMetric } from "./observing.js";
@@ -32,7 +32,7 @@ export class HistogramChild {
 
   /** @internal Point this child's records at the removed-series id (after `remove()`). */
   [kDetach](): void {
-    this.#word0 = removedWord0(OP_OBSERVE);
+    this.#word0 = removedWord0(kOpObserve);
   }
 
   /** Observe `value`, a finite number. */
@@ -88,7 +88,7 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
       plain: (child, value) => child.observe(value as number),
       record: (value) => {
         if (typeof value !== "number" || !Number.isFinite(value)) throwInvalidValue(name, "a histogram observes finite numbers", value);
-        return { op: OP_OBSERVE, aux: histogramAux(this.#bounds, this.#native, value), value };
+        return { op: kOpObserve, aux: histogramAux(this.#bounds, this.#native, value), value };
       },
     });
   }

@@ -5,16 +5,16 @@
  */
 import { ConfigurationError, ErrorCodes, RecordingError } from "../shared/api/errors.js";
 import {
-  OP_ADD,
-  OP_DECLARE_METRIC,
-  OP_DECLARE_SERIES,
-  OP_OBSERVE,
-  OP_REMOVE_SERIES,
-  OP_RESET_METRIC,
-  OP_SERIES_OVERFLOW,
-  OP_SET,
-  OP_ZERO_SERIES,
-  REMOVED_SERIES_ID,
+  kOpAdd,
+  kOpDeclareMetric,
+  kOpDeclareSeries,
+  kOpObserve,
+  kOpRemoveSeries,
+  kOpResetMetric,
+  kOpSeriesOverflow,
+  kOpSet,
+  kOpZeroSeries,
+  kRemovedSeriesId,
   encodePayload,
   packWord0,
 } from "../shared/transport/protocol.js";
@@ -40,7 +40,7 @@ export interface SeriesRef {
 
 /** The packed first word of a record on the removed-series id: what a child uses after `remove()`. */
 export function removedWord0(op: number): number {
-  return packWord0(op, REMOVED_SERIES_ID);
+  return packWord0(op, kRemovedSeriesId);
 }
 
 /** Implemented by every child: point its records at the removed-series id. Called by `remove()`. */
@@ -113,7 +113,7 @@ export abstract class WorkerMetric<T extends string, Child> {
     if (child === undefined) return;
     const id = childSeries.get(child as object) as number;
     // The REMOVE record first: the hub must read the release before the id's next declaration.
-    runtime.declare(packWord0(OP_REMOVE_SERIES, id), new Uint8Array(0));
+    runtime.declare(packWord0(kOpRemoveSeries, id), new Uint8Array(0));
     this.#children.delete(key);
     (child as unknown as Detachable)[kDetach]();
     releaseSeriesId(id);
@@ -128,7 +128,7 @@ export abstract class WorkerMetric<T extends string, Child> {
    * Children stay valid: recording on one after a reset exports its label set again.
    */
   reset(): void {
-    runtime.declare(packWord0(OP_RESET_METRIC, this.#declaredMetricId()), new Uint8Array(0));
+    runtime.declare(packWord0(kOpResetMetric, this.#declaredMetricId()), new Uint8Array(0));
   }
 
   /**
@@ -145,9 +145,9 @@ export abstract class WorkerMetric<T extends string, Child> {
     );
   }
 
-  /** Send OP_ZERO_SERIES for a label set's child, so the hub exports it before its first record. */
+  /** Send kOpZeroSeries for a label set's child, so the hub exports it before its first record. */
   protected zeroChild(child: Child): void {
-    runtime.declare(packWord0(OP_ZERO_SERIES, childSeries.get(child as object) as number), new Uint8Array(0));
+    runtime.declare(packWord0(kOpZeroSeries, childSeries.get(child as object) as number), new Uint8Array(0));
   }
 
   /** Resolve `labels(...)`-style arguments to a child. */
@@ -198,7 +198,7 @@ export abstract class WorkerMetric<T extends string, Child> {
     const count = this.#foldsPending;
     this.#foldsPending = 0;
     try {
-      runtime.declare(packWord0(OP_SERIES_OVERFLOW, this.#metricId), encodePayload(count));
+      runtime.declare(packWord0(kOpSeriesOverflow, this.#metricId), encodePayload(count));
     } catch {
       // Only a diagnostic count: nothing to throw to, and the folded observations are recorded anyway.
     }
@@ -208,7 +208,7 @@ export abstract class WorkerMetric<T extends string, Child> {
   #declaredMetricId(): number {
     if (this.#metricId < 0) {
       const id = runtime.nextMetricId();
-      runtime.declare(packWord0(OP_DECLARE_METRIC, id), encodePayload(this.declaration));
+      runtime.declare(packWord0(kOpDeclareMetric, id), encodePayload(this.declaration));
       this.#metricId = id;
     }
     return this.#metricId;
@@ -218,7 +218,7 @@ export abstract class WorkerMetric<T extends string, Child> {
     const metricId = this.#declaredMetricId();
     const seriesId = takeSeriesId(this.name);
     try {
-      runtime.declare(packWord0(OP_DECLARE_SERIES, seriesId), encodePayload({ metric: metricId, values }));
+      runtime.declare(packWord0(kOpDeclareSeries, seriesId), encodePayload({ metric: metricId, values }));
     } catch (error) {
       releaseSeriesId(seriesId);
       throw error;
@@ -226,9 +226,9 @@ export abstract class WorkerMetric<T extends string, Child> {
     const labelNames = this.labelNames;
     const child = this.createChild(
       {
-        word0Add: packWord0(OP_ADD, seriesId),
-        word0Set: packWord0(OP_SET, seriesId),
-        word0Observe: packWord0(OP_OBSERVE, seriesId),
+        word0Add: packWord0(kOpAdd, seriesId),
+        word0Set: packWord0(kOpSet, seriesId),
+        word0Observe: packWord0(kOpObserve, seriesId),
         metric: this.name,
         relabel: (endLabels) => {
           const labels: Record<string, LabelValue> = {};

@@ -21,7 +21,7 @@ export type InstrumentKind = "counter" | "updowncounter" | "histogram" | "gauge"
  * The explicit bucket boundaries `@opentelemetry/sdk-metrics` gives a histogram without advice; the
  * provider uses the same, so an instrument gets the same buckets in and out of a worker.
  */
-const OTEL_DEFAULT_BOUNDARIES: readonly number[] = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
+const kOtelDefaultBoundaries: readonly number[] = [0, 5, 10, 25, 50, 75, 100, 250, 500, 750, 1000, 2500, 5000, 7500, 10000];
 
 /** What an instrument is made from: the OpenTelemetry call's name and options, already checked. */
 export interface InstrumentSpec {
@@ -213,7 +213,7 @@ export class WorkerInstrument implements OtelAdding, OtelRecording {
       case "gauge":
         return new Gauge({ name, help, labelNames, aggregate: "last" });
       case "histogram":
-        return new Histogram({ name, help, labelNames, buckets: [...(spec.boundaries ?? OTEL_DEFAULT_BOUNDARIES)] });
+        return new Histogram({ name, help, labelNames, buckets: [...(spec.boundaries ?? kOtelDefaultBoundaries)] });
     }
   }
 }

@@ -8,7 +8,7 @@
  */
 
 /** OpenTelemetry's unit strings (UCUM) and the words the Prometheus compatibility specification gives them. */
-const UNIT_WORDS: Readonly<Record<string, string>> = {
+const kUnitWords: Readonly<Record<string, string>> = {
   d: "days",
   h: "hours",
   min: "minutes",
@@ -37,7 +37,7 @@ const UNIT_WORDS: Readonly<Record<string, string>> = {
 };
 
 /** The words for the denominator of a `x/y` unit. */
-const PER_UNIT_WORDS: Readonly<Record<string, string>> = { s: "second", m: "minute", h: "hour", d: "day", w: "week", mo: "month", y: "year" };
+const kPerUnitWords: Readonly<Record<string, string>> = { s: "second", m: "minute", h: "hour", d: "day", w: "week", mo: "month", y: "year" };
 
 /** What kind of Prometheus metric an instrument records into: it decides the `_total` and `ratio` suffixes. */
 export type NamedKind = "counter" | "gauge" | "histogram";
@@ -60,7 +60,7 @@ export function unitSuffix(unit: string | undefined, kind: NamedKind): string {
   if (bare === "1") return kind === "gauge" ? "ratio" : "";
   const slash = bare.indexOf("/");
   const words =
-    slash < 0 ? (UNIT_WORDS[bare] ?? bare) : `${UNIT_WORDS[bare.slice(0, slash)] ?? bare.slice(0, slash)}_per_${PER_UNIT_WORDS[bare.slice(slash + 1)] ?? bare.slice(slash + 1)}`;
+    slash < 0 ? (kUnitWords[bare] ?? bare) : `${kUnitWords[bare.slice(0, slash)] ?? bare.slice(0, slash)}_per_${kPerUnitWords[bare.slice(slash + 1)] ?? bare.slice(slash + 1)}`;
   return escapeName(words).replace(/^_+|_+$/g, "");
 }
 

@@ -8,7 +8,7 @@ import type { OtelMeter, OtelMeterOptions, OtelMeterProvider, OtelMetricOptions 
 import { WorkerInstrument, prometheusNameOf, type InstrumentKind, type InstrumentSpec, type OtelDropReason } from "./otel-instruments.js";
 
 /** The worker counter of what OpenTelemetry calls could not record, by reason. */
-const DROPPED_NAME = "prom_threads_otel_dropped_total";
+const kDroppedName = "prom_threads_otel_dropped_total";
 
 /** Throw for an observable instrument: nothing runs in a worker at collection time. */
 function refuseObservable(call: string): never {
@@ -51,7 +51,7 @@ class Instruments {
   readonly #made = new Map<string, WorkerInstrument>();
   #dropped: Counter<"reason"> | null = null;
   readonly #drop = (reason: OtelDropReason): void => {
-    this.#dropped ??= new Counter({ name: DROPPED_NAME, help: "OpenTelemetry calls in worker threads the hub could not record as given, by reason.", labelNames: ["reason"] });
+    this.#dropped ??= new Counter({ name: kDroppedName, help: "OpenTelemetry calls in worker threads the hub could not record as given, by reason.", labelNames: ["reason"] });
     this.#dropped.labels(reason).inc();
   };
 

@@ -9,7 +9,7 @@
  * @module
  */
 import { pathToFileURL } from "node:url";
-import { TASK_BUCKETS, TASK_RUN_METRIC, TASK_WAIT_METRIC, isTaskEnvelope, type TaskEnvelope } from "../shared/transport/pool-task.js";
+import { kTaskBuckets, TASK_RUN_METRIC, TASK_WAIT_METRIC, isTaskEnvelope, type TaskEnvelope } from "../shared/transport/pool-task.js";
 import { Histogram, type HistogramChild } from "./histogram.js";
 import { runtime } from "./runtime.js";
 import { sampleThreadMetricsIfDue, startThreadMetrics } from "./thread-metrics.js";
@@ -43,13 +43,13 @@ function timersOf(pool: string): { wait: HistogramChild; run: HistogramChild } {
       name: TASK_WAIT_METRIC,
       help: "Seconds from pool.run() until the task started in a worker thread.",
       labelNames: ["pool"],
-      buckets: TASK_BUCKETS,
+      buckets: kTaskBuckets,
     });
     runSeconds ??= new Histogram({
       name: TASK_RUN_METRIC,
       help: "Seconds a task ran in its worker thread, until it returned or threw.",
       labelNames: ["pool"],
-      buckets: TASK_BUCKETS,
+      buckets: kTaskBuckets,
     });
     timers = { wait: waitSeconds.labels(pool), run: runSeconds.labels(pool) };
     children.set(pool, timers);

@@ -8,10 +8,10 @@ import { ConfigurationError, ConnectionError, ErrorCodes, RecordingError } from 
 import { findHandle, readHandle, type HubHandle } from "../shared/transport/handle.js";
 import {
   type Layout,
-  SLOT_CLAIMED,
-  SLOT_CLAIMING,
-  SLOT_EXITED,
-  SLOT_FREE,
+  kSlotClaimed,
+  kSlotClaiming,
+  kSlotExited,
+  kSlotFree,
   kMaxLocalId,
   kSlotHighWaterWord,
   kSlotState,
@@ -20,12 +20,17 @@ import {
 import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/model/limits.js";
 import { SlotWriter, type PublishPoint } from "../shared/transport/slot-writer.js";
 
-const NOT_CONNECTED_MESSAGE =
+const kNotConnectedMessage =
   "prom-threads: this thread is not connected to a MetricsHub. Pass hub.workerData as (or spread it into) " +
   "the workerData of your Worker or piscina pool, or call connect(handle) from 'prom-threads/worker' before recording.";
 
-/** Options for test fixtures only; not part of the public API. */
-export interface RuntimeTestHooks {
+/**
+ * A fault-injection hook for test fixtures only; not part of the public API. It stays in the runtime because
+ * no test can otherwise stop a worker between writing a record's bytes and publishing them: the mid-write
+ * kill tests (test/fixtures/paused-writer.mjs) freeze there and terminate() the thread to prove the hub
+ * never reads a half-written record. While unset, the writer's fast path is unchanged.
+ */
+interface RuntimeTestHooks {
   /** Runs after bytes are written to the ring and before they are published (see SlotWriterOptions). */
   beforePublish?: (point: PublishPoint) => void;
 }
@@ -51,7 +56,7 @@ class Runtime {
   constructor() {
     this.writer = new SlotWriter(undefined, () => {
       // First record of a thread that has not connected yet: try workerData once, then fail loudly.
-      if (!this.#tryWorkerData()) throw new ConnectionError(ErrorCodes.NOT_CONNECTED, NOT_CONNECTED_MESSAGE);
+      if (!this.#tryWorkerData()) throw new ConnectionError(ErrorCodes.NOT_CONNECTED, kNotConnectedMessage);
     });
   }
 
@@ -106,7 +111,7 @@ class Runtime {
     return this.#maxSeries;
   }
 
-  /** Replace test hooks (fixtures only); takes effect at the next connect. */
+  /** Replace the fault-injection hooks (test fixtures only, see {@link RuntimeTestHooks}); takes effect at the next connect. */
   setTestHooks(hooks: RuntimeTestHooks): void {
     this.#testHooks = hooks;
   }
@@ -184,7 +189,7 @@ class Runtime {
       ring.flush(false);
       // Why a store: tells a hub that was not told of this exit (nothing attached) that the slot's owner
       // is gone for good; everything written before it is published already.
-      Atomics.store(words, stateWord, SLOT_EXITED);
+      Atomics.store(words, stateWord, kSlotExited);
       // From here on the ring is not ours: the hub may hand it to another thread at once. Exit listeners
       // registered after this one may still record; those records are counted as lost, never written.
       // Later records are counted in the control buffer (kLateDropsWord).
@@ -213,7 +218,7 @@ function claimSlot(words: Uint32Array, layout: Layout, buffers: SharedArrayBuffe
   for (let slot = 0; slot < layout.slotCount; slot++) {
     const base = layout.slotWord(slot);
     // Why compareExchange: several workers may race for one slot; exactly one sees FREE and wins.
-    if (Atomics.compareExchange(words, base + kSlotState, SLOT_FREE, SLOT_CLAIMING) !== SLOT_FREE) continue;
+    if (Atomics.compareExchange(words, base + kSlotState, kSlotFree, kSlotClaiming) !== kSlotFree) continue;
     const data = buffers[slot] as SharedArrayBuffer;
     try {
       // The first owner of a slot grows its buffer to hold the ring; later owners find it grown. Nobody
@@ -221,14 +226,14 @@ function claimSlot(words: Uint32Array, layout: Layout, buffers: SharedArrayBuffe
       if (data.byteLength < layout.ringBytes) data.grow(layout.ringBytes);
     } catch {
       // Why a store: gives the slot back untouched; no memory is left for its ring.
-      Atomics.store(words, base + kSlotState, SLOT_FREE);
+      Atomics.store(words, base + kSlotState, kSlotFree);
       return -1;
     }
     raiseHighWater(words, slot + 1);
     // Why the two stores in this order: the hub matches exit events by threadId, and starts reading the
     // ring only once the state says CLAIMED, which it reads after the threadId.
     Atomics.store(words, base + kSlotThreadId, threadId);
-    Atomics.store(words, base + kSlotState, SLOT_CLAIMED);
+    Atomics.store(words, base + kSlotState, kSlotClaimed);
     return slot;
   }
   return -1;

@@ -4,7 +4,7 @@
  */
 import type { LabelValues, SummaryConfiguration } from "../shared/model/types.js";
 import { throwInvalidValue } from "../shared/model/validation.js";
-import { OP_OBSERVE } from "../shared/transport/protocol.js";
+import { kOpObserve } from "../shared/transport/protocol.js";
 import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
 import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
@@ -24,7 +24,7 @@ export class SummaryChild {
 
   /** @internal Point this child's records at the removed-series id (after `remove()`). */
   [kDetach](): void {
-    this.#word0 = removedWord0(OP_OBSERVE);
+    this.#word0 = removedWord0(kOpObserve);
   }
 
   /** Observe `value`, a finite number. */

@@ -59,7 +59,7 @@ class ThreadSampler {
     this.#lastElu = now;
     this.#lastAt = performance.now();
     // A delta of zero time gives NaN; keep the previous value then.
-    if (utilization === utilization) this.#elu.set(utilization);
+    if (!Number.isNaN(utilization)) this.#elu.set(utilization);
     this.#heap.set(process.memoryUsage().heapUsed);
   }
 

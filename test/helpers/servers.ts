@@ -6,8 +6,8 @@ import { startHttpServer, type MetricsServer } from "../../src/main/index.js";
  * Register an afterEach that runs the returned `cleanups` (last first), and return `serve()`, which starts
  * a server on a free port that is closed after the test.
  */
-export function serverScope(): { serve: (options: Parameters<typeof startHttpServer>[0]) => Promise<MetricsServer>; cleanups: (() => Promise<unknown> | void)[] } {
-  const cleanups: (() => Promise<unknown> | void)[] = [];
+export function serverScope(): { serve: (options: Parameters<typeof startHttpServer>[0]) => Promise<MetricsServer>; cleanups: (() => unknown)[] } {
+  const cleanups: (() => unknown)[] = [];
   afterEach(async () => {
     while (cleanups.length > 0) await cleanups.pop()?.();
   });

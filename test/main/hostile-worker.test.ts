@@ -3,12 +3,11 @@
  * any declaration and any forged index; what it cannot understand is counted as malformed and reported a
  * bounded number of times; a flood of garbage gets the slot quarantined; memory stays bounded.
  */
-import type { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub, type PromThreadsError } from "../../src/main/index.js";
 import { ErrorCodes } from "../../src/shared/api/errors.js";
-import { OP_ADD, OP_DECLARE_METRIC, OP_DECLARE_SERIES, OP_OBSERVE, OP_SERIES_OVERFLOW, OP_SET } from "../../src/shared/transport/protocol.js";
+import { kOpAdd, kOpDeclareMetric, kOpDeclareSeries, kOpObserve, kOpSeriesOverflow, kOpSet } from "../../src/shared/transport/protocol.js";
 import { samples } from "../helpers/exposition.js";
 import { exited, nextMessage, startWorker } from "../helpers/workers.js";
 
@@ -40,30 +39,30 @@ const counterDeclaration = (name: string, labelNames: string[] = []) => JSON.str
 describe("a worker that writes malformed declarations and records", () => {
   it("never takes the process down, and every later scrape works", async () => {
     const { registry, hub, errors, run } = await setup();
-    await run("declare", { op: OP_DECLARE_METRIC, id: 0, json: counterDeclaration("evil_total", ["a"]) });
+    await run("declare", { op: kOpDeclareMetric, id: 0, json: counterDeclaration("evil_total", ["a"]) });
     // Label values that are not strings (seriesKey used to throw out of the drain), wrong counts, junk.
-    await run("declare", { op: OP_DECLARE_SERIES, id: 0, json: JSON.stringify({ metric: 0, values: [{ toString: 1 }] }) });
-    await run("declare", { op: OP_DECLARE_SERIES, id: 1, json: JSON.stringify({ metric: 0, values: [1] }) });
-    await run("declare", { op: OP_DECLARE_SERIES, id: 2, json: JSON.stringify({ metric: 0, values: ["x", "y"] }) });
-    await run("declare", { op: OP_DECLARE_SERIES, id: 3, json: "null" });
-    await run("declare", { op: OP_DECLARE_SERIES, id: 4, json: "{not json" });
+    await run("declare", { op: kOpDeclareSeries, id: 0, json: JSON.stringify({ metric: 0, values: [{ toString: 1 }] }) });
+    await run("declare", { op: kOpDeclareSeries, id: 1, json: JSON.stringify({ metric: 0, values: [1] }) });
+    await run("declare", { op: kOpDeclareSeries, id: 2, json: JSON.stringify({ metric: 0, values: ["x", "y"] }) });
+    await run("declare", { op: kOpDeclareSeries, id: 3, json: "null" });
+    await run("declare", { op: kOpDeclareSeries, id: 4, json: "{not json" });
     // Series-overflow counts of 1e308 (they used to make every later scrape answer 500).
-    await run("declare", { op: OP_SERIES_OVERFLOW, id: 0, json: "1e308" });
-    await run("declare", { op: OP_SERIES_OVERFLOW, id: 0, json: "1e308" });
+    await run("declare", { op: kOpSeriesOverflow, id: 0, json: "1e308" });
+    await run("declare", { op: kOpSeriesOverflow, id: 0, json: "1e308" });
     // A summary prom-client refuses (ageBuckets 2^32 used to throw a RangeError out of the drain timer).
     await run("declare", {
-      op: OP_DECLARE_METRIC,
+      op: kOpDeclareMetric,
       id: 1,
       json: JSON.stringify({ type: "summary", name: "evil_summary", help: "h", labelNames: [], percentiles: [0.5], maxAgeSeconds: 600, ageBuckets: 2 ** 32 }),
     });
-    await run("declare", { op: OP_DECLARE_SERIES, id: 5, json: JSON.stringify({ metric: 1, values: [] }) });
-    await run("record", { op: OP_OBSERVE, id: 5, value: 1 });
+    await run("declare", { op: kOpDeclareSeries, id: 5, json: JSON.stringify({ metric: 1, values: [] }) });
+    await run("record", { op: kOpObserve, id: 5, value: 1 });
     // A good series, then records that do not fit it: wrong op, NaN, Infinity, a negative increment.
-    await run("declare", { op: OP_DECLARE_SERIES, id: 6, json: JSON.stringify({ metric: 0, values: ["good"] }) });
-    await run("record", { op: OP_ADD, id: 6, value: 2 });
-    for (const value of [Number.NaN, Number.POSITIVE_INFINITY, -1]) await run("record", { op: OP_ADD, id: 6, value });
-    await run("record", { op: OP_SET, id: 6, value: 5 });
-    await run("record", { op: OP_ADD, id: 77, value: 1 });
+    await run("declare", { op: kOpDeclareSeries, id: 6, json: JSON.stringify({ metric: 0, values: ["good"] }) });
+    await run("record", { op: kOpAdd, id: 6, value: 2 });
+    for (const value of [Number.NaN, Number.POSITIVE_INFINITY, -1]) await run("record", { op: kOpAdd, id: 6, value });
+    await run("record", { op: kOpSet, id: 6, value: 5 });
+    await run("record", { op: kOpAdd, id: 77, value: 1 });
     for (let i = 0; i < 3; i++) {
       const text = await registry.metrics();
       expect(text).toContain('evil_total{a="good"} 2');
@@ -80,9 +79,9 @@ describe("a worker that writes malformed declarations and records", () => {
 
   it("a forged write index far ahead is corruption: skipped at once, never counted, reported once", async () => {
     const { registry, hub, errors, run } = await setup();
-    await run("declare", { op: OP_DECLARE_METRIC, id: 0, json: counterDeclaration("forged_total") });
-    await run("declare", { op: OP_DECLARE_SERIES, id: 0, json: JSON.stringify({ metric: 0, values: [] }) });
-    await run("record", { op: OP_ADD, id: 0, value: 1, count: 10 });
+    await run("declare", { op: kOpDeclareMetric, id: 0, json: counterDeclaration("forged_total") });
+    await run("declare", { op: kOpDeclareSeries, id: 0, json: JSON.stringify({ metric: 0, values: [] }) });
+    await run("record", { op: kOpAdd, id: 0, value: 1, count: 10 });
     await hub.collect();
     await run("forgeWriteIndex", { ahead: 2 ** 27 });
     const started = performance.now();
@@ -118,11 +117,11 @@ describe("a worker that writes malformed declarations and records", () => {
 
   it("a re-declared gauge series leaves no orphan after its worker exits", async () => {
     const { registry, worker, run } = await setup();
-    await run("declare", { op: OP_DECLARE_METRIC, id: 0, json: JSON.stringify({ type: "gauge", name: "orphan_level", help: "h", labelNames: ["a"] }) });
-    await run("declare", { op: OP_DECLARE_SERIES, id: 0, json: JSON.stringify({ metric: 0, values: ["x"] }) });
-    await run("record", { op: OP_SET, id: 0, value: 5 });
-    await run("declare", { op: OP_DECLARE_SERIES, id: 0, json: JSON.stringify({ metric: 0, values: ["y"] }) });
-    await run("record", { op: OP_SET, id: 0, value: 7 });
+    await run("declare", { op: kOpDeclareMetric, id: 0, json: JSON.stringify({ type: "gauge", name: "orphan_level", help: "h", labelNames: ["a"] }) });
+    await run("declare", { op: kOpDeclareSeries, id: 0, json: JSON.stringify({ metric: 0, values: ["x"] }) });
+    await run("record", { op: kOpSet, id: 0, value: 5 });
+    await run("declare", { op: kOpDeclareSeries, id: 0, json: JSON.stringify({ metric: 0, values: ["y"] }) });
+    await run("record", { op: kOpSet, id: 0, value: 7 });
     let all = samples(await registry.metrics());
     expect(all.has('orphan_level{a="x"}')).toBe(false);
     expect(all.get('orphan_level{a="y"}')).toBe(7);
@@ -136,7 +135,7 @@ describe("a worker that writes malformed declarations and records", () => {
 describe("bounded by documented limits", () => {
   it("refuses metric names past maxMetrics, reported once, and keeps the hub's memory bounded", async () => {
     const { hub, errors, run } = await setup({ maxMetrics: 100 });
-    for (let i = 0; i < 300; i++) await run("declare", { op: OP_DECLARE_METRIC, id: i, json: counterDeclaration(`many_${i}_total`) });
+    for (let i = 0; i < 300; i++) await run("declare", { op: kOpDeclareMetric, id: i, json: counterDeclaration(`many_${i}_total`) });
     await hub.collect();
     expect(hub.stats().metrics).toBe(100);
     expect(errors.filter((e) => e.code === ErrorCodes.METRIC_LIMIT).length).toBeGreaterThanOrEqual(1);
@@ -147,8 +146,8 @@ describe("bounded by documented limits", () => {
     const { registry, errors, run } = await setup();
     let id = 0;
     for (let i = 0; i < 400; i++) {
-      await run("declare", { op: OP_DECLARE_METRIC, id: id++, json: counterDeclaration(`clash_${i}_total`) });
-      await run("declare", { op: OP_DECLARE_METRIC, id: id++, json: counterDeclaration(`clash_${i}_total`, ["other"]) });
+      await run("declare", { op: kOpDeclareMetric, id: id++, json: counterDeclaration(`clash_${i}_total`) });
+      await run("declare", { op: kOpDeclareMetric, id: id++, json: counterDeclaration(`clash_${i}_total`, ["other"]) });
     }
     const all = samples(await registry.metrics());
     const series = [...all.keys()].filter((k) => k.startsWith("prom_threads_declaration_conflicts_total{"));

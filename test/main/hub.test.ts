@@ -1,6 +1,6 @@
 import { Counter, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { MetricsHub, PromThreadsError } from "../../src/main/index.js";
+import { MetricsHub, type PromThreadsError } from "../../src/main/index.js";
 import { ErrorCodes } from "../../src/shared/api/errors.js";
 import { samples } from "../helpers/exposition.js";
 import { Scripted } from "../helpers/scripted.js";

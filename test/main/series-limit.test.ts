@@ -71,7 +71,7 @@ describe("the series limit across workers (enforced in the hub)", () => {
     const kinds = ["counter", "histogram", "gauge", "summary"];
     // 4 workers x 20 label sets each, all distinct: each worker stays under its own limit (50); the hub
     // sees 80 label sets per metric and keeps 50.
-    const runs = await Promise.all(workers.map((w, i) => w.run({ kinds, distinct: 20, prefix: `w${i}-` })));
+    await Promise.all(workers.map((w, i) => w.run({ kinds, distinct: 20, prefix: `w${i}-` })));
     const all = samples(await registry.metrics());
 
     expect(idsOf(all, "card_counter").filter((id) => id !== OVERFLOW_LABEL_VALUE)).toHaveLength(50);

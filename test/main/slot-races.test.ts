@@ -6,7 +6,7 @@ import type { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
-import { Layout, SLOT_CLAIMING, SLOT_FREE, kOverflowCapacityWord, kRingCapacityWord, kSlotCountWord, kSlotState, kSlotThreadId } from "../../src/shared/transport/layout.js";
+import { Layout, kSlotClaiming, kSlotFree, kOverflowCapacityWord, kRingCapacityWord, kSlotCountWord, kSlotState, kSlotThreadId } from "../../src/shared/transport/layout.js";
 import { samples as parse } from "../helpers/exposition.js";
 import { Scripted } from "../helpers/scripted.js";
 import { exited, nextMessage, startWorker } from "../helpers/workers.js";
@@ -39,18 +39,18 @@ describe("slot table races", () => {
     await first.run("exit").catch(() => {});
     await exited(first.worker);
     await hub.collect();
-    expect(Atomics.load(words, base + kSlotState)).toBe(SLOT_FREE);
+    expect(Atomics.load(words, base + kSlotState)).toBe(kSlotFree);
 
     // Another worker has just won the slot (FREE -> CLAIMING) and not yet written its threadId: the word
     // still names the previous owner. Now the previous owner's exit reaches the hub (late, as it may).
-    Atomics.store(words, base + kSlotState, SLOT_CLAIMING);
+    Atomics.store(words, base + kSlotState, kSlotClaiming);
     const { pool, worker } = fakePool(previousOwner);
     hub.attach(pool as never);
     worker.emit("exit", 0);
     // The claim must survive: freeing it would let a third worker write the same ring.
-    expect(Atomics.load(words, base + kSlotState)).toBe(SLOT_CLAIMING);
+    expect(Atomics.load(words, base + kSlotState)).toBe(kSlotClaiming);
     expect(await registry.metrics()).toContain("race_total 2");
-    Atomics.store(words, base + kSlotState, SLOT_FREE);
+    Atomics.store(words, base + kSlotState, kSlotFree);
   });
 });
 

@@ -11,7 +11,7 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub, startHttpServer, type PromThreadsError } from "../../src/main/index.js";
 import { ErrorCodes } from "../../src/shared/api/errors.js";
-import { SLOT_CLAIMED, SLOT_EXITED, SLOT_FREE } from "../../src/shared/transport/layout.js";
+import { kSlotClaimed, kSlotExited, kSlotFree } from "../../src/shared/transport/layout.js";
 import { promtoolCheck, skipWithout } from "../helpers/exposition-checkers.js";
 import { samples } from "../helpers/exposition.js";
 import { get } from "../helpers/http.js";
@@ -79,8 +79,8 @@ function request(worker: Worker, message: Record<string, unknown>): Promise<unkn
 
 describe("a store into a slot nobody claimed", () => {
   it.each([
-    ["CLAIMED", SLOT_CLAIMED],
-    ["EXITED", SLOT_EXITED],
+    ["CLAIMED", kSlotClaimed],
+    ["EXITED", kSlotExited],
     ["a state no worker writes (77)", 77],
   ])("(%s, with the high-water mark raised over it) quarantines the slot, once; the hub serves on", async (_what, state) => {
     const { hub, withCode, ok, honest, scrape } = await setup();
@@ -104,10 +104,10 @@ describe("a store into a slot nobody claimed", () => {
     const { hub, withCode, ok, honest, scrape } = await setup();
     const a = await honest("a");
     const last = hub.stats().maxWorkers - 1;
-    await ok("store", { field: "state", slot: last, value: SLOT_CLAIMED });
+    await ok("store", { field: "state", slot: last, value: kSlotClaimed });
     await ok("store", { field: "highWater", value: last + 1 });
     expect(await waitFor(() => hub.stats().slotsQuarantined === 1)).toBe(true);
-    await ok("store", { field: "state", slot: last, value: SLOT_FREE });
+    await ok("store", { field: "state", slot: last, value: kSlotFree });
     await scrape();
     await ok("store", { field: "state", slot: last, value: 9 });
     expect(await waitFor(() => hub.stats().slotsQuarantined === 2)).toBe(true);
@@ -122,7 +122,7 @@ describe("a store into a live worker's slot", () => {
     const { hub, errors, ok, honest, scrape } = await setup();
     const a = await honest("a");
     const recording = a.record(400_000);
-    await ok("store", { field: "state", slot: a.slot, value: SLOT_EXITED });
+    await ok("store", { field: "state", slot: a.slot, value: kSlotExited });
     await recording;
     const stray = () => errors.filter((error) => error.code === ErrorCodes.MALFORMED_RECORD && error.message.includes("set to EXITED"));
     // The owner outlives its own EXITED store by a moment only; after a second it is a stray store.
@@ -140,7 +140,7 @@ describe("a store into a live worker's slot", () => {
   });
 
   it.each([
-    ["FREE", SLOT_FREE],
+    ["FREE", kSlotFree],
     ["a state no worker writes (5)", 5],
   ])("of %s is ignored and put back at once, reported once, and its counts stay exact", async (_what, state) => {
     const { hub, errors, ok, honest, scrape } = await setup();
@@ -151,7 +151,7 @@ describe("a store into a live worker's slot", () => {
     await ok("store", { field: "state", slot: a.slot, value: state });
     await recording;
     expect((await scrape()).get('honest_total{w="a"}')).toBe(400_000);
-    expect(await ok("load", { field: "state", slot: a.slot })).toBe(SLOT_CLAIMED);
+    expect(await ok("load", { field: "state", slot: a.slot })).toBe(kSlotClaimed);
     const stray = errors.filter((error) => error.code === ErrorCodes.MALFORMED_RECORD && error.message.includes(`slot ${a.slot}'s state word`));
     expect(stray).toHaveLength(1);
     expect(hub.stats().workersConnected).toBe(1);
@@ -160,10 +160,10 @@ describe("a store into a live worker's slot", () => {
   it("of FREE before the hub first read the slot is found by the records in it, put back, reported once", async () => {
     const { hub, errors, ok, honest, scrape } = await setup({ drainIntervalMs: 3_600_000 });
     const a = await honest("a");
-    await ok("store", { field: "state", slot: a.slot, value: SLOT_FREE });
+    await ok("store", { field: "state", slot: a.slot, value: kSlotFree });
     await a.record(100_000);
     expect((await scrape()).get('honest_total{w="a"}')).toBe(100_000);
-    expect(await ok("load", { field: "state", slot: a.slot })).toBe(SLOT_CLAIMED);
+    expect(await ok("load", { field: "state", slot: a.slot })).toBe(kSlotClaimed);
     expect(errors.filter((error) => error.message.includes(`slot ${a.slot}'s state word was set to FREE`))).toHaveLength(1);
     expect(hub.stats().workersConnected).toBe(1);
   });

@@ -7,6 +7,8 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { allPanels, BUILTIN_VARIABLES, readDashboard, variablesIn } from "../helpers/dashboard.js";
 
+// biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template literal.
+const kDatasourceVariable = "${datasource}";
 const dashboard = readDashboard();
 const panels = allPanels(dashboard);
 const queryPanels = panels.filter((panel) => panel.type !== "row");
@@ -31,15 +33,15 @@ describe("the Grafana dashboard", () => {
     expect(queryPanels.length).toBeGreaterThanOrEqual(15);
     for (const panel of queryPanels) {
       expect(panel.targets?.length, panel.title).toBeGreaterThan(0);
-      expect(panel.datasource?.uid, panel.title).toBe("${datasource}");
+      expect(panel.datasource?.uid, panel.title).toBe(kDatasourceVariable);
       for (const target of panel.targets ?? []) {
         expect(target.expr?.trim(), panel.title).toBeTruthy();
-        expect(target.datasource?.uid, panel.title).toBe("${datasource}");
+        expect(target.datasource?.uid, panel.title).toBe(kDatasourceVariable);
       }
       const refIds = (panel.targets ?? []).map((t) => t.refId);
       expect(new Set(refIds).size, panel.title).toBe(refIds.length);
     }
-    for (const variable of dashboard.templating.list.filter((v) => v.type === "query")) expect(variable.datasource?.uid).toBe("${datasource}");
+    for (const variable of dashboard.templating.list.filter((v) => v.type === "query")) expect(variable.datasource?.uid).toBe(kDatasourceVariable);
   });
 
   it("uses only variables it defines (or Grafana's own)", () => {

@@ -18,6 +18,7 @@ function substitute(expr: string): string {
   return expr
     .replaceAll("$__rate_interval", "15s")
     .replaceAll("$__range", "1m")
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: Grafana's variable syntax, not a template literal.
     .replaceAll("${histogram}", "demo_job_seconds")
     .replaceAll("$instance", ".*")
     .replaceAll("$pool", ".*");

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Layout, kReadIndex, kRecordBytes, kRingHeaderWords, kWriteIndex } from "../../src/shared/transport/layout.js";
 import { maxDeclarationBytes } from "../../src/shared/model/limits.js";
-import { OP_ADD, OP_DECLARE_SERIES, declarationRecords, packWord0 } from "../../src/shared/transport/protocol.js";
+import { kOpAdd, kOpDeclareSeries, declarationRecords, packWord0 } from "../../src/shared/transport/protocol.js";
 import type { RecordSink } from "../../src/shared/transport/record-sink.js";
 import { SlotReader } from "../../src/shared/transport/slot-reader.js";
 import { SlotWriter } from "../../src/shared/transport/slot-writer.js";
@@ -25,7 +25,7 @@ class SequenceVerifier implements RecordSink {
   declarations: string[] = [];
   observation(word0: number, aux: number, value: number): void {
     // Plain checks: expect() per record would dominate the run time.
-    if (word0 !== packWord0(OP_ADD, this.next % 1000) || aux !== this.next % 7 || value !== this.next) {
+    if (word0 !== packWord0(kOpAdd, this.next % 1000) || aux !== this.next % 7 || value !== this.next) {
       throw new Error(`record ${this.next} arrived as word0=${word0} aux=${aux} value=${value}`);
     }
     this.next++;
@@ -64,7 +64,10 @@ function makeRing(capacity: number, startIndex = 0, overflowLimit = 1 << 20) {
   const writer = new SlotWriter({ ...geometry, overflowLimit });
   const reader = new SlotReader(geometry);
   const canariesIntact = () => Array.from({ length: kRingHeaderWords }, (_, i) => words[canary + i] === 0xdeadbeef).every(Boolean);
-  return { writer, reader, canariesIntact, words, header, data, layout };
+  // What the slot's header says, through the reader's own views: records unread in the ring (fill() is a
+  // fraction of a power-of-two capacity, so the product is exact) and in the overflow, records dropped.
+  const counters = () => ({ pending: reader.fill() * capacity, overflowPending: reader.overflowPending(), droppedFull: reader.droppedFull() });
+  return { writer, reader, canariesIntact, counters, words, header, data, layout };
 }
 
 describe("ring", () => {
@@ -77,10 +80,10 @@ describe("ring", () => {
       let declared = 0;
       for (let round = 0; round < 400; round++) {
         const batch = Math.floor(random() * 900);
-        for (let k = 0; k < batch; k++, sent++) writer.record(packWord0(OP_ADD, sent % 1000), sent % 7, sent);
+        for (let k = 0; k < batch; k++, sent++) writer.record(packWord0(kOpAdd, sent % 1000), sent % 7, sent);
         if (random() < 0.3) {
           const text = `decl-${declared++}-${"x".repeat(Math.floor(random() * 200))}`;
-          writer.declare(packWord0(OP_DECLARE_SERIES, 1), new TextEncoder().encode(text));
+          writer.declare(packWord0(kOpDeclareSeries, 1), new TextEncoder().encode(text));
         }
         if (random() < 0.7) reader.drain(sink);
       }
@@ -97,7 +100,7 @@ describe("ring", () => {
     const { writer, reader, words, header } = makeRing(1024, start);
     const sink = new SequenceVerifier();
     for (let sent = 0; sent < 5000; sent++) {
-      writer.record(packWord0(OP_ADD, sent % 1000), sent % 7, sent);
+      writer.record(packWord0(kOpAdd, sent % 1000), sent % 7, sent);
       if (sent % 100 === 99) reader.drain(sink);
     }
     reader.drain(sink);
@@ -108,26 +111,26 @@ describe("ring", () => {
   });
 
   it("goes on in the overflow when full, keeps order, and drops exactly what exceeds the overflow bound", () => {
-    const { writer, reader, words, header, data, layout } = makeRing(1024, 0, 500);
+    const { writer, reader, counters, words, header, data, layout } = makeRing(1024, 0, 500);
     const sink = new SequenceVerifier();
     const attempted = 3000;
     // The overflow takes memory only once it is used.
     expect(data.byteLength).toBe(layout.ringBytes);
-    for (let sent = 0; sent < attempted; sent++) writer.record(packWord0(OP_ADD, sent % 1000), sent % 7, sent);
+    for (let sent = 0; sent < attempted; sent++) writer.record(packWord0(kOpAdd, sent % 1000), sent % 7, sent);
     // 1024 in the ring, 500 in the overflow, the rest dropped and counted in shared memory.
     expect(writer.dropped).toBe(attempted - 1024 - 500);
-    expect(reader.counters().droppedFull).toBe(attempted - 1024 - 500);
-    expect(reader.counters().pending).toBe(1024);
-    expect(reader.counters().overflowPending).toBe(500);
+    expect(counters().droppedFull).toBe(attempted - 1024 - 500);
+    expect(counters().pending).toBe(1024);
+    expect(counters().overflowPending).toBe(500);
     expect(data.byteLength).toBeGreaterThan(layout.ringBytes);
     // One drain reads everything, ring first, with no help from the writer.
     reader.drain(sink);
     expect(sink.next).toBe(1524);
-    expect(reader.counters().overflowPending).toBe(0);
+    expect(counters().overflowPending).toBe(0);
     // The overflow was read empty: the writer is back in its ring.
-    writer.record(packWord0(OP_ADD, 1524 % 1000), 1524 % 7, 1524);
-    expect(reader.counters().pending).toBe(1);
-    expect(reader.counters().overflowPending).toBe(0);
+    writer.record(packWord0(kOpAdd, 1524 % 1000), 1524 % 7, 1524);
+    expect(counters().pending).toBe(1);
+    expect(counters().overflowPending).toBe(0);
     reader.drain(sink);
     expect(sink.next).toBe(1525);
     expect(words[header + kWriteIndex]).toBe(1025);
@@ -138,10 +141,10 @@ describe("ring", () => {
     const sink = new SequenceVerifier();
     // A burst far bigger than the ring, with a drain in the middle of it: then the writer goes quiet.
     for (let sent = 0; sent < 50_000; sent++) {
-      writer.record(packWord0(OP_ADD, sent % 1000), sent % 7, sent);
+      writer.record(packWord0(kOpAdd, sent % 1000), sent % 7, sent);
       if (sent === 20_000) reader.drain(sink);
     }
-    writer.declare(packWord0(OP_DECLARE_SERIES, 1), new TextEncoder().encode("last"));
+    writer.declare(packWord0(kOpDeclareSeries, 1), new TextEncoder().encode("last"));
     reader.drain(sink);
     expect(sink.next).toBe(50_000);
     expect(sink.declarations).toEqual(["last"]);
@@ -152,11 +155,11 @@ describe("ring", () => {
   it("never drops declarations, even past the overflow bound, and publishes nothing ahead of one that waits", () => {
     const { writer, reader } = makeRing(1024, 0, 0);
     const sink = new SequenceVerifier();
-    for (let sent = 0; sent < 1024; sent++) writer.record(packWord0(OP_ADD, sent % 1000), sent % 7, sent);
+    for (let sent = 0; sent < 1024; sent++) writer.record(packWord0(kOpAdd, sent % 1000), sent % 7, sent);
     // 50 declarations of 20 records each: the overflow keeps room for one of the largest (257 records).
-    for (let i = 0; i < 50; i++) writer.declare(packWord0(OP_DECLARE_SERIES, 1), new TextEncoder().encode(`decl-${i}-${"y".repeat(300)}`));
+    for (let i = 0; i < 50; i++) writer.declare(packWord0(kOpDeclareSeries, 1), new TextEncoder().encode(`decl-${i}-${"y".repeat(300)}`));
     expect(writer.waiting).toBeGreaterThan(0);
-    writer.record(packWord0(OP_ADD, 0), 0, 0); // a declaration waits: dropped, counted
+    writer.record(packWord0(kOpAdd, 0), 0, 0); // a declaration waits: dropped, counted
     expect(writer.dropped).toBe(1);
     // This test is about the writer's queue of waiting declarations, and flush() is what writes it: the
     // writer calls it itself on its next record (the runtime on exit); here no record follows, so the test does.
@@ -172,13 +175,13 @@ describe("ring", () => {
       const random = prng(seed);
       const overflowLimit = 500 + Math.floor(random() * 4500);
       const start = (2 ** 32 - Math.floor(random() * 5000)) >>> 0;
-      const { writer, reader, canariesIntact } = makeRing(1024, start, overflowLimit);
+      const { writer, reader, canariesIntact, counters } = makeRing(1024, start, overflowLimit);
       // Drops make gaps: records must still arrive in order, intact, and received + dropped = sent.
       let last = -1;
       let received = 0;
       const sink: RecordSink = {
         observation(word0, aux, value) {
-          if (!(value > last) || word0 !== packWord0(OP_ADD, value % 1000) || aux !== value % 7) {
+          if (!(value > last) || word0 !== packWord0(kOpAdd, value % 1000) || aux !== value % 7) {
             throw new Error(`seed ${seed}: record ${value} after ${last} arrived as word0=${word0} aux=${aux}`);
           }
           last = value;
@@ -192,15 +195,15 @@ describe("ring", () => {
       let sent = 0;
       for (let round = 0; round < 300; round++) {
         const batch = Math.floor(random() * 3000);
-        for (let k = 0; k < batch; k++, sent++) writer.record(packWord0(OP_ADD, sent % 1000), sent % 7, sent);
+        for (let k = 0; k < batch; k++, sent++) writer.record(packWord0(kOpAdd, sent % 1000), sent % 7, sent);
         // Drain only sometimes: the ring stays full, the overflow fills and wraps around its end.
         if (random() < 0.4) reader.drain(sink);
-        expect(reader.counters().overflowPending).toBeLessThanOrEqual(overflowLimit);
+        expect(counters().overflowPending).toBeLessThanOrEqual(overflowLimit);
       }
       reader.drain(sink);
       expect(writer.dropped).toBeGreaterThan(0);
       expect(received + writer.dropped).toBe(sent);
-      expect(reader.counters().droppedFull).toBe(writer.dropped);
+      expect(counters().droppedFull).toBe(writer.dropped);
       expect(canariesIntact()).toBe(true);
     }
   });
@@ -221,7 +224,7 @@ describe("ring", () => {
     const sink: RecordSink = {
       observation(word0, aux, value) {
         // The producer drops only past its overflow bound, which this test makes as large as the run.
-        if (value !== next || aux !== next % 7 || word0 !== packWord0(OP_ADD, next % 1000)) throw new Error(`record ${next} arrived as ${value}`);
+        if (value !== next || aux !== next % 7 || word0 !== packWord0(kOpAdd, next % 1000)) throw new Error(`record ${next} arrived as ${value}`);
         next++;
       },
       declaration() {},
@@ -298,7 +301,7 @@ describe("ring", () => {
         corrupt.push(detail);
       },
     };
-    for (let i = 0; i < 10; i++) writer.record(packWord0(OP_ADD, 1), 0, i);
+    for (let i = 0; i < 10; i++) writer.record(packWord0(kOpAdd, 1), 0, i);
     reader.drain(sink);
     words[header + kWriteIndex] = (words[header + kWriteIndex]! + 2 ** 27) >>> 0;
     reader.drain(sink);
@@ -306,9 +309,9 @@ describe("ring", () => {
     expect(corrupt).toHaveLength(1);
     // The writer publishes its own index again: the reader meets one more impossible distance, skips to it,
     // and from then on reads normally.
-    writer.record(packWord0(OP_ADD, 1), 0, 0);
+    writer.record(packWord0(kOpAdd, 1), 0, 0);
     reader.drain(sink);
-    for (let i = 0; i < 700; i++) writer.record(packWord0(OP_ADD, 1), 0, i);
+    for (let i = 0; i < 700; i++) writer.record(packWord0(kOpAdd, 1), 0, i);
     reader.drain(sink);
     expect(corrupt.length).toBeLessThanOrEqual(2);
     expect(received).toBe(10 + 700);

@@ -9,7 +9,7 @@ import { countExceptions, time, trackInProgress } from "../../src/main/index.js"
 import { get } from "../helpers/http.js";
 import { samples } from "../helpers/exposition.js";
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });

@@ -27,7 +27,9 @@ describe("bucketIndex", () => {
 
   it("puts a value equal to a bound in that bound's bucket, and one above every bound in +Inf", () => {
     const bounds = Float64Array.from({ length: 30 }, (_, i) => 0.001 * 1.3 ** i);
-    bounds.forEach((bound, b) => expect(bucketIndex(bounds, bound)).toBe(b));
+    bounds.forEach((bound, b) => {
+      expect(bucketIndex(bounds, bound)).toBe(b);
+    });
     expect(bucketIndex(bounds, 1e9)).toBe(30);
     expect(bucketIndex(bounds, -1)).toBe(0);
   });

@@ -7,11 +7,11 @@ import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCodes, MetricsHub } from "../../src/main/index.js";
 import { kLayoutVersion, kMagic, kMagicWord, kRingCapacityWord, kSlotCountWord, kVersionWord } from "../../src/shared/transport/layout.js";
-import { MAX_AGE_BUCKETS, MAX_BUCKETS, MAX_PERCENTILES } from "../../src/shared/model/limits.js";
+import { kMaxAgeBuckets, kMaxBuckets, kMaxPercentiles } from "../../src/shared/model/limits.js";
 import { samples } from "../helpers/exposition.js";
 import { Scripted, type Reply } from "../helpers/scripted.js";
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
@@ -99,17 +99,17 @@ describe("every metric option is validated in the worker, with bounds", () => {
 
   it.each([
     ["ageBuckets 2^32", "summary", { maxAgeSeconds: 600, ageBuckets: 2 ** 32 }, "ageBuckets"],
-    [`ageBuckets above ${MAX_AGE_BUCKETS}`, "summary", { maxAgeSeconds: 600, ageBuckets: MAX_AGE_BUCKETS + 1 }, "ageBuckets"],
+    [`ageBuckets above ${kMaxAgeBuckets}`, "summary", { maxAgeSeconds: 600, ageBuckets: kMaxAgeBuckets + 1 }, "ageBuckets"],
     ["ageBuckets 0", "summary", { maxAgeSeconds: 600, ageBuckets: 0 }, "ageBuckets"],
     ["maxAgeSeconds Infinity", "summary", { maxAgeSeconds: Infinity, ageBuckets: 5 }, "maxAgeSeconds"],
     ["maxAgeSeconds negative", "summary", { maxAgeSeconds: -1, ageBuckets: 5 }, "maxAgeSeconds"],
     ["a window rotating every millisecond", "summary", { maxAgeSeconds: 0.005, ageBuckets: 5 }, "maxAgeSeconds / options.ageBuckets"],
     ["compressCount 1", "summary", { compressCount: 1 }, "compressCount"],
     ["compressCount 2^53", "summary", { compressCount: 2 ** 53 }, "compressCount"],
-    [`more than ${MAX_PERCENTILES} percentiles`, "summary", { percentiles: Array.from({ length: MAX_PERCENTILES + 1 }, (_, i) => i / 100) }, "percentiles"],
+    [`more than ${kMaxPercentiles} percentiles`, "summary", { percentiles: Array.from({ length: kMaxPercentiles + 1 }, (_, i) => i / 100) }, "percentiles"],
     ["a percentile above 1", "summary", { percentiles: [0.5, 1.5] }, "percentiles"],
     ["pruneAgedBuckets not a boolean", "summary", { pruneAgedBuckets: "yes" }, "pruneAgedBuckets"],
-    [`more than ${MAX_BUCKETS} buckets`, "histogram", { buckets: Array.from({ length: MAX_BUCKETS + 1 }, (_, i) => i + 1) }, "buckets"],
+    [`more than ${kMaxBuckets} buckets`, "histogram", { buckets: Array.from({ length: kMaxBuckets + 1 }, (_, i) => i + 1) }, "buckets"],
     ["an unknown aggregator", "gauge", { aggregator: "median" }, "aggregator"],
     ["enableExemplars not a boolean", "counter", { enableExemplars: 1 }, "enableExemplars"],
   ])("%s throws ERR_PROM_THREADS_INVALID_OPTION at the constructor", async (_what, kind, options, mentions) => {

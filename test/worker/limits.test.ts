@@ -3,7 +3,7 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
 import { ErrorCodes } from "../../src/shared/api/errors.js";
-import { MAX_HELP_BYTES, MAX_LABEL_NAMES, MAX_LABEL_VALUE_BYTES, MAX_METRIC_DECLARATION_BYTES } from "../../src/shared/model/limits.js";
+import { kMaxHelpBytes, kMaxLabelNames, kMaxLabelValueBytes, kMaxMetricDeclarationBytes } from "../../src/shared/model/limits.js";
 import { Counter, Histogram } from "../../src/worker/index.js";
 import { samples } from "../helpers/exposition.js";
 import { Scripted } from "../helpers/scripted.js";
@@ -18,32 +18,32 @@ function throwsWith(fn: () => unknown, code: string, mentions: string): void {
 }
 
 describe("limits checked in the metric's constructor (ConfigurationError, ERR_PROM_THREADS_INVALID_OPTION)", () => {
-  it(`help text longer than ${MAX_HELP_BYTES} UTF-8 bytes`, () => {
-    expect(() => new Counter({ name: "ok_total", help: "x".repeat(MAX_HELP_BYTES) })).not.toThrow();
-    throwsWith(() => new Counter({ name: "long_help_total", help: "x".repeat(MAX_HELP_BYTES + 1) }), ErrorCodes.INVALID_OPTION, `${MAX_HELP_BYTES} bytes`);
+  it(`help text longer than ${kMaxHelpBytes} UTF-8 bytes`, () => {
+    expect(() => new Counter({ name: "ok_total", help: "x".repeat(kMaxHelpBytes) })).not.toThrow();
+    throwsWith(() => new Counter({ name: "long_help_total", help: "x".repeat(kMaxHelpBytes + 1) }), ErrorCodes.INVALID_OPTION, `${kMaxHelpBytes} bytes`);
     // Bytes, not characters: 513 two-byte characters are 1026 bytes.
     throwsWith(() => new Counter({ name: "wide_help_total", help: "é".repeat(513) }), ErrorCodes.INVALID_OPTION, "wide_help_total");
   });
 
-  it(`more than ${MAX_LABEL_NAMES} label names`, () => {
+  it(`more than ${kMaxLabelNames} label names`, () => {
     const names = (n: number) => Array.from({ length: n }, (_, i) => `l${i}`);
-    expect(() => new Counter({ name: "many_ok_total", help: "h", labelNames: names(MAX_LABEL_NAMES) })).not.toThrow();
-    throwsWith(() => new Counter({ name: "many_total", help: "h", labelNames: names(MAX_LABEL_NAMES + 1) }), ErrorCodes.INVALID_OPTION, `at most ${MAX_LABEL_NAMES}`);
+    expect(() => new Counter({ name: "many_ok_total", help: "h", labelNames: names(kMaxLabelNames) })).not.toThrow();
+    throwsWith(() => new Counter({ name: "many_total", help: "h", labelNames: names(kMaxLabelNames + 1) }), ErrorCodes.INVALID_OPTION, `at most ${kMaxLabelNames}`);
   });
 
-  it(`a declaration (buckets, help, names) larger than ${MAX_METRIC_DECLARATION_BYTES} bytes`, () => {
+  it(`a declaration (buckets, help, names) larger than ${kMaxMetricDeclarationBytes} bytes`, () => {
     const buckets = (n: number) => Array.from({ length: n }, (_, i) => (i + 1) / 1000);
     expect(() => new Histogram({ name: "fine_seconds", help: "h", buckets: buckets(100) })).not.toThrow();
-    // 300 bounds (under MAX_BUCKETS) of about 18 characters each: too large a declaration.
+    // 300 bounds (under kMaxBuckets) of about 18 characters each: too large a declaration.
     const long = Array.from({ length: 300 }, (_, i) => (i + 1) / 7);
     throwsWith(() => new Histogram({ name: "fine_grained_seconds", help: "h", buckets: long }), ErrorCodes.INVALID_OPTION, "fine_grained_seconds");
-    throwsWith(() => new Histogram({ name: "fine_grained_seconds", help: "h", buckets: long }), ErrorCodes.INVALID_OPTION, `at most ${MAX_METRIC_DECLARATION_BYTES}`);
+    throwsWith(() => new Histogram({ name: "fine_grained_seconds", help: "h", buckets: long }), ErrorCodes.INVALID_OPTION, `at most ${kMaxMetricDeclarationBytes}`);
   });
 });
 
 describe("limits checked when a label set is created (RecordingError)", () => {
   const config = { name: "wide_total", help: "h", labelNames: ["a", "b", "c", "d", "e", "f", "g", "h"] };
-  const wide = Array.from({ length: 8 }, (_, i) => String(i).repeat(MAX_LABEL_VALUE_BYTES));
+  const wide = Array.from({ length: 8 }, (_, i) => String(i).repeat(kMaxLabelValueBytes));
 
   it("a label set larger than the hub's ring takes throws ERR_PROM_THREADS_DECLARATION_TOO_LARGE at the call", async () => {
     const registry = new Registry();
@@ -81,7 +81,7 @@ describe("limits checked when a label set is created (RecordingError)", () => {
     // 16 values of 1 KiB: larger than the whole 16 KiB ring. Written anyway, the reader would wait
     // forever for the rest of a declaration that can never fit, and the ring would be stuck.
     const huge = { name: "huge_total", help: "h", labelNames: Array.from({ length: 16 }, (_, i) => `l${i}`) };
-    const values = Array.from({ length: 16 }, (_, i) => String(i % 10).repeat(MAX_LABEL_VALUE_BYTES));
+    const values = Array.from({ length: 16 }, (_, i) => String(i % 10).repeat(kMaxLabelValueBytes));
     await w.ok("call", { kind: "counter", config: huge, method: "labels", args: values });
     const reply = await w.run("connect", { handle: hub.handle });
     expect(reply).toMatchObject({ ok: false, code: ErrorCodes.DECLARATION_TOO_LARGE });

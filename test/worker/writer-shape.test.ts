@@ -1,5 +1,5 @@
 // One writer object for a thread's life and one hidden class per metric kind: a call site that records
-// sees one shape (issue 19). Checked with V8's own %HaveSameMap in a child process run with
+// sees one shape. Checked with V8's own %HaveSameMap in a child process run with
 // --allow-natives-syntax.
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";

@@ -20,7 +20,7 @@
 import type { Registry } from "prom-client";
 
 /** The `type` of every prom-threads cluster message; other messages on the channel are ignored. */
-export const MESSAGE_TYPE = "prom-threads:cluster";
+export const kMessageType = "prom-threads:cluster";
 /** Protocol version; a message of another version is dropped and reported. */
 export const PROTOCOL_VERSION = 1;
 
@@ -54,7 +54,7 @@ export interface WireFamily {
 
 /** A worker process's push. */
 export interface PushMessage {
-  type: typeof MESSAGE_TYPE;
+  type: typeof kMessageType;
   v: typeof PROTOCOL_VERSION;
   kind: "push";
   /** Random id of the publisher, so a new publisher in the same process restarts the sequence. */
@@ -72,7 +72,7 @@ export interface PushMessage {
 
 /** The primary's acknowledgement of a push. */
 export interface AckMessage {
-  type: typeof MESSAGE_TYPE;
+  type: typeof kMessageType;
   v: typeof PROTOCOL_VERSION;
   kind: "ack";
   session: string;
@@ -81,7 +81,7 @@ export interface AckMessage {
 
 /** The primary asks every process for a push now. */
 export interface CollectMessage {
-  type: typeof MESSAGE_TYPE;
+  type: typeof kMessageType;
   v: typeof PROTOCOL_VERSION;
   kind: "collect";
   id: number;
@@ -89,7 +89,7 @@ export interface CollectMessage {
 
 /** The primary asks a process to send every series in its next push. */
 export interface ResyncMessage {
-  type: typeof MESSAGE_TYPE;
+  type: typeof kMessageType;
   v: typeof PROTOCOL_VERSION;
   kind: "resync";
   session: string;
@@ -97,7 +97,7 @@ export interface ResyncMessage {
 
 /** A worker process serves its own metrics at `url` and wants to be listed for service discovery. */
 export interface AnnounceMessage {
-  type: typeof MESSAGE_TYPE;
+  type: typeof kMessageType;
   v: typeof PROTOCOL_VERSION;
   kind: "announce";
   /** `host:port` as Prometheus should scrape it. */
@@ -107,7 +107,7 @@ export interface AnnounceMessage {
 
 /** The worker process no longer serves `target`. */
 export interface WithdrawMessage {
-  type: typeof MESSAGE_TYPE;
+  type: typeof kMessageType;
   v: typeof PROTOCOL_VERSION;
   kind: "withdraw";
   target: string;
@@ -115,7 +115,7 @@ export interface WithdrawMessage {
 
 /** The primary asks every process to announce its targets again (its directory started late). */
 export interface DiscoverMessage {
-  type: typeof MESSAGE_TYPE;
+  type: typeof kMessageType;
   v: typeof PROTOCOL_VERSION;
   kind: "discover";
 }
@@ -124,13 +124,13 @@ export interface DiscoverMessage {
 export type ClusterMessage = PushMessage | AckMessage | CollectMessage | ResyncMessage | AnnounceMessage | WithdrawMessage | DiscoverMessage;
 
 /** Whether `message` is meant for prom-threads (of any version); the rest of the channel's traffic is not ours. */
-export function isOurs(message: unknown): message is { type: typeof MESSAGE_TYPE; v: unknown; kind: unknown } {
-  return message !== null && typeof message === "object" && (message as { type?: unknown }).type === MESSAGE_TYPE;
+export function isOurs(message: unknown): message is { type: typeof kMessageType; v: unknown; kind: unknown } {
+  return message !== null && typeof message === "object" && (message as { type?: unknown }).type === kMessageType;
 }
 
 /** Build a message of the current version. */
 export function message<M extends ClusterMessage>(body: Omit<M, "type" | "v">): M {
-  return { type: MESSAGE_TYPE, v: PROTOCOL_VERSION, ...body } as M;
+  return { type: kMessageType, v: PROTOCOL_VERSION, ...body } as M;
 }
 
 /** Encode a number for the channel. */

@@ -54,7 +54,7 @@ interface Channel {
   off(event: "message", listener: (message: unknown) => void): unknown;
 }
 
-const ACTIVE = Symbol.for("prom-threads.cluster-publisher");
+const kActive = Symbol.for("prom-threads.cluster-publisher");
 
 interface PendingAck {
   seq: number;
@@ -117,11 +117,11 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
         "prom-threads: a ClusterPublisher needs an IPC channel to the cluster primary; create it in a cluster worker (cluster.isWorker), not in the primary or a standalone process",
       );
     }
-    const holder = globalThis as { [ACTIVE]?: ClusterPublisher };
-    if (holder[ACTIVE] !== undefined && !holder[ACTIVE].closed) {
+    const holder = globalThis as { [kActive]?: ClusterPublisher };
+    if (holder[kActive] !== undefined && !holder[kActive].closed) {
       throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "prom-threads: this process already has an open ClusterPublisher; pass every registry to one publisher (options.registries)");
     }
-    holder[ACTIVE] = this;
+    holder[kActive] = this;
     this.#channel = channel;
     channel.on("message", this.#onMessage);
     this.#timer = setInterval(() => {

@@ -52,7 +52,7 @@ export interface FileSdTarget {
   remove(): Promise<void>;
 }
 
-const PREFIX = "prom-threads-";
+const kPrefix = "prom-threads-";
 
 /** Which file this process wrote last at a path: its device and inode, which a rename keeps. */
 interface Owned {
@@ -96,7 +96,7 @@ function hostKey(): string {
 
 /** The default file name of a target served by this process on `port`. */
 export function defaultFileSdName(port: number): string {
-  return `${PREFIX}${hostKey()}-${process.pid}-${port}`;
+  return `${kPrefix}${hostKey()}-${process.pid}-${port}`;
 }
 
 /**
@@ -193,7 +193,7 @@ async function removeStale(directory: string): Promise<void> {
   } catch (cause) {
     throw new OperationError(ErrorCodes.DISCOVERY_FAILED, `prom-threads: cannot read the file_sd directory ${directory}: ${(cause as Error).message}`, { cause });
   }
-  const mine = `${PREFIX}${hostKey()}`;
+  const mine = `${kPrefix}${hostKey()}`;
   const pattern = new RegExp(`^\\.?${escapeRegExp(mine)}-(\\d+)-\\d+\\.json(?:\\.[0-9a-f]+\\.tmp)?$`);
   for (const entry of entries) {
     const pid = Number(pattern.exec(entry)?.[1]);

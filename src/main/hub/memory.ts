@@ -7,8 +7,8 @@ import { randomInt } from "node:crypto";
 import type { HubHandle } from "../../shared/transport/handle.js";
 import {
   Layout,
-  SLOT_CLAIMED,
-  SLOT_FREE,
+  kSlotClaimed,
+  kSlotFree,
   kDoorbellWord,
   kLateDropsWord,
   kLayoutVersion,
@@ -89,7 +89,7 @@ export class HubMemory {
     return this.#highWater;
   }
 
-  /** Slot `index`'s state word (one of the SLOT_* values, or anything a stray store left). */
+  /** Slot `index`'s state word (one of the `kSlot...` state values, or anything a stray store left). */
   slotState(index: number): number {
     // Acquire: once the state says CLAIMED, the owner's threadId, its grown buffer and first records are
     // visible. The reading may be stale the moment it returns.
@@ -105,13 +105,13 @@ export class HubMemory {
   /** Put CLAIMED back into slot `index`'s state word where it still reads `stray` (a stray store). */
   restoreClaimed(index: number, stray: number): void {
     // Why compareExchange: a claimer may have taken the slot since the load; its state stays.
-    Atomics.compareExchange(this.#words, this.layout.slotWord(index) + kSlotState, stray, SLOT_CLAIMED);
+    Atomics.compareExchange(this.#words, this.layout.slotWord(index) + kSlotState, stray, kSlotClaimed);
   }
 
   /** Hand slot `index` back: a worker's compareExchange may claim it from now on. */
   freeSlot(index: number): void {
     // Why a store: a claimer sees the clean ring header written before this store.
-    Atomics.store(this.#words, this.layout.slotWord(index) + kSlotState, SLOT_FREE);
+    Atomics.store(this.#words, this.layout.slotWord(index) + kSlotState, kSlotFree);
   }
 
   /**

@@ -4,7 +4,7 @@
  */
 import type { EventEmitter } from "node:events";
 import { ConfigurationError, ConnectionError, ErrorCodes, ProtocolError } from "../../shared/api/errors.js";
-import { SLOT_CLAIMING, SLOT_EXITED, SLOT_FREE } from "../../shared/transport/layout.js";
+import { kSlotClaiming, kSlotExited, kSlotFree } from "../../shared/transport/layout.js";
 import { Reporter } from "../reporter.js";
 
 /**
@@ -55,7 +55,7 @@ export class HubReports {
 
   /** Slot `index`'s state word was set to `state` while the hub reads its owner `threadId`, who is alive. */
   strayStore(index: number, threadId: number, state: number): void {
-    const name = state === SLOT_FREE ? "FREE" : state === SLOT_EXITED ? "EXITED" : state === SLOT_CLAIMING ? "CLAIMING (a claim after a stray FREE)" : String(state);
+    const name = state === kSlotFree ? "FREE" : state === kSlotExited ? "EXITED" : state === kSlotClaiming ? "CLAIMING (a claim after a stray FREE)" : String(state);
     this.#reporter.report(
       new ProtocolError(
         ErrorCodes.MALFORMED_RECORD,

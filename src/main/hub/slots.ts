@@ -3,7 +3,7 @@
  * release it when its owner is gone, and know which owners the hub can follow to their exit.
  * @module
  */
-import { SLOT_CLAIMED, SLOT_CLAIMING, SLOT_EXITED, SLOT_FREE, isSlotState } from "../../shared/transport/layout.js";
+import { kSlotClaimed, kSlotClaiming, kSlotExited, kSlotFree, isSlotState } from "../../shared/transport/layout.js";
 import type { AttachedTargets } from "../attach.js";
 import { SlotDrain, type SlotContext } from "../slot-drain.js";
 import type { Tally } from "../tally.js";
@@ -182,7 +182,7 @@ export class SlotTable {
       // word may still name the dead thread, its previous owner): it is not the dead thread's to release.
       // The state is read first: a claimer stores its threadId before CLAIMED.
       const state = memory.slotState(index);
-      if (state !== SLOT_CLAIMED && state !== SLOT_EXITED) continue;
+      if (state !== kSlotClaimed && state !== kSlotExited) continue;
       if (memory.slotThreadId(index) !== threadId) continue;
       this.#release(index);
     }
@@ -198,7 +198,7 @@ export class SlotTable {
     let count = 0;
     const highWater = this.#memory.highWater();
     // A relaxed reading is enough for a count that is stale the moment it is returned.
-    for (let index = 0; index < highWater; index++) if (this.#memory.slotState(index) === SLOT_CLAIMED && this.#quarantine[index] === undefined) count++;
+    for (let index = 0; index < highWater; index++) if (this.#memory.slotState(index) === kSlotClaimed && this.#quarantine[index] === undefined) count++;
     return count;
   }
 
@@ -238,7 +238,7 @@ export class SlotTable {
     const count = Math.min(memory.layout.slotCount, Math.max(minSlots, memory.highWater()));
     for (let index = 0; index < count; index++) {
       // Relaxed readings, as for the connected count: a worker may claim or leave the slot right after.
-      const inUse = memory.slotState(index) === SLOT_CLAIMED && this.#quarantine[index] === undefined;
+      const inUse = memory.slotState(index) === kSlotClaimed && this.#quarantine[index] === undefined;
       const threadId = inUse ? memory.slotThreadId(index) : null;
       slots.push({ inUse, threadId, fill: inUse ? (this.#slots[index]?.fill() ?? 0) : 0 });
     }
@@ -265,17 +265,17 @@ export class SlotTable {
     if (this.#quarantine[index] !== undefined) {
       // Not read until its owner is gone (its exit event, or the hub freed it), or the entry is sane and
       // free again: a new claim starts a new occurrence.
-      if (slot?.active === true || (state !== SLOT_FREE && state !== SLOT_CLAIMING)) return false;
+      if (slot?.active === true || (state !== kSlotFree && state !== kSlotClaiming)) return false;
       this.#quarantine[index] = undefined;
     }
     if (slot?.active) return this.#drainOwned(index, slot, state, budget);
-    if (state === SLOT_FREE && memory.holdsRing(index) && memory.ringHasRecords(index)) {
+    if (state === kSlotFree && memory.holdsRing(index) && memory.ringHasRecords(index)) {
       // A free slot holds no records: the hub leaves it clean, and a claimer publishes none before
       // CLAIMED. These are a live owner's, whose slot got a stray FREE before the hub first read it.
-      this.#reports.strayStore(index, memory.slotThreadId(index), SLOT_FREE);
-      memory.restoreClaimed(index, SLOT_FREE);
-      state = SLOT_CLAIMED;
-    } else if (state === SLOT_FREE || state === SLOT_CLAIMING) {
+      this.#reports.strayStore(index, memory.slotThreadId(index), kSlotFree);
+      memory.restoreClaimed(index, kSlotFree);
+      state = kSlotClaimed;
+    } else if (state === kSlotFree || state === kSlotClaiming) {
       return false;
     } else if (!isSlotState(state)) {
       this.#quarantineSlot(index, `its state word reads ${state}, which no worker writes`);
@@ -285,7 +285,7 @@ export class SlotTable {
     // holds the ring. If not, the owner grew some other buffer (a handle that was not the hub's), or the
     // state was stored into a slot nobody claimed.
     if (!memory.holdsRing(index)) {
-      this.#quarantineSlot(index, `it reads ${state === SLOT_CLAIMED ? "claimed" : "exited"}, but its buffer was never grown to hold a ring`);
+      this.#quarantineSlot(index, `it reads ${state === kSlotClaimed ? "claimed" : "exited"}, but its buffer was never grown to hold a ring`);
       return false;
     }
     const opened = slot ?? this.#open(index);
@@ -300,7 +300,7 @@ export class SlotTable {
   #drainOwned(index: number, slot: SlotDrain, state: number, budget: number): boolean {
     const fill = slot.fill();
     if (fill > this.#ringFillWindow) this.#ringFillWindow = fill;
-    if (state === SLOT_EXITED) {
+    if (state === kSlotExited) {
       // The owner marked its exit. The exit event of an owner the hub follows is what frees its slot:
       // until then the store may be anybody's, and the slot is read as claimed.
       if (!this.#targets.follows(slot.threadId)) {
@@ -309,11 +309,11 @@ export class SlotTable {
         return false;
       }
       this.#strayExit(index, slot);
-    } else if (state !== SLOT_CLAIMED) {
+    } else if (state !== kSlotClaimed) {
       // Only the hub frees a slot it reads: anything else here is a stray store. Put CLAIMED back where no
       // claimer took the slot meanwhile, and go on reading the owner.
       this.#reports.strayStore(index, slot.threadId, state);
-      if (state !== SLOT_CLAIMING) this.#memory.restoreClaimed(index, state);
+      if (state !== kSlotClaiming) this.#memory.restoreClaimed(index, state);
     }
     return slot.drain(budget);
   }
@@ -328,8 +328,8 @@ export class SlotTable {
     }
     if (now - seen < kStrayExitGraceMs) return;
     this.#exitedSeen[index] = -1;
-    this.#reports.strayStore(index, slot.threadId, SLOT_EXITED);
-    this.#memory.restoreClaimed(index, SLOT_EXITED);
+    this.#reports.strayStore(index, slot.threadId, kSlotExited);
+    this.#memory.restoreClaimed(index, kSlotExited);
   }
 
   /** Stop reading slot `index` until it is free again; count and report this occurrence once. */

@@ -5,19 +5,19 @@
 import { kMinRingCapacity, kRecordBytes } from "../transport/layout.js";
 
 /** Longest label value accepted, in UTF-8 bytes. Longer values throw at the call that gives them. */
-export const MAX_LABEL_VALUE_BYTES = 1024;
+export const kMaxLabelValueBytes = 1024;
 
 /** Longest help text accepted, in UTF-8 bytes. Longer help throws in the metric's constructor. */
-export const MAX_HELP_BYTES = 1024;
+export const kMaxHelpBytes = 1024;
 
 /** Most label names one metric may have. More throw in the metric's constructor. */
-export const MAX_LABEL_NAMES = 32;
+export const kMaxLabelNames = 32;
 
 /**
  * Largest encoded metric declaration (name, help, label names, buckets, percentiles), in bytes: a quarter
  * of the smallest ring, so a metric that constructs fits every hub. Larger throws in the constructor.
  */
-export const MAX_METRIC_DECLARATION_BYTES = (kMinRingCapacity * kRecordBytes) / 4;
+export const kMaxMetricDeclarationBytes = (kMinRingCapacity * kRecordBytes) / 4;
 
 /**
  * Largest declaration a ring of `ringCapacity` records takes, in bytes: a quarter of the ring, so a
@@ -42,24 +42,24 @@ export const DEFAULT_MAX_SERIES = 2000;
 export const OVERFLOW_LABEL_VALUE = "__overflow__";
 
 /** Most histogram buckets (without `+Inf`). More throw in the metric's constructor. */
-export const MAX_BUCKETS = 512;
+export const kMaxBuckets = 512;
 
 /** Most summary quantiles. More throw in the metric's constructor. */
-export const MAX_PERCENTILES = 64;
+export const kMaxPercentiles = 64;
 
 /** Longest summary window (`maxAgeSeconds`): one year. */
-export const MAX_AGE_SECONDS = 365 * 24 * 3600;
+export const kMaxAgeSeconds = 365 * 24 * 3600;
 
 /** Most summary window buckets (`ageBuckets`): each is a t-digest per label set in the main thread. */
-export const MAX_AGE_BUCKETS = 100;
+export const kMaxAgeBuckets = 100;
 
 /**
  * Shortest time between two rotations of a summary window (`maxAgeSeconds / ageBuckets`), in seconds:
  * prom-client catches up on missed rotations one by one when it next reads the series.
  */
-export const MIN_AGE_BUCKET_SECONDS = 0.1;
+export const kMinAgeBucketSeconds = 0.1;
 
 /** Smallest and largest `compressCount`: the main thread compresses every label set's digests this often. */
-export const MIN_COMPRESS_COUNT = 10;
-/** See {@link MIN_COMPRESS_COUNT}. */
-export const MAX_COMPRESS_COUNT = 1_000_000_000;
+export const kMinCompressCount = 10;
+/** See {@link kMinCompressCount}. */
+export const kMaxCompressCount = 1_000_000_000;

@@ -6,17 +6,17 @@
 import { ConfigurationError, ErrorCodes, RecordingError } from "../api/errors.js";
 import { kMaxLocalId } from "../transport/layout.js";
 import {
-  MAX_AGE_BUCKETS,
-  MAX_AGE_SECONDS,
-  MAX_BUCKETS,
-  MAX_COMPRESS_COUNT,
-  MAX_HELP_BYTES,
-  MAX_LABEL_NAMES,
-  MAX_LABEL_VALUE_BYTES,
-  MAX_METRIC_DECLARATION_BYTES,
-  MAX_PERCENTILES,
-  MIN_AGE_BUCKET_SECONDS,
-  MIN_COMPRESS_COUNT,
+  kMaxAgeBuckets,
+  kMaxAgeSeconds,
+  kMaxBuckets,
+  kMaxCompressCount,
+  kMaxHelpBytes,
+  kMaxLabelNames,
+  kMaxLabelValueBytes,
+  kMaxMetricDeclarationBytes,
+  kMaxPercentiles,
+  kMinAgeBucketSeconds,
+  kMinCompressCount,
 } from "./limits.js";
 import { kClassicLabelNameGrammar, kClassicMetricNameGrammar, escapeName, isReservedName, isUtf8Name } from "./names.js";
 import { normalizeExemplarOption, normalizeNativeOptions } from "./native-options.js";
@@ -31,10 +31,8 @@ import {
   type MetricType,
 } from "./types.js";
 
-const GAUGE_AGGREGATES: readonly GaugeAggregate[] = ["sum", "max", "min", "last"];
-const CLUSTER_AGGREGATORS: readonly ClusterAggregator[] = ["sum", "first", "min", "max", "average", "omit"];
-
-export { MAX_LABEL_VALUE_BYTES } from "./limits.js";
+const kGaugeAggregates: readonly GaugeAggregate[] = ["sum", "max", "min", "last"];
+const kClusterAggregators: readonly ClusterAggregator[] = ["sum", "first", "min", "max", "average", "omit"];
 
 const utf8 = new TextEncoder();
 
@@ -43,7 +41,7 @@ const utf8 = new TextEncoder();
  * surrogate) that does not start with the reserved `__`. Classic names (`[a-zA-Z_:][a-zA-Z0-9_:]*`) and
  * UTF-8 names such as `http.server.request.duration` are both accepted.
  */
-export function validateMetricName(name: unknown): asserts name is string {
+function validateMetricName(name: unknown): asserts name is string {
   if (!isUtf8Name(name)) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_NAME,
@@ -59,15 +57,15 @@ export function validateMetricName(name: unknown): asserts name is string {
 }
 
 /** Throw unless every label name is valid, unique and not reserved for `type`. */
-export function validateLabelNames(metric: string, type: MetricType, labelNames: unknown): string[] {
+function validateLabelNames(metric: string, type: MetricType, labelNames: unknown): string[] {
   if (labelNames === undefined) return [];
   if (!Array.isArray(labelNames)) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.labelNames must be an array of strings`);
   }
-  if (labelNames.length > MAX_LABEL_NAMES) {
+  if (labelNames.length > kMaxLabelNames) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_OPTION,
-      `Metric "${metric}": options.labelNames has ${labelNames.length} names; a metric may have at most ${MAX_LABEL_NAMES}`,
+      `Metric "${metric}": options.labelNames has ${labelNames.length} names; a metric may have at most ${kMaxLabelNames}`,
     );
   }
   const seen = new Set<string>();
@@ -115,8 +113,8 @@ function validateBuckets(metric: string, buckets: unknown, native: boolean): num
   if (!Array.isArray(buckets) || (buckets.length === 0 && !native)) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.buckets must be a non-empty array of numbers`);
   }
-  if (buckets.length > MAX_BUCKETS + 1) {
-    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.buckets has ${buckets.length} bounds; at most ${MAX_BUCKETS} are allowed`);
+  if (buckets.length > kMaxBuckets + 1) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.buckets has ${buckets.length} bounds; at most ${kMaxBuckets} are allowed`);
   }
   const bounds = (buckets as unknown[]).filter((b) => b !== Number.POSITIVE_INFINITY);
   let previous = Number.NEGATIVE_INFINITY;
@@ -129,8 +127,8 @@ function validateBuckets(metric: string, buckets: unknown, native: boolean): num
     }
     previous = bound;
   }
-  if (bounds.length > MAX_BUCKETS) {
-    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.buckets has ${bounds.length} bounds; at most ${MAX_BUCKETS} are allowed`);
+  if (bounds.length > kMaxBuckets) {
+    throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.buckets has ${bounds.length} bounds; at most ${kMaxBuckets} are allowed`);
   }
   return bounds as number[];
 }
@@ -140,10 +138,10 @@ function validatePercentiles(metric: string, percentiles: unknown): number[] {
   if (!Array.isArray(percentiles) || percentiles.length === 0) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.percentiles must be a non-empty array`);
   }
-  if (percentiles.length > MAX_PERCENTILES) {
+  if (percentiles.length > kMaxPercentiles) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_OPTION,
-      `Metric "${metric}": options.percentiles has ${percentiles.length} quantiles; at most ${MAX_PERCENTILES} are allowed`,
+      `Metric "${metric}": options.percentiles has ${percentiles.length} quantiles; at most ${kMaxPercentiles} are allowed`,
     );
   }
   for (const p of percentiles as unknown[]) {
@@ -172,23 +170,23 @@ function optionalBoolean(metric: string, option: string, value: unknown): boolea
 function validateWindow(metric: string, options: Record<string, unknown>, declaration: MetricDeclaration): void {
   const { maxAgeSeconds } = options;
   if (maxAgeSeconds !== undefined) {
-    if (typeof maxAgeSeconds !== "number" || !(maxAgeSeconds > 0 && maxAgeSeconds <= MAX_AGE_SECONDS)) {
+    if (typeof maxAgeSeconds !== "number" || !(maxAgeSeconds > 0 && maxAgeSeconds <= kMaxAgeSeconds)) {
       throw new ConfigurationError(
         ErrorCodes.INVALID_OPTION,
-        `Metric "${metric}": options.maxAgeSeconds must be a number of seconds above 0 and at most ${MAX_AGE_SECONDS}, got ${String(maxAgeSeconds)}`,
+        `Metric "${metric}": options.maxAgeSeconds must be a number of seconds above 0 and at most ${kMaxAgeSeconds}, got ${String(maxAgeSeconds)}`,
       );
     }
     declaration.maxAgeSeconds = maxAgeSeconds;
   }
-  const ageBuckets = optionalPositiveInteger(metric, "ageBuckets", options.ageBuckets, MAX_AGE_BUCKETS);
+  const ageBuckets = optionalPositiveInteger(metric, "ageBuckets", options.ageBuckets, kMaxAgeBuckets);
   if (ageBuckets !== undefined) declaration.ageBuckets = ageBuckets;
-  if (declaration.maxAgeSeconds !== undefined && ageBuckets !== undefined && declaration.maxAgeSeconds / ageBuckets < MIN_AGE_BUCKET_SECONDS) {
+  if (declaration.maxAgeSeconds !== undefined && ageBuckets !== undefined && declaration.maxAgeSeconds / ageBuckets < kMinAgeBucketSeconds) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_OPTION,
-      `Metric "${metric}": options.maxAgeSeconds / options.ageBuckets must be at least ${MIN_AGE_BUCKET_SECONDS} s (the window rotates that often at most)`,
+      `Metric "${metric}": options.maxAgeSeconds / options.ageBuckets must be at least ${kMinAgeBucketSeconds} s (the window rotates that often at most)`,
     );
   }
-  const compressCount = optionalPositiveInteger(metric, "compressCount", options.compressCount, MAX_COMPRESS_COUNT, MIN_COMPRESS_COUNT);
+  const compressCount = optionalPositiveInteger(metric, "compressCount", options.compressCount, kMaxCompressCount, kMinCompressCount);
   if (compressCount !== undefined) declaration.compressCount = compressCount;
   if (optionalBoolean(metric, "pruneAgedBuckets", options.pruneAgedBuckets) === true) declaration.pruneAgedBuckets = true;
 }
@@ -208,10 +206,10 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${name}": options.help must be a non-empty string`);
   }
   const helpBytes = utf8.encode(options.help).length;
-  if (helpBytes > MAX_HELP_BYTES) {
+  if (helpBytes > kMaxHelpBytes) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_OPTION,
-      `Metric "${name}": options.help is ${helpBytes} bytes long; help text may be at most ${MAX_HELP_BYTES} bytes (UTF-8)`,
+      `Metric "${name}": options.help is ${helpBytes} bytes long; help text may be at most ${kMaxHelpBytes} bytes (UTF-8)`,
     );
   }
   if (options.collect !== undefined) {
@@ -235,10 +233,10 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
   }
   if (type === "histogram" || type === "counter") normalizeExemplarOption(name, options, declaration);
   if (options.aggregator !== undefined) {
-    if (!CLUSTER_AGGREGATORS.includes(options.aggregator as ClusterAggregator)) {
+    if (!kClusterAggregators.includes(options.aggregator as ClusterAggregator)) {
       throw new ConfigurationError(
         ErrorCodes.INVALID_OPTION,
-        `Metric "${name}": options.aggregator must be one of ${CLUSTER_AGGREGATORS.map((a) => `"${a}"`).join(", ")}`,
+        `Metric "${name}": options.aggregator must be one of ${kClusterAggregators.map((a) => `"${a}"`).join(", ")}`,
       );
     }
     declaration.aggregator = options.aggregator as ClusterAggregator;
@@ -248,10 +246,10 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
     // for worker threads, so they choose `aggregate` unless it is given.
     const implied = options.aggregator === "max" || options.aggregator === "min" ? options.aggregator : "sum";
     const aggregate = options.aggregate ?? implied;
-    if (!GAUGE_AGGREGATES.includes(aggregate as GaugeAggregate)) {
+    if (!kGaugeAggregates.includes(aggregate as GaugeAggregate)) {
       throw new ConfigurationError(
         ErrorCodes.INVALID_OPTION,
-        `Metric "${name}": options.aggregate must be one of ${GAUGE_AGGREGATES.map((a) => `"${a}"`).join(", ")}`,
+        `Metric "${name}": options.aggregate must be one of ${kGaugeAggregates.map((a) => `"${a}"`).join(", ")}`,
       );
     }
     declaration.aggregate = aggregate as GaugeAggregate;
@@ -262,10 +260,10 @@ export function normalizeDeclaration(type: MetricType, config: unknown): MetricD
   }
   // Checked here, at construction, so that a metric that constructs fits the ring of any hub.
   const bytes = utf8.encode(JSON.stringify(declaration)).length;
-  if (bytes > MAX_METRIC_DECLARATION_BYTES) {
+  if (bytes > kMaxMetricDeclarationBytes) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_OPTION,
-      `Metric "${name}": its declaration (name, help, label names, buckets, percentiles) encodes to ${bytes} bytes; at most ${MAX_METRIC_DECLARATION_BYTES} fit a worker ring. Use fewer buckets or a shorter help text`,
+      `Metric "${name}": its declaration (name, help, label names, buckets, percentiles) encodes to ${bytes} bytes; at most ${kMaxMetricDeclarationBytes} fit a worker ring. Use fewer buckets or a shorter help text`,
     );
   }
   return declaration;
@@ -303,7 +301,7 @@ export function declarationDifference(a: MetricDeclaration, b: MetricDeclaration
  * Check one label value and return it as it travels to the hub: a string, or a finite number kept as a
  * number (prom-client keeps the type it was given). Throws a {@link RecordingError} when it is not allowed.
  */
-export function checkLabelValue(metric: string, label: string, value: unknown): LabelValue {
+function checkLabelValue(metric: string, label: string, value: unknown): LabelValue {
   if (typeof value === "number") return Number.isFinite(value) ? value : String(value);
   if (typeof value !== "string") {
     throw new RecordingError(
@@ -312,10 +310,10 @@ export function checkLabelValue(metric: string, label: string, value: unknown): 
     );
   }
   // A UTF-16 unit encodes to at most 3 UTF-8 bytes: only long strings need the exact byte count.
-  if (value.length * 3 > MAX_LABEL_VALUE_BYTES && utf8.encode(value).length > MAX_LABEL_VALUE_BYTES) {
+  if (value.length * 3 > kMaxLabelValueBytes && utf8.encode(value).length > kMaxLabelValueBytes) {
     throw new RecordingError(
       ErrorCodes.INVALID_LABELS,
-      `Metric "${metric}": the value of label "${label}" is longer than ${MAX_LABEL_VALUE_BYTES} bytes`,
+      `Metric "${metric}": the value of label "${label}" is longer than ${kMaxLabelValueBytes} bytes`,
     );
   }
   // A lone surrogate has no UTF-8 form: encoded, two different values would become the same series.

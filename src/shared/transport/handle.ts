@@ -22,7 +22,7 @@ import {
 } from "./layout.js";
 
 /** The key under which `hub.workerData` carries the handle. */
-export const WORKER_DATA_KEY = "promThreads";
+export const kWorkerDataKey = "promThreads";
 
 /** Everything a worker needs to write into a hub's rings. Structured-cloneable; safe to postMessage. */
 export interface HubHandle {
@@ -54,7 +54,7 @@ export interface HubWorkerData {
 /** Return the handle inside `value`, which may be a handle or an object carrying one (`workerData`). */
 export function findHandle(value: unknown): HubHandle | undefined {
   if (value === null || typeof value !== "object") return undefined;
-  const candidate = (value as Record<string, unknown>)[WORKER_DATA_KEY] ?? value;
+  const candidate = (value as Record<string, unknown>)[kWorkerDataKey] ?? value;
   if (candidate === null || typeof candidate !== "object") return undefined;
   return (candidate as { kind?: unknown }).kind === "prom-threads/hub" ? (candidate as HubHandle) : undefined;
 }

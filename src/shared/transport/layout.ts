@@ -103,26 +103,26 @@ export const kLateDropsWord = kUnslottedDropsWord + 1;
 const kSlotTableByte = 3 * kCacheLineBytes;
 
 // Fields of a slot-table line, relative to the line's first word.
-/** Slot state (one of the SLOT_* values). */
+/** Slot state (one of the `kSlot...` state values). */
 export const kSlotState = 0;
 /** `threadId` of the worker that owns the slot. */
 export const kSlotThreadId = 1;
 
 /** The slot is free for a worker to claim. */
-export const SLOT_FREE = 0;
+export const kSlotFree = 0;
 /** A live worker owns the slot and writes its ring. */
-export const SLOT_CLAIMED = 1;
+export const kSlotClaimed = 1;
 /**
  * The owner exited by itself (its `process.on('exit')` ran); the main thread drains and frees the slot.
  * For an owner whose Worker the hub follows, only the Worker's `exit` event frees the slot: the hub reads
  * this state as CLAIMED until then.
  */
-export const SLOT_EXITED = 2;
+export const kSlotExited = 2;
 /** A worker won the slot and is writing its threadId; the ring is not in use yet. */
-export const SLOT_CLAIMING = 3;
-/** Whether `state` is one of the SLOT_* values: anything else in a state word is a stray store. */
+export const kSlotClaiming = 3;
+/** Whether `state` is one of the `kSlot...` state values: anything else in a state word is a stray store. */
 export function isSlotState(state: number): boolean {
-  return state === SLOT_FREE || state === SLOT_CLAIMED || state === SLOT_EXITED || state === SLOT_CLAIMING;
+  return state === kSlotFree || state === kSlotClaimed || state === kSlotExited || state === kSlotClaiming;
 }
 
 // Fields of a ring header, relative to the header's first word.

@@ -5,7 +5,7 @@
  */
 import { kOverflowRead, kOverflowWrite, kRecordBytes, kRecordWords } from "./layout.js";
 import { advanceOverflowIndex, nextOverflowIndex, overflowFill, overflowPosition } from "./overflow-index.js";
-import { OP_DECLARE_METRIC, declarationRecords } from "./protocol.js";
+import { kOpDeclareMetric, declarationRecords } from "./protocol.js";
 import type { RecordSink } from "./record-sink.js";
 
 /**
@@ -80,7 +80,7 @@ export class OverflowReader {
     while (r !== stop) {
       const i = overflowPosition(r, capacity) * kRecordWords;
       const word0 = this.#u32[i] as number;
-      if ((word0 & 0xff) < OP_DECLARE_METRIC) {
+      if ((word0 & 0xff) < kOpDeclareMetric) {
         sink.observation(word0, this.#u32[i + 1] as number, this.#f64[(i >>> 1) + 1] as number);
         observations++;
         r = nextOverflowIndex(r, capacity);

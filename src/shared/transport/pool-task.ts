@@ -16,14 +16,14 @@
  */
 
 /** The property that marks an envelope; a string, since symbols do not survive structured cloning. */
-export const ENVELOPE_KEY = "promThreadsTask";
+export const kEnvelopeKey = "promThreadsTask";
 
 /** Layout version of the envelope; both sides come from the same package, this catches mixed copies. */
-export const ENVELOPE_VERSION = 1;
+export const kEnvelopeVersion = 1;
 
 /** What travels to the worker for each task of an attached pool. */
 export interface TaskEnvelope {
-  /** Always {@link ENVELOPE_VERSION}. */
+  /** Always {@link kEnvelopeVersion}. */
   promThreadsTask: number;
   /** The caller's task, unchanged. */
   task: unknown;
@@ -41,7 +41,7 @@ export interface TaskEnvelope {
 
 /** Whether `value` is an envelope of this version. */
 export function isTaskEnvelope(value: unknown): value is TaskEnvelope {
-  return value !== null && typeof value === "object" && (value as Record<string, unknown>)[ENVELOPE_KEY] === ENVELOPE_VERSION;
+  return value !== null && typeof value === "object" && (value as Record<string, unknown>)[kEnvelopeKey] === kEnvelopeVersion;
 }
 
 /** The histogram of each task's wait, from `pool.run()` to its start in a worker, recorded in the worker. */
@@ -49,4 +49,4 @@ export const TASK_WAIT_METRIC = "prom_threads_pool_task_wait_seconds";
 /** The histogram of each task's run, from its start in a worker until its handler returned or threw. */
 export const TASK_RUN_METRIC = "prom_threads_pool_task_run_seconds";
 /** Buckets of both histograms, in seconds: sub-millisecond tasks to half-minute ones. */
-export const TASK_BUCKETS: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+export const kTaskBuckets: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

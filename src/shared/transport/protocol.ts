@@ -9,22 +9,22 @@ import type { MetricDeclaration } from "../model/types.js";
 import { kMaxLocalId, kRecordBytes } from "./layout.js";
 
 /** Add `value` to a counter or gauge series (gauge `dec` adds a negative value). */
-export const OP_ADD = 1;
+export const kOpAdd = 1;
 /** Set a gauge series to `value`. */
-export const OP_SET = 2;
+export const kOpSet = 2;
 /** Observe `value` in a histogram (`aux` = bucket index, computed in the worker) or summary series. */
-export const OP_OBSERVE = 3;
+export const kOpObserve = 3;
 /** Declare metric `id`; `aux` bytes of UTF-8 JSON ({@link MetricDeclaration}) follow. */
-export const OP_DECLARE_METRIC = 16;
+export const kOpDeclareMetric = 16;
 /** Declare series `id`; `aux` bytes of UTF-8 JSON ({@link SeriesDeclaration}) follow. */
-export const OP_DECLARE_SERIES = 17;
+export const kOpDeclareSeries = 17;
 /** Forget series `id`: a gauge series loses this worker's contribution; the id may be declared again. */
-export const OP_REMOVE_SERIES = 18;
+export const kOpRemoveSeries = 18;
 /**
  * Metric `id` folded label sets into its overflow series in the worker, which reached the metric's
  * `maxSeries`; `aux` bytes of UTF-8 JSON follow: the number of label-set resolutions folded.
  */
-export const OP_SERIES_OVERFLOW = 19;
+export const kOpSeriesOverflow = 19;
 /**
  * An observation with an exemplar on series `id`, sent as a declaration-shaped block so its variable
  * length fits; `aux` bytes follow, laid out by exemplar.ts (the observation's op, aux and value, the
@@ -32,24 +32,19 @@ export const OP_SERIES_OVERFLOW = 19;
  */
 export const OP_EXEMPLAR = 20;
 
-/** Whether `op` carries an observation (counted in the drained/dropped totals) rather than a declaration. */
-export function isObservationOp(op: number): boolean {
-  return op === OP_ADD || op === OP_SET || op === OP_OBSERVE;
-}
-
 /**
  * Reset metric `id` in the hub, for every worker, as prom-client's `metric.reset()` does; no payload.
  * In ring order: this thread's records before it are reset, those after it count.
  */
-export const OP_RESET_METRIC = 22;
+export const kOpResetMetric = 22;
 /** Make series `id` exported at 0 before its first record (`zero()`); no payload. */
-export const OP_ZERO_SERIES = 23;
+export const kOpZeroSeries = 23;
 
 /**
  * The series id that `remove()` points a stale child at: the hub drops its records as `removed_series`.
  * Never given to a label set, so released ids can be reused without a stale child writing into them.
  */
-export const REMOVED_SERIES_ID = kMaxLocalId;
+export const kRemovedSeriesId = kMaxLocalId;
 
 /** A label set of a declared metric, as it travels on the ring. */
 export interface SeriesDeclaration {

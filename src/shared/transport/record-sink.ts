@@ -2,11 +2,11 @@
  * The contract between a slot's reader (ring and overflow) and whoever applies its records.
  * @module
  */
-import type { OP_DECLARE_METRIC } from "./protocol.js";
+import type { kOpDeclareMetric } from "./protocol.js";
 
 /** Receives the records of a drain, in the order they were made. */
 export interface RecordSink {
-  /** One observation record (op below {@link OP_DECLARE_METRIC}). */
+  /** One observation record (op below {@link kOpDeclareMetric}). */
   observation(word0: number, aux: number, value: number): void;
   /** One complete declaration: its header word and its payload bytes (a copy the sink may keep). */
   declaration(word0: number, payload: Uint8Array): void;

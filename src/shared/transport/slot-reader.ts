@@ -5,18 +5,8 @@
  */
 import { kDroppedFull, kOverflowWrite, kReadIndex, kRecordBytes, kRecordWords, kRingHeaderWords, kWriteIndex, overflowDataByte } from "./layout.js";
 import { OverflowReader } from "./overflow-reader.js";
-import { OP_DECLARE_METRIC, declarationRecords } from "./protocol.js";
+import { kOpDeclareMetric, declarationRecords } from "./protocol.js";
 import type { RecordSink } from "./record-sink.js";
-
-/** What one slot's header says, read with acquire loads. */
-export interface RingCounters {
-  /** Records published to the ring and not yet read. */
-  pending: number;
-  /** Records published to the overflow and not yet read. */
-  overflowPending: number;
-  /** Running count of records the writer dropped because ring and overflow were full. */
-  droppedFull: number;
-}
 
 /** Where a slot's reader finds its parts. */
 export interface SlotReaderOptions {
@@ -111,16 +101,6 @@ export class SlotReader {
     return ((Atomics.load(this.#header, kWriteIndex) - this.#read) >>> 0) + this.#overflow.pending();
   }
 
-  /** Read the header's counters. */
-  counters(): RingCounters {
-    return {
-      // Why Atomics.load: each field has one writer on another thread; acquire loads see its latest store.
-      pending: (Atomics.load(this.#header, kWriteIndex) - this.#read) >>> 0,
-      overflowPending: this.#overflow.pending(),
-      droppedFull: Atomics.load(this.#header, kDroppedFull),
-    };
-  }
-
   /**
    * Hand every record published before this call to `sink`, ring first and then overflow, then give
    * their room back to the writer; with a `budget`, at most about that many records (a declaration is
@@ -199,7 +179,7 @@ export class SlotReader {
     while (r !== end) {
       const i = (r & mask) * kRecordWords;
       const word0 = u32[i] as number;
-      if ((word0 & 0xff) < OP_DECLARE_METRIC) {
+      if ((word0 & 0xff) < kOpDeclareMetric) {
         sink.observation(word0, u32[i + 1] as number, f64[(i >>> 1) + 1] as number);
         observations++;
         r = (r + 1) >>> 0;

@@ -83,7 +83,7 @@ const kNoBuffer = new SharedArrayBuffer(kRingHeaderWords * 4);
  *
  * @example
  * const writer = new SlotWriter({ control, headerByte, data, capacity: 65536, overflowCapacity, overflowLimit });
- * writer.record(packWord0(OP_ADD, seriesId), 0, 1);
+ * writer.record(packWord0(kOpAdd, seriesId), 0, 1);
  */
 export class SlotWriter {
   #state = kNotConnected;

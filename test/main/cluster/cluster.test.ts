@@ -48,7 +48,9 @@ describe("ClusterAggregator with real cluster worker processes", () => {
     await Promise.all(procs.map((p, i) => command(p, { test: "inc", count: counts[i], push: true })));
     await Promise.all(procs.map((p, i) => command(p, { test: "main", count: i + 1, push: true })));
     const all = await scrape();
-    counts.forEach((count, i) => expect(all.get(`cl_jobs_total{proc="p${i + 1}"}`)).toBe(count));
+    counts.forEach((count, i) => {
+      expect(all.get(`cl_jobs_total{proc="p${i + 1}"}`)).toBe(count);
+    });
     expect(all.get("cl_main_total")).toBe(6);
     const total = counts.reduce((a, b) => a + b, 0);
     const expected = counts.map(histogramOf).reduce((a, h) => ({ sum: a.sum + h.sum, buckets: a.buckets.map((b, i) => b + h.buckets[i]!) }));
@@ -68,7 +70,7 @@ describe("ClusterAggregator with real cluster worker processes", () => {
       const name = `q${++serial}`;
       return { proc: await fork({ PROC: name, INTERVAL_MS: "50" }), name, acked: 0, sent: 0 };
     };
-    let slots = await Promise.all([start(), start(), start()]);
+    const slots = await Promise.all([start(), start(), start()]);
     const finished: Array<{ name: string; acked: number; sent: number }> = [];
     const seen = new Map<string, number>();
     const checkMonotonic = async (): Promise<Map<string, number>> => {
@@ -81,7 +83,10 @@ describe("ClusterAggregator with real cluster worker processes", () => {
       return all;
     };
     let random = 7;
-    const next = (n: number): number => (random = (random * 1103515245 + 12345) % 2 ** 31) % n;
+    const next = (n: number): number => {
+      random = (random * 1103515245 + 12345) % 2 ** 31;
+      return random % n;
+    };
 
     for (let round = 0; round < 8; round++) {
       // Every live process gets a batch; one of them is killed while its batch may be anywhere between

@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterAggregator, ErrorCodes, startHttpServer, type MetricsServer, type PromThreadsError } from "../../../src/main/index.js";
-import type { WireFamily } from "../../../src/main/cluster/protocol.js";
 import { command, fork, killAll, type Proc } from "../../helpers/cluster.js";
 import { assertValidExposition, skipWithout } from "../../helpers/exposition-checkers.js";
 import { samples } from "../../helpers/exposition.js";

@@ -38,7 +38,9 @@ class FakeCluster extends EventEmitter {
   readonly isPrimary = true;
   readonly workers: Record<string, FakeWorker> = {};
   add(id: number): FakeWorker {
-    return (this.workers[id] = new FakeWorker(id));
+    const worker = new FakeWorker(id);
+    this.workers[id] = worker;
+    return worker;
   }
   push(worker: FakeWorker, body: Partial<PushMessage>): void {
     this.emit("message", worker, { type: "prom-threads:cluster", v: 1, kind: "push", session: "s", full: false, families: [], ...body });
@@ -207,7 +209,9 @@ describe("ClusterAggregator rules", () => {
     const { cluster, scrape } = setup();
     const histogram = (sum: number): WireFamily => ({ n: "job_seconds", h: "J.", t: "histogram", a: "sum", b: [1], s: [[{}, sum, 1, 1]] });
     const workers = [1, 2, 3].map((id) => cluster.add(id));
-    [0.7, 0.1, 0.2].forEach((sum, i) => cluster.push(workers[i]!, { seq: 1, full: true, families: [histogram(sum)] }));
+    [0.7, 0.1, 0.2].forEach((sum, i) => {
+      cluster.push(workers[i]!, { seq: 1, full: true, families: [histogram(sum)] });
+    });
     const before = (await scrape()).get("job_seconds_sum");
     // Leaving in this order once turned 1 into 0.9999999999999999 (retired and live totals added anew).
     for (const w of [workers[2]!, workers[0]!]) {

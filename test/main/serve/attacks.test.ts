@@ -44,7 +44,9 @@ describe("slow readers", () => {
       socket.write("GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
       readers.push(socket);
     }
-    cleanups.push(() => readers.forEach((socket) => socket.destroy()));
+    cleanups.push(() => {
+      for (const socket of readers) socket.destroy();
+    });
     // While they hold every connection nobody else is served (this is the attack); once writeTimeout
     // passes, the server has cut them off and serves again.
     let ok = false;

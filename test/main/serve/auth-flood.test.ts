@@ -12,7 +12,7 @@ import { AuthFailureGuard, MAX_TRACKED_PEERS } from "../../../src/main/serve/aut
 import { BasicAuth, resolveAuth, VERIFIED_TTL_MS } from "../../../src/main/serve/auth.js";
 import { get, sleep } from "../../helpers/http.js";
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
@@ -114,7 +114,12 @@ describe("BasicAuth bounds (injected bcrypt and clock)", () => {
   it("remembers verified credentials while they are used, and forgets them VERIFIED_TTL_MS after the last use", async () => {
     let now = 1_000_000;
     let compares = 0;
-    const counting = { compare: (password: string, h: string) => (compares++, bcrypt.compare(password, h)) };
+    const counting = {
+      compare: (password: string, h: string) => {
+        compares++;
+        return bcrypt.compare(password, h);
+      },
+    };
     const auth = await BasicAuth.create(resolveAuth({ username: "prometheus", password: hash }), undefined, counting, () => now);
     const good = basic("prometheus", "s3cret");
     expect(await auth.check(good, "p")).toEqual({ result: "ok" });

@@ -5,7 +5,7 @@ import { startHttpServer, type MetricsServer } from "../../../src/main/index.js"
 import { BasicAuth, parseBasic, resolveAuth } from "../../../src/main/serve/auth.js";
 import { get } from "../../helpers/http.js";
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });

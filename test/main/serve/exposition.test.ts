@@ -25,7 +25,9 @@ function richRegistry(): Registry {
   const registry = new Registry();
   const registers = [registry];
   const jobs = new Counter({ name: "app_jobs_total", help: 'Jobs "done", with \\ and\nnew line.', labelNames: ["kind"], registers });
-  HOSTILE.forEach((kind, i) => jobs.inc({ kind }, i + 1));
+  HOSTILE.forEach((kind, i) => {
+    jobs.inc({ kind }, i + 1);
+  });
   new Counter({ name: "app_events_total", help: "Events.", registers }).inc(7);
   const temp = new Gauge({ name: "app_temperature_celsius", help: "Temperature.", labelNames: ["room"], registers });
   temp.set({ room: "a" }, -12.5);
@@ -161,7 +163,7 @@ describe.skipIf(skipWithout(["promtool", "python"], "exposition validity checks"
     const jobs = family(families, "app_jobs");
     expect(jobs.help).toBe('Jobs "done", with \\ and\nnew line.');
     expect(jobs.samples.map((s) => s.labels.kind)).toEqual(HOSTILE);
-    expect(jobs.samples.map((s) => s.value)).toEqual(HOSTILE.map((_, i) => String(i + 1) + ".0"));
+    expect(jobs.samples.map((s) => s.value)).toEqual(HOSTILE.map((_, i) => `${i + 1}.0`));
   });
 
   it("OpenMetrics: valid, and hostile label values and help round-trip", async () => {

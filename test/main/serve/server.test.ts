@@ -209,7 +209,7 @@ describe("a collect callback that fails", () => {
         expect(error).toBeInstanceOf(PromThreadsError);
         expect(error?.code).toBe(ErrorCodes.COLLECT_FAILED);
         expect(error?.message).toContain(message);
-        expect((error?.cause as Error).message).toBe(message);
+        expect((error?.cause as Error | undefined)?.message).toBe(message);
       }
     }
     expect((await get(`http://127.0.0.1:${server.port}/status`)).status).toBe(200);

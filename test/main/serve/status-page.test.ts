@@ -13,7 +13,7 @@ import { get } from "../../helpers/http.js";
 import { Scripted } from "../../helpers/scripted.js";
 import { waitFor } from "../../helpers/workers.js";
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });

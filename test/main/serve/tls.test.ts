@@ -30,7 +30,7 @@ function makePki(): TestPki {
   return { ca: readFileSync(join(dir, "ca.pem")), key: readFileSync(join(dir, "server.key")), cert: readFileSync(join(dir, "server.pem")) };
 }
 
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
