@@ -8,6 +8,7 @@ import type { Registry } from "prom-client";
 import { ConfigurationError, ConnectionError, ErrorCodes, PromThreadsError, ProtocolError } from "../shared/api/errors.js";
 import { WORKER_DATA_KEY, findHandle, type HubHandle, type HubWorkerData } from "../shared/transport/handle.js";
 import {
+  kExemplarTableMaxBytes,
   Layout,
   SLOT_CLAIMED,
   SLOT_EXITED,
@@ -29,6 +30,7 @@ import {
   kWriteIndex,
 } from "../shared/transport/layout.js";
 import { SlotReader } from "../shared/transport/slot-reader.js";
+import { ExemplarTableReader } from "../shared/transport/exemplar-table.js";
 import type { MetricDeclaration } from "../shared/model/types.js";
 import { OVERFLOW_LABEL_VALUE } from "../shared/model/limits.js";
 import { declarationDifference, normalizeDeclaration } from "../shared/model/validation.js";
@@ -126,6 +128,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   readonly #options: ResolvedHubOptions;
   readonly #buffer: SharedArrayBuffer;
   readonly #slotBuffers: SharedArrayBuffer[];
+  readonly #exemplarTables: SharedArrayBuffer[];
   readonly #words: Uint32Array;
   readonly #control: Int32Array;
   readonly #layout: Layout;
@@ -169,11 +172,14 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     // Empty, growable buffers: only their address range is reserved now. The worker that claims a slot
     // grows its buffer to hold the ring, and further only if it needs its overflow.
     this.#slotBuffers = Array.from({ length: this.#layout.slotCount }, () => new SharedArrayBuffer(0, { maxByteLength: this.#layout.slotBufferMaxBytes }));
+    // Grown by a slot's owner at its first exemplar only.
+    this.#exemplarTables = Array.from({ length: this.#layout.slotCount }, () => new SharedArrayBuffer(0, { maxByteLength: kExemplarTableMaxBytes }));
     this.#handle = {
       kind: "prom-threads/hub",
       version: kLayoutVersion,
       buffer: this.#buffer,
       slots: this.#slotBuffers,
+      exemplarTables: this.#exemplarTables,
       overflowRecords: this.#options.overflowRecords,
       maxSeries: this.#options.maxSeries,
       overflowWaitMs: this.#options.overflowWaitMs,
@@ -464,7 +470,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       capacity: this.#layout.ringCapacity,
       overflowCapacity: this.#layout.overflowCapacity,
     });
-    const slot = new SlotDrain(reader, this, this.#tally, this.#gaugeClock);
+    const exemplars = new ExemplarTableReader(this.#exemplarTables[index] as SharedArrayBuffer);
+    const slot = new SlotDrain(reader, this, this.#tally, this.#gaugeClock, exemplars);
     this.#slots[index] = slot;
     return slot;
   }

@@ -40,7 +40,8 @@ import {
 import type { BridgeMetric } from "./bridge/bridge-metric.js";
 import { detachContribution } from "./bridge/gauge.js";
 import { MAX_LABEL_VALUE_BYTES } from "../shared/model/limits.js";
-import { keepExemplar } from "./bridge/exemplars.js";
+import { keepExemplar, keepExemplarAt } from "./bridge/exemplars.js";
+import type { ExemplarTableReader, TableExemplar } from "../shared/transport/exemplar-table.js";
 import type { NativeHistogramSeries } from "./bridge/native-buckets.js";
 import { decodeExemplar } from "../shared/model/exemplar.js";
 import { NATIVE_AUX_BITS } from "../shared/model/native-histogram.js";
@@ -105,8 +106,20 @@ export class SlotDrain implements RecordSink {
   /** Monotonic sequence shared by all slots, to order gauge updates for `aggregate: "last"`. */
   readonly #clock: { seq: number };
 
+  /** The slot's latest-exemplar table. */
+  readonly #exemplars: ExemplarTableReader | undefined;
+  /** Keeps one exemplar read from the table on the series and bucket it names. */
+  readonly #keepTableExemplar = (exemplar: TableExemplar): void => {
+    const binding = this.#bindings[exemplar.seriesId];
+    // A series declared, not removed and not rejected: the table is read after the ring, so its
+    // declaration was applied already.
+    if (binding === undefined || binding === REMOVED || binding === REJECTED) return;
+    keepExemplarAt(binding, exemplar.bucket, { labelSet: exemplar.labels, value: exemplar.value, timestamp: exemplar.timestampMs / 1000 });
+  };
+
   /** Create the drain state of one slot. */
-  constructor(reader: SlotReader, resolver: DeclarationResolver, tally: Tally, clock: { seq: number }) {
+  constructor(reader: SlotReader, resolver: DeclarationResolver, tally: Tally, clock: { seq: number }, exemplars?: ExemplarTableReader) {
+    this.#exemplars = exemplars;
     this.#reader = reader;
     this.#resolver = resolver;
     this.#tally = tally;
@@ -129,6 +142,8 @@ export class SlotDrain implements RecordSink {
       this.#tally.dropped.malformed += this.#reader.reset(false);
     } else {
       this.#reader.drain(this, budget);
+      // After the ring: every series an entry names was declared by a record the ring held before it.
+      this.#exemplars?.read(this.#keepTableExemplar);
     }
     if (this.#malformedPending > 0) this.#reportMalformed(false);
     if (!this.#quarantined && this.#malformedTotal >= kQuarantineAfter) {
@@ -156,6 +171,8 @@ export class SlotDrain implements RecordSink {
     this.drain();
     if (this.#malformedPending > 0) this.#reportMalformed(true);
     this.#reader.reset(true);
+    // The drain above read the owner's last exemplars; the next owner finds an empty table.
+    this.#exemplars?.clear();
     for (const binding of this.#bindings) {
       if (binding !== undefined && binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
     }

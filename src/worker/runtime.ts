@@ -21,6 +21,7 @@ import {
 } from "../shared/transport/layout.js";
 import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/model/limits.js";
 import { SlotWriter, type PublishPoint } from "../shared/transport/slot-writer.js";
+import { ExemplarTableWriter } from "../shared/transport/exemplar-table.js";
 
 /** The one call metrics make per observation. */
 export interface RecordWriter {
@@ -41,6 +42,8 @@ class Runtime {
   /** The writer every metric records through; replaced when the thread connects. */
   writer: RecordWriter;
   #ring: SlotWriter | undefined;
+  /** This thread's latest-exemplar table, while it owns a slot. */
+  exemplarTable: ExemplarTableWriter | undefined;
   #buffer: SharedArrayBuffer | undefined;
   #slot = -1;
   #triedWorkerData = false;
@@ -191,6 +194,7 @@ class Runtime {
       beforePublish: this.#testHooks.beforePublish,
     });
     this.#ring = ring;
+    this.exemplarTable = new ExemplarTableWriter(handle.exemplarTables[slot] as SharedArrayBuffer);
     this.writer = ring;
     for (const { word0, payload } of this.#pending) ring.declare(word0, payload);
     this.#pending = [];
@@ -205,6 +209,8 @@ class Runtime {
       // From here on the ring is not ours: the hub may hand it to another thread at once. Exit listeners
       // registered after this one may still record; those records are counted as lost, never written.
       this.#ring = undefined;
+      // Exemplars made later travel through the ring path, which writes nothing from here on.
+      this.exemplarTable = undefined;
       this.writer = {
         record(): void {
           // Why Atomics.add: every exiting thread of the hub counts into this one word.

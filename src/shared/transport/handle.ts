@@ -11,6 +11,7 @@ import {
   kMagicWord,
   kMaxRingCapacity,
   kMaxSlotBufferBytes,
+  kExemplarTableMaxBytes,
   kMaxSlots,
   kMinRingCapacity,
   kOverflowCapacityWord,
@@ -35,6 +36,11 @@ export interface HubHandle {
    * grows it, so memory follows the workers actually connected.
    */
   slots: SharedArrayBuffer[];
+  /**
+   * One growable latest-exemplar table per slot (see exemplar-table.ts), created empty: the slot's owner
+   * grows it at its first exemplar.
+   */
+  exemplarTables: SharedArrayBuffer[];
   /** Most observation records a worker's overflow holds before it drops. */
   overflowRecords: number;
   /** The hub's default limit of label sets per metric; workers bound their own label-set caches by it. */
@@ -93,6 +99,13 @@ export function checkHandle(handle: HubHandle): Layout {
   for (const slot of slots) {
     if (!(slot instanceof SharedArrayBuffer) || !slot.growable || slot.maxByteLength < layout.slotBufferMaxBytes) {
       throw invalid("A slot buffer of the hub handle is not a growable SharedArrayBuffer of the size its geometry needs");
+    }
+  }
+  const { exemplarTables } = handle;
+  if (!Array.isArray(exemplarTables) || exemplarTables.length !== slotCount) throw invalid(`The hub handle must carry ${slotCount} exemplar tables`);
+  for (const table of exemplarTables) {
+    if (!(table instanceof SharedArrayBuffer) || !table.growable || table.maxByteLength !== kExemplarTableMaxBytes) {
+      throw invalid("An exemplar table of the hub handle is not a growable SharedArrayBuffer of the size the layout needs");
     }
   }
   if (!Number.isSafeInteger(handle.overflowRecords) || handle.overflowRecords < 0) throw invalid("The hub handle's overflowRecords must be a non-negative integer");
