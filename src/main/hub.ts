@@ -8,6 +8,7 @@ import type { Registry } from "prom-client";
 import { ConfigurationError, ConnectionError, ErrorCodes, PromThreadsError, ProtocolError } from "../shared/api/errors.js";
 import { WORKER_DATA_KEY, findHandle, type HubHandle, type HubWorkerData } from "../shared/transport/handle.js";
 import {
+  kExemplarHeaderBytes,
   kExemplarTableMaxBytes,
   Layout,
   SLOT_CLAIMED,
@@ -172,8 +173,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     // Empty, growable buffers: only their address range is reserved now. The worker that claims a slot
     // grows its buffer to hold the ring, and further only if it needs its overflow.
     this.#slotBuffers = Array.from({ length: this.#layout.slotCount }, () => new SharedArrayBuffer(0, { maxByteLength: this.#layout.slotBufferMaxBytes }));
-    // Grown by a slot's owner at its first exemplar only.
-    this.#exemplarTables = Array.from({ length: this.#layout.slotCount }, () => new SharedArrayBuffer(0, { maxByteLength: kExemplarTableMaxBytes }));
+    // A header line each; grown by a slot's owner at its first exemplar only.
+    this.#exemplarTables = Array.from({ length: this.#layout.slotCount }, () => new SharedArrayBuffer(kExemplarHeaderBytes, { maxByteLength: kExemplarTableMaxBytes }));
     this.#handle = {
       kind: "prom-threads/hub",
       version: kLayoutVersion,

@@ -11,6 +11,7 @@ import {
   kMagicWord,
   kMaxRingCapacity,
   kMaxSlotBufferBytes,
+  kExemplarHeaderBytes,
   kExemplarTableMaxBytes,
   kMaxSlots,
   kMinRingCapacity,
@@ -37,8 +38,8 @@ export interface HubHandle {
    */
   slots: SharedArrayBuffer[];
   /**
-   * One growable latest-exemplar table per slot (see exemplar-table.ts), created empty: the slot's owner
-   * grows it at its first exemplar.
+   * One growable latest-exemplar table per slot (see exemplar-table.ts), created with its header line
+   * only: the slot's owner grows it at its first exemplar.
    */
   exemplarTables: SharedArrayBuffer[];
   /** Most observation records a worker's overflow holds before it drops. */
@@ -104,7 +105,7 @@ export function checkHandle(handle: HubHandle): Layout {
   const { exemplarTables } = handle;
   if (!Array.isArray(exemplarTables) || exemplarTables.length !== slotCount) throw invalid(`The hub handle must carry ${slotCount} exemplar tables`);
   for (const table of exemplarTables) {
-    if (!(table instanceof SharedArrayBuffer) || !table.growable || table.maxByteLength !== kExemplarTableMaxBytes) {
+    if (!(table instanceof SharedArrayBuffer) || !table.growable || table.maxByteLength !== kExemplarTableMaxBytes || table.byteLength < kExemplarHeaderBytes) {
       throw invalid("An exemplar table of the hub handle is not a growable SharedArrayBuffer of the size the layout needs");
     }
   }

@@ -204,7 +204,8 @@ export class Layout {
  * a histogram bucket) the owner recorded one for; see exemplar-table.ts.
  *
  * ```text
- * exemplar table i (growable SharedArrayBuffer, grown by the owner of slot i, 256 entries at a time)
+ * exemplar table i (growable SharedArrayBuffer: the header line, grown by the owner of slot i 256
+ * entries at a time)
  * ┌──────────────────────────────────────────────────────────────────────────────┐
  * │ header line     u32 entries (grown and zeroed) │ u32 generation              │  0
  * ├──────────────────────────────────────────────────────────────────────────────┤
