@@ -6,6 +6,7 @@ import os from "node:os";
 import { burstBreakdown, drainThroughput, observeCost, printCore, sharedMemory, sustainedLoad } from "./core.js";
 import { goals } from "./lib/goals.js";
 import { nativeCost, printNative, printRender, renderCost } from "./native.js";
+import { otelCost, printOtel } from "./otel.js";
 import { figuresOf, mergeFigures, printReport, targets } from "./lib/report.js";
 import { flags, machine } from "./lib/stats.js";
 import { ensureBenchDependencies } from "./setup.js";
@@ -33,6 +34,7 @@ const drain = await drainThroughput(options);
 const load = await sustainedLoad(options);
 const native = await nativeCost(options);
 native.render = await renderCost(options);
+const otel = await otelCost(options);
 
 console.log(`contender suite under Node ${info.node} ...`);
 const node20 = await runSuite({
@@ -64,6 +66,7 @@ const result = {
   settings: settingsFor(options.quick),
   core: { cost, costSettings: costRun.settings, floorDropped: costRun.floorDropped, beforeDropped: costRun.beforeDropped, promThreadsDropped: costRun.promThreadsDropped, breakdown, drain, load, memory },
   native,
+  otel,
   figures,
   warnings: [...warnings, ...node20.warnings, ...next.warnings],
 };
@@ -73,6 +76,7 @@ result.goals = goals(result);
 printCore({ cost, drain, load, memory, costRun, breakdown });
 printNative(native);
 printRender(native.render);
+printOtel(otel);
 printReport(result);
 console.log(`\nload average at end: ${info.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}; took ${info.seconds.toFixed(0)} s`);
 

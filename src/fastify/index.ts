@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from "fastify";
 import { resolvePath, resolveSource, type MetricsHandlerOptions } from "../main/serve/options.js";
-import { ALLOWED_METHODS } from "../main/serve/respond.js";
+import { ALLOWED_METHODS, requestedNames } from "../main/serve/respond.js";
 import { ScrapeFlights } from "../main/serve/single-flight.js";
 
 /** Options of the fastify plugin. */
@@ -29,13 +29,13 @@ export interface PromThreadsFastifyOptions extends MetricsHandlerOptions {
  */
 export const promThreads: FastifyPluginAsync<PromThreadsFastifyOptions> = async (fastify, options) => {
   // Concurrent scrapes of one format and encoding share one render.
-  const flights = new ScrapeFlights(resolveSource({ registry: options.registry, hub: options.hub, onError: options.onError }));
+  const flights = new ScrapeFlights(resolveSource({ registry: options.registry, hub: options.hub, onError: options.onError, openMetricsCreatedSamples: options.openMetricsCreatedSamples }));
   const path = resolvePath(options as Record<string, unknown>, "/metrics");
   fastify.route({
     method: "GET",
     url: path,
     handler: async (request, reply) => {
-        const response = await flights.run({ accept: request.headers.accept, acceptEncoding: request.headers["accept-encoding"] });
+        const response = await flights.run({ accept: request.headers.accept, acceptEncoding: request.headers["accept-encoding"], names: requestedNames(request.url) });
       void reply.code(response.status).headers(response.headers);
       return reply.send(response.body);
     },

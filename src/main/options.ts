@@ -2,7 +2,8 @@
  * The hub's options: their defaults and their validation.
  * @module
  */
-import { register as defaultRegistry, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { client } from "./client.js";
 import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 import { kMaxLocalId, kMaxRingCapacity, kMaxSlotBufferBytes, kMaxSlots, kMinRingCapacity, kRecordBytes } from "../shared/transport/layout.js";
 import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/model/limits.js";
@@ -120,7 +121,7 @@ function overflowRecordsKey(raw: Record<string, unknown>): "overflowRecords" | "
 /** Apply defaults and validate; throws a ConfigurationError that names the option. */
 export function resolveHubOptions(options: MetricsHubOptions | undefined): ResolvedHubOptions {
   const raw = optionsObject(options);
-  const registry = raw.registry ?? defaultRegistry;
+  const registry = raw.registry ?? client.register;
   if (registry === null || typeof registry !== "object" || typeof (registry as Registry).registerMetric !== "function") {
     invalid("registry", "a prom-client Registry");
   }

@@ -10,7 +10,8 @@
  * | `prom_threads_pool_queue_size`, `..._threads`, `..._utilization` | `pool.queueSize`, `pool.threads.length`, `pool.utilization` at scrape time |
  * @module
  */
-import { Counter, Gauge, type Registry } from "prom-client";
+import type { Counter, Gauge, Registry } from "prom-client";
+import { client } from "./client.js";
 import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 import { booleanOption, invalid, optionsObject } from "./validate-options.js";
 import { instrumentRun, TASK_OUTCOMES, type RunnablePool, type TaskOutcome } from "./pool-run.js";
@@ -109,7 +110,7 @@ export class PoolMetrics {
     const registers = [registry];
     const pools = this.#pools;
     const gauge = (name: string, help: string, read: (pool: ObservablePool) => number | undefined): Gauge<"pool"> =>
-      new Gauge({
+      new client.Gauge({
         name,
         help,
         labelNames: ["pool"],
@@ -122,14 +123,14 @@ export class PoolMetrics {
           }
         },
       });
-    this.#tasks = new Counter({
+    this.#tasks = new client.Counter({
       name: "prom_threads_pool_tasks_total",
       help: "pool.run() calls settled, by outcome: completed (resolved), failed (rejected), aborted (rejected with an AbortError).",
       labelNames: ["pool", "outcome"],
       registers,
     });
-    this.#created = new Counter({ name: "prom_threads_pool_workers_created_total", help: "Worker threads the pool created.", labelNames: ["pool"], registers });
-    this.#destroyed = new Counter({ name: "prom_threads_pool_workers_destroyed_total", help: "Worker threads the pool destroyed.", labelNames: ["pool"], registers });
+    this.#created = new client.Counter({ name: "prom_threads_pool_workers_created_total", help: "Worker threads the pool created.", labelNames: ["pool"], registers });
+    this.#destroyed = new client.Counter({ name: "prom_threads_pool_workers_destroyed_total", help: "Worker threads the pool destroyed.", labelNames: ["pool"], registers });
     this.#metrics = [
       this.#tasks,
       this.#created,

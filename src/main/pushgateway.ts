@@ -3,8 +3,10 @@
  * on prom-client's `Pushgateway`; the hub (or a cluster aggregator) is drained first.
  * @module
  */
-import { Pushgateway, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { client } from "./client.js";
 import { ConfigurationError, ErrorCodes, OperationError } from "../shared/api/errors.js";
+import { isClassicLabelName, isReservedName } from "../shared/model/names.js";
 import { ClusterAggregator } from "./cluster/aggregator.js";
 import { MetricsHub } from "./hub.js";
 import { integerOption, invalid, optionsObject } from "./validate-options.js";
@@ -45,7 +47,6 @@ export interface GatewayResult {
   status: number;
 }
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const kGatewayMethods: readonly GatewayMethod[] = ["push", "pushAdd", "delete"];
 
 /**
@@ -66,7 +67,7 @@ const kGatewayMethods: readonly GatewayMethod[] = ["push", "pushAdd", "delete"];
 export async function pushToGateway(source: MetricsHub | ClusterAggregator | Registry, options: PushToGatewayOptions): Promise<GatewayResult> {
   const { registry, url, job, groupings, method, requestOptions } = resolve(source, options);
   if (source instanceof MetricsHub) source.drainSync();
-  const gateway = new Pushgateway(url, requestOptions, registry);
+  const gateway = new client.Pushgateway(url, requestOptions, registry);
   try {
     const { resp } = (await gateway[method]({ jobName: job, groupings })) as { resp: { statusCode?: number } };
     return { status: resp.statusCode ?? 0 };
@@ -96,7 +97,7 @@ function resolve(source: unknown, options: unknown) {
   if (raw.groupings !== undefined) {
     if (raw.groupings === null || typeof raw.groupings !== "object") invalid("groupings", "an object of label names to strings");
     for (const [name, value] of Object.entries(raw.groupings as Record<string, unknown>)) {
-      if (!LABEL_NAME.test(name) || name.startsWith("__") || name === "job") invalid(`groupings.${name}`, "a label name other than job");
+      if (!isClassicLabelName(name) || isReservedName(name) || name === "job") invalid(`groupings.${name}`, "a label name other than job");
       if (typeof value !== "string") invalid(`groupings.${name}`, "a string", value);
       // The Pushgateway reads a grouping value as one path segment: others go base64url-encoded.
       if (value === "" || value.includes("/")) groupings[`${name}@base64`] = value === "" ? "=" : Buffer.from(value, "utf8").toString("base64url");

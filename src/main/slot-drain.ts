@@ -47,9 +47,11 @@ import { decodeExemplar } from "../shared/model/exemplar.js";
 import { NATIVE_AUX_BITS } from "../shared/model/native-histogram.js";
 import type { Tally } from "./tally.js";
 
-/** What a slot asks of the hub when a declaration arrives. */
-export interface DeclarationResolver {
-  /** Return the hub's metric for a worker's declaration, or `null` when it conflicts (reported by the hub). */
+/**
+ * What a slot needs from the hub: the narrow interface it talks to (never the hub itself).
+ */
+export interface SlotContext {
+  /** Return the hub's metric for a worker's declaration, or `null` when it is refused (reported by the hub). */
   resolveMetric(declaration: unknown): BridgeMetric | null;
   /**
    * Report what a slot could not understand since its last report: `count` records or declarations, the
@@ -58,6 +60,10 @@ export interface DeclarationResolver {
   reportMalformed(detail: string, count: number): void;
   /** Report once that a slot was quarantined after `count` malformed records. */
   reportQuarantined(threadId: number, count: number): void;
+  /** The hub's running totals, which the drain adds to. */
+  readonly tally: Tally;
+  /** Monotonic sequence shared by all slots, to order gauge updates for `aggregate: "last"`. */
+  readonly gaugeClock: { seq: number };
 }
 
 /** Marks an id whose series the worker removed; records on it are dropped as `removed_series`. */
@@ -90,7 +96,7 @@ export class SlotDrain implements RecordSink {
   /** The owner's threadId. */
   threadId = -1;
   readonly #reader: SlotReader;
-  readonly #resolver: DeclarationResolver;
+  readonly #context: SlotContext;
   readonly #tally: Tally;
   #bindings: Array<Binding | undefined> = [];
   #bound = 0;
@@ -117,13 +123,13 @@ export class SlotDrain implements RecordSink {
     keepExemplarAt(binding, exemplar.bucket, { labelSet: exemplar.labels, value: exemplar.value, timestamp: exemplar.timestampMs / 1000 });
   };
 
-  /** Create the drain state of one slot. */
-  constructor(reader: SlotReader, resolver: DeclarationResolver, tally: Tally, clock: { seq: number }, exemplars?: ExemplarTableReader) {
+  /** Create the drain state of one slot, read by `reader` (and its exemplar table), applied through `context`. */
+  constructor(reader: SlotReader, context: SlotContext, exemplars?: ExemplarTableReader) {
     this.#exemplars = exemplars;
     this.#reader = reader;
-    this.#resolver = resolver;
-    this.#tally = tally;
-    this.#clock = clock;
+    this.#context = context;
+    this.#tally = context.tally;
+    this.#clock = context.gaugeClock;
   }
 
   /** Fill of this slot's ring, from 0 to 1. */
@@ -148,7 +154,7 @@ export class SlotDrain implements RecordSink {
     if (this.#malformedPending > 0) this.#reportMalformed(false);
     if (!this.#quarantined && this.#malformedTotal >= kQuarantineAfter) {
       this.#quarantined = true;
-      this.#resolver.reportQuarantined(this.threadId, this.#malformedTotal);
+      this.#context.reportQuarantined(this.threadId, this.#malformedTotal);
     }
     const droppedFull = this.#reader.droppedFull();
     if (droppedFull !== this.#lastDroppedFull) {
@@ -171,7 +177,20 @@ export class SlotDrain implements RecordSink {
     this.drain();
     if (this.#malformedPending > 0) this.#reportMalformed(true);
     this.#reader.reset(true);
-    // The drain above read the owner's last exemplars; the next owner finds an empty table.
+    this.#forget();
+  }
+
+  /**
+   * The owner is gone and the slot's memory is not trusted: drop what it published without reading it
+   * (counted as malformed), remove its gauge contributions and leave a clean slot for the next owner.
+   */
+  discard(): void {
+    this.#tally.dropped.malformed += this.#reader.reset(true);
+    this.#forget();
+  }
+
+  #forget(): void {
+    // A release read the owner's last exemplars in its drain; the next owner finds an empty table.
     this.#exemplars?.clear();
     for (const binding of this.#bindings) {
       if (binding !== undefined && binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
@@ -290,7 +309,7 @@ export class SlotDrain implements RecordSink {
       return;
     }
     if (op === OP_DECLARE_METRIC) {
-      this.#metrics[id] = this.#resolver.resolveMetric(decoded);
+      this.#metrics[id] = this.#context.resolveMetric(decoded);
       return;
     }
     if (op === OP_SERIES_OVERFLOW) {
@@ -367,7 +386,7 @@ export class SlotDrain implements RecordSink {
     const time = performance.now();
     if (!now && time - this.#lastReport < kReportIntervalMs) return;
     this.#lastReport = time;
-    this.#resolver.reportMalformed(this.#malformedDetail, this.#malformedPending);
+    this.#context.reportMalformed(this.#malformedDetail, this.#malformedPending);
     this.#malformedPending = 0;
   }
 

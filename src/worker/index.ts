@@ -13,6 +13,7 @@ export { Gauge, GaugeChild } from "./gauge.js";
 export { Histogram, HistogramChild } from "./histogram.js";
 export type { ExemplarCall } from "./exemplars.js";
 export { Summary, SummaryChild } from "./summary.js";
+export { meterProvider, WorkerMeterProvider } from "./otel-provider.js";
 export { startThreadMetrics, type ThreadMetricsOptions } from "./thread-metrics.js";
 export * from "../shared/api/public.js";
 

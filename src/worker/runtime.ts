@@ -5,7 +5,7 @@
  */
 import { isMainThread, threadId, workerData } from "node:worker_threads";
 import { ConfigurationError, ConnectionError, ErrorCodes, RecordingError } from "../shared/api/errors.js";
-import { checkHandle, findHandle, type HubHandle } from "../shared/transport/handle.js";
+import { findHandle, readHandle, type HubHandle } from "../shared/transport/handle.js";
 import {
   type Layout,
   SLOT_CLAIMED,
@@ -85,11 +85,8 @@ class Runtime {
 
   /** Connect to the hub behind `value` (a handle, or an object carrying one such as `hub.workerData`). */
   connect(value: unknown): void {
-    const handle = findHandle(value);
-    if (handle === undefined) {
-      throw new ConnectionError(ErrorCodes.INVALID_HANDLE, "connect() needs hub.workerData or hub.handle from the main thread's MetricsHub");
-    }
-    const layout = checkHandle(handle);
+    // Throws ERR_PROM_THREADS_INVALID_HANDLE for anything wrong, before this thread changes in any way.
+    const { handle, layout } = readHandle(value);
     if (this.#buffer !== undefined) {
       if (this.#buffer === handle.buffer) return;
       throw new ConnectionError(ErrorCodes.INVALID_HANDLE, "This thread is already connected to another MetricsHub; a thread writes to one hub");

@@ -76,6 +76,7 @@ const documented: { file: string; heading: string; interface: string; complete: 
   { file: "docs/scaling.md", heading: "`new ClusterAggregator(options)` (in the primary)", interface: "ClusterAggregatorOptions", complete: true },
   { file: "docs/scaling.md", heading: "Batch jobs: the Pushgateway", interface: "PushToGatewayOptions", complete: true },
   { file: "docs/pool-metrics.md", heading: "Pool metrics", interface: "PoolAttachOptions", complete: true },
+  { file: "docs/opentelemetry.md", heading: "The producer: worker metrics into any OpenTelemetry pipeline", interface: "HubMetricProducerOptions", complete: true },
   // The native-histogram options of a histogram's configuration; the rest of it is prom-client's.
   { file: "docs/native-histograms.md", heading: "Turning it on", interface: "HistogramConfiguration", complete: false },
 ];

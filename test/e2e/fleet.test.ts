@@ -1,19 +1,21 @@
 /**
- * End to end: Debian's real Prometheus (2.42) finds three node:cluster worker processes, each serving its
- * own port, twice over (file_sd from their target files, http_sd from the primary's TargetDirectory), and
- * scrapes the primary's ClusterAggregator as a third job. One process is SIGKILLed and replaced. Prometheus's
- * query API is the judge: sum() over the discovered instances equals the ground truth of the live ones,
- * the aggregated job equals everything ever acknowledged and never went down.
+ * End to end: Debian's real Prometheus (2.42, and 3.5 when .ci/run could fetch it) finds three node:cluster
+ * worker processes, each serving its own port, twice over (file_sd from their target files, http_sd from the
+ * primary's TargetDirectory), and scrapes the primary's ClusterAggregator as a third job. One process is
+ * SIGKILLed and replaced. Prometheus's query API is the judge: sum() over the discovered instances equals the
+ * ground truth of the live ones, the aggregated job equals everything ever acknowledged and never went down.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterAggregator, TargetDirectory, startHttpServer, type MetricsServer } from "../../src/main/index.js";
 import { command, fork, kill, killAll, type Proc } from "../helpers/cluster.js";
-import { query, scalar, skipWithoutBinary, startPrometheus, type Daemon } from "../helpers/daemons.js";
+import { PROMETHEUS_2, PROMETHEUS_3, query, scalar, skipWithoutPrometheus, startPrometheus, type Daemon } from "../helpers/daemons.js";
 import { sleep } from "../helpers/http.js";
 
-describe.skipIf(skipWithoutBinary("prometheus", "prometheus", "the fleet end-to-end test with a real Prometheus"))("a real Prometheus discovering a fleet", () => {
+// The same test against Prometheus 2.42 (Debian bookworm) and 3.5 (Debian sid, fetched by .ci/run).
+for (const release of [PROMETHEUS_2, PROMETHEUS_3]) {
+describe.skipIf(skipWithoutPrometheus(release, `the fleet end-to-end test with a real Prometheus ${release.major}`))(`a real Prometheus ${release.major} discovering a fleet`, () => {
   let prometheus: Daemon | undefined;
   let aggregator: ClusterAggregator;
   let server: MetricsServer;
@@ -44,7 +46,7 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:${server.port}"]
 `;
-    });
+    }, [], release.prometheus);
   });
 
   afterAll(async () => {
@@ -117,3 +119,4 @@ scrape_configs:
     expect(await scalar(prometheus!, 'min_over_time(up{job="cluster"}[5m])')).toBe(1);
   });
 });
+}

@@ -1,5 +1,5 @@
 /**
- * End to end: Debian's real Prometheus (2.42) scrapes `startHttpServer` every second while a piscina pool
+ * End to end: Debian's real Prometheus (2.42, and 3.5 when .ci/run could fetch it) scrapes `startHttpServer` every second while a piscina pool
  * whose workers are destroyed and recreated between waves records a known workload. Prometheus's own
  * query API is the judge: the target stayed up, the stored totals equal the ground truth, and no counter
  * ever went down.
@@ -12,7 +12,7 @@ import { Piscina } from "piscina";
 import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MetricsHub, startHttpServer, type MetricsServer } from "../../src/main/index.js";
-import { skipWithout } from "../helpers/exposition-checkers.js";
+import { PROMETHEUS_2, PROMETHEUS_3, skipWithoutPrometheus } from "../helpers/daemons.js";
 import { freePort, sleep } from "../helpers/http.js";
 
 const VALUES = [0.125, 0.5, 2, 8]; // as in test/fixtures/http-task.mjs
@@ -25,7 +25,9 @@ interface PromVector {
   value: [number, string];
 }
 
-describe.skipIf(skipWithout(["prometheus"], "the end-to-end test with a real Prometheus"))("a real Prometheus scraping a churning piscina pool", () => {
+// The same test against Prometheus 2.42 (Debian bookworm) and 3.5 (Debian sid, fetched by .ci/run).
+for (const release of [PROMETHEUS_2, PROMETHEUS_3]) {
+describe.skipIf(skipWithoutPrometheus(release, `the end-to-end test with a real Prometheus ${release.major}`))(`a real Prometheus ${release.major} scraping a churning piscina pool`, () => {
   let dir = "";
   let prometheus: ChildProcess | undefined;
   let promLog = "";
@@ -74,7 +76,7 @@ scrape_configs:
 `,
     );
     prometheus = spawn(
-      "prometheus",
+      release.prometheus,
       [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn"],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
@@ -191,3 +193,4 @@ scrape_configs:
     expect(hub.stats().recordsDropped).toEqual(expect.objectContaining({ ring_full: 0, no_slot: 0, worker_exit: 0, malformed: 0 }));
   });
 });
+}

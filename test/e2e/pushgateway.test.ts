@@ -74,6 +74,26 @@ describe.skipIf(skipWithoutBinary("prometheus-pushgateway", "prometheus-pushgate
     }
   });
 
+  it("pushes UTF-8 worker metrics with their names escaped (underscores), as the registry holds them", async () => {
+    const registry = new Registry();
+    const hub = new MetricsHub({ registry });
+    try {
+      const worker = new Worker(
+        `import { Histogram } from ${JSON.stringify(new URL("../../dist/worker/index.js", import.meta.url).href)};
+         const duration = new Histogram({ name: "gw.request.duration", help: "Time.", labelNames: ["http.route"], buckets: [1] });
+         for (let i = 0; i < 40; i++) duration.observe({ "http.route": "/a" }, 0.5);`,
+        { eval: true, workerData: hub.workerData },
+      );
+      hub.attach(worker);
+      await exited(worker);
+      expect((await pushToGateway(hub, { url: gateway.url, job: "utf8" })).status).toBe(200);
+      expect((await gatewaySamples("gw_request_duration_count", { job: "utf8", http_route: "/a" })).map((s) => s.value)).toEqual([40]);
+      expect((await gatewaySamples("gw_request_duration_sum", { job: "utf8", http_route: "/a" })).map((s) => s.value)).toEqual([20]);
+    } finally {
+      await hub.close();
+    }
+  });
+
   it("replaces the group on push, merges on pushAdd, and removes it on delete", async () => {
     const a = new Registry();
     const b = new Registry();

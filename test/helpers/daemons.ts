@@ -5,7 +5,7 @@
  */
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort, sleep } from "./http.js";
 
@@ -81,15 +81,50 @@ export function startPushgateway(): Promise<Daemon> {
   return start("prometheus-pushgateway", (port) => [`--web.listen-address=127.0.0.1:${port}`, "--persistence.file=", "--log.level=warn"], "/-/ready", dir);
 }
 
+/** A Prometheus release the tests run: Debian bookworm's 2.42 on PATH, or Debian sid's 3.5 unpacked by .ci/run. */
+export interface PrometheusRelease {
+  /** `"2"` or `"3"`. */
+  readonly major: string;
+  /** The `prometheus` binary. */
+  readonly prometheus: string;
+  /** The `promtool` binary. */
+  readonly promtool: string;
+}
+
+/**
+ * Where .ci/run unpacks Prometheus 3 (Debian sid's `prometheus` and `promtool`): `PROM_THREADS_PROMETHEUS3_DIR`,
+ * else `${XDG_CACHE_HOME:-~/.cache}/prom-threads/prometheus-3`.
+ */
+function prometheus3Dir(): string {
+  return process.env.PROM_THREADS_PROMETHEUS3_DIR ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), ".cache"), "prom-threads", "prometheus-3");
+}
+
+/** Prometheus 2 (`prometheus` on PATH, Debian bookworm's 2.42). */
+export const PROMETHEUS_2: PrometheusRelease = { major: "2", prometheus: "prometheus", promtool: "promtool" };
+/** Prometheus 3 (Debian sid's 3.5, unpacked into {@link prometheus3Dir} by .ci/run). */
+export const PROMETHEUS_3: PrometheusRelease = {
+  major: "3",
+  prometheus: join(prometheus3Dir(), "usr", "bin", "prometheus"),
+  promtool: join(prometheus3Dir(), "usr", "bin", "promtool"),
+};
+
+/** Return true (and warn once) when `release` cannot run here: use with `describe.skipIf`. */
+export function skipWithoutPrometheus(release: PrometheusRelease, purpose: string): boolean {
+  if (release.major === "2") return skipWithoutBinary(release.prometheus, "prometheus", purpose);
+  if (installed(release.prometheus) && installed(release.promtool)) return false;
+  console.warn(`skipping ${purpose}: Prometheus 3 not found in ${prometheus3Dir()}; .ci/run fetches it (Debian sid's prometheus and promtool, unpacked with dpkg -x)`);
+  return true;
+}
+
 /**
  * Start `prometheus` with the configuration `config(dir)` writes (dir is its scratch directory) and any
- * extra command-line `flags` (such as `--enable-feature=native-histograms`).
+ * extra command-line `flags` (such as `--enable-feature=native-histograms`); `binary` picks the release.
  */
-export function startPrometheus(config: (dir: string) => string, flags: readonly string[] = []): Promise<Daemon> {
+export function startPrometheus(config: (dir: string) => string, flags: readonly string[] = [], binary = "prometheus"): Promise<Daemon> {
   const dir = mkdtempSync(join(tmpdir(), "prom-threads-prometheus-"));
   writeFileSync(join(dir, "prometheus.yml"), config(dir));
   return start(
-    "prometheus",
+    binary,
     (port, d) => [`--config.file=${join(d, "prometheus.yml")}`, `--storage.tsdb.path=${join(d, "data")}`, `--web.listen-address=127.0.0.1:${port}`, "--log.level=warn", ...flags],
     "/-/ready",
     dir,

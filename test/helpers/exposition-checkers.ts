@@ -80,8 +80,8 @@ export interface PromtoolResult {
  * problems only (e.g. "no help text" for OpenMetrics `_total` samples, which its text parser reads as a
  * family of their own); only the first is a format error.
  */
-export async function promtoolCheck(exposition: string): Promise<PromtoolResult> {
-  const result = await run("promtool", ["check", "metrics"], exposition);
+export async function promtoolCheck(exposition: string, promtool = "promtool"): Promise<PromtoolResult> {
+  const result = await run(promtool, ["check", "metrics"], exposition);
   const output = `${result.stdout}${result.stderr}`.trim();
   if (result.code === 0) return { error: undefined, lint: [] };
   if (result.code === 3 && !/error while linting|parsing error/i.test(output)) {

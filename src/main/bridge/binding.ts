@@ -37,11 +37,21 @@ export function isRecorded(value: number): boolean {
   return !Object.is(value, -0);
 }
 
+/**
+ * Seconds since the epoch, now: a series' created time. Taken when the hub first sees a series (its
+ * binding is made) and when it is reset, never per record.
+ */
+export function createdNow(): number {
+  return Date.now() / 1000;
+}
+
 /** A counter's accumulated value for one label set; -0 until its first record (see {@link isRecorded}). */
 export class CounterSeries {
   value: number;
   /** The latest exemplar, for counters with `enableExemplars`. */
   exemplar: ExemplarValue | undefined = undefined;
+  /** When the hub first saw this series, or its last reset: seconds since the epoch. */
+  created: number = createdNow();
   constructor(
     readonly labels: SeriesLabels,
     recorded: boolean,
@@ -59,6 +69,8 @@ export class HistogramSeries {
   sum: number;
   /** The latest exemplar per bucket, for histograms with `enableExemplars`; created at the first one. */
   exemplars: Array<ExemplarValue | undefined> | undefined = undefined;
+  /** When the hub first saw this series, or its last reset: seconds since the epoch. */
+  created: number = createdNow();
   constructor(
     readonly labels: SeriesLabels,
     bucketCount: number,

@@ -8,6 +8,7 @@ import type { MetricValue, Registry } from "prom-client";
 import { OVERFLOW_LABEL_VALUE } from "../../shared/model/limits.js";
 import { seriesKey } from "../../shared/model/series-key.js";
 import type { ClusterAggregator, LabelValue, MetricDeclaration, MetricType } from "../../shared/model/types.js";
+import { escapeName } from "../../shared/model/names.js";
 import type { Binding, SeriesLabels } from "./binding.js";
 
 /** Called when label sets fold into a metric's overflow series: `count` more of them. */
@@ -20,6 +21,59 @@ export interface MetricSnapshot {
   type: MetricType;
   values: MetricValue<string>[];
   aggregator: ClusterAggregator;
+  /**
+   * The UTF-8 names of a metric whose declaration uses names outside the classic grammar: the metric name
+   * as declared, and the declared label names by their escaped form. prom-client's registry sees the names
+   * escaped with `underscores` (so `registry.metrics()` stays valid text); the serving code reads this to
+   * write the names as declared, escaped per request.
+   */
+  utf8?: { readonly name: string; readonly labels: Readonly<Record<string, string>> };
+}
+
+type Utf8Names = NonNullable<MetricSnapshot["utf8"]>;
+
+/**
+ * A sample of a counter or histogram series with the series' created time (seconds since the epoch), for
+ * the renderers that write it (protobuf `created_timestamp`, OpenMetrics `_created`). The time is read
+ * through a getter, not an own property, so `getMetricsAsJSON()` output keeps prom-client's shape for code
+ * that compares or serializes it; and, unlike a property defined per sample, it costs a scrape nothing.
+ */
+export class CreatedSample {
+  /** The series' labels. */
+  labels: SeriesLabels;
+  /** The sample's value. */
+  value: number;
+  readonly #created: number;
+  constructor(labels: SeriesLabels, value: number, created: number) {
+    this.labels = labels;
+    this.value = value;
+    this.#created = created;
+  }
+  /** When the hub first saw the series, or its last reset: seconds since the epoch. */
+  get created(): number {
+    return this.#created;
+  }
+}
+
+/**
+ * Attach a created time to a sample someone else made (a prom-client Summary's `_count`): not enumerable,
+ * for the same reason as {@link CreatedSample}. Costs a property definition: for summaries only.
+ */
+export function withCreated<T extends object>(sample: T, created: number): T {
+  Object.defineProperty(sample, "created", { value: created, enumerable: false });
+  return sample;
+}
+
+/** The UTF-8 names of `declaration`, or undefined when every name is classic. */
+function utf8NamesOf(declaration: MetricDeclaration): Utf8Names | undefined {
+  const labels: Record<string, string> = {};
+  let utf8 = escapeName(declaration.name, "underscores") !== declaration.name;
+  for (const label of declaration.labelNames) {
+    const escaped = escapeName(label, "underscores", "label");
+    labels[escaped] = label;
+    if (escaped !== label) utf8 = true;
+  }
+  return utf8 ? { name: declaration.name, labels } : undefined;
 }
 
 /** Base class of the hub's aggregated metrics. */
@@ -32,8 +86,10 @@ export abstract class BridgeMetric {
   readonly type: MetricType;
   /** How prom-client's AggregatorRegistry combines this metric across processes. */
   readonly aggregator: ClusterAggregator;
-  /** Label names, in order. */
+  /** Label names, in order, escaped with `underscores` as the registry shows them. */
   readonly labelNames: readonly string[];
+  /** The declared UTF-8 names, when they differ from {@link name} and {@link labelNames}. */
+  readonly utf8: Utf8Names | undefined;
   /** The declaration that created this metric; later declarations must equal it. */
   readonly declaration: MetricDeclaration;
   /** Label values of the overflow series: `"__overflow__"` for every label. */
@@ -48,10 +104,13 @@ export abstract class BridgeMetric {
   /** Create the metric; call {@link register} to place it in a registry. */
   protected constructor(declaration: MetricDeclaration, beforeCollect: () => void) {
     this.declaration = declaration;
-    this.name = declaration.name;
+    // prom-client's registry and its text output know classic names only: the metric lives there under
+    // its escaped names, and the declared ones travel beside them (see docs/design.md, "UTF-8 names").
+    this.name = escapeName(declaration.name, "underscores");
     this.help = declaration.help;
     this.type = declaration.type;
-    this.labelNames = declaration.labelNames;
+    this.labelNames = declaration.labelNames.map((label) => escapeName(label, "underscores", "label"));
+    this.utf8 = utf8NamesOf(declaration);
     this.aggregator = aggregatorOf(declaration);
     this.#beforeCollect = beforeCollect;
     this.overflowValues = declaration.labelNames.map(() => OVERFLOW_LABEL_VALUE);
@@ -141,7 +200,7 @@ export abstract class BridgeMetric {
   /** Drain the hub, then return the values in prom-client's shape. */
   async get(): Promise<MetricSnapshot> {
     this.#beforeCollect();
-    return { name: this.name, help: this.help, type: this.type, values: this.snapshot(), aggregator: this.aggregator };
+    return this.#withUtf8({ name: this.name, help: this.help, type: this.type, values: this.snapshot(), aggregator: this.aggregator });
   }
 
   /**
@@ -151,6 +210,11 @@ export abstract class BridgeMetric {
   async getForPromString(): Promise<MetricSnapshot> {
     this.#beforeCollect();
     return { name: this.name, help: this.help, type: this.type, values: this.promStringSnapshot(), aggregator: this.aggregator };
+  }
+
+  #withUtf8(snapshot: MetricSnapshot): MetricSnapshot {
+    if (this.utf8 !== undefined) Object.defineProperty(snapshot, "utf8", { value: this.utf8, enumerable: false });
+    return snapshot;
   }
 
   /**

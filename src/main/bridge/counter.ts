@@ -5,8 +5,8 @@
 import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/model/series-key.js";
 import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
-import { Binding, CounterSeries, KIND_COUNTER, isRecorded } from "./binding.js";
-import { BridgeMetric } from "./bridge-metric.js";
+import { Binding, CounterSeries, KIND_COUNTER, createdNow, isRecorded } from "./binding.js";
+import { BridgeMetric, CreatedSample } from "./bridge-metric.js";
 
 /** A counter aggregated from worker threads. Values live here, so they survive any worker's exit. */
 export class BridgeCounter extends BridgeMetric {
@@ -35,8 +35,9 @@ export class BridgeCounter extends BridgeMetric {
       const series = target as CounterSeries;
       if (!isRecorded(series.value)) continue;
       // The exemplar field only when one was recorded, so output without exemplars stays as it was.
-      if (series.exemplar === undefined) values.push({ labels: series.labels, value: series.value });
-      else values.push({ labels: series.labels, value: series.value, exemplar: series.exemplar } as MetricValue<string>);
+      const sample = new CreatedSample(series.labels, series.value, series.created) as CreatedSample & { exemplar?: unknown };
+      if (series.exemplar !== undefined) sample.exemplar = series.exemplar;
+      values.push(sample as unknown as MetricValue<string>);
     }
     return values;
   }
@@ -44,10 +45,12 @@ export class BridgeCounter extends BridgeMetric {
   /** As prom-client: the unlabelled series goes back to 0, labelled ones are not exported until their next record. */
   reset(): void {
     const value = this.unlabelled ? 0 : -0;
+    const created = createdNow();
     for (const { target } of this.#series.values()) {
       const series = target as CounterSeries;
       series.value = value;
       series.exemplar = undefined;
+      series.created = created;
     }
   }
 }

@@ -6,8 +6,8 @@ import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/model/series-key.js";
 import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
 import { schemaForFactor } from "../../shared/model/native-histogram.js";
-import { Binding, HistogramSeries, KIND_HISTOGRAM, KIND_NATIVE_HISTOGRAM, isRecorded, type SeriesLabels } from "./binding.js";
-import { BridgeMetric } from "./bridge-metric.js";
+import { Binding, HistogramSeries, KIND_HISTOGRAM, KIND_NATIVE_HISTOGRAM, createdNow, isRecorded, type SeriesLabels } from "./binding.js";
+import { BridgeMetric, CreatedSample } from "./bridge-metric.js";
 import { NativeHistogramSeries } from "./native-buckets.js";
 
 /** The empty `labels` of `_sum` and `_count` samples; prom-client only reads it. */
@@ -71,9 +71,10 @@ export class BridgeHistogram extends BridgeMetric {
         values.push({ labels, value: cumulative, metricName: bucketName, exemplar } as MetricValue<string>);
       }
       values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` } as MetricValue<string>);
-      const count = { labels: series.labels, value: cumulative, metricName: `${this.name}_count` } as MetricValue<string> & { native?: unknown };
+      const count = new CreatedSample(series.labels, cumulative, series.created) as CreatedSample & { metricName: string; native?: unknown };
+      count.metricName = `${this.name}_count`;
       if (series instanceof NativeHistogramSeries) count.native = series.snapshot();
-      values.push(count);
+      values.push(count as unknown as MetricValue<string>);
     }
     return values;
   }
@@ -114,8 +115,10 @@ export class BridgeHistogram extends BridgeMetric {
 
   /** As prom-client: every label set, the unlabelled one too, is not exported until its next record. */
   reset(): void {
+    const created = createdNow();
     for (const { target } of this.#series.values()) {
       const series = target as HistogramSeries;
+      series.created = created;
       series.buckets.fill(0);
       series.sum = -0;
       series.exemplars = undefined;

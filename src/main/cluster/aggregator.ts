@@ -5,15 +5,18 @@
  */
 import type { Cluster, Worker as ClusterWorker } from "node:cluster";
 import { EventEmitter } from "node:events";
-import { Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { client } from "../client.js";
 import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../../shared/api/errors.js";
 import { integerOption, invalid, optionsObject } from "../validate-options.js";
 import { nodeCluster } from "./node-cluster.js";
 import { DEFAULT_MAX_SERIES } from "../../shared/model/limits.js";
+import { isClassicLabelName, isReservedName } from "../../shared/model/names.js";
 import { familyProblem, labelsProblem } from "./validate-push.js";
 import { ClusterFamily, CounterFamily, GaugeFamily, HistogramFamily, SummaryFamily, type ProcessId } from "./families.js";
 import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
 import { Reporter } from "../reporter.js";
+import { hookRegistry } from "../registry-hook.js";
 
 /** Options of {@link ClusterAggregator}. */
 export interface ClusterAggregatorOptions {
@@ -117,7 +120,6 @@ interface CollectWaiter {
 }
 
 const PRIMARY: ProcessId = "primary";
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /**
  * Aggregate the metrics of every node:cluster worker process into one registry in the primary.
@@ -179,13 +181,13 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     if (!cluster.isPrimary) {
       throw new ConfigurationError(ErrorCodes.CLUSTER_ROLE, "prom-threads: a ClusterAggregator runs in the cluster primary (cluster.isPrimary); in worker processes, use a ClusterPublisher");
     }
-    const registry = raw.registry ?? new Registry();
+    const registry = raw.registry ?? new client.Registry();
     if (registry === null || typeof registry !== "object" || typeof (registry as Registry).registerMetric !== "function") invalid("registry", "a prom-client Registry");
     const local = raw.localRegistries ?? [];
     if (!Array.isArray(local) || local.some((r) => r === null || typeof r?.getMetricsAsJSON !== "function")) invalid("localRegistries", "an array of prom-client Registries");
     if ((local as unknown[]).includes(registry)) invalid("localRegistries", "registries other than options.registry (the aggregator would read itself)");
     const processLabel = raw.processLabel ?? "cluster_worker";
-    if (typeof processLabel !== "string" || !LABEL_NAME.test(processLabel) || processLabel.startsWith("__") || processLabel === "quantile") {
+    if (typeof processLabel !== "string" || !isClassicLabelName(processLabel) || isReservedName(processLabel) || processLabel === "quantile") {
       invalid("processLabel", "a label name", processLabel);
     }
     this.registry = registry as Registry;
@@ -526,29 +528,19 @@ class ProblemTally {
   }
 }
 
-type ScrapeMethod = (...args: unknown[]) => Promise<unknown>;
-
 /**
  * Make the registry's scrape methods collect first, so a family that a process reports for the first time
  * in answer to this very scrape is listed in it. Returns a function that restores them (only where nobody
  * wrapped them after us).
  */
 function hookScrapes(registry: Registry, collect: () => Promise<void>): () => void {
-  const target = registry as unknown as Record<string, ScrapeMethod>;
-  const restores: Array<() => void> = [];
-  for (const name of ["metrics", "getMetricsAsJSON"]) {
-    const original = target[name];
-    if (typeof original !== "function") continue;
-    const hooked: ScrapeMethod = async function (this: unknown, ...args: unknown[]) {
-      await collect();
-      return original.apply(this, args);
-    };
-    target[name] = hooked;
-    restores.push(() => {
-      if (target[name] === hooked) target[name] = original;
-    });
-  }
-  return () => {
-    for (const restore of restores) restore();
-  };
+  return hookRegistry(
+    registry,
+    ["metrics", "getMetricsAsJSON"],
+    (original) =>
+      async function (this: unknown, ...args: unknown[]) {
+        await collect();
+        return original.apply(this, args);
+      },
+  );
 }

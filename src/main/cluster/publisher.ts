@@ -6,7 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { register as defaultRegistry, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { client } from "../client.js";
 import { ConfigurationError, ErrorCodes, OperationError, type PromThreadsError } from "../../shared/api/errors.js";
 import { MetricsHub } from "../hub.js";
 import { integerOption, invalid, optionsObject } from "../validate-options.js";
@@ -102,7 +103,7 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
     const raw = optionsObject(options);
     if (raw.hub !== undefined && !(raw.hub instanceof MetricsHub)) invalid("hub", "a MetricsHub");
     this.#hub = raw.hub as MetricsHub | undefined;
-    const registries = raw.registries ?? [this.#hub?.registry ?? defaultRegistry];
+    const registries = raw.registries ?? [this.#hub?.registry ?? client.register];
     if (!Array.isArray(registries) || registries.length === 0 || registries.some((r) => r === null || typeof r?.getMetricsAsJSON !== "function")) {
       invalid("registries", "a non-empty array of prom-client Registries");
     }

@@ -6,6 +6,7 @@
  * @module
  */
 import { MAX_HELP_BYTES, MAX_LABEL_NAMES, MAX_LABEL_VALUE_BYTES } from "../../shared/model/limits.js";
+import { hasLoneSurrogate, isClassicLabelName, isClassicMetricName, isReservedName } from "../../shared/model/names.js";
 import type { WireFamily } from "./protocol.js";
 
 /** Longest metric name accepted from a process, in characters. */
@@ -13,18 +14,15 @@ export const MAX_METRIC_NAME_LENGTH = 1024;
 /** Most bucket bounds (histogram) or quantiles (summary) accepted in one family. */
 export const MAX_LAYOUT_LENGTH = 1024;
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const TYPES = new Set(["counter", "gauge", "histogram", "summary"]);
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Why a family's declaration is refused, or undefined when it is acceptable. */
 export function familyProblem(wire: WireFamily): string | undefined {
   const { n: name, h: help, t: type, b: layout } = wire;
-  if (typeof name !== "string" || name.length > MAX_METRIC_NAME_LENGTH || !METRIC_NAME.test(name) || name.startsWith("__")) {
+  if (typeof name !== "string" || name.length > MAX_METRIC_NAME_LENGTH || !isClassicMetricName(name) || isReservedName(name)) {
     return `a metric name ${JSON.stringify(typeof name === "string" ? name.slice(0, 100) : name)} that is not a valid Prometheus name (or starts with "__")`;
   }
-  if (typeof help !== "string" || Buffer.byteLength(help, "utf8") > MAX_HELP_BYTES || LONE_SURROGATE.test(help)) {
+  if (typeof help !== "string" || Buffer.byteLength(help, "utf8") > MAX_HELP_BYTES || hasLoneSurrogate(help)) {
     return `metric "${name}" with a help text that is not a string of at most ${MAX_HELP_BYTES} bytes of valid UTF-16`;
   }
   if (typeof type !== "string" || !TYPES.has(type)) return `metric "${name}" of unknown type ${JSON.stringify(type)}`;
@@ -50,11 +48,11 @@ export function labelsProblem(name: string, type: WireFamily["t"], row: unknown)
   const names = Object.keys(labels);
   if (names.length > MAX_LABEL_NAMES) return `a series of metric "${name}" with ${names.length} labels (at most ${MAX_LABEL_NAMES})`;
   for (const label of names) {
-    if (!LABEL_NAME.test(label) || label.startsWith("__")) return `a series of metric "${name}" with the label name ${JSON.stringify(label.slice(0, 100))}, which is invalid or reserved`;
+    if (!isClassicLabelName(label) || isReservedName(label)) return `a series of metric "${name}" with the label name ${JSON.stringify(label.slice(0, 100))}, which is invalid or reserved`;
     if (type === "histogram" && label === "le") return `a series of histogram "${name}" with a label "le", which the histogram's buckets use`;
     if (type === "summary" && label === "quantile") return `a series of summary "${name}" with a label "quantile", which the summary's quantiles use`;
     const value = (labels as Record<string, unknown>)[label];
-    if (typeof value !== "string" || Buffer.byteLength(value, "utf8") > MAX_LABEL_VALUE_BYTES || LONE_SURROGATE.test(value)) {
+    if (typeof value !== "string" || Buffer.byteLength(value, "utf8") > MAX_LABEL_VALUE_BYTES || hasLoneSurrogate(value)) {
       return `a series of metric "${name}" whose label "${label}" is not a string of at most ${MAX_LABEL_VALUE_BYTES} bytes of valid UTF-16`;
     }
   }

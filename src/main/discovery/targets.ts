@@ -2,9 +2,9 @@
  * Validation shared by the service discovery APIs: targets and target labels.
  * @module
  */
+import { isClassicLabelName, isReservedName } from "../../shared/model/names.js";
 import { invalid } from "../validate-options.js";
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 /** `host:port`, with an IPv6 host in brackets. */
 const kTarget = /^(?:\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9._-]+):\d{1,5}$/;
 
@@ -21,7 +21,7 @@ export function validateLabels(key: string, labels: unknown): Record<string, str
   if (labels === null || typeof labels !== "object" || Array.isArray(labels)) invalid(key, "an object of label names to strings");
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(labels as Record<string, unknown>)) {
-    if (!LABEL_NAME.test(name) || (name.startsWith("__") && !name.startsWith("__meta_"))) invalid(`${key}.${name}`, 'a label name (names starting with "__" are reserved, except "__meta_")');
+    if (!isClassicLabelName(name) || (isReservedName(name) && !name.startsWith("__meta_"))) invalid(`${key}.${name}`, 'a label name (names starting with "__" are reserved, except "__meta_")');
     if (typeof value !== "string") invalid(`${key}.${name}`, "a string", value);
     out[name] = value;
   }

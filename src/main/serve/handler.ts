@@ -4,7 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { resolveSource, type MetricsHandlerOptions } from "./options.js";
-import { isReadMethod, methodNotAllowed, send } from "./respond.js";
+import { isReadMethod, methodNotAllowed, requestedNames, send } from "./respond.js";
 import { plain } from "./scrape.js";
 import { ScrapeFlights } from "./single-flight.js";
 
@@ -31,7 +31,7 @@ export function metricsHandler(options?: MetricsHandlerOptions): MetricsRequestH
       send(req, res, methodNotAllowed());
       return;
     }
-    flights.run({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"] }).then(
+    flights.run({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"], names: requestedNames(req.url) }).then(
       (response) => send(req, res, response),
       // scrape() does not reject; this is for a failure while writing, so the client still gets an answer.
       () => send(req, res, plain(500, "500 Internal Server Error\n")),

@@ -1,11 +1,24 @@
 /**
- * HTTP content negotiation for a scrape: which exposition format (`Accept`) and whether to gzip
+ * HTTP content negotiation for a scrape: which exposition format and name escaping (`Accept`, as
+ * prometheus/docs "Scrape protocol content negotiation" specifies) and whether to gzip
  * (`Accept-Encoding`), following RFC 9110's rules for quality values and the most specific match.
  * @module
  */
+import { kEscapingSchemes, type EscapingScheme } from "../../shared/model/names.js";
 
 /** An exposition format prom-threads can render. */
 export type ExpositionFormat = "openmetrics" | "text" | "protobuf";
+
+/** What a scrape renders: the format, its version, and how names outside the classic grammar are written. */
+export interface Negotiated {
+  readonly format: ExpositionFormat;
+  /** `0.0.4` or `1.0.0` for the text format, `1.0.0` for OpenMetrics, `""` for protobuf. */
+  readonly version: string;
+  /** The chosen range's `escaping=` when it names a known scheme, else `underscores`. */
+  readonly escaping: EscapingScheme;
+  /** Whether the chosen range named a scheme (then the response's Content-Type repeats it). */
+  readonly escapingNamed: boolean;
+}
 
 interface MediaRange {
   type: string;
@@ -26,9 +39,11 @@ interface Candidate {
 }
 
 // Why text first: a tie through the same range (`*\/*`) keeps the first candidate, the default format.
+// Why text 1.0.0 after 0.0.4: `text/plain` without a version keeps answering 0.0.4, as it always did.
 // Why OpenMetrics 0.0.1 too: Prometheus offers it (at q=0.75) as the pre-1.0 name of the same syntax.
 const CANDIDATES: readonly Candidate[] = [
   { format: "text", type: "text", subtype: "plain", versions: ["0.0.4"] },
+  { format: "text", type: "text", subtype: "plain", versions: ["1.0.0"] },
   { format: "openmetrics", type: "application", subtype: "openmetrics-text", versions: ["1.0.0", "0.0.1"] },
   // Only when asked for by name: a wildcard never selects a binary format.
   {
@@ -49,17 +64,40 @@ const CANDIDATES: readonly Candidate[] = [
  * negotiateFormat("application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"); // "openmetrics"
  */
 export function negotiateFormat(accept: string | undefined): ExpositionFormat {
-  if (accept === undefined || accept.trim() === "") return "text";
+  return negotiate(accept).format;
+}
+
+const kDefaultNegotiated: Negotiated = { format: "text", version: "0.0.4", escaping: "underscores", escapingNamed: false };
+
+/**
+ * Choose format, version and name escaping for an `Accept` header, as {@link negotiateFormat} chooses
+ * the format. The escaping is the chosen range's `escaping=` parameter (`allow-utf-8`, `underscores`,
+ * `dots` or `values`); without one, or with an unknown one, names are escaped with `underscores`, so a
+ * scraper that does not know UTF-8 names always gets names it can parse.
+ *
+ * @example
+ * negotiate("text/plain;version=1.0.0;escaping=allow-utf-8"); // { format: "text", version: "1.0.0", escaping: "allow-utf-8", escapingNamed: true }
+ */
+export function negotiate(accept: string | undefined): Negotiated {
+  if (accept === undefined || accept.trim() === "") return kDefaultNegotiated;
   const ranges = parseAccept(accept);
-  let best: { format: ExpositionFormat; q: number; position: number } = { format: "text", q: 0, position: Infinity };
+  let best: { candidate: Candidate | undefined; range: MediaRange | undefined; q: number; position: number } = { candidate: undefined, range: undefined, q: 0, position: Infinity };
   for (const candidate of CANDIDATES) {
     const match = bestMatch(candidate, ranges);
     if (match === undefined || match.q <= 0) continue;
     if (match.q > best.q || (match.q === best.q && match.position < best.position)) {
-      best = { format: candidate.format, q: match.q, position: match.position };
+      best = { candidate, range: match, q: match.q, position: match.position };
     }
   }
-  return best.format;
+  if (best.candidate === undefined || best.range === undefined) return kDefaultNegotiated;
+  const named = best.range.params.get("escaping");
+  const escaping = kEscapingSchemes.find((scheme) => scheme === named);
+  return {
+    format: best.candidate.format,
+    version: best.candidate.versions[0] ?? "",
+    escaping: escaping ?? "underscores",
+    escapingNamed: escaping !== undefined,
+  };
 }
 
 /** The range that decides a candidate's quality: the most specific one that matches it. */

@@ -9,42 +9,56 @@
  * not have a sum; a negative summary `_sum` or quantile value), that sample is left out, never the family.
  * @module
  */
+import { quoteName } from "../../shared/model/names.js";
 import { escapeLabelValue, escapeOpenMetricsHelp, formatCanonical, formatValue, labelNumber } from "./format.js";
-import { renderLabels, type ExemplarSnapshot, type FamilySnapshot, type SampleLabels, type SampleSnapshot } from "./snapshot.js";
+import { renderLabels, renderSeries, type ExemplarSnapshot, type FamilySnapshot, type SampleLabels, type SampleSnapshot } from "./snapshot.js";
 
 /** The Content-Type of OpenMetrics 1.0. */
 export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/** Render metric families in OpenMetrics 1.0 text, ending with `# EOF`. */
-export function renderOpenMetrics(families: readonly FamilySnapshot[]): string {
+/**
+ * Render metric families in OpenMetrics 1.0 text, ending with `# EOF`. With `createdSamples`, a `_created`
+ * sample (seconds since the epoch) follows each counter, histogram and summary series that knows its
+ * created time.
+ */
+export function renderOpenMetrics(families: readonly FamilySnapshot[], options?: { readonly createdSamples?: boolean }): string {
+  const created = options?.createdSamples === true;
   let out = "";
-  for (const family of families) out += renderFamily(family);
+  for (const family of families) out += renderFamily(family, created);
   return `${out}# EOF\n`;
 }
 
-function renderFamily(family: FamilySnapshot): string {
+function renderFamily(family: FamilySnapshot, created: boolean): string {
   switch (family.type) {
     case "counter":
-      return renderCounter(family);
+      return renderCounter(family, created);
     case "gauge":
       return renderPlain(family, "gauge");
     case "histogram":
-      return renderHistogram(family);
+      return renderHistogram(family, created);
     case "summary":
-      return renderSummary(family);
+      return renderSummary(family, created);
     default:
       return renderPlain(family, "unknown");
   }
 }
 
-function header(name: string, type: string, help: string | undefined): string {
+function header(q: boolean, name: string, type: string, help: string | undefined): string {
+  const quoted = q ? quoteName(name, "metric") : name;
   // An empty HELP means no HELP (spec, "MetricFamily metadata"); writing `# HELP name ` adds nothing.
-  const helpLine = help ? `# HELP ${name} ${escapeOpenMetricsHelp(help)}\n` : "";
-  return `# TYPE ${name} ${type}\n${helpLine}`;
+  const helpLine = help ? `# HELP ${quoted} ${escapeOpenMetricsHelp(help)}\n` : "";
+  return `# TYPE ${quoted} ${type}\n${helpLine}`;
 }
 
-function line(name: string, labels: SampleLabels | undefined, value: number, exemplar?: ExemplarSnapshot | null): string {
-  return `${name}${labels === undefined ? "" : renderLabels(labels, escapeLabelValue)} ${formatValue(value)}${renderExemplar(exemplar)}\n`;
+function line(q: boolean, name: string, labels: SampleLabels | undefined, value: number, exemplar?: ExemplarSnapshot | null): string {
+  return `${renderSeries(name, labels, escapeLabelValue, q)} ${formatValue(value)}${renderExemplar(exemplar)}\n`;
+}
+
+/** The `_created` line of a series, when asked for and known. */
+function createdLine(q: boolean, enabled: boolean, name: string, labels: SampleLabels | undefined, sample: SampleSnapshot | undefined): string {
+  const created = sample?.created;
+  if (!enabled || created === undefined) return "";
+  return line(q, `${name}_created`, labels, created);
 }
 
 function renderExemplar(exemplar: ExemplarSnapshot | null | undefined): string {
@@ -55,15 +69,20 @@ function renderExemplar(exemplar: ExemplarSnapshot | null | undefined): string {
 }
 
 function renderPlain(family: FamilySnapshot, type: string): string {
-  let out = header(family.name, type, family.help);
-  for (const sample of family.values ?? []) out += line(sample.metricName ?? family.name, sample.labels, sample.value);
+  const q = family.quoted === true;
+  let out = header(q, family.name, type, family.help);
+  for (const sample of family.values ?? []) out += line(q, sample.metricName ?? family.name, sample.labels, sample.value);
   return out;
 }
 
-function renderCounter(family: FamilySnapshot): string {
+function renderCounter(family: FamilySnapshot, created: boolean): string {
+  const q = family.quoted === true;
   const name = family.name.endsWith("_total") ? family.name.slice(0, -"_total".length) : family.name;
-  let out = header(name, "counter", family.help);
-  for (const sample of family.values ?? []) out += line(`${name}_total`, sample.labels, sample.value, sample.exemplar);
+  let out = header(q, name, "counter", family.help);
+  for (const sample of family.values ?? []) {
+    out += line(q, `${name}_total`, sample.labels, sample.value, sample.exemplar);
+    out += createdLine(q, created, name, sample.labels, sample);
+  }
   return out;
 }
 
@@ -113,9 +132,10 @@ function pointLabels(sample: SampleSnapshot, special: string): SampleLabels | un
   return copy;
 }
 
-function renderHistogram(family: FamilySnapshot): string {
+function renderHistogram(family: FamilySnapshot, created: boolean): string {
+  const q = family.quoted === true;
   const name = family.name;
-  let out = header(name, "histogram", family.help);
+  let out = header(q, name, "histogram", family.help);
   for (const group of groupSeries(family, "_bucket", "le")) {
     const buckets = group.points
       .map((sample) => ({ sample, le: labelNumber(sample.labels?.le) }))
@@ -124,30 +144,33 @@ function renderHistogram(family: FamilySnapshot): string {
     let negativeBucket = false;
     for (const { sample, le } of buckets) {
       if (le < 0) negativeBucket = true;
-      out += line(`${name}_bucket`, pointLabels(sample, "le"), sample.value, sample.exemplar);
+      out += line(q, `${name}_bucket`, pointLabels(sample, "le"), sample.value, sample.exemplar);
     }
     // Spec: a histogram with negative buckets has no sum, a sum is never negative or NaN, and _count
     // appears if and only if _sum does.
     const sum = group.sum;
     if (sum !== undefined && group.count !== undefined && !negativeBucket && sum.value >= 0) {
-      out += line(`${name}_count`, group.labels, group.count.value);
-      out += line(`${name}_sum`, group.labels, sum.value);
+      out += line(q, `${name}_count`, group.labels, group.count.value);
+      out += line(q, `${name}_sum`, group.labels, sum.value);
     }
+    out += createdLine(q, created, name, group.labels, group.count);
   }
   return out;
 }
 
-function renderSummary(family: FamilySnapshot): string {
+function renderSummary(family: FamilySnapshot, created: boolean): string {
+  const q = family.quoted === true;
   const name = family.name;
-  let out = header(name, "summary", family.help);
+  let out = header(q, name, "summary", family.help);
   for (const group of groupSeries(family, "", "quantile")) {
     for (const sample of group.points) {
       // Spec: quantile values are never negative; NaN (no recent observations) is allowed.
       if (sample.value < 0) continue;
-      out += line(name, pointLabels(sample, "quantile"), sample.value);
+      out += line(q, name, pointLabels(sample, "quantile"), sample.value);
     }
-    if (group.count !== undefined) out += line(`${name}_count`, group.labels, group.count.value);
-    if (group.sum !== undefined && group.sum.value >= 0) out += line(`${name}_sum`, group.labels, group.sum.value);
+    if (group.count !== undefined) out += line(q, `${name}_count`, group.labels, group.count.value);
+    if (group.sum !== undefined && group.sum.value >= 0) out += line(q, `${name}_sum`, group.labels, group.sum.value);
+    out += createdLine(q, created, name, group.labels, group.count);
   }
   return out;
 }

@@ -3,7 +3,8 @@
  * @module
  */
 import type { TlsOptions } from "node:tls";
-import { register as defaultRegistry, type Registry } from "prom-client";
+import type { Registry } from "prom-client";
+import { client } from "../client.js";
 import type { PromThreadsError } from "../../shared/api/errors.js";
 import { MetricsHub } from "../hub.js";
 import { resolveAuth, type BasicAuthOptions, type ResolvedAuth } from "./auth.js";
@@ -30,6 +31,13 @@ export interface MetricsHandlerOptions {
    * distinct message.
    */
   onError?: (error: PromThreadsError) => void;
+  /**
+   * Write a `_created` sample after each counter, histogram and summary series in OpenMetrics responses:
+   * when the hub first saw the series (or its last reset). Off by default because Prometheus 2 stores
+   * these samples as series of their own; the protobuf format always carries the created time.
+   * @default false
+   */
+  openMetricsCreatedSamples?: boolean;
 }
 
 /** Options of {@link startHttpServer}. */
@@ -96,13 +104,16 @@ export function resolveSource(options: MetricsHandlerOptions | undefined): Scrap
   const raw = optionsObject(options);
   const hub = raw.hub;
   if (hub !== undefined && !(hub instanceof MetricsHub)) invalid("hub", "a MetricsHub");
-  const registry = raw.registry ?? (hub as MetricsHub | undefined)?.registry ?? defaultRegistry;
+  const registry = raw.registry ?? (hub as MetricsHub | undefined)?.registry ?? client.register;
   if (registry === null || typeof registry !== "object" || typeof (registry as Registry).getMetricsAsJSON !== "function") {
     invalid("registry", "a prom-client Registry");
   }
   const onError = raw.onError;
   if (onError !== undefined && typeof onError !== "function") invalid("onError", "a function");
+  const createdSamples = raw.openMetricsCreatedSamples ?? false;
+  if (typeof createdSamples !== "boolean") invalid("openMetricsCreatedSamples", "true or false", createdSamples);
   return {
+    createdSamples,
     registry: registry as Registry,
     hub: hub as MetricsHub | undefined,
     report: createReporter(hub as MetricsHub | undefined, onError as MetricsHandlerOptions["onError"]),

@@ -50,6 +50,18 @@ export function send(req: IncomingMessage, res: ServerResponse, response: Scrape
 }
 
 /**
+ * The `name[]` query parameters of a request target (`/metrics?name[]=a&name[]=b`), or undefined when
+ * there are none: the families a scraper asks for.
+ */
+export function requestedNames(target: string | undefined): string[] | undefined {
+  const query = target?.indexOf("?") ?? -1;
+  if (target === undefined || query < 0) return undefined;
+  const end = target.indexOf("#", query);
+  const names = new URLSearchParams(target.slice(query + 1, end < 0 ? undefined : end)).getAll("name[]");
+  return names.length === 0 ? undefined : names;
+}
+
+/**
  * The path of a request target, without its query: origin form (`/metrics?x`) as it is, and absolute form
  * (`http://host:9464/metrics`), which RFC 9112 says a server must accept, reduced to its path.
  */

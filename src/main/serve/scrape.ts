@@ -1,6 +1,7 @@
 /**
- * One scrape, independent of the HTTP library: drain the hub, read the registry once, render the
- * negotiated format, gzip when allowed. Every way of serving (server, handler, fastify plugin) uses it.
+ * One scrape, independent of the HTTP library: drain the hub, read the registry once, keep the families
+ * asked for (`name[]`), write names as the scraper asked (`escaping=`), render the negotiated format, gzip
+ * when allowed. Every way of serving (server, handler, fastify plugin) uses it.
  * @module
  */
 import { promisify } from "node:util";
@@ -8,12 +9,12 @@ import { gzip } from "node:zlib";
 import type { Registry } from "prom-client";
 import { ErrorCodes, OperationError } from "../../shared/api/errors.js";
 import type { MetricsHub } from "../hub.js";
-import { acceptsGzip, negotiateFormat, type ExpositionFormat } from "./negotiation.js";
+import { acceptsGzip, negotiate, type Negotiated } from "./negotiation.js";
 import { OPENMETRICS_CONTENT_TYPE, renderOpenMetrics } from "./openmetrics.js";
 import { PROTOBUF_CONTENT_TYPE, renderProtobuf } from "./protobuf/render.js";
 import type { Reporter } from "./report.js";
-import type { FamilySnapshot } from "./snapshot.js";
-import { TEXT_CONTENT_TYPE, renderText } from "./text-format.js";
+import { filterFamilies, nameFamilies, type FamilySnapshot } from "./snapshot.js";
+import { kText1ContentType, TEXT_CONTENT_TYPE, renderText } from "./text-format.js";
 
 const gzipAsync = promisify(gzip);
 
@@ -22,12 +23,16 @@ export interface ScrapeSource {
   readonly registry: Registry;
   readonly hub: MetricsHub | undefined;
   readonly report: Reporter;
+  /** Write OpenMetrics `_created` samples (see `openMetricsCreatedSamples`). */
+  readonly createdSamples?: boolean;
 }
 
 /** The parts of a request a scrape depends on. */
 export interface ScrapeRequest {
   readonly accept: string | undefined;
   readonly acceptEncoding: string | undefined;
+  /** The `name[]` query parameters: render only these families. */
+  readonly names?: readonly string[] | undefined;
 }
 
 /** A complete response: status, headers and body bytes (also sized for HEAD). */
@@ -39,7 +44,7 @@ export interface ScrapeResponse {
 
 /** Render the registry for one request. Never rejects: a failed collect becomes a reported 500. */
 export async function scrape(source: ScrapeSource, request: ScrapeRequest): Promise<ScrapeResponse> {
-  const format = negotiateFormat(request.accept);
+  const negotiated = negotiate(request.accept);
   let families: FamilySnapshot[];
   try {
     // The hub's registry drains on every listing; this also covers a registry the hub does not own.
@@ -51,7 +56,8 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest): Prom
     source.report(new OperationError(ErrorCodes.COLLECT_FAILED, `prom-threads: collecting metrics for a scrape failed: ${detail}`, { cause }));
     return plain(500, "500 Internal Server Error: collecting metrics failed\n");
   }
-  const rendered = render(format, families);
+  const named = nameFamilies(filterFamilies(families, request.names), negotiated.escaping);
+  const rendered = render(negotiated, named, source.createdSamples === true);
   const headers: Record<string, string> = {
     "Content-Type": rendered.contentType,
     "Cache-Control": "no-store",
@@ -66,13 +72,21 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest): Prom
   return { status: 200, headers, body };
 }
 
-function render(format: ExpositionFormat, families: FamilySnapshot[]): { body: Buffer; contentType: string } {
-  if (format === "openmetrics") return { body: Buffer.from(renderOpenMetrics(families), "utf8"), contentType: OPENMETRICS_CONTENT_TYPE };
-  if (format === "protobuf") {
-    const bytes = renderProtobuf(families);
-    return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType: PROTOBUF_CONTENT_TYPE };
+function render(negotiated: Negotiated, families: readonly FamilySnapshot[], createdSamples: boolean): { body: Buffer; contentType: string } {
+  // The Content-Type names the scheme used whenever the scraper named one, and always for text 1.0.0;
+  // a scraper that never heard of escaping gets the Content-Type it always got.
+  const escaping = negotiated.escapingNamed ? `; escaping=${negotiated.escaping}` : "";
+  if (negotiated.format === "openmetrics") {
+    return { body: Buffer.from(renderOpenMetrics(families, { createdSamples }), "utf8"), contentType: OPENMETRICS_CONTENT_TYPE + escaping };
   }
-  return { body: Buffer.from(renderText(families), "utf8"), contentType: TEXT_CONTENT_TYPE };
+  if (negotiated.format === "protobuf") {
+    const bytes = renderProtobuf(families);
+    return { body: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), contentType: PROTOBUF_CONTENT_TYPE + escaping };
+  }
+  if (negotiated.version === "1.0.0") {
+    return { body: Buffer.from(renderText(families), "utf8"), contentType: `${kText1ContentType}; escaping=${negotiated.escaping}` };
+  }
+  return { body: Buffer.from(renderText(families), "utf8"), contentType: TEXT_CONTENT_TYPE + escaping };
 }
 
 /** A short plain-text response. */

@@ -9,7 +9,7 @@ import { hostname } from "node:os";
 import { ErrorCodes, OperationError, type PromThreadsError } from "../../shared/api/errors.js";
 import { AUTH_CHALLENGE, BasicAuth } from "./auth.js";
 import { resolveServerOptions, type ResolvedServerOptions, type StartHttpServerOptions } from "./options.js";
-import { isReadMethod, methodNotAllowed, requestPath, send } from "./respond.js";
+import { isReadMethod, methodNotAllowed, requestedNames, requestPath, send } from "./respond.js";
 import { plain } from "./scrape.js";
 import { ScrapeFlights } from "./single-flight.js";
 import { statusDocument, statusJson, statusPage } from "./status-page.js";
@@ -155,7 +155,7 @@ async function route(config: ResolvedServerOptions, auth: BasicAuth | undefined,
   if (!isReadMethod(req.method)) return methodNotAllowed();
   if (path === HTTP_SD_PATH && path !== config.path && config.httpSd !== undefined) return httpSdResponse(config.httpSd);
   if (path === config.path) {
-    const response = flights.tryRun({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"] });
+    const response = flights.tryRun({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"], names: requestedNames(req.url) });
     return response ?? plain(503, "503 Service Unavailable: too many different scrapes at once\n", { "Retry-After": "1" });
   }
   const document = statusDocument(config.source.hub, config.path);

@@ -4,7 +4,7 @@
  * render at a time, and the limit on concurrent renders counts distinct ones only.
  * @module
  */
-import { acceptsGzip, negotiateFormat } from "./negotiation.js";
+import { acceptsGzip, negotiate } from "./negotiation.js";
 import { scrape, type ScrapeRequest, type ScrapeResponse, type ScrapeSource } from "./scrape.js";
 
 /** Shares renders between concurrent scrapes of one source. */
@@ -30,7 +30,9 @@ export class ScrapeFlights {
    * one. Returns undefined when a new render is needed and `limit` renders are already in progress.
    */
   tryRun(request: ScrapeRequest): Promise<ScrapeResponse> | undefined {
-    const key = `${negotiateFormat(request.accept)}:${acceptsGzip(request.acceptEncoding) ? "gzip" : "identity"}`;
+    const { format, version, escaping, escapingNamed } = negotiate(request.accept);
+    const names = request.names === undefined ? "" : JSON.stringify(request.names);
+    const key = `${format}:${version}:${escaping}:${escapingNamed}:${acceptsGzip(request.acceptEncoding) ? "gzip" : "identity"}:${names}`;
     const running = this.#inFlight.get(key);
     if (running !== undefined) return running;
     if (this.#inFlight.size >= this.#limit) return undefined;

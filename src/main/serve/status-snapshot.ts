@@ -8,6 +8,7 @@ import type { MetricValue } from "prom-client";
 import type { HubStats, MetricsHub } from "../hub.js";
 import type { PoolStatus } from "../pool-metrics.js";
 import { BridgeMetric } from "../bridge/bridge-metric.js";
+import { statusSources } from "../hub/internal.js";
 import { TASK_RUN_METRIC, TASK_WAIT_METRIC } from "../../shared/transport/pool-task.js";
 
 /** Cumulative bucket counts of one histogram series: `counts[i]` observations were at most `le[i]`. */
@@ -70,7 +71,7 @@ export function statusDocument(hub: MetricsHub | undefined, metricsPath: string)
   const time = Date.now();
   if (hub === undefined) return { metricsPath, time, hub: null, slots: [], pools: [], threads: [] };
   // A hub may have a thousand slots; the page needs those up to the last one in use (at least 16).
-  const { slots: all, pools } = hub.statusSources(kMinSlotsShown);
+  const { slots: all, pools } = statusSources(hub, kMinSlotsShown);
   let shown = Math.min(all.length, kMinSlotsShown);
   for (let index = all.length - 1; index >= shown; index--) {
     if (all[index]?.inUse === true) {

@@ -34,9 +34,9 @@ export const ErrorCodes = {
   DECLARATION_CONFLICT: "ERR_PROM_THREADS_DECLARATION_CONFLICT",
   /** The hub holds `maxMetrics` worker metrics; a new metric name is refused and its records dropped. */
   METRIC_LIMIT: "ERR_PROM_THREADS_METRIC_LIMIT",
-  /** A worker sent so many malformed records that the hub stopped reading its slot until it exits. */
+  /** A worker sent so many malformed records that the hub stopped reading its slot until it exits, or its slot-table entry is impossible. */
   SLOT_QUARANTINED: "ERR_PROM_THREADS_SLOT_QUARANTINED",
-  /** A ring held a record the hub could not understand; it was dropped and counted. */
+  /** A ring held a record the hub could not understand (dropped and counted), or a stray store into a live slot-table entry was ignored. */
   MALFORMED_RECORD: "ERR_PROM_THREADS_MALFORMED_RECORD",
   /** `hub.attach()` was given something that is neither a Worker nor a piscina pool. */
   INVALID_TARGET: "ERR_PROM_THREADS_INVALID_TARGET",

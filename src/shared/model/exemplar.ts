@@ -14,11 +14,11 @@
  * @module
  */
 import { ErrorCodes, RecordingError } from "../api/errors.js";
+import { isClassicLabelName } from "./names.js";
 
 /** OpenMetrics: the label names and values of an exemplar together hold at most 128 UTF-8 characters. */
 export const MAX_EXEMPLAR_LABEL_CHARS = 128;
 
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const HEADER_BYTES = 24;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
@@ -59,7 +59,7 @@ export function validateExemplarLabels(metric: string, labels: unknown): Record<
   const out: Record<string, string> = {};
   let chars = 0;
   for (const [name, raw] of Object.entries(labels as Record<string, unknown>)) {
-    if (!LABEL_NAME.test(name)) {
+    if (!isClassicLabelName(name)) {
       throw new RecordingError(ErrorCodes.INVALID_LABELS, `Metric "${metric}": invalid exemplar label name ${JSON.stringify(name)}`);
     }
     if (typeof raw !== "string" && typeof raw !== "number") {

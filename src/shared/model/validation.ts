@@ -18,6 +18,7 @@ import {
   MIN_AGE_BUCKET_SECONDS,
   MIN_COMPRESS_COUNT,
 } from "./limits.js";
+import { kClassicLabelNameGrammar, kClassicMetricNameGrammar, escapeName, isReservedName, isUtf8Name } from "./names.js";
 import { normalizeExemplarOption, normalizeNativeOptions } from "./native-options.js";
 import {
   DEFAULT_BUCKETS,
@@ -30,8 +31,6 @@ import {
   type MetricType,
 } from "./types.js";
 
-const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const GAUGE_AGGREGATES: readonly GaugeAggregate[] = ["sum", "max", "min", "last"];
 const CLUSTER_AGGREGATORS: readonly ClusterAggregator[] = ["sum", "first", "min", "max", "average", "omit"];
 
@@ -39,15 +38,19 @@ export { MAX_LABEL_VALUE_BYTES } from "./limits.js";
 
 const utf8 = new TextEncoder();
 
-/** Throw unless `name` is a valid Prometheus metric name. */
+/**
+ * Throw unless `name` is a valid Prometheus 3 metric name: a non-empty string of valid UTF-8 (no lone
+ * surrogate) that does not start with the reserved `__`. Classic names (`[a-zA-Z_:][a-zA-Z0-9_:]*`) and
+ * UTF-8 names such as `http.server.request.duration` are both accepted.
+ */
 export function validateMetricName(name: unknown): asserts name is string {
-  if (typeof name !== "string" || !METRIC_NAME.test(name)) {
+  if (!isUtf8Name(name)) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_NAME,
-      `Invalid metric name ${JSON.stringify(name)}: it must match [a-zA-Z_:][a-zA-Z0-9_:]*`,
+      `Invalid metric name ${JSON.stringify(name)}: it must be a non-empty string of valid UTF-8 (no lone surrogate); classic names match ${kClassicMetricNameGrammar}`,
     );
   }
-  if (name.startsWith("__")) {
+  if (isReservedName(name)) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_NAME,
       `Invalid metric name "${name}": names starting with "__" are reserved for Prometheus`,
@@ -68,14 +71,15 @@ export function validateLabelNames(metric: string, type: MetricType, labelNames:
     );
   }
   const seen = new Set<string>();
+  const escapedSeen = new Map<string, string>();
   for (const label of labelNames as unknown[]) {
-    if (typeof label !== "string" || !LABEL_NAME.test(label)) {
+    if (!isUtf8Name(label)) {
       throw new ConfigurationError(
         ErrorCodes.INVALID_NAME,
-        `Metric "${metric}": invalid label name ${JSON.stringify(label)}: it must match [a-zA-Z_][a-zA-Z0-9_]*`,
+        `Metric "${metric}": invalid label name ${JSON.stringify(label)}: it must be a non-empty string of valid UTF-8 (no lone surrogate); classic names match ${kClassicLabelNameGrammar}`,
       );
     }
-    if (label.startsWith("__")) {
+    if (isReservedName(label)) {
       throw new ConfigurationError(ErrorCodes.INVALID_NAME, `Metric "${metric}": label name "${label}" is reserved (starts with "__")`);
     }
     if (type === "histogram" && label === "le") {
@@ -91,6 +95,16 @@ export function validateLabelNames(metric: string, type: MetricType, labelNames:
       );
     }
     seen.add(label);
+    // Scrapers without UTF-8 support read escaped names: two names must not escape to one.
+    const escaped = escapeName(label, "underscores", "label");
+    const twin = escapedSeen.get(escaped);
+    if (twin !== undefined) {
+      throw new ConfigurationError(
+        ErrorCodes.INVALID_NAME,
+        `Metric "${metric}": label names "${twin}" and "${label}" both read "${escaped}" for a scraper without UTF-8 support (escaping=underscores): rename one`,
+      );
+    }
+    escapedSeen.set(escaped, label);
   }
   return [...seen];
 }

@@ -16,8 +16,10 @@ import {
   kMaxSlots,
   kMinRingCapacity,
   kOverflowCapacityWord,
+  kMaxSlotInitialBytes,
   kRingCapacityWord,
   kSlotCountWord,
+  kSlotInitialBytesWord,
   kVersionWord,
 } from "./layout.js";
 
@@ -65,10 +67,45 @@ export function findHandle(value: unknown): HubHandle | undefined {
 }
 
 /**
- * Check the whole handle before anything uses it, and return its layout: a handle whose geometry does not
- * fit its buffers throws a {@link ConnectionError} (`ERR_PROM_THREADS_INVALID_HANDLE`) and changes nothing.
+ * Read the handle inside `value` (a handle, or an object carrying one such as `hub.workerData`) once, check
+ * all of it, and return a plain copy of it with its layout. Whatever is wrong, including a getter that
+ * throws, throws a {@link ConnectionError} (`ERR_PROM_THREADS_INVALID_HANDLE`) and changes nothing.
+ *
+ * @example
+ * const { handle, layout } = readHandle(workerData);
  */
-export function checkHandle(handle: HubHandle): Layout {
+export function readHandle(value: unknown): { handle: HubHandle; layout: Layout } {
+  let handle: HubHandle;
+  try {
+    const found = findHandle(value);
+    if (found === undefined) throw invalid("connect() needs hub.workerData or hub.handle from the main thread's MetricsHub");
+    // Each field is read once: what is checked is what is used.
+    const slots: unknown = found.slots;
+    const exemplarTables: unknown = found.exemplarTables;
+    handle = {
+      kind: found.kind,
+      version: found.version,
+      buffer: found.buffer,
+      slots: Array.isArray(slots) ? [...(slots as SharedArrayBuffer[])] : (slots as SharedArrayBuffer[]),
+      exemplarTables: Array.isArray(exemplarTables) ? [...(exemplarTables as SharedArrayBuffer[])] : (exemplarTables as SharedArrayBuffer[]),
+      overflowRecords: found.overflowRecords,
+      maxSeries: found.maxSeries,
+      overflowWaitMs: found.overflowWaitMs,
+    };
+    return { handle, layout: checkHandle(handle) };
+  } catch (error) {
+    if (error instanceof ConnectionError) throw error;
+    throw invalid(`Reading the hub handle threw (${error instanceof Error ? error.message : String(error)}); pass hub.workerData or hub.handle unchanged`);
+  }
+}
+
+/**
+ * Check the whole handle before anything uses it, and return its layout: a handle whose geometry does not
+ * fit its buffers, or whose slot buffers are not the hub's own, throws a {@link ConnectionError}
+ * (`ERR_PROM_THREADS_INVALID_HANDLE`) and changes nothing. Reads each field of `handle` more than once:
+ * pass it a plain object ({@link readHandle} makes one).
+ */
+function checkHandle(handle: HubHandle): Layout {
   const { buffer } = handle;
   if (!(buffer instanceof SharedArrayBuffer) || buffer.byteLength < kCacheLineBytes) {
     throw invalid("The hub handle carries no SharedArrayBuffer; pass hub.workerData unchanged");
@@ -76,9 +113,14 @@ export function checkHandle(handle: HubHandle): Layout {
   const words = new Uint32Array(buffer, 0, kCacheLineBytes / 4);
   // The hub wrote these words before the handle existed; a plain read is enough, but Atomics.load states
   // that they are shared.
-  if (Atomics.load(words, kMagicWord) !== kMagic || handle.version !== kLayoutVersion || Atomics.load(words, kVersionWord) !== kLayoutVersion) {
+  if (Atomics.load(words, kMagicWord) !== kMagic) {
+    throw invalid("The hub handle's buffer is not a prom-threads hub's (its first word is not the hub's mark); pass hub.workerData unchanged");
+  }
+  const bufferVersion = Atomics.load(words, kVersionWord);
+  if (handle.version !== kLayoutVersion || bufferVersion !== kLayoutVersion) {
+    const theirs = bufferVersion !== kLayoutVersion ? bufferVersion : handle.version;
     throw invalid(
-      `The hub handle has layout version ${String(handle.version)}, this prom-threads/worker expects ${kLayoutVersion}: use one prom-threads version on both sides`,
+      `The hub handle has layout version ${String(theirs)}, this prom-threads/worker expects ${kLayoutVersion}: use one prom-threads version on both sides`,
     );
   }
   const slotCount = Atomics.load(words, kSlotCountWord);
@@ -97,9 +139,16 @@ export function checkHandle(handle: HubHandle): Layout {
   }
   const { slots } = handle;
   if (!Array.isArray(slots) || slots.length !== slotCount) throw invalid(`The hub handle must carry ${slotCount} slot buffers`);
+  const initialBytes = Atomics.load(words, kSlotInitialBytesWord);
   for (const slot of slots) {
-    if (!(slot instanceof SharedArrayBuffer) || !slot.growable || slot.maxByteLength < layout.slotBufferMaxBytes) {
+    if (!(slot instanceof SharedArrayBuffer) || !slot.growable || slot.maxByteLength !== layout.slotBufferMaxBytes) {
       throw invalid("A slot buffer of the hub handle is not a growable SharedArrayBuffer of the size its geometry needs");
+    }
+    // The hub made every slot buffer `initialBytes` long; its first owner grows it to hold the ring at
+    // least. A buffer of any other length is not the hub's: a worker that grew it would write where the
+    // hub never reads.
+    if (initialBytes < 1 || initialBytes > kMaxSlotInitialBytes || (slot.byteLength !== initialBytes && slot.byteLength < layout.ringBytes)) {
+      throw invalid("The slot buffers of the hub handle are not the hub's own; pass hub.workerData or hub.handle unchanged");
     }
   }
   const { exemplarTables } = handle;

@@ -9,7 +9,8 @@
  * control buffer (fixed size)                              (cache line = 64 bytes)
  * ┌──────────────────────────────────────────────────────────────────────────────┐
  * │ control line    u32 magic │ u32 version │ u32 slotCount │ u32 ringCapacity   │  0
- * │                 u32 overflowCapacity │ u32 slotHighWater                      │
+ * │                 u32 overflowCapacity │ u32 slotHighWater                     │
+ * │                 u32 slotInitialBytes                                         │
  * ├──────────────────────────────────────────────────────────────────────────────┤
  * │ doorbell line   i32 doorbell   (workers Atomics.notify, main waitAsync)      │  64
  * ├──────────────────────────────────────────────────────────────────────────────┤
@@ -31,6 +32,8 @@
  * │ (grown in whole when the slot is    │ records, grown as the writer first      │
  * │  first claimed)                     │ reaches them                            │
  * └─────────────────────────────────────┴────────────────────────────────────────┘
+ *   Until its first owner grows it, a slot buffer holds slotInitialBytes (a length the hub picks at
+ *   random, below the smallest ring): a worker handed buffers that are not the hub's sees it.
  *
  * A record (16 bytes):
  * ┌─────────────────────────────┬──────────────────┬──────────────────────────────┐
@@ -81,6 +84,12 @@ export const kOverflowCapacityWord = 4;
  * (compare-exchange loop), the hub scans slots below it only.
  */
 export const kSlotHighWaterWord = 5;
+/**
+ * Word index of the length every slot buffer has until its first owner grows it to hold the ring: a
+ * length from 1 to {@link kMaxSlotInitialBytes} the hub picks at random. A handle whose slot buffers are
+ * neither that long nor grown past the ring is not the hub's own (`connect()` refuses it).
+ */
+export const kSlotInitialBytesWord = 6;
 /** Word index of the doorbell (an Int32 that workers notify when a ring fills past its high-water mark). */
 export const kDoorbellWord = kCacheLineBytes / 4;
 /** Word index of the count of records dropped by workers that could not claim a slot. */
@@ -103,10 +112,18 @@ export const kSlotThreadId = 1;
 export const SLOT_FREE = 0;
 /** A live worker owns the slot and writes its ring. */
 export const SLOT_CLAIMED = 1;
-/** The owner exited by itself (its `process.on('exit')` ran); the main thread drains and frees the slot. */
+/**
+ * The owner exited by itself (its `process.on('exit')` ran); the main thread drains and frees the slot.
+ * For an owner whose Worker the hub follows, only the Worker's `exit` event frees the slot: the hub reads
+ * this state as CLAIMED until then.
+ */
 export const SLOT_EXITED = 2;
 /** A worker won the slot and is writing its threadId; the ring is not in use yet. */
 export const SLOT_CLAIMING = 3;
+/** Whether `state` is one of the SLOT_* values: anything else in a state word is a stray store. */
+export function isSlotState(state: number): boolean {
+  return state === SLOT_FREE || state === SLOT_CLAIMED || state === SLOT_EXITED || state === SLOT_CLAIMING;
+}
 
 // Fields of a ring header, relative to the header's first word.
 /** Next ring index the writer will fill; published with Atomics.store after the record is written. */
@@ -134,6 +151,8 @@ export const kMaxSlots = 4096;
 export const kMaxLocalId = (1 << 24) - 1;
 /** Largest slot data buffer a SharedArrayBuffer may grow to on Node 20 (4 GiB). */
 export const kMaxSlotBufferBytes = 2 ** 32;
+/** Longest initial slot buffer: below the smallest ring, so the first owner always grows it. */
+export const kMaxSlotInitialBytes = kMinRingCapacity * kRecordBytes - 1;
 /** Bytes the writer grows its overflow by at least, so growing is rare (it is a system call). */
 export const kOverflowGrowBytes = 64 * 1024;
 

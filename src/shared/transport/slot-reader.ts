@@ -47,11 +47,20 @@ export class SlotReader {
   readonly #mask: number;
   readonly #capacity: number;
   readonly #overflow: OverflowReader;
+  readonly #overflowCapacity: number;
+  /** The out-of-range overflow write index last reported, or -1: one report per stray store, not per drain. */
+  #badOverflowEnd = -1;
   #read: number;
 
   /** Open the slot described by `options`. */
   constructor(options: SlotReaderOptions) {
-    const { control, headerByte, data, capacity } = options;
+    const { control, headerByte, data, capacity, overflowCapacity } = options;
+    // The caller checks what it read from shared memory; a view that cannot be made would throw a
+    // RangeError from deep inside the drain instead.
+    if (headerByte < 0 || headerByte + kRingHeaderWords * 4 > control.byteLength || data.byteLength < capacity * kRecordBytes) {
+      throw new RangeError(`a slot reader needs a ring header inside the control buffer and a data buffer of ${capacity * kRecordBytes} bytes at least (it has ${data.byteLength})`);
+    }
+    this.#overflowCapacity = overflowCapacity;
     this.#header = new Uint32Array(control, headerByte, kRingHeaderWords);
     this.#u32 = new Uint32Array(data, 0, capacity * kRecordWords);
     this.#f64 = new Float64Array(data, 0, capacity * 2);
@@ -77,7 +86,9 @@ export class SlotReader {
 
   /** Records published to the overflow and not yet read. */
   overflowPending(): number {
-    return this.#overflow.pending();
+    // Acquire load; an index that cannot be the writer's holds no records the hub would read.
+    if (Atomics.load(this.#header, kOverflowWrite) >= 2 * this.#overflowCapacity) return 0;
+    return Math.min(this.#overflowCapacity, this.#overflow.pending());
   }
 
   /** Read the header's counters. */
@@ -115,13 +126,25 @@ export class SlotReader {
     // Ring records left (the budget ran out, or a half-published declaration after memory corruption)
     // keep the overflow waiting: its records come after them.
     if (this.#read !== ringEnd) return observations;
+    if (overflowEnd >= 2 * this.#overflowCapacity) {
+      // Overflow indices stay below twice its capacity: this one is not the writer's. Read nothing there
+      // until the index is sane again; say so once per value stored, not on every drain.
+      if (overflowEnd !== this.#badOverflowEnd) {
+        this.#badOverflowEnd = overflowEnd;
+        sink.corrupt(`an overflow write index ${overflowEnd} that cannot be the writer's (the overflow holds ${this.#overflowCapacity} records)`);
+      }
+      return observations;
+    }
+    this.#badOverflowEnd = -1;
     return observations + this.#overflow.drain(sink, overflowEnd, budget - pending);
   }
 
   /** Whether records are published and not read yet, in the ring or the overflow. */
   hasPending(): boolean {
     // Acquire loads of the writer's indices; the answer may be stale by the time the caller uses it.
-    return Atomics.load(this.#header, kWriteIndex) !== this.#read || this.#overflow.pending() !== 0;
+    if (Atomics.load(this.#header, kWriteIndex) !== this.#read) return true;
+    // An out-of-range overflow index is not a backlog (see drain()).
+    return Atomics.load(this.#header, kOverflowWrite) < 2 * this.#overflowCapacity && this.#overflow.pending() !== 0;
   }
 
   /**

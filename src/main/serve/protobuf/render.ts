@@ -15,6 +15,7 @@
  *               schema 5, zero_threshold 6, zero_count 7, negative_span 9, negative_delta 10,
  *               positive_span 12, positive_delta 13      BucketSpan offset 1 (sint32), length 2
  * Exemplar      label 1, value 2, timestamp 3 (google.protobuf.Timestamp: seconds 1, nanos 2)
+ * created_timestamp (google.protobuf.Timestamp): Counter 3, Summary 4, Histogram 15
  * ```
  * @module
  */
@@ -95,6 +96,7 @@ function scalar(w: ProtoWriter, sample: Sample, field: number, ex: ExemplarSnaps
   w.fork(field);
   w.double(1, sample.value);
   if (ex) exemplar(w, 2, ex);
+  if (field === 3) timestamp(w, 3, sample.created);
   w.join();
   w.join();
 }
@@ -104,13 +106,17 @@ function exemplar(w: ProtoWriter, field: number, ex: ExemplarSnapshot): void {
   w.fork(field);
   labels(w, ex.labelSet);
   w.double(2, ex.value);
-  if (typeof ex.timestamp === "number" && Number.isFinite(ex.timestamp)) {
-    const seconds = Math.floor(ex.timestamp);
-    w.fork(3);
-    w.uint(1, seconds);
-    w.uint(2, Math.round((ex.timestamp - seconds) * 1e9));
-    w.join();
-  }
+  timestamp(w, 3, ex.timestamp);
+  w.join();
+}
+
+/** A google.protobuf.Timestamp in field `field` from seconds since the epoch; nothing when not finite. */
+function timestamp(w: ProtoWriter, field: number, seconds: number | undefined): void {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds)) return;
+  const whole = Math.floor(seconds);
+  w.fork(field);
+  w.uint(1, whole);
+  w.uint(2, Math.min(999_999_999, Math.round((seconds - whole) * 1e9)));
   w.join();
 }
 
@@ -170,6 +176,7 @@ function histogram(w: ProtoWriter, group: Group): void {
     if (sample.exemplar) exemplar(w, 3, sample.exemplar);
     w.join();
   }
+  timestamp(w, 15, group.count?.created);
   if (native !== undefined) nativePart(w, native);
   w.join();
   w.join();
@@ -205,6 +212,7 @@ function summary(w: ProtoWriter, group: Group): void {
     w.double(2, sample.value);
     w.join();
   }
+  timestamp(w, 4, group.count?.created);
   w.join();
   w.join();
 }

@@ -1,0 +1,60 @@
+/**
+ * The hub's internal channel to the serving code and the OpenTelemetry producer: what they read of a hub
+ * that is not part of its public surface. Not exported from the package's entry points.
+ * @module
+ */
+import type { BridgeMetric } from "../bridge/bridge-metric.js";
+import type { PoolStatus } from "../pool-metrics.js";
+import type { SlotStatus } from "./slots.js";
+
+/** What the status page reads of a hub, without draining it. */
+export interface StatusSources {
+  /** Each slot up to the highest ever claimed, and at least `minSlots`. */
+  slots: SlotStatus[];
+  /** The attached pools. */
+  pools: PoolStatus[];
+}
+
+type StatusReader = (minSlots: number) => StatusSources;
+
+/**
+ * The key of a hub's status reader: a registered symbol, so that a second copy of this module (the
+ * package loaded twice, from two paths) still finds it; defined non-enumerable, and declared nowhere.
+ */
+const kStatusReader = Symbol.for("prom-threads.hub.statusSources");
+
+/** Make `read` the status reader of `hub`; called once, by the hub's constructor. */
+export function registerStatusSources(hub: object, read: StatusReader): void {
+  Object.defineProperty(hub, kStatusReader, { value: read });
+}
+
+/**
+ * The owner and ring fill of each of `hub`'s slots up to the highest ever claimed (and at least
+ * `minSlots`; slots above it were never used), and the attached pools, read without draining (the fills
+ * are as of now; counts are as of the last drain).
+ */
+export function statusSources(hub: object, minSlots = 0): StatusSources {
+  const read = (hub as { [kStatusReader]?: StatusReader })[kStatusReader];
+  if (typeof read !== "function") throw new TypeError("statusSources() takes a MetricsHub");
+  return read(minSlots);
+}
+
+/** The key of a hub's list of accepted worker metrics; registered, like {@link kStatusReader}. */
+const kWorkerMetrics = Symbol.for("prom-threads.hub.workerMetrics");
+
+/** Make `list` the worker-metric lister of `hub`; called once, by the hub's constructor. */
+export function registerWorkerMetrics(hub: object, list: () => BridgeMetric[]): void {
+  Object.defineProperty(hub, kWorkerMetrics, { value: list });
+}
+
+/** The metrics workers declared that `hub` accepted (for the OpenTelemetry producer), as of its last drain. */
+export function workerMetrics(hub: object): BridgeMetric[] {
+  const list = (hub as { [kWorkerMetrics]?: () => BridgeMetric[] })[kWorkerMetrics];
+  if (typeof list !== "function") throw new TypeError("workerMetrics() takes a MetricsHub");
+  return list();
+}
+
+/** Whether `value` is a hub (of this copy of the package or another). */
+export function isMetricsHub(value: unknown): boolean {
+  return typeof value === "object" && value !== null && typeof (value as { [kWorkerMetrics]?: unknown })[kWorkerMetrics] === "function";
+}

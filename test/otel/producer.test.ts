@@ -1,0 +1,168 @@
+/**
+ * HubMetricProducer with the real `@opentelemetry/sdk-metrics` (3.x): a periodic reader with an
+ * in-memory exporter reads what a real piscina pool recorded, exact against totals recounted from the
+ * jobs, before and after the workers exit.
+ */
+import { readFileSync } from "node:fs";
+import { Registry } from "prom-client";
+import { DataPointType, type DataPoint, type ExponentialHistogram, type Histogram, type MetricData } from "@opentelemetry/sdk-metrics";
+import { afterEach, describe, expect, it } from "vitest";
+import { MetricsHub } from "../../src/main/index.js";
+import { HubMetricProducer } from "../../src/otel/index.js";
+import { bucketCounts, exponentialBuckets, otelJobs, sparse, sum, truthOf } from "./ground-truth.js";
+import { hubWithPool, memoryReader, metricNamed, skipOtel } from "./support.js";
+
+const cleanup: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const step of cleanup.splice(0).reverse()) await step();
+});
+
+const version = (JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }).version;
+
+function points<T>(metric: MetricData | undefined, type: DataPointType): DataPoint<T>[] {
+  expect(metric?.dataPointType).toBe(type);
+  return (metric as unknown as { dataPoints: DataPoint<T>[] }).dataPoints;
+}
+
+function byKind<T>(dataPoints: DataPoint<T>[]): Map<string, DataPoint<T>> {
+  return new Map(dataPoints.map((p) => [String(p.attributes.kind), p]));
+}
+
+function hrMs(time: readonly [number, number]): number {
+  return time[0] * 1000 + time[1] / 1e6;
+}
+
+describe.skipIf(skipOtel())("HubMetricProducer with @opentelemetry/sdk-metrics", () => {
+  it("gives a piscina pool's counters, gauges, classic and native histograms and summaries exactly, also after the workers exit", async () => {
+    const { registry, hub, pool } = hubWithPool(cleanup);
+    const reader = memoryReader([new HubMetricProducer({ hub })]);
+    cleanup.push(() => reader.shutdown());
+
+    const jobs = otelJobs(60);
+    const truth = truthOf(jobs);
+    await Promise.all(jobs.map((job) => pool.run(job)));
+    // Read right after the work resolves: no flush, no wait.
+    const first = await reader.read();
+
+    const scope = first.scopeMetrics.find((s) => s.scope.name === "prom-threads");
+    expect(scope?.scope.version).toBe(version);
+    // Worker metrics only: the pool's and the hub's own metrics live in the main thread.
+    expect(scope?.metrics.map((m) => m.descriptor.name).sort()).toEqual(["otel_jobs_total", "otel_native_seconds", "otel_pool_size", "otel_seconds", "otel_sizes"]);
+
+    const check = (result: typeof first, gaugeExpected: boolean): void => {
+      const counter = metricNamed(result, "otel_jobs_total");
+      expect(counter).toMatchObject({ dataPointType: DataPointType.SUM, isMonotonic: true, aggregationTemporality: 1, descriptor: { description: "Jobs." } });
+      const counts = byKind(points<number>(counter, DataPointType.SUM));
+      for (const [kind, incs] of truth.incs) expect(counts.get(kind)?.value, kind).toBe(incs);
+      expect(counts.size).toBe(2);
+
+      const gauge = metricNamed(result, "otel_pool_size");
+      if (gaugeExpected) {
+        const [point, ...rest] = points<number>(gauge, DataPointType.GAUGE);
+        expect(rest).toEqual([]);
+        expect(point?.attributes).toEqual({ pool: "main" });
+        expect(point?.value).toBe(42);
+      } else {
+        // A gauge holds live workers' values: with every worker gone, it has no series.
+        expect(gauge === undefined || (gauge as { dataPoints: unknown[] }).dataPoints.length === 0).toBe(true);
+      }
+
+      const histogram = byKind(points<Histogram>(metricNamed(result, "otel_seconds"), DataPointType.HISTOGRAM));
+      for (const [kind, values] of truth.values) {
+        const value = histogram.get(kind)?.value;
+        expect(value?.buckets).toEqual({ boundaries: [0.25, 1, 4], counts: bucketCounts(values, [0.25, 1, 4]) });
+        expect(value?.count).toBe(values.length);
+        expect(value?.sum).toBe(sum(values));
+        expect(value?.min).toBeUndefined();
+      }
+
+      const [native, ...others] = points<ExponentialHistogram>(metricNamed(result, "otel_native_seconds"), DataPointType.EXPONENTIAL_HISTOGRAM);
+      expect(others).toEqual([]);
+      expect(native?.attributes).toEqual({});
+      const v = native!.value;
+      expect(v.scale).toBe(3); // nativeHistogramBucketFactor 1.1 is schema 3
+      const expected = exponentialBuckets(truth.all, 3);
+      expect(v.count).toBe(truth.all.length);
+      expect(v.sum).toBe(sum(truth.all));
+      expect(v.zeroCount).toBe(expected.zeroCount);
+      expect(sparse(v.positive)).toEqual(expected.positive);
+      expect(sparse(v.negative)).toEqual(expected.negative);
+      expect(expected.zeroCount).toBeGreaterThan(0);
+      expect(expected.negative.size).toBeGreaterThan(0);
+      // OpenTelemetry's data points have no exemplar field: none is invented.
+      expect(Object.keys(native!)).not.toContain("exemplars");
+
+      const summaries = byKind(points<Histogram>(metricNamed(result, "otel_sizes"), DataPointType.HISTOGRAM));
+      for (const [kind, values] of truth.values) {
+        expect(summaries.get(kind)?.value).toEqual({ buckets: { boundaries: [], counts: [values.length] }, sum: sum(values), count: values.length });
+      }
+    };
+    check(first, true);
+
+    // The exemplars were recorded (the hub has them); the producer leaves them out.
+    const json = (await registry.getMetricsAsJSON()) as unknown as Array<{ name: string; values: Array<{ exemplar?: unknown }> }>;
+    expect(json.find((m) => m.name === "otel_jobs_total")?.values.some((value) => value.exemplar != null)).toBe(true);
+
+    await pool.destroy();
+    const second = await reader.read();
+    check(second, false);
+    // Start times stay while the series go on.
+    const startOf = (result: typeof first): number => hrMs(byKind(points<number>(metricNamed(result, "otel_jobs_total"), DataPointType.SUM)).get("even")!.startTime);
+    expect(startOf(second)).toBe(startOf(first));
+    expect(startOf(first)).toBeLessThanOrEqual(hrMs(byKind(points<number>(metricNamed(first, "otel_jobs_total"), DataPointType.SUM)).get("even")!.endTime));
+  });
+});
+
+describe.skipIf(skipOtel())("HubMetricProducer start times", () => {
+  it("starts series at the process start, a new one at the collect before it, and every series of a reset metric at the reset", async () => {
+    const { registry, hub, pool } = hubWithPool(cleanup);
+    const reader = memoryReader([new HubMetricProducer({ hub })]);
+    cleanup.push(() => reader.shutdown());
+    const counterPoints = (result: Awaited<ReturnType<typeof reader.read>>) => byKind(points<number>(metricNamed(result, "otel_jobs_total"), DataPointType.SUM));
+
+    await pool.run({ kind: "even", incs: 5, values: [0.5], poolSize: 1 });
+    const first = counterPoints(await reader.read());
+    // No record of this process is older than the process.
+    expect(hrMs(first.get("even")!.startTime)).toBeCloseTo(performance.timeOrigin, 0);
+
+    await pool.run({ kind: "odd", incs: 3, values: [0.5], poolSize: 1 });
+    const second = counterPoints(await reader.read());
+    expect(hrMs(second.get("even")!.startTime)).toBe(hrMs(first.get("even")!.startTime));
+    // "odd" was not there at the first collect: it started after it.
+    expect(hrMs(second.get("odd")!.startTime)).toBe(hrMs(first.get("even")!.endTime));
+    expect(second.get("odd")!.value).toBe(3);
+
+    const beforeReset = performance.timeOrigin + performance.now();
+    registry.resetMetrics();
+    const afterReset = performance.timeOrigin + performance.now();
+    await pool.run({ kind: "even", incs: 2, values: [0.5], poolSize: 1 });
+    const third = counterPoints(await reader.read());
+    expect(third.get("even")!.value).toBe(2);
+    const start = hrMs(third.get("even")!.startTime);
+    expect(start).toBeGreaterThanOrEqual(beforeReset - 0.001);
+    expect(start).toBeLessThanOrEqual(afterReset + 0.001);
+    // "odd" was reset and not recorded since: not exported, as in the hub's registry.
+    expect(third.has("odd")).toBe(false);
+
+    // A worker's reset(): the start moves to when the hub applied it, after the previous collect.
+    await pool.run({ kind: "even", incs: 4, values: [], poolSize: 1, reset: true });
+    const fourth = counterPoints(await reader.read());
+    expect(fourth.get("even")!.value).toBe(4);
+    expect(hrMs(fourth.get("even")!.startTime)).toBeGreaterThan(hrMs(third.get("even")!.endTime));
+    expect(hrMs(fourth.get("even")!.startTime)).toBeLessThan(hrMs(fourth.get("even")!.endTime));
+  });
+
+  it("reports a closed hub in errors instead of rejecting", async () => {
+    const hub = new MetricsHub({ registry: new Registry() });
+    const producer = new HubMetricProducer({ hub });
+    await hub.close();
+    const result = await producer.collect();
+    expect(result.resourceMetrics.scopeMetrics).toEqual([]);
+    expect(result.errors).toHaveLength(1);
+    expect((result.errors[0] as { code?: string }).code).toBe("ERR_PROM_THREADS_HUB_CLOSED");
+  });
+
+  it("refuses a missing hub with ERR_PROM_THREADS_INVALID_OPTION", () => {
+    expect(() => new HubMetricProducer({} as never)).toThrow(expect.objectContaining({ code: "ERR_PROM_THREADS_INVALID_OPTION", message: "options.hub must be a MetricsHub" }));
+  });
+});
