@@ -82,7 +82,7 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
       if (entry >= 0) {
         target.plain(child, value);
         const slot = target.slot(value);
-        table.commit(entry + slot, id, slot, value, Date.now());
+        table.commit(entry + slot, id, slot, value, Date.now(), exemplarLabels);
         return;
       }
     }

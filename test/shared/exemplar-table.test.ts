@@ -65,9 +65,10 @@ describe("the latest-exemplar table", () => {
     // More than 128 characters never fits an entry: it goes to the ring path, which validates and throws.
     expect(writer.encode({ a: "y".repeat(128) })).toBe(TOO_LONG);
 
-    expect(writer.encode({ trace_id: "first", span: "😀 ünï" })).toBe(ENCODED);
+    const first = { trace_id: "first", span: "😀 ünï" };
+    expect(writer.encode(first)).toBe(ENCODED);
     const entry = writer.entryOf(7, 2);
-    writer.commit(entry + 1, 7, 1, 0.5, 1000);
+    writer.commit(entry + 1, 7, 1, 0.5, 1000, first);
     const seen: TableExemplar[] = [];
     reader.read((e) => seen.push(e));
     expect(seen).toEqual([{ seriesId: 7, bucket: 1, value: 0.5, timestampMs: 1000, labels: { trace_id: "first", span: "😀 ünï" } }]);

@@ -5,7 +5,8 @@
  * place, so the hub always finds the latest, and a busy metric cannot take another's entries. Offsets are
  * in layout.ts.
  *
- * Writing: the owner stores an odd version, writes the entry with plain stores, stores the next even
+ * Writing: the owner checks the labels first (so a call that throws changes nothing), stores an odd
+ * version, writes the entry with plain stores (the text one UTF-16 unit per store), stores the next even
  * version, then a new generation. Reading: the hub skips the table while the generation is unchanged;
  * otherwise, per entry whose version changed, it reads the version, copies the entry, reads the version
  * again and checks the checksum: a version that changed, an odd one or a wrong checksum means the owner
@@ -58,18 +59,29 @@ function isValidName(name: string): boolean {
   return true;
 }
 
-/** Hash one word into a running checksum. */
-function mix(hash: number, word: number): number {
-  return Math.imul(hash ^ word, 0x9e3779b1) >>> 0;
+/** The checksum of an entry: its series, bucket and length, the words of its value and time, its text's sum. */
+function checksum(seriesId: number, bucket: number, units: number, v0: number, v1: number, t0: number, t1: number, textSum: number): number {
+  let hash = Math.imul(seriesId ^ 0x5bd1e995, 0x9e3779b1);
+  hash = Math.imul(hash ^ bucket, 0x9e3779b1);
+  hash = Math.imul(hash ^ units, 0x9e3779b1);
+  hash = Math.imul(hash ^ v0, 0x9e3779b1);
+  hash = Math.imul(hash ^ v1, 0x9e3779b1);
+  hash = Math.imul(hash ^ t0, 0x9e3779b1);
+  hash = Math.imul(hash ^ t1, 0x9e3779b1);
+  return (Math.imul(hash ^ textSum, 0x9e3779b1) ^ 1) >>> 0;
 }
 
 /**
- * The owner's side: allocates entries per series, encodes an exemplar once into a private scratch entry
- * and copies it into its shared entry.
+ * The owner's side: allocates entries per series, checks an exemplar's labels, then writes them into
+ * their shared entry in place.
  */
 export class ExemplarTableWriter {
   readonly #buffer: SharedArrayBuffer;
-  readonly #words: Uint32Array;
+  /**
+   * A fixed-length view, made again after each growth: V8 optimizes stores to it, where a length-tracking
+   * view of a growable buffer costs several times more per store.
+   */
+  #words: Uint32Array;
   /** Entries grown and zeroed, as published in the header. */
   #entries: number;
   /** Entries handed out (the rest up to {@link #entries} is free). */
@@ -81,54 +93,39 @@ export class ExemplarTableWriter {
   #lengths = new Int32Array(1024);
   /** Free runs of entries by their length, from removed series. */
   readonly #free = new Map<number, number[]>();
-  // The scratch entry: an exemplar is encoded here first, so a call that fails leaves the shared entry whole.
-  readonly #scratch = new Uint32Array(kExemplarEntryWords);
-  readonly #scratchText = new Uint16Array(this.#scratch.buffer, kExTextByte, kExTextUnits);
-  readonly #scratchF64 = new Float64Array(this.#scratch.buffer);
+  #f64: Float64Array;
+  #text: Uint16Array;
+  /** Units of text of the labels {@link encode} checked last. */
   #units = 0;
 
   /** Take over `buffer`, a table the hub handed over empty (grown or not) with the slot. */
   constructor(buffer: SharedArrayBuffer) {
     this.#buffer = buffer;
-    // Length-tracking: the view follows the buffer as this thread grows it.
-    this.#words = new Uint32Array(buffer);
+    this.#words = new Uint32Array(buffer, 0, buffer.byteLength / 4);
+    this.#f64 = new Float64Array(buffer, 0, buffer.byteLength / 8);
+    this.#text = new Uint16Array(buffer, 0, buffer.byteLength / 2);
     // Why Atomics.load: the hub cleared the table before handing the slot over; nothing else writes it now.
     this.#entries = Atomics.load(this.#words, kExemplarEntriesWord);
   }
 
   /**
-   * Encode `labels` into the scratch entry. Returns {@link ENCODED}, {@link TOO_LONG} or {@link INVALID};
-   * nothing shared is touched.
+   * Check `labels` and measure the text they take in an entry. Returns {@link ENCODED} (they fit),
+   * {@link TOO_LONG} or {@link INVALID}; nothing shared is touched. {@link commit} writes them.
    */
   encode(labels: Record<string, unknown>): number {
-    const text = this.#scratchText;
-    let p = 0;
-    let chars = 0;
+    let units = 0;
     for (const name in labels) {
       const raw = labels[name];
-      let value: string;
-      if (typeof raw === "string") value = raw;
-      else if (typeof raw === "number") value = String(raw);
+      if (typeof raw === "string") units += raw.length;
+      else if (typeof raw === "number") units += String(raw).length;
       else return INVALID;
       if (!isValidName(name)) return INVALID;
-      const nameUnits = name.length;
-      const valueUnits = value.length;
-      if (p + nameUnits + 2 + valueUnits > kExTextUnits) return TOO_LONG;
-      for (let i = 0; i < nameUnits; i++) text[p++] = name.charCodeAt(i);
-      text[p++] = kEqualsSign;
-      text[p++] = valueUnits;
-      let previous = 0;
-      for (let i = 0; i < valueUnits; i++) {
-        const unit = value.charCodeAt(i);
-        text[p++] = unit;
-        // A high surrogate followed by a low one is one character.
-        if ((unit & 0xfc00) === 0xdc00 && (previous & 0xfc00) === 0xd800) chars--;
-        previous = unit;
-      }
-      chars += nameUnits + valueUnits;
+      units += name.length + 2;
     }
-    if (chars > kMaxChars) return INVALID;
-    this.#units = p;
+    // Each character is at least one unit: a label set of more than 128 never fits, and the ring path
+    // checks it exactly (counting code points).
+    if (units > kExTextUnits) return TOO_LONG;
+    this.#units = units;
     return ENCODED;
   }
 
@@ -142,31 +139,47 @@ export class ExemplarTableWriter {
     return this.#allocate(seriesId, count);
   }
 
-  /** Write the encoded exemplar into entry `entry`, for `bucket` of `seriesId`. */
-  commit(entry: number, seriesId: number, bucket: number, value: number, timestampMs: number): void {
-    const scratch = this.#scratch;
+  /**
+   * Write an exemplar with `labels` (checked by {@link encode} just before) into entry `entry`, for
+   * `bucket` of `seriesId`. The text is written in place, one UTF-16 unit per store: no copy.
+   */
+  commit(entry: number, seriesId: number, bucket: number, value: number, timestampMs: number, labels: Record<string, unknown>): void {
     const units = this.#units;
-    scratch[kExSeries] = seriesId;
-    scratch[kExBucket] = bucket;
-    scratch[kExUnits] = units;
-    this.#scratchF64[kExValueByte / 8] = value;
-    this.#scratchF64[kExTimestampByte / 8] = timestampMs;
-    const end = kTextWord + ((units + 1) >>> 1);
     const words = this.#words;
     const base = kHeaderWords + entry * kExemplarEntryWords;
     const version = (words[base + kExVersion] as number) + 1;
     // Why Atomics.store: the odd version tells the hub the entry is being written, before any field changes.
     Atomics.store(words, base + kExVersion, version);
-    let hash = mix(mix(mix(0, seriesId), bucket), units);
     words[base + kExSeries] = seriesId;
     words[base + kExBucket] = bucket;
     words[base + kExUnits] = units;
-    for (let i = kExValueByte / 4; i < end; i++) {
-      const word = scratch[i] as number;
-      words[base + i] = word;
-      hash = mix(hash, word);
+    const f64 = this.#f64;
+    const at = base / 2;
+    f64[at + kExValueByte / 8] = value;
+    f64[at + kExTimestampByte / 8] = timestampMs;
+    const text = this.#text;
+    let p = base * 2 + kExTextByte / 2;
+    // The checksum adds every unit of text: cheap, and enough to tell a torn entry from a whole one.
+    let sum = 0;
+    for (const name in labels) {
+      const raw = labels[name];
+      const valueText = typeof raw === "string" ? raw : String(raw);
+      for (let i = 0; i < name.length; i++) {
+        const unit = name.charCodeAt(i);
+        text[p++] = unit;
+        sum += unit;
+      }
+      const length = valueText.length;
+      text[p++] = kEqualsSign;
+      text[p++] = length;
+      sum += kEqualsSign + length;
+      for (let i = 0; i < length; i++) {
+        const unit = valueText.charCodeAt(i);
+        text[p++] = unit;
+        sum += unit;
+      }
     }
-    words[base + kExChecksum] = hash;
+    words[base + kExChecksum] = checksum(seriesId, bucket, units, words[base + 6] as number, words[base + 7] as number, words[base + 8] as number, words[base + 9] as number, sum);
     // Why Atomics.store: the even version publishes the whole entry (the fields above happen before it).
     Atomics.store(words, base + kExVersion, version + 1);
     // Why Atomics.store: a new generation tells the hub that some entry changed since its last read.
@@ -227,6 +240,9 @@ export class ExemplarTableWriter {
     }
     // New entries are zero: version 0, series 0, checksum 0 does not match, so the hub skips them.
     this.#entries = entries;
+    this.#words = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength / 4);
+    this.#f64 = new Float64Array(this.#buffer, 0, this.#buffer.byteLength / 8);
+    this.#text = new Uint16Array(this.#buffer, 0, this.#buffer.byteLength / 2);
     // Why Atomics.store: publishes the grown length; the hub reads entries below it only.
     Atomics.store(this.#words, kExemplarEntriesWord, entries);
     return true;
@@ -244,7 +260,9 @@ export interface TableExemplar {
 
 /** The hub's side: reads the entries that changed since its last read. */
 export class ExemplarTableReader {
-  readonly #words: Uint32Array;
+  readonly #buffer: SharedArrayBuffer;
+  /** A fixed-length view (faster than a length-tracking one), made again when the owner grew the table. */
+  #words: Uint32Array;
   readonly #copy = new Uint32Array(kExemplarEntryWords);
   readonly #copyF64 = new Float64Array(this.#copy.buffer);
   readonly #copyText = new Uint16Array(this.#copy.buffer, kExTextByte, kExTextUnits);
@@ -254,12 +272,13 @@ export class ExemplarTableReader {
 
   /** Read the table in `buffer`. */
   constructor(buffer: SharedArrayBuffer) {
-    this.#words = new Uint32Array(buffer);
+    this.#buffer = buffer;
+    this.#words = new Uint32Array(buffer, 0, buffer.byteLength / 4);
   }
 
   /** Bytes the table holds in shared memory. */
   get bytes(): number {
-    return this.#words.byteLength;
+    return this.#buffer.byteLength;
   }
 
   /**
@@ -267,13 +286,17 @@ export class ExemplarTableReader {
    * left for the next read).
    */
   read(visit: (exemplar: TableExemplar) => void): void {
-    const words = this.#words;
+    let words = this.#words;
     // Why Atomics.load: the generation is stored after every entry write; unchanged means nothing to read.
     const generation = Atomics.load(words, kExemplarGenerationWord);
     if (generation === this.#generation) return;
     let whole = true;
-    // Why Atomics.load: entries below the published count are grown and zeroed.
-    const entries = Math.min(Atomics.load(words, kExemplarEntriesWord), ((words.length - kHeaderWords) / kExemplarEntryWords) | 0);
+    // Why Atomics.load: entries below the published count are grown and zeroed (the growth is visible).
+    const published = Atomics.load(words, kExemplarEntriesWord);
+    if (kHeaderWords + published * kExemplarEntryWords > words.length) {
+      words = this.#words = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength / 4);
+    }
+    const entries = Math.min(published, ((words.length - kHeaderWords) / kExemplarEntryWords) | 0);
     if (this.#seen.length < entries) {
       const seen = new Uint32Array(entries);
       seen.set(this.#seen);
@@ -298,6 +321,7 @@ export class ExemplarTableReader {
 
   /** Forget everything (the slot's owner is gone): the table is zeroed for the next owner. */
   clear(): void {
+    this.#words = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength / 4);
     this.#words.fill(0);
     this.#seen.fill(0);
     this.#generation = 0;
@@ -315,10 +339,12 @@ export class ExemplarTableReader {
     if (Atomics.load(words, base + kExVersion) !== version) return undefined;
     const seriesId = copy[kExSeries] as number;
     if (seriesId === kExNoSeries) return null;
-    let hash = mix(mix(mix(0, seriesId), copy[kExBucket] as number), units);
-    for (let i = kExValueByte / 4; i < end; i++) hash = mix(hash, copy[i] as number);
-    if (hash !== copy[kExChecksum]) return version === 0 ? null : undefined;
-    const labels = decodeText(this.#copyText, units);
+    const text = this.#copyText;
+    let sum = 0;
+    for (let i = 0; i < units; i++) sum += text[i] as number;
+    const hash = checksum(seriesId, copy[kExBucket] as number, units, copy[6] as number, copy[7] as number, copy[8] as number, copy[9] as number, sum);
+    if (hash !== copy[kExChecksum]) return undefined;
+    const labels = decodeText(text, units);
     if (labels === undefined) return undefined;
     return {
       seriesId,
