@@ -9,6 +9,28 @@ import { fmt, summarize } from "./lib/stats.js";
 
 const here = (file) => new URL(file, import.meta.url);
 
+/**
+ * Run a cost worker attached to `hub`: whenever it asks to settle, drain the hub (ring and overflow) and
+ * wait for the floor `readers` to catch up, then answer. Resolves with its final message.
+ */
+function runCostWorker(file, workerData, hub, readers) {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(here(file), { workerData });
+    hub.attach(worker);
+    worker.on("message", async (message) => {
+      if (message.done) {
+        resolve(message);
+        void worker.terminate();
+        return;
+      }
+      await hub.collect();
+      for (const reader of readers) reader.drain();
+      worker.postMessage("settled");
+    });
+    worker.once("error", reject);
+  });
+}
+
 function runWorker(file, workerData) {
   return new Promise((resolve, reject) => {
     const worker = new Worker(here(file), { workerData });
@@ -21,8 +43,8 @@ function runWorker(file, workerData) {
 }
 
 /**
- * ns per call of each case, measured in one worker thread, alternating rounds, with the hub and the floor's
- * reader draining concurrently in this thread at the same cadence (a 1 ms tick, and the doorbell).
+ * ns per call of each case, measured in one worker thread, alternating rounds, with the hub draining
+ * concurrently in this thread (a 1 ms tick, and the doorbell) and the floors' readers in threads of their own.
  */
 export async function observeCost({ quick }) {
   const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1 });
@@ -32,23 +54,7 @@ export async function observeCost({ quick }) {
   const before = createFloor(hub.stats().ringCapacity);
   const beforeReader = startFloorReader(before);
   const settings = { ops: quick ? 200_000 : 1_000_000, rounds: quick ? 5 : 9, burst: 4096, bursts: quick ? 32 : 64 };
-  const raw = await new Promise((resolve, reject) => {
-    const worker = new Worker(here("./lib/observe-cost.worker.js"), { workerData: { ...hub.workerData, ...settings, floor, before } });
-    hub.attach(worker);
-    worker.on("message", async (message) => {
-      if (message.done) {
-        resolve(message);
-        void worker.terminate();
-        return;
-      }
-      // The worker asks to settle: drain the hub (ring and overflow) and the floor's ring, then answer.
-      await hub.collect();
-      reader.drain();
-      beforeReader.drain();
-      worker.postMessage("settled");
-    });
-    worker.once("error", reject);
-  });
+  const raw = await runCostWorker("./lib/observe-cost.worker.js", { ...hub.workerData, ...settings, floor, before }, hub, [reader, beforeReader]);
   reader.stop();
   beforeReader.stop();
   await hub.collect();
@@ -57,6 +63,25 @@ export async function observeCost({ quick }) {
   const cost = Object.fromEntries(Object.entries(raw.results).map(([name, values]) => [name, summarize(values)]));
   const dropped = Object.values(stats.recordsDropped).reduce((a, b) => a + b, 0);
   return { cost, settings, floorDropped: raw.floorDropped, beforeDropped: raw.beforeDropped, promThreadsDropped: dropped, recordsDrained: stats.recordsDrained, floorRead: reader.stats().records };
+}
+
+/**
+ * counter.inc in a worker whose first record came before connect() (it threw NOT_CONNECTED), with the
+ * floor beside it in that thread: the call site saw the writer before the thread connected.
+ */
+export async function earlyRecordCost({ quick }) {
+  const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1 });
+  const floor = createFloor(hub.stats().ringCapacity);
+  const reader = startFloorReader(floor);
+  const settings = { rounds: quick ? 5 : 9, burst: 4096, bursts: quick ? 32 : 64 };
+  // The handle under another key: the thread does not find it by itself, so its first record precedes connect().
+  const raw = await runCostWorker("./lib/early-record.worker.js", { ...settings, floor, late: hub.workerData }, hub, [reader]);
+  reader.stop();
+  await hub.collect();
+  const dropped = Object.values(hub.stats().recordsDropped).reduce((a, b) => a + b, 0);
+  await hub.close();
+  const cost = Object.fromEntries(Object.entries(raw.results).map(([name, values]) => [name, summarize(values)]));
+  return { cost, threw: raw.threw, floorDropped: raw.floorDropped, dropped };
 }
 
 /**
@@ -88,9 +113,42 @@ export async function drainThroughput({ quick }) {
       promRates.push(records / promSeconds);
     }
   }
+  // Histograms of 11 buckets (the default) and 1,000 label sets, records cycling through the label sets in a
+  // scrambled order; against one producer's tight loop (a stored child, the fastest a producer writes), in
+  // the same thread, alternating rounds. The goal: the drain applies at least twice what one producer writes.
+  const manySeries = 1000;
+  const many = new WorkerHistogram({ name: "drain_many_seconds", help: "h", labelNames: ["series"] });
+  const children = Array.from({ length: manySeries }, (_, i) => many.labels(String(i)));
+  const order = Uint16Array.from({ length: records }, (_, i) => (i * 613) % manySeries);
+  const producer = new WorkerHistogram({ name: "producer_seconds", help: "h", labelNames: ["method", "status"] }).labels("GET", "200");
+  const manyRates = [];
+  const producerRates = [];
+  for (let round = -1; round < rounds; round++) {
+    let start = process.hrtime.bigint();
+    for (let i = 0; i < records; i++) producer.observe(values[i]);
+    const producerSeconds = Number(process.hrtime.bigint() - start) / 1e9;
+    hub.drainSync();
+    for (let i = 0; i < records; i++) children[order[i]].observe(values[i]);
+    start = process.hrtime.bigint();
+    hub.drainSync();
+    const manySeconds = Number(process.hrtime.bigint() - start) / 1e9;
+    if (round >= 0) {
+      manyRates.push(records / manySeconds);
+      producerRates.push(records / producerSeconds);
+    }
+  }
   const drained = hub.stats().recordsDrained;
   await hub.close();
-  return { hub: summarize(hubRates), promClient: summarize(promRates), recordsPerRound: records, drained };
+  return {
+    hub: summarize(hubRates),
+    promClient: summarize(promRates),
+    manySeries: summarize(manyRates),
+    producer: summarize(producerRates),
+    seriesCount: manySeries,
+    recordsPerRound: records,
+    drained,
+    expected: records * (rounds + 1) * 3,
+  };
 }
 
 /** N workers each producing `rate` observations per second for `seconds`, with default hub settings. */
@@ -182,7 +240,7 @@ export async function sharedMemory() {
 }
 
 /** Print the core results as a table. */
-export function printCore({ cost, drain, load, memory, costRun, breakdown }) {
+export function printCore({ cost, drain, load, memory, costRun, breakdown, early }) {
   const ratio = (a, b) => `${(a / b).toFixed(1)}x`;
   const line = (name, s, unit) => `  ${name.padEnd(86)} ${fmt(s.median, unit).padStart(12)}  (${fmt(s.min)}–${fmt(s.max)}, spread ${(s.spread * 100).toFixed(0)}%, ${s.rounds} rounds)`;
   console.log("\nWorker-side cost per call, one worker thread, medians over rounds (hub and floor reader draining concurrently):");
@@ -198,12 +256,21 @@ export function printCore({ cost, drain, load, memory, costRun, breakdown }) {
   for (const [label, a, b] of pairs) {
     console.log(`  => ${label}: prom-threads costs ${(cost[b].median / cost[a].median).toFixed(3)} of prom-client (${ratio(cost[a].median, cost[b].median)} faster)`);
   }
+  if (early) {
+    console.log("\nA worker that recorded before connect() (its first inc() threw NOT_CONNECTED), the floor in the same thread:");
+    for (const [name, s] of Object.entries(early.cost)) console.log(line(name, s, "ns"));
+  }
   console.log("\nWhere a 10^6 burst's time goes (counter.inc: no bucket search), medians over rounds:");
   for (const [name, s] of Object.entries(breakdown.cases)) console.log(line(name, s, "ns"));
   console.log("\nMain-thread drain throughput (records/s):");
   console.log(line("hub drain (typed-array aggregation)", drain.hub, "rec/s"));
   console.log(line("prom-client observe() once per record", drain.promClient, "rec/s"));
   console.log(`  => drain handles ${ratio(drain.hub.median, drain.promClient.median)} the records per second of per-record observe()`);
+  if (drain.manySeries) {
+    console.log(line(`hub drain, histograms of 11 buckets, ${drain.seriesCount} label sets`, drain.manySeries, "rec/s"));
+    console.log(line("one producer's tight loop (histogram.observe, stored child)", drain.producer, "rec/s"));
+    console.log(`  => drain applies ${ratio(drain.manySeries.median, drain.producer.median)} what one producer writes; drained ${drain.drained} of ${drain.expected} records`);
+  }
   console.log(`\nShared memory, default options (maxWorkers ${memory.maxWorkers}): idle hub ${fmt(memory.idleBytes)} B; 1 worker ${fmt(memory.byWorkers[1])} B; 2 workers ${fmt(memory.byWorkers[2])} B (${fmt(memory.perWorkerBytes)} B per connected worker)`);
   console.log(`\nSustained load: ${load.workers} workers x ${fmt(load.ratePerWorker)} obs/s for ${load.seconds} s, default settings:`);
   console.log(`  produced ${load.produced}, counted ${load.counted}, dropped ${load.dropped}, achieved ${fmt(load.achievedRate)} obs/s in total`);

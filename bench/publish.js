@@ -28,13 +28,18 @@ for (const [name, s] of Object.entries(cost)) lines.push(`| ${name} | ${fmt(s.me
 for (const [name, s] of Object.entries(result.core.breakdown?.cases ?? {})) lines.push(`| breakdown: ${name} | ${fmt(s.median)} ns | ${fmt(s.min)}–${fmt(s.max)} | ${s.rounds} |`);
 lines.push(`| hub drain, records/s (main thread) | ${fmt(drain.hub.median)} | ${fmt(drain.hub.min)}–${fmt(drain.hub.max)} | ${drain.hub.rounds} |`);
 lines.push(`| prom-client observe() once per record, records/s | ${fmt(drain.promClient.median)} | ${fmt(drain.promClient.min)}–${fmt(drain.promClient.max)} | ${drain.promClient.rounds} |`);
+if (drain.manySeries) {
+  lines.push(`| hub drain, histograms of 11 buckets, ${drain.seriesCount} label sets, records/s | ${fmt(drain.manySeries.median)} | ${fmt(drain.manySeries.min)}–${fmt(drain.manySeries.max)} | ${drain.manySeries.rounds} |`);
+  lines.push(`| one producer's tight loop (histogram.observe, stored child), records/s | ${fmt(drain.producer.median)} | ${fmt(drain.producer.min)}–${fmt(drain.producer.max)} | ${drain.producer.rounds} |`);
+}
+for (const [name, s] of Object.entries(result.core.early?.cost ?? {})) lines.push(`| early record: ${name} | ${fmt(s.median)} ns | ${fmt(s.min)}–${fmt(s.max)} | ${s.rounds} |`);
 const mem = result.core.memory;
 if (mem) {
   lines.push("", `Shared memory with default options (maxWorkers ${mem.maxWorkers}): ${mem.idleBytes} bytes for an idle hub, ${mem.byWorkers[1]} with one worker connected, ${mem.byWorkers[2]} with two (${mem.perWorkerBytes} bytes, one ring, per connected worker).`);
 }
 const costSettings = result.core.costSettings;
 if (costSettings) {
-  lines.push("", `Short bursts: ${costSettings.bursts} bursts of ${costSettings.burst} records per round, 2 ms apart, only the bursts timed; 10^6 bursts: one burst of 1,000,000 records per round; everything drained between cases. The floor dropped ${result.core.floorDropped} records on a full ring (it has no overflow)${result.core.beforeDropped === undefined ? "" : `; version 0.1's writer dropped ${result.core.beforeDropped}`}; prom-threads dropped ${result.core.promThreadsDropped}.`);
+  lines.push("", `Short bursts: ${costSettings.bursts} bursts of ${costSettings.burst} records per round, 2 ms apart, only the bursts timed; 10^6 bursts: one burst of 1,000,000 records per round; everything drained between cases. The floor dropped ${result.core.floorDropped} records on a full ring (it has no overflow; its reader thread did not keep up for those)${result.core.beforeDropped === undefined ? "" : `; version 0.1's writer dropped ${result.core.beforeDropped}`}; prom-threads dropped ${result.core.promThreadsDropped}.`);
 }
 lines.push(
   "",

@@ -3,7 +3,7 @@
 // bench/results/latest.json (and the core figures to results/core*.json, as before).
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
-import { burstBreakdown, drainThroughput, observeCost, printCore, sharedMemory, sustainedLoad } from "./core.js";
+import { burstBreakdown, drainThroughput, earlyRecordCost, observeCost, printCore, sharedMemory, sustainedLoad } from "./core.js";
 import { goals } from "./lib/goals.js";
 import { nativeCost, printNative, printRender, renderCost } from "./native.js";
 import { otelCost, printOtel } from "./otel.js";
@@ -29,6 +29,7 @@ console.log("\ncore benchmarks ...");
 const costRun = await observeCost(options);
 const { cost } = costRun;
 const breakdown = await burstBreakdown(options);
+const early = await earlyRecordCost(options);
 const memory = await sharedMemory();
 const drain = await drainThroughput(options);
 const load = await sustainedLoad(options);
@@ -64,7 +65,7 @@ const result = {
   machine: info,
   quick: options.quick,
   settings: settingsFor(options.quick),
-  core: { cost, costSettings: costRun.settings, floorDropped: costRun.floorDropped, beforeDropped: costRun.beforeDropped, promThreadsDropped: costRun.promThreadsDropped, breakdown, drain, load, memory },
+  core: { cost, costSettings: costRun.settings, floorDropped: costRun.floorDropped, beforeDropped: costRun.beforeDropped, promThreadsDropped: costRun.promThreadsDropped, breakdown, early, drain, load, memory },
   native,
   otel,
   figures,
@@ -73,7 +74,7 @@ const result = {
 result.targets = targets(figures);
 result.goals = goals(result);
 
-printCore({ cost, drain, load, memory, costRun, breakdown });
+printCore({ cost, drain, load, memory, costRun, breakdown, early });
 printNative(native);
 printRender(native.render);
 printOtel(otel);
@@ -86,5 +87,5 @@ writeFileSync(new URL(`./results/core${suffix}.json`, import.meta.url), `${JSON.
 const latest = new URL("./results/latest.json", import.meta.url);
 writeFileSync(latest, `${JSON.stringify(result, null, 2)}\n`);
 console.log(`wrote bench/results/latest.json and bench/results/core${suffix}.json; \`node bench/chart.js\` draws docs/benchmarks.svg from it`);
-const lost = load.counted !== load.produced || load.dropped !== 0;
+const lost = load.counted !== load.produced || load.dropped !== 0 || drain.drained !== drain.expected;
 process.exitCode = lost ? 1 : 0;

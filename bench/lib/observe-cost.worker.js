@@ -1,5 +1,5 @@
-// Runs in a worker thread: ns per call of prom-threads' record calls next to "the floor" (a bare ring write
-// of the same record, bench/lib/floor-ring.js), "before" (counter.inc through version 0.1's writer,
+// Runs in a worker thread: ns per call of prom-threads' record calls next to "the floor" (a ring write of
+// the same record at a cached limit, its reader in a thread of its own: bench/lib/floor-ring.js), "before" (counter.inc through version 0.1's writer,
 // bench/lib/v01-writer.js) and prom-client, all in this one thread, rounds alternating
 // so every case meets the same machine conditions. The hub (and the floor's reader) drain concurrently in
 // the main thread. Two burst shapes:
@@ -11,9 +11,10 @@ import { parentPort, workerData } from "node:worker_threads";
 import client from "prom-client";
 import { Counter, Histogram, time } from "../../dist/worker/index.js";
 import { FloorWriter } from "./floor-ring.js";
+import { askToSettle, pause, timeBurst, timeShortBursts } from "./bursts.js";
 import { compileLoop } from "./loop.js";
 import { V01Writer } from "./v01-writer.js";
-import { BEFORE_INC } from "./goals.js";
+import { BEFORE_INC, FLOOR } from "./goals.js";
 
 const { ops, rounds, burst, bursts, floor: floorMemory, before: beforeMemory } = workerData;
 const long = 1_000_000;
@@ -79,7 +80,7 @@ const nowLoop = () => loop("m.now()");
 const floorLoop = () => loop("m.record(0x101, i & 15, (i & 1023) / 1000)");
 
 const shapes = [
-  ["floor: bare ring write (3 stores + Atomics.store, full check)", floorLoop, floor],
+  [FLOOR, floorLoop, floor],
   ["prom-threads histogram.observe, 5 buckets", observeLoop, hist[5]],
   ["prom-threads histogram.observe, 11 buckets (default)", observeLoop, hist[11]],
   ["prom-threads histogram.observe, 30 buckets", observeLoop, hist[30]],
@@ -103,10 +104,6 @@ plain("two performance.now() reads (the clock reads of time())", nowLoop, clocks
 plain("prom-threads time() around a no-op", callLoop, ptTimed, ops / 4);
 plain("prom-client time() around a no-op", callLoop, promTimed, ops / 4);
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-/** Pause the thread (not spin) while the main thread drains: 2 ms is two ticks of both readers. */
-const pause = (ms) => Atomics.wait(sleeper, 0, 0, ms);
-
 /**
  * Wait until the main thread has drained everything (the hub's rings and overflows, the floor's ring):
  * after a 10^6 burst the hub may still be reading the overflow, and until it has read it empty a
@@ -115,31 +112,13 @@ const pause = (ms) => Atomics.wait(sleeper, 0, 0, ms);
 function settle() {
   // 0.1's writer moves its spill into the ring only from this thread (a timer in 0.1): do it here.
   while (!before.flush()) pause(1);
-  return new Promise((resolve) => {
-    parentPort.once("message", resolve);
-    parentPort.postMessage({ settle: true });
-  });
+  return askToSettle();
 }
 
 /** Time one round of a case; ns per call. */
-async function measure(c) {
-  if (c.kind === "short") {
-    let ns = 0;
-    for (let b = 0; b < bursts; b++) {
-      const start = process.hrtime.bigint();
-      c.run(b * burst, (b + 1) * burst);
-      ns += Number(process.hrtime.bigint() - start);
-      pause(2);
-    }
-    return ns / (bursts * burst);
-  }
-  const n = c.kind === "long" ? long : c.n;
-  const start = process.hrtime.bigint();
-  c.run(0, n);
-  const ns = Number(process.hrtime.bigint() - start) / n;
-  // Let the readers catch up, so no case pays for the one before.
-  await settle();
-  return ns;
+function measure(c) {
+  if (c.kind === "short") return timeShortBursts(c.run, burst, bursts);
+  return timeBurst(c.run, c.kind === "long" ? long : c.n, settle);
 }
 
 const results = Object.fromEntries(cases.map((c) => [c.name, []]));

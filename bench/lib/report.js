@@ -218,7 +218,7 @@ export function printReport(result, log = console.log, { markdown = false } = {}
     })));
 
   if (result.goals) {
-    log(heading("Goals (issue 14: performance at the floor)"));
+    log(heading("Goals (issue 14: performance at the floor; issue 19: one writer shape; issue 25: bursts at the floor, drain)"));
     for (const line of goalLines(result.goals, markdown)) log(line);
   }
 

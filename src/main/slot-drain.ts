@@ -33,7 +33,6 @@ import {
   REJECTED,
   type CounterSeries,
   type GaugeContribution,
-  type HistogramSeries,
   type SummaryTarget,
   zeroSeries,
 } from "./bridge/binding.js";
@@ -99,9 +98,19 @@ export class SlotDrain implements RecordSink {
   readonly #context: SlotContext;
   readonly #tally: Tally;
   #bindings: Array<Binding | undefined> = [];
+  /**
+   * The classic histograms' bindings once more, packed by series id for the drain's fast path: the index
+   * of the series' first bucket count in its counts array (-1: not a classic histogram), its `+Inf`
+   * bucket index, and the counts array. Dense typed arrays, so a record reads no binding object.
+   */
+  #histBase = new Int32Array(0);
+  #histMax = new Int32Array(0);
+  #histCounts: Float64Array[] = [];
   #bound = 0;
   #metrics: Array<BridgeMetric | null | undefined> = [];
   #lastDroppedFull = 0;
+  /** Observations applied in the current drain; added to the tally once per drain, not once per record. */
+  #applied = 0;
   /** Malformed records since the last report, and the first one's description. */
   #malformedPending = 0;
   #malformedDetail = "";
@@ -147,7 +156,9 @@ export class SlotDrain implements RecordSink {
       // Discard, counted: what a quarantined worker publishes is not read record by record.
       this.#tally.dropped.malformed += this.#reader.reset(false);
     } else {
+      this.#applied = 0;
       this.#reader.drain(this, budget);
+      this.#tally.drained += this.#applied;
       // After the ring: every series an entry names was declared by a record the ring held before it.
       this.#exemplars?.read(this.#keepTableExemplar);
     }
@@ -196,6 +207,9 @@ export class SlotDrain implements RecordSink {
       if (binding !== undefined && binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
     }
     this.#bindings = [];
+    this.#histBase = new Int32Array(0);
+    this.#histMax = new Int32Array(0);
+    this.#histCounts = [];
     this.#bound = 0;
     this.#metrics = [];
     this.#lastDroppedFull = 0;
@@ -205,9 +219,38 @@ export class SlotDrain implements RecordSink {
     this.threadId = -1;
   }
 
-  /** @internal Apply one observation record. */
+  /**
+   * @internal Apply one observation record. The reader calls it once per record, so it is kept small
+   * enough for V8 to inline into the reader's loop: histogram and counter records, the common ones, are
+   * applied here; every other kind, and anything malformed, goes to {@link #observationRest}.
+   */
   observation(word0: number, aux: number, value: number): void {
-    const binding = this.#bindings[word0 >>> 8];
+    const id = word0 >>> 8;
+    const histBase = this.#histBase;
+    if (id < histBase.length) {
+      const base = histBase[id] as number;
+      const max = this.#histMax[id] as number;
+      if (base >= 0 && (word0 & 0xff) === OP_OBSERVE && aux <= max && value === value) {
+        // The series' bucket counts and sum, side by side in its histogram's counts: no object between.
+        const counts = this.#histCounts[id] as Float64Array;
+        counts[base + aux] = (counts[base + aux] as number) + 1;
+        counts[base + max + 1] = (counts[base + max + 1] as number) + value;
+        this.#applied++;
+        return;
+      }
+    }
+    const binding = this.#bindings[id];
+    // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
+    if (binding !== undefined && binding.kind === KIND_COUNTER && (word0 & 0xff) === OP_ADD && value >= 0 && value - value === 0) {
+      (binding.target as CounterSeries).value += value;
+      this.#applied++;
+      return;
+    }
+    this.#observationRest(binding, word0, aux, value);
+  }
+
+  /** Apply what {@link observation} does not: gauges, summaries, native histograms, drops and malformed records. */
+  #observationRest(binding: Binding | undefined, word0: number, aux: number, value: number): void {
     const op = word0 & 0xff;
     if (binding === undefined) {
       // A child kept after remove() writes to the removed-series id (see src/worker/series-ids.ts).
@@ -217,24 +260,14 @@ export class SlotDrain implements RecordSink {
     }
     switch (binding.kind) {
       case KIND_COUNTER:
-        // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
-        if (op !== OP_ADD || !(value >= 0) || value - value !== 0) break;
-        (binding.target as CounterSeries).value += value;
-        this.#tally.drained++;
-        return;
-      case KIND_HISTOGRAM: {
-        if (op !== OP_OBSERVE || aux > binding.maxAux || value !== value) break;
-        const series = binding.target as HistogramSeries;
-        series.buckets[aux] = (series.buckets[aux] as number) + 1;
-        series.sum += value;
-        this.#tally.drained++;
-        return;
-      }
+      case KIND_HISTOGRAM:
+        // Their valid records were applied by observation().
+        break;
       case KIND_NATIVE_HISTOGRAM:
         // aux packs the classic bucket (top bits) and the native bucket the worker found (low bits).
         if (op !== OP_OBSERVE || aux >>> NATIVE_AUX_BITS > binding.maxAux || value !== value) break;
         (binding.target as NativeHistogramSeries).observe(aux, value);
-        this.#tally.drained++;
+        this.#applied++;
         return;
       case KIND_GAUGE: {
         const contribution = binding.target as GaugeContribution;
@@ -243,7 +276,7 @@ export class SlotDrain implements RecordSink {
         else if (op === OP_ADD) contribution.value += value;
         else break;
         contribution.seq = ++this.#clock.seq;
-        this.#tally.drained++;
+        this.#applied++;
         return;
       }
       case KIND_SUMMARY:
@@ -254,7 +287,7 @@ export class SlotDrain implements RecordSink {
           this.#malformed(`a summary observation prom-client refused (${(error as Error).message})`);
           return;
         }
-        this.#tally.drained++;
+        this.#applied++;
         return;
       default:
         if (binding === REMOVED) this.#tally.dropped.removed_series++;
@@ -281,7 +314,7 @@ export class SlotDrain implements RecordSink {
   #declare(op: number, id: number, payload: Uint8Array): void {
     if (op === OP_REMOVE_SERIES) {
       this.#unbind(id);
-      this.#bindings[id] = REMOVED;
+      this.#bind(id, REMOVED);
       return;
     }
     // --- prom-client fidelity ops (issue 11): reset() and zero() from a worker, in ring order. ---
@@ -326,7 +359,7 @@ export class SlotDrain implements RecordSink {
       const metric = typeof series?.metric === "number" ? this.#metrics[series.metric] : undefined;
       if (metric === null) {
         this.#unbind(id);
-        this.#bindings[id] = REJECTED;
+        this.#bind(id, REJECTED);
         return;
       }
       const values = series?.values;
@@ -342,11 +375,30 @@ export class SlotDrain implements RecordSink {
       // A re-declared id replaces its binding: a gauge contribution it had must leave with it, or it would
       // stay in the gauge after the worker is gone.
       this.#unbind(id);
-      this.#bindings[id] = binding;
+      this.#bind(id, binding);
       this.#bound++;
       return;
     }
     this.#malformedDeclaration(`unknown operation ${op}`);
+  }
+
+  /** Point id `id` at `binding`, in {@link #bindings} and, for classic histograms, in the packed arrays. */
+  #bind(id: number, binding: Binding): void {
+    this.#bindings[id] = binding;
+    if (id >= this.#histBase.length) {
+      if (binding.kind !== KIND_HISTOGRAM) return;
+      const length = Math.max(64, id + 1, this.#histBase.length * 2);
+      const base = new Int32Array(length).fill(-1);
+      base.set(this.#histBase);
+      const max = new Int32Array(length);
+      max.set(this.#histMax);
+      this.#histBase = base;
+      this.#histMax = max;
+    }
+    const classic = binding.kind === KIND_HISTOGRAM;
+    this.#histBase[id] = classic ? binding.base : -1;
+    this.#histMax[id] = classic ? binding.maxAux : 0;
+    this.#histCounts[id] = binding.counts;
   }
 
   /** Forget id `id`'s binding (a gauge loses this worker's contribution). */
@@ -364,11 +416,11 @@ export class SlotDrain implements RecordSink {
       this.#malformed("an undecodable exemplar");
       return;
     }
-    const drained = this.#tally.drained;
+    const applied = this.#applied;
     this.observation(packWord0(record.op, id), record.aux, record.value);
     const binding = this.#bindings[id];
     // Only an observation that was applied leaves its exemplar.
-    if (binding !== undefined && this.#tally.drained !== drained) keepExemplar(binding, record);
+    if (binding !== undefined && this.#applied !== applied) keepExemplar(binding, record);
   }
 
   #malformed(detail: string): void {

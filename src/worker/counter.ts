@@ -61,11 +61,14 @@ export class CounterChild {
  * hashing.inc();
  */
 export class Counter<T extends string = string> extends WorkerMetric<T, CounterChild> {
+  /** `inc()` of a counter with `enableExemplars`, or `null`: a field, so every counter has one shape. */
+  readonly #exemplarCall: ((call?: ExemplarCall<T> | number) => void) | null;
+
   /** Declare a counter; validates the configuration at once. */
   constructor(config: CounterConfiguration<T>) {
     super("counter", config);
     // Chosen once, as prom-client does: without enableExemplars, inc() stays the plain call.
-    if (this.declaration.enableExemplars === true) this.inc = this.#exemplarInc() as never;
+    this.#exemplarCall = this.declaration.enableExemplars === true ? this.#exemplarInc() : null;
     this.declareAtConstruction();
   }
 
@@ -96,7 +99,9 @@ export class Counter<T extends string = string> extends WorkerMetric<T, CounterC
   /** With `enableExemplars: true`: increment the series of `labels` by `value` with an exemplar (prom-client's shape). */
   inc(call: ExemplarCall<T>): void;
   inc(labelsOrValue?: object | number | null, value?: number | null): void {
-    if (isLabels(labelsOrValue)) {
+    // With enableExemplars the call takes one argument, prom-client's exemplar shape or a number.
+    if (this.#exemplarCall !== null) this.#exemplarCall(labelsOrValue as ExemplarCall<T> | number);
+    else if (isLabels(labelsOrValue)) {
       checkCounterValue(this.name, value);
       this.childOfLabels(labelsOrValue).inc(value as number);
     } else {

@@ -1,8 +1,8 @@
 /**
  * Worker-side exemplars: the `inc({ value, labels, exemplarLabels })` and
  * `observe({ value, labels, exemplarLabels })` calls of metrics built with `enableExemplars: true`.
- * The metric installs them in its constructor, as prom-client does, so metrics without exemplars keep
- * their plain calls. An observation with an exemplar is an ordinary record, and its exemplar goes to the
+ * The metric chooses them in its constructor, as prom-client does (by a field, so every metric of a kind
+ * keeps one shape). An observation with an exemplar is an ordinary record, and its exemplar goes to the
  * thread's latest-exemplar table (see {@link exemplarCall}). The call's
  * shape is checked here too ({@link parseExemplarCall}), for summaries, which accept it and export no
  * exemplar.

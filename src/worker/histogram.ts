@@ -18,6 +18,8 @@ export class HistogramChild {
   readonly #relabel: (endLabels: object) => unknown;
   readonly #bounds: Float64Array;
   readonly #metric: string;
+  /** Native histogram settings, or `null` for a classic histogram: chosen by this field, so every child has one shape. */
+  readonly #native: NativeSettings | null;
 
   /** @internal Created by {@link Histogram.labels}. */
   constructor(series: SeriesRef, bounds: Float64Array, native: NativeSettings | null = null) {
@@ -25,13 +27,7 @@ export class HistogramChild {
     this.#bounds = bounds;
     this.#metric = series.metric;
     this.#relabel = series.relabel;
-    // A native histogram's child records both bucket indexes; chosen once, classic children keep observe().
-    if (native !== null) {
-      this.observe = (value: number): void => {
-        if (!Number.isFinite(value)) throwInvalidValue(this.#metric, "a histogram observes finite numbers", value);
-        runtime.writer.record(this.#word0, histogramAux(bounds, native, value), value);
-      };
-    }
+    this.#native = native;
   }
 
   /** @internal Point this child's records at the removed-series id (after `remove()`). */
@@ -43,7 +39,9 @@ export class HistogramChild {
   observe(value: number): void {
     if (!Number.isFinite(value)) throwInvalidValue(this.#metric, "a histogram observes finite numbers", value);
     // The bucket is found here, in the worker, so the main thread only adds: bucket b holds bounds[b-1] < v <= bounds[b].
-    runtime.writer.record(this.#word0, bucketIndex(this.#bounds, value), value);
+    // A native histogram's record carries both bucket indexes.
+    const native = this.#native;
+    runtime.writer.record(this.#word0, native === null ? bucketIndex(this.#bounds, value) : histogramAux(this.#bounds, native, value), value);
   }
 
   /**
@@ -76,8 +74,8 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
     this.buckets = this.declaration.buckets ?? [];
     this.#bounds = Float64Array.from(this.buckets);
     this.#native = nativeSettingsOf(this.declaration);
-    // Chosen once, as prom-client does: without enableExemplars, observe() stays the plain call.
-    if (this.declaration.enableExemplars === true) this.observe = this.#exemplarObserve() as never;
+    // Chosen once, by a field (every histogram keeps one shape): with enableExemplars, observe() takes the exemplar call.
+    if (this.declaration.enableExemplars === true) this.useExemplarObserve(this.#exemplarObserve() as (arg: unknown) => void);
     this.declareAtConstruction();
   }
 

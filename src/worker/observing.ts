@@ -15,6 +15,9 @@ export interface ObservingChild {
 
 /** Base class of {@link Histogram} and {@link Summary}. */
 export abstract class ObservingMetric<T extends string, Child extends ObservingChild> extends WorkerMetric<T, Child> {
+  /** `observe()` of a metric with `enableExemplars`, or `null`: a field, so every metric of a kind has one shape. */
+  #exemplarObserve: ((arg: unknown) => void) | null = null;
+
   /** Validate `config`. */
   protected constructor(type: MetricType, config: object) {
     super(type, config);
@@ -29,13 +32,20 @@ export abstract class ObservingMetric<T extends string, Child extends ObservingC
   /** With `enableExemplars: true`: observe `value` in the series of `labels`, with an exemplar (histograms export it). */
   observe(call: { value: number; labels?: LabelValues<T>; exemplarLabels?: Record<string, string | number> }): void;
   observe(labelsOrValue: object | number, value?: number): void {
-    if (isLabels(labelsOrValue)) this.#observe(labelsOrValue, value);
+    // With enableExemplars the call takes one argument, prom-client's exemplar shape or a number.
+    if (this.#exemplarObserve !== null) this.#exemplarObserve(labelsOrValue);
+    else if (isLabels(labelsOrValue)) this.#observe(labelsOrValue, value);
     else this.childOfLabels(undefined).observe(labelsOrValue);
+  }
+
+  /** Make `observe()` take the exemplar call shape with `observe`; called once, in the constructor. */
+  protected useExemplarObserve(observe: (arg: unknown) => void): void {
+    this.#exemplarObserve = observe;
   }
 
   /**
    * `observe()` in prom-client's exemplar shape, recording the value only: for metrics that accept the
-   * shape but export no exemplar (summaries with `enableExemplars`). Histograms install their own.
+   * shape but export no exemplar (summaries with `enableExemplars`). Histograms give their own.
    */
   protected observeExemplarShape(arg: unknown): void {
     if (!isLabels(arg)) return this.childOfLabels(undefined).observe(arg as number);

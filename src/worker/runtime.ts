@@ -16,17 +16,10 @@ import {
   kSlotHighWaterWord,
   kSlotState,
   kSlotThreadId,
-  kLateDropsWord,
-  kUnslottedDropsWord,
 } from "../shared/transport/layout.js";
 import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/model/limits.js";
 import { SlotWriter, type PublishPoint } from "../shared/transport/slot-writer.js";
 import { ExemplarTableWriter } from "../shared/transport/exemplar-table.js";
-
-/** The one call metrics make per observation. */
-export interface RecordWriter {
-  record(word0: number, aux: number, value: number): void;
-}
 
 const NOT_CONNECTED_MESSAGE =
   "prom-threads: this thread is not connected to a MetricsHub. Pass hub.workerData as (or spread it into) " +
@@ -39,8 +32,12 @@ export interface RuntimeTestHooks {
 }
 
 class Runtime {
-  /** The writer every metric records through; replaced when the thread connects. */
-  writer: RecordWriter;
+  /**
+   * The writer every metric records through, one object for the thread's whole life (not connected yet,
+   * attached to a slot, slotless, exited), so every call site that records sees one shape.
+   */
+  readonly writer: SlotWriter;
+  /** The writer while it owns a slot. */
   #ring: SlotWriter | undefined;
   /** This thread's latest-exemplar table, while it owns a slot. */
   exemplarTable: ExemplarTableWriter | undefined;
@@ -55,17 +52,10 @@ class Runtime {
   #testHooks: RuntimeTestHooks = {};
 
   constructor() {
-    const runtime = this;
-    this.writer = {
-      record(word0: number, aux: number, value: number): void {
-        // First record of a thread that has not connected yet: try workerData once, then fail loudly.
-        if (runtime.#tryWorkerData()) {
-          runtime.writer.record(word0, aux, value);
-          return;
-        }
-        throw new ConnectionError(ErrorCodes.NOT_CONNECTED, NOT_CONNECTED_MESSAGE);
-      },
-    };
+    this.writer = new SlotWriter(undefined, () => {
+      // First record of a thread that has not connected yet: try workerData once, then fail loudly.
+      if (!this.#tryWorkerData()) throw new ConnectionError(ErrorCodes.NOT_CONNECTED, NOT_CONNECTED_MESSAGE);
+    });
   }
 
   /** Whether this thread writes to a hub (or at least found one and counts its drops there). */
@@ -169,17 +159,14 @@ class Runtime {
     this.#ringCapacity = layout.ringCapacity;
     const slot = claimSlot(words, layout, handle.slots);
     if (slot < 0) {
-      this.writer = {
-        record(): void {
-          // Why Atomics.add: every slotless worker of the hub counts into this one word.
-          Atomics.add(words, kUnslottedDropsWord, 1);
-        },
-      };
+      // Every record is counted as dropped in the control buffer (kUnslottedDropsWord).
+      this.writer.attachSlotless(handle.buffer);
       this.#pending = [];
       return;
     }
     this.#slot = slot;
-    const ring = new SlotWriter({
+    const ring = this.writer;
+    ring.attach({
       control: handle.buffer,
       headerByte: layout.ringHeaderByte(slot),
       data: handle.slots[slot] as SharedArrayBuffer,
@@ -192,7 +179,6 @@ class Runtime {
     });
     this.#ring = ring;
     this.exemplarTable = new ExemplarTableWriter(handle.exemplarTables[slot] as SharedArrayBuffer);
-    this.writer = ring;
     for (const { word0, payload } of this.#pending) ring.declare(word0, payload);
     this.#pending = [];
     const stateWord = layout.slotWord(slot) + kSlotState;
@@ -205,15 +191,11 @@ class Runtime {
       Atomics.store(words, stateWord, SLOT_EXITED);
       // From here on the ring is not ours: the hub may hand it to another thread at once. Exit listeners
       // registered after this one may still record; those records are counted as lost, never written.
+      // Later records are counted in the control buffer (kLateDropsWord).
       this.#ring = undefined;
       // Exemplars made later travel through the ring path, which writes nothing from here on.
       this.exemplarTable = undefined;
-      this.writer = {
-        record(): void {
-          // Why Atomics.add: every exiting thread of the hub counts into this one word.
-          Atomics.add(words, kLateDropsWord, 1);
-        },
-      };
+      ring.detach();
     });
   }
 }

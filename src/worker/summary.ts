@@ -55,8 +55,8 @@ export class Summary<T extends string = string> extends ObservingMetric<T, Summa
   /** Declare a summary; validates the configuration at once. */
   constructor(config: SummaryConfiguration<T>) {
     super("summary", config);
-    // Chosen once, as prom-client does: the exemplar call shape only with enableExemplars.
-    if (config.enableExemplars === true) this.observe = this.observeExemplarShape as never;
+    // Chosen once, by a field (every summary keeps one shape): the exemplar call shape only with enableExemplars.
+    if (config.enableExemplars === true) this.useExemplarObserve((arg) => this.observeExemplarShape(arg));
     this.declareAtConstruction();
   }
 

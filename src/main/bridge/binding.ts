@@ -63,21 +63,73 @@ export class CounterSeries {
 /**
  * A histogram's accumulated buckets (not cumulative; the last is `+Inf`) and sum for one label set; the
  * sum is -0 until its first record or `zero()` (see {@link isRecorded}).
+ *
+ * The numbers live in `counts`, a Float64Array its histogram shares among many series (see
+ * {@link HistogramCounts}): `bucketCount + 1` bucket counts from `base`, then the sum. The drain adds to
+ * them through the {@link Binding} without reaching this object, and neighbouring series share cache lines.
  */
 export class HistogramSeries {
+  /** The bucket counts, a view of {@link counts}. */
   readonly buckets: Float64Array;
-  sum: number;
+  /** The array that holds this series' counts and sum. */
+  readonly counts: Float64Array;
+  /** Index of this series' first bucket count in {@link counts}. */
+  readonly base: number;
   /** The latest exemplar per bucket, for histograms with `enableExemplars`; created at the first one. */
   exemplars: Array<ExemplarValue | undefined> | undefined = undefined;
   /** When the hub first saw this series, or its last reset: seconds since the epoch. */
   created: number = createdNow();
+  readonly #sumIndex: number;
   constructor(
     readonly labels: SeriesLabels,
     bucketCount: number,
     recorded: boolean,
+    place: HistogramCounts = new HistogramCounts(bucketCount),
   ) {
-    this.buckets = new Float64Array(bucketCount + 1);
+    const { counts, base } = place.take();
+    this.counts = counts;
+    this.base = base;
+    this.buckets = counts.subarray(base, base + bucketCount + 1);
+    this.#sumIndex = base + bucketCount + 1;
     this.sum = recorded ? 0 : -0;
+  }
+
+  /** The sum of the observations. */
+  get sum(): number {
+    return this.counts[this.#sumIndex] as number;
+  }
+
+  set sum(value: number) {
+    this.counts[this.#sumIndex] = value;
+  }
+}
+
+/** Most series one block of {@link HistogramCounts} holds. */
+const kSeriesPerBlock = 256;
+
+/**
+ * Room for the counts of one histogram's series, in blocks of up to 256 series (the first blocks smaller,
+ * doubling), each series `bucketCount + 2` numbers: its bucket counts, then its sum. Series never move.
+ */
+export class HistogramCounts {
+  readonly #stride: number;
+  #block = new Float64Array(0);
+  #blockSeries = 0;
+  #used = 0;
+
+  /** Room for series of `bucketCount` bounds (plus `+Inf`). */
+  constructor(bucketCount: number) {
+    this.#stride = bucketCount + 2;
+  }
+
+  /** Where the next series keeps its numbers. */
+  take(): { counts: Float64Array; base: number } {
+    if (this.#used === this.#blockSeries) {
+      this.#blockSeries = Math.min(kSeriesPerBlock, Math.max(4, this.#blockSeries * 2));
+      this.#block = new Float64Array(this.#blockSeries * this.#stride);
+      this.#used = 0;
+    }
+    return { counts: this.#block, base: this.#used++ * this.#stride };
   }
 }
 
@@ -106,14 +158,25 @@ export interface SummaryTarget {
   observe(value: number): void;
 }
 
-/** A worker-local series id resolved to its main-thread target. */
+/** No counts: the {@link Binding.counts} of every binding that is not a classic histogram's. */
+const NO_COUNTS = new Float64Array(0);
+
+/** A worker-local series id resolved to its main-thread target. Every binding has the same shape. */
 export class Binding {
+  /** For classic histograms: the array that holds the series' counts and sum (the drain adds there directly). */
+  readonly counts: Float64Array;
+  /** For classic histograms: index of the series' first bucket count in {@link counts}; its sum is at `base + maxAux + 1`. */
+  readonly base: number;
   constructor(
     readonly kind: number,
     readonly target: CounterSeries | GaugeContribution | HistogramSeries | SummaryTarget | null,
     /** For histograms: index of the `+Inf` bucket; the highest bucket index a record may carry. */
     readonly maxAux: number = 0,
-  ) {}
+  ) {
+    const classic = kind === KIND_HISTOGRAM && target instanceof HistogramSeries;
+    this.counts = classic ? target.counts : NO_COUNTS;
+    this.base = classic ? target.base : 0;
+  }
 }
 
 /** The binding of every series of a rejected metric. */

@@ -6,7 +6,7 @@ import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/model/series-key.js";
 import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
 import { schemaForFactor } from "../../shared/model/native-histogram.js";
-import { Binding, HistogramSeries, KIND_HISTOGRAM, KIND_NATIVE_HISTOGRAM, createdNow, isRecorded, type SeriesLabels } from "./binding.js";
+import { Binding, HistogramCounts, HistogramSeries, KIND_HISTOGRAM, KIND_NATIVE_HISTOGRAM, createdNow, isRecorded, type SeriesLabels } from "./binding.js";
 import { BridgeMetric, CreatedSample } from "./bridge-metric.js";
 import { NativeHistogramSeries } from "./native-buckets.js";
 
@@ -19,12 +19,15 @@ export class BridgeHistogram extends BridgeMetric {
   readonly #bounds: readonly number[];
   /** One `{ le }` labels object per bucket, `+Inf` last, shared by every series and every scrape. */
   readonly #leLabels: ReadonlyArray<{ le: number | string }>;
+  /** Where the series keep their counts: side by side, so the drain's adds stay in few cache lines. */
+  readonly #counts: HistogramCounts;
 
   /** Create the histogram for `declaration`. */
   constructor(declaration: MetricDeclaration, beforeCollect: () => void) {
     super(declaration, beforeCollect);
     this.#bounds = declaration.buckets ?? [];
     this.#leLabels = [...this.#bounds.map((le) => ({ le })), { le: "+Inf" }];
+    this.#counts = new HistogramCounts(this.#bounds.length);
   }
 
   /** Return the binding of a label set; every worker's series with these values shares it. */
@@ -43,9 +46,9 @@ export class BridgeHistogram extends BridgeMetric {
     const n = this.#bounds.length;
     const d = this.declaration;
     // An unlabelled series is exported from construction, as prom-client does; others from their first record.
-    if (d.nativeHistogramBucketFactor === undefined) return new Binding(KIND_HISTOGRAM, new HistogramSeries(labels, n, this.unlabelled), n);
+    if (d.nativeHistogramBucketFactor === undefined) return new Binding(KIND_HISTOGRAM, new HistogramSeries(labels, n, this.unlabelled, this.#counts), n);
     const schema = schemaForFactor(d.nativeHistogramBucketFactor);
-    const series = new NativeHistogramSeries(labels, n, this.unlabelled, schema, d.nativeHistogramZeroThreshold ?? 0, d.nativeHistogramMaxBucketNumber ?? 0);
+    const series = new NativeHistogramSeries(labels, n, this.unlabelled, schema, d.nativeHistogramZeroThreshold ?? 0, d.nativeHistogramMaxBucketNumber ?? 0, this.#counts);
     return new Binding(KIND_NATIVE_HISTOGRAM, series, n);
   }
 

@@ -12,7 +12,7 @@ import {
   NATIVE_ZERO_BUCKET,
   nativeIndexOfAux,
 } from "../../shared/model/native-histogram.js";
-import { HistogramSeries, type SeriesLabels } from "./binding.js";
+import { HistogramSeries, type HistogramCounts, type SeriesLabels } from "./binding.js";
 
 /** A run of consecutive buckets in the exposition: `offset` from the end of the previous run. */
 export interface BucketSpan {
@@ -172,8 +172,8 @@ export class NativeHistogramSeries extends HistogramSeries {
   readonly sourceSchema: number;
 
   /** Create an empty series. */
-  constructor(labels: SeriesLabels, bucketCount: number, recorded: boolean, schema: number, zeroThreshold: number, maxBuckets: number) {
-    super(labels, bucketCount, recorded);
+  constructor(labels: SeriesLabels, bucketCount: number, recorded: boolean, schema: number, zeroThreshold: number, maxBuckets: number, place?: HistogramCounts) {
+    super(labels, bucketCount, recorded, place);
     this.sourceSchema = schema;
     this.native = new NativeBuckets(schema, zeroThreshold, maxBuckets);
   }

@@ -10,12 +10,17 @@
 import { kOverflowGrowBytes, kOverflowRead, kOverflowWrite, kRecordBytes, kRecordWords } from "./layout.js";
 import { advanceOverflowIndex, nextOverflowIndex, overflowFill, overflowPosition } from "./overflow-index.js";
 
+/** Records the overflow's hot path writes between two looks at the hub, once the overflow is past its pressure mark. */
+const kPressureStride = 1024;
+
 /**
  * Write records into one slot's overflow. Used by exactly one thread: the worker that owns the slot.
  *
  * @example
  * const overflow = new OverflowWriter(header, data, layout.overflowDataByte, layout.overflowCapacity);
  * if (overflow.free() > 0 && overflow.writeRecord(word0, aux, value)) overflow.publish();
+ * overflow.relimit(pressureFill, maxFill);
+ * overflow.append(word0, aux, value); // false: go the long way
  */
 export class OverflowWriter {
   readonly #header: Uint32Array;
@@ -31,6 +36,10 @@ export class OverflowWriter {
   #write: number;
   /** Last read index seen; may be stale (older), which only makes the overflow look fuller than it is. */
   #readSeen: number;
+  /** Twice the capacity: where indices start again at 0. */
+  readonly #wrap: number;
+  /** The write index at which {@link append} stops; see {@link relimit}. */
+  #appendLimit: number;
 
   /**
    * Open the overflow of a slot: `header` is the slot's ring header (both lines), `data` its data buffer,
@@ -49,6 +58,9 @@ export class OverflowWriter {
     // The hub set both indices before the slot was handed out; acquire loads make sure we see its values.
     this.#write = Atomics.load(header, kOverflowWrite);
     this.#readSeen = Atomics.load(header, kOverflowRead);
+    this.#wrap = 2 * capacity;
+    // Nothing goes the fast way until the writer sets a limit.
+    this.#appendLimit = this.#write;
   }
 
   /** Records the overflow holds, declarations included. */
@@ -107,28 +119,43 @@ export class OverflowWriter {
   }
 
   /**
-   * The overflow's hot path, in one function: while the hub has not read everything written (so the
-   * writer must stay here) and fewer than `maxFill` records wait, write one record and publish it, if its
-   * position exists already (the buffer needs no growing).
-   * @returns `false` when nothing was written: the overflow was read empty, holds `maxFill` records or
-   * more, or must grow. The caller then goes the long way ({@link refreshRead}, {@link writeRecord}).
+   * The overflow's hot path: one comparison with a cached limit, one load of the hub's read index, three
+   * plain stores and one `Atomics.store`, as in the ring. Writes and publishes one record while the hub
+   * has not read everything written (so the writer must stay here) and the write index has not reached
+   * the limit set by {@link relimit}.
+   * @returns `false` when nothing was written: the overflow was read empty, or the limit is reached (the
+   * fill may have reached its pressure mark, or the buffer must grow). The caller then goes the long way.
    */
-  tryAppend(word0: number, aux: number, value: number, maxFill: number): boolean {
-    // Acquire: once we see the reader's index, the reader is done with every record before it.
-    const read = Atomics.load(this.#header, kOverflowRead);
-    this.#readSeen = read;
+  append(word0: number, aux: number, value: number): boolean {
     const write = this.#write;
-    if (read === write || overflowFill(write, read, this.#capacity) >= maxFill) return false;
-    const position = overflowPosition(write, this.#capacity);
-    if (position >= this.#grown) return false;
-    const i = position * kRecordWords;
+    // Acquire load of the hub's read index: equal to ours means it read everything, and the writer must
+    // go back to its ring (the long way). The hub stores it once per drain, so the line is mostly cached.
+    if (write === this.#appendLimit || Atomics.load(this.#header, kOverflowRead) === write) return false;
+    const i = (write >= this.#capacity ? write - this.#capacity : write) * kRecordWords;
     this.#u32[i] = word0;
     this.#u32[i + 1] = aux;
     this.#f64[(i >>> 1) + 1] = value;
-    this.#write = nextOverflowIndex(write, this.#capacity);
+    this.#write = write + 1 === this.#wrap ? 0 : write + 1;
     // Release: the record's stores above are visible to a reader that loads the new index.
     Atomics.store(this.#header, kOverflowWrite, this.#write);
     return true;
+  }
+
+  /**
+   * Set the write index at which {@link append} stops: where the fill would reach `pressureFill` (the
+   * writer wakes the hub there); past that mark, every {@link kPressureStride} records (the writer wakes
+   * the hub again if it drained meanwhile) and at `maxFill`; and where the buffer must grow, whichever
+   * comes first. The fill is as of the last read index seen, which may be stale: then it stops early,
+   * never late.
+   */
+  relimit(pressureFill: number, maxFill: number): void {
+    const fill = this.fill();
+    const position = overflowPosition(this.#write, this.#capacity);
+    // Positions up to the end of what is grown exist; a fully grown overflow wraps around to position 0.
+    const grownRoom = this.#grown === this.#capacity ? this.#capacity : Math.max(0, this.#grown - position);
+    const fillRoom = fill < pressureFill ? pressureFill - fill : Math.min(kPressureStride, maxFill - fill);
+    const room = Math.max(0, Math.min(fillRoom, grownRoom));
+    this.#appendLimit = advanceOverflowIndex(this.#write, room, this.#capacity);
   }
 
   /**

@@ -16,7 +16,18 @@
  * is written, observations are dropped and counted, so no record that depends on it is published before it.
  * @module
  */
-import { kDoorbellWord, kDroppedFull, kReadIndex, kRecordBytes, kRecordWords, kRingHeaderWords, kWriteIndex, overflowDataByte } from "./layout.js";
+import {
+  kDoorbellWord,
+  kDroppedFull,
+  kLateDropsWord,
+  kReadIndex,
+  kRecordBytes,
+  kRecordWords,
+  kRingHeaderWords,
+  kUnslottedDropsWord,
+  kWriteIndex,
+  overflowDataByte,
+} from "./layout.js";
 import { OverflowWriter } from "./overflow-writer.js";
 
 /** Where a slot lives and how it behaves; built by the worker runtime from the hub handle. */
@@ -48,29 +59,53 @@ export interface SlotWriterOptions {
 /** Where a test hook runs: see {@link SlotWriterOptions.beforePublish}. */
 export type PublishPoint = "record" | "declare" | "overflow";
 
+// The states of a writer over its thread's life. Only an attached writer has a ring; in every other state
+// the limit equals the write index, so every record takes the slow path, which acts on the state.
+/** Not connected to a hub yet: a record asks the thread to connect (see the constructor's `notConnected`). */
+const kNotConnected = 0;
+/** Writing its slot's ring and overflow. */
+const kAttached = 1;
+/** Connected, but every slot was taken: records are counted as dropped in the hub's control buffer. */
+const kSlotless = 2;
+/** The thread gave its slot back on its way out: records made later are counted as lost. */
+const kExited = 3;
+
+/** Placeholders for the views of a writer that has no slot (yet): every field keeps one type for life. */
+const kNoBuffer = new SharedArrayBuffer(kRingHeaderWords * 4);
+
 /**
  * Write records into one slot. Used by exactly one thread: the worker that owns the slot.
+ *
+ * One writer serves a thread for its whole life, so the call site of every metric sees one object of one
+ * shape: before it connects (a record asks the thread to connect), attached to a slot, without a slot, and
+ * after the thread gave its slot back. States other than attached sit behind the hot path's one
+ * comparison: their limit is their write index, so their records take the slow path.
  *
  * @example
  * const writer = new SlotWriter({ control, headerByte, data, capacity: 65536, overflowCapacity, overflowLimit });
  * writer.record(packWord0(OP_ADD, seriesId), 0, 1);
  */
 export class SlotWriter {
-  readonly #header: Uint32Array;
-  readonly #control: Int32Array;
-  readonly #u32: Uint32Array;
-  readonly #f64: Float64Array;
-  readonly #u8: Uint8Array;
-  readonly #capacity: number;
-  readonly #mask: number;
-  readonly #highWater: number;
-  readonly #overflowLimit: number;
-  readonly #overflow: OverflowWriter;
-  readonly #beforePublish: ((point: PublishPoint) => void) | undefined;
+  #state = kNotConnected;
+  /** Called by a record made before the thread connected: connects this writer (see {@link attach}) or throws. */
+  readonly #notConnected: () => void;
+  #header: Uint32Array;
+  #control: Int32Array;
+  /** The whole control buffer, for the drop counters of slotless and exited threads. */
+  #controlWords: Uint32Array;
+  #u32: Uint32Array;
+  #f64: Float64Array;
+  #u8: Uint8Array;
+  #capacity = 0;
+  #mask = 0;
+  #highWater = 0;
+  #overflowLimit = 0;
+  #overflow: OverflowWriter;
+  #beforePublish: ((point: PublishPoint) => void) | undefined = undefined;
   /** Next write index; this thread is its only writer, so the local copy is always current. */
-  #write: number;
+  #write = 0;
   /** Last read index seen; may be stale (older), which only makes the ring look fuller than it is. */
-  #readSeen: number;
+  #readSeen = 0;
   /**
    * The write index at which the next record must take the slow path: where the ring passes half full
    * (wake the hub), where it would be full, or the write index itself while every record takes the slow
@@ -79,23 +114,46 @@ export class SlotWriter {
   #limit = 0;
   /** Whether records go to the overflow: it holds records the hub has not read yet, as far as we know. */
   #inOverflow = false;
+  /**
+   * Whether a record at the limit tries the overflow's hot path first ({@link OverflowWriter.append}): in
+   * the overflow, no declaration waiting, no test hook. Kept by {@link #relimit}.
+   */
+  #overflowFast = false;
   #doorbellRung = false;
   /** Overflow fill from which a record wakes the hub again (once per drain it sees). */
-  readonly #overflowHighWater: number;
+  #overflowHighWater = 1;
   /** The overflow read index when the doorbell last rang for overflow pressure. */
   #overflowReadRung = -1;
-  #dropped: number;
-  readonly #maxWaitMs: number;
+  #dropped = 0;
+  #maxWaitMs = 0;
   /** Milliseconds this writer may still wait before the hub makes progress; refilled by progress. */
-  #waitLeftMs: number;
+  #waitLeftMs = 0;
   /** Declarations that found ring and overflow full, in order; written before anything else. */
   #waiting: Array<{ word0: number; payload: Uint8Array }> = [];
 
-  /** Open the slot described by `options`, continuing from the indices stored in its header. */
-  constructor(options: SlotWriterOptions) {
+  /**
+   * Open the slot described by `options`, continuing from the indices stored in its header; without
+   * `options`, a writer not connected yet, whose first record calls `notConnected` (which connects it
+   * with {@link attach}, or throws).
+   */
+  constructor(options?: SlotWriterOptions, notConnected: () => void = () => {}) {
+    this.#notConnected = notConnected;
+    this.#header = new Uint32Array(kNoBuffer);
+    this.#control = new Int32Array(kNoBuffer);
+    this.#controlWords = new Uint32Array(kNoBuffer);
+    this.#u32 = new Uint32Array(kNoBuffer, 0, 0);
+    this.#f64 = new Float64Array(kNoBuffer, 0, 0);
+    this.#u8 = new Uint8Array(kNoBuffer, 0, 0);
+    this.#overflow = new OverflowWriter(this.#header, kNoBuffer, kNoBuffer.byteLength, 0);
+    if (options !== undefined) this.attach(options);
+  }
+
+  /** Write into the slot described by `options` from now on (a writer that was not connected yet). */
+  attach(options: SlotWriterOptions): void {
     const { control, headerByte, data, capacity } = options;
     this.#header = new Uint32Array(control, headerByte, kRingHeaderWords);
     this.#control = new Int32Array(control, 0, kDoorbellWord + 1);
+    this.#controlWords = new Uint32Array(control);
     // Fixed-length views over the ring: element access on them is as fast as on any SharedArrayBuffer.
     this.#u32 = new Uint32Array(data, 0, capacity * kRecordWords);
     this.#f64 = new Float64Array(data, 0, capacity * 2);
@@ -108,16 +166,36 @@ export class SlotWriter {
     this.#maxWaitMs = options.maxWaitMs ?? 0;
     this.#waitLeftMs = this.#maxWaitMs;
     this.#overflow = new OverflowWriter(this.#header, data, overflowDataByte(capacity), options.overflowCapacity);
+    // With the test hook every record takes the slow path (see #slow), which calls it.
     this.#beforePublish = options.beforePublish;
     // The hub set both indices before the slot was handed out; acquire loads make sure we see its values.
     this.#write = Atomics.load(this.#header, kWriteIndex);
     this.#readSeen = Atomics.load(this.#header, kReadIndex);
     // The running drop count continues from the header too (the hub resets it to 0 for each new owner).
     this.#dropped = Atomics.load(this.#header, kDroppedFull);
+    this.#state = kAttached;
     // The hub hands a slot out with an empty overflow; a fresh start is in the ring.
     this.#relimit();
-    // Chosen at setup, not per call: with the test hook every record takes the slow path, which calls it.
-    if (this.#beforePublish !== undefined) this.record = (w0, aux, value) => this.#recordSlow(w0, aux, value);
+  }
+
+  /**
+   * The thread is connected to the hub whose control buffer is `control`, but got no slot: from now on
+   * every record is counted there as dropped, and written nowhere.
+   */
+  attachSlotless(control: SharedArrayBuffer): void {
+    this.#controlWords = new Uint32Array(control);
+    this.#state = kSlotless;
+    this.#relimit();
+  }
+
+  /**
+   * The thread gave its slot back (it is exiting): from now on every record is counted as lost in the
+   * control buffer, and written nowhere; the slot may belong to another thread already.
+   */
+  detach(): void {
+    this.#state = kExited;
+    this.#waiting = [];
+    this.#relimit();
   }
 
   /** Observation records dropped so far because ring and overflow were full. */
@@ -138,7 +216,8 @@ export class SlotWriter {
     const w = this.#write;
     // The one test of the hot path: the ring passes half full, would be full, or the overflow is in use.
     if (w === this.#limit) {
-      this.#recordSlow(word0, aux, value);
+      // In the overflow, its own hot path: a comparison with its own limit, a load and four stores.
+      if (!this.#overflowFast || !this.#overflow.append(word0, aux, value)) this.#recordSlow(word0, aux, value);
       return;
     }
     const i = (w & this.#mask) * kRecordWords;
@@ -193,7 +272,11 @@ export class SlotWriter {
    * index seen or the slow flag outside the hot path ends here.
    */
   #relimit(): void {
-    if (this.#slow) {
+    this.#overflowFast = this.#state === kAttached && this.#inOverflow && this.#waiting.length === 0 && this.#beforePublish === undefined;
+    // The overflow's hot path stops where its fill reaches the mark at which the hub is woken, past it now
+    // and then to wake the hub again, and at the bound.
+    if (this.#overflowFast) this.#overflow.relimit(this.#overflowHighWater, this.#overflowLimit);
+    if (this.#state !== kAttached || this.#slow) {
       // Every record takes the slow path: the write index stays put while records go to the overflow.
       this.#limit = this.#write;
       return;
@@ -204,10 +287,8 @@ export class SlotWriter {
   }
 
   #recordSlow(word0: number, aux: number, value: number): void {
-    // The overflow's own hot path: it holds unread records (so the order keeps us there), it is less than
-    // half way to its bound (no pressure to signal), no declaration waits, no test hook runs. Anything
-    // else (read empty, pressure, growth) goes the long way below.
-    if (this.#inOverflow && this.#waiting.length === 0 && this.#beforePublish === undefined && this.#overflow.tryAppend(word0, aux, value, this.#overflowHighWater)) {
+    if (this.#state !== kAttached) {
+      this.#recordUnattached(word0, aux, value);
       return;
     }
     if (this.#waiting.length !== 0 && !this.flush()) {
@@ -247,6 +328,26 @@ export class SlotWriter {
     this.#beforePublish?.("overflow");
     overflow.publish();
     if (!this.#inOverflow) this.#enterOverflow();
+    // A new limit for the overflow's hot path, from the read index this path loaded.
+    else this.#relimit();
+  }
+
+  /** A record of a writer without a slot: connect first, or count it where the hub reads it. */
+  #recordUnattached(word0: number, aux: number, value: number): void {
+    switch (this.#state) {
+      case kNotConnected:
+        // First record of a thread that has not connected yet: the thread connects (or throws).
+        this.#notConnected();
+        if (this.#state !== kNotConnected) this.record(word0, aux, value);
+        return;
+      case kSlotless:
+        // Why Atomics.add: every slotless worker of the hub counts into this one word.
+        Atomics.add(this.#controlWords, kUnslottedDropsWord, 1);
+        return;
+      default:
+        // Why Atomics.add: every exiting thread of the hub counts into this one word.
+        Atomics.add(this.#controlWords, kLateDropsWord, 1);
+    }
   }
 
   /**
