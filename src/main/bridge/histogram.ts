@@ -61,6 +61,7 @@ export class BridgeHistogram extends BridgeMetric {
     const values: MetricValue<string>[] = [];
     const bucketName = `${this.name}_bucket`;
     const n = this.#bounds.length;
+    const infWithout = this.declaration.enableExemplars === true ? undefined : null;
     for (const { target } of this.#series.values()) {
       const series = target as HistogramSeries;
       if (!exported(series)) continue;
@@ -69,8 +70,9 @@ export class BridgeHistogram extends BridgeMetric {
       for (let i = 0; i <= n; i++) {
         cumulative += series.buckets[i] as number;
         const labels = { le: i < n ? (this.#bounds[i] as number) : "+Inf", ...series.labels };
-        // `exemplar: null` on buckets without one, as prom-client's getMetricsAsJSON() shows them.
-        const exemplar = exemplars?.[i] ?? null;
+        // On buckets without one, what prom-client's getMetricsAsJSON() shows: `null`, except on `+Inf`
+        // of a histogram with enableExemplars, whose exemplar prom-client leaves undefined.
+        const exemplar = exemplars?.[i] ?? (i === n ? infWithout : null);
         values.push({ labels, value: cumulative, metricName: bucketName, exemplar } as MetricValue<string>);
       }
       values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` } as MetricValue<string>);
