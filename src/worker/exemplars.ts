@@ -76,7 +76,11 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
     const child = target.child(labels);
     const id = seriesIdOf(child as object);
     if (id === undefined) return;
-    if (table === undefined && (table = runtime.exemplarTable) !== undefined) encoded = table.encode(exemplarLabels);
+    // Resolving the child may have connected this thread just now.
+    if (table === undefined) {
+      table = runtime.exemplarTable;
+      if (table !== undefined) encoded = table.encode(exemplarLabels);
+    }
     if (encoded === ENCODED && table !== undefined) {
       const entry = table.entryOf(id, target.slots);
       if (entry >= 0) {

@@ -44,9 +44,6 @@ export const TOO_LONG = 1;
 /** A label name, a value or the total length is not valid: validate it to throw the precise error. */
 export const INVALID = 2;
 
-/** OpenMetrics: the label names and values of an exemplar together hold at most 128 characters. */
-const kMaxChars = 128;
-
 /** Label names seen valid, so a name is checked once per thread, not per exemplar. */
 const validNames = new Set<string>();
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
@@ -203,9 +200,9 @@ export class ExemplarTableWriter {
       Atomics.store(words, at + kExVersion, version + 1);
     }
     Atomics.store(words, kExemplarGenerationWord, ++this.#generation);
-    let runs = this.#free.get(count);
-    if (runs === undefined) this.#free.set(count, (runs = []));
-    runs.push(base);
+    const runs = this.#free.get(count);
+    if (runs === undefined) this.#free.set(count, [base]);
+    else runs.push(base);
   }
 
   #allocate(seriesId: number, count: number): number {

@@ -235,8 +235,8 @@ export class Layout {
  * └──────────────────────────────────────────────────────────────────────────────┘
  * ```
  */
-/** Bytes of an exemplar table's header line. */
-export const kExemplarHeaderBytes = kCacheLineBytes;
+/** Bytes of an exemplar table's header: one cache line ({@link kCacheLineBytes}). */
+export const kExemplarHeaderBytes = 64;
 /** Word index, in an exemplar table, of the number of entries the owner grew and zeroed (published last). */
 export const kExemplarEntriesWord = 0;
 /** Word index, in an exemplar table, of the generation: the owner stores a new value after every write. */
