@@ -124,12 +124,15 @@ export class SlotDrain implements RecordSink {
   /** The slot's latest-exemplar table. */
   readonly #exemplars: ExemplarTableReader | undefined;
   /** Keeps one exemplar read from the table on the series and bucket it names. */
-  readonly #keepTableExemplar = (exemplar: TableExemplar): void => {
+  readonly #keepTableExemplar = (exemplar: TableExemplar): boolean => {
     const binding = this.#bindings[exemplar.seriesId];
-    // A series declared, not removed and not rejected: the table is read after the ring, so its
-    // declaration was applied already.
-    if (binding === undefined || binding === REMOVED || binding === REJECTED) return;
-    keepExemplarAt(binding, exemplar.bucket, { labelSet: exemplar.labels, value: exemplar.value, timestamp: exemplar.timestampMs / 1000 });
+    // Not declared yet: a drain with a budget may have left the series' declaration in the ring. The
+    // entry is read again at the next drain.
+    if (binding === undefined) return false;
+    if (binding !== REMOVED && binding !== REJECTED) {
+      keepExemplarAt(binding, exemplar.bucket, { labelSet: exemplar.labels, value: exemplar.value, timestamp: exemplar.timestampMs / 1000 });
+    }
+    return true;
   };
 
   /** Create the drain state of one slot, read by `reader` (and its exemplar table), applied through `context`. */
@@ -159,7 +162,8 @@ export class SlotDrain implements RecordSink {
       this.#applied = 0;
       this.#reader.drain(this, budget);
       this.#tally.drained += this.#applied;
-      // After the ring: every series an entry names was declared by a record the ring held before it.
+      // After the ring: a series an entry names was declared by a record the ring held before it (read
+      // now, unless a budget left it for the next drain).
       this.#exemplars?.read(this.#keepTableExemplar);
     }
     if (this.#malformedPending > 0) this.#reportMalformed(false);

@@ -28,7 +28,7 @@ describe("the latest-exemplar table", () => {
     const reader = new ExemplarTableReader(buffer);
     const latest = new Map<string, TableExemplar>();
     let reads = 0;
-    const visit = (e: TableExemplar): void => {
+    const visit = (e: TableExemplar): boolean => {
       consistent(e, series);
       const key = `${e.seriesId}/${e.bucket}`;
       const before = latest.get(key);
@@ -36,6 +36,7 @@ describe("the latest-exemplar table", () => {
       if (before !== undefined) expect(e.value).toBeGreaterThanOrEqual(before.value);
       latest.set(key, e);
       reads++;
+      return true;
     };
     const worker = startWorker("exemplar-table-writer.mjs", { workerData: { table: buffer, writes, series } });
     const done = nextMessage(worker);
@@ -70,14 +71,23 @@ describe("the latest-exemplar table", () => {
     const entry = writer.entryOf(7, 2);
     writer.commit(entry + 1, 7, 1, 0.5, 1000, first);
     const seen: TableExemplar[] = [];
-    reader.read((e) => seen.push(e));
+    reader.read((e) => seen.push(e) > 0);
     expect(seen).toEqual([{ seriesId: 7, bucket: 1, value: 0.5, timestampMs: 1000, labels: { trace_id: "first", span: "😀 ünï" } }]);
     // Nothing new: nothing read.
-    reader.read((e) => seen.push(e));
+    reader.read((e) => seen.push(e) > 0);
     expect(seen).toHaveLength(1);
     writer.release(7);
-    reader.read((e) => seen.push(e));
+    reader.read((e) => seen.push(e) > 0);
     expect(seen).toHaveLength(1);
+    // An entry the visitor cannot place yet is offered again at the next read.
+    const second = { trace_id: "second" };
+    expect(writer.encode(second)).toBe(ENCODED);
+    writer.commit(writer.entryOf(3, 1), 3, 0, 2, 2000, second);
+    let offers = 0;
+    reader.read(() => ++offers > 1);
+    reader.read(() => ++offers > 1);
+    reader.read(() => ++offers > 1);
+    expect(offers).toBe(2);
     // The freed run goes to the next series that needs as many entries.
     expect(writer.entryOf(9, 2)).toBe(entry);
     reader.clear();

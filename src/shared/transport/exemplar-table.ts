@@ -279,10 +279,10 @@ export class ExemplarTableReader {
   }
 
   /**
-   * Call `visit` for every entry written since the last read (a torn entry, one the owner is writing, is
-   * left for the next read).
+   * Call `visit` for every entry written since the last read. A torn entry (one the owner is writing), or
+   * one `visit` returns `false` for (it cannot place it yet), is left for the next read.
    */
-  read(visit: (exemplar: TableExemplar) => void): void {
+  read(visit: (exemplar: TableExemplar) => boolean): void {
     let words = this.#words;
     // Why Atomics.load: the generation is stored after every entry write; unchanged means nothing to read.
     const generation = Atomics.load(words, kExemplarGenerationWord);
@@ -309,8 +309,11 @@ export class ExemplarTableReader {
         whole = false;
         continue;
       }
+      if (exemplar !== null && !visit(exemplar)) {
+        whole = false;
+        continue;
+      }
       this.#seen[entry] = version;
-      if (exemplar !== null) visit(exemplar);
     }
     // Only when every changed entry was read whole: otherwise the next read looks again.
     if (whole) this.#generation = generation;
