@@ -18,6 +18,10 @@ export const EARLY_INC = "prom-threads counter.inc, in a worker that recorded be
 /** The "before" of the shared overflow: counter.inc through version 0.1's writer (worker-local spill), bench/lib/v01-writer.js. */
 export const BEFORE_INC = "before (0.1): counter.inc through version 0.1's writer";
 
+/** Issue 21: an observation with an exemplar (32-hex trace_id, 16-hex span_id, labels object), in a worker. */
+export const EXEMPLAR_OURS = "prom-threads histogram.observe with an exemplar";
+export const EXEMPLAR_THEIRS = "prom-client histogram.observe with an exemplar";
+
 const ns = (v) => `${v.toFixed(1)} ns`;
 const kib = (v) => (v >= 2 ** 20 ? `${(v / 2 ** 20).toFixed(2)} MiB` : `${(v / 1024).toFixed(0)} KiB`);
 
@@ -104,6 +108,18 @@ export function goals(result) {
       met,
       detail: `idle ${kib(memory.idleBytes)}, then ${memory.byWorkers.slice(1).map(kib).join(", ")} with 1, 2 workers: ${kib(memory.perWorkerBytes)} per worker`,
     });
+  }
+  // Issue 21: exemplars cheap: at most 300 ns in short bursts, at most prom-client's own call in 10^6 bursts.
+  const exemplar = (name) => result.native?.cases?.[name]?.median;
+  const shortOurs = exemplar(`${EXEMPLAR_OURS}, short bursts`);
+  if (shortOurs !== undefined) {
+    out.push({ name: "observe with an exemplar, short bursts", want: "≤ 300 ns", value: shortOurs, unit: "ns", met: shortOurs <= 300, detail: ns(shortOurs) });
+  }
+  const longOurs = exemplar(`${EXEMPLAR_OURS}, 10^6 bursts`);
+  const longTheirs = exemplar(`${EXEMPLAR_THEIRS}, 10^6 bursts`);
+  if (longOurs !== undefined && longTheirs !== undefined) {
+    const x = longOurs / longTheirs;
+    out.push({ name: "observe with an exemplar, 10^6 bursts, vs prom-client's", want: "≤ 1.0x", value: x, unit: "x", met: x <= 1, detail: `${ns(longOurs)} vs ${ns(longTheirs)}` });
   }
   const warnings = result.warnings ?? [];
   out.push({ name: "warnings printed during the run", want: "none", value: warnings.length, unit: "", met: warnings.length === 0, detail: warnings.length ? warnings.slice(0, 3).join("; ") : "none" });

@@ -19,12 +19,14 @@ const nativeFine = new Histogram({ name: "pt_fine_seconds", help: "h", labelName
 const exemplarHistogram = new Histogram({ name: "pt_ex_seconds", help: "h", labelNames: labels, nativeHistogramBucketFactor: 1.1, enableExemplars: true });
 const exemplarCounter = new Counter({ name: "pt_ex_total", help: "h", labelNames: labels, enableExemplars: true });
 const series = { method: "GET", status: "200" };
-const trace = { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736" };
+// A W3C trace context's ids: a 32-hex trace id and a 16-hex span id.
+const trace = { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", span_id: "00f067aa0ba902b7" };
 
-// Each thread sends at most 1000 exemplars per second: exemplar cases run 1000 calls per round, in a
-// fresh one-second budget, so every call measured sends its exemplar. One more case measures calls past
-// the budget (the observation is recorded without its exemplar).
-const EXEMPLAR_OPS = 1000;
+// Exemplar cases run in two burst shapes, as the core cases: short bursts of 4096 calls with a pause for
+// the hub between them (only the bursts are timed), and one burst of 10^6 calls per round.
+const SHORT_BURST = 4096;
+const SHORT_BURSTS = 8;
+const LONG_BURST = ops >= 800_000 ? 1_000_000 : 200_000;
 const cases = {
   "prom-client histogram.observe (stored child, 2 labels)": () => {
     for (let i = 0; i < ops; i++) promChild.observe((i & 1023) / 1000);
@@ -42,18 +44,15 @@ const cases = {
     for (let i = 0; i < ops; i++) nativeFine.observe((i & 1023) / 1000);
   },
 };
-const exemplarCases = {
-  "prom-client histogram.observe with an exemplar (labels object)": () => {
-    for (let i = 0; i < EXEMPLAR_OPS; i++) promExemplar.observe({ labels: series, value: (i & 1023) / 1000, exemplarLabels: trace });
+const exemplarShapes = {
+  "prom-client histogram.observe with an exemplar": (n) => {
+    for (let i = 0; i < n; i++) promExemplar.observe({ labels: series, value: (i & 1023) / 1000, exemplarLabels: trace });
   },
-  "prom-threads native histogram.observe with an exemplar (labels object)": () => {
-    for (let i = 0; i < EXEMPLAR_OPS; i++) exemplarHistogram.observe({ labels: series, value: (i & 1023) / 1000, exemplarLabels: trace });
+  "prom-threads histogram.observe with an exemplar": (n) => {
+    for (let i = 0; i < n; i++) exemplarHistogram.observe({ labels: series, value: (i & 1023) / 1000, exemplarLabels: trace });
   },
-  "prom-threads counter.inc with an exemplar (labels object)": () => {
-    for (let i = 0; i < EXEMPLAR_OPS; i++) exemplarCounter.inc({ labels: series, value: 1, exemplarLabels: trace });
-  },
-  "prom-threads native histogram.observe with exemplar labels, past the per-second budget": () => {
-    for (let i = 0; i < EXEMPLAR_OPS; i++) exemplarHistogram.observe({ labels: series, value: (i & 1023) / 1000, exemplarLabels: trace });
+  "prom-threads counter.inc with an exemplar": (n) => {
+    for (let i = 0; i < n; i++) exemplarCounter.inc({ labels: series, value: 1, exemplarLabels: trace });
   },
 };
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -63,21 +62,25 @@ const timeRun = (run, n) => {
   return Number(process.hrtime.bigint() - start) / n;
 };
 
-const results = Object.fromEntries([...Object.keys(cases), ...Object.keys(exemplarCases)].map((name) => [name, []]));
+const exemplarNames = Object.keys(exemplarShapes).flatMap((shape) => [`${shape}, short bursts`, `${shape}, 10^6 bursts`]);
+const results = Object.fromEntries([...Object.keys(cases), ...exemplarNames].map((name) => [name, []]));
 for (const run of Object.values(cases)) run();
-for (const run of Object.values(exemplarCases)) run();
+for (const run of Object.values(exemplarShapes)) run(SHORT_BURST);
 for (let round = 0; round < rounds; round++) {
   for (const [name, run] of Object.entries(cases)) results[name].push(timeRun(run, ops));
   // Let the hub drain between rounds, as it would in a real service.
   await sleep(50);
 }
-const names = Object.keys(exemplarCases);
 for (let round = 0; round < rounds; round++) {
-  for (const name of names) {
-    const pastBudget = name.includes("past the per-second budget");
-    // A fresh budget (the window is one second of Date.now()) for the cases that send, none left for the other.
-    if (!pastBudget) await sleep(1010);
-    results[name].push(timeRun(exemplarCases[name], EXEMPLAR_OPS));
+  for (const [shape, run] of Object.entries(exemplarShapes)) {
+    let ns = 0;
+    for (let b = 0; b < SHORT_BURSTS; b++) {
+      ns += timeRun(() => run(SHORT_BURST), 1);
+      await sleep(10);
+    }
+    results[`${shape}, short bursts`].push(ns / (SHORT_BURSTS * SHORT_BURST));
+    results[`${shape}, 10^6 bursts`].push(timeRun(() => run(LONG_BURST), LONG_BURST));
+    await sleep(100);
   }
 }
 parentPort.postMessage(results);

@@ -18,7 +18,7 @@ export type { StatusDocument, PoolStatusDocument, ThreadStatus, BucketCounts } f
 export type { PoolStatus } from "./pool-metrics.js";
 export { ClusterAggregator, type ClusterAggregatorOptions, type ClusterAggregatorEvents, type ClusterStats, type ClusterProcessStats } from "./cluster/aggregator.js";
 export { ClusterPublisher, type ClusterPublisherOptions, type ClusterPublisherEvents } from "./cluster/publisher.js";
-export { pushToGateway, type PushToGatewayOptions, type GatewayMethod, type GatewayResult } from "./pushgateway.js";
+export { pushToGateway, type PushToGatewayOptions, type GatewayFormat, type GatewayMethod, type GatewayResult } from "./pushgateway.js";
 export { writeFileSdTarget, type FileSdTarget, type FileSdTargetOptions } from "./discovery/file-sd.js";
 export { TargetDirectory, announceToPrimary, type AnnounceOptions, type TargetDirectoryEvents, type TargetDirectoryOptions, type TargetGroup } from "./discovery/http-sd.js";
 export * from "../shared/api/public.js";

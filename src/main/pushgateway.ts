@@ -3,8 +3,12 @@
  * on prom-client's `Pushgateway`; the hub (or a cluster aggregator) is drained first.
  * @module
  */
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { Registry } from "prom-client";
 import { client } from "./client.js";
+import { PROTOBUF_CONTENT_TYPE, renderProtobuf } from "./serve/protobuf/render.js";
+import type { FamilySnapshot } from "./serve/snapshot.js";
 import { ConfigurationError, ErrorCodes, OperationError } from "../shared/api/errors.js";
 import { isClassicLabelName, isReservedName } from "../shared/model/names.js";
 import { ClusterAggregator } from "./cluster/aggregator.js";
@@ -39,7 +43,18 @@ export interface PushToGatewayOptions {
   timeoutMs?: number;
   /** Extra request headers (e.g. `Authorization`). */
   headers?: Record<string, string>;
+  /**
+   * The body's format. `"text"` is prom-client's push: the registry's `metrics()`, without exemplars or
+   * native buckets. `"protobuf"` pushes the delimited protobuf format the hub's server answers with,
+   * exemplars and native histograms included (the Pushgateway keeps them and serves them to Prometheus
+   * over protobuf).
+   * @default "text"
+   */
+  format?: GatewayFormat;
 }
+
+/** The body format of {@link pushToGateway}. */
+export type GatewayFormat = "text" | "protobuf";
 
 /** What the Pushgateway answered. */
 export interface GatewayResult {
@@ -65,10 +80,11 @@ const kGatewayMethods: readonly GatewayMethod[] = ["push", "pushAdd", "delete"];
  * await pushToGateway(hub, { url: "http://127.0.0.1:9091", job: "nightly", groupings: { shard: "3" } });
  */
 export async function pushToGateway(source: MetricsHub | ClusterAggregator | Registry, options: PushToGatewayOptions): Promise<GatewayResult> {
-  const { registry, url, job, groupings, method, requestOptions } = resolve(source, options);
+  const { registry, url, job, groupings, method, requestOptions, format } = resolve(source, options);
   if (source instanceof MetricsHub) source.drainSync();
-  const gateway = new client.Pushgateway(url, requestOptions, registry);
   try {
+    if (format === "protobuf") return { status: await pushProtobuf(registry, url, job, groupings, method, requestOptions) };
+    const gateway = new client.Pushgateway(url, requestOptions, registry);
     const { resp } = (await gateway[method]({ jobName: job, groupings })) as { resp: { statusCode?: number } };
     return { status: resp.statusCode ?? 0 };
   } catch (cause) {
@@ -76,6 +92,54 @@ export async function pushToGateway(source: MetricsHub | ClusterAggregator | Reg
     throw new OperationError(ErrorCodes.GATEWAY_FAILED, `prom-threads: ${method} of job "${job}" to the Pushgateway at ${url} failed: ${detail}`, { cause });
   }
 }
+
+/** Push (or delete) the group in the protobuf format; resolves with the status, rejects on errors. */
+async function pushProtobuf(
+  registry: Registry,
+  url: string,
+  job: string,
+  groupings: Record<string, string>,
+  method: GatewayMethod,
+  options: { timeout: number; headers: Record<string, string> },
+): Promise<number> {
+  const body = method === "delete" ? undefined : renderProtobuf((await registry.getMetricsAsJSON()) as unknown as FamilySnapshot[]);
+  const target = new URL(url);
+  const path = `${target.pathname.replace(/\/$/, "")}/metrics/job/${encodeURIComponent(job)}${Object.entries(groupings)
+    .map(([name, value]) => `/${encodeURIComponent(name)}/${encodeURIComponent(value)}`)
+    .join("")}`;
+  const request = target.protocol === "https:" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        protocol: target.protocol,
+        hostname: target.hostname,
+        port: target.port,
+        path,
+        method: kHttpMethods[method],
+        timeout: options.timeout,
+        headers: { ...options.headers, ...(body === undefined ? {} : { "Content-Type": PROTOBUF_CONTENT_TYPE, "Content-Length": body.byteLength }) },
+      },
+      (res) => {
+        let text = "";
+        res.setEncoding("utf8");
+        res.on("data", (chunk: string) => {
+          if (text.length < 1024) text += chunk;
+        });
+        res.on("end", () => {
+          const status = res.statusCode ?? 0;
+          if (status >= 200 && status < 300) resolve(status);
+          else reject(new Error(`the gateway answered with status ${status}: ${text.trim()}`));
+        });
+      },
+    );
+    req.on("timeout", () => req.destroy(new Error(`no answer within ${options.timeout} ms`)));
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+const kHttpMethods: Record<GatewayMethod, string> = { push: "PUT", pushAdd: "POST", delete: "DELETE" };
+const kGatewayFormats: readonly GatewayFormat[] = ["text", "protobuf"];
 
 function resolve(source: unknown, options: unknown) {
   let registry: Registry;
@@ -107,12 +171,15 @@ function resolve(source: unknown, options: unknown) {
   const headers = raw.headers ?? {};
   if (headers === null || typeof headers !== "object" || Object.values(headers).some((v) => typeof v !== "string")) invalid("headers", "an object of strings");
   const timeout = integerOption(raw, "timeoutMs", 10_000, 1, 600_000);
+  const format = raw.format ?? "text";
+  if (!kGatewayFormats.includes(format as GatewayFormat)) invalid("format", '"text" or "protobuf"', format);
   return {
     registry,
     url: raw.url as string,
     job: raw.job as string,
     groupings,
     method: method as GatewayMethod,
+    format: format as GatewayFormat,
     requestOptions: { timeout, headers: { ...(headers as Record<string, string>) } },
   };
 }

@@ -39,7 +39,8 @@ import {
 import type { BridgeMetric } from "./bridge/bridge-metric.js";
 import { detachContribution } from "./bridge/gauge.js";
 import { kMaxLabelValueBytes } from "../shared/model/limits.js";
-import { keepExemplar } from "./bridge/exemplars.js";
+import { keepExemplar, keepExemplarAt } from "./bridge/exemplars.js";
+import type { ExemplarTableReader, TableExemplar } from "../shared/transport/exemplar-table.js";
 import type { NativeHistogramSeries } from "./bridge/native-buckets.js";
 import { decodeExemplar } from "../shared/model/exemplar.js";
 import { NATIVE_AUX_BITS } from "../shared/model/native-histogram.js";
@@ -120,8 +121,23 @@ export class SlotDrain implements RecordSink {
   /** Monotonic sequence shared by all slots, to order gauge updates for `aggregate: "last"`. */
   readonly #clock: { seq: number };
 
-  /** Create the drain state of one slot, read by `reader`, applied through `context`. */
-  constructor(reader: SlotReader, context: SlotContext) {
+  /** The slot's latest-exemplar table. */
+  readonly #exemplars: ExemplarTableReader | undefined;
+  /** Keeps one exemplar read from the table on the series and bucket it names. */
+  readonly #keepTableExemplar = (exemplar: TableExemplar): boolean => {
+    const binding = this.#bindings[exemplar.seriesId];
+    // Not declared yet: a drain with a budget may have left the series' declaration in the ring. The
+    // entry is read again at the next drain.
+    if (binding === undefined) return false;
+    if (binding !== kRemoved && binding !== REJECTED) {
+      keepExemplarAt(binding, exemplar.bucket, { labelSet: exemplar.labels, value: exemplar.value, timestamp: exemplar.timestampMs / 1000 });
+    }
+    return true;
+  };
+
+  /** Create the drain state of one slot, read by `reader` (and its exemplar table), applied through `context`. */
+  constructor(reader: SlotReader, context: SlotContext, exemplars?: ExemplarTableReader) {
+    this.#exemplars = exemplars;
     this.#reader = reader;
     this.#context = context;
     this.#tally = context.tally;
@@ -146,6 +162,9 @@ export class SlotDrain implements RecordSink {
       this.#applied = 0;
       this.#reader.drain(this, budget);
       this.#tally.drained += this.#applied;
+      // After the ring: a series an entry names was declared by a record the ring held before it (read
+      // now, unless a budget left it for the next drain).
+      this.#exemplars?.read(this.#keepTableExemplar);
     }
     if (this.#malformedPending > 0) this.#reportMalformed(false);
     if (!this.#quarantined && this.#malformedTotal >= kQuarantineAfter) {
@@ -196,6 +215,8 @@ export class SlotDrain implements RecordSink {
   }
 
   #forget(): void {
+    // A release read the owner's last exemplars in its drain; the next owner finds an empty table.
+    this.#exemplars?.clear();
     for (const binding of this.#bindings) {
       if (binding !== undefined && binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
     }

@@ -77,13 +77,16 @@ export class Counter<T extends string = string> extends WorkerMetric<T, CounterC
     return exemplarCall<CounterChild>({
       name,
       call: "inc",
+      slots: 1,
       child: (labels) => this.childOfLabels(labels),
       plain: (child, value) => child.inc(value as number),
-      record: (value = 1) => {
-        if (value === null) value = 1;
+      check: (value = 1) => {
+        if (value === null) return 1;
         if (typeof value !== "number" || !(value >= 0 && value < Infinity)) throwInvalidValue(name, kCounterValue, value);
-        return { op: kOpAdd, aux: 0, value };
+        return value as number;
       },
+      slot: () => 0,
+      record: () => ({ op: kOpAdd, aux: 0 }),
     });
   }
 

@@ -2,7 +2,8 @@
  * Worker-side exemplars: the `inc({ value, labels, exemplarLabels })` and
  * `observe({ value, labels, exemplarLabels })` calls of metrics built with `enableExemplars: true`.
  * The metric chooses them in its constructor, as prom-client does (by a field, so every metric of a kind
- * keeps one shape). An observation with an exemplar travels as one OP_EXEMPLAR block. The call's
+ * keeps one shape). An observation with an exemplar is an ordinary record, and its exemplar goes to the
+ * thread's latest-exemplar table (see {@link exemplarCall}). The call's
  * shape is checked here too ({@link parseExemplarCall}), for summaries, which accept it and export no
  * exemplar.
  * @module
@@ -10,21 +11,10 @@
 import { ErrorCodes, RecordingError } from "../shared/api/errors.js";
 import { encodeExemplar, validateExemplarLabels } from "../shared/model/exemplar.js";
 import { OP_EXEMPLAR, packWord0 } from "../shared/transport/protocol.js";
+import { ENCODED, INVALID, TOO_LONG } from "../shared/transport/exemplar-table.js";
 import type { LabelValues } from "../shared/model/types.js";
 import { seriesIdOf } from "./metric.js";
 import { runtime } from "./runtime.js";
-
-/**
- * Most exemplars one thread sends per second. Each one is a block on the ring that, like a declaration,
- * is never dropped; the budget keeps a flood of them from crowding out observations. Past it, until the
- * second is over, observations are recorded without their exemplar (the hub keeps only the latest per
- * bucket, and Prometheus takes at most one per series per scrape, so little is lost).
- */
-export const MAX_EXEMPLARS_PER_SECOND = 1000;
-
-// The budget of this thread: exemplars sent in the second that began at `windowStart`.
-let windowStart = 0;
-let sentInWindow = 0;
 
 /** The argument of `inc()` and `observe()` on a metric with `enableExemplars: true` (prom-client's shape). */
 export interface ExemplarCall<T extends string = string> {
@@ -41,45 +31,75 @@ export interface ExemplarTarget<Child> {
   readonly name: string;
   /** The call's name, for errors: `inc` or `observe`. */
   readonly call: "inc" | "observe";
+  /** Exemplar slots per series: 1 for a counter, the classic buckets and `+Inf` for a histogram. */
+  readonly slots: number;
   /** Resolve labels to the bound child. */
   child(labels: object | undefined): Child;
   /** The plain call on a child (`inc` or `observe`), for calls without exemplar labels. */
   plain(child: Child, value: unknown): void;
-  /** Validate `value` (throws as the plain call does) and return it with its record's op and aux. */
-  record(value: unknown): { op: number; aux: number; value: number };
+  /** Validate `value` (throws as the plain call does) and return the number recorded. */
+  check(value: unknown): number;
+  /** The exemplar slot of a checked value: 0 for a counter, the classic bucket of a histogram. */
+  slot(value: number): number;
+  /** The record of a checked value, for an exemplar sent through the ring: op and aux. */
+  record(value: number): { op: number; aux: number };
 }
 
-/** Build the exemplar form of `inc()`/`observe()` for a metric. */
+/**
+ * Build the exemplar form of `inc()`/`observe()` for a metric. The observation is one ring record as
+ * without an exemplar; the exemplar overwrites its slot's entry in the thread's latest-exemplar table
+ * (exemplar-table.ts). Only an exemplar whose labels do not fit an entry, or one made while the table is
+ * full or the thread has no slot yet, travels through the ring with its observation as an OP_EXEMPLAR
+ * block (never dropped, like a declaration).
+ */
 export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: ExemplarCall | number) => void {
+  const { name, call } = target;
   return (arg) => {
     if (arg === undefined || arg === null || typeof arg === "number") {
       target.plain(target.child(undefined), arg);
       return;
     }
     // Anything but { value, labels, exemplarLabels } throws, where prom-client would silently record it.
-    const call = parseExemplarCall(target.name, target.call, arg);
-    const child = target.child(call.labels);
-    const labels = call.exemplarLabels as Record<string, string | number> | undefined;
-    if (labels === undefined || Object.keys(labels).length === 0) {
-      target.plain(child, call.value);
+    if (typeof arg !== "object") throw shapeError(name, call, `got ${typeof arg}`);
+    for (const key in arg) if (key !== "value" && key !== "labels" && key !== "exemplarLabels") throw shapeError(name, call, `unknown key "${key}"`);
+    const labels = objectOrUndefined(name, call, "labels", arg.labels);
+    const exemplarLabels = objectOrUndefined(name, call, "exemplarLabels", arg.exemplarLabels) as Record<string, unknown> | undefined;
+    if (exemplarLabels === undefined || isEmpty(exemplarLabels)) {
+      target.plain(target.child(labels), arg.value);
       return;
     }
-    const exemplar = validateExemplarLabels(target.name, labels);
-    const now = Date.now();
-    if (now - windowStart >= 1000 || now < windowStart) {
-      windowStart = now;
-      sentInWindow = 0;
-    }
-    if (sentInWindow >= MAX_EXEMPLARS_PER_SECOND) {
-      target.plain(child, call.value);
-      return;
-    }
-    const { op, aux, value } = target.record(call.value);
+    // Value and exemplar are checked before the label set is resolved: a call that throws creates no series.
+    const value = target.check(arg.value);
+    let table = runtime.exemplarTable;
+    let encoded = table === undefined ? TOO_LONG : table.encode(exemplarLabels);
+    if (encoded === INVALID) validateExemplarLabels(name, exemplarLabels);
+    const child = target.child(labels);
     const id = seriesIdOf(child as object);
     if (id === undefined) return;
-    sentInWindow++;
-    runtime.declare(packWord0(OP_EXEMPLAR, id), encodeExemplar(op, aux, value, now, exemplar));
+    // Resolving the child may have connected this thread just now.
+    if (table === undefined) {
+      table = runtime.exemplarTable;
+      if (table !== undefined) encoded = table.encode(exemplarLabels);
+    }
+    if (encoded === ENCODED && table !== undefined) {
+      const entry = table.entryOf(id, target.slots);
+      if (entry >= 0) {
+        target.plain(child, value);
+        const slot = target.slot(value);
+        table.commit(entry + slot, id, slot, value, Date.now(), exemplarLabels);
+        return;
+      }
+    }
+    // Throws the precise error for an invalid label set; what remains is valid and travels through the ring.
+    const exemplar = validateExemplarLabels(name, exemplarLabels);
+    const { op, aux } = target.record(value);
+    runtime.declare(packWord0(OP_EXEMPLAR, id), encodeExemplar(op, aux, value, Date.now(), exemplar));
   };
+}
+
+function isEmpty(object: object): boolean {
+  for (const _ in object) return false;
+  return true;
 }
 
 /** The parts of an exemplar call, checked. */

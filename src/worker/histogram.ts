@@ -84,12 +84,16 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
     return exemplarCall<HistogramChild>({
       name,
       call: "observe",
+      // One exemplar per classic bucket and +Inf (for a native-only histogram, +Inf alone: one per series).
+      slots: this.#bounds.length + 1,
       child: (labels) => this.childOfLabels(labels),
       plain: (child, value) => child.observe(value as number),
-      record: (value) => {
+      check: (value) => {
         if (typeof value !== "number" || !Number.isFinite(value)) throwInvalidValue(name, "a histogram observes finite numbers", value);
-        return { op: kOpObserve, aux: histogramAux(this.#bounds, this.#native, value), value };
+        return value as number;
       },
+      slot: (value) => bucketIndex(this.#bounds, value),
+      record: (value) => ({ op: kOpObserve, aux: histogramAux(this.#bounds, this.#native, value) }),
     });
   }
 

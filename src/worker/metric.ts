@@ -114,6 +114,8 @@ export abstract class WorkerMetric<T extends string, Child> {
     const id = childSeries.get(child as object) as number;
     // The REMOVE record first: the hub must read the release before the id's next declaration.
     runtime.declare(packWord0(kOpRemoveSeries, id), new Uint8Array(0));
+    // Its latest exemplars go too: the id may soon name another label set.
+    runtime.exemplarTable?.release(id);
     this.#children.delete(key);
     (child as unknown as Detachable)[kDetach]();
     releaseSeriesId(id);

@@ -19,6 +19,7 @@ import {
 } from "../shared/transport/layout.js";
 import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/model/limits.js";
 import { SlotWriter, type PublishPoint } from "../shared/transport/slot-writer.js";
+import { ExemplarTableWriter } from "../shared/transport/exemplar-table.js";
 
 const kNotConnectedMessage =
   "prom-threads: this thread is not connected to a MetricsHub. Pass hub.workerData as (or spread it into) " +
@@ -43,6 +44,8 @@ class Runtime {
   readonly writer: SlotWriter;
   /** The writer while it owns a slot. */
   #ring: SlotWriter | undefined;
+  /** This thread's latest-exemplar table, while it owns a slot. */
+  exemplarTable: ExemplarTableWriter | undefined;
   #buffer: SharedArrayBuffer | undefined;
   #slot = -1;
   #triedWorkerData = false;
@@ -180,6 +183,7 @@ class Runtime {
       beforePublish: this.#testHooks.beforePublish,
     });
     this.#ring = ring;
+    this.exemplarTable = new ExemplarTableWriter(handle.exemplarTables[slot] as SharedArrayBuffer);
     for (const { word0, payload } of this.#pending) ring.declare(word0, payload);
     this.#pending = [];
     const stateWord = layout.slotWord(slot) + kSlotState;
@@ -194,6 +198,8 @@ class Runtime {
       // registered after this one may still record; those records are counted as lost, never written.
       // Later records are counted in the control buffer (kLateDropsWord).
       this.#ring = undefined;
+      // Exemplars made later travel through the ring path, which writes nothing from here on.
+      this.exemplarTable = undefined;
       ring.detach();
     });
   }

@@ -8,7 +8,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ErrorCodes, MetricsHub, pushToGateway } from "../../src/main/index.js";
 import { skipWithoutBinary, startPushgateway, type Daemon } from "../helpers/daemons.js";
 import { freePort } from "../helpers/http.js";
-import { exited } from "../helpers/workers.js";
+import { decodeMetricFamilies } from "../helpers/protobuf.js";
+import { exited, nextMessage, startWorker } from "../helpers/workers.js";
 
 interface Sample {
   name: string;
@@ -142,5 +143,29 @@ describe.skipIf(skipWithoutBinary("prometheus-pushgateway", "prometheus-pushgate
     await expect(pushToGateway(registry, { url, job: "a", method: "put" as "push" })).rejects.toThrow(/options.method/);
     await expect(pushToGateway(registry, { url, job: "a", groupings: { "bad-name": "x" } })).rejects.toThrow(/options.groupings.bad-name/);
     await expect(pushToGateway({} as Registry, { url, job: "a" })).rejects.toMatchObject({ code: ErrorCodes.INVALID_OPTION });
+    await expect(pushToGateway(registry, { url, job: "a", format: "json" as "text" })).rejects.toThrow(/options.format/);
+  });
+
+  it('with format: "protobuf", pushes exemplars, which the gateway serves over protobuf', async () => {
+    const hub = new MetricsHub({ registry: new Registry() });
+    const worker = startWorker("exemplar-steps.mjs", { workerData: hub.workerData });
+    try {
+      await nextMessage(worker);
+      worker.postMessage({ op: "burst", n: 1000 });
+      await nextMessage(worker);
+      expect((await pushToGateway(hub, { url: gateway.url, job: "traced", format: "protobuf" })).status).toBe(200);
+      const res = await fetch(`${gateway.url}/metrics`, { headers: { Accept: "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited" } });
+      const families = decodeMetricFamilies(new Uint8Array(await res.arrayBuffer()));
+      const ofJob = (name: string) => families.find((f) => f.name === name)?.metrics.find((m) => m.labels.job === "traced");
+      expect(ofJob("ex_requests_total")?.counter?.value).toBe(1000);
+      expect(ofJob("ex_requests_total")?.counter?.exemplar?.labels).toEqual({ trace_id: `c${(999).toString(16).padStart(31, "0")}`, span_id: (999).toString(16).padStart(16, "0") });
+      const buckets = ofJob("ex_latency_seconds")?.histogram?.buckets ?? [];
+      expect(buckets.filter((b) => b.exemplar !== undefined).map((b) => [b.le, b.exemplar?.labels.trace_id, b.exemplar?.value])).toEqual([[1, "slow", 0.5]]);
+      // The text format the gateway also serves carries the same counts.
+      expect((await gatewaySamples("ex_requests_total", { job: "traced", route: "/a" })).map((s) => s.value)).toEqual([1000]);
+    } finally {
+      await worker.terminate();
+      await hub.close();
+    }
   });
 });

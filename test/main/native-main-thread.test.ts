@@ -31,12 +31,10 @@ describe("native histograms recorded on the main thread through the hub", () => 
   });
 });
 
-describe("the exemplar budget of a thread", () => {
-  it("sends at most 1000 exemplars per second and records every observation", async () => {
+describe("exemplars of a thread have no budget", () => {
+  it("keeps the latest exemplar of a burst and records every observation", async () => {
     const { vi } = await import("vitest");
     const { Counter } = await import("../../src/worker/index.js");
-    const { MAX_EXEMPLARS_PER_SECOND } = await import("../../src/worker/exemplars.js");
-    expect(MAX_EXEMPLARS_PER_SECOND).toBe(1000);
     let now = 1_700_000_000_000;
     const clock = vi.spyOn(Date, "now").mockImplementation(() => now);
     try {
@@ -48,10 +46,11 @@ describe("the exemplar budget of a thread", () => {
       };
       let sample = await read();
       expect(sample.value).toBe(1500);
-      // The 1000th exemplar (t999) was the last one sent within the second.
-      expect(sample.exemplar?.labelSet).toEqual({ trace_id: "t999" });
+      // The latest exemplar, not the 1000th: no per-second budget.
+      expect(sample.exemplar?.labelSet).toEqual({ trace_id: "t1499" });
       now += 999;
       c.inc({ value: 1, exemplarLabels: { trace_id: "still-over" } });
+      expect((await read()).exemplar?.labelSet).toEqual({ trace_id: "still-over" });
       now += 1;
       c.inc({ value: 2, exemplarLabels: { trace_id: "next-second" } });
       sample = await read();

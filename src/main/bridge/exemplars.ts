@@ -13,12 +13,22 @@ import { Binding, KIND_COUNTER, KIND_HISTOGRAM, KIND_NATIVE_HISTOGRAM, type Coun
  */
 export function keepExemplar(binding: Binding, record: ExemplarRecord): void {
   const exemplar: ExemplarValue = { labelSet: record.labels, value: record.value, timestamp: record.timestampMs / 1000 };
+  keepExemplarAt(binding, binding.kind === KIND_NATIVE_HISTOGRAM ? record.aux >>> NATIVE_AUX_BITS : record.aux, exemplar);
+}
+
+/**
+ * Keep `exemplar` on bucket `bucket` of the series `binding` points at (0 for a counter), unless the one
+ * kept there is newer: several threads may record exemplars for one series, and an exemplar that came
+ * through the ring may arrive after a newer one read from a table.
+ */
+export function keepExemplarAt(binding: Binding, bucket: number, exemplar: ExemplarValue): void {
   if (binding.kind === KIND_COUNTER) {
-    (binding.target as CounterSeries).exemplar = exemplar;
+    const series = binding.target as CounterSeries;
+    if (series.exemplar === undefined || series.exemplar.timestamp <= exemplar.timestamp) series.exemplar = exemplar;
   } else if (binding.kind === KIND_HISTOGRAM || binding.kind === KIND_NATIVE_HISTOGRAM) {
-    const bucket = binding.kind === KIND_HISTOGRAM ? record.aux : record.aux >>> NATIVE_AUX_BITS;
     if (bucket > binding.maxAux) return;
-    const series = binding.target as HistogramSeries;
-    (series.exemplars ??= [])[bucket] = exemplar;
+    const exemplars = ((binding.target as HistogramSeries).exemplars ??= []);
+    const kept = exemplars[bucket];
+    if (kept === undefined || kept.timestamp <= exemplar.timestamp) exemplars[bucket] = exemplar;
   }
 }

@@ -65,6 +65,7 @@ export class BridgeHistogram extends BridgeMetric {
     const values: MetricValue<string>[] = [];
     const bucketName = `${this.name}_bucket`;
     const n = this.#bounds.length;
+    const infWithout = this.declaration.enableExemplars === true ? undefined : null;
     for (const { target } of bindings) {
       const series = target as HistogramSeries;
       if (!exported(series)) continue;
@@ -73,8 +74,9 @@ export class BridgeHistogram extends BridgeMetric {
       for (let i = 0; i <= n; i++) {
         cumulative += series.buckets[i] as number;
         const labels = { le: i < n ? (this.#bounds[i] as number) : "+Inf", ...series.labels };
-        // `exemplar: null` on buckets without one, as prom-client's getMetricsAsJSON() shows them.
-        const exemplar = exemplars?.[i] ?? null;
+        // On buckets without one, what prom-client's getMetricsAsJSON() shows: `null`, except on `+Inf`
+        // of a histogram with enableExemplars, whose exemplar prom-client leaves undefined.
+        const exemplar = exemplars?.[i] ?? (i === n ? infWithout : null);
         values.push({ labels, value: cumulative, metricName: bucketName, exemplar } as MetricValue<string>);
       }
       values.push({ labels: series.labels, value: series.sum, metricName: `${this.name}_sum` } as MetricValue<string>);
@@ -91,7 +93,8 @@ export class BridgeHistogram extends BridgeMetric {
    * exposition: `le` alone in `labels`, the series' labels in `sharedLabels`. The series' labels object
    * is the same on every scrape, so prom-client formats it once and reuses the text. The exposition is
    * byte for byte prom-client's, also with a registry's default labels (they come before the series'
-   * labels on `_sum` and `_count`, after `le` on buckets).
+   * labels on `_sum` and `_count`, after `le` on buckets), and with exemplars on buckets (an OpenMetrics
+   * registry prints them, as it does prom-client's own).
    */
   protected override promStringSnapshot(): MetricValue<string>[] {
     const values: MetricValue<string>[] = [];
@@ -104,10 +107,14 @@ export class BridgeHistogram extends BridgeMetric {
       const series = target as HistogramSeries;
       if (!exported(series)) continue;
       const sharedLabels = series.labels;
+      const exemplars = series.exemplars;
       let cumulative = 0;
       for (let i = 0; i <= n; i++) {
         cumulative += series.buckets[i] as number;
-        values.push({ labels: le[i], sharedLabels, value: cumulative, metricName: bucketName } as unknown as MetricValue<string>);
+        // A bucket's exemplar too: prom-client prints it in an OpenMetrics registry and ignores it otherwise.
+        const exemplar = exemplars?.[i];
+        if (exemplar === undefined) values.push({ labels: le[i], sharedLabels, value: cumulative, metricName: bucketName } as unknown as MetricValue<string>);
+        else values.push({ labels: le[i], sharedLabels, value: cumulative, metricName: bucketName, exemplar } as unknown as MetricValue<string>);
       }
       values.push({ labels: NO_LABELS, sharedLabels, value: series.sum, metricName: sumName } as unknown as MetricValue<string>);
       values.push({ labels: NO_LABELS, sharedLabels, value: cumulative, metricName: countName } as unknown as MetricValue<string>);

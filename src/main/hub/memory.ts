@@ -10,6 +10,8 @@ import {
   kSlotClaimed,
   kSlotFree,
   kDoorbellWord,
+  kExemplarHeaderBytes,
+  kExemplarTableMaxBytes,
   kLateDropsWord,
   kLayoutVersion,
   kMagic,
@@ -30,6 +32,7 @@ import {
   kWriteIndex,
 } from "../../shared/transport/layout.js";
 import { SlotReader } from "../../shared/transport/slot-reader.js";
+import { ExemplarTableReader } from "../../shared/transport/exemplar-table.js";
 import type { ResolvedHubOptions } from "../options.js";
 
 /**
@@ -47,6 +50,7 @@ export class HubMemory {
   readonly control: Int32Array;
   readonly #buffer: SharedArrayBuffer;
   readonly #slotBuffers: SharedArrayBuffer[];
+  readonly #exemplarTables: SharedArrayBuffer[];
   readonly #words: Uint32Array;
   #highWater = 0;
 
@@ -62,11 +66,14 @@ export class HubMemory {
     // Growable buffers of a few bytes, never written: only their address range is reserved now. The worker
     // that claims a slot grows its buffer to hold the ring, and further only if it needs its overflow.
     this.#slotBuffers = Array.from({ length: this.layout.slotCount }, () => new SharedArrayBuffer(initialBytes, { maxByteLength: this.layout.slotBufferMaxBytes }));
+    // A header line each; grown by a slot's owner at its first exemplar only (see exemplar-table.ts).
+    this.#exemplarTables = Array.from({ length: this.layout.slotCount }, () => new SharedArrayBuffer(kExemplarHeaderBytes, { maxByteLength: kExemplarTableMaxBytes }));
     this.handle = {
       kind: "prom-threads/hub",
       version: kLayoutVersion,
       buffer: this.#buffer,
       slots: this.#slotBuffers,
+      exemplarTables: this.#exemplarTables,
       overflowRecords: options.overflowRecords,
       maxSeries: options.maxSeries,
       overflowWaitMs: options.overflowWaitMs,
@@ -141,6 +148,11 @@ export class HubMemory {
       capacity: this.layout.ringCapacity,
       overflowCapacity: this.layout.overflowCapacity,
     });
+  }
+
+  /** A reader of slot `index`'s latest-exemplar table. */
+  exemplarReader(index: number): ExemplarTableReader {
+    return new ExemplarTableReader(this.#exemplarTables[index] as SharedArrayBuffer);
   }
 
   /** The running counts of records dropped after a thread's exit and by workers without a slot. */

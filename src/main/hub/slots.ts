@@ -342,7 +342,7 @@ export class SlotTable {
 
   /** Make the drain state of a slot whose buffer holds the ring. */
   #open(index: number): SlotDrain {
-    const slot = new SlotDrain(this.#memory.reader(index), this.#context);
+    const slot = new SlotDrain(this.#memory.reader(index), this.#context, this.#memory.exemplarReader(index));
     this.#slots[index] = slot;
     return slot;
   }

@@ -66,7 +66,7 @@ export const kRecordWords = kRecordBytes / 4;
 /** Identifies a prom-threads buffer ("PTHR"). */
 export const kMagic = 0x50544852;
 /** Version of this layout; a worker built against another version refuses the handle. */
-export const kLayoutVersion = 2;
+export const kLayoutVersion = 3;
 
 // Control header, as u32 word indices.
 /** Word index of the magic number. */
@@ -216,3 +216,58 @@ export class Layout {
     return overflowDataByte(this.ringCapacity);
   }
 }
+
+/*
+ * Exemplar tables: one growable SharedArrayBuffer per slot (`handle.exemplarTables[i]`), written only by
+ * the slot's owner, read by the hub. It holds the latest exemplar of every exemplar slot (a counter series,
+ * a histogram bucket) the owner recorded one for; see exemplar-table.ts.
+ *
+ * ```text
+ * exemplar table i (growable SharedArrayBuffer: the header line, grown by the owner of slot i 256
+ * entries at a time)
+ * ┌──────────────────────────────────────────────────────────────────────────────┐
+ * │ header line     u32 entries (grown and zeroed) │ u32 generation              │  0
+ * ├──────────────────────────────────────────────────────────────────────────────┤
+ * │ entry 0 … entries-1, 256 bytes each:                                         │  64
+ * │   u32 version (odd while the owner writes) │ u32 seriesId │ u32 bucket        │
+ * │   u32 text units │ u32 checksum │ u32 (zero) │ f64 value │ f64 timestamp (ms) │
+ * │   u16 text[108]: per label its name, "=", u16 value length, the value       │
+ * └──────────────────────────────────────────────────────────────────────────────┘
+ * ```
+ */
+/** Bytes of an exemplar table's header: one cache line ({@link kCacheLineBytes}). */
+export const kExemplarHeaderBytes = 64;
+/** Word index, in an exemplar table, of the number of entries the owner grew and zeroed (published last). */
+export const kExemplarEntriesWord = 0;
+/** Word index, in an exemplar table, of the generation: the owner stores a new value after every write. */
+export const kExemplarGenerationWord = 1;
+/** Bytes of one exemplar table entry. */
+export const kExemplarEntryBytes = 256;
+/** 32-bit words of one exemplar table entry. */
+export const kExemplarEntryWords = kExemplarEntryBytes / 4;
+/** Entry word: the seqlock version; odd while the owner writes the entry, even when it is whole. */
+export const kExVersion = 0;
+/** Entry word: the worker-local series id, or {@link kExNoSeries}. */
+export const kExSeries = 1;
+/** Entry word: the bucket (0 for a counter; the classic bucket index of a histogram). */
+export const kExBucket = 2;
+/** Entry word: the number of UTF-16 units of text. */
+export const kExUnits = 3;
+/** Entry word: checksum of words 1 to 3 and 6 onwards, so a reader can tell a torn entry on any CPU. */
+export const kExChecksum = 4;
+/** Entry byte of the f64 value. */
+export const kExValueByte = 24;
+/** Entry byte of the f64 timestamp, milliseconds since the epoch. */
+export const kExTimestampByte = 32;
+/** Entry byte of the text. */
+export const kExTextByte = 40;
+/** UTF-16 units of text one entry holds: exemplars with longer label sets travel through the ring. */
+export const kExTextUnits = (kExemplarEntryBytes - kExTextByte) / 2;
+/** The series id of an entry that holds nothing. */
+export const kExNoSeries = 0xffffffff;
+/** Entries a table grows by. */
+export const kExemplarGrowEntries = 256;
+/** Most entries one table holds (16 MiB); exemplars past it travel through the ring. */
+export const kExemplarMaxEntries = 65536;
+/** Largest exemplar table. */
+export const kExemplarTableMaxBytes = kExemplarHeaderBytes + kExemplarMaxEntries * kExemplarEntryBytes;

@@ -1,0 +1,96 @@
+/**
+ * The latest-exemplar table: a real writer thread overwrites entries as fast as it can while the main
+ * thread reads; every entry read must be whole (its fields all follow from its value), and the last read
+ * finds the last write of every entry.
+ */
+import { describe, expect, it } from "vitest";
+import { ExemplarTableReader, ExemplarTableWriter, ENCODED, INVALID, TOO_LONG, type TableExemplar } from "../../src/shared/transport/exemplar-table.js";
+import { kExemplarHeaderBytes, kExemplarTableMaxBytes, kExTextUnits } from "../../src/shared/transport/layout.js";
+import { nextMessage, startWorker } from "../helpers/workers.js";
+
+function table(): SharedArrayBuffer {
+  return new SharedArrayBuffer(kExemplarHeaderBytes, { maxByteLength: kExemplarTableMaxBytes });
+}
+
+function consistent(e: TableExemplar, series: number): void {
+  const i = e.value;
+  expect(e.timestampMs).toBe(i);
+  expect(e.seriesId).toBe(i % series);
+  expect(e.bucket).toBe(i % 4);
+  expect(e.labels).toEqual({ trace_id: `t${i}`, span_id: i.toString(16).repeat(1 + (i % 3)) });
+}
+
+describe("the latest-exemplar table", () => {
+  it("a reader racing a writer thread never sees a torn entry, and ends with the last write of each", async () => {
+    const buffer = table();
+    const series = 3;
+    const writes = 400_000;
+    const reader = new ExemplarTableReader(buffer);
+    const latest = new Map<string, TableExemplar>();
+    let reads = 0;
+    const visit = (e: TableExemplar): boolean => {
+      consistent(e, series);
+      const key = `${e.seriesId}/${e.bucket}`;
+      const before = latest.get(key);
+      // Entries only move forward.
+      if (before !== undefined) expect(e.value).toBeGreaterThanOrEqual(before.value);
+      latest.set(key, e);
+      reads++;
+      return true;
+    };
+    const worker = startWorker("exemplar-table-writer.mjs", { workerData: { table: buffer, writes, series } });
+    const done = nextMessage(worker);
+    let finished = false;
+    void done.then(() => (finished = true));
+    while (!finished) {
+      reader.read(visit);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await done;
+    reader.read(visit);
+    await worker.terminate();
+    // Writes i = writes - 11 … writes cover every (series, bucket) pair once at least: the last of each.
+    for (let i = writes - 11; i <= writes; i++) expect(latest.get(`${i % series}/${i % 4}`)?.value).toBeGreaterThanOrEqual(i);
+    expect(latest.size).toBe(12);
+    expect(reads).toBeGreaterThan(12);
+  });
+
+  it("encodes what fits, refuses what is too long or invalid, and frees a removed series' entries", () => {
+    const buffer = table();
+    const writer = new ExemplarTableWriter(buffer);
+    const reader = new ExemplarTableReader(buffer);
+    expect(writer.encode({ trace_id: "x".repeat(kExTextUnits - "trace_id".length - 2) })).toBe(ENCODED);
+    expect(writer.encode({ trace_id: "x".repeat(kExTextUnits - "trace_id".length - 1) })).toBe(TOO_LONG);
+    expect(writer.encode({ "bad-name": "x" })).toBe(INVALID);
+    expect(writer.encode({ trace_id: {} as never })).toBe(INVALID);
+    // More than 128 characters never fits an entry: it goes to the ring path, which validates and throws.
+    expect(writer.encode({ a: "y".repeat(128) })).toBe(TOO_LONG);
+
+    const first = { trace_id: "first", span: "😀 ünï" };
+    expect(writer.encode(first)).toBe(ENCODED);
+    const entry = writer.entryOf(7, 2);
+    writer.commit(entry + 1, 7, 1, 0.5, 1000, first);
+    const seen: TableExemplar[] = [];
+    reader.read((e) => seen.push(e) > 0);
+    expect(seen).toEqual([{ seriesId: 7, bucket: 1, value: 0.5, timestampMs: 1000, labels: { trace_id: "first", span: "😀 ünï" } }]);
+    // Nothing new: nothing read.
+    reader.read((e) => seen.push(e) > 0);
+    expect(seen).toHaveLength(1);
+    writer.release(7);
+    reader.read((e) => seen.push(e) > 0);
+    expect(seen).toHaveLength(1);
+    // An entry the visitor cannot place yet is offered again at the next read.
+    const second = { trace_id: "second" };
+    expect(writer.encode(second)).toBe(ENCODED);
+    writer.commit(writer.entryOf(3, 1), 3, 0, 2, 2000, second);
+    let offers = 0;
+    reader.read(() => ++offers > 1);
+    reader.read(() => ++offers > 1);
+    reader.read(() => ++offers > 1);
+    expect(offers).toBe(2);
+    // The freed run goes to the next series that needs as many entries.
+    expect(writer.entryOf(9, 2)).toBe(entry);
+    reader.clear();
+    expect(new Uint32Array(buffer).every((w) => w === 0)).toBe(true);
+  });
+});
