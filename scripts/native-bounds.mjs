@@ -39,7 +39,7 @@ process.stdout.write(`/**
  */
 
 /** Bounds of schema 8 in [0.5, 1), rounded down; see the module comment. */
-export const SCHEMA8_FRACTION_BOUNDS: readonly number[] = [
+export const kSchema8FractionBounds: readonly number[] = [
 ${lines.join("\n")}
 ];
 `);

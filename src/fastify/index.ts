@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from "fastify";
 import { resolvePath, resolveSource, type MetricsHandlerOptions } from "../main/serve/options.js";
-import { ALLOWED_METHODS, requestedNames } from "../main/serve/respond.js";
+import { kAllowedMethods, requestedNames } from "../main/serve/respond.js";
 import { ScrapeFlights } from "../main/serve/single-flight.js";
 
 /** Options of the fastify plugin. */
@@ -44,7 +44,7 @@ export const promThreads: FastifyPluginAsync<PromThreadsFastifyOptions> = async 
     method: ["DELETE", "OPTIONS", "PATCH", "POST", "PUT"],
     url: path,
     handler: async (_request, reply) => {
-      void reply.code(405).header("Allow", ALLOWED_METHODS).type("text/plain; charset=utf-8");
+      void reply.code(405).header("Allow", kAllowedMethods).type("text/plain; charset=utf-8");
       return reply.send("405 Method Not Allowed\n");
     },
   });

@@ -6,7 +6,7 @@ import type { Registry } from "prom-client";
 import { client } from "./client.js";
 import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
 import { kMaxLocalId, kMaxRingCapacity, kMaxSlotBufferBytes, kMaxSlots, kMinRingCapacity, kRecordBytes } from "../shared/transport/layout.js";
-import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/model/limits.js";
+import { kDefaultMaxSeries, maxDeclarationBytes } from "../shared/model/limits.js";
 import { declarationRecords } from "../shared/transport/protocol.js";
 import { booleanOption, integerOption, invalid, optionsObject } from "./validate-options.js";
 
@@ -147,7 +147,7 @@ export function resolveHubOptions(options: MetricsHubOptions | undefined): Resol
     overflowCapacity,
     drainIntervalMs: integerOption(raw, "drainIntervalMs", 100, 1, 3_600_000),
     selfMetrics,
-    maxSeries: integerOption(raw, "maxSeries", DEFAULT_MAX_SERIES, 1, kMaxLocalId),
+    maxSeries: integerOption(raw, "maxSeries", kDefaultMaxSeries, 1, kMaxLocalId),
     maxMetrics: integerOption(raw, "maxMetrics", 10_000, 1, 1_000_000),
     overflowWaitMs: integerOption(raw, "overflowWaitMs", 500, 0, 60_000),
     ringStartIndex: integerOption(raw, "ringStartIndex", 0, 0, 0xffffffff),

@@ -7,7 +7,7 @@ import { request as httpRequest } from "node:http";
 import { request as httpsRequest } from "node:https";
 import type { Registry } from "prom-client";
 import { client } from "./client.js";
-import { PROTOBUF_CONTENT_TYPE, renderProtobuf } from "./serve/protobuf/render.js";
+import { kProtobufContentType, renderProtobuf } from "./serve/protobuf/render.js";
 import type { FamilySnapshot } from "./serve/snapshot.js";
 import { ConfigurationError, ErrorCodes, OperationError } from "../shared/api/errors.js";
 import { isClassicLabelName, isReservedName } from "../shared/model/names.js";
@@ -117,7 +117,7 @@ async function pushProtobuf(
         path,
         method: kHttpMethods[method],
         timeout: options.timeout,
-        headers: { ...options.headers, ...(body === undefined ? {} : { "Content-Type": PROTOBUF_CONTENT_TYPE, "Content-Length": body.byteLength }) },
+        headers: { ...options.headers, ...(body === undefined ? {} : { "Content-Type": kProtobufContentType, "Content-Length": body.byteLength }) },
       },
       (res) => {
         let text = "";

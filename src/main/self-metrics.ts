@@ -34,7 +34,7 @@ interface Sample {
   value: number;
   metricName?: string;
 }
-const NO_LABELS: Record<string, string> = Object.freeze({}) as Record<string, string>;
+const kNoLabels: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** A self-metric: its samples are computed from the hub at each `get()`. */
 class SelfMetric {
@@ -120,7 +120,7 @@ export class SelfMetrics {
       }
       return usage;
     };
-    const one = (value: number): Sample[] => [{ labels: NO_LABELS, value }];
+    const one = (value: number): Sample[] => [{ labels: kNoLabels, value }];
     this.#metrics.push(
       new SelfMetric("prom_threads_records_drained_total", "Observation records drained from worker rings and applied to metrics.", "counter", () => {
         source.drain();
@@ -178,8 +178,8 @@ export class SelfMetrics {
             cumulative += this.#drainCounts[i] as number;
             samples.push({ labels: les[i] as Record<string, string>, value: cumulative, metricName: "prom_threads_drain_duration_seconds_bucket" });
           }
-          samples.push({ labels: NO_LABELS, value: this.#drainSum, metricName: "prom_threads_drain_duration_seconds_sum" });
-          samples.push({ labels: NO_LABELS, value: cumulative, metricName: "prom_threads_drain_duration_seconds_count" });
+          samples.push({ labels: kNoLabels, value: this.#drainSum, metricName: "prom_threads_drain_duration_seconds_sum" });
+          samples.push({ labels: kNoLabels, value: cumulative, metricName: "prom_threads_drain_duration_seconds_count" });
           return samples;
         },
         {

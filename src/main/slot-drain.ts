@@ -7,7 +7,7 @@ import {
   kOpAdd,
   kOpDeclareMetric,
   kOpDeclareSeries,
-  OP_EXEMPLAR,
+  kOpExemplar,
   kOpObserve,
   kOpRemoveSeries,
   kOpResetMetric,
@@ -24,13 +24,13 @@ import type { RecordSink } from "../shared/transport/record-sink.js";
 import type { SlotReader } from "../shared/transport/slot-reader.js";
 import {
   Binding,
-  KIND_COUNTER,
-  KIND_GAUGE,
-  KIND_HISTOGRAM,
-  KIND_NATIVE_HISTOGRAM,
-  KIND_REJECTED,
-  KIND_SUMMARY,
-  REJECTED,
+  kKindCounter,
+  kKindGauge,
+  kKindHistogram,
+  kKindNativeHistogram,
+  kKindRejected,
+  kKindSummary,
+  kRejected,
   type CounterSeries,
   type GaugeContribution,
   type SummaryTarget,
@@ -43,7 +43,7 @@ import { keepExemplar, keepExemplarAt } from "./bridge/exemplars.js";
 import type { ExemplarTableReader, TableExemplar } from "../shared/transport/exemplar-table.js";
 import type { NativeHistogramSeries } from "./bridge/native-buckets.js";
 import { decodeExemplar } from "../shared/model/exemplar.js";
-import { NATIVE_AUX_BITS } from "../shared/model/native-histogram.js";
+import { kNativeAuxBits } from "../shared/model/native-histogram.js";
 import type { Tally } from "./tally.js";
 
 /**
@@ -66,7 +66,7 @@ export interface SlotContext {
 }
 
 /** Marks an id whose series the worker removed; records on it are dropped as `removed_series`. */
-const kRemoved = new Binding(KIND_REJECTED, null);
+const kRemoved = new Binding(kKindRejected, null);
 
 /**
  * Malformed records one worker may send before its slot is quarantined: the hub then discards everything
@@ -129,7 +129,7 @@ export class SlotDrain implements RecordSink {
     // Not declared yet: a drain with a budget may have left the series' declaration in the ring. The
     // entry is read again at the next drain.
     if (binding === undefined) return false;
-    if (binding !== kRemoved && binding !== REJECTED) {
+    if (binding !== kRemoved && binding !== kRejected) {
       keepExemplarAt(binding, exemplar.bucket, { labelSet: exemplar.labels, value: exemplar.value, timestamp: exemplar.timestampMs / 1000 });
     }
     return true;
@@ -218,7 +218,7 @@ export class SlotDrain implements RecordSink {
     // A release read the owner's last exemplars in its drain; the next owner finds an empty table.
     this.#exemplars?.clear();
     for (const binding of this.#bindings) {
-      if (binding !== undefined && binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
+      if (binding !== undefined && binding.kind === kKindGauge) detachContribution(binding.target as GaugeContribution);
     }
     this.#bindings = [];
     this.#histBase = new Int32Array(0);
@@ -255,7 +255,7 @@ export class SlotDrain implements RecordSink {
     }
     const binding = this.#bindings[id];
     // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
-    if (binding !== undefined && binding.kind === KIND_COUNTER && (word0 & 0xff) === kOpAdd && value >= 0 && value - value === 0) {
+    if (binding !== undefined && binding.kind === kKindCounter && (word0 & 0xff) === kOpAdd && value >= 0 && value - value === 0) {
       (binding.target as CounterSeries).value += value;
       this.#applied++;
       return;
@@ -273,17 +273,17 @@ export class SlotDrain implements RecordSink {
       return;
     }
     switch (binding.kind) {
-      case KIND_COUNTER:
-      case KIND_HISTOGRAM:
+      case kKindCounter:
+      case kKindHistogram:
         // Their valid records were applied by observation().
         break;
-      case KIND_NATIVE_HISTOGRAM:
+      case kKindNativeHistogram:
         // aux packs the classic bucket (top bits) and the native bucket the worker found (low bits).
-        if (op !== kOpObserve || aux >>> NATIVE_AUX_BITS > binding.maxAux || Number.isNaN(value)) break;
+        if (op !== kOpObserve || aux >>> kNativeAuxBits > binding.maxAux || Number.isNaN(value)) break;
         (binding.target as NativeHistogramSeries).observe(aux, value);
         this.#applied++;
         return;
-      case KIND_GAUGE: {
+      case kKindGauge: {
         const contribution = binding.target as GaugeContribution;
         if (Number.isNaN(value)) break;
         if (op === kOpSet) contribution.value = value;
@@ -293,7 +293,7 @@ export class SlotDrain implements RecordSink {
         this.#applied++;
         return;
       }
-      case KIND_SUMMARY:
+      case kKindSummary:
         if (op !== kOpObserve || value - value !== 0) break;
         try {
           (binding.target as SummaryTarget).observe(value);
@@ -344,7 +344,7 @@ export class SlotDrain implements RecordSink {
       else zeroSeries(binding);
       return;
     }
-    if (op === OP_EXEMPLAR) {
+    if (op === kOpExemplar) {
       this.#exemplar(id, payload);
       return;
     }
@@ -373,7 +373,7 @@ export class SlotDrain implements RecordSink {
       const metric = typeof series?.metric === "number" ? this.#metrics[series.metric] : undefined;
       if (metric === null) {
         this.#unbind(id);
-        this.#bind(id, REJECTED);
+        this.#bind(id, kRejected);
         return;
       }
       const values = series?.values;
@@ -400,7 +400,7 @@ export class SlotDrain implements RecordSink {
   #bind(id: number, binding: Binding): void {
     this.#bindings[id] = binding;
     if (id >= this.#histBase.length) {
-      if (binding.kind !== KIND_HISTOGRAM) return;
+      if (binding.kind !== kKindHistogram) return;
       const length = Math.max(64, id + 1, this.#histBase.length * 2);
       const base = new Int32Array(length).fill(-1);
       base.set(this.#histBase);
@@ -409,7 +409,7 @@ export class SlotDrain implements RecordSink {
       this.#histBase = base;
       this.#histMax = max;
     }
-    const classic = binding.kind === KIND_HISTOGRAM;
+    const classic = binding.kind === kKindHistogram;
     this.#histBase[id] = classic ? binding.base : -1;
     this.#histMax[id] = classic ? binding.maxAux : 0;
     this.#histCounts[id] = binding.counts;
@@ -418,8 +418,8 @@ export class SlotDrain implements RecordSink {
   /** Forget id `id`'s binding (a gauge loses this worker's contribution). */
   #unbind(id: number): void {
     const binding = this.#bindings[id];
-    if (binding === undefined || binding === kRemoved || binding === REJECTED) return;
-    if (binding.kind === KIND_GAUGE) detachContribution(binding.target as GaugeContribution);
+    if (binding === undefined || binding === kRemoved || binding === kRejected) return;
+    if (binding.kind === kKindGauge) detachContribution(binding.target as GaugeContribution);
     this.#bound--;
   }
 

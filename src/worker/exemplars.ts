@@ -10,8 +10,8 @@
  */
 import { ErrorCodes, RecordingError } from "../shared/api/errors.js";
 import { encodeExemplar, validateExemplarLabels } from "../shared/model/exemplar.js";
-import { OP_EXEMPLAR, packWord0 } from "../shared/transport/protocol.js";
-import { ENCODED, INVALID, TOO_LONG } from "../shared/transport/exemplar-table.js";
+import { kOpExemplar, packWord0 } from "../shared/transport/protocol.js";
+import { kEncoded, kInvalid, kTooLong } from "../shared/transport/exemplar-table.js";
 import type { LabelValues } from "../shared/model/types.js";
 import { seriesIdOf } from "./metric.js";
 import { runtime } from "./runtime.js";
@@ -49,7 +49,7 @@ export interface ExemplarTarget<Child> {
  * Build the exemplar form of `inc()`/`observe()` for a metric. The observation is one ring record as
  * without an exemplar; the exemplar overwrites its slot's entry in the thread's latest-exemplar table
  * (exemplar-table.ts). Only an exemplar whose labels do not fit an entry, or one made while the table is
- * full or the thread has no slot yet, travels through the ring with its observation as an OP_EXEMPLAR
+ * full or the thread has no slot yet, travels through the ring with its observation as an kOpExemplar
  * block (never dropped, like a declaration).
  */
 export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: ExemplarCall | number) => void {
@@ -71,8 +71,8 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
     // Value and exemplar are checked before the label set is resolved: a call that throws creates no series.
     const value = target.check(arg.value);
     let table = runtime.exemplarTable;
-    let encoded = table === undefined ? TOO_LONG : table.encode(exemplarLabels);
-    if (encoded === INVALID) validateExemplarLabels(name, exemplarLabels);
+    let encoded = table === undefined ? kTooLong : table.encode(exemplarLabels);
+    if (encoded === kInvalid) validateExemplarLabels(name, exemplarLabels);
     const child = target.child(labels);
     const id = seriesIdOf(child as object);
     if (id === undefined) return;
@@ -81,7 +81,7 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
       table = runtime.exemplarTable;
       if (table !== undefined) encoded = table.encode(exemplarLabels);
     }
-    if (encoded === ENCODED && table !== undefined) {
+    if (encoded === kEncoded && table !== undefined) {
       const entry = table.entryOf(id, target.slots);
       if (entry >= 0) {
         target.plain(child, value);
@@ -93,7 +93,7 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
     // Throws the precise error for an invalid label set; what remains is valid and travels through the ring.
     const exemplar = validateExemplarLabels(name, exemplarLabels);
     const { op, aux } = target.record(value);
-    runtime.declare(packWord0(OP_EXEMPLAR, id), encodeExemplar(op, aux, value, Date.now(), exemplar));
+    runtime.declare(packWord0(kOpExemplar, id), encodeExemplar(op, aux, value, Date.now(), exemplar));
   };
 }
 
@@ -112,7 +112,7 @@ export interface ParsedExemplarCall {
   exemplarLabels: object | undefined;
 }
 
-const KEYS = new Set(["value", "labels", "exemplarLabels"]);
+const kKeys = new Set(["value", "labels", "exemplarLabels"]);
 
 /**
  * Split an exemplar call's single argument into its parts, throwing ERR_PROM_THREADS_INVALID_LABELS for
@@ -123,7 +123,7 @@ export function parseExemplarCall(metric: string, call: string, arg: unknown): P
   if (arg === null || typeof arg !== "object") {
     throw shapeError(metric, call, `got ${arg === null ? "null" : typeof arg}`);
   }
-  for (const key of Object.keys(arg)) if (!KEYS.has(key)) throw shapeError(metric, call, `unknown key "${key}"`);
+  for (const key of Object.keys(arg)) if (!kKeys.has(key)) throw shapeError(metric, call, `unknown key "${key}"`);
   const { value, labels, exemplarLabels } = arg as Record<string, unknown>;
   return { labels: objectOrUndefined(metric, call, "labels", labels), value, exemplarLabels: checkExemplarLabels(metric, call, exemplarLabels) };
 }

@@ -18,7 +18,7 @@ import {
   encodePayload,
   packWord0,
 } from "../shared/transport/protocol.js";
-import { OVERFLOW_LABEL_VALUE } from "../shared/model/limits.js";
+import { kOverflowLabelValue } from "../shared/model/limits.js";
 import { seriesKey } from "../shared/model/series-key.js";
 import type { LabelValue, LabelValues, MetricDeclaration, MetricType } from "../shared/model/types.js";
 import { labelArgsToValues, labelObjectToValues, normalizeDeclaration } from "../shared/model/validation.js";
@@ -188,7 +188,7 @@ export abstract class WorkerMetric<T extends string, Child> {
 
   /** Resolve a label set past the limit: the overflow child, counted for the hub's self-metric. */
   #fold(): Child {
-    const values = this.labelNames.map(() => OVERFLOW_LABEL_VALUE);
+    const values = this.labelNames.map(() => kOverflowLabelValue);
     const key = seriesKey(values);
     const child = this.#children.get(key) ?? this.#create(key, values);
     // Counted locally and reported once per burst (a microtask), not once per folded call.

@@ -4,9 +4,9 @@
  * @module
  */
 import {
-  NATIVE_AUX_BITS,
-  NATIVE_AUX_MASK,
-  NATIVE_ZERO_BUCKET,
+  kNativeAuxBits,
+  kNativeAuxMask,
+  kNativeZeroBucket,
   nativeIndexer,
   schemaForFactor,
   type NativeIndexer,
@@ -33,13 +33,13 @@ export function nativeSettingsOf(declaration: MetricDeclaration): NativeSettings
 export function histogramAux(bounds: Float64Array, native: NativeSettings | null, value: number): number {
   const bucket = bucketIndex(bounds, value);
   if (native === null) return bucket;
-  return ((bucket << NATIVE_AUX_BITS) | nativeFieldOf(native, value)) >>> 0;
+  return ((bucket << kNativeAuxBits) | nativeFieldOf(native, value)) >>> 0;
 }
 
 function nativeFieldOf(native: NativeSettings, value: number): number {
   const zt = native.zeroThreshold;
-  if (value > zt) return native.index(value) & NATIVE_AUX_MASK;
-  if (value < -zt) return native.index(-value) & NATIVE_AUX_MASK;
-  return NATIVE_ZERO_BUCKET;
+  if (value > zt) return native.index(value) & kNativeAuxMask;
+  if (value < -zt) return native.index(-value) & kNativeAuxMask;
+  return kNativeZeroBucket;
 }
 

@@ -48,7 +48,10 @@ export abstract class ObservingMetric<T extends string, Child extends ObservingC
    * shape but export no exemplar (summaries with `enableExemplars`). Histograms give their own.
    */
   protected observeExemplarShape(arg: unknown): void {
-    if (!isLabels(arg)) return this.childOfLabels(undefined).observe(arg as number);
+    if (!isLabels(arg)) {
+      this.childOfLabels(undefined).observe(arg as number);
+      return;
+    }
     const call = parseExemplarCall(this.name, "observe", arg);
     this.#observe(call.labels, call.value);
   }

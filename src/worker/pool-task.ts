@@ -9,7 +9,7 @@
  * @module
  */
 import { pathToFileURL } from "node:url";
-import { kTaskBuckets, TASK_RUN_METRIC, TASK_WAIT_METRIC, isTaskEnvelope, type TaskEnvelope } from "../shared/transport/pool-task.js";
+import { kTaskBuckets, kTaskRunMetric, kTaskWaitMetric, isTaskEnvelope, type TaskEnvelope } from "../shared/transport/pool-task.js";
 import { Histogram, type HistogramChild } from "./histogram.js";
 import { runtime } from "./runtime.js";
 import { sampleThreadMetricsIfDue, startThreadMetrics } from "./thread-metrics.js";
@@ -40,13 +40,13 @@ function timersOf(pool: string): { wait: HistogramChild; run: HistogramChild } {
   let timers = children.get(pool);
   if (timers === undefined) {
     waitSeconds ??= new Histogram({
-      name: TASK_WAIT_METRIC,
+      name: kTaskWaitMetric,
       help: "Seconds from pool.run() until the task started in a worker thread.",
       labelNames: ["pool"],
       buckets: kTaskBuckets,
     });
     runSeconds ??= new Histogram({
-      name: TASK_RUN_METRIC,
+      name: kTaskRunMetric,
       help: "Seconds a task ran in its worker thread, until it returned or threw.",
       labelNames: ["pool"],
       buckets: kTaskBuckets,

@@ -17,7 +17,7 @@ import {
   kSlotState,
   kSlotThreadId,
 } from "../shared/transport/layout.js";
-import { DEFAULT_MAX_SERIES, maxDeclarationBytes } from "../shared/model/limits.js";
+import { kDefaultMaxSeries, maxDeclarationBytes } from "../shared/model/limits.js";
 import { SlotWriter, type PublishPoint } from "../shared/transport/slot-writer.js";
 import { ExemplarTableWriter } from "../shared/transport/exemplar-table.js";
 
@@ -53,7 +53,7 @@ class Runtime {
   #nextMetricId = 0;
   #nextSeriesId = 0;
   #ringCapacity = 0;
-  #maxSeries = DEFAULT_MAX_SERIES;
+  #maxSeries = kDefaultMaxSeries;
   #testHooks: RuntimeTestHooks = {};
 
   constructor() {
@@ -160,7 +160,7 @@ class Runtime {
     // a slot, so a declaration that cannot fit never reaches (and wedges) the ring; connect() throws.
     for (const { payload } of this.#pending) checkDeclarationSize(payload, layout.ringCapacity);
     this.#buffer = handle.buffer;
-    this.#maxSeries = typeof handle.maxSeries === "number" ? handle.maxSeries : DEFAULT_MAX_SERIES;
+    this.#maxSeries = typeof handle.maxSeries === "number" ? handle.maxSeries : kDefaultMaxSeries;
     this.#ringCapacity = layout.ringCapacity;
     const slot = claimSlot(words, layout, handle.slots);
     if (slot < 0) {

@@ -5,7 +5,7 @@
  * this test recomputes the conservation from the raw numbers instead of trusting the report's verdict.
  */
 import { describe, expect, it } from "vitest";
-import { DEFAULT_MAX_SERIES } from "../../src/shared/model/limits.js";
+import { kDefaultMaxSeries } from "../../src/shared/model/limits.js";
 import { runWorkload, type WorkloadReport } from "../../scripts/soak/workload.mjs";
 
 function sum(values: Record<string, number>): number {
@@ -49,9 +49,9 @@ describe("piscina churn with worker faults", () => {
     expect(report.workersConnected, why).toBe(0);
     expect(report.gaugeLeft === null || report.gaugeLeft === 0, why).toBe(true);
     // One label value per task: the label sets stay at the limit, the rest fold (and are counted).
-    expect(report.taskSeries, why).toBe(DEFAULT_MAX_SERIES + 1);
+    expect(report.taskSeries, why).toBe(kDefaultMaxSeries + 1);
     expect(report.seriesOverflow, why).toBeGreaterThan(0);
-    expect(report.seriesOverflow, why).toBeLessThanOrEqual(report.tasks - DEFAULT_MAX_SERIES);
+    expect(report.seriesOverflow, why).toBeLessThanOrEqual(report.tasks - kDefaultMaxSeries);
     expect(report.ok, why).toBe(true);
   });
 

@@ -10,7 +10,7 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub, type PromThreadsError } from "../../src/main/index.js";
 import { ErrorCodes } from "../../src/shared/api/errors.js";
-import { DEFAULT_MAX_SERIES, OVERFLOW_LABEL_VALUE } from "../../src/shared/model/limits.js";
+import { kDefaultMaxSeries, kOverflowLabelValue } from "../../src/shared/model/limits.js";
 import { samples } from "../helpers/exposition.js";
 import { nextMessage, startWorker } from "../helpers/workers.js";
 
@@ -58,7 +58,7 @@ function idsOf(all: Map<string, number>, sample: string): string[] {
   return ids;
 }
 
-const overflow = (sample: string) => `${sample}{id="${OVERFLOW_LABEL_VALUE}"}`;
+const overflow = (sample: string) => `${sample}{id="${kOverflowLabelValue}"}`;
 
 describe("the series limit across workers (enforced in the hub)", () => {
   it("folds label sets past maxSeries into one overflow series per metric, loses nothing, and says so once", async () => {
@@ -74,15 +74,15 @@ describe("the series limit across workers (enforced in the hub)", () => {
     await Promise.all(workers.map((w, i) => w.run({ kinds, distinct: 20, prefix: `w${i}-` })));
     const all = samples(await registry.metrics());
 
-    expect(idsOf(all, "card_counter").filter((id) => id !== OVERFLOW_LABEL_VALUE)).toHaveLength(50);
+    expect(idsOf(all, "card_counter").filter((id) => id !== kOverflowLabelValue)).toHaveLength(50);
     expect(all.get(overflow("card_counter"))).toBe(30);
-    expect(idsOf(all, "card_histogram_count").filter((id) => id !== OVERFLOW_LABEL_VALUE)).toHaveLength(50);
+    expect(idsOf(all, "card_histogram_count").filter((id) => id !== kOverflowLabelValue)).toHaveLength(50);
     expect(all.get(overflow("card_histogram_count"))).toBe(30);
-    expect(all.get(`card_histogram_bucket{le="1",id="${OVERFLOW_LABEL_VALUE}"}`)).toBe(30);
-    expect(idsOf(all, "card_summary_count").filter((id) => id !== OVERFLOW_LABEL_VALUE)).toHaveLength(50);
+    expect(all.get(`card_histogram_bucket{le="1",id="${kOverflowLabelValue}"}`)).toBe(30);
+    expect(idsOf(all, "card_summary_count").filter((id) => id !== kOverflowLabelValue)).toHaveLength(50);
     expect(all.get(overflow("card_summary_count"))).toBe(30);
     // A gauge's overflow series combines the folded contributions (here: sum).
-    expect(idsOf(all, "card_gauge").filter((id) => id !== OVERFLOW_LABEL_VALUE)).toHaveLength(50);
+    expect(idsOf(all, "card_gauge").filter((id) => id !== kOverflowLabelValue)).toHaveLength(50);
     expect(all.get(overflow("card_gauge"))).toBe(30);
     // Nothing lost: every observation is in a real series or in the overflow series.
     let counted = 0;
@@ -93,7 +93,7 @@ describe("the series limit across workers (enforced in the hub)", () => {
     // One warning per metric, naming it and the overflow series.
     const limitErrors = errors.filter((e) => e.code === ErrorCodes.SERIES_LIMIT);
     expect(limitErrors.map((e) => /metric "(\w+)"/.exec(e.message)?.[1]).sort()).toEqual(kinds.map((k) => `card_${k}`).sort());
-    expect(limitErrors[0]?.message).toContain(`id="${OVERFLOW_LABEL_VALUE}"`);
+    expect(limitErrors[0]?.message).toContain(`id="${kOverflowLabelValue}"`);
     expect(errors).toHaveLength(4);
 
     // More label sets later add to the same overflow series and count; no new warning.
@@ -124,7 +124,7 @@ describe.each([
   ["100,000", 100_000],
   ["1,000,000", 1_000_000],
 ])("%s distinct label values in one worker", (_name, distinct) => {
-  it(`keeps the series count at the default limit (${DEFAULT_MAX_SERIES}) and memory bounded`, async () => {
+  it(`keeps the series count at the default limit (${kDefaultMaxSeries}) and memory bounded`, async () => {
     const registry = new Registry();
     const hub = new MetricsHub({ registry });
     cleanup.push(() => hub.close());
@@ -135,10 +135,10 @@ describe.each([
     const run = await w.run({ kinds: ["counter", "histogram"], distinct, prefix: "id-" });
     const all = samples(await registry.metrics());
     const mainAfter = mainHeapUsed();
-    expect(idsOf(all, "card_counter")).toHaveLength(DEFAULT_MAX_SERIES + 1);
-    expect(idsOf(all, "card_histogram_count")).toHaveLength(DEFAULT_MAX_SERIES + 1);
-    expect(all.get(overflow("card_counter"))).toBe(distinct - DEFAULT_MAX_SERIES);
-    expect(all.get('prom_threads_series_overflow_total{metric="card_counter"}')).toBe(distinct - DEFAULT_MAX_SERIES);
+    expect(idsOf(all, "card_counter")).toHaveLength(kDefaultMaxSeries + 1);
+    expect(idsOf(all, "card_histogram_count")).toHaveLength(kDefaultMaxSeries + 1);
+    expect(all.get(overflow("card_counter"))).toBe(distinct - kDefaultMaxSeries);
+    expect(all.get('prom_threads_series_overflow_total{metric="card_counter"}')).toBe(distinct - kDefaultMaxSeries);
     expect(all.get("prom_threads_records_drained_total")).toBe(2 * distinct);
     expect(errors.filter((e) => e.code === ErrorCodes.SERIES_LIMIT)).toHaveLength(2);
     const workerGrowth = (run.after - run.before) / 2 ** 20;

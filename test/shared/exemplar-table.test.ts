@@ -4,7 +4,7 @@
  * finds the last write of every entry.
  */
 import { describe, expect, it } from "vitest";
-import { ExemplarTableReader, ExemplarTableWriter, ENCODED, INVALID, TOO_LONG, type TableExemplar } from "../../src/shared/transport/exemplar-table.js";
+import { ExemplarTableReader, ExemplarTableWriter, kEncoded, kInvalid, kTooLong, type TableExemplar } from "../../src/shared/transport/exemplar-table.js";
 import { kExemplarHeaderBytes, kExemplarTableMaxBytes, kExTextUnits } from "../../src/shared/transport/layout.js";
 import { nextMessage, startWorker } from "../helpers/workers.js";
 
@@ -59,15 +59,15 @@ describe("the latest-exemplar table", () => {
     const buffer = table();
     const writer = new ExemplarTableWriter(buffer);
     const reader = new ExemplarTableReader(buffer);
-    expect(writer.encode({ trace_id: "x".repeat(kExTextUnits - "trace_id".length - 2) })).toBe(ENCODED);
-    expect(writer.encode({ trace_id: "x".repeat(kExTextUnits - "trace_id".length - 1) })).toBe(TOO_LONG);
-    expect(writer.encode({ "bad-name": "x" })).toBe(INVALID);
-    expect(writer.encode({ trace_id: {} as never })).toBe(INVALID);
+    expect(writer.encode({ trace_id: "x".repeat(kExTextUnits - "trace_id".length - 2) })).toBe(kEncoded);
+    expect(writer.encode({ trace_id: "x".repeat(kExTextUnits - "trace_id".length - 1) })).toBe(kTooLong);
+    expect(writer.encode({ "bad-name": "x" })).toBe(kInvalid);
+    expect(writer.encode({ trace_id: {} as never })).toBe(kInvalid);
     // More than 128 characters never fits an entry: it goes to the ring path, which validates and throws.
-    expect(writer.encode({ a: "y".repeat(128) })).toBe(TOO_LONG);
+    expect(writer.encode({ a: "y".repeat(128) })).toBe(kTooLong);
 
     const first = { trace_id: "first", span: "😀 ünï" };
-    expect(writer.encode(first)).toBe(ENCODED);
+    expect(writer.encode(first)).toBe(kEncoded);
     const entry = writer.entryOf(7, 2);
     writer.commit(entry + 1, 7, 1, 0.5, 1000, first);
     const seen: TableExemplar[] = [];
@@ -81,7 +81,7 @@ describe("the latest-exemplar table", () => {
     expect(seen).toHaveLength(1);
     // An entry the visitor cannot place yet is offered again at the next read.
     const second = { trace_id: "second" };
-    expect(writer.encode(second)).toBe(ENCODED);
+    expect(writer.encode(second)).toBe(kEncoded);
     writer.commit(writer.entryOf(3, 1), 3, 0, 2, 2000, second);
     let offers = 0;
     reader.read(() => ++offers > 1);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { SCHEMA8_FRACTION_BOUNDS } from "../../src/shared/model/native-bounds.js";
+import { kSchema8FractionBounds } from "../../src/shared/model/native-bounds.js";
 import {
-  NATIVE_ZERO_BUCKET,
+  kNativeZeroBucket,
   classicBucketOfAux,
   isZeroBucketAux,
   nativeBucketBound,
@@ -82,7 +82,7 @@ function nextDown(v: number): number {
 
 describe("the bound table", () => {
   it("holds the largest double not above 2^(j/256) / 2 for every j, recomputed exactly", () => {
-    for (let j = 0; j < 256; j++) expect(SCHEMA8_FRACTION_BOUNDS[j], `j=${j}`).toBe(boundsAround(j, 256).down / 2);
+    for (let j = 0; j < 256; j++) expect(kSchema8FractionBounds[j], `j=${j}`).toBe(boundsAround(j, 256).down / 2);
   });
 });
 
@@ -189,14 +189,14 @@ describe("native field and aux packing", () => {
   const index = nativeIndexer(3);
   it("sends |v| <= zero threshold to the zero bucket and negatives to their mirrored index", () => {
     const zt = 2 ** -128;
-    expect(nativeField(0, zt, index)).toBe(NATIVE_ZERO_BUCKET);
-    expect(nativeField(-0, zt, index)).toBe(NATIVE_ZERO_BUCKET);
-    expect(nativeField(zt, zt, index)).toBe(NATIVE_ZERO_BUCKET);
-    expect(nativeField(-zt, zt, index)).toBe(NATIVE_ZERO_BUCKET);
+    expect(nativeField(0, zt, index)).toBe(kNativeZeroBucket);
+    expect(nativeField(-0, zt, index)).toBe(kNativeZeroBucket);
+    expect(nativeField(zt, zt, index)).toBe(kNativeZeroBucket);
+    expect(nativeField(-zt, zt, index)).toBe(kNativeZeroBucket);
     expect(nativeIndexOfAux(nativeField(nextUp(zt), zt, index))).toBe(exactIndex(nextUp(zt), 3));
     expect(nativeIndexOfAux(nativeField(-2.5, zt, index))).toBe(exactIndex(2.5, 3));
     expect(nativeIndexOfAux(nativeField(Number.MIN_VALUE, 0, index))).toBe(exactIndex(Number.MIN_VALUE, 3));
-    expect(nativeField(Number.MIN_VALUE, zt, index)).toBe(NATIVE_ZERO_BUCKET);
+    expect(nativeField(Number.MIN_VALUE, zt, index)).toBe(kNativeZeroBucket);
   });
 
   it("round-trips a classic bucket and every native index through one aux word", () => {
@@ -207,7 +207,7 @@ describe("native field and aux packing", () => {
         expect(nativeIndexOfAux(aux)).toBe(native);
         expect(isZeroBucketAux(aux)).toBe(false);
       }
-      expect(isZeroBucketAux(packNativeAux(classic, NATIVE_ZERO_BUCKET))).toBe(true);
+      expect(isZeroBucketAux(packNativeAux(classic, kNativeZeroBucket))).toBe(true);
     }
   });
 });

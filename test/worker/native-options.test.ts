@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ErrorCodes, PromThreadsError } from "../../src/shared/api/errors.js";
-import { MAX_EXEMPLAR_LABEL_CHARS, validateExemplarLabels } from "../../src/shared/model/exemplar.js";
+import { kMaxExemplarLabelChars, validateExemplarLabels } from "../../src/shared/model/exemplar.js";
 import { Counter } from "../../src/worker/counter.js";
 import { Histogram } from "../../src/worker/histogram.js";
 
@@ -54,7 +54,7 @@ describe("native histogram options", () => {
 describe("exemplar labels", () => {
   it("allow at most 128 characters of names and values together, counted as code points", () => {
     const name = "trace_id"; // 8 characters
-    expect(validateExemplarLabels("m", { [name]: "x".repeat(MAX_EXEMPLAR_LABEL_CHARS - name.length) })).toEqual({ [name]: "x".repeat(120) });
+    expect(validateExemplarLabels("m", { [name]: "x".repeat(kMaxExemplarLabelChars - name.length) })).toEqual({ [name]: "x".repeat(120) });
     expect(codeOf(() => validateExemplarLabels("m", { [name]: "x".repeat(121) }))).toBe(ErrorCodes.INVALID_LABELS);
     // 120 emoji are 240 UTF-16 units but 120 characters.
     expect(() => validateExemplarLabels("m", { [name]: "😀".repeat(120) })).not.toThrow();

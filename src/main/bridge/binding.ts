@@ -5,17 +5,17 @@
  */
 
 /** The series is a counter's: `target` is a {@link CounterSeries}. */
-export const KIND_COUNTER = 0;
+export const kKindCounter = 0;
 /** The series is this worker's contribution to a gauge: `target` is a {@link GaugeContribution}. */
-export const KIND_GAUGE = 1;
+export const kKindGauge = 1;
 /** The series is a histogram's: `target` is a {@link HistogramSeries}. */
-export const KIND_HISTOGRAM = 2;
+export const kKindHistogram = 2;
 /** The series is a summary's: `target` is a {@link SummaryTarget}. */
-export const KIND_SUMMARY = 3;
+export const kKindSummary = 3;
 /** The series belongs to a metric whose declaration lost a conflict: its records are dropped and counted. */
-export const KIND_REJECTED = 4;
+export const kKindRejected = 4;
 /** The series is a native (and classic) histogram's: `target` is a NativeHistogramSeries (native-buckets.ts). */
-export const KIND_NATIVE_HISTOGRAM = 5;
+export const kKindNativeHistogram = 5;
 
 /** An exemplar kept by the hub (see exemplars.ts): labels, value, seconds since the epoch. */
 export interface ExemplarValue {
@@ -159,7 +159,7 @@ export interface SummaryTarget {
 }
 
 /** No counts: the {@link Binding.counts} of every binding that is not a classic histogram's. */
-const NO_COUNTS = new Float64Array(0);
+const kNoCounts = new Float64Array(0);
 
 /** A worker-local series id resolved to its main-thread target. Every binding has the same shape. */
 export class Binding {
@@ -173,17 +173,17 @@ export class Binding {
     /** For histograms: index of the `+Inf` bucket; the highest bucket index a record may carry. */
     readonly maxAux: number = 0,
   ) {
-    const classic = kind === KIND_HISTOGRAM && target instanceof HistogramSeries;
-    this.counts = classic ? target.counts : NO_COUNTS;
+    const classic = kind === kKindHistogram && target instanceof HistogramSeries;
+    this.counts = classic ? target.counts : kNoCounts;
     this.base = classic ? target.base : 0;
   }
 }
 
 /** The binding of every series of a rejected metric. */
-export const REJECTED = new Binding(KIND_REJECTED, null);
+export const kRejected = new Binding(kKindRejected, null);
 
 /** Mark a declared series as exported at 0 (`zero()` in the worker): a counter's or histogram's -0 becomes 0. */
 export function zeroSeries(binding: Binding): void {
-  if (binding.kind === KIND_COUNTER) (binding.target as CounterSeries).value += 0;
-  else if (binding.kind === KIND_HISTOGRAM) (binding.target as HistogramSeries).sum += 0;
+  if (binding.kind === kKindCounter) (binding.target as CounterSeries).value += 0;
+  else if (binding.kind === kKindHistogram) (binding.target as HistogramSeries).sum += 0;
 }

@@ -5,7 +5,7 @@
  * @module
  */
 import type { MetricValue, Registry } from "prom-client";
-import { OVERFLOW_LABEL_VALUE } from "../../shared/model/limits.js";
+import { kOverflowLabelValue } from "../../shared/model/limits.js";
 import { seriesKey } from "../../shared/model/series-key.js";
 import type { ClusterAggregator, LabelValue, MetricDeclaration, MetricType } from "../../shared/model/types.js";
 import { escapeName } from "../../shared/model/names.js";
@@ -113,7 +113,7 @@ export abstract class BridgeMetric {
     this.utf8 = utf8NamesOf(declaration);
     this.aggregator = aggregatorOf(declaration);
     this.#beforeCollect = beforeCollect;
-    this.overflowValues = declaration.labelNames.map(() => OVERFLOW_LABEL_VALUE);
+    this.overflowValues = declaration.labelNames.map(() => kOverflowLabelValue);
     this.#overflowKey = seriesKey(this.overflowValues);
   }
 

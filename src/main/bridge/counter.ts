@@ -5,7 +5,7 @@
 import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/model/series-key.js";
 import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
-import { Binding, CounterSeries, KIND_COUNTER, createdNow, isRecorded } from "./binding.js";
+import { Binding, CounterSeries, kKindCounter, createdNow, isRecorded } from "./binding.js";
 import { BridgeMetric, CreatedSample } from "./bridge-metric.js";
 
 /** A counter aggregated from worker threads. Values live here, so they survive any worker's exit. */
@@ -23,7 +23,7 @@ export class BridgeCounter extends BridgeMetric {
     let binding = this.#series.get(key);
     if (binding === undefined) {
       if (!this.admit(key)) return this.bind(this.overflowValues);
-      binding = new Binding(KIND_COUNTER, new CounterSeries(this.labelsOf(values), this.unlabelled));
+      binding = new Binding(kKindCounter, new CounterSeries(this.labelsOf(values), this.unlabelled));
       this.#series.set(key, binding);
     }
     return binding;

@@ -4,8 +4,8 @@
  * @module
  */
 import type { ExemplarRecord } from "../../shared/model/exemplar.js";
-import { NATIVE_AUX_BITS } from "../../shared/model/native-histogram.js";
-import { Binding, KIND_COUNTER, KIND_HISTOGRAM, KIND_NATIVE_HISTOGRAM, type CounterSeries, type ExemplarValue, type HistogramSeries } from "./binding.js";
+import { kNativeAuxBits } from "../../shared/model/native-histogram.js";
+import { type Binding, kKindCounter, kKindHistogram, kKindNativeHistogram, type CounterSeries, type ExemplarValue, type HistogramSeries } from "./binding.js";
 
 /**
  * Keep `record`'s exemplar on the series `binding` points at: the counter series, or the histogram
@@ -13,7 +13,7 @@ import { Binding, KIND_COUNTER, KIND_HISTOGRAM, KIND_NATIVE_HISTOGRAM, type Coun
  */
 export function keepExemplar(binding: Binding, record: ExemplarRecord): void {
   const exemplar: ExemplarValue = { labelSet: record.labels, value: record.value, timestamp: record.timestampMs / 1000 };
-  keepExemplarAt(binding, binding.kind === KIND_NATIVE_HISTOGRAM ? record.aux >>> NATIVE_AUX_BITS : record.aux, exemplar);
+  keepExemplarAt(binding, binding.kind === kKindNativeHistogram ? record.aux >>> kNativeAuxBits : record.aux, exemplar);
 }
 
 /**
@@ -22,12 +22,14 @@ export function keepExemplar(binding: Binding, record: ExemplarRecord): void {
  * through the ring may arrive after a newer one read from a table.
  */
 export function keepExemplarAt(binding: Binding, bucket: number, exemplar: ExemplarValue): void {
-  if (binding.kind === KIND_COUNTER) {
+  if (binding.kind === kKindCounter) {
     const series = binding.target as CounterSeries;
     if (series.exemplar === undefined || series.exemplar.timestamp <= exemplar.timestamp) series.exemplar = exemplar;
-  } else if (binding.kind === KIND_HISTOGRAM || binding.kind === KIND_NATIVE_HISTOGRAM) {
+  } else if (binding.kind === kKindHistogram || binding.kind === kKindNativeHistogram) {
     if (bucket > binding.maxAux) return;
-    const exemplars = ((binding.target as HistogramSeries).exemplars ??= []);
+    const series = binding.target as HistogramSeries;
+    series.exemplars ??= [];
+    const exemplars = series.exemplars;
     const kept = exemplars[bucket];
     if (kept === undefined || kept.timestamp <= exemplar.timestamp) exemplars[bucket] = exemplar;
   }

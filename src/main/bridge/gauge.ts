@@ -6,7 +6,7 @@
 import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/model/series-key.js";
 import type { GaugeAggregate, LabelValue, MetricDeclaration } from "../../shared/model/types.js";
-import { Binding, GaugeContribution, GaugeSeries, KIND_GAUGE } from "./binding.js";
+import { Binding, GaugeContribution, GaugeSeries, kKindGauge } from "./binding.js";
 import { BridgeMetric } from "./bridge-metric.js";
 
 /** A gauge aggregated across live worker threads. */
@@ -38,7 +38,7 @@ export class BridgeGauge extends BridgeMetric {
     }
     const contribution = new GaugeContribution(series);
     series.contributions.add(contribution);
-    return new Binding(KIND_GAUGE, contribution);
+    return new Binding(kKindGauge, contribution);
   }
 
   protected seriesIterator(): Iterator<GaugeSeries> {

@@ -6,12 +6,12 @@ import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/model/series-key.js";
 import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
 import { schemaForFactor } from "../../shared/model/native-histogram.js";
-import { Binding, HistogramCounts, HistogramSeries, KIND_HISTOGRAM, KIND_NATIVE_HISTOGRAM, createdNow, isRecorded, type SeriesLabels } from "./binding.js";
+import { Binding, HistogramCounts, HistogramSeries, kKindHistogram, kKindNativeHistogram, createdNow, isRecorded, type SeriesLabels } from "./binding.js";
 import { BridgeMetric, CreatedSample } from "./bridge-metric.js";
 import { NativeHistogramSeries } from "./native-buckets.js";
 
 /** The empty `labels` of `_sum` and `_count` samples; prom-client only reads it. */
-const NO_LABELS = Object.freeze({});
+const kNoLabels = Object.freeze({});
 
 /** A histogram aggregated from worker threads, rendered as prom-client renders its own. */
 export class BridgeHistogram extends BridgeMetric {
@@ -46,10 +46,10 @@ export class BridgeHistogram extends BridgeMetric {
     const n = this.#bounds.length;
     const d = this.declaration;
     // An unlabelled series is exported from construction, as prom-client does; others from their first record.
-    if (d.nativeHistogramBucketFactor === undefined) return new Binding(KIND_HISTOGRAM, new HistogramSeries(labels, n, this.unlabelled, this.#counts), n);
+    if (d.nativeHistogramBucketFactor === undefined) return new Binding(kKindHistogram, new HistogramSeries(labels, n, this.unlabelled, this.#counts), n);
     const schema = schemaForFactor(d.nativeHistogramBucketFactor);
     const series = new NativeHistogramSeries(labels, n, this.unlabelled, schema, d.nativeHistogramZeroThreshold ?? 0, d.nativeHistogramMaxBucketNumber ?? 0, this.#counts);
-    return new Binding(KIND_NATIVE_HISTOGRAM, series, n);
+    return new Binding(kKindNativeHistogram, series, n);
   }
 
   /**
@@ -116,8 +116,8 @@ export class BridgeHistogram extends BridgeMetric {
         if (exemplar === undefined) values.push({ labels: le[i], sharedLabels, value: cumulative, metricName: bucketName } as unknown as MetricValue<string>);
         else values.push({ labels: le[i], sharedLabels, value: cumulative, metricName: bucketName, exemplar } as unknown as MetricValue<string>);
       }
-      values.push({ labels: NO_LABELS, sharedLabels, value: series.sum, metricName: sumName } as unknown as MetricValue<string>);
-      values.push({ labels: NO_LABELS, sharedLabels, value: cumulative, metricName: countName } as unknown as MetricValue<string>);
+      values.push({ labels: kNoLabels, sharedLabels, value: series.sum, metricName: sumName } as unknown as MetricValue<string>);
+      values.push({ labels: kNoLabels, sharedLabels, value: cumulative, metricName: countName } as unknown as MetricValue<string>);
     }
     return values;
   }

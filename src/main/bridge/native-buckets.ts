@@ -6,16 +6,16 @@
  * @module
  */
 import {
-  NATIVE_AUX_BITS,
-  NATIVE_AUX_MASK,
-  NATIVE_SCHEMA_MIN,
-  NATIVE_ZERO_BUCKET,
+  kNativeAuxBits,
+  kNativeAuxMask,
+  kNativeSchemaMin,
+  kNativeZeroBucket,
   nativeIndexOfAux,
 } from "../../shared/model/native-histogram.js";
 import { HistogramSeries, type HistogramCounts, type SeriesLabels } from "./binding.js";
 
 /** A run of consecutive buckets in the exposition: `offset` from the end of the previous run. */
-export interface BucketSpan {
+interface BucketSpan {
   readonly offset: number;
   readonly length: number;
 }
@@ -104,7 +104,7 @@ export class NativeBuckets {
   /** Halve the resolution while there are more buckets than allowed and a coarser schema exists. */
   #limit(): void {
     if (this.maxBuckets === 0) return;
-    while (this.bucketCount > this.maxBuckets && this.schema > NATIVE_SCHEMA_MIN) this.#reduceTo(this.schema - 1);
+    while (this.bucketCount > this.maxBuckets && this.schema > kNativeSchemaMin) this.#reduceTo(this.schema - 1);
   }
 
   #reduceTo(schema: number): void {
@@ -180,10 +180,10 @@ export class NativeHistogramSeries extends HistogramSeries {
 
   /** Add one observation record (`aux` packs the classic bucket and the native field). */
   observe(aux: number, value: number): void {
-    const classic = aux >>> NATIVE_AUX_BITS;
+    const classic = aux >>> kNativeAuxBits;
     this.buckets[classic] = (this.buckets[classic] as number) + 1;
     this.sum += value;
-    if ((aux & NATIVE_AUX_MASK) === NATIVE_ZERO_BUCKET) this.native.addZero();
+    if ((aux & kNativeAuxMask) === kNativeZeroBucket) this.native.addZero();
     else this.native.add(nativeIndexOfAux(aux), value < 0, this.sourceSchema);
   }
 

@@ -8,7 +8,7 @@ import { client } from "../client.js";
 import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/model/series-key.js";
 import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
-import { Binding, KIND_SUMMARY, createdNow } from "./binding.js";
+import { Binding, kKindSummary, createdNow } from "./binding.js";
 import { BridgeMetric, withCreated } from "./bridge-metric.js";
 
 /**
@@ -64,7 +64,7 @@ export class BridgeSummary extends BridgeMetric {
     let binding = this.#series.get(key);
     if (binding === undefined) {
       if (!this.admit(key)) return this.bind(this.overflowValues);
-      binding = new Binding(KIND_SUMMARY, this.#summary.labels(this.labelsOf(values)));
+      binding = new Binding(kKindSummary, this.#summary.labels(this.labelsOf(values)));
       this.#series.set(key, binding);
       this.#created.set(key, createdNow());
     }

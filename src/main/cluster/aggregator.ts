@@ -7,14 +7,14 @@ import type { Cluster, Worker as ClusterWorker } from "node:cluster";
 import { EventEmitter } from "node:events";
 import type { Registry } from "prom-client";
 import { client } from "../client.js";
-import { ConfigurationError, ErrorCodes, PromThreadsError, ProtocolError } from "../../shared/api/errors.js";
+import { ConfigurationError, ErrorCodes, type PromThreadsError, ProtocolError } from "../../shared/api/errors.js";
 import { integerOption, invalid, optionsObject } from "../validate-options.js";
 import { nodeCluster } from "./node-cluster.js";
-import { DEFAULT_MAX_SERIES } from "../../shared/model/limits.js";
+import { kDefaultMaxSeries } from "../../shared/model/limits.js";
 import { isClassicLabelName, isReservedName } from "../../shared/model/names.js";
 import { familyProblem, labelsProblem } from "./validate-push.js";
-import { ClusterFamily, CounterFamily, GaugeFamily, HistogramFamily, SummaryFamily, type ProcessId } from "./families.js";
-import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
+import { type ClusterFamily, CounterFamily, GaugeFamily, HistogramFamily, SummaryFamily, type ProcessId } from "./families.js";
+import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, kProtocolVersion, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
 import { Reporter } from "../reporter.js";
 import { hookRegistry } from "../registry-hook.js";
 
@@ -119,7 +119,7 @@ interface CollectWaiter {
   done: () => void;
 }
 
-const PRIMARY: ProcessId = "primary";
+const kPrimary: ProcessId = "primary";
 
 /**
  * Aggregate the metrics of every node:cluster worker process into one registry in the primary.
@@ -193,7 +193,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     this.registry = registry as Registry;
     this.#local = local as Registry[];
     this.#scrapeWaitMs = integerOption(raw, "scrapeWaitMs", 100, 0, 60_000);
-    this.#maxSeries = integerOption(raw, "maxSeries", DEFAULT_MAX_SERIES, 1, 10_000_000);
+    this.#maxSeries = integerOption(raw, "maxSeries", kDefaultMaxSeries, 1, 10_000_000);
     this.#maxFamilies = integerOption(raw, "maxFamilies", 10_000, 1, 10_000_000);
     this.#processLabel = processLabel;
     this.#cluster = cluster;
@@ -203,7 +203,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     cluster.on("disconnect", this.#onDisconnect);
     // Workers that pushed before this aggregator existed are asked for every series.
     for (const worker of Object.values(cluster.workers ?? {})) {
-      if (worker !== undefined && worker.isConnected()) this.#send(worker, message<CollectMessage>({ kind: "collect", id: 0 }));
+      if (worker?.isConnected()) this.#send(worker, message<CollectMessage>({ kind: "collect", id: 0 }));
     }
   }
 
@@ -287,7 +287,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
   async #collectLocal(): Promise<void> {
     if (this.#local.length === 0 || this.#closed) return;
     const snapshot = snapshotOf(await Promise.all(this.#local.map(readRegistry)));
-    const state = this.#state(PRIMARY, undefined);
+    const state = this.#state(kPrimary, undefined);
     state.pid = process.pid;
     this.#applyFamilies(state, diffSnapshots(new Map(), snapshot), true);
     state.pushes++;
@@ -319,12 +319,16 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
 
   #receive(worker: ClusterWorker, raw: unknown): void {
     if (this.#closed || !isOurs(raw)) return;
-    if (raw.v !== PROTOCOL_VERSION) return this.#malformedMessage(`a message of protocol version ${String(raw.v)} (this primary speaks ${PROTOCOL_VERSION}); are the primary and the workers running the same prom-threads?`);
+    if (raw.v !== kProtocolVersion) {
+      this.#malformedMessage(`a message of protocol version ${String(raw.v)} (this primary speaks ${kProtocolVersion}); are the primary and the workers running the same prom-threads?`);
+      return;
+    }
     if (raw.kind !== "push") return;
     const push = raw as unknown as Record<string, unknown>;
     const { session, seq, full, families } = push;
     if (typeof session !== "string" || !Number.isSafeInteger(seq) || (seq as number) < 1 || typeof full !== "boolean" || !Array.isArray(families)) {
-      return this.#malformedMessage("a push without a valid session, seq, full flag or families");
+      this.#malformedMessage("a push without a valid session, seq, full flag or families");
+      return;
     }
     const state = this.#state(String(worker.id), worker);
     if (state.session !== session) {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { MetricValue, Registry } from "prom-client";
-import { OVERFLOW_LABEL_VALUE } from "../../shared/model/limits.js";
+import { kOverflowLabelValue } from "../../shared/model/limits.js";
 import { fromWire, labelKey, type WireFamily, type WireSeries } from "./protocol.js";
 
 /** Identifies a process within an aggregator: the cluster worker's id, or `"primary"`. */
@@ -19,7 +19,7 @@ export type ProcessId = string;
 export type ApplyResult = "ok" | "folded" | "rejected" | "malformed" | "conflict";
 
 /** Overflow series one family may have: one per set of label names that was folded. */
-const MAX_OVERFLOW_SERIES = 16;
+const kMaxOverflowSeries = 16;
 
 type PromAggregator = "sum" | "max" | "min" | "first" | "average" | "omit";
 
@@ -95,7 +95,7 @@ export abstract class ClusterFamily {
 /** The labels of the overflow series for a label set: every one of its label names, valued `__overflow__`. */
 function overflowLabels(labels: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const name of Object.keys(labels)) out[name] = OVERFLOW_LABEL_VALUE;
+  for (const name of Object.keys(labels)) out[name] = kOverflowLabelValue;
   return out;
 }
 
@@ -200,7 +200,7 @@ abstract class TotalsFamily extends ClusterFamily {
         const overflowKey = labelKey(overflow);
         target = this.#series.get(overflowKey);
         if (target === undefined) {
-          if (this.#overflows >= MAX_OVERFLOW_SERIES) return "rejected";
+          if (this.#overflows >= kMaxOverflowSeries) return "rejected";
           target = this.#create(overflowKey, overflow);
           this.#overflows++;
         }
@@ -381,7 +381,7 @@ export class GaugeFamily extends ClusterFamily {
     }
     let overflow = this.#series.get(overflowKey);
     if (overflow === undefined) {
-      if (this.#overflows >= MAX_OVERFLOW_SERIES) return "rejected";
+      if (this.#overflows >= kMaxOverflowSeries) return "rejected";
       overflow = { labels: overflowLabels(labels), overflow: true, contributions: new Map() };
       this.#series.set(overflowKey, overflow);
       this.#overflows++;

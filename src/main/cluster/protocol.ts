@@ -22,7 +22,7 @@ import type { Registry } from "prom-client";
 /** The `type` of every prom-threads cluster message; other messages on the channel are ignored. */
 export const kMessageType = "prom-threads:cluster";
 /** Protocol version; a message of another version is dropped and reported. */
-export const PROTOCOL_VERSION = 1;
+export const kProtocolVersion = 1;
 
 /** A number as it crosses the channel: JSON has no NaN or infinities, so they travel as strings. */
 type WireNumber = number | "NaN" | "+Inf" | "-Inf";
@@ -55,7 +55,7 @@ export interface WireFamily {
 /** A worker process's push. */
 export interface PushMessage {
   type: typeof kMessageType;
-  v: typeof PROTOCOL_VERSION;
+  v: typeof kProtocolVersion;
   kind: "push";
   /** Random id of the publisher, so a new publisher in the same process restarts the sequence. */
   session: string;
@@ -73,7 +73,7 @@ export interface PushMessage {
 /** The primary's acknowledgement of a push. */
 export interface AckMessage {
   type: typeof kMessageType;
-  v: typeof PROTOCOL_VERSION;
+  v: typeof kProtocolVersion;
   kind: "ack";
   session: string;
   seq: number;
@@ -82,7 +82,7 @@ export interface AckMessage {
 /** The primary asks every process for a push now. */
 export interface CollectMessage {
   type: typeof kMessageType;
-  v: typeof PROTOCOL_VERSION;
+  v: typeof kProtocolVersion;
   kind: "collect";
   id: number;
 }
@@ -90,7 +90,7 @@ export interface CollectMessage {
 /** The primary asks a process to send every series in its next push. */
 export interface ResyncMessage {
   type: typeof kMessageType;
-  v: typeof PROTOCOL_VERSION;
+  v: typeof kProtocolVersion;
   kind: "resync";
   session: string;
 }
@@ -98,7 +98,7 @@ export interface ResyncMessage {
 /** A worker process serves its own metrics at `url` and wants to be listed for service discovery. */
 export interface AnnounceMessage {
   type: typeof kMessageType;
-  v: typeof PROTOCOL_VERSION;
+  v: typeof kProtocolVersion;
   kind: "announce";
   /** `host:port` as Prometheus should scrape it. */
   target: string;
@@ -108,7 +108,7 @@ export interface AnnounceMessage {
 /** The worker process no longer serves `target`. */
 export interface WithdrawMessage {
   type: typeof kMessageType;
-  v: typeof PROTOCOL_VERSION;
+  v: typeof kProtocolVersion;
   kind: "withdraw";
   target: string;
 }
@@ -116,7 +116,7 @@ export interface WithdrawMessage {
 /** The primary asks every process to announce its targets again (its directory started late). */
 export interface DiscoverMessage {
   type: typeof kMessageType;
-  v: typeof PROTOCOL_VERSION;
+  v: typeof kProtocolVersion;
   kind: "discover";
 }
 
@@ -130,7 +130,7 @@ export function isOurs(message: unknown): message is { type: typeof kMessageType
 
 /** Build a message of the current version. */
 export function message<M extends ClusterMessage>(body: Omit<M, "type" | "v">): M {
-  return { type: kMessageType, v: PROTOCOL_VERSION, ...body } as M;
+  return { type: kMessageType, v: kProtocolVersion, ...body } as M;
 }
 
 /** Encode a number for the channel. */

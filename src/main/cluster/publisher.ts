@@ -11,7 +11,7 @@ import { client } from "../client.js";
 import { ConfigurationError, ErrorCodes, OperationError, type PromThreadsError } from "../../shared/api/errors.js";
 import { MetricsHub } from "../hub.js";
 import { integerOption, invalid, optionsObject } from "../validate-options.js";
-import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, PROTOCOL_VERSION, type PushMessage, type Snapshot } from "./protocol.js";
+import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, kProtocolVersion, type PushMessage, type Snapshot } from "./protocol.js";
 import { Reporter } from "../reporter.js";
 
 /** Options of {@link ClusterPublisher}. */
@@ -245,7 +245,7 @@ export class ClusterPublisher extends EventEmitter<ClusterPublisherEvents> {
   }
 
   #receive(raw: unknown): void {
-    if (!isOurs(raw) || raw.v !== PROTOCOL_VERSION) return;
+    if (!isOurs(raw) || raw.v !== kProtocolVersion) return;
     const body = raw as unknown as Record<string, unknown>;
     switch (body.kind) {
       case "ack": {

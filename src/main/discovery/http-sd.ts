@@ -8,7 +8,7 @@ import { EventEmitter } from "node:events";
 import { hostname } from "node:os";
 import { ConfigurationError, ErrorCodes, ProtocolError, type PromThreadsError } from "../../shared/api/errors.js";
 import { nodeCluster } from "../cluster/node-cluster.js";
-import { isOurs, message, PROTOCOL_VERSION, type AnnounceMessage, type DiscoverMessage, type WithdrawMessage } from "../cluster/protocol.js";
+import { isOurs, message, kProtocolVersion, type AnnounceMessage, type DiscoverMessage, type WithdrawMessage } from "../cluster/protocol.js";
 import { invalid, optionsObject } from "../validate-options.js";
 import { targetOf, validateLabels, validateTarget } from "./targets.js";
 import { Reporter } from "../reporter.js";
@@ -116,7 +116,7 @@ export class TargetDirectory extends EventEmitter<TargetDirectoryEvents> {
   }
 
   #receive(owner: string, raw: unknown): void {
-    if (!isOurs(raw) || raw.v !== PROTOCOL_VERSION || (raw.kind !== "announce" && raw.kind !== "withdraw")) return;
+    if (!isOurs(raw) || raw.v !== kProtocolVersion || (raw.kind !== "announce" && raw.kind !== "withdraw")) return;
     const body = raw as unknown as Partial<AnnounceMessage>;
     let target: string;
     let labels: Record<string, string> = {};
@@ -192,7 +192,7 @@ export function announceToPrimary(server: AnnouncedServer | string, options?: An
   };
   const announce = (): void => send(message<AnnounceMessage>({ kind: "announce", target, labels }));
   const onMessage = (raw: unknown): void => {
-    if (isOurs(raw) && raw.v === PROTOCOL_VERSION && raw.kind === "discover") announce();
+    if (isOurs(raw) && raw.v === kProtocolVersion && raw.kind === "discover") announce();
   };
   process.on("message", onMessage);
   announce();

@@ -5,7 +5,7 @@
  */
 import type { Registry } from "prom-client";
 import type { MetricDeclaration } from "../../shared/model/types.js";
-import { OVERFLOW_LABEL_VALUE } from "../../shared/model/limits.js";
+import { kOverflowLabelValue } from "../../shared/model/limits.js";
 import { declarationDifference, normalizeDeclaration } from "../../shared/model/validation.js";
 import type { BridgeMetric } from "../bridge/bridge-metric.js";
 import { BridgeCounter } from "../bridge/counter.js";
@@ -123,12 +123,12 @@ export class MetricCatalogue {
     this.seriesOverflow.set(metric.name, (previous ?? 0) + count);
     if (previous !== undefined) return;
     // Once per metric, listeners or not: a cardinality explosion must not flood the error event.
-    this.#reports.seriesLimit(metric.name, metric.labelNames.map((name) => `${name}="${OVERFLOW_LABEL_VALUE}"`).join(","));
+    this.#reports.seriesLimit(metric.name, metric.labelNames.map((name) => `${name}="${kOverflowLabelValue}"`).join(","));
   }
 
   #conflict(metric: string, message: string): void {
     // A bounded label set: past kConflictMetricLabels names, conflicts count under one overflow name.
-    const label = this.conflicts.has(metric) || this.conflicts.size < kConflictMetricLabels ? metric : OVERFLOW_LABEL_VALUE;
+    const label = this.conflicts.has(metric) || this.conflicts.size < kConflictMetricLabels ? metric : kOverflowLabelValue;
     this.conflicts.set(label, (this.conflicts.get(label) ?? 0) + 1);
     this.#reports.conflict(message);
   }

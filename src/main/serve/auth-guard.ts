@@ -6,7 +6,7 @@
  */
 
 /** How many peers the guard remembers; past it the longest-remembered one is forgotten. */
-export const MAX_TRACKED_PEERS = 10_000;
+export const kMaxTrackedPeers = 10_000;
 
 interface Bucket {
   tokens: number;
@@ -37,7 +37,7 @@ export class AuthFailureGuard {
   failed(peer: string): void {
     let bucket = this.#peers.get(peer);
     if (bucket === undefined) {
-      if (this.#peers.size >= MAX_TRACKED_PEERS) this.#forgetOne();
+      if (this.#peers.size >= kMaxTrackedPeers) this.#forgetOne();
       bucket = { tokens: this.#burst, at: this.#now() };
       this.#peers.set(peer, bucket);
     }

@@ -34,11 +34,11 @@ export interface ResolvedAuth {
 }
 
 /** The value of the `WWW-Authenticate` header of a 401. */
-export const AUTH_CHALLENGE = 'Basic realm="metrics", charset="UTF-8"';
+export const kAuthChallenge = 'Basic realm="metrics", charset="UTF-8"';
 
-const BCRYPT_HASH = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
+const kBcryptHash = /^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$/;
 /** bcrypt reads only the first 72 bytes of a password; longer ones are refused rather than truncated. */
-const BCRYPT_MAX_BYTES = 72;
+const kBcryptMaxBytes = 72;
 
 /** Validate `options.auth`. Throws a ConfigurationError naming the option. */
 export function resolveAuth(value: unknown): ResolvedAuth {
@@ -50,7 +50,7 @@ export function resolveAuth(value: unknown): ResolvedAuth {
   if (typeof password !== "string" || password === "") invalid("auth.password", "a non-empty string");
   const hashed = password.startsWith("$2");
   // Why refuse a near-hash: a mistyped hash would otherwise silently become a plain password.
-  if (hashed && !BCRYPT_HASH.test(password)) invalid("auth.password", "a valid bcrypt hash ($2a$, $2b$ or $2y$, 60 characters) when it starts with $2");
+  if (hashed && !kBcryptHash.test(password)) invalid("auth.password", "a valid bcrypt hash ($2a$, $2b$ or $2y$, 60 characters) when it starts with $2");
   return { username, password, hashed };
 }
 
@@ -79,10 +79,10 @@ export type AuthOutcome = { readonly result: "ok" } | { readonly result: "denied
  * Milliseconds a verified set of credentials is remembered after its last use. A scraper that keeps
  * scraping stays remembered and never pays for bcrypt again, whatever else is going on.
  */
-export const VERIFIED_TTL_MS = 600_000;
+export const kVerifiedTtlMs = 600_000;
 
-const OK: AuthOutcome = { result: "ok" };
-const DENIED: AuthOutcome = { result: "denied" };
+const kOk: AuthOutcome = { result: "ok" };
+const kDenied: AuthOutcome = { result: "denied" };
 
 /** Checks `Authorization` headers against one user's credentials. */
 export class BasicAuth {
@@ -116,7 +116,7 @@ export class BasicAuth {
    * `bcryptjs`; tests may pass their own `bcrypt` (run in this thread) and clock. Rejects with a
    * ConfigurationError (`ERR_PROM_THREADS_MISSING_PEER_DEPENDENCY`) when bcryptjs is not installed.
    */
-  static async create(auth: ResolvedAuth, limits: AuthLimits = DEFAULT_AUTH_LIMITS, bcrypt?: Bcrypt, now: () => number = Date.now): Promise<BasicAuth> {
+  static async create(auth: ResolvedAuth, limits: AuthLimits = kDefaultAuthLimits, bcrypt?: Bcrypt, now: () => number = Date.now): Promise<BasicAuth> {
     const worker = auth.hashed && bcrypt === undefined ? new BcryptWorker(resolveBcrypt(), auth.password) : undefined;
     return new BasicAuth(auth, limits, bcrypt, worker, now);
   }
@@ -134,7 +134,7 @@ export class BasicAuth {
     const username = credentials?.username ?? "";
     const password = credentials?.password ?? "";
     const pair = this.#hash === undefined ? undefined : this.#digest(`${username}\0${password}`);
-    if (pair !== undefined && this.#isVerified(pair)) return OK;
+    if (pair !== undefined && this.#isVerified(pair)) return kOk;
     if (!this.#failures.allows(peer)) return { result: "limited", retryAfter: this.#failures.retryAfter(peer) };
     if (pair !== undefined && this.#checking >= this.#limits.maxConcurrentAuthChecks) return { result: "limited", retryAfter: 1 };
     const userMatches = timingSafeEqual(this.#digest(username), this.#username);
@@ -142,12 +142,12 @@ export class BasicAuth {
     if (credentials !== undefined && userMatches && passwordMatches) {
       if (pair !== undefined) {
         this.#verified = pair;
-        this.#verifiedUntil = this.#now() + VERIFIED_TTL_MS;
+        this.#verifiedUntil = this.#now() + kVerifiedTtlMs;
       }
-      return OK;
+      return kOk;
     }
     this.#failures.failed(peer);
-    return DENIED;
+    return kDenied;
   }
 
   /** Resolve whether an `Authorization` header carries the right credentials (checked as a peer without an address). Never rejects. */
@@ -172,7 +172,7 @@ export class BasicAuth {
       this.#verified = undefined;
       return false;
     }
-    this.#verifiedUntil = now + VERIFIED_TTL_MS;
+    this.#verifiedUntil = now + kVerifiedTtlMs;
     return true;
   }
 
@@ -190,7 +190,7 @@ export class BasicAuth {
       this.#checking--;
     }
     // bcrypt reads only the first 72 bytes: a longer password would match on its prefix.
-    return matches && Buffer.byteLength(password, "utf8") <= BCRYPT_MAX_BYTES;
+    return matches && Buffer.byteLength(password, "utf8") <= kBcryptMaxBytes;
   }
 
   #digest(text: string): Buffer {
@@ -199,7 +199,7 @@ export class BasicAuth {
 }
 
 /** The defaults of {@link AuthLimits}, as `startHttpServer` documents them. */
-export const DEFAULT_AUTH_LIMITS: AuthLimits = { maxConcurrentAuthChecks: 4, authFailureBurst: 64, authFailuresPerSecond: 1 };
+export const kDefaultAuthLimits: AuthLimits = { maxConcurrentAuthChecks: 4, authFailureBurst: 64, authFailuresPerSecond: 1 };
 
 /** Parse `Basic <base64 of user:password>`; undefined when missing or malformed. */
 export function parseBasic(header: string | undefined): { username: string; password: string } | undefined {

@@ -13,11 +13,11 @@ import { Worker } from "node:worker_threads";
 import { ConfigurationError, ErrorCodes } from "../../shared/api/errors.js";
 
 // Why a variable: keeps bundlers and type declarations from treating the optional peer as required.
-const PEER = "bcryptjs";
+const kPeer = "bcryptjs";
 
 // Why a string evaluated as the worker's code: the thread must start from the source tree and from the
 // built package alike, and it needs nothing but bcryptjs, whose location the main thread resolves.
-const WORKER_SOURCE = `
+const kWorkerSource = `
 const { parentPort, workerData } = require("node:worker_threads");
 import(workerData.bcrypt).then((module) => {
   const bcrypt = typeof module.compareSync === "function" ? module : module.default;
@@ -36,7 +36,7 @@ import(workerData.bcrypt).then((module) => {
 /** Locate the optional peer dependency bcryptjs. Throws `ERR_PROM_THREADS_MISSING_PEER_DEPENDENCY` when it is not installed. */
 export function resolveBcrypt(): string {
   try {
-    return pathToFileURL(createRequire(import.meta.url).resolve(PEER)).href;
+    return pathToFileURL(createRequire(import.meta.url).resolve(kPeer)).href;
   } catch (cause) {
     throw new ConfigurationError(
       ErrorCodes.MISSING_PEER_DEPENDENCY,
@@ -88,7 +88,7 @@ export class BcryptWorker {
 
   #start(): Worker {
     if (this.#worker !== undefined) return this.#worker;
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { bcrypt: this.#bcrypt, hash: this.#hash } });
+    const worker = new Worker(kWorkerSource, { eval: true, workerData: { bcrypt: this.#bcrypt, hash: this.#hash } });
     // The thread must never keep an application alive that has otherwise finished.
     worker.unref();
     worker.on("message", ({ id, matches }: { id: number; matches: boolean }) => {

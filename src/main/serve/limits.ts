@@ -2,7 +2,7 @@
  * The server's protective limits: their defaults and validation.
  * @module
  */
-import { DEFAULT_AUTH_LIMITS } from "./auth.js";
+import { kDefaultAuthLimits } from "./auth.js";
 import { integerOption, invalid } from "../validate-options.js";
 
 /** Limits of {@link startHttpServer}; each one has a safe default. */
@@ -101,9 +101,9 @@ export function resolveLimits(raw: Record<string, unknown>): ResolvedLimits {
     maxConnections: integerOption(raw, "maxConnections", 64, 1, 1_000_000),
     writeTimeout: integerOption(raw, "writeTimeout", 10_000, 100, 3_600_000),
     maxBufferedBytes: integerOption(raw, "maxBufferedBytes", 1_048_576, 0, 1_073_741_824),
-    maxConcurrentAuthChecks: integerOption(raw, "maxConcurrentAuthChecks", DEFAULT_AUTH_LIMITS.maxConcurrentAuthChecks, 1, 1000),
-    authFailureBurst: integerOption(raw, "authFailureBurst", DEFAULT_AUTH_LIMITS.authFailureBurst, 1, 1_000_000),
-    authFailuresPerSecond: integerOption(raw, "authFailuresPerSecond", DEFAULT_AUTH_LIMITS.authFailuresPerSecond, 1, 1_000_000),
+    maxConcurrentAuthChecks: integerOption(raw, "maxConcurrentAuthChecks", kDefaultAuthLimits.maxConcurrentAuthChecks, 1, 1000),
+    authFailureBurst: integerOption(raw, "authFailureBurst", kDefaultAuthLimits.authFailureBurst, 1, 1_000_000),
+    authFailuresPerSecond: integerOption(raw, "authFailuresPerSecond", kDefaultAuthLimits.authFailuresPerSecond, 1, 1_000_000),
     // Why derived: with Node's 30 s default a 1 s headersTimeout would fire up to 30 s late.
     connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(headersTimeout / 4))),
   };

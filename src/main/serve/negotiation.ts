@@ -41,7 +41,7 @@ interface Candidate {
 // Why text first: a tie through the same range (`*\/*`) keeps the first candidate, the default format.
 // Why text 1.0.0 after 0.0.4: `text/plain` without a version keeps answering 0.0.4, as it always did.
 // Why OpenMetrics 0.0.1 too: Prometheus offers it (at q=0.75) as the pre-1.0 name of the same syntax.
-const CANDIDATES: readonly Candidate[] = [
+const kCandidates: readonly Candidate[] = [
   { format: "text", type: "text", subtype: "plain", versions: ["0.0.4"] },
   { format: "text", type: "text", subtype: "plain", versions: ["1.0.0"] },
   { format: "openmetrics", type: "application", subtype: "openmetrics-text", versions: ["1.0.0", "0.0.1"] },
@@ -82,7 +82,7 @@ export function negotiate(accept: string | undefined): Negotiated {
   if (accept === undefined || accept.trim() === "") return kDefaultNegotiated;
   const ranges = parseAccept(accept);
   let best: { candidate: Candidate | undefined; range: MediaRange | undefined; q: number; position: number } = { candidate: undefined, range: undefined, q: 0, position: Infinity };
-  for (const candidate of CANDIDATES) {
+  for (const candidate of kCandidates) {
     const match = bestMatch(candidate, ranges);
     if (match === undefined || match.q <= 0) continue;
     if (match.q > best.q || (match.q === best.q && match.position < best.position)) {

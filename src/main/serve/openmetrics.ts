@@ -14,7 +14,7 @@ import { escapeLabelValue, escapeOpenMetricsHelp, formatCanonical, formatValue, 
 import { renderLabels, renderSeries, type ExemplarSnapshot, type FamilySnapshot, type SampleLabels, type SampleSnapshot } from "./snapshot.js";
 
 /** The Content-Type of OpenMetrics 1.0. */
-export const OPENMETRICS_CONTENT_TYPE = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+export const kOpenmetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /**
  * Render metric families in OpenMetrics 1.0 text, ending with `# EOF`. With `createdSamples`, a `_created`

@@ -6,7 +6,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { plain, type ScrapeResponse } from "./scrape.js";
 
 /** The methods every route answers. */
-export const ALLOWED_METHODS = "GET, HEAD";
+export const kAllowedMethods = "GET, HEAD";
 
 /** Whether a request's method is one the routes answer (GET or HEAD). */
 export function isReadMethod(method: string | undefined): boolean {
@@ -15,7 +15,7 @@ export function isReadMethod(method: string | undefined): boolean {
 
 /** The `405 Method Not Allowed` response, with its `Allow` header. */
 export function methodNotAllowed(): ScrapeResponse {
-  return plain(405, "405 Method Not Allowed\n", { Allow: ALLOWED_METHODS });
+  return plain(405, "405 Method Not Allowed\n", { Allow: kAllowedMethods });
 }
 
 /** What a response may cost a connection that reads slowly (see `writeTimeout` and `maxBufferedBytes`). */

@@ -31,7 +31,7 @@ const kGzipLevel = 1;
 const kScrapeSliceMs = 1;
 
 /** What a scrape answers when every client that waited for it went away; nobody reads it. */
-const ABORTED_TEXT = "503 Service Unavailable: every client of this scrape went away\n";
+const kAbortedText = "503 Service Unavailable: every client of this scrape went away\n";
 
 /** What a scrape reads from, and where it reports a failed collect. */
 export interface ScrapeSource {
@@ -76,7 +76,7 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
     slicer.check();
     rendered = await renderSliced({ negotiated, names: request.names, createdSamples: source.createdSamples === true }, source, slicer);
   } catch (cause) {
-    if (cause instanceof ScrapeAborted) return plain(503, ABORTED_TEXT);
+    if (cause instanceof ScrapeAborted) return plain(503, kAbortedText);
     const detail = cause instanceof Error ? cause.message : String(cause);
     source.report(new OperationError(ErrorCodes.COLLECT_FAILED, `prom-threads: collecting metrics for a scrape failed: ${detail}`, { cause }));
     return plain(500, "500 Internal Server Error: collecting metrics failed\n");

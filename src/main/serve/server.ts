@@ -7,7 +7,7 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from "node:https";
 import { hostname } from "node:os";
 import { ErrorCodes, OperationError, type PromThreadsError } from "../../shared/api/errors.js";
-import { AUTH_CHALLENGE, BasicAuth } from "./auth.js";
+import { kAuthChallenge, BasicAuth } from "./auth.js";
 import { resolveServerOptions, type ResolvedServerOptions, type StartHttpServerOptions } from "./options.js";
 import { isReadMethod, methodNotAllowed, requestedNames, requestPath, send } from "./respond.js";
 import { plain } from "./scrape.js";
@@ -32,10 +32,10 @@ export interface MetricsServer {
 }
 
 /** The path of the JSON status route. */
-const STATUS_PATH = "/status";
+const kStatusPath = "/status";
 
 /** The path of the HTTP service discovery route (with the `httpSd` option). */
-const HTTP_SD_PATH = "/http_sd";
+const kHttpSdPath = "/http_sd";
 
 /**
  * Serve the registry's metrics over HTTP (or HTTPS with `tls`), draining the hub before each scrape.
@@ -147,13 +147,13 @@ async function route(config: ResolvedServerOptions, auth: BasicAuth | undefined,
     if (outcome.result === "limited") {
       return plain(429, "429 Too Many Requests: too many failed or pending authentications\n", { "Retry-After": String(outcome.retryAfter) });
     }
-    if (outcome.result === "denied") return plain(401, "401 Unauthorized\n", { "WWW-Authenticate": AUTH_CHALLENGE });
+    if (outcome.result === "denied") return plain(401, "401 Unauthorized\n", { "WWW-Authenticate": kAuthChallenge });
   }
   const path = requestPath(req.url);
-  const known = path === config.path || path === "/" || path === STATUS_PATH || (path === HTTP_SD_PATH && config.httpSd !== undefined);
+  const known = path === config.path || path === "/" || path === kStatusPath || (path === kHttpSdPath && config.httpSd !== undefined);
   if (!known) return plain(404, "404 Not Found\n");
   if (!isReadMethod(req.method)) return methodNotAllowed();
-  if (path === HTTP_SD_PATH && path !== config.path && config.httpSd !== undefined) return httpSdResponse(config.httpSd);
+  if (path === kHttpSdPath && path !== config.path && config.httpSd !== undefined) return httpSdResponse(config.httpSd);
   if (path === config.path) {
     // A client that goes away stops the render (when no other client waits for it).
     const response = flights.tryRun({ accept: req.headers.accept, acceptEncoding: req.headers["accept-encoding"], names: requestedNames(req.url) }, clientGone(res));

@@ -10,10 +10,10 @@ import type { Registry } from "prom-client";
 import type { MetricsHub } from "../hub.js";
 import { scrapeAccess } from "../hub/internal.js";
 import type { Negotiated } from "./negotiation.js";
-import { OPENMETRICS_CONTENT_TYPE, openMetricsFamilyHead, openMetricsSamples } from "./openmetrics.js";
-import { PROTOBUF_CONTENT_TYPE, protobufFamilyHead, protobufMetrics } from "./protobuf/render.js";
+import { kOpenmetricsContentType, openMetricsFamilyHead, openMetricsSamples } from "./openmetrics.js";
+import { kProtobufContentType, protobufFamilyHead, protobufMetrics } from "./protobuf/render.js";
 import { filterFamilies, nameFamilies, type FamilySnapshot, type SampleSnapshot } from "./snapshot.js";
-import { kText1ContentType, TEXT_CONTENT_TYPE, textFamilyHead, textSamples } from "./text-format.js";
+import { kText1ContentType, kTextContentType, textFamilyHead, textSamples } from "./text-format.js";
 
 /** Worker series read per page: a page of histogram series renders in well under a slice. */
 const kSeriesPerPage = 32;
@@ -197,10 +197,10 @@ function writerFor(request: RenderRequest): PartWriter {
   // The Content-Type names the scheme used whenever the scraper named one, and always for text 1.0.0;
   // a scraper that never heard of escaping gets the Content-Type it always got.
   const escaping = negotiated.escapingNamed ? `; escaping=${negotiated.escaping}` : "";
-  if (negotiated.format === "openmetrics") return new OpenMetricsWriter(OPENMETRICS_CONTENT_TYPE + escaping, request.createdSamples);
-  if (negotiated.format === "protobuf") return new ProtobufWriter(PROTOBUF_CONTENT_TYPE + escaping);
+  if (negotiated.format === "openmetrics") return new OpenMetricsWriter(kOpenmetricsContentType + escaping, request.createdSamples);
+  if (negotiated.format === "protobuf") return new ProtobufWriter(kProtobufContentType + escaping);
   if (negotiated.version === "1.0.0") return new TextWriter(`${kText1ContentType}; escaping=${negotiated.escaping}`);
-  return new TextWriter(TEXT_CONTENT_TYPE + escaping);
+  return new TextWriter(kTextContentType + escaping);
 }
 
 /** What `registry.getMetricsAsJSON()` does to a metric's values when the registry has default labels. */

@@ -41,21 +41,21 @@ export interface FamilySnapshot {
 }
 
 /**
- * Render a label set `{a="x",b="y"}` (or the empty string) with `escape` applied to values; with `quoted`,
+ * Render a label set `{a="x",b="y"}` (or the empty string) with `escapeValue` applied to values; with `quoted`,
  * a label name outside the classic grammar is quoted (`{"http.route"="/a"}`).
  */
-export function renderLabels(labels: SampleLabels | undefined, escape: (value: string) => string, quoted = false): string {
-  const out = labelPairs(labels, escape, quoted);
+export function renderLabels(labels: SampleLabels | undefined, escapeValue: (value: string) => string, quoted = false): string {
+  const out = labelPairs(labels, escapeValue, quoted);
   return out === "" ? "" : `{${out}}`;
 }
 
-function labelPairs(labels: SampleLabels | undefined, escape: (value: string) => string, quoted: boolean): string {
+function labelPairs(labels: SampleLabels | undefined, escapeValue: (value: string) => string, quoted: boolean): string {
   if (labels === undefined) return "";
   let out = "";
   for (const name in labels) {
     const value = labels[name];
     if (value === undefined) continue;
-    out += `${out === "" ? "" : ","}${quoted ? quoteName(name, "label") : name}="${escape(String(value))}"`;
+    out += `${out === "" ? "" : ","}${quoted ? quoteName(name, "label") : name}="${escapeValue(String(value))}"`;
   }
   return out;
 }
@@ -66,10 +66,10 @@ function labelPairs(labels: SampleLabels | undefined, escape: (value: string) =>
  * (`{"a.b_total",a="x"}`). Only families named under `allow-utf-8` are rendered with `quoted`: the
  * common case pays no grammar check per sample.
  */
-export function renderSeries(name: string, labels: SampleLabels | undefined, escape: (value: string) => string, quoted = false): string {
+export function renderSeries(name: string, labels: SampleLabels | undefined, escapeValue: (value: string) => string, quoted = false): string {
   const metric = quoted ? quoteName(name, "metric") : name;
-  if (metric === name) return `${name}${renderLabels(labels, escape, quoted)}`;
-  const pairs = labelPairs(labels, escape, quoted);
+  if (metric === name) return `${name}${renderLabels(labels, escapeValue, quoted)}`;
+  const pairs = labelPairs(labels, escapeValue, quoted);
   return `{${metric}${pairs === "" ? "" : `,${pairs}`}}`;
 }
 

@@ -5,18 +5,18 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { renderStatus, STATUS_WINDOW_MS } from "./status-render.js";
+import { renderStatus, kStatusWindowMs } from "./status-render.js";
 import { plain, type ScrapeResponse } from "./scrape.js";
 import type { StatusDocument } from "./status-snapshot.js";
 
 export { statusDocument, type StatusDocument } from "./status-snapshot.js";
 
 /** Milliseconds between two polls of the status document by the page. */
-export const STATUS_POLL_MS = 2000;
+export const kStatusPollMs = 2000;
 
 // The renderer's own source runs in the browser: see renderStatus. The first document comes from the
 // page itself, so the first poll already draws rates.
-const SCRIPT = `
+const kScript = `
 const renderStatus = ${renderStatus.toString()};
 const live = document.getElementById("live");
 const url = document.body.dataset.status;
@@ -26,19 +26,19 @@ const poll = () => fetch(url, { cache: "no-store", headers: { Accept: "applicati
   .then((r) => { if (!r.ok) throw new Error("HTTP " + r.status); return r.json(); })
   .then((doc) => {
     history.push(doc);
-    while (history.length > 2 && history[0].time < doc.time - ${STATUS_WINDOW_MS} - ${STATUS_POLL_MS}) history.shift();
+    while (history.length > 2 && history[0].time < doc.time - ${kStatusWindowMs} - ${kStatusPollMs}) history.shift();
     live.innerHTML = renderStatus(doc, history);
     document.body.dataset.polls = String(Number(document.body.dataset.polls || 0) + 1);
     document.body.classList.remove("offline");
   })
   .catch(() => document.body.classList.add("offline"))
-  .finally(() => setTimeout(poll, ${STATUS_POLL_MS}));
-setTimeout(poll, ${STATUS_POLL_MS});
+  .finally(() => setTimeout(poll, ${kStatusPollMs}));
+setTimeout(poll, ${kStatusPollMs});
 `;
-const SCRIPT_HASH = createHash("sha256").update(SCRIPT, "utf8").digest("base64");
-const CSP = `default-src 'none'; script-src 'sha256-${SCRIPT_HASH}'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
+const kScriptHash = createHash("sha256").update(kScript, "utf8").digest("base64");
+const kCsp = `default-src 'none'; script-src 'sha256-${kScriptHash}'; connect-src 'self'; style-src 'unsafe-inline'; img-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'`;
 
-const STYLE = `
+const kStyle = `
 :root{color-scheme:light dark;--bg:#f7f8fa;--card:#fff;--fg:#1c2430;--muted:#5d6b7e;--line:#d9dee6;--s0:#2f6fde;--s1:#d9480f;--s2:#2b8a3e;--s3:#9c36b5;--s4:#c99700;--s5:#0c8599;--hot:#e03131}
 @media (prefers-color-scheme:dark){:root{--bg:#11151b;--card:#1a2029;--fg:#e3e8ef;--muted:#97a3b4;--line:#2d3643;--s0:#6ea2ff;--s1:#ff8a4c;--s2:#5fce79;--s3:#d17be8;--s4:#f2cc4a;--s5:#3cc9de;--hot:#ff6b6b}}
 *{box-sizing:border-box}body{font:15px/1.45 system-ui,sans-serif;margin:0;padding:1.25rem;background:var(--bg);color:var(--fg);max-width:75rem;margin-inline:auto}
@@ -83,17 +83,17 @@ export interface StatusPageLinks {
 export function statusPage(document: StatusDocument, links?: StatusPageLinks): ScrapeResponse {
   const statusUrl = links?.statusUrl ?? "status";
   const link = escapeHtml(links?.metricsUrl ?? `.${document.metricsPath}`);
-  // A JSON data block: not executed, so the CSP does not need to allow it. `<` is escaped so no value can
+  // A JSON data block: not executed, so the kCsp does not need to allow it. `<` is escaped so no value can
   // close the element.
   const initial = JSON.stringify(document).replace(/</g, "\\u003c");
-  const live = document.hub === null ? "" : `<script type="application/json" id="initial">${initial}</script>\n<script>${SCRIPT}</script>`;
+  const live = document.hub === null ? "" : `<script type="application/json" id="initial">${initial}</script>\n<script>${kScript}</script>`;
   const html = `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <title>prom-threads status</title>
 ${document.hub === null ? "" : `<noscript><meta http-equiv="refresh" content="10"></noscript>`}
-<style>${STYLE}</style>
+<style>${kStyle}</style>
 </head><body data-status="${escapeHtml(statusUrl)}">
-<header><h1>prom-threads</h1><p><a href="${link}">Metrics</a> · <a href="${escapeHtml(statusUrl)}">Status (JSON)</a> · live, every ${STATUS_POLL_MS / 1000} s</p></header>
+<header><h1>prom-threads</h1><p><a href="${link}">Metrics</a> · <a href="${escapeHtml(statusUrl)}">Status (JSON)</a> · live, every ${kStatusPollMs / 1000} s</p></header>
 <main id="live">
 ${renderStatus(document, [document])}
 </main>
@@ -103,7 +103,7 @@ ${live}
   const response = plain(200, html);
   return {
     status: 200,
-    headers: { ...response.headers, "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": CSP, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store" },
+    headers: { ...response.headers, "Content-Type": "text/html; charset=utf-8", "Content-Security-Policy": kCsp, "X-Content-Type-Options": "nosniff", "Cache-Control": "no-store" },
     body: response.body,
   };
 }

@@ -7,7 +7,7 @@
 import type { StatusDocument } from "./status-snapshot.js";
 
 /** How far back the rate charts reach, in milliseconds. */
-export const STATUS_WINDOW_MS = 5 * 60 * 1000;
+export const kStatusWindowMs = 5 * 60 * 1000;
 
 /**
  * Render the live part of the status page for `doc`, with rate charts drawn from `history` (earlier

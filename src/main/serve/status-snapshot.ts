@@ -9,7 +9,7 @@ import type { HubStats, MetricsHub } from "../hub.js";
 import type { PoolStatus } from "../pool-metrics.js";
 import { BridgeMetric } from "../bridge/bridge-metric.js";
 import { statusSources } from "../hub/internal.js";
-import { TASK_RUN_METRIC, TASK_WAIT_METRIC } from "../../shared/transport/pool-task.js";
+import { kTaskRunMetric, kTaskWaitMetric } from "../../shared/transport/pool-task.js";
 
 /** Cumulative bucket counts of one histogram series: `counts[i]` observations were at most `le[i]`. */
 export interface BucketCounts {
@@ -60,8 +60,8 @@ export interface StatusDocument {
   threads: ThreadStatus[];
 }
 
-const ELU_METRIC = "prom_threads_thread_event_loop_utilization";
-const HEAP_METRIC = "prom_threads_thread_heap_used_bytes";
+const kEluMetric = "prom_threads_thread_event_loop_utilization";
+const kHeapMetric = "prom_threads_thread_heap_used_bytes";
 
 /** Slots the page shows at least (or all, when the hub has fewer). */
 const kMinSlotsShown = 16;
@@ -80,15 +80,15 @@ export function statusDocument(hub: MetricsHub | undefined, metricsPath: string)
     }
   }
   const slots = all.slice(0, shown);
-  const wait = bucketsByPool(peek(hub, TASK_WAIT_METRIC));
-  const run = bucketsByPool(peek(hub, TASK_RUN_METRIC));
+  const wait = bucketsByPool(peek(hub, kTaskWaitMetric));
+  const run = bucketsByPool(peek(hub, kTaskRunMetric));
   return {
     metricsPath,
     time,
     hub: { ...hub.stats(), closed: hub.closed },
     slots,
     pools: pools.map((pool) => ({ ...pool, wait: wait.get(pool.name) ?? null, run: run.get(pool.name) ?? null })),
-    threads: threads(peek(hub, ELU_METRIC), peek(hub, HEAP_METRIC)),
+    threads: threads(peek(hub, kEluMetric), peek(hub, kHeapMetric)),
   };
 }
 

@@ -11,11 +11,11 @@ import { escapeLabelValue, escapeTextHelp, formatValue } from "./format.js";
 import { renderSeries, type FamilySnapshot, type SampleSnapshot } from "./snapshot.js";
 
 /** The Content-Type of the text format 0.0.4. */
-export const TEXT_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+export const kTextContentType = "text/plain; version=0.0.4; charset=utf-8";
 /** The Content-Type of the text format 1.0.0, without its `escaping` parameter (always added). */
 export const kText1ContentType = "text/plain; version=1.0.0; charset=utf-8";
 
-const TEXT_TYPES = new Set(["counter", "gauge", "histogram", "summary", "untyped"]);
+const kTextTypes = new Set(["counter", "gauge", "histogram", "summary", "untyped"]);
 
 /** Render metric families in the text format 0.0.4. */
 export function renderText(families: readonly FamilySnapshot[]): string {
@@ -27,7 +27,7 @@ export function renderText(families: readonly FamilySnapshot[]): string {
 /** A family's `# HELP` and `# TYPE` lines, without a line feed after them (samples start with one). */
 export function textFamilyHead(family: FamilySnapshot): string {
   const header = family.quoted === true ? quoteName(family.name, "metric") : family.name;
-  const type = TEXT_TYPES.has(family.type) ? family.type : "untyped";
+  const type = kTextTypes.has(family.type) ? family.type : "untyped";
   return `# HELP ${header} ${escapeTextHelp(family.help ?? "")}\n# TYPE ${header} ${type}`;
 }
 

@@ -5,7 +5,7 @@
 import type { TlsOptions } from "node:tls";
 import { invalid } from "../validate-options.js";
 
-const ALLOWED_VERSIONS = ["TLSv1.2", "TLSv1.3"] as const;
+const kAllowedVersions = ["TLSv1.2", "TLSv1.3"] as const;
 
 /**
  * Validate `options.tls` and force `minVersion` to at least TLS 1.2 (Node's own default can be lowered by
@@ -18,7 +18,7 @@ export function resolveTls(value: unknown): TlsOptions {
   if (!hasCertificate) invalid("tls", "given key and cert, or pfx, or an SNICallback");
   for (const key of ["minVersion", "maxVersion"] as const) {
     const version = tls[key];
-    if (version !== undefined && !(ALLOWED_VERSIONS as readonly string[]).includes(version)) {
+    if (version !== undefined && !(kAllowedVersions as readonly string[]).includes(version)) {
       invalid(`tls.${key}`, '"TLSv1.2" or "TLSv1.3" (TLS below 1.2 is refused)', version);
     }
   }

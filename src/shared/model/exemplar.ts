@@ -3,7 +3,7 @@
  * that carries an observation with its exemplar through the ring.
  *
  * ```text
- * payload of an OP_EXEMPLAR block (little-endian):
+ * payload of an kOpExemplar block (little-endian):
  * ┌──────────┬─────────┬──────────┬──────────────┬─────────────────┬───────────────────────────────┐
  * │ u8 op    │ 3 bytes │ u32 aux  │ f64 value    │ f64 timestamp   │ UTF-8 JSON of the label set   │
  * │ (ADD or  │ (zero)  │          │              │ (ms since epoch)│ {"trace_id":"..."}            │
@@ -17,9 +17,9 @@ import { ErrorCodes, RecordingError } from "../api/errors.js";
 import { isClassicLabelName } from "./names.js";
 
 /** OpenMetrics: the label names and values of an exemplar together hold at most 128 UTF-8 characters. */
-export const MAX_EXEMPLAR_LABEL_CHARS = 128;
+export const kMaxExemplarLabelChars = 128;
 
-const HEADER_BYTES = 24;
+const kHeaderBytes = 24;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
@@ -69,10 +69,10 @@ export function validateExemplarLabels(metric: string, labels: unknown): Record<
     chars += codePoints(name) + codePoints(value);
     out[name] = value;
   }
-  if (chars > MAX_EXEMPLAR_LABEL_CHARS) {
+  if (chars > kMaxExemplarLabelChars) {
     throw new RecordingError(
       ErrorCodes.INVALID_LABELS,
-      `Metric "${metric}": exemplar labels hold ${chars} characters (names and values); OpenMetrics allows at most ${MAX_EXEMPLAR_LABEL_CHARS}`,
+      `Metric "${metric}": exemplar labels hold ${chars} characters (names and values); OpenMetrics allows at most ${kMaxExemplarLabelChars}`,
     );
   }
   return out;
@@ -86,26 +86,26 @@ let scratchView = new DataView(scratch.buffer);
 export function encodeExemplar(op: number, aux: number, value: number, timestampMs: number, labels: Record<string, string>): Uint8Array {
   const json = JSON.stringify(labels);
   // At most 3 UTF-8 bytes per UTF-16 unit.
-  if (HEADER_BYTES + json.length * 3 > scratch.length) {
-    scratch = new Uint8Array(HEADER_BYTES + json.length * 3);
+  if (kHeaderBytes + json.length * 3 > scratch.length) {
+    scratch = new Uint8Array(kHeaderBytes + json.length * 3);
     scratchView = new DataView(scratch.buffer);
   }
   scratchView.setUint32(0, op, true);
   scratchView.setUint32(4, aux, true);
   scratchView.setFloat64(8, value, true);
   scratchView.setFloat64(16, timestampMs, true);
-  const { written } = encoder.encodeInto(json, scratch.subarray(HEADER_BYTES));
+  const { written } = encoder.encodeInto(json, scratch.subarray(kHeaderBytes));
   // A copy: the ring writer may hold the payload (before the thread connects), so it must not be shared.
-  return scratch.slice(0, HEADER_BYTES + written);
+  return scratch.slice(0, kHeaderBytes + written);
 }
 
 /** Decode an exemplar payload; `undefined` when it is malformed. */
 export function decodeExemplar(payload: Uint8Array): ExemplarRecord | undefined {
-  if (payload.length < HEADER_BYTES) return undefined;
+  if (payload.length < kHeaderBytes) return undefined;
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   let labels: unknown;
   try {
-    labels = JSON.parse(decoder.decode(payload.subarray(HEADER_BYTES)));
+    labels = JSON.parse(decoder.decode(payload.subarray(kHeaderBytes)));
   } catch {
     return undefined;
   }

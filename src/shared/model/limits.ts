@@ -32,14 +32,14 @@ export function maxDeclarationBytes(ringCapacity: number): number {
  * Label sets one metric may have, across all workers, before further ones fold into its overflow
  * series; also the bound of each worker's own label-set cache per metric.
  */
-export const DEFAULT_MAX_SERIES = 2000;
+export const kDefaultMaxSeries = 2000;
 
 /**
  * The value of every label in a metric's overflow series: the series that label sets past `maxSeries`
  * fold into. `__` is reserved only in label names, so this is an ordinary value; a label set that uses it
  * on every label is that same series.
  */
-export const OVERFLOW_LABEL_VALUE = "__overflow__";
+export const kOverflowLabelValue = "__overflow__";
 
 /** Most histogram buckets (without `+Inf`). More throw in the metric's constructor. */
 export const kMaxBuckets = 512;

@@ -10,7 +10,7 @@
  */
 
 /** Bounds of schema 8 in [0.5, 1), rounded down; see the module comment. */
-export const SCHEMA8_FRACTION_BOUNDS: readonly number[] = [
+export const kSchema8FractionBounds: readonly number[] = [
   0.5, 0.5013556375251011, 0.5027149505564014, 0.5040779490592087,
   0.5054446430258501, 0.5068150424757447, 0.5081891574554764, 0.509566998038869,
   0.5109485743270583, 0.5123338964485677, 0.5137229745593818, 0.5151158188430205,

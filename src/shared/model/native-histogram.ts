@@ -16,16 +16,16 @@
  * the table entry gives the same answer as comparing it with the real bound.
  * @module
  */
-import { SCHEMA8_FRACTION_BOUNDS } from "./native-bounds.js";
+import { kSchema8FractionBounds } from "./native-bounds.js";
 
 /** Smallest (coarsest) standard schema: growth factor 2^16 between bounds. */
-export const NATIVE_SCHEMA_MIN = -4;
+export const kNativeSchemaMin = -4;
 /** Largest (finest) standard schema: growth factor 2^(1/256), about 1.0027. */
-export const NATIVE_SCHEMA_MAX = 8;
+const kNativeSchemaMax = 8;
 /** Default zero threshold, as in client_golang: 2^-128. */
-export const DEFAULT_NATIVE_ZERO_THRESHOLD = 2 ** -128;
+export const kDefaultNativeZeroThreshold = 2 ** -128;
 /** Default most buckets a native histogram holds before it halves its resolution, as in client_golang. */
-export const DEFAULT_NATIVE_MAX_BUCKET_NUMBER = 160;
+export const kDefaultNativeMaxBucketNumber = 160;
 
 /**
  * Return the schema a bucket factor picks, as client_golang does: the coarsest standard schema whose
@@ -36,10 +36,10 @@ export const DEFAULT_NATIVE_MAX_BUCKET_NUMBER = 160;
  */
 export function schemaForFactor(factor: number): number {
   // Exact comparisons instead of client_golang's floor(log2(log2(factor))), coarsest schema first.
-  for (let schema = NATIVE_SCHEMA_MIN; schema < NATIVE_SCHEMA_MAX; schema++) {
+  for (let schema = kNativeSchemaMin; schema < kNativeSchemaMax; schema++) {
     if (growthAtMost(schema, factor)) return schema;
   }
-  return NATIVE_SCHEMA_MAX;
+  return kNativeSchemaMax;
 }
 
 /**
@@ -48,7 +48,7 @@ export function schemaForFactor(factor: number): number {
  */
 export function growthFactor(schema: number): number {
   if (schema <= 0) return 2 ** (2 ** -schema);
-  return (SCHEMA8_FRACTION_BOUNDS[1 << (NATIVE_SCHEMA_MAX - schema)] as number) * 2;
+  return (kSchema8FractionBounds[1 << (kNativeSchemaMax - schema)] as number) * 2;
 }
 
 /** Whether the growth factor of `schema` is at most `factor`, compared exactly. */
@@ -70,7 +70,7 @@ export function nativeBucketBound(index: number, schema: number): number {
   const n = 1 << schema;
   const fracIndex = ((index % n) + n) % n;
   const exponent = (index - fracIndex) / n + 1;
-  return (SCHEMA8_FRACTION_BOUNDS[fracIndex << (NATIVE_SCHEMA_MAX - schema)] as number) * 2 ** exponent;
+  return (kSchema8FractionBounds[fracIndex << (kNativeSchemaMax - schema)] as number) * 2 ** exponent;
 }
 
 /** Finds the bucket index of a positive finite number for one schema. */
@@ -80,10 +80,10 @@ export type NativeIndexer = (positive: number) => number;
 const scratch = new Float64Array(1);
 const words = new Uint32Array(scratch.buffer);
 /** Index of the word holding sign, exponent and the top 20 mantissa bits (1 on little-endian machines). */
-const HI = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
-const LO = 1 - HI;
+const kHi = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1 ? 1 : 0;
+const kLo = 1 - kHi;
 /** 2^64: scales a subnormal into the normal range so its exponent bits are meaningful. */
-const SUBNORMAL_SCALE = 2 ** 64;
+const kSubnormalScale = 2 ** 64;
 
 /**
  * Build the index function of `schema`: for `v > 0` finite, the smallest `i` with `v <= 2^(i * 2^-schema)`.
@@ -93,22 +93,22 @@ const SUBNORMAL_SCALE = 2 ** 64;
  * index(1); // 0, index(1.5) // 1, index(2) // 1
  */
 export function nativeIndexer(schema: number): NativeIndexer {
-  if (!Number.isInteger(schema) || schema < NATIVE_SCHEMA_MIN || schema > NATIVE_SCHEMA_MAX) {
-    throw new RangeError(`schema must be an integer from ${NATIVE_SCHEMA_MIN} to ${NATIVE_SCHEMA_MAX}`);
+  if (!Number.isInteger(schema) || schema < kNativeSchemaMin || schema > kNativeSchemaMax) {
+    throw new RangeError(`schema must be an integer from ${kNativeSchemaMin} to ${kNativeSchemaMax}`);
   }
   return schema <= 0 ? powerOfTwoIndexer(schema) : fractionIndexer(schema);
 }
 
 /**
  * Split `v > 0` into its binary exponent `e` with `v = f * 2^e`, `f` in [0.5, 1); leaves the high word
- * of the (scaled) value in `words[HI]` for the caller.
+ * of the (scaled) value in `words[kHi]` for the caller.
  */
 function exponentOf(v: number): number {
   scratch[0] = v;
-  const biased = (words[HI] as number) >>> 20;
+  const biased = (words[kHi] as number) >>> 20;
   if (biased !== 0) return biased - 1022;
-  scratch[0] = v * SUBNORMAL_SCALE;
-  return ((words[HI] as number) >>> 20) - 1022 - 64;
+  scratch[0] = v * kSubnormalScale;
+  return ((words[kHi] as number) >>> 20) - 1022 - 64;
 }
 
 function powerOfTwoIndexer(schema: number): NativeIndexer {
@@ -117,7 +117,7 @@ function powerOfTwoIndexer(schema: number): NativeIndexer {
   return (v) => {
     let key = exponentOf(v);
     // f = 0.5 exactly (mantissa bits all zero): v is a power of two and the upper bound of bucket key-1.
-    if (((words[HI] as number) & 0xfffff) === 0 && words[LO] === 0) key--;
+    if (((words[kHi] as number) & 0xfffff) === 0 && words[kLo] === 0) key--;
     // Bucket i of schema -k spans 2^k exponents: ceil(key / 2^k), as an arithmetic shift.
     return (key + offset) >> shift;
   };
@@ -125,10 +125,10 @@ function powerOfTwoIndexer(schema: number): NativeIndexer {
 
 function fractionIndexer(schema: number): NativeIndexer {
   const n = 1 << schema;
-  const step = 1 << (NATIVE_SCHEMA_MAX - schema);
+  const step = 1 << (kNativeSchemaMax - schema);
   // bounds[j] = bound of fraction j in [0.5, 1); bounds[n] = 1 stops every search (f < 1).
   const bounds = new Float64Array(n + 1);
-  for (let j = 0; j < n; j++) bounds[j] = SCHEMA8_FRACTION_BOUNDS[j * step] as number;
+  for (let j = 0; j < n; j++) bounds[j] = kSchema8FractionBounds[j * step] as number;
   bounds[n] = 1;
   // start[c] = first bound >= the smallest f whose top 10 mantissa bits are c. Cells are narrower than
   // the gap between bounds, so the search below takes at most two comparisons.
@@ -140,9 +140,9 @@ function fractionIndexer(schema: number): NativeIndexer {
   }
   return (v) => {
     const e = exponentOf(v);
-    const hi = words[HI] as number;
+    const hi = words[kHi] as number;
     // Give the value the exponent of 0.5 to read its fraction f in [0.5, 1).
-    words[HI] = (hi & 0x000fffff) | 0x3fe00000;
+    words[kHi] = (hi & 0x000fffff) | 0x3fe00000;
     const f = scratch[0] as number;
     let j = start[(hi >>> 10) & 0x3ff] as number;
     while ((bounds[j] as number) < f) j++;
@@ -151,44 +151,44 @@ function fractionIndexer(schema: number): NativeIndexer {
 }
 
 // How a native observation travels: the record's aux word holds the classic bucket in its top 12 bits
-// and the native bucket in its low 20 bits (a signed index, or NATIVE_ZERO_BUCKET). The side (positive
+// and the native bucket in its low 20 bits (a signed index, or kNativeZeroBucket). The side (positive
 // or negative) is the sign of the record's value.
 
 /** Bits of `aux` holding the native bucket. */
-export const NATIVE_AUX_BITS = 20;
+export const kNativeAuxBits = 20;
 /** Mask of the native bucket bits of `aux`. */
-export const NATIVE_AUX_MASK = (1 << NATIVE_AUX_BITS) - 1;
+export const kNativeAuxMask = (1 << kNativeAuxBits) - 1;
 /** The native field of an observation in the zero bucket (the one 20-bit value no index reaches). */
-export const NATIVE_ZERO_BUCKET = 1 << (NATIVE_AUX_BITS - 1);
+export const kNativeZeroBucket = 1 << (kNativeAuxBits - 1);
 /** Most classic buckets (bounds plus `+Inf`) of a histogram that is also native: 12 bits of `aux`. */
-export const MAX_CLASSIC_BUCKETS_WITH_NATIVE = 1 << (32 - NATIVE_AUX_BITS);
+export const kMaxClassicBucketsWithNative = 1 << (32 - kNativeAuxBits);
 
 /** Pack a classic bucket and a native field into an `aux` word. */
 export function packNativeAux(classicBucket: number, nativeField: number): number {
-  return ((classicBucket << NATIVE_AUX_BITS) | (nativeField & NATIVE_AUX_MASK)) >>> 0;
+  return ((classicBucket << kNativeAuxBits) | (nativeField & kNativeAuxMask)) >>> 0;
 }
 
 /** The signed native index of an `aux` word (NATIVE_ZERO_BUCKET's value reads as -2^19). */
 export function nativeIndexOfAux(aux: number): number {
-  return (aux << (32 - NATIVE_AUX_BITS)) >> (32 - NATIVE_AUX_BITS);
+  return (aux << (32 - kNativeAuxBits)) >> (32 - kNativeAuxBits);
 }
 
 /** Whether an `aux` word's native field is the zero bucket. */
 export function isZeroBucketAux(aux: number): boolean {
-  return (aux & NATIVE_AUX_MASK) === NATIVE_ZERO_BUCKET;
+  return (aux & kNativeAuxMask) === kNativeZeroBucket;
 }
 
 /** The classic bucket of an `aux` word. */
 export function classicBucketOfAux(aux: number): number {
-  return aux >>> NATIVE_AUX_BITS;
+  return aux >>> kNativeAuxBits;
 }
 
 /**
  * Return the native field for a finite value: its signed bucket index on its side, or
- * NATIVE_ZERO_BUCKET when `|value| <= zeroThreshold`.
+ * kNativeZeroBucket when `|value| <= zeroThreshold`.
  */
 export function nativeField(value: number, zeroThreshold: number, index: NativeIndexer): number {
-  if (value > zeroThreshold) return index(value) & NATIVE_AUX_MASK;
-  if (value < -zeroThreshold) return index(-value) & NATIVE_AUX_MASK;
-  return NATIVE_ZERO_BUCKET;
+  if (value > zeroThreshold) return index(value) & kNativeAuxMask;
+  if (value < -zeroThreshold) return index(-value) & kNativeAuxMask;
+  return kNativeZeroBucket;
 }

@@ -4,9 +4,9 @@
  */
 import { ConfigurationError, ErrorCodes } from "../api/errors.js";
 import {
-  DEFAULT_NATIVE_MAX_BUCKET_NUMBER,
-  DEFAULT_NATIVE_ZERO_THRESHOLD,
-  MAX_CLASSIC_BUCKETS_WITH_NATIVE,
+  kDefaultNativeMaxBucketNumber,
+  kDefaultNativeZeroThreshold,
+  kMaxClassicBucketsWithNative,
 } from "./native-histogram.js";
 import type { MetricDeclaration } from "./types.js";
 
@@ -38,12 +38,12 @@ export function normalizeNativeOptions(metric: string, options: Record<string, u
   if (maxBuckets !== undefined && (typeof maxBuckets !== "number" || !Number.isInteger(maxBuckets) || maxBuckets < 0 || maxBuckets > 1_000_000)) {
     invalid(metric, "options.nativeHistogramMaxBucketNumber must be an integer from 0 (no limit) to 1000000");
   }
-  if ((declaration.buckets?.length ?? 0) + 1 > MAX_CLASSIC_BUCKETS_WITH_NATIVE) {
-    invalid(metric, `a native histogram may have at most ${MAX_CLASSIC_BUCKETS_WITH_NATIVE - 1} classic bucket bounds`);
+  if ((declaration.buckets?.length ?? 0) + 1 > kMaxClassicBucketsWithNative) {
+    invalid(metric, `a native histogram may have at most ${kMaxClassicBucketsWithNative - 1} classic bucket bounds`);
   }
   declaration.nativeHistogramBucketFactor = factor;
-  declaration.nativeHistogramZeroThreshold = (zeroThreshold as number | undefined) ?? DEFAULT_NATIVE_ZERO_THRESHOLD;
-  declaration.nativeHistogramMaxBucketNumber = (maxBuckets as number | undefined) ?? DEFAULT_NATIVE_MAX_BUCKET_NUMBER;
+  declaration.nativeHistogramZeroThreshold = (zeroThreshold as number | undefined) ?? kDefaultNativeZeroThreshold;
+  declaration.nativeHistogramMaxBucketNumber = (maxBuckets as number | undefined) ?? kDefaultNativeMaxBucketNumber;
 }
 
 /** Check `enableExemplars` and record it in the declaration when true. */

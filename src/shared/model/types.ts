@@ -169,7 +169,7 @@ export interface MetricDeclaration {
 }
 
 /** prom-client's default histogram buckets. */
-export const DEFAULT_BUCKETS: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const kDefaultBuckets: readonly number[] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
 /** prom-client's default summary quantiles. */
-export const DEFAULT_PERCENTILES: readonly number[] = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];
+export const kDefaultPercentiles: readonly number[] = [0.01, 0.05, 0.5, 0.9, 0.95, 0.99, 0.999];

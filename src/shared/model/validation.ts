@@ -21,8 +21,8 @@ import {
 import { kClassicLabelNameGrammar, kClassicMetricNameGrammar, escapeName, isReservedName, isUtf8Name } from "./names.js";
 import { normalizeExemplarOption, normalizeNativeOptions } from "./native-options.js";
 import {
-  DEFAULT_BUCKETS,
-  DEFAULT_PERCENTILES,
+  kDefaultBuckets,
+  kDefaultPercentiles,
   type ClusterAggregator,
   type GaugeAggregate,
   type LabelValue,
@@ -108,7 +108,7 @@ function validateLabelNames(metric: string, type: MetricType, labelNames: unknow
 }
 
 function validateBuckets(metric: string, buckets: unknown, native: boolean): number[] {
-  if (buckets === undefined) return [...DEFAULT_BUCKETS];
+  if (buckets === undefined) return [...kDefaultBuckets];
   // A native histogram may have no classic buckets at all (client_golang's native-only histogram).
   if (!Array.isArray(buckets) || (buckets.length === 0 && !native)) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.buckets must be a non-empty array of numbers`);
@@ -134,7 +134,7 @@ function validateBuckets(metric: string, buckets: unknown, native: boolean): num
 }
 
 function validatePercentiles(metric: string, percentiles: unknown): number[] {
-  if (percentiles === undefined) return [...DEFAULT_PERCENTILES];
+  if (percentiles === undefined) return [...kDefaultPercentiles];
   if (!Array.isArray(percentiles) || percentiles.length === 0) {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `Metric "${metric}": options.percentiles must be a non-empty array`);
   }

@@ -38,19 +38,19 @@ const kTextWord = kExTextByte / 4;
 const kEqualsSign = 0x3d;
 
 /** Encoding an exemplar's labels into an entry: done, too long for an entry, or not a valid label set. */
-export const ENCODED = 0;
+export const kEncoded = 0;
 /** The labels need more than an entry's text holds: send the exemplar through the ring. */
-export const TOO_LONG = 1;
+export const kTooLong = 1;
 /** A label name, a value or the total length is not valid: validate it to throw the precise error. */
-export const INVALID = 2;
+export const kInvalid = 2;
 
 /** Label names seen valid, so a name is checked once per thread, not per exemplar. */
 const validNames = new Set<string>();
-const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+const kLabelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 function isValidName(name: string): boolean {
   if (validNames.has(name)) return true;
-  if (!LABEL_NAME.test(name)) return false;
+  if (!kLabelName.test(name)) return false;
   // Bounded: names past the first 1024 are checked each time.
   if (validNames.size < 1024) validNames.add(name);
   return true;
@@ -106,8 +106,8 @@ export class ExemplarTableWriter {
   }
 
   /**
-   * Check `labels` and measure the text they take in an entry. Returns {@link ENCODED} (they fit),
-   * {@link TOO_LONG} or {@link INVALID}; nothing shared is touched. {@link commit} writes them.
+   * Check `labels` and measure the text they take in an entry. Returns {@link kEncoded} (they fit),
+   * {@link kTooLong} or {@link kInvalid}; nothing shared is touched. {@link commit} writes them.
    */
   encode(labels: Record<string, unknown>): number {
     let units = 0;
@@ -115,15 +115,15 @@ export class ExemplarTableWriter {
       const raw = labels[name];
       if (typeof raw === "string") units += raw.length;
       else if (typeof raw === "number") units += String(raw).length;
-      else return INVALID;
-      if (!isValidName(name)) return INVALID;
+      else return kInvalid;
+      if (!isValidName(name)) return kInvalid;
       units += name.length + 2;
     }
     // Each character is at least one unit: a label set of more than 128 never fits, and the ring path
     // checks it exactly (counting code points).
-    if (units > kExTextUnits) return TOO_LONG;
+    if (units > kExTextUnits) return kTooLong;
     this.#units = units;
-    return ENCODED;
+    return kEncoded;
   }
 
   /**

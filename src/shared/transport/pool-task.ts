@@ -45,8 +45,8 @@ export function isTaskEnvelope(value: unknown): value is TaskEnvelope {
 }
 
 /** The histogram of each task's wait, from `pool.run()` to its start in a worker, recorded in the worker. */
-export const TASK_WAIT_METRIC = "prom_threads_pool_task_wait_seconds";
+export const kTaskWaitMetric = "prom_threads_pool_task_wait_seconds";
 /** The histogram of each task's run, from its start in a worker until its handler returned or threw. */
-export const TASK_RUN_METRIC = "prom_threads_pool_task_run_seconds";
+export const kTaskRunMetric = "prom_threads_pool_task_run_seconds";
 /** Buckets of both histograms, in seconds: sub-millisecond tasks to half-minute ones. */
 export const kTaskBuckets: readonly number[] = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

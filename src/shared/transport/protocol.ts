@@ -30,7 +30,7 @@ export const kOpSeriesOverflow = 19;
  * length fits; `aux` bytes follow, laid out by exemplar.ts (the observation's op, aux and value, the
  * exemplar's timestamp and labels). Like every declaration it is never dropped.
  */
-export const OP_EXEMPLAR = 20;
+export const kOpExemplar = 20;
 
 /**
  * Reset metric `id` in the hub, for every worker, as prom-client's `metric.reset()` does; no payload.

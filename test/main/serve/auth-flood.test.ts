@@ -8,8 +8,8 @@ import bcrypt from "bcryptjs";
 import { Gauge, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { startHttpServer, type MetricsServer } from "../../../src/main/index.js";
-import { AuthFailureGuard, MAX_TRACKED_PEERS } from "../../../src/main/serve/auth-guard.js";
-import { BasicAuth, resolveAuth, VERIFIED_TTL_MS } from "../../../src/main/serve/auth.js";
+import { AuthFailureGuard, kMaxTrackedPeers } from "../../../src/main/serve/auth-guard.js";
+import { BasicAuth, resolveAuth, kVerifiedTtlMs } from "../../../src/main/serve/auth.js";
 import { get, sleep } from "../../helpers/http.js";
 
 const cleanups: (() => unknown)[] = [];
@@ -111,7 +111,7 @@ describe("BasicAuth bounds (injected bcrypt and clock)", () => {
     expect(await ok).toEqual({ result: "ok" });
   });
 
-  it("remembers verified credentials while they are used, and forgets them VERIFIED_TTL_MS after the last use", async () => {
+  it("remembers verified credentials while they are used, and forgets them kVerifiedTtlMs after the last use", async () => {
     let now = 1_000_000;
     let compares = 0;
     const counting = {
@@ -124,11 +124,11 @@ describe("BasicAuth bounds (injected bcrypt and clock)", () => {
     const good = basic("prometheus", "s3cret");
     expect(await auth.check(good, "p")).toEqual({ result: "ok" });
     for (let i = 0; i < 5; i++) {
-      now += VERIFIED_TTL_MS - 1;
+      now += kVerifiedTtlMs - 1;
       expect(await auth.check(good, "p")).toEqual({ result: "ok" });
     }
     expect(compares).toBe(1);
-    now += VERIFIED_TTL_MS + 1;
+    now += kVerifiedTtlMs + 1;
     expect(await auth.check(good, "p")).toEqual({ result: "ok" });
     expect(compares).toBe(2);
   });
@@ -151,12 +151,12 @@ describe("BasicAuth bounds (injected bcrypt and clock)", () => {
     expect(guard.allows("a")).toBe(true);
   });
 
-  it(`remembers at most ${MAX_TRACKED_PEERS} peers`, () => {
+  it(`remembers at most ${kMaxTrackedPeers} peers`, () => {
     const guard = new AuthFailureGuard(1, 1, () => 0);
-    for (let i = 0; i < MAX_TRACKED_PEERS + 500; i++) guard.failed(`peer-${i}`);
-    expect(guard.size).toBe(MAX_TRACKED_PEERS);
+    for (let i = 0; i < kMaxTrackedPeers + 500; i++) guard.failed(`peer-${i}`);
+    expect(guard.size).toBe(kMaxTrackedPeers);
     // The newest are remembered, the oldest forgotten.
-    expect(guard.allows(`peer-${MAX_TRACKED_PEERS + 499}`)).toBe(false);
+    expect(guard.allows(`peer-${kMaxTrackedPeers + 499}`)).toBe(false);
     expect(guard.allows("peer-0")).toBe(true);
   });
 });

@@ -21,17 +21,17 @@
  */
 import type { NativeSnapshot, SparseSide } from "../../bridge/native-buckets.js";
 import { labelNumber } from "../format.js";
-import { type ExemplarSnapshot, type FamilySnapshot, type SampleLabels, type SampleSnapshot } from "../snapshot.js";
+import type { ExemplarSnapshot, FamilySnapshot, SampleLabels, SampleSnapshot } from "../snapshot.js";
 import { ProtoWriter } from "./writer.js";
 
 /** The Content-Type of the delimited protobuf format. */
-export const PROTOBUF_CONTENT_TYPE = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
+export const kProtobufContentType = "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited";
 
-const TYPE_COUNTER = 0;
-const TYPE_GAUGE = 1;
-const TYPE_SUMMARY = 2;
-const TYPE_UNTYPED = 3;
-const TYPE_HISTOGRAM = 4;
+const kTypeCounter = 0;
+const kTypeGauge = 1;
+const kTypeSummary = 2;
+const kTypeUntyped = 3;
+const kTypeHistogram = 4;
 
 /** A sample as the protobuf renderer may find it: the hub's `_count` samples carry native buckets. */
 type Sample = SampleSnapshot & { readonly native?: NativeSnapshot };
@@ -92,15 +92,15 @@ function familyHead(w: ProtoWriter, family: FamilySnapshot): void {
 function protobufType(type: string): number {
   switch (type) {
     case "counter":
-      return TYPE_COUNTER;
+      return kTypeCounter;
     case "gauge":
-      return TYPE_GAUGE;
+      return kTypeGauge;
     case "histogram":
-      return TYPE_HISTOGRAM;
+      return kTypeHistogram;
     case "summary":
-      return TYPE_SUMMARY;
+      return kTypeSummary;
     default:
-      return TYPE_UNTYPED;
+      return kTypeUntyped;
   }
 }
 

@@ -6,11 +6,11 @@
  * @module
  */
 
-const WIRE_VARINT = 0;
-const WIRE_FIXED64 = 1;
-const WIRE_LENGTH = 2;
+const kWireVarint = 0;
+const kWireFixed64 = 1;
+const kWireLength = 2;
 /** Bytes reserved for a nested message's length: a varint of up to 2^35 - 1. */
-const LENGTH_RESERVE = 5;
+const kLengthReserve = 5;
 
 const utf8 = new TextEncoder();
 
@@ -57,19 +57,19 @@ export class ProtoWriter {
 
   /** Write an unsigned integer field (uint32, uint64, enum); negative or fractional values are clamped down to integers. */
   uint(field: number, value: number): void {
-    this.#tag(field, WIRE_VARINT);
+    this.#tag(field, kWireVarint);
     this.#rawVarint(value > 0 ? Math.floor(value) : 0);
   }
 
   /** Write a signed integer field with zigzag encoding (sint32, sint64). */
   sint(field: number, value: number): void {
-    this.#tag(field, WIRE_VARINT);
+    this.#tag(field, kWireVarint);
     this.#rawVarint(zigzag(value));
   }
 
   /** Write a double field. */
   double(field: number, value: number): void {
-    this.#tag(field, WIRE_FIXED64);
+    this.#tag(field, kWireFixed64);
     this.#ensure(8);
     this.#view.setFloat64(this.#pos, value, true);
     this.#pos += 8;
@@ -77,10 +77,10 @@ export class ProtoWriter {
 
   /** Write a string field as UTF-8. */
   string(field: number, value: string): void {
-    this.#tag(field, WIRE_LENGTH);
+    this.#tag(field, kWireLength);
     // At most 3 bytes per UTF-16 unit; the length is known only after encoding.
-    this.#ensure(LENGTH_RESERVE + value.length * 3);
-    const start = this.#pos + LENGTH_RESERVE;
+    this.#ensure(kLengthReserve + value.length * 3);
+    const start = this.#pos + kLengthReserve;
     const { written } = utf8.encodeInto(value, this.#buf.subarray(start));
     this.#placeLength(this.#pos, written);
   }
@@ -100,25 +100,25 @@ export class ProtoWriter {
 
   /** Open a nested message in field `field`, or, without a field, a bare length-delimited message. */
   fork(field?: number): void {
-    if (field !== undefined) this.#tag(field, WIRE_LENGTH);
-    this.#ensure(LENGTH_RESERVE);
+    if (field !== undefined) this.#tag(field, kWireLength);
+    this.#ensure(kLengthReserve);
     this.#starts.push(this.#pos);
-    this.#pos += LENGTH_RESERVE;
+    this.#pos += kLengthReserve;
   }
 
   /** Close the innermost open message, writing its length in front of it. */
   join(): void {
     const start = this.#starts.pop();
     if (start === undefined) throw new Error("ProtoWriter.join() without fork()");
-    this.#placeLength(start, this.#pos - start - LENGTH_RESERVE);
+    this.#placeLength(start, this.#pos - start - kLengthReserve);
   }
 
   /** Write `length` as a varint at `at`, moving the `length` bytes reserved after it into place. */
   #placeLength(at: number, length: number): void {
     let size = 1;
     for (let v = length; v > 0x7f; v = Math.floor(v / 128)) size++;
-    const body = at + LENGTH_RESERVE;
-    if (size !== LENGTH_RESERVE) this.#buf.copyWithin(at + size, body, body + length);
+    const body = at + kLengthReserve;
+    if (size !== kLengthReserve) this.#buf.copyWithin(at + size, body, body + length);
     let v = length;
     let p = at;
     while (v > 0x7f) {
