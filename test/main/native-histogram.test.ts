@@ -2,7 +2,8 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { NativeBuckets, sparseSide, type NativeSnapshot } from "../../src/main/bridge/native-buckets.js";
 import { MetricsHub } from "../../src/main/index.js";
-import { isZeroBucketAux, nativeField, nativeIndexOfAux, nativeIndexer, schemaForFactor } from "../../src/shared/model/native-histogram.js";
+import { nativeField, nativeIndexOfAux, nativeIndexer, schemaForFactor } from "../../src/shared/model/native-histogram.js";
+import { isZeroBucketAux } from "../helpers/native-aux.js";
 import { nextMessage, startWorker } from "../helpers/workers.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];

@@ -2,15 +2,13 @@ import { describe, expect, it } from "vitest";
 import { kSchema8FractionBounds } from "../../src/shared/model/native-bounds.js";
 import {
   kNativeZeroBucket,
-  classicBucketOfAux,
-  isZeroBucketAux,
   nativeBucketBound,
   nativeField,
   nativeIndexOfAux,
   nativeIndexer,
-  packNativeAux,
   schemaForFactor,
 } from "../../src/shared/model/native-histogram.js";
+import { classicBucketOfAux, isZeroBucketAux, packNativeAux } from "../helpers/native-aux.js";
 
 // Independent exact arithmetic. A positive double is m * 2^e with integer m (exact, via DataView bits).
 function decompose(v: number): { m: bigint; e: number } {

@@ -163,24 +163,9 @@ export const kNativeZeroBucket = 1 << (kNativeAuxBits - 1);
 /** Most classic buckets (bounds plus `+Inf`) of a histogram that is also native: 12 bits of `aux`. */
 export const kMaxClassicBucketsWithNative = 1 << (32 - kNativeAuxBits);
 
-/** Pack a classic bucket and a native field into an `aux` word. */
-export function packNativeAux(classicBucket: number, nativeField: number): number {
-  return ((classicBucket << kNativeAuxBits) | (nativeField & kNativeAuxMask)) >>> 0;
-}
-
 /** The signed native index of an `aux` word (NATIVE_ZERO_BUCKET's value reads as -2^19). */
 export function nativeIndexOfAux(aux: number): number {
   return (aux << (32 - kNativeAuxBits)) >> (32 - kNativeAuxBits);
-}
-
-/** Whether an `aux` word's native field is the zero bucket. */
-export function isZeroBucketAux(aux: number): boolean {
-  return (aux & kNativeAuxMask) === kNativeZeroBucket;
-}
-
-/** The classic bucket of an `aux` word. */
-export function classicBucketOfAux(aux: number): number {
-  return aux >>> kNativeAuxBits;
 }
 
 /**

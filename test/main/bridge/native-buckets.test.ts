@@ -1,7 +1,8 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { NativeBuckets, coarserIndex, sparseSide } from "../../../src/main/bridge/native-buckets.js";
-import { isZeroBucketAux, nativeField, nativeIndexOfAux, nativeIndexer } from "../../../src/shared/model/native-histogram.js";
+import { nativeField, nativeIndexOfAux, nativeIndexer } from "../../../src/shared/model/native-histogram.js";
+import { isZeroBucketAux } from "../../helpers/native-aux.js";
 
 /** Record `values` the way the hub does: the index found at `schema` (the worker's), then only adds. */
 function record(buckets: NativeBuckets, values: readonly number[], schema: number): void {
