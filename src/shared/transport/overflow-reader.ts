@@ -61,6 +61,16 @@ export class OverflowReader {
     if (r === end) return 0;
     this.#mapGrown();
     const capacity = this.#capacity;
+    // The read index came from the header when this reader was made: out of range, it is not the hub's
+    // (a stray store before the slot was opened). Stepping from it would never meet `end`: start again
+    // at the writer's index, or at 0 when that is out of range too, and say so.
+    if (r >= 2 * capacity) {
+      sink.corrupt(`an overflow read index ${r} that cannot be the hub's (capacity ${capacity})`);
+      this.#read = end < 2 * capacity ? end : 0;
+      // Release: gives the room back to the writer from a sane place.
+      Atomics.store(this.#header, kOverflowRead, this.#read);
+      return 0;
+    }
     // `end` is a u32 loaded by the caller: out of range, more than the overflow holds, or past what the
     // writer grew, it is not the writer's. Skip to it (when in range, so the writer's next store is read
     // from a sane place), and say so.
