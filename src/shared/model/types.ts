@@ -135,7 +135,8 @@ export interface HistogramConfiguration<T extends string = string> extends Metri
   nativeHistogramExemplarTTL?: number;
   /**
    * Accept exemplars: `observe()` then takes one object, `{ value, labels, exemplarLabels }`, as in
-   * prom-client. The latest exemplar is kept per classic bucket (per series for a native-only histogram).
+   * prom-client. The latest exemplar is kept per classic bucket (per series for a native-only histogram),
+   * and a native histogram keeps up to `nativeHistogramMaxExemplars` more per series.
    * @default false
    */
   enableExemplars?: boolean;
