@@ -90,6 +90,8 @@ export interface DecodedMetric {
     negativeDeltas: number[];
     positiveSpans: Array<[number, number]>;
     positiveDeltas: number[];
+    /** The native histogram's own exemplars (field 16), when it has any. */
+    exemplars?: DecodedExemplar[];
   };
 }
 
@@ -203,6 +205,7 @@ export function decodeMetricFamilies(bytes: Uint8Array): DecodedFamily[] {
           if (schema !== undefined) metric.histogram.schema = zig(schema.value as bigint);
           if (h.get(6)) metric.histogram.zeroThreshold = num(h.get(6)?.[0]);
           if (h.get(7)) metric.histogram.zeroCount = num(h.get(7)?.[0]);
+          if (h.get(16)) metric.histogram.exemplars = (h.get(16) ?? []).map((e) => exemplarOf(e) as DecodedExemplar);
         }
         return metric;
       }),

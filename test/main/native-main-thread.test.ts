@@ -62,3 +62,21 @@ describe("exemplars of a thread have no budget", () => {
     }
   });
 });
+
+describe("client_golang's controls on the main thread", () => {
+  it("widen the zero bucket of a main-thread native histogram before halving", async () => {
+    const h = new Histogram({ name: "main_widen_seconds", help: "h", buckets: [], nativeHistogramBucketFactor: 2, nativeHistogramMaxBucketNumber: 2, nativeHistogramMaxZeroThreshold: 1 });
+    // Schema 0: 0.5 -> -1, 1 -> 0, 4 -> 2: three buckets, over two. The bucket closest to zero, -1 (bound
+    // 0.5, within the maximum of 1), joins the zero bucket, which brings the series back to two.
+    for (const v of [0.5, 1, 4]) h.observe(v);
+    const json = (await registry.getMetricsAsJSON()) as unknown as Array<{ name: string; values: Array<{ metricName?: string; native?: NativeSnapshot }> }>;
+    const native = json.find((f) => f.name === "main_widen_seconds")?.values.find((v) => v.metricName === "main_widen_seconds_count")?.native;
+    expect(native).toEqual({
+      schema: 0,
+      zeroThreshold: 0.5,
+      zeroCount: 1,
+      positive: { spans: [{ offset: 0, length: 3 }], deltas: [1, -1, 1] },
+      negative: { spans: [], deltas: [] },
+    });
+  });
+});

@@ -1,10 +1,12 @@
 /**
  * The hub's exemplars: the latest one per counter series and per histogram bucket, kept next to the
- * values they belong to, in the shape prom-client's `getMetricsAsJSON()` gives exemplars.
+ * values they belong to, in the shape prom-client's `getMetricsAsJSON()` gives exemplars; and for a
+ * native histogram series, up to `nativeHistogramMaxExemplars` more (see native-buckets.ts).
  * @module
  */
 import type { ExemplarRecord } from "../../shared/model/exemplar.js";
 import { kNativeAuxBits } from "../../shared/model/native-histogram.js";
+import type { NativeHistogramSeries } from "./native-buckets.js";
 import { type Binding, kKindCounter, kKindHistogram, kKindNativeHistogram, type CounterSeries, type ExemplarValue, type HistogramSeries } from "./binding.js";
 
 /**
@@ -32,5 +34,7 @@ export function keepExemplarAt(binding: Binding, bucket: number, exemplar: Exemp
     const exemplars = series.exemplars;
     const kept = exemplars[bucket];
     if (kept === undefined || kept.timestamp <= exemplar.timestamp) exemplars[bucket] = exemplar;
+    // A native histogram also keeps up to nativeHistogramMaxExemplars per series, client_golang's way.
+    if (binding.kind === kKindNativeHistogram) (series as NativeHistogramSeries).nativeExemplars.add(exemplar);
   }
 }

@@ -8,7 +8,7 @@ import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js"
 import { schemaForFactor } from "../../shared/model/native-histogram.js";
 import { Binding, HistogramCounts, HistogramSeries, kKindHistogram, kKindNativeHistogram, createdNow, isRecorded, type SeriesLabels } from "./binding.js";
 import { BridgeMetric, CreatedSample } from "./bridge-metric.js";
-import { NativeHistogramSeries } from "./native-buckets.js";
+import { NativeHistogramSeries, type NativeLimits } from "./native-buckets.js";
 
 /** The empty `labels` of `_sum` and `_count` samples; prom-client only reads it. */
 const kNoLabels = Object.freeze({});
@@ -21,6 +21,7 @@ export class BridgeHistogram extends BridgeMetric {
   readonly #leLabels: ReadonlyArray<{ le: number | string }>;
   /** Where the series keep their counts: side by side, so the drain's adds stay in few cache lines. */
   readonly #counts: HistogramCounts;
+  #limits: NativeLimits | undefined;
 
   /** Create the histogram for `declaration`. */
   constructor(declaration: MetricDeclaration, beforeCollect: () => void) {
@@ -48,8 +49,22 @@ export class BridgeHistogram extends BridgeMetric {
     // An unlabelled series is exported from construction, as prom-client does; others from their first record.
     if (d.nativeHistogramBucketFactor === undefined) return new Binding(kKindHistogram, new HistogramSeries(labels, n, this.unlabelled, this.#counts), n);
     const schema = schemaForFactor(d.nativeHistogramBucketFactor);
-    const series = new NativeHistogramSeries(labels, n, this.unlabelled, schema, d.nativeHistogramZeroThreshold ?? 0, d.nativeHistogramMaxBucketNumber ?? 0, this.#counts);
+    const series = new NativeHistogramSeries(labels, n, this.unlabelled, schema, this.#nativeLimits(d), this.#counts);
     return new Binding(kKindNativeHistogram, series, n);
+  }
+
+  /** The native settings of the declaration (filled in by its validation), shared by every series. */
+  #nativeLimits(d: MetricDeclaration): NativeLimits {
+    this.#limits ??= {
+      zeroThreshold: d.nativeHistogramZeroThreshold ?? 0,
+      maxBuckets: d.nativeHistogramMaxBucketNumber ?? 0,
+      maxZeroThreshold: d.nativeHistogramMaxZeroThreshold ?? 0,
+      minResetDuration: d.nativeHistogramMinResetDuration ?? 0,
+      // Native exemplars come only from observations with exemplars.
+      maxExemplars: d.enableExemplars === true ? (d.nativeHistogramMaxExemplars ?? 0) : 0,
+      exemplarTtl: d.nativeHistogramExemplarTTL ?? 0,
+    };
+    return this.#limits;
   }
 
   /**
@@ -68,6 +83,7 @@ export class BridgeHistogram extends BridgeMetric {
     const infWithout = this.declaration.enableExemplars === true ? undefined : null;
     for (const { target } of bindings) {
       const series = target as HistogramSeries;
+      if (series instanceof NativeHistogramSeries) series.settle();
       if (!exported(series)) continue;
       const exemplars = series.exemplars;
       let cumulative = 0;
@@ -105,6 +121,7 @@ export class BridgeHistogram extends BridgeMetric {
     const n = this.#bounds.length;
     for (const { target } of this.#series.values()) {
       const series = target as HistogramSeries;
+      if (series instanceof NativeHistogramSeries) series.settle();
       if (!exported(series)) continue;
       const sharedLabels = series.labels;
       const exemplars = series.exemplars;
@@ -131,7 +148,10 @@ export class BridgeHistogram extends BridgeMetric {
       series.buckets.fill(0);
       series.sum = -0;
       series.exemplars = undefined;
-      if (series instanceof NativeHistogramSeries) series.native.clear();
+      if (series instanceof NativeHistogramSeries) {
+        series.native.clear();
+        series.nativeExemplars.clear();
+      }
     }
   }
 }

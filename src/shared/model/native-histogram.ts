@@ -26,6 +26,14 @@ const kNativeSchemaMax = 8;
 export const kDefaultNativeZeroThreshold = 2 ** -128;
 /** Default most buckets a native histogram holds before it halves its resolution, as in client_golang. */
 export const kDefaultNativeMaxBucketNumber = 160;
+/** Default most exemplars a native histogram series keeps, as in client_golang. */
+export const kDefaultNativeMaxExemplars = 10;
+/** Most exemplars a native histogram series may be asked to keep. */
+export const kMaxNativeExemplars = 10_000;
+/** Default age (ms) past which a series' oldest native exemplar is replaced first: client_golang's 5 minutes. */
+export const kDefaultNativeExemplarTtlMs = 300_000;
+/** Longest `nativeHistogramMinResetDuration` and `nativeHistogramExemplarTTL`, in milliseconds: one year. */
+export const kMaxNativeDurationMs = 31_536_000_000;
 
 /**
  * Return the schema a bucket factor picks, as client_golang does: the coarsest standard schema whose

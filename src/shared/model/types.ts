@@ -104,8 +104,39 @@ export interface HistogramConfiguration<T extends string = string> extends Metri
    */
   nativeHistogramMaxBucketNumber?: number;
   /**
+   * Milliseconds: when a series goes past `nativeHistogramMaxBucketNumber` and at least this long has
+   * passed since its creation or last reset, the hub resets it (every bucket, count and sum; a new
+   * created time) instead of widening the zero bucket or halving the resolution, as client_golang's
+   * `NativeHistogramMinResetDuration`. A series widened or halved is reset this long after its last
+   * reset. 0 means never reset.
+   * @default 0
+   */
+  nativeHistogramMinResetDuration?: number;
+  /**
+   * When a series goes past `nativeHistogramMaxBucketNumber`, the hub first widens its zero bucket
+   * (merging the buckets closest to zero into it) as long as the new threshold stays at most this, and
+   * only then halves the resolution, as client_golang's `NativeHistogramMaxZeroThreshold`. 0 means
+   * never widen.
+   * @default 0
+   */
+  nativeHistogramMaxZeroThreshold?: number;
+  /**
+   * With `enableExemplars`: most exemplars kept per series for the native histogram (exported in the
+   * protobuf format's native exemplar list), replaced with client_golang's policy. 0 keeps none.
+   * @default 10
+   */
+  nativeHistogramMaxExemplars?: number;
+  /**
+   * Milliseconds: once a series holds `nativeHistogramMaxExemplars` native exemplars, a new one replaces
+   * the oldest if that is older than this; otherwise the older of the two closest in value. 0 always
+   * replaces the oldest.
+   * @default 300000 (5 minutes, as client_golang)
+   */
+  nativeHistogramExemplarTTL?: number;
+  /**
    * Accept exemplars: `observe()` then takes one object, `{ value, labels, exemplarLabels }`, as in
-   * prom-client. The latest exemplar is kept per classic bucket (per series for a native-only histogram).
+   * prom-client. The latest exemplar is kept per classic bucket (per series for a native-only histogram),
+   * and a native histogram keeps up to `nativeHistogramMaxExemplars` more per series.
    * @default false
    */
   enableExemplars?: boolean;
@@ -154,6 +185,14 @@ export interface MetricDeclaration {
   nativeHistogramZeroThreshold?: number;
   /** Most native buckets per series, 0 for no limit (set when the histogram is native). */
   nativeHistogramMaxBucketNumber?: number;
+  /** Milliseconds between resets of a series over its bucket limit, 0 for never (set when native). */
+  nativeHistogramMinResetDuration?: number;
+  /** Widest zero bucket before the resolution halves, 0 for never widen (set when native). */
+  nativeHistogramMaxZeroThreshold?: number;
+  /** Native exemplars kept per series (set when native). */
+  nativeHistogramMaxExemplars?: number;
+  /** Milliseconds after which a native exemplar is replaced first (set when native). */
+  nativeHistogramExemplarTTL?: number;
   /** Counters and histograms: observations may carry exemplars. */
   enableExemplars?: boolean;
   /** Gauge aggregation. */

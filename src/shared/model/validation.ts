@@ -287,6 +287,10 @@ export function declarationDifference(a: MetricDeclaration, b: MetricDeclaration
     "nativeHistogramBucketFactor",
     "nativeHistogramZeroThreshold",
     "nativeHistogramMaxBucketNumber",
+    "nativeHistogramMinResetDuration",
+    "nativeHistogramMaxZeroThreshold",
+    "nativeHistogramMaxExemplars",
+    "nativeHistogramExemplarTTL",
     "enableExemplars",
   ] as const;
   for (const field of fields) {

@@ -2,8 +2,9 @@
  * The Prometheus protobuf exposition: length-delimited io.prometheus.client.MetricFamily messages, read
  * from `registry.getMetricsAsJSON()` so every metric in the registry is rendered (the hub's and the
  * user's own prom-client metrics). Histograms carry their classic buckets and, when the hub holds them,
- * their native buckets; counters and buckets carry their exemplars (Prometheus reads the exemplars of
- * native histograms from the bucket list too).
+ * their native buckets and native exemplars; counters and buckets carry their exemplars (Prometheus
+ * reads the exemplars of a native histogram from its exemplar list, or from its buckets when the list
+ * is empty).
  *
  * Field numbers follow prometheus/client_model's metrics.proto:
  * ```text
@@ -13,7 +14,7 @@
  * Summary       sample_count 1, sample_sum 2, quantile 3 (quantile 1, value 2)
  * Histogram     sample_count 1, sample_sum 2, bucket 3 (cumulative_count 1, upper_bound 2, exemplar 3),
  *               schema 5, zero_threshold 6, zero_count 7, negative_span 9, negative_delta 10,
- *               positive_span 12, positive_delta 13      BucketSpan offset 1 (sint32), length 2
+ *               positive_span 12, positive_delta 13, exemplars 16 (native)  BucketSpan offset 1 (sint32), length 2
  * Exemplar      label 1, value 2, timestamp 3 (google.protobuf.Timestamp: seconds 1, nanos 2)
  * created_timestamp (google.protobuf.Timestamp): Counter 3, Summary 4, Histogram 15
  * ```
@@ -234,6 +235,8 @@ function nativePart(w: ProtoWriter, native: NativeSnapshot): void {
   w.uint(7, native.zeroCount);
   side(w, native.negative, 9, 10);
   side(w, native.positive, 12, 13);
+  // The native histogram's own exemplars (Prometheus reads them instead of the buckets' when present).
+  for (const ex of native.exemplars ?? []) exemplar(w, 16, ex);
 }
 
 function side(w: ProtoWriter, sparse: SparseSide, spanField: number, deltaField: number): void {
