@@ -12,7 +12,7 @@ const kMaps = "/proc/self/maps";
 const mappings = (): number => readFileSync(kMaps, "utf8").split("\n").filter(Boolean).length;
 
 describe.runIf(existsSync(kMaps))("memory mappings per hub", () => {
-  it("one hub with the default 1,024 slots adds about 2,050 mappings,", async () => {
+  it("one hub with the default 1,024 slots adds about 2,050 mappings", async () => {
     const before = mappings();
     const hub = new MetricsHub({ registry: new Registry() });
     try {
