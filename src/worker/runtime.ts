@@ -217,7 +217,7 @@ function checkDeclarationSize(payload: Uint8Array, ringCapacity: number): void {
 }
 
 /**
- * Claim the first free slot and grow its data buffer to hold the ring and the exemplar table; returns -1 when every slot is
+ * Claim the first free slot and grow its data buffer to hold the ring; returns -1 when every slot is
  * taken (or no memory is left to grow one).
  */
 function claimSlot(words: Uint32Array, layout: Layout, buffers: SharedArrayBuffer[]): number {
@@ -227,10 +227,9 @@ function claimSlot(words: Uint32Array, layout: Layout, buffers: SharedArrayBuffe
     if (Atomics.compareExchange(words, base + kSlotState, kSlotFree, kSlotClaiming) !== kSlotFree) continue;
     const data = buffers[slot] as SharedArrayBuffer;
     try {
-      // The first owner of a slot grows its buffer to hold the ring and the exemplar table's region (pages
-      // of the table nobody writes take no memory); later owners find it grown. Nobody else touches the
-      // buffer while the slot is CLAIMING.
-      if (data.byteLength < layout.overflowDataByte) data.grow(layout.overflowDataByte);
+      // The first owner of a slot grows its buffer to hold the ring; later owners find it grown. Nobody
+      // else touches the buffer while the slot is CLAIMING.
+      if (data.byteLength < layout.ringBytes) data.grow(layout.ringBytes);
     } catch {
       // Why a store: gives the slot back untouched; no memory is left for its ring.
       Atomics.store(words, base + kSlotState, kSlotFree);

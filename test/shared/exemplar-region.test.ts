@@ -18,10 +18,10 @@ import {
 
 const layout = new Layout(1, 1024, 4096);
 
-/** A slot buffer grown as a claimer grows it (ring and table region), its ring filled with a canary. */
+/** A slot buffer grown as a claimer grows it (the ring), its ring filled with a canary. */
 function slotBuffer(): { buffer: SharedArrayBuffer; ring: Uint8Array } {
   const buffer = new SharedArrayBuffer(1, { maxByteLength: layout.slotBufferMaxBytes });
-  buffer.grow(layout.overflowDataByte);
+  buffer.grow(layout.ringBytes);
   const ring = new Uint8Array(buffer, 0, layout.ringBytes);
   ring.fill(0xa5);
   return { buffer, ring };
@@ -42,13 +42,14 @@ describe("the exemplar table region of a slot buffer", () => {
 
   it("writes and reads at the table's offset, leaving the ring and the overflow untouched", () => {
     const { buffer, ring } = slotBuffer();
-    const overflow = new Uint8Array(buffer, layout.overflowDataByte - 16, 16);
+    // The overflow grew (past the table's whole region) before the thread's first exemplar.
     buffer.grow(layout.overflowDataByte + 4096);
+    const tableEnd = new Uint8Array(buffer, layout.overflowDataByte - 16, 16);
     const after = new Uint8Array(buffer, layout.overflowDataByte, 4096);
     after.fill(0x5a);
     const writer = new ExemplarTableWriter(buffer, layout.exemplarTableByte);
     const reader = new ExemplarTableReader(buffer, layout.exemplarTableByte);
-    expect(reader.bytes).toBe(kExemplarHeaderBytes);
+    expect(reader.bytes).toBe(0);
     const labels = { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", span_id: "00f067aa0ba902b7" };
     expect(writer.encode(labels)).toBe(kEncoded);
     const entry = writer.entryOf(3, 12);
@@ -57,16 +58,19 @@ describe("the exemplar table region of a slot buffer", () => {
     expect(reader.bytes).toBe(kExemplarHeaderBytes + kExemplarGrowEntries * kExemplarEntryBytes);
     expect(ring.every((b) => b === 0xa5)).toBe(true);
     expect(after.every((b) => b === 0x5a)).toBe(true);
-    expect(overflow.every((b) => b === 0)).toBe(true);
+    expect(tableEnd.every((b) => b === 0)).toBe(true);
   });
 
-  it("reads nothing while the changed flag is low, and reads again an entry it could not place", () => {
+  it("grows the buffer at the first exemplar, reads nothing while the changed flag is low, and reads again an entry it could not place", () => {
     const { buffer } = slotBuffer();
     const writer = new ExemplarTableWriter(buffer, layout.exemplarTableByte);
     const reader = new ExemplarTableReader(buffer, layout.exemplarTableByte);
-    const header = new Uint32Array(buffer, layout.exemplarTableByte, kExemplarHeaderBytes / 4);
+    expect(readAll(reader)).toEqual([]);
     writer.encode({ trace_id: "a" });
     writer.commit(writer.entryOf(1, 1), 1, 0, 1, 1, { trace_id: "a" });
+    // Grown by 256 entries behind the ring, not up to the overflow.
+    expect(buffer.byteLength).toBe(layout.exemplarTableByte + kExemplarHeaderBytes + kExemplarGrowEntries * kExemplarEntryBytes);
+    const header = new Uint32Array(buffer, layout.exemplarTableByte, kExemplarHeaderBytes / 4);
     expect(Atomics.load(header, kExemplarChangedWord)).toBe(1);
     // The reader cannot place it yet: left for the next read, although the flag is low now.
     reader.read(() => false);
@@ -84,6 +88,7 @@ describe("the exemplar table region of a slot buffer", () => {
 
   it("trusts no entry count the owner publishes: it never reads past the region or the grown buffer", () => {
     const { buffer } = slotBuffer();
+    buffer.grow(layout.exemplarTableByte + 64 * 1024);
     const header = new Uint32Array(buffer, layout.exemplarTableByte, kExemplarHeaderBytes / 4);
     const reader = new ExemplarTableReader(buffer, layout.exemplarTableByte);
     for (const entries of [kExemplarMaxEntries + 1, 0xffffffff]) {
@@ -106,6 +111,7 @@ describe("the exemplar table region of a slot buffer", () => {
 
   it("clear() zeroes the header and the grown entries only; a next owner starts empty even over old bytes", () => {
     const { buffer } = slotBuffer();
+    buffer.grow(layout.overflowDataByte);
     const words = new Uint32Array(buffer, layout.exemplarTableByte, kExemplarTableMaxBytes / 4);
     const writer = new ExemplarTableWriter(buffer, layout.exemplarTableByte);
     writer.encode({ trace_id: "old" });

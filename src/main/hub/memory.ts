@@ -118,12 +118,11 @@ export class HubMemory {
   }
 
   /**
-   * Whether slot `index`'s buffer, as the hub sees it, holds the ring and the exemplar table's region
-   * (the overflow starts behind them): its owner grew it before it published CLAIMED. If not, the owner
-   * grew a buffer that is not the hub's, or nobody claimed the slot.
+   * Whether slot `index`'s buffer, as the hub sees it, holds the ring: its owner grew it before it
+   * published CLAIMED. If not, the owner grew a buffer that is not the hub's, or nobody claimed the slot.
    */
   holdsRing(index: number): boolean {
-    return (this.#slotBuffers[index] as SharedArrayBuffer).byteLength >= this.layout.overflowDataByte;
+    return (this.#slotBuffers[index] as SharedArrayBuffer).byteLength >= this.layout.ringBytes;
   }
 
   /** Whether slot `index`'s ring header says records are published and not read. */

@@ -313,15 +313,16 @@ export class ExemplarTableReader {
   }
 
   /**
-   * Bytes the table holds in shared memory: its header and the entries its owner says it grew, within
-   * the table's region and the buffer (the owner is not trusted).
+   * Bytes the table holds in shared memory: none before its owner's first exemplar, then its header and
+   * the entries its owner says it grew, within the table's region and the buffer (the owner is not
+   * trusted).
    */
   get bytes(): number {
     const words = this.#view();
     if (words.length === 0) return 0;
     // Why Atomics.load: the owner publishes the count; stale at once, and only for accounting.
     const entries = Math.min(Atomics.load(words, kExemplarEntriesWord), ((words.length - kHeaderWords) / kExemplarEntryWords) | 0);
-    return kExemplarHeaderBytes + entries * kExemplarEntryBytes;
+    return entries === 0 ? 0 : kExemplarHeaderBytes + entries * kExemplarEntryBytes;
   }
 
   /**
