@@ -30,7 +30,7 @@ import {
   kWriteIndex,
 } from "../../shared/transport/layout.js";
 import { SlotReader } from "../../shared/transport/slot-reader.js";
-import { ExemplarTableReader } from "../../shared/transport/exemplar-table.js";
+import { ExemplarTableReader, exemplarTableBytes } from "../../shared/transport/exemplar-table.js";
 import type { ResolvedHubOptions } from "../options.js";
 
 /**
@@ -171,7 +171,7 @@ export class HubMemory {
     for (let index = 0; index < highWater; index++) {
       const length = (this.#slotBuffers[index] as SharedArrayBuffer).byteLength;
       if (length <= tableByte) bytes += length;
-      else bytes += tableByte + this.exemplarReader(index).bytes + Math.max(0, length - overflowByte);
+      else bytes += tableByte + exemplarTableBytes(this.#slotBuffers[index] as SharedArrayBuffer, tableByte) + Math.max(0, length - overflowByte);
     }
     return bytes;
   }

@@ -281,6 +281,20 @@ export class ExemplarTableWriter {
   }
 }
 
+/**
+ * Bytes the table at `byteOffset` of `buffer` holds in shared memory: none before its owner's first
+ * exemplar, then its header and the entries its owner says it grew, within the table's region and the
+ * grown buffer (the owner is not trusted).
+ */
+export function exemplarTableBytes(buffer: SharedArrayBuffer, byteOffset: number): number {
+  const bytes = Math.min(buffer.byteLength - byteOffset, kExemplarTableMaxBytes);
+  if (bytes < kExemplarHeaderBytes) return 0;
+  // Why Atomics.load: the owner publishes the count; stale at once, and only for accounting.
+  const published = Atomics.load(new Uint32Array(buffer, byteOffset, 1), kExemplarEntriesWord);
+  const entries = Math.min(published, Math.floor((bytes - kExemplarHeaderBytes) / kExemplarEntryBytes));
+  return entries === 0 ? 0 : kExemplarHeaderBytes + entries * kExemplarEntryBytes;
+}
+
 /** An exemplar as the hub reads it from a table. */
 export interface TableExemplar {
   seriesId: number;
@@ -312,17 +326,9 @@ export class ExemplarTableReader {
     this.#words = this.#view();
   }
 
-  /**
-   * Bytes the table holds in shared memory: none before its owner's first exemplar, then its header and
-   * the entries its owner says it grew, within the table's region and the buffer (the owner is not
-   * trusted).
-   */
+  /** Bytes the table holds in shared memory; see {@link exemplarTableBytes}. */
   get bytes(): number {
-    const words = this.#view();
-    if (words.length === 0) return 0;
-    // Why Atomics.load: the owner publishes the count; stale at once, and only for accounting.
-    const entries = Math.min(Atomics.load(words, kExemplarEntriesWord), ((words.length - kHeaderWords) / kExemplarEntryWords) | 0);
-    return entries === 0 ? 0 : kExemplarHeaderBytes + entries * kExemplarEntryBytes;
+    return exemplarTableBytes(this.#buffer, this.#byte);
   }
 
   /**
@@ -373,7 +379,8 @@ export class ExemplarTableReader {
    * zeroed for the next owner (only those: the rest of the region may never have been touched).
    */
   clear(): void {
-    const words = (this.#words = this.#view());
+    this.#words = this.#view();
+    const words = this.#words;
     if (words.length !== 0) {
       const entries = Math.min(Atomics.load(words, kExemplarEntriesWord), ((words.length - kHeaderWords) / kExemplarEntryWords) | 0);
       words.fill(0, 0, kHeaderWords + entries * kExemplarEntryWords);

@@ -161,7 +161,7 @@ export const kMaxSlotInitialBytes = kMinRingCapacity * kRecordBytes - 1;
 export const kOverflowGrowBytes = 64 * 1024;
 
 /** Byte offset of the latest-exemplar table in a slot's data buffer: right behind a ring of `ringCapacity` records. */
-export function exemplarTableByte(ringCapacity: number): number {
+function exemplarTableByte(ringCapacity: number): number {
   return ringCapacity * kRecordBytes;
 }
 
