@@ -290,7 +290,7 @@ export function exemplarTableBytes(buffer: SharedArrayBuffer, byteOffset: number
   const bytes = Math.min(buffer.byteLength - byteOffset, kExemplarTableMaxBytes);
   if (bytes < kExemplarHeaderBytes) return 0;
   // Why Atomics.load: the owner publishes the count; stale at once, and only for accounting.
-  const published = Atomics.load(new Uint32Array(buffer, byteOffset, 1), kExemplarEntriesWord);
+  const published = Atomics.load(new Uint32Array(buffer, byteOffset, kHeaderWords), kExemplarEntriesWord);
   const entries = Math.min(published, Math.floor((bytes - kExemplarHeaderBytes) / kExemplarEntryBytes));
   return entries === 0 ? 0 : kExemplarHeaderBytes + entries * kExemplarEntryBytes;
 }
