@@ -5,7 +5,7 @@
 import type { Registry } from "prom-client";
 import { client } from "./client.js";
 import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
-import { kMaxLocalId, kMaxRingCapacity, kMaxSlotBufferBytes, kMaxSlots, kMinRingCapacity, kRecordBytes } from "../shared/transport/layout.js";
+import { kExemplarTableMaxBytes, kMaxLocalId, kMaxRingCapacity, kMaxSlotBufferBytes, kMaxSlots, kMinRingCapacity, kRecordBytes, overflowDataByte } from "../shared/transport/layout.js";
 import { kDefaultMaxSeries, maxDeclarationBytes } from "../shared/model/limits.js";
 import { declarationRecords } from "../shared/transport/protocol.js";
 import { booleanOption, integerOption, invalid, optionsObject } from "./validate-options.js";
@@ -132,10 +132,12 @@ export function resolveHubOptions(options: MetricsHubOptions | undefined): Resol
   const overflowRecords = integerOption(raw, overflowKey, 1 << 20, 0, 1 << 28);
   // Room for the largest declaration on top of the observations: a declaration is never dropped.
   const overflowCapacity = overflowRecords + declarationRecords(maxDeclarationBytes(ringCapacity));
-  if ((ringCapacity + overflowCapacity) * kRecordBytes > kMaxSlotBufferBytes) {
+  // A slot buffer holds the ring, the latest-exemplar table's region and the overflow (layout.ts).
+  const slotBytes = overflowDataByte(ringCapacity) + overflowCapacity * kRecordBytes;
+  if (slotBytes > kMaxSlotBufferBytes) {
     throw new ConfigurationError(
       ErrorCodes.INVALID_OPTION,
-      `options.ringBytes and options.${overflowKey} together need ${(ringCapacity + overflowCapacity) * kRecordBytes} bytes per worker slot; a slot buffer holds at most ${kMaxSlotBufferBytes}`,
+      `options.ringBytes and options.${overflowKey} together need ${slotBytes} bytes per worker slot (with the exemplar table's ${kExemplarTableMaxBytes}); a slot buffer holds at most ${kMaxSlotBufferBytes}`,
     );
   }
   const selfMetrics = booleanOption(raw, "selfMetrics", true);

@@ -11,7 +11,7 @@
 import { ErrorCodes, RecordingError } from "../shared/api/errors.js";
 import { encodeExemplar, validateExemplarLabels } from "../shared/model/exemplar.js";
 import { kOpExemplar, packWord0 } from "../shared/transport/protocol.js";
-import { kEncoded, kInvalid, kTooLong } from "../shared/transport/exemplar-table.js";
+import { kEmpty, kEncoded, kInvalid, kTooLong } from "../shared/transport/exemplar-table.js";
 import type { LabelValues } from "../shared/model/types.js";
 import { seriesIdOf } from "./metric.js";
 import { runtime } from "./runtime.js";
@@ -64,29 +64,30 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
     for (const key in arg) if (key !== "value" && key !== "labels" && key !== "exemplarLabels") throw shapeError(name, call, `unknown key "${key}"`);
     const labels = objectOrUndefined(name, call, "labels", arg.labels);
     const exemplarLabels = objectOrUndefined(name, call, "exemplarLabels", arg.exemplarLabels) as Record<string, unknown> | undefined;
-    if (exemplarLabels === undefined || isEmpty(exemplarLabels)) {
+    let table = runtime.exemplarTable;
+    // One walk of the exemplar's labels checks them, measures them and tells an empty set.
+    let encoded = exemplarLabels === undefined ? kEmpty : table !== undefined ? table.encode(exemplarLabels) : isEmpty(exemplarLabels) ? kEmpty : kTooLong;
+    if (encoded === kEmpty) {
       target.plain(target.child(labels), arg.value);
       return;
     }
     // Value and exemplar are checked before the label set is resolved: a call that throws creates no series.
     const value = target.check(arg.value);
-    let table = runtime.exemplarTable;
-    let encoded = table === undefined ? kTooLong : table.encode(exemplarLabels);
-    if (encoded === kInvalid) validateExemplarLabels(name, exemplarLabels);
+    if (encoded === kInvalid) validateExemplarLabels(name, exemplarLabels as Record<string, unknown>);
     const child = target.child(labels);
     const id = seriesIdOf(child as object);
     if (id === undefined) return;
     // Resolving the child may have connected this thread just now.
     if (table === undefined) {
       table = runtime.exemplarTable;
-      if (table !== undefined) encoded = table.encode(exemplarLabels);
+      if (table !== undefined) encoded = table.encode(exemplarLabels as Record<string, unknown>);
     }
     if (encoded === kEncoded && table !== undefined) {
       const entry = table.entryOf(id, target.slots);
       if (entry >= 0) {
         target.plain(child, value);
         const slot = target.slot(value);
-        table.commit(entry + slot, id, slot, value, Date.now(), exemplarLabels);
+        table.commit(entry + slot, id, slot, value, Date.now(), exemplarLabels as Record<string, unknown>);
         return;
       }
     }

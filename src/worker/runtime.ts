@@ -183,7 +183,7 @@ class Runtime {
       beforePublish: this.#testHooks.beforePublish,
     });
     this.#ring = ring;
-    this.exemplarTable = new ExemplarTableWriter(handle.exemplarTables[slot] as SharedArrayBuffer);
+    this.exemplarTable = new ExemplarTableWriter(handle.slots[slot] as SharedArrayBuffer, layout.exemplarTableByte);
     for (const { word0, payload } of this.#pending) ring.declare(word0, payload);
     this.#pending = [];
     const stateWord = layout.slotWord(slot) + kSlotState;

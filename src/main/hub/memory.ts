@@ -10,8 +10,6 @@ import {
   kSlotClaimed,
   kSlotFree,
   kDoorbellWord,
-  kExemplarHeaderBytes,
-  kExemplarTableMaxBytes,
   kLateDropsWord,
   kLayoutVersion,
   kMagic,
@@ -32,7 +30,7 @@ import {
   kWriteIndex,
 } from "../../shared/transport/layout.js";
 import { SlotReader } from "../../shared/transport/slot-reader.js";
-import { ExemplarTableReader } from "../../shared/transport/exemplar-table.js";
+import { ExemplarTableReader, exemplarTableBytes } from "../../shared/transport/exemplar-table.js";
 import type { ResolvedHubOptions } from "../options.js";
 
 /**
@@ -50,7 +48,6 @@ export class HubMemory {
   readonly control: Int32Array;
   readonly #buffer: SharedArrayBuffer;
   readonly #slotBuffers: SharedArrayBuffer[];
-  readonly #exemplarTables: SharedArrayBuffer[];
   readonly #words: Uint32Array;
   #highWater = 0;
 
@@ -63,17 +60,16 @@ export class HubMemory {
     // A length of this hub's own, so a worker can tell the hub's slot buffers from others (see layout.ts).
     const initialBytes = randomInt(1, kMaxSlotInitialBytes + 1);
     this.#writeHeader(options.ringStartIndex, initialBytes);
-    // Growable buffers of a few bytes, never written: only their address range is reserved now. The worker
-    // that claims a slot grows its buffer to hold the ring, and further only if it needs its overflow.
+    // Growable buffers of a few bytes, never written: only their address range is reserved now, one
+    // reservation per slot (ring, exemplar table and overflow share it). The worker that claims a slot
+    // grows its buffer to hold the ring, further at its first exemplar (the table), and further only if
+    // it needs its overflow.
     this.#slotBuffers = Array.from({ length: this.layout.slotCount }, () => new SharedArrayBuffer(initialBytes, { maxByteLength: this.layout.slotBufferMaxBytes }));
-    // A header line each; grown by a slot's owner at its first exemplar only (see exemplar-table.ts).
-    this.#exemplarTables = Array.from({ length: this.layout.slotCount }, () => new SharedArrayBuffer(kExemplarHeaderBytes, { maxByteLength: kExemplarTableMaxBytes }));
     this.handle = {
       kind: "prom-threads/hub",
       version: kLayoutVersion,
       buffer: this.#buffer,
       slots: this.#slotBuffers,
-      exemplarTables: this.#exemplarTables,
       overflowRecords: options.overflowRecords,
       maxSeries: options.maxSeries,
       overflowWaitMs: options.overflowWaitMs,
@@ -150,9 +146,9 @@ export class HubMemory {
     });
   }
 
-  /** A reader of slot `index`'s latest-exemplar table. */
+  /** A reader of slot `index`'s latest-exemplar table (a region of its data buffer). */
   exemplarReader(index: number): ExemplarTableReader {
-    return new ExemplarTableReader(this.#exemplarTables[index] as SharedArrayBuffer);
+    return new ExemplarTableReader(this.#slotBuffers[index] as SharedArrayBuffer, this.layout.exemplarTableByte);
   }
 
   /** The running counts of records dropped after a thread's exit and by workers without a slot. */
@@ -161,11 +157,22 @@ export class HubMemory {
     return { late: Atomics.load(this.#words, kLateDropsWord), unslotted: Atomics.load(this.#words, kUnslottedDropsWord) };
   }
 
-  /** Bytes of shared memory in use: the control buffer and each slot buffer as far as it was grown. */
+  /**
+   * Bytes of shared memory in use: the control buffer and, of each slot buffer, its ring, the part of its
+   * exemplar table its owner grew and the part of its overflow grown. The table's region counts only as
+   * far as it was grown: growing the overflow makes the buffer's length cover the whole region, but the
+   * pages nobody wrote take no memory.
+   */
   bytes(): number {
     let bytes = this.#buffer.byteLength;
     const highWater = this.highWater();
-    for (let index = 0; index < highWater; index++) bytes += (this.#slotBuffers[index] as SharedArrayBuffer).byteLength;
+    const tableByte = this.layout.exemplarTableByte;
+    const overflowByte = this.layout.overflowDataByte;
+    for (let index = 0; index < highWater; index++) {
+      const length = (this.#slotBuffers[index] as SharedArrayBuffer).byteLength;
+      if (length <= tableByte) bytes += length;
+      else bytes += tableByte + exemplarTableBytes(this.#slotBuffers[index] as SharedArrayBuffer, tableByte) + Math.max(0, length - overflowByte);
+    }
     return bytes;
   }
 

@@ -2,15 +2,17 @@
  * The latest-exemplar table of one worker slot: fixed-size entries in shared memory, one per exemplar
  * slot (a counter series, a histogram bucket), written by the slot's owner with a seqlock-style version
  * word and read by the hub when it drains the slot. An exemplar overwrites the previous one of its slot in
- * place, so the hub always finds the latest, and a busy metric cannot take another's entries. Offsets are
- * in layout.ts.
+ * place, so the hub always finds the latest, and a busy metric cannot take another's entries. The table
+ * is a region of the slot's data buffer, between the ring and the overflow; offsets are in layout.ts.
  *
  * Writing: the owner checks the labels first (so a call that throws changes nothing), stores an odd
- * version, writes the entry with plain stores (the text one UTF-16 unit per store), stores the next even
- * version, then a new generation. Reading: the hub skips the table while the generation is unchanged;
+ * version (a plain store), writes the entry with plain stores (the text one UTF-16 unit per store) and
+ * its checksum, publishes the next even version with the one `Atomics.store` of the call, and raises the
+ * table's changed flag only if the hub has lowered it (an `Atomics.load`, a plain read on x86 and arm64).
+ * Reading: the hub lowers the flag (`Atomics.exchange`) and skips the table if it was not raised;
  * otherwise, per entry whose version changed, it reads the version, copies the entry, reads the version
  * again and checks the checksum: a version that changed, an odd one or a wrong checksum means the owner
- * was writing, and the entry is read again at the next drain.
+ * was writing (or the odd store was not visible yet), and the entry is read again at the next drain.
  * @module
  */
 import {
@@ -24,13 +26,14 @@ import {
   kExValueByte,
   kExVersion,
   kExNoSeries,
+  kExemplarChangedWord,
   kExemplarEntriesWord,
   kExemplarEntryBytes,
   kExemplarEntryWords,
-  kExemplarGenerationWord,
   kExemplarGrowEntries,
   kExemplarHeaderBytes,
   kExemplarMaxEntries,
+  kExemplarTableMaxBytes,
 } from "./layout.js";
 
 const kHeaderWords = kExemplarHeaderBytes / 4;
@@ -43,6 +46,8 @@ export const kEncoded = 0;
 export const kTooLong = 1;
 /** A label name, a value or the total length is not valid: validate it to throw the precise error. */
 export const kInvalid = 2;
+/** The label set has no labels: the call records no exemplar. */
+export const kEmpty = 3;
 
 /** Label names seen valid, so a name is checked once per thread, not per exemplar. */
 const validNames = new Set<string>();
@@ -74,16 +79,17 @@ function checksum(seriesId: number, bucket: number, units: number, v0: number, v
  */
 export class ExemplarTableWriter {
   readonly #buffer: SharedArrayBuffer;
+  /** Byte offset of the table in {@link #buffer}. */
+  readonly #byte: number;
   /**
-   * A fixed-length view, made again after each growth: V8 optimizes stores to it, where a length-tracking
-   * view of a growable buffer costs several times more per store.
+   * A fixed-length view of the table's grown part, made again after each growth: V8 optimizes stores to
+   * it, where a length-tracking view of a growable buffer costs several times more per store.
    */
   #words: Uint32Array;
   /** Entries grown and zeroed, as published in the header. */
   #entries: number;
   /** Entries handed out (the rest up to {@link #entries} is free). */
   #used = 0;
-  #generation = 0;
   /** First entry of each series id, plus one (0: none yet). */
   #bases = new Int32Array(1024);
   /** Entries of each series id. */
@@ -95,22 +101,29 @@ export class ExemplarTableWriter {
   /** Units of text of the labels {@link encode} checked last. */
   #units = 0;
 
-  /** Take over `buffer`, a table the hub handed over empty (grown or not) with the slot. */
-  constructor(buffer: SharedArrayBuffer) {
+  /**
+   * Take over the table at `byteOffset` of `buffer` (the slot's data buffer), which the hub handed over
+   * empty, grown or not, with the slot.
+   */
+  constructor(buffer: SharedArrayBuffer, byteOffset = 0) {
     this.#buffer = buffer;
-    this.#words = new Uint32Array(buffer, 0, buffer.byteLength / 4);
-    this.#f64 = new Float64Array(buffer, 0, buffer.byteLength / 8);
-    this.#text = new Uint16Array(buffer, 0, buffer.byteLength / 2);
-    // Why Atomics.load: the hub cleared the table before handing the slot over; nothing else writes it now.
-    this.#entries = Atomics.load(this.#words, kExemplarEntriesWord);
+    this.#byte = byteOffset;
+    this.#words = this.#view(Uint32Array);
+    this.#f64 = this.#view(Float64Array);
+    this.#text = this.#view(Uint16Array);
+    // Why Atomics.load: the hub cleared the table before handing the slot over; nothing else writes it
+    // now. A table not grown to its header yet has no entries.
+    this.#entries = this.#words.length === 0 ? 0 : Math.min(kExemplarMaxEntries, Atomics.load(this.#words, kExemplarEntriesWord));
   }
 
   /**
    * Check `labels` and measure the text they take in an entry. Returns {@link kEncoded} (they fit),
-   * {@link kTooLong} or {@link kInvalid}; nothing shared is touched. {@link commit} writes them.
+   * {@link kTooLong}, {@link kInvalid} or {@link kEmpty}; nothing shared is touched. {@link commit}
+   * writes them.
    */
   encode(labels: Record<string, unknown>): number {
     let units = 0;
+    let count = 0;
     for (const name in labels) {
       const raw = labels[name];
       if (typeof raw === "string") units += raw.length;
@@ -118,7 +131,9 @@ export class ExemplarTableWriter {
       else return kInvalid;
       if (!isValidName(name)) return kInvalid;
       units += name.length + 2;
+      count++;
     }
+    if (count === 0) return kEmpty;
     // Each character is at least one unit: a label set of more than 128 never fits, and the ring path
     // checks it exactly (counting code points).
     if (units > kExTextUnits) return kTooLong;
@@ -144,9 +159,10 @@ export class ExemplarTableWriter {
     const units = this.#units;
     const words = this.#words;
     const base = kHeaderWords + entry * kExemplarEntryWords;
-    const version = (words[base + kExVersion] as number) + 1;
-    // Why Atomics.store: the odd version tells the hub the entry is being written, before any field changes.
-    Atomics.store(words, base + kExVersion, version);
+    // An odd version tells the hub the entry is being written. A plain store: a reader that does not see
+    // it yet still refuses a torn copy by its checksum.
+    const version = ((words[base + kExVersion] as number) | 1) >>> 0;
+    words[base + kExVersion] = version;
     words[base + kExSeries] = seriesId;
     words[base + kExBucket] = bucket;
     words[base + kExUnits] = units;
@@ -177,10 +193,9 @@ export class ExemplarTableWriter {
       }
     }
     words[base + kExChecksum] = checksum(seriesId, bucket, units, words[base + 6] as number, words[base + 7] as number, words[base + 8] as number, words[base + 9] as number, sum);
-    // Why Atomics.store: the even version publishes the whole entry (the fields above happen before it).
-    Atomics.store(words, base + kExVersion, version + 1);
-    // Why Atomics.store: a new generation tells the hub that some entry changed since its last read.
-    Atomics.store(words, kExemplarGenerationWord, ++this.#generation);
+    // Why Atomics.store: the even version publishes the whole entry (every store above happens before it).
+    Atomics.store(words, base + kExVersion, (version + 1) >>> 0);
+    this.#changed(words);
   }
 
   /** Forget the entries of series `seriesId` (on `remove()`): emptied, and free for another series. */
@@ -192,17 +207,34 @@ export class ExemplarTableWriter {
     const words = this.#words;
     for (let entry = base; entry < base + count; entry++) {
       const at = kHeaderWords + entry * kExemplarEntryWords;
-      const version = (words[at + kExVersion] as number) + 1;
-      // Why the stores: as in commit(), an odd then an even version around the change.
-      Atomics.store(words, at + kExVersion, version);
+      const version = ((words[at + kExVersion] as number) | 1) >>> 0;
+      // As in commit(): an odd version, the change, then the even version published.
+      words[at + kExVersion] = version;
       words[at + kExSeries] = kExNoSeries;
       words[at + kExChecksum] = 0;
-      Atomics.store(words, at + kExVersion, version + 1);
+      // Why Atomics.store: publishes the emptied entry.
+      Atomics.store(words, at + kExVersion, (version + 1) >>> 0);
     }
-    Atomics.store(words, kExemplarGenerationWord, ++this.#generation);
+    this.#changed(words);
     const runs = this.#free.get(count);
     if (runs === undefined) this.#free.set(count, [base]);
     else runs.push(base);
+  }
+
+  /** Raise the table's changed flag, after an entry was published, unless it is raised already. */
+  #changed(words: Uint32Array): void {
+    // Why Atomics.load then Atomics.store: the hub lowers the flag with Atomics.exchange before it reads
+    // the entries. If this load still sees it raised, the exchange comes later in the total order of
+    // these seq-cst operations than the version store above, so the hub's read finds the entry; if it
+    // sees it lowered, the store raises it for the next drain. The load is a plain read on x86 and arm64:
+    // a burst on a hot entry stores to the flag's line once per drain, not once per exemplar.
+    if (Atomics.load(words, kExemplarChangedWord) === 0) Atomics.store(words, kExemplarChangedWord, 1);
+  }
+
+  /** A view of the table's grown part, empty while the buffer does not hold its header. */
+  #view<T extends Uint32Array | Float64Array | Uint16Array>(kind: { new (length: number): T; new (buffer: SharedArrayBuffer, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number }): T {
+    const bytes = Math.min(this.#buffer.byteLength - this.#byte, kExemplarTableMaxBytes);
+    return bytes < kExemplarHeaderBytes ? new kind(0) : new kind(this.#buffer, this.#byte, Math.floor(bytes / kind.BYTES_PER_ELEMENT));
   }
 
   #allocate(seriesId: number, count: number): number {
@@ -229,21 +261,38 @@ export class ExemplarTableWriter {
 
   #grow(needed: number): boolean {
     const entries = Math.min(kExemplarMaxEntries, Math.ceil(needed / kExemplarGrowEntries) * kExemplarGrowEntries);
-    const bytes = kExemplarHeaderBytes + entries * kExemplarEntryBytes;
+    const end = this.#byte + kExemplarHeaderBytes + entries * kExemplarEntryBytes;
     try {
-      if (this.#buffer.byteLength < bytes) this.#buffer.grow(bytes);
+      // The overflow behind the table may have grown the buffer past it already.
+      if (this.#buffer.byteLength < end) this.#buffer.grow(end);
     } catch {
       return false;
     }
-    // New entries are zero: version 0, series 0, checksum 0 does not match, so the hub skips them.
+    this.#words = this.#view(Uint32Array);
+    this.#f64 = this.#view(Float64Array);
+    this.#text = this.#view(Uint16Array);
+    // New entries must read as empty (version 0, checksum 0, which never matches): freshly grown memory
+    // is, but the overflow may have grown it before, and a previous owner may have left anything there.
+    this.#words.fill(0, kHeaderWords + this.#entries * kExemplarEntryWords, kHeaderWords + entries * kExemplarEntryWords);
     this.#entries = entries;
-    this.#words = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength / 4);
-    this.#f64 = new Float64Array(this.#buffer, 0, this.#buffer.byteLength / 8);
-    this.#text = new Uint16Array(this.#buffer, 0, this.#buffer.byteLength / 2);
     // Why Atomics.store: publishes the grown length; the hub reads entries below it only.
     Atomics.store(this.#words, kExemplarEntriesWord, entries);
     return true;
   }
+}
+
+/**
+ * Bytes the table at `byteOffset` of `buffer` holds in shared memory: none before its owner's first
+ * exemplar, then its header and the entries its owner says it grew, within the table's region and the
+ * grown buffer (the owner is not trusted).
+ */
+export function exemplarTableBytes(buffer: SharedArrayBuffer, byteOffset: number): number {
+  const bytes = Math.min(buffer.byteLength - byteOffset, kExemplarTableMaxBytes);
+  if (bytes < kExemplarHeaderBytes) return 0;
+  // Why Atomics.load: the owner publishes the count; stale at once, and only for accounting.
+  const published = Atomics.load(new Uint32Array(buffer, byteOffset, kHeaderWords), kExemplarEntriesWord);
+  const entries = Math.min(published, Math.floor((bytes - kExemplarHeaderBytes) / kExemplarEntryBytes));
+  return entries === 0 ? 0 : kExemplarHeaderBytes + entries * kExemplarEntryBytes;
 }
 
 /** An exemplar as the hub reads it from a table. */
@@ -258,6 +307,8 @@ export interface TableExemplar {
 /** The hub's side: reads the entries that changed since its last read. */
 export class ExemplarTableReader {
   readonly #buffer: SharedArrayBuffer;
+  /** Byte offset of the table in {@link #buffer}. */
+  readonly #byte: number;
   /** A fixed-length view (faster than a length-tracking one), made again when the owner grew the table. */
   #words: Uint32Array;
   readonly #copy = new Uint32Array(kExemplarEntryWords);
@@ -265,17 +316,19 @@ export class ExemplarTableReader {
   readonly #copyText = new Uint16Array(this.#copy.buffer, kExTextByte, kExTextUnits);
   /** The version of each entry last read whole. */
   #seen = new Uint32Array(0);
-  #generation = 0;
+  /** An entry was left to read again (torn, or its series not placed yet): read even if the flag is low. */
+  #again = false;
 
-  /** Read the table in `buffer`. */
-  constructor(buffer: SharedArrayBuffer) {
+  /** Read the table at `byteOffset` of `buffer` (the slot's data buffer). */
+  constructor(buffer: SharedArrayBuffer, byteOffset = 0) {
     this.#buffer = buffer;
-    this.#words = new Uint32Array(buffer, 0, buffer.byteLength / 4);
+    this.#byte = byteOffset;
+    this.#words = this.#view();
   }
 
-  /** Bytes the table holds in shared memory. */
+  /** Bytes the table holds in shared memory; see {@link exemplarTableBytes}. */
   get bytes(): number {
-    return this.#buffer.byteLength;
+    return exemplarTableBytes(this.#buffer, this.#byte);
   }
 
   /**
@@ -284,15 +337,17 @@ export class ExemplarTableReader {
    */
   read(visit: (exemplar: TableExemplar) => boolean): void {
     let words = this.#words;
-    // Why Atomics.load: the generation is stored after every entry write; unchanged means nothing to read.
-    const generation = Atomics.load(words, kExemplarGenerationWord);
-    if (generation === this.#generation) return;
+    if (words.length === 0) {
+      words = this.#words = this.#view();
+      if (words.length === 0) return;
+    }
+    // Why Atomics.exchange: lowers the changed flag before the entries are read, so an exemplar the
+    // owner publishes after this raises it again (see the writer's #changed). Not raised: nothing new.
+    if (Atomics.exchange(words, kExemplarChangedWord, 0) === 0 && !this.#again) return;
     let whole = true;
     // Why Atomics.load: entries below the published count are grown and zeroed (the growth is visible).
     const published = Atomics.load(words, kExemplarEntriesWord);
-    if (kHeaderWords + published * kExemplarEntryWords > words.length) {
-      words = this.#words = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength / 4);
-    }
+    if (kHeaderWords + published * kExemplarEntryWords > words.length) words = this.#words = this.#view();
     const entries = Math.min(published, ((words.length - kHeaderWords) / kExemplarEntryWords) | 0);
     if (this.#seen.length < entries) {
       const seen = new Uint32Array(entries);
@@ -316,15 +371,28 @@ export class ExemplarTableReader {
       this.#seen[entry] = version;
     }
     // Only when every changed entry was read whole: otherwise the next read looks again.
-    if (whole) this.#generation = generation;
+    this.#again = !whole;
   }
 
-  /** Forget everything (the slot's owner is gone): the table is zeroed for the next owner. */
+  /**
+   * Forget everything (the slot's owner is gone): the table's header and the entries its owner grew are
+   * zeroed for the next owner (only those: the rest of the region may never have been touched).
+   */
   clear(): void {
-    this.#words = new Uint32Array(this.#buffer, 0, this.#buffer.byteLength / 4);
-    this.#words.fill(0);
+    this.#words = this.#view();
+    const words = this.#words;
+    if (words.length !== 0) {
+      const entries = Math.min(Atomics.load(words, kExemplarEntriesWord), ((words.length - kHeaderWords) / kExemplarEntryWords) | 0);
+      words.fill(0, 0, kHeaderWords + entries * kExemplarEntryWords);
+    }
     this.#seen.fill(0);
-    this.#generation = 0;
+    this.#again = false;
+  }
+
+  /** A view of the table's grown part, empty while the buffer does not hold its header. */
+  #view(): Uint32Array {
+    const bytes = Math.min(this.#buffer.byteLength - this.#byte, kExemplarTableMaxBytes);
+    return bytes < kExemplarHeaderBytes ? new Uint32Array(0) : new Uint32Array(this.#buffer, this.#byte, bytes >>> 2);
   }
 
   /** The entry at `base`, `null` for an emptied one, `undefined` when it was torn. */

@@ -11,8 +11,6 @@ import {
   kMagicWord,
   kMaxRingCapacity,
   kMaxSlotBufferBytes,
-  kExemplarHeaderBytes,
-  kExemplarTableMaxBytes,
   kMaxSlots,
   kMinRingCapacity,
   kOverflowCapacityWord,
@@ -35,15 +33,10 @@ export interface HubHandle {
   /** The hub's control buffer: geometry, doorbell, slot table and ring headers. */
   buffer: SharedArrayBuffer;
   /**
-   * One growable data buffer per slot (ring, then overflow), created empty: the worker that claims a slot
-   * grows it, so memory follows the workers actually connected.
+   * One growable data buffer per slot (ring, latest-exemplar table, overflow; see layout.ts), created
+   * empty: the worker that claims a slot grows it, so memory follows the workers actually connected.
    */
   slots: SharedArrayBuffer[];
-  /**
-   * One growable latest-exemplar table per slot (see exemplar-table.ts), created with its header line
-   * only: the slot's owner grows it at its first exemplar.
-   */
-  exemplarTables: SharedArrayBuffer[];
   /** Most observation records a worker's overflow holds before it drops. */
   overflowRecords: number;
   /** The hub's default limit of label sets per metric; workers bound their own label-set caches by it. */
@@ -81,13 +74,11 @@ export function readHandle(value: unknown): { handle: HubHandle; layout: Layout 
     if (found === undefined) throw invalid("connect() needs hub.workerData or hub.handle from the main thread's MetricsHub");
     // Each field is read once: what is checked is what is used.
     const slots: unknown = found.slots;
-    const exemplarTables: unknown = found.exemplarTables;
     handle = {
       kind: found.kind,
       version: found.version,
       buffer: found.buffer,
       slots: Array.isArray(slots) ? [...(slots as SharedArrayBuffer[])] : (slots as SharedArrayBuffer[]),
-      exemplarTables: Array.isArray(exemplarTables) ? [...(exemplarTables as SharedArrayBuffer[])] : (exemplarTables as SharedArrayBuffer[]),
       overflowRecords: found.overflowRecords,
       maxSeries: found.maxSeries,
       overflowWaitMs: found.overflowWaitMs,
@@ -149,13 +140,6 @@ function checkHandle(handle: HubHandle): Layout {
     // hub never reads.
     if (initialBytes < 1 || initialBytes > kMaxSlotInitialBytes || (slot.byteLength !== initialBytes && slot.byteLength < layout.ringBytes)) {
       throw invalid("The slot buffers of the hub handle are not the hub's own; pass hub.workerData or hub.handle unchanged");
-    }
-  }
-  const { exemplarTables } = handle;
-  if (!Array.isArray(exemplarTables) || exemplarTables.length !== slotCount) throw invalid(`The hub handle must carry ${slotCount} exemplar tables`);
-  for (const table of exemplarTables) {
-    if (!(table instanceof SharedArrayBuffer) || !table.growable || table.maxByteLength !== kExemplarTableMaxBytes || table.byteLength < kExemplarHeaderBytes) {
-      throw invalid("An exemplar table of the hub handle is not a growable SharedArrayBuffer of the size the layout needs");
     }
   }
   if (!Number.isSafeInteger(handle.overflowRecords) || handle.overflowRecords < 0) throw invalid("The hub handle's overflowRecords must be a non-negative integer");

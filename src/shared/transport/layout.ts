@@ -2,7 +2,8 @@
  * The shared-memory layout: every offset of the hub's shared memory is defined here and nowhere else.
  *
  * A hub has one fixed control buffer (`handle.buffer`) and one growable data buffer per worker slot
- * (`handle.slots[i]`, created empty; its owner grows it). Worker threads and the main thread both import
+ * (`handle.slots[i]`, created empty; its owner grows it): one growable buffer, so one reservation of
+ * address space (a memory mapping or two), per slot. Worker threads and the main thread both import
  * this file.
  *
  * ```text
@@ -27,11 +28,14 @@
  * └──────────────────────────────────────────────────────────────────────────────┘
  *
  * slot data buffer i (growable SharedArrayBuffer, grown by the worker that owns slot i)
- * ┌─────────────────────────────────────┬────────────────────────────────────────┐
- * │ ring: ringCapacity records          │ overflow: up to overflowCapacity        │
- * │ (grown in whole when the slot is    │ records, grown as the writer first      │
- * │  first claimed)                     │ reaches them                            │
- * └─────────────────────────────────────┴────────────────────────────────────────┘
+ * ┌──────────────────────────┬──────────────────────────────┬──────────────────────────┐
+ * │ ring: ringCapacity       │ latest-exemplar table: a     │ overflow: up to          │
+ * │ records (grown in whole  │ 64-byte header and up to     │ overflowCapacity records,│
+ * │ when the slot is first   │ 65,536 entries of 256 bytes, │ grown as the writer      │
+ * │ claimed)                 │ grown at the first exemplar  │ first reaches them       │
+ * └──────────────────────────┴──────────────────────────────┴──────────────────────────┘
+ *   The table's region is reserved in whole (kExemplarTableMaxBytes) whether grown or not: growing the
+ *   overflow makes the buffer's length cover it, but pages nobody writes take no memory.
  *   Until its first owner grows it, a slot buffer holds slotInitialBytes (a length the hub picks at
  *   random, below the smallest ring): a worker handed buffers that are not the hub's sees it.
  *
@@ -66,7 +70,7 @@ export const kRecordWords = kRecordBytes / 4;
 /** Identifies a prom-threads buffer ("PTHR"). */
 export const kMagic = 0x50544852;
 /** Version of this layout; a worker built against another version refuses the handle. */
-export const kLayoutVersion = 3;
+export const kLayoutVersion = 4;
 
 // Control header, as u32 word indices.
 /** Word index of the magic number. */
@@ -156,9 +160,14 @@ export const kMaxSlotInitialBytes = kMinRingCapacity * kRecordBytes - 1;
 /** Bytes the writer grows its overflow by at least, so growing is rare (it is a system call). */
 export const kOverflowGrowBytes = 64 * 1024;
 
-/** Byte offset of the overflow in a slot's data buffer: right behind a ring of `ringCapacity` records. */
-export function overflowDataByte(ringCapacity: number): number {
+/** Byte offset of the latest-exemplar table in a slot's data buffer: right behind a ring of `ringCapacity` records. */
+function exemplarTableByte(ringCapacity: number): number {
   return ringCapacity * kRecordBytes;
+}
+
+/** Byte offset of the overflow in a slot's data buffer: behind the ring of `ringCapacity` records and the exemplar table. */
+export function overflowDataByte(ringCapacity: number): number {
+  return exemplarTableByte(ringCapacity) + kExemplarTableMaxBytes;
 }
 
 /**
@@ -177,7 +186,7 @@ export class Layout {
   readonly overflowCapacity: number;
   /** Total bytes of the control buffer. */
   readonly controlBytes: number;
-  /** Largest size of a slot's data buffer: its ring and its whole overflow. */
+  /** Largest size of a slot's data buffer: its ring, its exemplar table and its whole overflow. */
   readonly slotBufferMaxBytes: number;
   readonly #ringHeadersByte: number;
 
@@ -188,7 +197,7 @@ export class Layout {
     this.overflowCapacity = overflowCapacity;
     this.#ringHeadersByte = kSlotTableByte + slotCount * kCacheLineBytes;
     this.controlBytes = this.#ringHeadersByte + slotCount * kRingHeaderBytes;
-    this.slotBufferMaxBytes = (ringCapacity + overflowCapacity) * kRecordBytes;
+    this.slotBufferMaxBytes = overflowDataByte(ringCapacity) + overflowCapacity * kRecordBytes;
   }
 
   /** Word index (u32) of slot `slot`'s slot-table line. */
@@ -211,6 +220,11 @@ export class Layout {
     return this.ringCapacity * kRecordBytes;
   }
 
+  /** Byte offset of the latest-exemplar table in a slot's data buffer. */
+  get exemplarTableByte(): number {
+    return exemplarTableByte(this.ringCapacity);
+  }
+
   /** Byte offset of the overflow in a slot's data buffer. */
   get overflowDataByte(): number {
     return overflowDataByte(this.ringCapacity);
@@ -218,15 +232,16 @@ export class Layout {
 }
 
 /*
- * Exemplar tables: one growable SharedArrayBuffer per slot (`handle.exemplarTables[i]`), written only by
- * the slot's owner, read by the hub. It holds the latest exemplar of every exemplar slot (a counter series,
- * a histogram bucket) the owner recorded one for; see exemplar-table.ts.
+ * Latest-exemplar tables: a region of each slot's data buffer, between the ring and the overflow
+ * (`layout.exemplarTableByte`), written only by the slot's owner, read by the hub. It holds the latest
+ * exemplar of every exemplar slot (a counter series, a histogram bucket) the owner recorded one for; see
+ * exemplar-table.ts.
  *
  * ```text
- * exemplar table i (growable SharedArrayBuffer: the header line, grown by the owner of slot i 256
- * entries at a time)
+ * exemplar table of slot i (grown by the owner of slot i at its first exemplar, 256 entries at a time;
+ * the hub reads it only as far as the buffer is grown, never past the table's region)
  * ┌──────────────────────────────────────────────────────────────────────────────┐
- * │ header line     u32 entries (grown and zeroed) │ u32 generation              │  0
+ * │ header line     u32 entries (grown and zeroed) │ u32 changed (0 or 1)        │  0
  * ├──────────────────────────────────────────────────────────────────────────────┤
  * │ entry 0 … entries-1, 256 bytes each:                                         │  64
  * │   u32 version (odd while the owner writes) │ u32 seriesId │ u32 bucket        │
@@ -239,8 +254,11 @@ export class Layout {
 export const kExemplarHeaderBytes = 64;
 /** Word index, in an exemplar table, of the number of entries the owner grew and zeroed (published last). */
 export const kExemplarEntriesWord = 0;
-/** Word index, in an exemplar table, of the generation: the owner stores a new value after every write. */
-export const kExemplarGenerationWord = 1;
+/**
+ * Word index, in an exemplar table, of the changed flag: the owner raises it (1) after publishing an
+ * entry if the hub has lowered it; the hub lowers it (0) with `Atomics.exchange` before reading entries.
+ */
+export const kExemplarChangedWord = 1;
 /** Bytes of one exemplar table entry. */
 export const kExemplarEntryBytes = 256;
 /** 32-bit words of one exemplar table entry. */

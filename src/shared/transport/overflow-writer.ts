@@ -209,7 +209,8 @@ export class OverflowWriter {
   /** Map fixed-length views over the grown part (fixed-length views keep element access fast). */
   #mapGrown(): void {
     const grown = Math.min(this.#capacity, Math.max(0, Math.floor((this.#data.byteLength - this.#base) / kRecordBytes)));
-    if (grown === this.#grown && this.#u32.length !== 0) return;
+    // Nothing grown (the buffer may not even reach the overflow, behind the exemplar table): no views.
+    if (grown === this.#grown && (this.#u32.length !== 0 || grown === 0)) return;
     this.#grown = grown;
     this.#u32 = new Uint32Array(this.#data, this.#base, grown * kRecordWords);
     this.#f64 = new Float64Array(this.#data, this.#base, grown * 2);
