@@ -5,6 +5,7 @@
  * @module
  */
 import { kDoorbellWord } from "../../shared/transport/layout.js";
+import { endStep, startStep, stepTiming, type StepStart } from "./step-timing.js";
 
 /**
  * Longest a drain step holds the main thread, in milliseconds, before it lets the event loop run (plus
@@ -80,10 +81,12 @@ export class DrainScheduler {
         this.#drainedThisTurn = false;
       });
     }
+    const timed = stepTiming.enabled ? startStep() : undefined;
     try {
       this.#work.all();
     } finally {
       this.#draining = false;
+      if (timed !== undefined) endStep("drain", timed);
     }
   }
 
@@ -124,6 +127,8 @@ export class DrainScheduler {
    */
   async drainPublished(signal?: { readonly aborted: boolean }): Promise<void> {
     if (this.#closed) return;
+    // The marking and the first step run in one turn: timed as one step.
+    let timed: StepStart | undefined = stepTiming.enabled ? startStep() : undefined;
     const marks = this.#work.mark();
     for (;;) {
       if (!this.#draining) {
@@ -133,11 +138,13 @@ export class DrainScheduler {
           left = this.#work.stepToward(marks, performance.now() + kDrainSliceMs);
         } finally {
           this.#draining = false;
+          if (timed !== undefined) endStep("drain", timed);
         }
         if (!left) return;
       }
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (signal?.aborted === true || this.#closed) return;
+      timed = stepTiming.enabled ? startStep() : undefined;
     }
   }
 
@@ -166,11 +173,13 @@ export class DrainScheduler {
       this.#chunkScheduled = false;
       if (this.#closed || this.#draining) return;
       this.#draining = true;
+      const timed = stepTiming.enabled ? startStep() : undefined;
       let left: boolean;
       try {
         left = this.#work.step(performance.now() + kDrainSliceMs);
       } finally {
         this.#draining = false;
+        if (timed !== undefined) endStep("drain", timed);
       }
       if (left) this.#drainInBackground();
     });

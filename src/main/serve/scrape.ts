@@ -11,6 +11,7 @@ import type { Registry } from "prom-client";
 import { ErrorCodes, OperationError } from "../../shared/api/errors.js";
 import type { MetricsHub } from "../hub.js";
 import { scrapeAccess } from "../hub/internal.js";
+import { endStep, startStep, stepTiming } from "../hub/step-timing.js";
 import { acceptsGzip, negotiate } from "./negotiation.js";
 import type { Reporter } from "./report.js";
 import { ScrapeAborted, Slicer, renderSliced } from "./sliced-render.js";
@@ -73,8 +74,10 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
     // Everything published before this point is applied before the render reads it. Against a closed hub
     // this does nothing, instead of throwing; a registry the hub does not own is read the same way.
     if (source.hub !== undefined) await scrapeAccess(source.hub).drainPublished(signal);
+    slicer.begin();
     slicer.check();
     rendered = await renderSliced({ negotiated, names: request.names, createdSamples: source.createdSamples === true }, source, slicer);
+    slicer.end();
   } catch (cause) {
     if (cause instanceof ScrapeAborted) return plain(503, kAbortedText);
     const detail = cause instanceof Error ? cause.message : String(cause);
@@ -88,7 +91,10 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
   };
   let body = rendered.body;
   if (acceptsGzip(request.acceptEncoding)) {
-    body = await gzipAsync(body, { level: kGzipLevel });
+    const timed = stepTiming.enabled ? startStep() : undefined;
+    const compressed = gzipAsync(body, { level: kGzipLevel });
+    if (timed !== undefined) endStep("compress", timed);
+    body = await compressed;
     headers["Content-Encoding"] = "gzip";
   }
   headers["Content-Length"] = String(body.length);
