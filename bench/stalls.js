@@ -36,6 +36,9 @@ export async function stallBench(options = {}) {
   // The overload's baseline: the same two busy workers and the background drain, no scrapes in the window.
   cases.push({ contender: "prom-threads", series: 3000, seconds: quick ? 4 : 8, intervalMs: 3_600_000, flood: 2, baseline: true });
   cases.push({ contender: "prom-threads", series: 3000, seconds: quick ? 4 : 8, intervalMs: 0, flood: 2 });
+  // The same overload with the default overflow of the previous version (1,048,576 records): a scrape meets
+  // up to 16 times the backlog.
+  cases.push({ contender: "prom-threads", series: 3000, seconds: quick ? 4 : 8, intervalMs: 0, flood: 2, hubOptions: { overflowRecords: 1 << 20 } });
   const results = [];
   for (const spec of cases) {
     if (only === "overload" && spec.flood === undefined) continue;
@@ -57,7 +60,7 @@ export async function stallBench(options = {}) {
         Object.keys(runs[0].steps).map((kind) => {
           const all = runs.map((r) => r.steps[kind]);
           const sum = (key) => all.reduce((n, step) => n + step[key], 0);
-          return [kind, { longestMs: Math.max(...all.map((s) => s.longestMs)), longestCpuMs: Math.max(...all.map((s) => s.longestCpuMs)), count: sum("count"), over2Ms: sum("over2Ms"), over2CpuMs: sum("over2CpuMs") }];
+          return [kind, { longestMs: Math.max(...all.map((s) => s.longestMs)), longestCpuMs: Math.max(...all.map((s) => s.longestCpuMs)), totalMs: sum("totalMs"), totalCpuMs: sum("totalCpuMs"), count: sum("count"), over2Ms: sum("over2Ms"), over2CpuMs: sum("over2CpuMs") }];
         }),
       ),
       eldP99Ms: median(runs.map((r) => r.eldP99Ms)),
@@ -79,7 +82,7 @@ const ms = (v) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
 const stepDetail = (r) =>
   Object.entries(r.steps)
     .filter(([, step]) => step.count > 0)
-    .map(([kind, step]) => `${kind} ${ms(step.longestCpuMs)} on-CPU / ${ms(step.longestMs)} wall, ${step.over2CpuMs}/${step.over2Ms} of ${step.count} over 2 ms`)
+    .map(([kind, step]) => `${kind} ${ms(step.longestCpuMs)} on-CPU / ${ms(step.longestMs)} wall, ${step.over2CpuMs}/${step.over2Ms} of ${step.count} over 2 ms, ${ms(step.totalCpuMs / r.rounds)} / ${ms(step.totalMs / r.rounds)} in all`)
     .join(", ");
 
 /** The goals of issue 22 on stalls, each `{ name, want, value, unit, met, detail }`. */

@@ -14,6 +14,15 @@ import { endStep, startStep, stepTiming, type StepStart } from "./step-timing.js
 const kDrainSliceMs = 1;
 
 /**
+ * While a scrape is in progress, the background drain takes at most one step per this many milliseconds:
+ * the scrape's own drain reads what was published before it, so the background drain only has to show
+ * the workers that the hub makes progress (a worker whose overflow is full waits, instead of dropping,
+ * while the hub makes progress at least every `overflowWaitMs`, 500 ms by default), and the scrape gets
+ * the main thread's other turns.
+ */
+const kScrapeBackgroundGapMs = 20;
+
+/**
  * What each slot had published at a moment: the positions its record sequence must reach. `pending` holds
  * the marks not reached yet; a step removes those it reaches.
  */
@@ -60,6 +69,10 @@ export class DrainScheduler {
   #drainedThisTurn = false;
   /** Reads of the registry that asked for no collect-time drain (see {@link quietly}) in progress. */
   #quiet = 0;
+  /** Scrapes in progress (see {@link scraping}). */
+  #scrapes = 0;
+  /** When the last background step ended. */
+  #lastBackgroundStep = 0;
   #closed = false;
 
   /** Start the timer and the doorbell. */
@@ -148,6 +161,21 @@ export class DrainScheduler {
     }
   }
 
+  /**
+   * A scrape begins: until the returned function is called, the background drain steps aside (one step per
+   * {@link kScrapeBackgroundGapMs} at most), so the scrape's drain, render and write get the main thread's
+   * turns. Call the returned function once, when the scrape ends however it ends.
+   */
+  scraping(): () => void {
+    this.#scrapes++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.#scrapes--;
+    };
+  }
+
   /** Stop draining: the timer, the doorbell loop and any scheduled step end. */
   close(): void {
     this.#closed = true;
@@ -162,6 +190,9 @@ export class DrainScheduler {
    * slice per turn and a scrape's steps, requests and I/O get the rest. A backlog of a million records is
    * taken in short steps.
    *
+   * While a scrape is in progress the steps are at least {@link kScrapeBackgroundGapMs} apart (a timer
+   * instead of the next turn).
+   *
    * The step is a ref'd immediate: an unref'd one runs only once something else wakes the event loop
    * (the next timer tick, at worst). It is ref'd only while a backlog remains, so an idle hub never keeps
    * the process alive; a step that took nothing (a half-published declaration) leaves the rest to the timer.
@@ -169,20 +200,25 @@ export class DrainScheduler {
   #drainInBackground(): void {
     if (this.#chunkScheduled || this.#closed) return;
     this.#chunkScheduled = true;
-    setImmediate(() => {
-      this.#chunkScheduled = false;
-      if (this.#closed || this.#draining) return;
-      this.#draining = true;
-      const timed = stepTiming.enabled ? startStep() : undefined;
-      let left: boolean;
-      try {
-        left = this.#work.step(performance.now() + kDrainSliceMs);
-      } finally {
-        this.#draining = false;
-        if (timed !== undefined) endStep("drain", timed);
-      }
-      if (left) this.#drainInBackground();
-    });
+    const wait = this.#scrapes > 0 ? this.#lastBackgroundStep + kScrapeBackgroundGapMs - performance.now() : 0;
+    if (wait > 0) setTimeout(() => this.#backgroundStep(), wait);
+    else setImmediate(() => this.#backgroundStep());
+  }
+
+  #backgroundStep(): void {
+    this.#chunkScheduled = false;
+    if (this.#closed || this.#draining) return;
+    this.#draining = true;
+    const timed = stepTiming.enabled ? startStep() : undefined;
+    let left: boolean;
+    try {
+      left = this.#work.step(performance.now() + kDrainSliceMs);
+    } finally {
+      this.#draining = false;
+      this.#lastBackgroundStep = performance.now();
+      if (timed !== undefined) endStep("drain", timed);
+    }
+    if (left) this.#drainInBackground();
   }
 
   #armDoorbell(seen: number = Atomics.load(this.#control, kDoorbellWord)): void {

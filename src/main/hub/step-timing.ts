@@ -11,11 +11,12 @@
 /** The kinds of synchronous metrics work on the main thread. */
 export type StepKind = "drain" | "render" | "compress" | "write";
 
-/** One kind of step: the longest by wall clock and by CPU clock, the total wall time, how many ran. */
+/** One kind of step: the longest and the total by wall clock and by CPU clock, how many ran. */
 export interface StepStats {
   longestMs: number;
   longestCpuMs: number;
   totalMs: number;
+  totalCpuMs: number;
   count: number;
   /** Steps longer than 2 ms by the wall clock, and by the CPU clock. */
   over2Ms: number;
@@ -36,7 +37,7 @@ export interface StepStart {
   readonly cpu: number;
 }
 
-const empty = (): StepStats => ({ longestMs: 0, longestCpuMs: 0, totalMs: 0, count: 0, over2Ms: 0, over2CpuMs: 0 });
+const empty = (): StepStats => ({ longestMs: 0, longestCpuMs: 0, totalMs: 0, totalCpuMs: 0, count: 0, over2Ms: 0, over2CpuMs: 0 });
 
 /**
  * The process's step timings: one object, kept under a registered symbol so that a second copy of this
@@ -62,6 +63,7 @@ export function endStep(kind: StepKind, start: StepStart): void {
   const stats = stepTiming.steps[kind];
   stats.count++;
   stats.totalMs += ms;
+  stats.totalCpuMs += cpuMs;
   if (ms > stats.longestMs) stats.longestMs = ms;
   if (cpuMs > stats.longestCpuMs) stats.longestCpuMs = cpuMs;
   if (ms > 2) stats.over2Ms++;

@@ -69,16 +69,20 @@ export interface ScrapeResponse {
 export async function scrape(source: ScrapeSource, request: ScrapeRequest, signal?: { readonly aborted: boolean }): Promise<ScrapeResponse> {
   const negotiated = negotiate(request.accept);
   const slicer = new Slicer(kScrapeSliceMs, signal);
+  const access = source.hub === undefined ? undefined : scrapeAccess(source.hub);
+  // The background drain steps aside until the response is ready: this scrape drains what it must read.
+  const ended = access?.scraping();
   let rendered: { body: Buffer; contentType: string };
   try {
     // Everything published before this point is applied before the render reads it. Against a closed hub
     // this does nothing, instead of throwing; a registry the hub does not own is read the same way.
-    if (source.hub !== undefined) await scrapeAccess(source.hub).drainPublished(signal);
+    if (access !== undefined) await access.drainPublished(signal);
     slicer.begin();
     slicer.check();
     rendered = await renderSliced({ negotiated, names: request.names, createdSamples: source.createdSamples === true }, source, slicer);
     slicer.end();
   } catch (cause) {
+    ended?.();
     if (cause instanceof ScrapeAborted) return plain(503, kAbortedText);
     const detail = cause instanceof Error ? cause.message : String(cause);
     source.report(new OperationError(ErrorCodes.COLLECT_FAILED, `prom-threads: collecting metrics for a scrape failed: ${detail}`, { cause }));
@@ -89,6 +93,8 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
     "Cache-Control": "no-store",
     Vary: "Accept, Accept-Encoding",
   };
+  // Compression runs in libuv's thread pool: the background drain may have the main thread meanwhile.
+  ended?.();
   let body = rendered.body;
   if (acceptsGzip(request.acceptEncoding)) {
     const timed = stepTiming.enabled ? startStep() : undefined;
