@@ -139,5 +139,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const stalls = await stallBench(options);
   printStalls(stalls);
   mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
-  writeFileSync(new URL(`./results/stalls${options.quick ? "-quick" : ""}.json`, import.meta.url), `${JSON.stringify({ machine: info, ...stalls, goals: stallGoals(stalls) }, null, 2)}\n`);
+  const part = typeof options.only === "string" ? `-${options.only}` : "";
+  writeFileSync(new URL(`./results/stalls${options.quick ? "-quick" : ""}${part}.json`, import.meta.url), `${JSON.stringify({ machine: info, ...stalls, goals: stallGoals(stalls) }, null, 2)}\n`);
 }

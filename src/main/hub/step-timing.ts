@@ -59,7 +59,8 @@ export function startStep(): StepStart {
 export function endStep(kind: StepKind, start: StepStart): void {
   const ms = performance.now() - start.wall;
   const clock = stepTiming.cpuClock;
-  const cpuMs = clock === undefined ? Number.NaN : clock() - start.cpu;
+  // A step cannot run longer than it lasted: a clock that read otherwise (two clocks, read apart) is capped.
+  const cpuMs = clock === undefined ? Number.NaN : Math.min(ms, clock() - start.cpu);
   const stats = stepTiming.steps[kind];
   stats.count++;
   stats.totalMs += ms;
