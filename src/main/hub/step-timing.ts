@@ -12,7 +12,7 @@
 export type StepKind = "drain" | "render" | "compress" | "write";
 
 /** One kind of step: the longest and the total by wall clock and by CPU clock, how many ran. */
-export interface StepStats {
+interface StepStats {
   longestMs: number;
   longestCpuMs: number;
   totalMs: number;
