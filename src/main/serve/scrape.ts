@@ -69,11 +69,12 @@ export interface ScrapeResponse {
 export async function scrape(source: ScrapeSource, request: ScrapeRequest, signal?: { readonly aborted: boolean }): Promise<ScrapeResponse> {
   const negotiated = negotiate(request.accept);
   const slicer = new Slicer(kScrapeSliceMs, signal);
-  const access = source.hub === undefined ? undefined : scrapeAccess(source.hub);
-  // The background drain steps aside until the response is ready: this scrape drains what it must read.
-  const ended = access?.scraping();
+  let ended: (() => void) | undefined;
   let rendered: { body: Buffer; contentType: string };
   try {
+    const access = source.hub === undefined ? undefined : scrapeAccess(source.hub);
+    // The background drain steps aside until the body is rendered: this scrape drains what it must read.
+    ended = access?.scraping();
     // Everything published before this point is applied before the render reads it. Against a closed hub
     // this does nothing, instead of throwing; a registry the hub does not own is read the same way.
     if (access !== undefined) await access.drainPublished(signal);
