@@ -9,11 +9,36 @@ import { promisify } from "node:util";
 import { gzip } from "node:zlib";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
+import { openSync, readSync } from "node:fs";
 import { Histogram, Registry } from "prom-client";
 import { MetricsHub, startHttpServer } from "../../dist/main/index.js";
+// Internal: how long each synchronous step of metrics work (drain, render, compress, write) held the main thread.
+import { endStep, resetStepTiming, startStep, stepTiming } from "../../dist/main/hub/step-timing.js";
 
 const BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25];
 const spec = JSON.parse(process.argv[2]);
+
+/**
+ * The main thread's time on a CPU in milliseconds: the wall clock minus the time the thread waited in the
+ * run queue while another thread had its core (Linux's schedstat of this thread, second field, in ns,
+ * updated each time the thread gets a core back: exact whenever the thread is running, as it is when a
+ * step begins and ends). A step's difference is the work it did, without the operating system's
+ * preemption. process.threadCpuUsage() and schedstat's first field advance only at scheduler ticks
+ * (1 ms steps read 0 or 2 ms), so neither is used. Undefined off Linux.
+ */
+function threadCpuClock() {
+  let fd;
+  try {
+    fd = openSync("/proc/thread-self/schedstat", "r");
+  } catch {
+    return undefined;
+  }
+  const buffer = Buffer.alloc(64);
+  return () => {
+    const n = readSync(fd, buffer, 0, 64, 0);
+    return performance.now() - Number(buffer.toString("latin1", 0, n).split(" ")[1]) / 1e6;
+  };
+}
 
 function message(worker) {
   return new Promise((resolve, reject) => {
@@ -30,11 +55,16 @@ async function servePromClient(series) {
   // scraper asks, as Prometheus does), then write.
   const gzipAsync = promisify(gzip);
   const server = createServer(async (req, res) => {
+    // Timed as one render step: prom-client renders every metric in one go (its awaits resolve at once).
+    const start = stepTiming.enabled ? startStep() : undefined;
     const text = await registry.metrics();
+    if (start !== undefined) endStep("render", start);
     const compress = /\bgzip\b/.test(req.headers["accept-encoding"] ?? "");
     const body = compress ? await gzipAsync(text) : text;
+    const written = stepTiming.enabled ? startStep() : undefined;
     res.writeHead(200, { "Content-Type": registry.contentType, ...(compress ? { "Content-Encoding": "gzip" } : {}) });
     res.end(body);
+    if (written !== undefined) endStep("write", written);
   });
   await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
   return { url: `http://127.0.0.1:${server.address().port}/metrics`, close: () => new Promise((resolve) => server.close(resolve)) };
@@ -75,11 +105,15 @@ const loop = () => {
   if (running) setImmediate(loop);
 };
 measuring = true;
+stepTiming.cpuClock = threadCpuClock();
+resetStepTiming(true);
 eld.enable();
 setImmediate(loop);
 await new Promise((resolve) => setTimeout(resolve, spec.seconds * 1000));
 running = false;
 eld.disable();
+const steps = structuredClone(stepTiming.steps);
+resetStepTiming(false);
 measuring = false;
 scraper.postMessage("stop");
 // A scraper waiting out a long interval is stopped by terminate().
@@ -88,6 +122,9 @@ await scraper.terminate();
 const result = {
   ...spec,
   maxGapMs: maxGap,
+  steps,
+  maxStepMs: Math.max(...Object.values(steps).map((step) => step.longestMs)),
+  maxStepCpuMs: Math.max(...Object.values(steps).map((step) => step.longestCpuMs)),
   eldP99Ms: eld.percentile(99) / 1e6,
   eldMaxMs: eld.max / 1e6,
   scrapeMs: scrapes.map((s) => s.ms),

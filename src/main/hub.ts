@@ -148,6 +148,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     const scheduler = this.#scheduler;
     registerScrapeAccess(this, {
       drainPublished: (signal) => scheduler.drainPublished(signal),
+      scraping: () => scheduler.scraping(),
       quietly: (read) => scheduler.quietly(read),
       pagesOf: (metric) => (metric instanceof BridgeMetric ? metric.pages() : undefined),
     });

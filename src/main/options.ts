@@ -33,11 +33,13 @@ export interface MetricsHubOptions {
    */
   ringBytes?: number;
   /**
-   * Observation records a worker's overflow holds while its ring is full, before it drops (counted,
-   * `reason="ring_full"`). The overflow is shared memory behind the ring, grown only as it is used: at
-   * most 16 bytes × (this number + a quarter of the ring's records) per slot, kept for the slot's next
-   * owner.
-   * @default 1048576
+   * Observation records a worker's overflow holds while its ring is full, before the worker waits for the
+   * hub (and, after `overflowWaitMs` without progress, drops, counted `reason="ring_full"`). The overflow
+   * is shared memory behind the ring, grown only as it is used: at most 16 bytes × (this number + a
+   * quarter of the ring's records) per slot, kept for the slot's next owner. It also bounds the backlog a
+   * scrape must read before it renders (ring and overflow of every worker): a larger overflow rides out
+   * longer main-thread stalls without waiting, and makes scrapes under overload longer.
+   * @default 65536
    */
   overflowRecords?: number;
   /**
@@ -129,7 +131,7 @@ export function resolveHubOptions(options: MetricsHubOptions | undefined): Resol
   if ((ringBytes & (ringBytes - 1)) !== 0) invalid("ringBytes", "a power of two", ringBytes);
   const ringCapacity = ringBytes / kRecordBytes;
   const overflowKey = overflowRecordsKey(raw);
-  const overflowRecords = integerOption(raw, overflowKey, 1 << 20, 0, 1 << 28);
+  const overflowRecords = integerOption(raw, overflowKey, 1 << 16, 0, 1 << 28);
   // Room for the largest declaration on top of the observations: a declaration is never dropped.
   const overflowCapacity = overflowRecords + declarationRecords(maxDeclarationBytes(ringCapacity));
   // A slot buffer holds the ring, the latest-exemplar table's region and the overflow (layout.ts).

@@ -268,8 +268,9 @@ describe("the handle's checks say what is wrong", () => {
 
 describe("a background drain that leaves a backlog", () => {
   it("takes its next step at the next turn of the event loop, with no other event and no scrape", async () => {
-    // The timer ticks once an hour: only the doorbell and the continuation drain.
-    const hub = new MetricsHub({ registry: new Registry(), ringBytes: 16384, drainIntervalMs: 3_600_000 });
+    // The timer ticks once an hour: only the doorbell and the continuation drain. The overflow holds the
+    // whole burst, made while this thread is blocked (the default, 65,536 records, would drop the rest).
+    const hub = new MetricsHub({ registry: new Registry(), ringBytes: 16384, overflowRecords: 1 << 20, drainIntervalMs: 3_600_000 });
     cleanups.push(() => hub.close());
     const records = 300_000;
     const done = new SharedArrayBuffer(4);

@@ -63,6 +63,11 @@ export function isMetricsHub(value: unknown): boolean {
 export interface ScrapeAccess {
   /** Apply every record published before the call, in steps that let the event loop run. */
   drainPublished(signal?: { readonly aborted: boolean }): Promise<void>;
+  /**
+   * A scrape begins: the background drain steps aside until the returned function is called (once, when
+   * the scrape ends).
+   */
+  scraping(): () => void;
   /** Run `read` (a metric's `get()`, a listing) without the drains it would ask of the hub. */
   quietly<T>(read: () => T): T;
   /**

@@ -5,12 +5,22 @@
  * @module
  */
 import { kDoorbellWord } from "../../shared/transport/layout.js";
+import { endStep, startStep, stepTiming, type StepStart } from "./step-timing.js";
 
 /**
  * Longest a drain step holds the main thread, in milliseconds, before it lets the event loop run (plus
  * the chunk that crossed it): the background drain and a scrape's drain both work in steps this long.
  */
 const kDrainSliceMs = 1;
+
+/**
+ * While a scrape is in progress, the background drain takes at most one step per this many milliseconds:
+ * the scrape's own drain reads what was published before it, so the background drain only has to show
+ * the workers that the hub makes progress (a worker whose overflow is full waits, instead of dropping,
+ * while the hub makes progress at least every `overflowWaitMs`, 500 ms by default), and the scrape gets
+ * the main thread's other turns.
+ */
+const kScrapeBackgroundGapMs = 20;
 
 /**
  * What each slot had published at a moment: the positions its record sequence must reach. `pending` holds
@@ -59,6 +69,10 @@ export class DrainScheduler {
   #drainedThisTurn = false;
   /** Reads of the registry that asked for no collect-time drain (see {@link quietly}) in progress. */
   #quiet = 0;
+  /** Scrapes in progress (see {@link scraping}). */
+  #scrapes = 0;
+  /** When the last background step ended. */
+  #lastBackgroundStep = 0;
   #closed = false;
 
   /** Start the timer and the doorbell. */
@@ -80,10 +94,12 @@ export class DrainScheduler {
         this.#drainedThisTurn = false;
       });
     }
+    const timed = stepTiming.enabled ? startStep() : undefined;
     try {
       this.#work.all();
     } finally {
       this.#draining = false;
+      if (timed !== undefined) endStep("drain", timed);
     }
   }
 
@@ -124,6 +140,8 @@ export class DrainScheduler {
    */
   async drainPublished(signal?: { readonly aborted: boolean }): Promise<void> {
     if (this.#closed) return;
+    // The marking and the first step run in one turn: timed as one step.
+    let timed: StepStart | undefined = stepTiming.enabled ? startStep() : undefined;
     const marks = this.#work.mark();
     for (;;) {
       if (!this.#draining) {
@@ -133,12 +151,29 @@ export class DrainScheduler {
           left = this.#work.stepToward(marks, performance.now() + kDrainSliceMs);
         } finally {
           this.#draining = false;
+          if (timed !== undefined) endStep("drain", timed);
         }
         if (!left) return;
       }
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (signal?.aborted === true || this.#closed) return;
+      timed = stepTiming.enabled ? startStep() : undefined;
     }
+  }
+
+  /**
+   * A scrape begins: until the returned function is called, the background drain steps aside (one step per
+   * {@link kScrapeBackgroundGapMs} at most), so the scrape's drain, render and write get the main thread's
+   * turns. Call the returned function once, when the scrape ends however it ends.
+   */
+  scraping(): () => void {
+    this.#scrapes++;
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      this.#scrapes--;
+    };
   }
 
   /** Stop draining: the timer, the doorbell loop and any scheduled step end. */
@@ -155,6 +190,9 @@ export class DrainScheduler {
    * slice per turn and a scrape's steps, requests and I/O get the rest. A backlog of a million records is
    * taken in short steps.
    *
+   * While a scrape is in progress the steps are at least {@link kScrapeBackgroundGapMs} apart (a timer
+   * instead of the next turn).
+   *
    * The step is a ref'd immediate: an unref'd one runs only once something else wakes the event loop
    * (the next timer tick, at worst). It is ref'd only while a backlog remains, so an idle hub never keeps
    * the process alive; a step that took nothing (a half-published declaration) leaves the rest to the timer.
@@ -162,18 +200,25 @@ export class DrainScheduler {
   #drainInBackground(): void {
     if (this.#chunkScheduled || this.#closed) return;
     this.#chunkScheduled = true;
-    setImmediate(() => {
-      this.#chunkScheduled = false;
-      if (this.#closed || this.#draining) return;
-      this.#draining = true;
-      let left: boolean;
-      try {
-        left = this.#work.step(performance.now() + kDrainSliceMs);
-      } finally {
-        this.#draining = false;
-      }
-      if (left) this.#drainInBackground();
-    });
+    const wait = this.#scrapes > 0 ? this.#lastBackgroundStep + kScrapeBackgroundGapMs - performance.now() : 0;
+    if (wait > 0) setTimeout(() => this.#backgroundStep(), wait);
+    else setImmediate(() => this.#backgroundStep());
+  }
+
+  #backgroundStep(): void {
+    this.#chunkScheduled = false;
+    if (this.#closed || this.#draining) return;
+    this.#draining = true;
+    const timed = stepTiming.enabled ? startStep() : undefined;
+    let left: boolean;
+    try {
+      left = this.#work.step(performance.now() + kDrainSliceMs);
+    } finally {
+      this.#draining = false;
+      this.#lastBackgroundStep = performance.now();
+      if (timed !== undefined) endStep("drain", timed);
+    }
+    if (left) this.#drainInBackground();
   }
 
   #armDoorbell(seen: number = Atomics.load(this.#control, kDoorbellWord)): void {

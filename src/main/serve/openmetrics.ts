@@ -114,6 +114,10 @@ function renderCounter(family: FamilySnapshot, values: readonly SampleSnapshot[]
 /** The samples of one histogram or summary series (one label set), gathered in order. */
 interface Group {
   readonly labels: SampleLabels | undefined;
+  /** The names of its labels that have a value, in order. */
+  readonly names: readonly string[];
+  /** Its labels rendered, `{a="x"}` (or the empty string): the key it was gathered by. */
+  readonly key: string;
   readonly points: SampleSnapshot[];
   sum: SampleSnapshot | undefined;
   count: SampleSnapshot | undefined;
@@ -121,24 +125,66 @@ interface Group {
 
 /**
  * Gather samples by series. prom-client lists each series' samples together; the key (labels without
- * `skip`) also merges a series whose samples come apart.
+ * `skip`) also merges a series whose samples come apart. A sample whose labels are those of the group
+ * before it (apart from `skip`, in the same order) joins it without rendering its key.
  */
 function groupSeries(family: FamilySnapshot, values: readonly SampleSnapshot[], pointSuffix: string, skip: string): Group[] {
   const groups = new Map<string, Group>();
+  const pointName = `${family.name}${pointSuffix}`;
+  const sumName = `${family.name}_sum`;
+  const countName = `${family.name}_count`;
+  let last: Group | undefined;
   for (const sample of values) {
-    const labels = withoutLabel(sample.labels, skip);
-    const key = renderLabels(labels, escapeLabelValue);
-    let group = groups.get(key);
+    let group = last !== undefined && sameLabelsBut(sample.labels, last, skip) ? last : undefined;
     if (group === undefined) {
-      group = { labels, points: [], sum: undefined, count: undefined };
-      groups.set(key, group);
+      const labels = withoutLabel(sample.labels, skip);
+      const key = renderLabels(labels, escapeLabelValue);
+      group = groups.get(key);
+      if (group === undefined) {
+        const names: string[] = [];
+        for (const name in labels) if (labels[name] !== undefined) names.push(name);
+        group = { labels, names, key, points: [], sum: undefined, count: undefined };
+        groups.set(key, group);
+      }
     }
+    last = group;
     const sampleName = sample.metricName ?? family.name;
-    if (sampleName === `${family.name}${pointSuffix}`) group.points.push(sample);
-    else if (sampleName === `${family.name}_sum`) group.sum = sample;
-    else if (sampleName === `${family.name}_count`) group.count = sample;
+    if (sampleName === pointName) group.points.push(sample);
+    else if (sampleName === sumName) group.sum = sample;
+    else if (sampleName === countName) group.count = sample;
   }
   return [...groups.values()];
+}
+
+/** Whether `labels` without `skip` are `group`'s labels: the same names, in the same order, with the same values. */
+function sameLabelsBut(labels: SampleLabels | undefined, group: Group, skip: string): boolean {
+  if (labels === group.labels) return true;
+  if (labels === undefined) return false;
+  const names = group.names;
+  let i = 0;
+  for (const name in labels) {
+    if (name === skip) continue;
+    const value = labels[name];
+    if (value === undefined) continue;
+    if (name !== names[i++] || value !== (group.labels as SampleLabels)[name]) return false;
+  }
+  return i === names.length;
+}
+
+/**
+ * OpenMetrics canonical numbers of bucket bounds and quantiles, by value: every series of a histogram
+ * has the same bounds, so each is formatted once (bounded; -0 is not kept, a Map would take it for 0).
+ */
+const canonicalCache = new Map<number, string>();
+const kCanonicalCacheSize = 4096;
+
+function canonical(value: number): string {
+  let text = canonicalCache.get(value);
+  if (text !== undefined && !Object.is(value, -0)) return text;
+  text = formatCanonical(value);
+  if (canonicalCache.size >= kCanonicalCacheSize) canonicalCache.clear();
+  if (!Object.is(value, -0)) canonicalCache.set(value, text);
+  return text;
 }
 
 function withoutLabel(labels: SampleLabels | undefined, skip: string): SampleLabels | undefined {
@@ -153,23 +199,45 @@ function pointLabels(sample: SampleSnapshot, special: string): SampleLabels | un
   const labels = sample.labels;
   if (labels === undefined || labels[special] === undefined) return labels;
   const copy: Record<string, string | number | undefined> = {};
-  for (const name in labels) copy[name] = name === special ? formatCanonical(labelNumber(labels[name])) : labels[name];
+  for (const name in labels) copy[name] = name === special ? canonical(labelNumber(labels[name])) : labels[name];
   return copy;
+}
+
+/** Whether `special` is the first label of `labels` that has a value. */
+function firstLabelIs(labels: SampleLabels | undefined, special: string): boolean {
+  for (const name in labels) {
+    if (labels[name] === undefined) continue;
+    return name === special;
+  }
+  return false;
 }
 
 function renderHistogram(family: FamilySnapshot, values: readonly SampleSnapshot[], created: boolean): string {
   const q = family.quoted === true;
   const name = family.name;
   let out = "";
+  const bucketName = `${name}_bucket`;
   for (const group of groupSeries(family, values, "_bucket", "le")) {
-    const buckets = group.points
-      .map((sample) => ({ sample, le: labelNumber(sample.labels?.le) }))
-      .filter((bucket) => !Number.isNaN(bucket.le))
-      .sort((a, b) => a.le - b.le);
+    const buckets: Array<{ sample: SampleSnapshot; le: number }> = [];
+    let sorted = true;
+    for (const sample of group.points) {
+      const le = labelNumber(sample.labels?.le);
+      if (Number.isNaN(le)) continue;
+      if (buckets.length > 0 && le < (buckets[buckets.length - 1] as { le: number }).le) sorted = false;
+      buckets.push({ sample, le });
+    }
+    if (!sorted) buckets.sort((a, b) => a.le - b.le);
+    // The series' labels rendered once (its group key) for the buckets that list `le` first, as the hub's
+    // histograms do: `{le="0.5",a="x"}`; any other bucket is rendered label by label.
+    const rest = group.key === "" ? "" : `,${group.key.slice(1, -1)}`;
     let negativeBucket = false;
     for (const { sample, le } of buckets) {
       if (le < 0) negativeBucket = true;
-      out += line(q, `${name}_bucket`, pointLabels(sample, "le"), sample.value, sample.exemplar);
+      if (!q && firstLabelIs(sample.labels, "le")) {
+        out += `${bucketName}{le="${canonical(le)}"${rest}} ${formatValue(sample.value)}${renderExemplar(sample.exemplar)}\n`;
+      } else {
+        out += line(q, bucketName, pointLabels(sample, "le"), sample.value, sample.exemplar);
+      }
     }
     // Spec: a histogram with negative buckets has no sum, a sum is never negative or NaN, and _count
     // appears if and only if _sum does.

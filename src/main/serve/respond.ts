@@ -3,6 +3,7 @@
  * @module
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { endStep, startStep, stepTiming } from "../hub/step-timing.js";
 import { plain, type ScrapeResponse } from "./scrape.js";
 
 /** The methods every route answers. */
@@ -45,8 +46,10 @@ export function send(req: IncomingMessage, res: ServerResponse, response: Scrape
     res.once("finish", done);
     res.once("close", done);
   }
+  const timed = stepTiming.enabled ? startStep() : undefined;
   res.writeHead(response.status, response.headers);
   res.end(req.method === "HEAD" ? undefined : response.body);
+  if (timed !== undefined) endStep("write", timed);
 }
 
 /**

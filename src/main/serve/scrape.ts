@@ -11,6 +11,7 @@ import type { Registry } from "prom-client";
 import { ErrorCodes, OperationError } from "../../shared/api/errors.js";
 import type { MetricsHub } from "../hub.js";
 import { scrapeAccess } from "../hub/internal.js";
+import { endStep, startStep, stepTiming } from "../hub/step-timing.js";
 import { acceptsGzip, negotiate } from "./negotiation.js";
 import type { Reporter } from "./report.js";
 import { ScrapeAborted, Slicer, renderSliced } from "./sliced-render.js";
@@ -68,14 +69,21 @@ export interface ScrapeResponse {
 export async function scrape(source: ScrapeSource, request: ScrapeRequest, signal?: { readonly aborted: boolean }): Promise<ScrapeResponse> {
   const negotiated = negotiate(request.accept);
   const slicer = new Slicer(kScrapeSliceMs, signal);
+  let ended: (() => void) | undefined;
   let rendered: { body: Buffer; contentType: string };
   try {
+    const access = source.hub === undefined ? undefined : scrapeAccess(source.hub);
+    // The background drain steps aside until the body is rendered: this scrape drains what it must read.
+    ended = access?.scraping();
     // Everything published before this point is applied before the render reads it. Against a closed hub
     // this does nothing, instead of throwing; a registry the hub does not own is read the same way.
-    if (source.hub !== undefined) await scrapeAccess(source.hub).drainPublished(signal);
+    if (access !== undefined) await access.drainPublished(signal);
+    slicer.begin();
     slicer.check();
     rendered = await renderSliced({ negotiated, names: request.names, createdSamples: source.createdSamples === true }, source, slicer);
+    slicer.end();
   } catch (cause) {
+    ended?.();
     if (cause instanceof ScrapeAborted) return plain(503, kAbortedText);
     const detail = cause instanceof Error ? cause.message : String(cause);
     source.report(new OperationError(ErrorCodes.COLLECT_FAILED, `prom-threads: collecting metrics for a scrape failed: ${detail}`, { cause }));
@@ -86,9 +94,14 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
     "Cache-Control": "no-store",
     Vary: "Accept, Accept-Encoding",
   };
+  // Compression runs in libuv's thread pool: the background drain may have the main thread meanwhile.
+  ended?.();
   let body = rendered.body;
   if (acceptsGzip(request.acceptEncoding)) {
-    body = await gzipAsync(body, { level: kGzipLevel });
+    const timed = stepTiming.enabled ? startStep() : undefined;
+    const compressed = gzipAsync(body, { level: kGzipLevel });
+    if (timed !== undefined) endStep("compress", timed);
+    body = await compressed;
     headers["Content-Encoding"] = "gzip";
   }
   headers["Content-Length"] = String(body.length);

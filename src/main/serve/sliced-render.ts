@@ -9,6 +9,7 @@
 import type { Registry } from "prom-client";
 import type { MetricsHub } from "../hub.js";
 import { scrapeAccess } from "../hub/internal.js";
+import { endStep, startStep, stepTiming, type StepStart } from "../hub/step-timing.js";
 import type { Negotiated } from "./negotiation.js";
 import { kOpenmetricsContentType, openMetricsFamilyHead, openMetricsSamples } from "./openmetrics.js";
 import { kProtobufContentType, protobufFamilyHead, protobufMetrics } from "./protobuf/render.js";
@@ -37,6 +38,8 @@ export class Slicer {
   readonly #sliceMs: number;
   readonly #signal: { readonly aborted: boolean } | undefined;
   #deadline: number;
+  /** When the current step began, while step timing is on (see step-timing.ts). */
+  #step: StepStart | undefined;
   /** Turns of the event loop this slicer gave back so far. */
   yields = 0;
 
@@ -44,7 +47,20 @@ export class Slicer {
   constructor(sliceMs: number, signal?: { readonly aborted: boolean }) {
     this.#sliceMs = sliceMs;
     this.#signal = signal;
+    this.#step = stepTiming.enabled ? startStep() : undefined;
     this.#deadline = performance.now() + sliceMs;
+  }
+
+  /** A step begins now (after an await the slicer did not make): its time runs from here. */
+  begin(): void {
+    this.#step = stepTiming.enabled ? startStep() : undefined;
+    this.#deadline = performance.now() + this.#sliceMs;
+  }
+
+  /** The current step ends here (before an await the slicer does not make): timed as a render step. */
+  end(): void {
+    if (this.#step !== undefined) endStep("render", this.#step);
+    this.#step = undefined;
   }
 
   /** Throw {@link ScrapeAborted} when the signal aborted. */
@@ -64,10 +80,11 @@ export class Slicer {
   }
 
   async #yield(): Promise<void> {
+    this.end();
     await new Promise<void>((resolve) => setImmediate(resolve));
     this.yields++;
     this.check();
-    this.#deadline = performance.now() + this.#sliceMs;
+    this.begin();
   }
 }
 
@@ -255,7 +272,14 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
       // prom-client's get(): its synchronous part (a collect callback that drains the hub) runs quietly.
       const got = access !== undefined ? access.quietly(() => metric.get()) : metric.get();
       // The hub's self-metrics answer at once: no await (a turn of the microtask queue) for them.
-      const snapshot = got instanceof Promise ? await got : got;
+      let snapshot: FamilySnapshot;
+      if (got instanceof Promise) {
+        slicer.end();
+        snapshot = await got;
+        slicer.begin();
+      } else {
+        snapshot = got;
+      }
       if (!wanted(snapshot)) continue;
       const family = named(snapshot, snapshot.values ?? []);
       writer.begin(family);

@@ -49,8 +49,29 @@ export function renderLabels(labels: SampleLabels | undefined, escapeValue: (val
   return out === "" ? "" : `{${out}}`;
 }
 
+/**
+ * Rendered pairs of frozen label objects (the hub's self-metrics make each once and reuse it on every
+ * scrape), per escaping function and quoting: a frozen object cannot change, so its text cannot either.
+ */
+const frozenPairs = new WeakMap<object, Map<(value: string) => string, string>>();
+
 function labelPairs(labels: SampleLabels | undefined, escapeValue: (value: string) => string, quoted: boolean): string {
   if (labels === undefined) return "";
+  if (quoted || !Object.isFrozen(labels)) return renderPairs(labels, escapeValue, quoted);
+  let byEscape = frozenPairs.get(labels);
+  if (byEscape === undefined) {
+    byEscape = new Map();
+    frozenPairs.set(labels, byEscape);
+  }
+  let text = byEscape.get(escapeValue);
+  if (text === undefined) {
+    text = renderPairs(labels, escapeValue, false);
+    byEscape.set(escapeValue, text);
+  }
+  return text;
+}
+
+function renderPairs(labels: SampleLabels, escapeValue: (value: string) => string, quoted: boolean): string {
   let out = "";
   for (const name in labels) {
     const value = labels[name];

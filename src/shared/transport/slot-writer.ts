@@ -360,6 +360,10 @@ export class SlotWriter {
     const overflow = this.#overflow;
     while (this.#waitLeftMs > 0) {
       const seen = overflow.readSeen;
+      // Acquire load of the ring's read index: the hub reads the ring before the overflow it spilled to, so
+      // while it drains the ring the overflow's index stands still, and the hub is making progress all the
+      // same. Stale by the time it is compared, which only delays the wait's restart.
+      const ringSeen = Atomics.load(this.#header, kReadIndex);
       const started = performance.now();
       overflow.waitForRead(seen, this.#waitLeftMs);
       this.#waitLeftMs -= performance.now() - started;
@@ -369,6 +373,9 @@ export class SlotWriter {
         if (overflow.fill() <= maxFill) return true;
         this.#doorbellRung = false;
         this.#ringDoorbell();
+      } else if (Atomics.load(this.#header, kReadIndex) !== ringSeen) {
+        // The hub moved through the ring: not a stalled hub. The wait starts over.
+        this.#waitLeftMs = this.#maxWaitMs;
       }
     }
     return false;

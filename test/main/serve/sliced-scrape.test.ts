@@ -130,6 +130,43 @@ describe("a scrape rendered in slices", () => {
     for (const [id, s] of last) expect(s.count, id).toBe(31);
   }, 120_000);
 
+  it("drains a backlog bigger than a ring exactly, while a worker keeps bursting (hub defaults)", async () => {
+    const { hub, worker, source } = await setup();
+    const burstTotal = (text: string): number => Number(/^sliced_burst_total (\S+)$/m.exec(text)?.[1] ?? Number.NaN);
+    // 400,000 calls in one synchronous loop: past the ring (65,536 records) and the overflow (65,536), so
+    // the worker waits while the hub drains; when the last call returns, up to both are still unread.
+    const burst = 400_000;
+    worker.postMessage({ op: "burst", count: burst });
+    expect(await nextMessage(worker)).toBe("burst");
+    const first = await countTurns(scrape(source, TEXT_REQUEST));
+    expect(burstTotal(first.result.body.toString("utf8"))).toBe(burst);
+    // A second burst while OpenMetrics scrapes follow one another: each scrape holds at least what returned
+    // before it began, never less than the scrape before; the background drain keeps the waiting worker
+    // going while the scrapes run.
+    let returned = false;
+    worker.postMessage({ op: "burst", count: burst });
+    const done = nextMessage(worker).then((message) => {
+      expect(message).toBe("burst");
+      returned = true;
+    });
+    let previous = burst;
+    let scrapes = 0;
+    while (!returned || scrapes < 2) {
+      const floor = returned ? 2 * burst : burst;
+      const text = (await scrape(source, { accept: "application/openmetrics-text; version=1.0.0", acceptEncoding: undefined })).body.toString("utf8");
+      // Read cheaply: a test that holds the main thread for long (parsing 60,000 lines) would block the
+      // drain the waiting worker needs.
+      const total = Number(/^sliced_burst_total (\S+)$/m.exec(text)?.[1]);
+      expect(total).toBeGreaterThanOrEqual(Math.max(floor, previous));
+      previous = total;
+      scrapes++;
+    }
+    await done;
+    expect(burstTotal((await scrape(source, TEXT_REQUEST)).body.toString("utf8"))).toBe(2 * burst);
+    // Nothing was dropped: the worker waited for room while the scrapes ran.
+    expect(Object.values(hub.stats().recordsDropped).reduce((sum, n) => sum + n, 0)).toBe(0);
+  }, 120_000);
+
   it("shows records made during a sliced scrape in the next one", async () => {
     const { worker, source } = await setup();
     // The marker is recorded (its call returns) while the first scrape is in progress.
