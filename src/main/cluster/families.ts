@@ -169,6 +169,8 @@ interface TotalSeries {
   exemplars: (ExemplarValue | undefined)[];
   /** The earliest created time of what the totals hold (seconds), or undefined when no process said. */
   created: number | undefined;
+  /** When the totals were last reset (seconds): what they hold started then at the earliest. */
+  resetAt: number;
   /** The native buckets, summed exactly like `total`. */
   native: NativeCounts | undefined;
 }
@@ -280,6 +282,7 @@ abstract class TotalsFamily extends ClusterFamily {
       series.total.fill(0);
       series.exemplars = [];
       series.created = now;
+      series.resetAt = now;
       if (series.native !== undefined) series.native = emptyNative(series.native.schema, series.native.zeroThreshold);
     }
   }
@@ -290,19 +293,24 @@ abstract class TotalsFamily extends ClusterFamily {
   }
 
   #create(key: string, labels: Record<string, string>): TotalSeries {
-    const series: TotalSeries = { labels, total: new Array<number>(this.width).fill(0), exemplars: [], created: undefined, native: undefined };
+    const series: TotalSeries = { labels, total: new Array<number>(this.width).fill(0), exemplars: [], created: undefined, resetAt: Number.NEGATIVE_INFINITY, native: undefined };
     this.#series.set(key, series);
     return series;
   }
 }
 
-/** Keep the newer exemplar of each slot (ties go to the later push) and the earlier created time. */
+/**
+ * Keep the newer exemplar of each slot (ties go to the later push) and the earlier created time, never
+ * before the totals' last reset.
+ */
 function keepExtra(target: TotalSeries, extra: SeriesExtra): void {
   for (const [slot, exemplar] of extra.exemplars) {
     const kept = target.exemplars[slot];
     if (kept === undefined || kept.timestamp <= exemplar.timestamp) target.exemplars[slot] = exemplar;
   }
-  if (extra.created !== undefined && (target.created === undefined || extra.created < target.created)) target.created = extra.created;
+  if (extra.created === undefined) return;
+  const created = Math.max(extra.created, target.resetAt);
+  if (target.created === undefined || created < target.created) target.created = created;
 }
 
 /** A sample of a series that may carry a created time and an exemplar. */

@@ -293,3 +293,65 @@ describe("loading", () => {
     expect(stdout.trim()).toBe("false");
   });
 });
+
+describe("exemplars, created times and native buckets (push version 2)", () => {
+  const push2 = (cluster: FakeCluster, worker: FakeWorker, seq: number, families: unknown[]): void => {
+    cluster.emit("message", worker, { type: "prom-threads:cluster", v: 2, kind: "push", session: `s${worker.id}`, seq, full: seq === 1, families });
+  };
+  const counter2 = (value: number, extra: object): unknown => ({ n: "jobs_total", h: "Jobs.", t: "counter", a: "sum", s: [[{}, value, extra]] });
+  const json = async (aggregator: ClusterAggregator) => {
+    const metric = aggregator.registry.getSingleMetric("jobs_total") as unknown as { get(): Promise<{ values: Array<{ exemplar?: { labelSet: object; timestamp: number }; created?: number }> }> };
+    return (await metric.get()).values[0];
+  };
+
+  it("reads prom-client's own exemplars, and an OpenMetrics registry of the primary prints them", async () => {
+    const source = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    new Counter({ name: "pc_total", help: "C.", registers: [source], enableExemplars: true }).inc({ value: 2, labels: {}, exemplarLabels: { trace_id: "abc" } });
+    new Histogram({ name: "ph_seconds", help: "H.", buckets: [1], registers: [source], enableExemplars: true }).observe({ value: 0.5, labels: {}, exemplarLabels: { trace_id: "slow" } });
+    const families = diffSnapshots(new Map(), snapshotOf([await readRegistry(source)]));
+    expect(families.map((f) => f.s[0]?.at(-1))).toEqual([
+      { x: [[0, { trace_id: "abc" }, 2, expect.any(Number)]] },
+      { x: [[0, { trace_id: "slow" }, 0.5, expect.any(Number)]] },
+    ]);
+    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const { cluster, aggregator } = setup({ registry });
+    push2(cluster, cluster.add(1), 1, families);
+    const text = await aggregator.registry.metrics();
+    expect(text).toMatch(/^pc_total 2 # \{trace_id="abc"\} 2 \d+(\.\d+)?$/m);
+    expect(text).toMatch(/^ph_seconds_bucket\{le="1"\} 1 # \{trace_id="slow"\} 0.5 \d+(\.\d+)?$/m);
+  });
+
+  it("keeps the newest exemplar whatever order the processes push in, and the earliest created time, never before a reset", async () => {
+    const { cluster, aggregator } = setup();
+    const [a, b] = [cluster.add(1), cluster.add(2)];
+    push2(cluster, a, 1, [counter2(1, { x: [[0, { trace_id: "new" }, 1, 200]], c: 50 })]);
+    push2(cluster, b, 1, [counter2(1, { x: [[0, { trace_id: "old" }, 1, 100]], c: 40 })]);
+    expect(await json(aggregator)).toEqual(expect.objectContaining({ value: 2, exemplar: { labelSet: { trace_id: "new" }, value: 1, timestamp: 200 }, created: 40 }));
+    push2(cluster, b, 2, [counter2(2, { x: [[0, { trace_id: "newer" }, 1, 300]], c: 40 })]);
+    expect((await json(aggregator))?.exemplar?.labelSet).toEqual({ trace_id: "newer" });
+    const before = Date.now() / 1000;
+    aggregator.registry.resetMetrics();
+    expect((await json(aggregator))?.exemplar).toBeUndefined();
+    push2(cluster, a, 2, [counter2(3, { x: [[0, { trace_id: "after" }, 1, 400]], c: 50 })]);
+    const after = await json(aggregator);
+    expect(after).toEqual(expect.objectContaining({ value: 2, exemplar: { labelSet: { trace_id: "after" }, value: 1, timestamp: 400 } }));
+    expect(after?.created).toBeGreaterThanOrEqual(before);
+  });
+
+  it("adds only what native buckets grew by, and a process's whole native part after it reset", async () => {
+    const { cluster, aggregator } = setup();
+    const w = cluster.add(1);
+    const histogram = (count: number, h: object): unknown => ({ n: "sizes", h: "S.", t: "histogram", a: "sum", b: [], nh: 1, s: [[{}, count, count, { h }]] });
+    push2(cluster, w, 1, [histogram(3, { s: 2, z: 0, zc: 1, p: [3, 1, 4, 1], n: [] })]);
+    // The process halved its resolution to schema 1 and recorded 4 more.
+    push2(cluster, w, 2, [histogram(7, { s: 1, z: 0, zc: 2, p: [2, 4, 3, 1], n: [] })]);
+    const native = async () => {
+      const metric = aggregator.registry.getSingleMetric("sizes") as unknown as { get(): Promise<{ values: Array<{ metricName?: string; native?: { schema: number; zeroCount: number; positive: object } }> }> };
+      return (await metric.get()).values.find((v) => v.metricName === "sizes_count")?.native;
+    };
+    expect(await native()).toEqual({ schema: 1, zeroThreshold: 0, zeroCount: 2, positive: { spans: [{ offset: 2, length: 2 }], deltas: [4, -3] }, negative: { spans: [], deltas: [] } });
+    // A reset in the process (counts went down): its whole new part is added.
+    push2(cluster, w, 3, [histogram(1, { s: 1, z: 0, zc: 0, p: [2, 1], n: [] })]);
+    expect(await native()).toEqual(expect.objectContaining({ zeroCount: 2, positive: { spans: [{ offset: 2, length: 2 }], deltas: [5, -4] } }));
+  });
+});
