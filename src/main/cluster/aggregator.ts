@@ -395,10 +395,10 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
           continue;
         }
         const split = extras ? splitExtra(family, row) : { row };
-        if (typeof split === "string") {
+        if (split.problem !== undefined) {
+          // The series' numbers still count: only its exemplars, created time and native buckets go.
           this.#malformed++;
-          problems.malformed.add(split);
-          continue;
+          problems.malformed.add(split.problem);
         }
         const result = family.apply(state.id, split.row, live, split.extra);
         if (result === "malformed") {
@@ -532,16 +532,16 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
 
 /**
  * Take the extra object off the end of a counter's or histogram's series and validate it: the row without
- * it and the decoded extra, or why the series is refused.
+ * it, and the decoded extra or why it is refused (the row is applied either way).
  */
-function splitExtra(family: ClusterFamily, row: WireSeries): { row: WireSeries; extra?: SeriesExtra } | string {
+function splitExtra(family: ClusterFamily, row: WireSeries): { row: WireSeries; extra?: SeriesExtra; problem?: string } {
   const tail = row[row.length - 1];
   if (row.length < 2 || tail === null || typeof tail !== "object" || Array.isArray(tail)) return { row };
   const bare = row.slice(0, -1) as WireSeries;
   const shape = family.extraShape(bare);
-  if (shape === undefined) return `a series of metric "${family.name}" with an extra, which a ${family.type} cannot have`;
+  if (shape === undefined) return { row: bare, problem: `a series of metric "${family.name}" with an extra, which a ${family.type} cannot have` };
   const extra = parseExtra(tail, shape);
-  return typeof extra === "string" ? extra : { row: bare, extra };
+  return typeof extra === "string" ? { row: bare, problem: extra } : { row: bare, extra };
 }
 
 /** The problems of one push, reported as one error per kind with a count and the first example. */

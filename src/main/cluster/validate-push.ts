@@ -91,7 +91,7 @@ export interface ExtraShape {
 
 /**
  * Decode and check the extra object a series ends with (exemplars, created time, native buckets), or
- * return why it is refused: a wrong shape, an exemplar label set Prometheus would reject, a slot or
+ * return why it is refused: a wrong shape, an exemplar label set a hub would refuse to record, a slot or
  * bucket out of range, native counts that are not counts or exceed the series' count.
  */
 export function parseExtra(raw: unknown, shape: ExtraShape): SeriesExtra | string {
@@ -127,7 +127,7 @@ function exemplarProblem(item: unknown, shape: ExtraShape, into: Map<number, Exe
   if (!Number.isSafeInteger(slot) || (slot as number) < 0 || (slot as number) >= shape.slots || into.has(slot as number)) return `an exemplar slot ${JSON.stringify(slot)} out of range or repeated`;
   if (labels === null || typeof labels !== "object" || Array.isArray(labels)) return "exemplar labels that are not an object";
   for (const [label, value] of Object.entries(labels)) {
-    if (typeof value !== "string" || hasLoneSurrogate(value) || isReservedName(label)) return `an exemplar label ${JSON.stringify(label.slice(0, 100))} that is reserved or not a string of valid UTF-16`;
+    if (typeof value !== "string" || hasLoneSurrogate(value)) return `an exemplar label ${JSON.stringify(label.slice(0, 100))} that is not a string of valid UTF-16`;
   }
   let labelSet: Record<string, string>;
   try {

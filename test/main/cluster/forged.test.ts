@@ -97,7 +97,7 @@ const goodNative = { s: 0, z: 0, zc: 1, p: [1, 2], n: [] };
 // Each case is one forged series of a version-2 push (or a version-1 push with a version-2 series).
 const FORGED_EXTRAS: [string, unknown, 1 | 2][] = [
   ["an exemplar label name with a dash", counter2("fx_dash_total", exemplar({ "trace-id": "a" })), 2],
-  ["an exemplar label name starting with __", counter2("fx_res_total", exemplar({ __name__: "a" })), 2],
+  ["exemplar labels that are a list", counter2("fx_list_total", exemplar(["a"])), 2],
   ["an exemplar label value that is a number", counter2("fx_num_total", exemplar({ trace_id: 5 })), 2],
   ["exemplar labels of 129 characters", counter2("fx_long_total", exemplar({ trace_id: "t".repeat(121) })), 2],
   ["an exemplar label value with a lone surrogate", counter2("fx_sur_total", exemplar({ trace_id: "a\uD800" })), 2],
@@ -148,6 +148,14 @@ describe.skipIf(skip)("forged pushes to the cluster primary", () => {
     expect([ErrorCodes.CLUSTER_REJECTED, ErrorCodes.MALFORMED_CLUSTER_MESSAGE]).toContain(errors.at(-1)?.code);
     const all = await scrapeValid();
     expect(all.get(`f_good_total{case="${good}"}`)).toBe(1);
+  });
+
+  it("drops only the malformed extra of a series: its count still counts, without the exemplar", async () => {
+    await forge2([counter2("fx_kept_total", exemplar({ "trace-id": "a" }), 5)]);
+    const all = await scrapeValid();
+    expect(all.get("fx_kept_total")).toBe(5);
+    const openMetrics = (await get(server.url, { headers: { accept: PROMETHEUS_ACCEPT } })).text;
+    expect(openMetrics).toMatch(/^fx_kept_total 5$/m);
   });
 
   it("accepts a version-2 push with exemplars and native buckets, and serves a valid exposition with the exemplar", async () => {

@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import type { Cluster } from "node:cluster";
 import { EventEmitter } from "node:events";
 import { promisify } from "node:util";
-import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, Summary, type OpenMetricsContentType } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { diffSnapshots, readRegistry, snapshotOf, type PushMessage, type WireFamily } from "../../../src/main/cluster/protocol.js";
 import { ClusterAggregator, ErrorCodes, type PromThreadsError } from "../../../src/main/index.js";
@@ -294,6 +294,13 @@ describe("loading", () => {
   });
 });
 
+/** A prom-client registry in OpenMetrics mode, typed as a plain one. */
+function openMetricsRegistry(): Registry {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry as unknown as Registry;
+}
+
 describe("exemplars, created times and native buckets (push version 2)", () => {
   const push2 = (cluster: FakeCluster, worker: FakeWorker, seq: number, families: unknown[]): void => {
     cluster.emit("message", worker, { type: "prom-threads:cluster", v: 2, kind: "push", session: `s${worker.id}`, seq, full: seq === 1, families });
@@ -305,7 +312,7 @@ describe("exemplars, created times and native buckets (push version 2)", () => {
   };
 
   it("reads prom-client's own exemplars, and an OpenMetrics registry of the primary prints them", async () => {
-    const source = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
+    const source = openMetricsRegistry();
     new Counter({ name: "pc_total", help: "C.", registers: [source], enableExemplars: true }).inc({ value: 2, labels: {}, exemplarLabels: { trace_id: "abc" } });
     new Histogram({ name: "ph_seconds", help: "H.", buckets: [1], registers: [source], enableExemplars: true }).observe({ value: 0.5, labels: {}, exemplarLabels: { trace_id: "slow" } });
     const families = diffSnapshots(new Map(), snapshotOf([await readRegistry(source)]));
@@ -313,8 +320,7 @@ describe("exemplars, created times and native buckets (push version 2)", () => {
       { x: [[0, { trace_id: "abc" }, 2, expect.any(Number)]] },
       { x: [[0, { trace_id: "slow" }, 0.5, expect.any(Number)]] },
     ]);
-    const registry = new Registry(Registry.OPENMETRICS_CONTENT_TYPE);
-    const { cluster, aggregator } = setup({ registry });
+    const { cluster, aggregator } = setup({ registry: openMetricsRegistry() });
     push2(cluster, cluster.add(1), 1, families);
     const text = await aggregator.registry.metrics();
     expect(text).toMatch(/^pc_total 2 # \{trace_id="abc"\} 2 \d+(\.\d+)?$/m);
