@@ -263,7 +263,8 @@ abstract class TotalsFamily extends ClusterFamily {
       last = new Map();
       this.#last.set(process, last);
     }
-    last.set(key, { values, native });
+    // Without native buckets this time (a malformed extra was dropped), the last ones pushed stay the base.
+    last.set(key, { values, native: native ?? previous?.native });
     return folded ? "folded" : "ok";
   }
 

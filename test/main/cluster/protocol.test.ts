@@ -360,4 +360,19 @@ describe("exemplars, created times and native buckets (push version 2)", () => {
     push2(cluster, w, 3, [histogram(1, { s: 1, z: 0, zc: 0, p: [2, 1], n: [] })]);
     expect(await native()).toEqual(expect.objectContaining({ zeroCount: 2, positive: { spans: [{ offset: 2, length: 2 }], deltas: [5, -4] } }));
   });
+
+  it("counts native buckets once when one push's native part was malformed and dropped", async () => {
+    const { cluster, aggregator, errors } = setup();
+    const w = cluster.add(1);
+    const histogram = (count: number, h: object): unknown => ({ n: "sizes", h: "S.", t: "histogram", a: "sum", b: [], nh: 1, s: [[{}, count, count, { h }]] });
+    push2(cluster, w, 1, [histogram(2, { s: 0, z: 0, zc: 0, p: [1, 2], n: [] })]);
+    push2(cluster, w, 2, [histogram(3, { s: 9, z: 0, zc: 0, p: [1, 3], n: [] })]);
+    push2(cluster, w, 3, [histogram(5, { s: 0, z: 0, zc: 0, p: [1, 5], n: [] })]);
+    const metric = aggregator.registry.getSingleMetric("sizes") as unknown as { get(): Promise<{ values: Array<{ metricName?: string; value: number; native?: object }> }> };
+    const count = (await metric.get()).values.find((v) => v.metricName === "sizes_count");
+    expect(count?.value).toBe(5);
+    expect(count?.native).toEqual(expect.objectContaining({ schema: 0, zeroCount: 0, positive: { spans: [{ offset: 1, length: 1 }], deltas: [5] } }));
+    expect(aggregator.stats().malformedMessages).toBe(1);
+    expect(errors.map((e) => e.code)).toEqual([ErrorCodes.MALFORMED_CLUSTER_MESSAGE]);
+  });
 });
