@@ -173,6 +173,10 @@ interface TotalSeries {
   resetAt: number;
   /** The native buckets, summed exactly like `total`. */
   native: NativeCounts | undefined;
+  /** The native exemplar list: the newest over every process, as many as the longest list a process sent. */
+  nativeExemplars: ExemplarValue[];
+  /** The length of the longest native exemplar list a process sent for this series. */
+  nativeExemplarRoom: number;
 }
 
 /** What the aggregator keeps of a process's last push of one series. */
@@ -282,6 +286,7 @@ abstract class TotalsFamily extends ClusterFamily {
     for (const series of this.#series.values()) {
       series.total.fill(0);
       series.exemplars = [];
+      series.nativeExemplars = [];
       series.created = now;
       series.resetAt = now;
       if (series.native !== undefined) series.native = emptyNative(series.native.schema, series.native.zeroThreshold);
@@ -294,7 +299,16 @@ abstract class TotalsFamily extends ClusterFamily {
   }
 
   #create(key: string, labels: Record<string, string>): TotalSeries {
-    const series: TotalSeries = { labels, total: new Array<number>(this.width).fill(0), exemplars: [], created: undefined, resetAt: Number.NEGATIVE_INFINITY, native: undefined };
+    const series: TotalSeries = {
+      labels,
+      total: new Array<number>(this.width).fill(0),
+      exemplars: [],
+      created: undefined,
+      resetAt: Number.NEGATIVE_INFINITY,
+      native: undefined,
+      nativeExemplars: [],
+      nativeExemplarRoom: 0,
+    };
     this.#series.set(key, series);
     return series;
   }
@@ -309,9 +323,29 @@ function keepExtra(target: TotalSeries, extra: SeriesExtra): void {
     const kept = target.exemplars[slot];
     if (kept === undefined || kept.timestamp <= exemplar.timestamp) target.exemplars[slot] = exemplar;
   }
+  if (extra.nativeExemplars !== undefined) keepNativeExemplars(target, extra.nativeExemplars);
   if (extra.created === undefined) return;
   const created = Math.max(extra.created, target.resetAt);
   if (target.created === undefined || created < target.created) target.created = created;
+}
+
+/**
+ * Merge a process's native exemplar list into the series': the newest exemplars over every process (by
+ * timestamp, repeated ones once), as many as the longest list a process sent, ordered by value as the
+ * hub orders its own.
+ */
+function keepNativeExemplars(target: TotalSeries, list: readonly ExemplarValue[]): void {
+  target.nativeExemplarRoom = Math.max(target.nativeExemplarRoom, list.length);
+  const seen = new Set<string>();
+  const merged: ExemplarValue[] = [];
+  for (const exemplar of [...target.nativeExemplars, ...list]) {
+    const key = JSON.stringify([exemplar.timestamp, exemplar.value, exemplar.labelSet]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    merged.push(exemplar);
+  }
+  merged.sort((a, b) => b.timestamp - a.timestamp);
+  target.nativeExemplars = merged.slice(0, target.nativeExemplarRoom).sort((a, b) => a.value - b.value);
 }
 
 /** A sample of a series that may carry a created time and an exemplar. */
@@ -395,7 +429,7 @@ export class HistogramFamily extends TotalsFamily {
   protected snapshot(): MetricValue<string>[] {
     const out: MetricValue<string>[] = [];
     const bucket = `${this.name}_bucket`;
-    for (const { labels, total: values, exemplars, created, native } of this.totals()) {
+    for (const { labels, total: values, exemplars, created, native, nativeExemplars } of this.totals()) {
       this.bounds.forEach((le, i) => {
         out.push(sample({ le, ...labels }, values[i + 1] as number, { metricName: bucket, exemplar: exemplars[i] }));
       });
@@ -404,7 +438,7 @@ export class HistogramFamily extends TotalsFamily {
       out.push({ labels, value: values[0] as number, metricName: `${this.name}_sum` } as MetricValue<string>);
       const countSample = sample(labels, count, { metricName: `${this.name}_count`, created }) as MetricValue<string> & { native?: unknown };
       // Only the protobuf renderer reads `native`; the text formats show the classic buckets.
-      if (native !== undefined) countSample.native = nativeSnapshotOf(native);
+      if (native !== undefined) countSample.native = nativeSnapshotOf(native, nativeExemplars);
       out.push(countSample);
     }
     return out;

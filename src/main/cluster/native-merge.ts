@@ -10,6 +10,7 @@
  */
 import { coarserIndex, sparseSide, type NativeSnapshot } from "../bridge/native-buckets.js";
 import { nativeBucketBound } from "../../shared/model/native-histogram.js";
+import type { ExemplarValue } from "../bridge/binding.js";
 
 /** Native buckets with plain counts: the schema, the zero bucket and both sides by signed index. */
 export interface NativeCounts {
@@ -125,15 +126,19 @@ export function isEmptyNative(native: NativeCounts): boolean {
   return native.zeroCount === 0 && native.positive.size === 0 && native.negative.size === 0;
 }
 
-/** `native` as the renderers want it (spans and deltas). */
-export function nativeSnapshotOf(native: NativeCounts): NativeSnapshot {
-  return {
+/**
+ * `native` as the renderers want it (spans and deltas), with the series' native exemplar list when it
+ * has one (the protobuf renderer writes it as the histogram's own exemplars).
+ */
+export function nativeSnapshotOf(native: NativeCounts, exemplars: readonly ExemplarValue[]): NativeSnapshot & { exemplars?: readonly ExemplarValue[] } {
+  const snapshot = {
     schema: native.schema,
     zeroThreshold: native.zeroThreshold,
     zeroCount: native.zeroCount,
     positive: sparseSide(native.positive),
     negative: sparseSide(native.negative),
   };
+  return exemplars.length === 0 ? snapshot : { ...snapshot, exemplars };
 }
 
 /** Signed bucket indexes and counts of a side given as spans and deltas (the exposition's shape). */

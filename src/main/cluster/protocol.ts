@@ -62,6 +62,8 @@ interface WireNative {
   zc: number;
   p: number[];
   n: number[];
+  /** The native histogram's own exemplar list (client_golang's, kept per series), `[labels, value, timestamp]` each. */
+  x?: [Record<string, string>, WireNumber, number][];
 }
 
 /** What a counter or histogram series carries besides its numbers (push version 2); every field optional. */
@@ -206,7 +208,7 @@ interface JsonSample {
   metricName?: string;
   exemplar?: { labelSet?: Record<string, string | number | undefined>; value?: unknown; timestamp?: unknown } | null;
   created?: unknown;
-  native?: { schema: number; zeroThreshold: number; zeroCount: number; positive: JsonSparse; negative: JsonSparse };
+  native?: { schema: number; zeroThreshold: number; zeroCount: number; positive: JsonSparse; negative: JsonSparse; exemplars?: readonly JsonSample["exemplar"][] };
 }
 
 interface JsonSparse {
@@ -403,6 +405,14 @@ function histogramExtra(entry: HistogramEntry, bounds: readonly number[], native
   const buckets = entry.count?.native;
   if (native && buckets !== undefined) {
     extra.h = { s: buckets.schema, z: buckets.zeroThreshold, zc: buckets.zeroCount, p: wirePairs(buckets.positive), n: wirePairs(buckets.negative) };
+    if (Array.isArray(buckets.exemplars)) {
+      const list: [Record<string, string>, WireNumber, number][] = [];
+      for (const exemplar of buckets.exemplars) {
+        const wire = wireExemplar(0, exemplar);
+        if (wire !== undefined) list.push([wire[1], wire[2], wire[3]]);
+      }
+      extra.h.x = list;
+    }
   }
   return extra;
 }

@@ -68,6 +68,8 @@ export function labelsProblem(name: string, type: WireFamily["t"], row: unknown)
 const kNativeSchemaMax = 8;
 /** Largest bucket index (either sign) a push may carry: the 20-bit field workers send indexes in. */
 const kMaxNativeIndex = 1 << 20;
+/** Most native exemplars of one series in a push. */
+const kMaxNativeExemplars = 1024;
 /** Most populated buckets per side of one native histogram series in a push. */
 const kMaxNativeBucketsPerSide = 1 << 16;
 
@@ -79,6 +81,8 @@ export interface SeriesExtra {
   readonly created: number | undefined;
   /** Cumulative native buckets. */
   readonly native: NativeCounts | undefined;
+  /** The native histogram's own exemplar list, as the process keeps it now (undefined: none sent). */
+  readonly nativeExemplars: readonly ExemplarValue[] | undefined;
 }
 
 /** The extra of a counter or histogram series: `slots` exemplar slots, `count` observations in the row. */
@@ -108,8 +112,15 @@ export function parseExtra(raw: unknown, shape: ExtraShape): SeriesExtra | strin
   }
   if (c !== undefined && !(typeof c === "number" && Number.isFinite(c) && c >= 0)) return `${what} with a created time that is not a time`;
   let native: NativeCounts | undefined;
+  let nativeExemplars: ExemplarValue[] | undefined;
   if (h !== undefined) {
     if (!shape.native) return `${what} with native buckets, but the histogram is not declared native`;
+    const list = (h as { x?: unknown } | null)?.x;
+    if (list !== undefined) {
+      const parsedList = nativeExemplarsOf(shape.name, list);
+      if (typeof parsedList === "string") return `${what} with ${parsedList}`;
+      nativeExemplars = parsedList;
+    }
     const parsed = parseNative(h);
     if (typeof parsed === "string") return `${what} with ${parsed}`;
     let total = parsed.zeroCount;
@@ -118,28 +129,48 @@ export function parseExtra(raw: unknown, shape: ExtraShape): SeriesExtra | strin
     if (total > shape.count) return `${what} with ${total} observations in its native buckets, more than its count ${shape.count}`;
     native = parsed;
   }
-  return { exemplars, created: c as number | undefined, native };
+  return { exemplars, created: c as number | undefined, native, nativeExemplars };
 }
 
 function exemplarProblem(item: unknown, shape: ExtraShape, into: Map<number, ExemplarValue>): string | undefined {
   if (!Array.isArray(item) || item.length !== 4) return "an exemplar that is not [slot, labels, value, timestamp]";
   const [slot, labels, rawValue, timestamp] = item as unknown[];
   if (!Number.isSafeInteger(slot) || (slot as number) < 0 || (slot as number) >= shape.slots || into.has(slot as number)) return `an exemplar slot ${JSON.stringify(slot)} out of range or repeated`;
+  const exemplar = exemplarOf(shape.name, labels, rawValue, timestamp);
+  if (typeof exemplar === "string") return exemplar;
+  into.set(slot as number, exemplar);
+  return undefined;
+}
+
+/** One exemplar from its wire parts, or why it is refused. */
+function exemplarOf(metric: string, labels: unknown, rawValue: unknown, timestamp: unknown): ExemplarValue | string {
   if (labels === null || typeof labels !== "object" || Array.isArray(labels)) return "exemplar labels that are not an object";
   for (const [label, value] of Object.entries(labels)) {
     if (typeof value !== "string" || hasLoneSurrogate(value)) return `an exemplar label ${JSON.stringify(label.slice(0, 100))} that is not a string of valid UTF-16`;
   }
   let labelSet: Record<string, string>;
   try {
-    labelSet = validateExemplarLabels(shape.name, labels);
+    labelSet = validateExemplarLabels(metric, labels);
   } catch (error) {
     return `an exemplar label set Prometheus would refuse (${(error as Error).message})`;
   }
   const value = fromWire(rawValue);
   if (value === undefined) return "an exemplar value that is not a number";
   if (typeof timestamp !== "number" || !Number.isFinite(timestamp) || timestamp < 0) return "an exemplar timestamp that is not a time";
-  into.set(slot as number, { labelSet, value, timestamp });
-  return undefined;
+  return { labelSet, value, timestamp };
+}
+
+/** A native histogram's exemplar list (`[labels, value, timestamp]` each), or why it is refused. */
+function nativeExemplarsOf(metric: string, raw: unknown): ExemplarValue[] | string {
+  if (!Array.isArray(raw) || raw.length > kMaxNativeExemplars) return `a native exemplar list that is not a list of at most ${kMaxNativeExemplars}`;
+  const out: ExemplarValue[] = [];
+  for (const item of raw as unknown[]) {
+    if (!Array.isArray(item) || item.length !== 3) return "a native exemplar that is not [labels, value, timestamp]";
+    const exemplar = exemplarOf(metric, item[0], item[1], item[2]);
+    if (typeof exemplar === "string") return exemplar;
+    out.push(exemplar);
+  }
+  return out;
 }
 
 function parseNative(raw: unknown): NativeCounts | string {

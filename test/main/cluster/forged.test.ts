@@ -118,6 +118,7 @@ const FORGED_EXTRAS: [string, unknown, 1 | 2][] = [
   ["a native bucket index past 2^20", native("fx_far_seconds", { ...goodNative, p: [2 ** 21, 1] }), 2],
   ["a native side of odd length", native("fx_odd_seconds", { ...goodNative, p: [1] }), 2],
   ["more native observations than the series' count", native("fx_more_seconds", goodNative, true, 2), 2],
+  ["a native exemplar without a timestamp", native("fx_nex_seconds", { ...goodNative, x: [[{ trace_id: "a" }, 1]] }), 2],
 ];
 
 describe.skipIf(skip)("forged pushes to the cluster primary", () => {

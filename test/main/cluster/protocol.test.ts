@@ -361,6 +361,26 @@ describe("exemplars, created times and native buckets (push version 2)", () => {
     expect(await native()).toEqual(expect.objectContaining({ zeroCount: 2, positive: { spans: [{ offset: 2, length: 2 }], deltas: [5, -4] } }));
   });
 
+  it("keeps the newest native exemplars over every process, as many as the longest list a process sent, by value", async () => {
+    const { cluster, aggregator } = setup();
+    const [a, b] = [cluster.add(1), cluster.add(2)];
+    const histogram = (count: number, x: unknown[]): unknown => ({ n: "sizes", h: "S.", t: "histogram", a: "sum", b: [], nh: 1, s: [[{}, count, count, { h: { s: 0, z: 0, zc: count, p: [], n: [], x } }]] });
+    const ex = (trace: string, value: number, timestamp: number) => [{ trace_id: trace }, value, timestamp];
+    push2(cluster, a, 1, [histogram(3, [ex("a1", 5, 10), ex("a2", 1, 20), ex("a3", 3, 30)])]);
+    push2(cluster, b, 1, [histogram(2, [ex("b1", 4, 25), ex("b2", 2, 35)])]);
+    const list = async () => {
+      const metric = aggregator.registry.getSingleMetric("sizes") as unknown as { get(): Promise<{ values: Array<{ metricName?: string; native?: { exemplars?: Array<{ labelSet: { trace_id: string } }> } }> }> };
+      return (await metric.get()).values.find((v) => v.metricName === "sizes_count")?.native?.exemplars?.map((e) => e.labelSet.trace_id);
+    };
+    // The three newest (a3 at 30, b1 at 25 and b2 at 35), by value.
+    expect(await list()).toEqual(["b2", "a3", "b1"]);
+    // a's next list repeats a3 and adds a4: still three, the newest.
+    push2(cluster, a, 2, [histogram(4, [ex("a2", 1, 20), ex("a3", 3, 30), ex("a4", 9, 40)])]);
+    expect(await list()).toEqual(["b2", "a3", "a4"]);
+    aggregator.registry.resetMetrics();
+    expect(await list()).toBeUndefined();
+  });
+
   it("counts native buckets once when one push's native part was malformed and dropped", async () => {
     const { cluster, aggregator, errors } = setup();
     const w = cluster.add(1);
