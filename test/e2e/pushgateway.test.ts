@@ -5,10 +5,11 @@
 import { Worker } from "node:worker_threads";
 import { Counter, Gauge, Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ErrorCodes, MetricsHub, pushToGateway } from "../../src/main/index.js";
+import { ClusterAggregator, ErrorCodes, MetricsHub, pushToGateway } from "../../src/main/index.js";
+import { command, fork, killAll } from "../helpers/cluster.js";
 import { skipWithoutBinary, startPushgateway, type Daemon } from "../helpers/daemons.js";
 import { freePort } from "../helpers/http.js";
-import { decodeMetricFamilies } from "../helpers/protobuf.js";
+import { decodeMetricFamilies, type DecodedFamily } from "../helpers/protobuf.js";
 import { exited, nextMessage, startWorker } from "../helpers/workers.js";
 
 interface Sample {
@@ -168,4 +169,53 @@ describe.skipIf(skipWithoutBinary("prometheus-pushgateway", "prometheus-pushgate
       await hub.close();
     }
   });
+
+  it('with format: "protobuf", pushes a ClusterAggregator\'s merged exemplars and native histograms from 3 processes', async () => {
+    const aggregator = new ClusterAggregator();
+    const hex = (i: number, width: number): string => i.toString(16).padStart(width, "0");
+    const burst = 100_000;
+    try {
+      const procs = await Promise.all([0, 1, 2].map(() => fork({}, "cluster-traced-process.mjs")));
+      await Promise.all(procs.map((proc, p) => command(proc, { test: "burst", n: burst, chunks: 20, prefix: `p${p}c`, slow: p === 1 }, 60_000)));
+      const ended = Date.now();
+      // Right after the work: the push collects from every process first.
+      expect((await pushToGateway(aggregator, { url: gateway.url, job: "cluster-traced", format: "protobuf" })).status).toBe(200);
+      const res = await fetch(`${gateway.url}/metrics`, { headers: { Accept: "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited" } });
+      const families: DecodedFamily[] = decodeMetricFamilies(new Uint8Array(await res.arrayBuffer()));
+      const ofJob = (name: string) => families.find((f) => f.name === name)?.metrics.find((m) => m.labels.job === "cluster-traced");
+      const counter = ofJob("ct_requests_total")?.counter;
+      expect(counter?.value).toBe(3 * burst);
+      // The latest exemplar of the three processes: the last call of a burst, from its last second.
+      expect([0, 1, 2].map((p) => `p${p}c${hex(burst - 1, 29)}`)).toContain(counter?.exemplar?.labels.trace_id);
+      expect(counter?.exemplar?.timestamp ?? 0).toBeGreaterThanOrEqual((ended - 1000) / 1000);
+      const buckets = ofJob("ct_latency_seconds")?.histogram?.buckets ?? [];
+      expect(buckets.filter((b) => b.exemplar !== undefined).map((b) => [b.le, b.exemplar?.labels.trace_id, b.exemplar?.value])).toEqual([[1, "slow", 0.5]]);
+      // The native histogram, merged: schema 3 (factor 1.1); 0.005 in bucket -61, 0.5 in bucket -8.
+      const native = ofJob("ct_latency_native_seconds")?.histogram;
+      expect(native?.schema).toBe(3);
+      expect(native?.count).toBe(3001);
+      expect(native?.zeroCount).toBe(0);
+      const counts = new Map<number, number>();
+      let index = 0;
+      let count = 0;
+      let d = 0;
+      for (const [offset, length] of native?.positiveSpans ?? []) {
+        index += offset;
+        for (let i = 0; i < length; i++, index++) {
+          count += native?.positiveDeltas[d++] as number;
+          if (count !== 0) counts.set(index, count);
+        }
+      }
+      expect(counts).toEqual(
+        new Map([
+          [-61, 3000],
+          [-8, 1],
+        ]),
+      );
+      expect(native?.buckets.filter((b) => b.exemplar !== undefined).map((b) => b.exemplar?.labels.trace_id)).toEqual(["slow"]);
+    } finally {
+      await killAll();
+      await aggregator.close();
+    }
+  }, 120_000);
 });

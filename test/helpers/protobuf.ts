@@ -126,6 +126,11 @@ function exemplarOf(f: Field | undefined): DecodedExemplar | undefined {
 function packedZigzag(list: Field[] | undefined): number[] {
   const out: number[] = [];
   for (const f of list ?? []) {
+    // metrics.proto is proto2: a Go encoder writes each delta as its own varint, not packed.
+    if (typeof f.value === "bigint") {
+      out.push(zig(f.value));
+      continue;
+    }
     const bytes = f.value as Uint8Array;
     let pos = 0;
     while (pos < bytes.length) {

@@ -12,9 +12,22 @@ import { integerOption, invalid, optionsObject } from "../validate-options.js";
 import { nodeCluster } from "./node-cluster.js";
 import { kDefaultMaxSeries } from "../../shared/model/limits.js";
 import { isClassicLabelName, isReservedName } from "../../shared/model/names.js";
-import { familyProblem, labelsProblem } from "./validate-push.js";
+import { familyProblem, labelsProblem, parseExtra, type SeriesExtra } from "./validate-push.js";
 import { type ClusterFamily, CounterFamily, GaugeFamily, HistogramFamily, SummaryFamily, type ProcessId } from "./families.js";
-import { diffSnapshots, isOurs, message, readRegistry, snapshotOf, kProtocolVersion, type AckMessage, type CollectMessage, type ResyncMessage, type WireFamily } from "./protocol.js";
+import {
+  diffSnapshots,
+  isOurs,
+  message,
+  readRegistry,
+  snapshotOf,
+  kProtocolVersion,
+  kPushVersion,
+  type AckMessage,
+  type CollectMessage,
+  type ResyncMessage,
+  type WireFamily,
+  type WireSeries,
+} from "./protocol.js";
 import { Reporter } from "../reporter.js";
 import { hookRegistry } from "../registry-hook.js";
 
@@ -289,7 +302,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     const snapshot = snapshotOf(await Promise.all(this.#local.map(readRegistry)));
     const state = this.#state(kPrimary, undefined);
     state.pid = process.pid;
-    this.#applyFamilies(state, diffSnapshots(new Map(), snapshot), true);
+    this.#applyFamilies(state, diffSnapshots(new Map(), snapshot), true, true);
     state.pushes++;
     state.lastPushAt = Date.now();
   }
@@ -319,8 +332,10 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
 
   #receive(worker: ClusterWorker, raw: unknown): void {
     if (this.#closed || !isOurs(raw)) return;
-    if (raw.v !== kProtocolVersion) {
-      this.#malformedMessage(`a message of protocol version ${String(raw.v)} (this primary speaks ${kProtocolVersion}); are the primary and the workers running the same prom-threads?`);
+    // Pushes of version 1 (numbers only) and 2 are read; every other message is still version 1.
+    const push2 = raw.kind === "push" && raw.v === kPushVersion;
+    if (raw.v !== kProtocolVersion && !push2) {
+      this.#malformedMessage(`a message of protocol version ${String(raw.v)} (this primary speaks ${kProtocolVersion}, and ${kPushVersion} for pushes); are the primary and the workers running the same prom-threads?`);
       return;
     }
     if (raw.kind !== "push") return;
@@ -348,7 +363,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
         state.resyncAsked = true;
         this.#send(worker, message<ResyncMessage>({ kind: "resync", session }));
       }
-      this.#applyFamilies(state, families as WireFamily[], full);
+      this.#applyFamilies(state, families as WireFamily[], full, push2);
       state.pushes++;
       state.lastPushAt = Date.now();
       this.#applied++;
@@ -358,7 +373,8 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     if (!state.alive && !state.connected) this.#forget(state.id);
   }
 
-  #applyFamilies(state: ProcessState, families: WireFamily[], full: boolean): void {
+  /** Apply a push's families; `extras`: its series may end with an extra object (push version 2). */
+  #applyFamilies(state: ProcessState, families: WireFamily[], full: boolean, extras: boolean): void {
     const live = state.alive && state.connected;
     const problems = new PushProblems();
     // A full push lists every series: live values it does not list are gone.
@@ -378,7 +394,13 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
           problems.rejected.add(invalid);
           continue;
         }
-        const result = family.apply(state.id, row, live);
+        const split = extras ? splitExtra(family, row) : { row };
+        if (split.problem !== undefined) {
+          // The series' numbers still count: only its exemplars, created time and native buckets go.
+          this.#malformed++;
+          problems.malformed.add(split.problem);
+        }
+        const result = family.apply(state.id, split.row, live, split.extra);
         if (result === "malformed") {
           this.#malformed++;
           problems.malformed.add(`a malformed series of metric "${wire.n}" (wrong length, or a value that metric cannot have)`);
@@ -506,6 +528,20 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
   #report(error: PromThreadsError, key: string): void {
     this.#reporter.report(error, key);
   }
+}
+
+/**
+ * Take the extra object off the end of a counter's or histogram's series and validate it: the row without
+ * it, and the decoded extra or why it is refused (the row is applied either way).
+ */
+function splitExtra(family: ClusterFamily, row: WireSeries): { row: WireSeries; extra?: SeriesExtra; problem?: string } {
+  const tail = row[row.length - 1];
+  if (row.length < 2 || tail === null || typeof tail !== "object" || Array.isArray(tail)) return { row };
+  const bare = row.slice(0, -1) as WireSeries;
+  const shape = family.extraShape(bare);
+  if (shape === undefined) return { row: bare, problem: `a series of metric "${family.name}" with an extra, which a ${family.type} cannot have` };
+  const extra = parseExtra(tail, shape);
+  return typeof extra === "string" ? { row: bare, problem: extra } : { row: bare, extra };
 }
 
 /** The problems of one push, reported as one error per kind with a count and the first example. */

@@ -7,7 +7,10 @@
  */
 import type { MetricValue, Registry } from "prom-client";
 import { kOverflowLabelValue } from "../../shared/model/limits.js";
+import type { ExemplarValue } from "../bridge/binding.js";
+import { addNative, copyNative, emptyNative, isEmptyNative, nativeIncrease, nativeSnapshotOf, type NativeCounts } from "./native-merge.js";
 import { fromWire, labelKey, type WireFamily, type WireSeries } from "./protocol.js";
+import type { ExtraShape, SeriesExtra } from "./validate-push.js";
 
 /** Identifies a process within an aggregator: the cluster worker's id, or `"primary"`. */
 export type ProcessId = string;
@@ -66,9 +69,18 @@ export abstract class ClusterFamily {
 
   /**
    * Apply one series a process pushed, whose labels the aggregator has validated. `live` is false for a
-   * process that has exited (late messages).
+   * process that has exited (late messages). `extra` is the series' validated extra (counters and
+   * histograms only).
    */
-  abstract apply(process: ProcessId, row: WireSeries, live: boolean): ApplyResult;
+  abstract apply(process: ProcessId, row: WireSeries, live: boolean, extra?: SeriesExtra): ApplyResult;
+
+  /**
+   * How the extra object of a series of this family must look (see validate-push.ts), or undefined when
+   * the family's series carry none (gauges, summaries).
+   */
+  extraShape(_row: WireSeries): ExtraShape | undefined {
+    return undefined;
+  }
 
   /** The process is gone: its live values (gauges, summaries) disappear; totals stay. */
   abstract drop(process: ProcessId): void;
@@ -153,6 +165,24 @@ interface TotalSeries {
   labels: Record<string, string>;
   /** The published totals. They change only by what processes add: a process leaving changes nothing. */
   total: number[];
+  /** The latest exemplar (by timestamp) of each slot over every process. */
+  exemplars: (ExemplarValue | undefined)[];
+  /** The earliest created time of what the totals hold (seconds), or undefined when no process said. */
+  created: number | undefined;
+  /** When the totals were last reset (seconds): what they hold started then at the earliest. */
+  resetAt: number;
+  /** The native buckets, summed exactly like `total`. */
+  native: NativeCounts | undefined;
+  /** The native exemplar list: the newest over every process, as many as the longest list a process sent. */
+  nativeExemplars: ExemplarValue[];
+  /** The length of the longest native exemplar list a process sent for this series. */
+  nativeExemplarRoom: number;
+}
+
+/** What the aggregator keeps of a process's last push of one series. */
+interface LastPush {
+  values: number[];
+  native: NativeCounts | undefined;
 }
 
 /**
@@ -164,7 +194,7 @@ interface TotalSeries {
 abstract class TotalsFamily extends ClusterFamily {
   readonly #series = new Map<string, TotalSeries>();
   /** Each process's last cumulative values, by the label key it pushed (folded ones included). */
-  readonly #last = new Map<ProcessId, Map<string, number[]>>();
+  readonly #last = new Map<ProcessId, Map<string, LastPush>>();
   readonly #folds: FoldBudget;
   #admitted = 0;
   #overflows = 0;
@@ -182,7 +212,7 @@ abstract class TotalsFamily extends ClusterFamily {
     this.#folds = new FoldBudget(maxSeries);
   }
 
-  apply(process: ProcessId, row: WireSeries): ApplyResult {
+  apply(process: ProcessId, row: WireSeries, _live: boolean, extra?: SeriesExtra): ApplyResult {
     const labels = labelsOf(row);
     const values = labels === undefined ? undefined : numbersOf(row, this.width);
     if (labels === undefined || values === undefined || !this.valid(values)) return "malformed";
@@ -210,17 +240,35 @@ abstract class TotalsFamily extends ClusterFamily {
         }
       }
     }
-    // A new series, or one whose count went down (the process reset it), adds its whole value.
-    const base = previous === undefined || this.wentDown(previous, values) ? undefined : previous;
+    // A new series, or one whose count went down (the process reset it), adds its whole value; so do
+    // its native buckets, which must follow the same way (a reset shows in one or the other).
+    const native = extra?.native;
+    let nativeGrowth = native;
+    let base = previous === undefined || this.wentDown(previous.values, values) ? undefined : previous;
+    if (base !== undefined && native !== undefined && base.native !== undefined) {
+      nativeGrowth = nativeIncrease(base.native, native);
+      if (nativeGrowth === undefined) {
+        base = undefined;
+        nativeGrowth = native;
+      }
+    }
     for (let i = 0; i < this.width; i++) {
-      const increase = (values[i] as number) - (base === undefined ? 0 : (base[i] as number));
+      const increase = (values[i] as number) - (base === undefined ? 0 : (base.values[i] as number));
       target.total[i] = (target.total[i] as number) + increase;
     }
+    if (nativeGrowth !== undefined && !isEmptyNative(nativeGrowth)) {
+      if (target.native === undefined) target.native = copyNative(nativeGrowth);
+      else addNative(target.native, nativeGrowth);
+    } else if (nativeGrowth !== undefined && target.native === undefined) {
+      target.native = emptyNative(nativeGrowth.schema, nativeGrowth.zeroThreshold);
+    }
+    if (extra !== undefined) keepExtra(target, extra);
     if (last === undefined) {
       last = new Map();
       this.#last.set(process, last);
     }
-    last.set(key, values);
+    // Without native buckets this time (a malformed extra was dropped), the last ones pushed stay the base.
+    last.set(key, { values, native: native ?? previous?.native });
     return folded ? "folded" : "ok";
   }
 
@@ -234,19 +282,79 @@ abstract class TotalsFamily extends ClusterFamily {
   }
 
   reset(): void {
-    for (const series of this.#series.values()) series.total.fill(0);
+    const now = Date.now() / 1000;
+    for (const series of this.#series.values()) {
+      series.total.fill(0);
+      series.exemplars = [];
+      series.nativeExemplars = [];
+      series.created = now;
+      series.resetAt = now;
+      if (series.native !== undefined) series.native = emptyNative(series.native.schema, series.native.zeroThreshold);
+    }
   }
 
   /** Every series with its totals. */
-  protected totals(): Array<{ labels: Record<string, string>; values: readonly number[] }> {
-    return [...this.#series.values()].map((series) => ({ labels: series.labels, values: series.total }));
+  protected totals(): readonly TotalSeries[] {
+    return [...this.#series.values()];
   }
 
   #create(key: string, labels: Record<string, string>): TotalSeries {
-    const series = { labels, total: new Array<number>(this.width).fill(0) };
+    const series: TotalSeries = {
+      labels,
+      total: new Array<number>(this.width).fill(0),
+      exemplars: [],
+      created: undefined,
+      resetAt: Number.NEGATIVE_INFINITY,
+      native: undefined,
+      nativeExemplars: [],
+      nativeExemplarRoom: 0,
+    };
     this.#series.set(key, series);
     return series;
   }
+}
+
+/**
+ * Keep the newer exemplar of each slot (ties go to the later push) and the earlier created time, never
+ * before the totals' last reset.
+ */
+function keepExtra(target: TotalSeries, extra: SeriesExtra): void {
+  for (const [slot, exemplar] of extra.exemplars) {
+    const kept = target.exemplars[slot];
+    if (kept === undefined || kept.timestamp <= exemplar.timestamp) target.exemplars[slot] = exemplar;
+  }
+  if (extra.nativeExemplars !== undefined) keepNativeExemplars(target, extra.nativeExemplars);
+  if (extra.created === undefined) return;
+  const created = Math.max(extra.created, target.resetAt);
+  if (target.created === undefined || created < target.created) target.created = created;
+}
+
+/**
+ * Merge a process's native exemplar list into the series': the newest exemplars over every process (by
+ * timestamp, repeated ones once), as many as the longest list a process sent, ordered by value as the
+ * hub orders its own.
+ */
+function keepNativeExemplars(target: TotalSeries, list: readonly ExemplarValue[]): void {
+  target.nativeExemplarRoom = Math.max(target.nativeExemplarRoom, list.length);
+  const seen = new Set<string>();
+  const merged: ExemplarValue[] = [];
+  for (const exemplar of [...target.nativeExemplars, ...list]) {
+    const key = JSON.stringify([exemplar.timestamp, exemplar.value, exemplar.labelSet]);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    merged.push(exemplar);
+  }
+  merged.sort((a, b) => b.timestamp - a.timestamp);
+  target.nativeExemplars = merged.slice(0, target.nativeExemplarRoom).sort((a, b) => a.value - b.value);
+}
+
+/** A sample of a series that may carry a created time and an exemplar. */
+function sample(labels: Record<string, string | number>, value: number, fields: { metricName?: string; exemplar?: ExemplarValue | null; created?: number | undefined }): MetricValue<string> {
+  const out: Record<string, unknown> = { labels, value };
+  if (fields.metricName !== undefined) out.metricName = fields.metricName;
+  if (fields.exemplar !== undefined) out.exemplar = fields.exemplar;
+  if (fields.created !== undefined) out.created = fields.created;
+  return out as unknown as MetricValue<string>;
 }
 
 /** A counter summed over every process that ever reported it. */
@@ -265,8 +373,12 @@ export class CounterFamily extends TotalsFamily {
     return (next[0] as number) < (last[0] as number);
   }
 
+  override extraShape(): ExtraShape {
+    return { name: this.name, slots: 1, native: false, count: 0 };
+  }
+
   protected snapshot(): MetricValue<string>[] {
-    return this.totals().map(({ labels, values }) => ({ labels, value: values[0] as number }));
+    return this.totals().map(({ labels, total, exemplars, created }) => sample(labels, total[0] as number, { exemplar: exemplars[0], created }));
   }
 }
 
@@ -274,11 +386,14 @@ export class CounterFamily extends TotalsFamily {
 export class HistogramFamily extends TotalsFamily {
   /** Bucket bounds without +Inf. */
   readonly bounds: readonly number[];
+  /** Whether the histogram has native buckets too. */
+  readonly native: boolean;
   protected readonly width: number;
 
   constructor(family: WireFamily, maxSeries: number) {
     super(family, maxSeries);
     this.bounds = family.b ?? [];
+    this.native = family.nh === 1;
     // sum, one cumulative count per bound, +Inf
     this.width = this.bounds.length + 2;
   }
@@ -287,7 +402,13 @@ export class HistogramFamily extends TotalsFamily {
     const base = super.difference(family);
     if (base !== undefined) return base;
     if (JSON.stringify(family.b ?? []) !== JSON.stringify(this.bounds)) return `buckets ${JSON.stringify(family.b)} differ from ${JSON.stringify(this.bounds)}`;
+    if ((family.nh === 1) !== this.native) return `${this.native ? "no " : ""}native buckets where the first declaration has ${this.native ? "them" : "none"}`;
     return undefined;
+  }
+
+  override extraShape(row: WireSeries): ExtraShape {
+    const count = fromWire(row[this.width]);
+    return { name: this.name, slots: this.bounds.length + 1, native: this.native, count: count ?? 0 };
   }
 
   protected valid(values: number[]): boolean {
@@ -308,14 +429,17 @@ export class HistogramFamily extends TotalsFamily {
   protected snapshot(): MetricValue<string>[] {
     const out: MetricValue<string>[] = [];
     const bucket = `${this.name}_bucket`;
-    for (const { labels, values } of this.totals()) {
+    for (const { labels, total: values, exemplars, created, native, nativeExemplars } of this.totals()) {
       this.bounds.forEach((le, i) => {
-        out.push({ labels: { le, ...labels }, value: values[i + 1] as number, metricName: bucket } as MetricValue<string>);
+        out.push(sample({ le, ...labels }, values[i + 1] as number, { metricName: bucket, exemplar: exemplars[i] }));
       });
       const count = values[values.length - 1] as number;
-      out.push({ labels: { le: "+Inf", ...labels }, value: count, metricName: bucket } as MetricValue<string>);
+      out.push(sample({ le: "+Inf", ...labels }, count, { metricName: bucket, exemplar: exemplars[this.bounds.length] }));
       out.push({ labels, value: values[0] as number, metricName: `${this.name}_sum` } as MetricValue<string>);
-      out.push({ labels, value: count, metricName: `${this.name}_count` } as MetricValue<string>);
+      const countSample = sample(labels, count, { metricName: `${this.name}_count`, created }) as MetricValue<string> & { native?: unknown };
+      // Only the protobuf renderer reads `native`; the text formats show the classic buckets.
+      if (native !== undefined) countSample.native = nativeSnapshotOf(native, nativeExemplars);
+      out.push(countSample);
     }
     return out;
   }

@@ -15,14 +15,22 @@
  * worker ──announce {target, labels} / withdraw {target}──▶ primary (service discovery)
  * worker ◀──discover ──────────── (the primary's target directory started: announce again)
  * ```
+ *
+ * Versions: every message but the push is as in version 1. A push is version 2: a counter's or
+ * histogram's series may end with a {@link WireExtra} (exemplars, created time, native buckets) and a
+ * histogram family may be declared native (`nh`). A primary reads pushes of version 1 (numbers only) and
+ * 2; a version-1 primary refuses (and reports) the pushes of a version-2 process.
  * @module
  */
 import type { Registry } from "prom-client";
+import { countsOfSparse } from "./native-merge.js";
 
 /** The `type` of every prom-threads cluster message; other messages on the channel are ignored. */
 export const kMessageType = "prom-threads:cluster";
-/** Protocol version; a message of another version is dropped and reported. */
+/** Protocol version of every message but the push; a message of another version is dropped and reported. */
 export const kProtocolVersion = 1;
+/** Version of the push message: 2 adds exemplars, created times and native histograms (see {@link WireExtra}). */
+export const kPushVersion = 2;
 
 /** A number as it crosses the channel: JSON has no NaN or infinities, so they travel as strings. */
 type WireNumber = number | "NaN" | "+Inf" | "-Inf";
@@ -32,9 +40,41 @@ type WireNumber = number | "NaN" | "+Inf" | "-Inf";
  * - counter, gauge: `[labels, value]`
  * - histogram: `[labels, sum, ...cumulative bucket counts]`, one count per bound and a last one for +Inf
  * - summary: `[labels, sum, count, ...one value per quantile]`
- * A gauge or summary series whose values are `[labels, null]` is gone from the process.
+ * A gauge or summary series whose values are `[labels, null]` is gone from the process. A counter or
+ * histogram series may end with one {@link WireExtra} object (push version 2).
  */
-export type WireSeries = [Record<string, string>, ...(WireNumber | null)[]];
+export type WireSeries = [Record<string, string>, ...(WireNumber | null | WireExtra)[]];
+
+/**
+ * One exemplar: `[slot, labels, value, timestamp]`. The slot is 0 for a counter, the classic bucket's
+ * position for a histogram (its bounds in order, then `+Inf`); the timestamp is in seconds since the epoch.
+ */
+type WireExemplar = [number, Record<string, string>, WireNumber, number];
+
+/**
+ * A process's native buckets of one histogram series, cumulative like the rest of the row: schema,
+ * zero threshold, zero count, and each side as `[index, count, index, count, ...]` (populated buckets,
+ * signed indexes at the schema; the negative side holds the buckets of `|v|`).
+ */
+interface WireNative {
+  s: number;
+  z: number;
+  zc: number;
+  p: number[];
+  n: number[];
+  /** The native histogram's own exemplar list (client_golang's, kept per series), `[labels, value, timestamp]` each. */
+  x?: [Record<string, string>, WireNumber, number][];
+}
+
+/** What a counter or histogram series carries besides its numbers (push version 2); every field optional. */
+interface WireExtra {
+  /** The latest exemplar of each exported slot that has one. */
+  x?: WireExemplar[];
+  /** When the series was created in the process (first seen, or its last reset): seconds since the epoch. */
+  c?: number;
+  /** Native buckets, for a histogram declared native (`nh`). */
+  h?: WireNative;
+}
 
 /** One metric family as a process has it. */
 export interface WireFamily {
@@ -48,6 +88,8 @@ export interface WireFamily {
   a: string;
   /** Histogram bucket bounds without +Inf; summary quantiles. */
   b?: number[];
+  /** `1` for a histogram with native buckets (push version 2). */
+  nh?: 1;
   /** Series that changed since the previous push (every series when the push is full). */
   s: WireSeries[];
 }
@@ -55,7 +97,7 @@ export interface WireFamily {
 /** A worker process's push. */
 export interface PushMessage {
   type: typeof kMessageType;
-  v: typeof kProtocolVersion;
+  v: typeof kPushVersion;
   kind: "push";
   /** Random id of the publisher, so a new publisher in the same process restarts the sequence. */
   session: string;
@@ -130,7 +172,7 @@ export function isOurs(message: unknown): message is { type: typeof kMessageType
 
 /** Build a message of the current version. */
 export function message<M extends ClusterMessage>(body: Omit<M, "type" | "v">): M {
-  return { type: kMessageType, v: kProtocolVersion, ...body } as M;
+  return { type: kMessageType, v: body.kind === "push" ? kPushVersion : kProtocolVersion, ...body } as M;
 }
 
 /** Encode a number for the channel. */
@@ -164,6 +206,34 @@ interface JsonSample {
   value: number;
   labels?: Record<string, string | number | undefined>;
   metricName?: string;
+  exemplar?: { labelSet?: Record<string, string | number | undefined>; value?: unknown; timestamp?: unknown } | null;
+  created?: unknown;
+  native?: { schema: number; zeroThreshold: number; zeroCount: number; positive: JsonSparse; negative: JsonSparse; exemplars?: readonly JsonSample["exemplar"][] };
+}
+
+interface JsonSparse {
+  spans: readonly { offset: number; length: number }[];
+  deltas: readonly number[];
+}
+
+/** The exemplar of a sample as it crosses the channel, or undefined when it has none. */
+function wireExemplar(slot: number, exemplar: JsonSample["exemplar"]): WireExemplar | undefined {
+  if (exemplar === null || exemplar === undefined || typeof exemplar.value !== "number") return undefined;
+  const timestamp = typeof exemplar.timestamp === "number" && Number.isFinite(exemplar.timestamp) ? exemplar.timestamp : 0;
+  return [slot, stringLabels(exemplar.labelSet), toWire(exemplar.value), timestamp];
+}
+
+/** A native snapshot's side as `[index, count, ...]`. */
+function wirePairs(side: JsonSparse): number[] {
+  const out: number[] = [];
+  for (const [index, count] of countsOfSparse(side.spans, side.deltas)) out.push(index, count);
+  return out;
+}
+
+/** Add `extra` to `row` when it holds anything. */
+function withExtra(row: WireSeries, extra: WireExtra): WireSeries {
+  if (extra.x !== undefined || extra.c !== undefined || extra.h !== undefined) row.push(extra);
+  return row;
 }
 
 interface JsonMetric {
@@ -236,7 +306,12 @@ export function snapshotOf(readings: readonly RegistryReading[]): Snapshot {
           const series = new Map<string, WireSeries>();
           for (const sample of values) {
             const labels = stringLabels(sample.labels);
-            series.set(labelKey(labels), [labels, toWire(sample.value)]);
+            const row: WireSeries = [labels, toWire(sample.value)];
+            if (metric.type === "counter") {
+              const exemplar = wireExemplar(0, sample.exemplar);
+              withExtra(row, { ...(exemplar === undefined ? {} : { x: [exemplar] }), ...(typeof sample.created === "number" ? { c: sample.created } : {}) });
+            }
+            series.set(labelKey(labels), row);
           }
           snapshot.set(metric.name, { family: { n: metric.name, h: metric.help, t: metric.type, a: aggregator }, series });
           break;
@@ -245,7 +320,8 @@ export function snapshotOf(readings: readonly RegistryReading[]): Snapshot {
         case "summary": {
           const layout = configuredLayout(reading.metric(metric.name), metric.type);
           if (layout === undefined && values.length === 0) break;
-          snapshot.set(metric.name, metric.type === "histogram" ? histogramOf(metric, aggregator, values, layout) : summaryOf(metric, aggregator, values, layout));
+          const object = reading.metric(metric.name);
+          snapshot.set(metric.name, metric.type === "histogram" ? histogramOf(metric, aggregator, values, layout, isNative(object, values)) : summaryOf(metric, aggregator, values, layout));
           break;
         }
         default:
@@ -256,16 +332,31 @@ export function snapshotOf(readings: readonly RegistryReading[]): Snapshot {
   return snapshot;
 }
 
-function histogramOf(metric: JsonMetric, aggregator: string, values: JsonSample[], configured: number[] | undefined) {
+/** Whether a histogram has native buckets: declared so (a hub's metric), or a series shows them. */
+function isNative(metric: unknown, values: readonly JsonSample[]): boolean {
+  const declaration = (metric as { declaration?: { nativeHistogramBucketFactor?: unknown } } | null | undefined)?.declaration;
+  if (declaration !== undefined && declaration !== null && typeof declaration === "object") return declaration.nativeHistogramBucketFactor !== undefined;
+  return values.some((sample) => sample.native !== undefined);
+}
+
+interface HistogramEntry {
+  labels: Record<string, string>;
+  buckets: Map<string, number>;
+  exemplars: Map<number, JsonSample["exemplar"]>;
+  sum: number;
+  count?: JsonSample;
+}
+
+function histogramOf(metric: JsonMetric, aggregator: string, values: JsonSample[], configured: number[] | undefined, native: boolean) {
   const bounds: number[] = configured === undefined ? [] : [...configured];
   const seenBounds = new Set<number>();
-  const grouped = new Map<string, { labels: Record<string, string>; buckets: Map<string, number>; sum: number }>();
+  const grouped = new Map<string, HistogramEntry>();
   const group = (sample: JsonSample, without?: string) => {
     const labels = stringLabels(sample.labels, without);
     const key = labelKey(labels);
     let entry = grouped.get(key);
     if (entry === undefined) {
-      entry = { labels, buckets: new Map(), sum: 0 };
+      entry = { labels, buckets: new Map(), exemplars: new Map(), sum: 0 };
       grouped.set(key, entry);
     }
     return entry;
@@ -280,8 +371,11 @@ function histogramOf(metric: JsonMetric, aggregator: string, values: JsonSample[
         bounds.push(bound);
       }
       entry.buckets.set(String(bound), sample.value);
+      if (sample.exemplar !== null && sample.exemplar !== undefined) entry.exemplars.set(bound, sample.exemplar);
     } else if (sample.metricName === `${metric.name}_sum`) {
       group(sample).sum = sample.value;
+    } else if (sample.metricName === `${metric.name}_count`) {
+      group(sample).count = sample;
     }
   }
   bounds.sort((a, b) => a - b);
@@ -290,9 +384,37 @@ function histogramOf(metric: JsonMetric, aggregator: string, values: JsonSample[
     const row: WireSeries = [entry.labels, toWire(entry.sum)];
     for (const bound of bounds) row.push(entry.buckets.get(String(bound)) ?? 0);
     row.push(entry.buckets.get(String(Number.POSITIVE_INFINITY)) ?? 0);
-    series.set(key, row);
+    series.set(key, withExtra(row, histogramExtra(entry, bounds, native)));
   }
-  return { family: { n: metric.name, h: metric.help, t: "histogram" as const, a: aggregator, b: bounds }, series };
+  const family = { n: metric.name, h: metric.help, t: "histogram" as const, a: aggregator, b: bounds };
+  return { family: native ? { ...family, nh: 1 as const } : family, series };
+}
+
+/** A histogram series' exemplars (by bucket position), created time and native buckets. */
+function histogramExtra(entry: HistogramEntry, bounds: readonly number[], native: boolean): WireExtra {
+  const extra: WireExtra = {};
+  const exemplars: WireExemplar[] = [];
+  for (const [bound, exemplar] of entry.exemplars) {
+    const slot = bound === Number.POSITIVE_INFINITY ? bounds.length : bounds.indexOf(bound);
+    const wire = slot < 0 ? undefined : wireExemplar(slot, exemplar);
+    if (wire !== undefined) exemplars.push(wire);
+  }
+  if (exemplars.length > 0) extra.x = exemplars.sort((a, b) => a[0] - b[0]);
+  const created = entry.count?.created;
+  if (typeof created === "number") extra.c = created;
+  const buckets = entry.count?.native;
+  if (native && buckets !== undefined) {
+    extra.h = { s: buckets.schema, z: buckets.zeroThreshold, zc: buckets.zeroCount, p: wirePairs(buckets.positive), n: wirePairs(buckets.negative) };
+    if (Array.isArray(buckets.exemplars)) {
+      const list: [Record<string, string>, WireNumber, number][] = [];
+      for (const exemplar of buckets.exemplars) {
+        const wire = wireExemplar(0, exemplar);
+        if (wire !== undefined) list.push([wire[1], wire[2], wire[3]]);
+      }
+      extra.h.x = list;
+    }
+  }
+  return extra;
 }
 
 function summaryOf(metric: JsonMetric, aggregator: string, values: JsonSample[], configured: number[] | undefined) {
@@ -358,6 +480,12 @@ export function diffSnapshots(previous: Snapshot, next: Snapshot): WireFamily[] 
 
 function sameRow(a: WireSeries, b: WireSeries): boolean {
   if (a.length !== b.length) return false;
-  for (let i = 1; i < a.length; i++) if (a[i] !== b[i]) return false;
+  for (let i = 1; i < a.length; i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    // A series' extra (exemplars, native buckets) is a new object at every snapshot.
+    if (x === null || y === null || typeof x !== "object" || typeof y !== "object" || JSON.stringify(x) !== JSON.stringify(y)) return false;
+  }
   return true;
 }

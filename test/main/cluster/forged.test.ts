@@ -40,6 +40,12 @@ async function forge(families: unknown[]): Promise<void> {
   await command(proc, { test: "raw", message });
 }
 
+/** The same with a version-2 push, whose series may end with an extra (exemplars, created time, native buckets). */
+async function forge2(families: unknown[]): Promise<void> {
+  const message = { type: "prom-threads:cluster", v: 2, kind: "push", session: "forged", seq: ++seq, full: false, ack: true, families };
+  await command(proc, { test: "raw", message });
+}
+
 /** Scrape the primary over HTTP in both formats and have both judges check each. */
 async function scrapeValid(): Promise<Map<string, number>> {
   const text = await get(server.url);
@@ -83,6 +89,38 @@ const FORGED: [string, unknown][] = [
   ["a family that is not an object", "f_string"],
 ];
 
+const counter2 = (n: string, extra: unknown, value: unknown = 1): unknown => ({ n, h: "Forged.", t: "counter", a: "sum", s: [[{}, value, extra]] });
+const native = (n: string, h: unknown, declared = true, count = 3): unknown => ({ n, h: "Forged.", t: "histogram", a: "sum", b: [], ...(declared ? { nh: 1 } : {}), s: [[{}, 1, count, { h }]] });
+const exemplar = (labels: unknown, value: unknown = 1, timestamp: unknown = 1_700_000_000, slot: unknown = 0): unknown => ({ x: [[slot, labels, value, timestamp]] });
+const goodNative = { s: 0, z: 0, zc: 1, p: [1, 2], n: [] };
+
+// Each case is one forged series of a version-2 push (or a version-1 push with a version-2 series).
+const FORGED_EXTRAS: [string, unknown, 1 | 2][] = [
+  ["an exemplar label name with a dash", counter2("fx_dash_total", exemplar({ "trace-id": "a" })), 2],
+  ["exemplar labels that are a list", counter2("fx_list_total", exemplar(["a"])), 2],
+  ["an exemplar label value that is a number", counter2("fx_num_total", exemplar({ trace_id: 5 })), 2],
+  ["exemplar labels of 129 characters", counter2("fx_long_total", exemplar({ trace_id: "t".repeat(121) })), 2],
+  ["an exemplar label value with a lone surrogate", counter2("fx_sur_total", exemplar({ trace_id: "a\uD800" })), 2],
+  ["an exemplar slot out of range", counter2("fx_slot_total", exemplar({ trace_id: "a" }, 1, 1_700_000_000, 1)), 2],
+  ["an exemplar value that is a string", counter2("fx_val_total", exemplar({ trace_id: "a" }, "1")), 2],
+  ["an exemplar timestamp of -1", counter2("fx_ts_total", exemplar({ trace_id: "a" }, 1, -1)), 2],
+  ["an exemplar that is not a list", counter2("fx_shape_total", { x: [{ trace_id: "a" }] }), 2],
+  ["a created time that is a string", counter2("fx_created_total", { c: "yesterday" }), 2],
+  ["an extra on a gauge", { n: "fx_gauge", h: "G.", t: "gauge", a: "sum", s: [[{}, 1, { c: 1 }]] }, 2],
+  ["an extra in a version-1 push", counter2("fx_v1_total", exemplar({ trace_id: "a" })), 1],
+  ["native buckets on a histogram not declared native", native("fx_classic_seconds", goodNative, false), 2],
+  ["a native flag on a counter", { n: "fx_flag_total", h: "C.", t: "counter", a: "sum", nh: 1, s: [[{}, 1]] }, 2],
+  ["a native schema of 9", native("fx_schema_seconds", { ...goodNative, s: 9 }), 2],
+  ["a native zero threshold of NaN", native("fx_zt_seconds", { ...goodNative, z: "NaN" }), 2],
+  ["a native bucket count of 1.5", native("fx_frac_seconds", { ...goodNative, p: [1, 1.5] }), 2],
+  ["a negative native zero count", native("fx_negzero_seconds", { ...goodNative, zc: -1 }), 2],
+  ["native bucket indexes out of order", native("fx_order_seconds", { ...goodNative, p: [2, 1, 1, 1] }), 2],
+  ["a native bucket index past 2^20", native("fx_far_seconds", { ...goodNative, p: [2 ** 21, 1] }), 2],
+  ["a native side of odd length", native("fx_odd_seconds", { ...goodNative, p: [1] }), 2],
+  ["more native observations than the series' count", native("fx_more_seconds", goodNative, true, 2), 2],
+  ["a native exemplar without a timestamp", native("fx_nex_seconds", { ...goodNative, x: [[{ trace_id: "a" }, 1]] }), 2],
+];
+
 describe.skipIf(skip)("forged pushes to the cluster primary", () => {
   it.each(FORGED)("refuses %s, and the primary's exposition stays valid", async (_why, family) => {
     const before = aggregator.stats();
@@ -97,6 +135,41 @@ describe.skipIf(skip)("forged pushes to the cluster primary", () => {
     // The good family in the same push got through.
     expect(all.get(`f_good_total{case="${_why.replace(/[^a-z]/gi, "_")}"}`)).toBe(1);
     expect([...all.keys()].some((key) => key.includes("injected"))).toBe(false);
+  });
+
+  it.each(FORGED_EXTRAS)("refuses %s, and the primary's exposition stays valid", async (why, family, version) => {
+    const before = aggregator.stats();
+    const errorsBefore = errors.length;
+    const good = why.replace(/[^a-z]/gi, "_");
+    await (version === 1 ? forge : forge2)([family, counter("f_good_total", { case: good })]);
+    const after = aggregator.stats();
+    const refused = after.rejectedFamilies + after.rejectedSeries + after.malformedMessages - (before.rejectedFamilies + before.rejectedSeries + before.malformedMessages);
+    expect(refused).toBe(1);
+    expect(errors.length).toBe(errorsBefore + 1);
+    expect([ErrorCodes.CLUSTER_REJECTED, ErrorCodes.MALFORMED_CLUSTER_MESSAGE]).toContain(errors.at(-1)?.code);
+    const all = await scrapeValid();
+    expect(all.get(`f_good_total{case="${good}"}`)).toBe(1);
+  });
+
+  it("drops only the malformed extra of a series: its count still counts, without the exemplar", async () => {
+    await forge2([counter2("fx_kept_total", exemplar({ "trace-id": "a" }), 5)]);
+    const all = await scrapeValid();
+    expect(all.get("fx_kept_total")).toBe(5);
+    const openMetrics = (await get(server.url, { headers: { accept: PROMETHEUS_ACCEPT } })).text;
+    expect(openMetrics).toMatch(/^fx_kept_total 5$/m);
+  });
+
+  it("accepts a version-2 push with exemplars and native buckets, and serves a valid exposition with the exemplar", async () => {
+    await forge2([
+      counter2("fx_ok_total", { ...(exemplar({ trace_id: "ok" }, 2) as object), c: 1_700_000_000 }, 2),
+      { n: "fx_ok_seconds", h: "H.", t: "histogram", a: "sum", b: [1], nh: 1, s: [[{}, 1.5, 1, 3, { x: [[1, { trace_id: "slow" }, 1.5, 1_700_000_001]], h: goodNative }]] },
+    ]);
+    const all = await scrapeValid();
+    expect(all.get("fx_ok_total")).toBe(2);
+    expect(all.get('fx_ok_seconds_bucket{le="+Inf"}')).toBe(3);
+    const openMetrics = (await get(server.url, { headers: { accept: PROMETHEUS_ACCEPT } })).text;
+    expect(openMetrics).toContain('fx_ok_total 2 # {trace_id="ok"} 2 1700000000');
+    expect(openMetrics).toContain('fx_ok_seconds_bucket{le="+Inf"} 3 # {trace_id="slow"} 1.5 1700000001');
   });
 
   it("accepts label values and help with quotes, backslashes and newlines, escaped in the exposition", async () => {

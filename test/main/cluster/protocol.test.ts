@@ -7,7 +7,7 @@ import { execFile } from "node:child_process";
 import type { Cluster } from "node:cluster";
 import { EventEmitter } from "node:events";
 import { promisify } from "node:util";
-import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client";
+import { Counter, Gauge, Histogram, Registry, Summary, type OpenMetricsContentType } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { diffSnapshots, readRegistry, snapshotOf, type PushMessage, type WireFamily } from "../../../src/main/cluster/protocol.js";
 import { ClusterAggregator, ErrorCodes, type PromThreadsError } from "../../../src/main/index.js";
@@ -291,5 +291,108 @@ describe("loading", () => {
     const script = `await import(${JSON.stringify(dist)}); console.log(process.moduleLoadList.some((m) => m.endsWith(" cluster")));`;
     const { stdout } = await promisify(execFile)(process.execPath, ["--input-type=module", "-e", script], { timeout: 20_000 });
     expect(stdout.trim()).toBe("false");
+  });
+});
+
+/** A prom-client registry in OpenMetrics mode, typed as a plain one. */
+function openMetricsRegistry(): Registry {
+  const registry = new Registry<OpenMetricsContentType>();
+  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
+  return registry as unknown as Registry;
+}
+
+describe("exemplars, created times and native buckets (push version 2)", () => {
+  const push2 = (cluster: FakeCluster, worker: FakeWorker, seq: number, families: unknown[]): void => {
+    cluster.emit("message", worker, { type: "prom-threads:cluster", v: 2, kind: "push", session: `s${worker.id}`, seq, full: seq === 1, families });
+  };
+  const counter2 = (value: number, extra: object): unknown => ({ n: "jobs_total", h: "Jobs.", t: "counter", a: "sum", s: [[{}, value, extra]] });
+  const json = async (aggregator: ClusterAggregator) => {
+    const metric = aggregator.registry.getSingleMetric("jobs_total") as unknown as { get(): Promise<{ values: Array<{ exemplar?: { labelSet: object; timestamp: number }; created?: number }> }> };
+    return (await metric.get()).values[0];
+  };
+
+  it("reads prom-client's own exemplars, and an OpenMetrics registry of the primary prints them", async () => {
+    const source = openMetricsRegistry();
+    new Counter({ name: "pc_total", help: "C.", registers: [source], enableExemplars: true }).inc({ value: 2, labels: {}, exemplarLabels: { trace_id: "abc" } });
+    new Histogram({ name: "ph_seconds", help: "H.", buckets: [1], registers: [source], enableExemplars: true }).observe({ value: 0.5, labels: {}, exemplarLabels: { trace_id: "slow" } });
+    const families = diffSnapshots(new Map(), snapshotOf([await readRegistry(source)]));
+    expect(families.map((f) => f.s[0]?.at(-1))).toEqual([
+      { x: [[0, { trace_id: "abc" }, 2, expect.any(Number)]] },
+      { x: [[0, { trace_id: "slow" }, 0.5, expect.any(Number)]] },
+    ]);
+    const { cluster, aggregator } = setup({ registry: openMetricsRegistry() });
+    push2(cluster, cluster.add(1), 1, families);
+    const text = await aggregator.registry.metrics();
+    expect(text).toMatch(/^pc_total 2 # \{trace_id="abc"\} 2 \d+(\.\d+)?$/m);
+    expect(text).toMatch(/^ph_seconds_bucket\{le="1"\} 1 # \{trace_id="slow"\} 0.5 \d+(\.\d+)?$/m);
+  });
+
+  it("keeps the newest exemplar whatever order the processes push in, and the earliest created time, never before a reset", async () => {
+    const { cluster, aggregator } = setup();
+    const [a, b] = [cluster.add(1), cluster.add(2)];
+    push2(cluster, a, 1, [counter2(1, { x: [[0, { trace_id: "new" }, 1, 200]], c: 50 })]);
+    push2(cluster, b, 1, [counter2(1, { x: [[0, { trace_id: "old" }, 1, 100]], c: 40 })]);
+    expect(await json(aggregator)).toEqual(expect.objectContaining({ value: 2, exemplar: { labelSet: { trace_id: "new" }, value: 1, timestamp: 200 }, created: 40 }));
+    push2(cluster, b, 2, [counter2(2, { x: [[0, { trace_id: "newer" }, 1, 300]], c: 40 })]);
+    expect((await json(aggregator))?.exemplar?.labelSet).toEqual({ trace_id: "newer" });
+    const before = Date.now() / 1000;
+    aggregator.registry.resetMetrics();
+    expect((await json(aggregator))?.exemplar).toBeUndefined();
+    push2(cluster, a, 2, [counter2(3, { x: [[0, { trace_id: "after" }, 1, 400]], c: 50 })]);
+    const after = await json(aggregator);
+    expect(after).toEqual(expect.objectContaining({ value: 2, exemplar: { labelSet: { trace_id: "after" }, value: 1, timestamp: 400 } }));
+    expect(after?.created).toBeGreaterThanOrEqual(before);
+  });
+
+  it("adds only what native buckets grew by, and a process's whole native part after it reset", async () => {
+    const { cluster, aggregator } = setup();
+    const w = cluster.add(1);
+    const histogram = (count: number, h: object): unknown => ({ n: "sizes", h: "S.", t: "histogram", a: "sum", b: [], nh: 1, s: [[{}, count, count, { h }]] });
+    push2(cluster, w, 1, [histogram(3, { s: 2, z: 0, zc: 1, p: [3, 1, 4, 1], n: [] })]);
+    // The process halved its resolution to schema 1 and recorded 4 more.
+    push2(cluster, w, 2, [histogram(7, { s: 1, z: 0, zc: 2, p: [2, 4, 3, 1], n: [] })]);
+    const native = async () => {
+      const metric = aggregator.registry.getSingleMetric("sizes") as unknown as { get(): Promise<{ values: Array<{ metricName?: string; native?: { schema: number; zeroCount: number; positive: object } }> }> };
+      return (await metric.get()).values.find((v) => v.metricName === "sizes_count")?.native;
+    };
+    expect(await native()).toEqual({ schema: 1, zeroThreshold: 0, zeroCount: 2, positive: { spans: [{ offset: 2, length: 2 }], deltas: [4, -3] }, negative: { spans: [], deltas: [] } });
+    // A reset in the process (counts went down): its whole new part is added.
+    push2(cluster, w, 3, [histogram(1, { s: 1, z: 0, zc: 0, p: [2, 1], n: [] })]);
+    expect(await native()).toEqual(expect.objectContaining({ zeroCount: 2, positive: { spans: [{ offset: 2, length: 2 }], deltas: [5, -4] } }));
+  });
+
+  it("keeps the newest native exemplars over every process, as many as the longest list a process sent, by value", async () => {
+    const { cluster, aggregator } = setup();
+    const [a, b] = [cluster.add(1), cluster.add(2)];
+    const histogram = (count: number, x: unknown[]): unknown => ({ n: "sizes", h: "S.", t: "histogram", a: "sum", b: [], nh: 1, s: [[{}, count, count, { h: { s: 0, z: 0, zc: count, p: [], n: [], x } }]] });
+    const ex = (trace: string, value: number, timestamp: number) => [{ trace_id: trace }, value, timestamp];
+    push2(cluster, a, 1, [histogram(3, [ex("a1", 5, 10), ex("a2", 1, 20), ex("a3", 3, 30)])]);
+    push2(cluster, b, 1, [histogram(2, [ex("b1", 4, 25), ex("b2", 2, 35)])]);
+    const list = async () => {
+      const metric = aggregator.registry.getSingleMetric("sizes") as unknown as { get(): Promise<{ values: Array<{ metricName?: string; native?: { exemplars?: Array<{ labelSet: { trace_id: string } }> } }> }> };
+      return (await metric.get()).values.find((v) => v.metricName === "sizes_count")?.native?.exemplars?.map((e) => e.labelSet.trace_id);
+    };
+    // The three newest (a3 at 30, b1 at 25 and b2 at 35), by value.
+    expect(await list()).toEqual(["b2", "a3", "b1"]);
+    // a's next list repeats a3 and adds a4: still three, the newest.
+    push2(cluster, a, 2, [histogram(4, [ex("a2", 1, 20), ex("a3", 3, 30), ex("a4", 9, 40)])]);
+    expect(await list()).toEqual(["b2", "a3", "a4"]);
+    aggregator.registry.resetMetrics();
+    expect(await list()).toBeUndefined();
+  });
+
+  it("counts native buckets once when one push's native part was malformed and dropped", async () => {
+    const { cluster, aggregator, errors } = setup();
+    const w = cluster.add(1);
+    const histogram = (count: number, h: object): unknown => ({ n: "sizes", h: "S.", t: "histogram", a: "sum", b: [], nh: 1, s: [[{}, count, count, { h }]] });
+    push2(cluster, w, 1, [histogram(2, { s: 0, z: 0, zc: 0, p: [1, 2], n: [] })]);
+    push2(cluster, w, 2, [histogram(3, { s: 9, z: 0, zc: 0, p: [1, 3], n: [] })]);
+    push2(cluster, w, 3, [histogram(5, { s: 0, z: 0, zc: 0, p: [1, 5], n: [] })]);
+    const metric = aggregator.registry.getSingleMetric("sizes") as unknown as { get(): Promise<{ values: Array<{ metricName?: string; value: number; native?: object }> }> };
+    const count = (await metric.get()).values.find((v) => v.metricName === "sizes_count");
+    expect(count?.value).toBe(5);
+    expect(count?.native).toEqual(expect.objectContaining({ schema: 0, zeroCount: 0, positive: { spans: [{ offset: 1, length: 1 }], deltas: [5] } }));
+    expect(aggregator.stats().malformedMessages).toBe(1);
+    expect(errors.map((e) => e.code)).toEqual([ErrorCodes.MALFORMED_CLUSTER_MESSAGE]);
   });
 });
