@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClusterAggregator, startHttpServer, type MetricsServer } from "../../src/main/index.js";
 import { command, fork, killAll, type Proc } from "../helpers/cluster.js";
-import { PROMETHEUS_2, PROMETHEUS_3, query, scalar, skipWithoutPrometheus, startPrometheus, type Daemon, type PrometheusRelease } from "../helpers/daemons.js";
+import { PROMETHEUS_2, PROMETHEUS_3, query, scalar, skipWithoutPrometheus, queryExemplars, startExemplarPrometheus, type Daemon, type QueriedExemplar } from "../helpers/daemons.js";
 import { sleep } from "../helpers/http.js";
 
 const BURST = 100_000;
@@ -19,18 +19,7 @@ const hex = (i: number, width: number): string => i.toString(16).padStart(width,
 /** The trace id of call `i` of process `p`'s burst. */
 const traceOf = (p: number, i: number): string => `p${p}c${hex(i, 29)}`;
 
-interface QueriedExemplar {
-  labels: Record<string, string>;
-  value: string;
-  timestamp: number;
-}
 
-/** Prometheus 2.42 asks for protobuf only with native histograms on; 3.5.3 is told the protocol, native histograms on with protobuf. */
-function formatSetup(release: PrometheusRelease, format: "openmetrics" | "protobuf"): { flags: string[]; protocols: string } {
-  const flags = [format === "protobuf" ? "--enable-feature=exemplar-storage,native-histograms" : "--enable-feature=exemplar-storage"];
-  if (release.major === "2") return { flags, protocols: "" };
-  return { flags, protocols: `\n    scrape_protocols: [${format === "protobuf" ? "PrometheusProto" : "OpenMetricsText1.0.0"}]` };
-}
 
 describe.each([
   [PROMETHEUS_2, "openmetrics"],
@@ -49,19 +38,7 @@ describe.each([
     aggregator = new ClusterAggregator();
     server = await startHttpServer({ registry: aggregator.registry, port: 0 });
     procs = await Promise.all(Array.from({ length: PROCESSES }, () => fork({}, "cluster-traced-process.mjs")));
-    const setup = formatSetup(release, format);
-    prometheus = await startPrometheus(
-      () => `global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: app${setup.protocols}
-    static_configs:
-      - targets: ["127.0.0.1:${server.port}"]
-`,
-      setup.flags,
-      release.prometheus,
-    );
+    prometheus = await startExemplarPrometheus(release, format, server.port, true);
   }, 60_000);
 
   afterAll(async () => {
@@ -78,15 +55,7 @@ scrape_configs:
     await Promise.all(procs.map((proc, p) => command(proc, { test: "burst", n: BURST, chunks: 20, prefix: `p${p}c`, slow: p === 1 }, 60_000)));
     const ended = Date.now();
     expect(ended - started).toBeGreaterThan(900);
-    const exemplars = async (expr: string): Promise<Array<{ seriesLabels: Record<string, string>; exemplars: QueriedExemplar[] }>> => {
-      const url = `${prometheus.url}/api/v1/query_exemplars?query=${encodeURIComponent(expr)}&start=${started / 1000 - 60}&end=${Date.now() / 1000 + 60}`;
-      const body = (await (await fetch(url, { signal: AbortSignal.timeout(5000) })).json()) as {
-        status: string;
-        data: Array<{ seriesLabels: Record<string, string>; exemplars: QueriedExemplar[] }>;
-      };
-      expect(body.status).toBe("success");
-      return body.data;
-    };
+    const exemplars = (expr: string) => queryExemplars(prometheus, expr, started / 1000 - 60);
     const lasts = new Set(Array.from({ length: PROCESSES }, (_, p) => traceOf(p, BURST - 1)));
     const native = release.major === "3" && format === "protobuf";
     let counter: QueriedExemplar[] = [];

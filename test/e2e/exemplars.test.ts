@@ -9,25 +9,14 @@ import { Registry } from "prom-client";
 import type { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MetricsHub, startHttpServer, type MetricsServer } from "../../src/main/index.js";
-import { PROMETHEUS_2, PROMETHEUS_3, query, skipWithoutPrometheus, startPrometheus, type Daemon, type PrometheusRelease } from "../helpers/daemons.js";
+import { PROMETHEUS_2, PROMETHEUS_3, query, skipWithoutPrometheus, queryExemplars, startExemplarPrometheus, type Daemon, type QueriedExemplar } from "../helpers/daemons.js";
 import { sleep } from "../helpers/http.js";
 import { nextMessage, startWorker } from "../helpers/workers.js";
 
 const BURST = 200_000;
 const hex = (i: number, width: number): string => i.toString(16).padStart(width, "0");
 
-interface QueriedExemplar {
-  labels: Record<string, string>;
-  value: string;
-  timestamp: number;
-}
 
-/** How the release is made to ask for each format: Prometheus 2.42 asks for protobuf with native histograms on. */
-function formatSetup(release: PrometheusRelease, format: "openmetrics" | "protobuf"): { flags: string[]; protocols: string } {
-  if (release.major === "2") return { flags: [format === "protobuf" ? "--enable-feature=exemplar-storage,native-histograms" : "--enable-feature=exemplar-storage"], protocols: "" };
-  const protocol = format === "protobuf" ? "PrometheusProto" : "OpenMetricsText1.0.0";
-  return { flags: ["--enable-feature=exemplar-storage"], protocols: `\n    scrape_protocols: [${protocol}]` };
-}
 
 describe.each([
   [PROMETHEUS_2, "openmetrics"],
@@ -47,19 +36,7 @@ describe.each([
     server = await startHttpServer({ hub, port: 0 });
     worker = startWorker("exemplar-steps.mjs", { workerData: hub.workerData });
     await nextMessage(worker);
-    const setup = formatSetup(release, format);
-    prometheus = await startPrometheus(
-      () => `global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: app${setup.protocols}
-    static_configs:
-      - targets: ["127.0.0.1:${server.port}"]
-`,
-      setup.flags,
-      release.prometheus,
-    );
+    prometheus = await startExemplarPrometheus(release, format, server.port);
   }, 60_000);
 
   afterAll(async () => {
@@ -75,15 +52,7 @@ scrape_configs:
     worker.postMessage({ op: "burst", n: BURST });
     await nextMessage(worker);
     const ended = Date.now();
-    const exemplars = async (expr: string): Promise<Array<{ seriesLabels: Record<string, string>; exemplars: QueriedExemplar[] }>> => {
-      const url = `${prometheus.url}/api/v1/query_exemplars?query=${encodeURIComponent(expr)}&start=${started / 1000 - 60}&end=${Date.now() / 1000 + 60}`;
-      const body = (await (await fetch(url, { signal: AbortSignal.timeout(5000) })).json()) as {
-        status: string;
-        data: Array<{ seriesLabels: Record<string, string>; exemplars: QueriedExemplar[] }>;
-      };
-      expect(body.status).toBe("success");
-      return body.data;
-    };
+    const exemplars = (expr: string) => queryExemplars(prometheus, expr, started / 1000 - 60);
     // Scrapes after the burst carry its end: wait for Prometheus to have stored one.
     const last = `c${hex(BURST - 1, 31)}`;
     let counter: QueriedExemplar[] = [];

@@ -131,6 +131,48 @@ export function startPrometheus(config: (dir: string) => string, flags: readonly
   );
 }
 
+/** An exemplar as Prometheus's `query_exemplars` API returns it. */
+export interface QueriedExemplar {
+  labels: Record<string, string>;
+  value: string;
+  timestamp: number;
+}
+
+/** The series and exemplars Prometheus's `query_exemplars` API returns for `expr` from `startSeconds` to a minute from now. */
+export async function queryExemplars(prometheus: Daemon, expr: string, startSeconds: number): Promise<Array<{ seriesLabels: Record<string, string>; exemplars: QueriedExemplar[] }>> {
+  const url = `${prometheus.url}/api/v1/query_exemplars?query=${encodeURIComponent(expr)}&start=${startSeconds}&end=${Date.now() / 1000 + 60}`;
+  const body = (await (await fetch(url, { signal: AbortSignal.timeout(5000) })).json()) as {
+    status: string;
+    data?: Array<{ seriesLabels: Record<string, string>; exemplars: QueriedExemplar[] }>;
+    error?: string;
+  };
+  if (body.status !== "success" || body.data === undefined) throw new Error(`query_exemplars ${expr}: ${body.status} ${body.error ?? ""}`);
+  return body.data;
+}
+
+/**
+ * Start `release` with exemplar storage, scraping `127.0.0.1:port` every second in `format`. Prometheus 2.42
+ * asks for protobuf only with native histograms on; 3.x is told the protocol, and takes native histograms on
+ * protobuf when `native3` is set.
+ */
+export function startExemplarPrometheus(release: PrometheusRelease, format: "openmetrics" | "protobuf", port: number, native3 = false): Promise<Daemon> {
+  const native = format === "protobuf" && (release.major === "2" || native3);
+  const flags = [native ? "--enable-feature=exemplar-storage,native-histograms" : "--enable-feature=exemplar-storage"];
+  const protocols = release.major === "2" ? "" : `\n    scrape_protocols: [${format === "protobuf" ? "PrometheusProto" : "OpenMetricsText1.0.0"}]`;
+  return startPrometheus(
+    () => `global:
+  scrape_interval: 1s
+  scrape_timeout: 1s
+scrape_configs:
+  - job_name: app${protocols}
+    static_configs:
+      - targets: ["127.0.0.1:${port}"]
+`,
+    flags,
+    release.prometheus,
+  );
+}
+
 /** One element of an instant vector from Prometheus's query API. */
 export interface PromSample {
   metric: Record<string, string>;

@@ -186,7 +186,8 @@ export class NativeBuckets {
   }
 }
 
-function rebucket(side: Map<number, number>, fine: number, coarse: number): Map<number, number> {
+/** The buckets of one side at schema `fine`, merged into the buckets of the coarser schema `coarse`. */
+export function rebucket(side: Map<number, number>, fine: number, coarse: number): Map<number, number> {
   const out = new Map<number, number>();
   for (const [index, count] of side) {
     const key = coarserIndex(index, fine, coarse);

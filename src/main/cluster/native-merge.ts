@@ -8,7 +8,7 @@
  * reconciles zero buckets when it adds native histograms).
  * @module
  */
-import { coarserIndex, sparseSide, type NativeSnapshot } from "../bridge/native-buckets.js";
+import { rebucket, sparseSide, type NativeSnapshot } from "../bridge/native-buckets.js";
 import { nativeBucketBound } from "../../shared/model/native-histogram.js";
 import type { ExemplarValue } from "../bridge/binding.js";
 
@@ -37,15 +37,6 @@ function reduceSchema(native: NativeCounts, schema: number): void {
   native.positive = rebucket(native.positive, native.schema, schema);
   native.negative = rebucket(native.negative, native.schema, schema);
   native.schema = schema;
-}
-
-function rebucket(side: Map<number, number>, fine: number, coarse: number): Map<number, number> {
-  const out = new Map<number, number>();
-  for (const [index, count] of side) {
-    const key = coarserIndex(index, fine, coarse);
-    out.set(key, (out.get(key) ?? 0) + count);
-  }
-  return out;
 }
 
 /**
