@@ -280,3 +280,43 @@ export function printCore({ cost, drain, load, memory, costRun, breakdown, early
   console.log(`  produced ${load.produced}, counted ${load.counted}, dropped ${load.dropped}, achieved ${fmt(load.achievedRate)} obs/s in total`);
   console.log(`  => ${load.counted === load.produced && load.dropped === 0 ? "nothing lost" : "LOSS"}; scrape times (ms): ${load.scrapesMs.map((t) => t.toFixed(1)).join(", ")}`);
 }
+
+/**
+ * `node bench/core.js [--quick] [--runs N]` (after `npm run build`): only the floor comparisons (the cost
+ * table, the 10^6-burst breakdown, the early-record worker) and the drain, N runs one after another,
+ * each with the load average before it; the goals of each run are computed as `npm run bench` computes
+ * them. Writes bench/results/core-floor.json. For a change to the hot path, this is the part of the full
+ * run worth repeating several times.
+ */
+async function floorRuns() {
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  const os = await import("node:os");
+  const { flags, machine } = await import("./lib/stats.js");
+  const { goalLines, goals } = await import("./lib/goals.js");
+  const options = flags();
+  const runs = [];
+  for (let k = 0; k < (options.runs ?? 3); k++) {
+    const loadAverageAtStart = os.loadavg();
+    const started = new Date().toISOString();
+    const costRun = await observeCost(options);
+    const breakdown = await burstBreakdown(options);
+    const early = await earlyRecordCost(options);
+    const drain = await drainThroughput(options);
+    const core = { cost: costRun.cost, costSettings: costRun.settings, floor: costRun.floor, promThreadsDropped: costRun.promThreadsDropped, breakdown, early, drain };
+    const run = { started, loadAverageAtStart, loadAverageAtEnd: os.loadavg(), core, goals: goals({ core }).filter((g) => g.name !== "warnings printed during the run") };
+    runs.push(run);
+    console.log(`\nrun ${k + 1}, started ${started}, load average ${loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")} -> ${run.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}`);
+    const ratio = (a, b) => `${(a / b).toFixed(1)}x`;
+    const f = costRun.floor;
+    for (const [name, s] of Object.entries(costRun.cost)) console.log(`  ${name.padEnd(100)} ${fmt(s.median).padStart(8)} ns (${fmt(s.min)}–${fmt(s.max)})`);
+    console.log(`  the floor wrote ${f.written}, its reader read ${f.read}; ${f.waits} waits for a full ring, ${f.waitedMs.toFixed(1)} ms; prom-threads dropped ${costRun.promThreadsDropped}`);
+    for (const [name, s] of Object.entries(breakdown.cases)) console.log(`  breakdown: ${name.padEnd(88)} ${fmt(s.median).padStart(8)} ns`);
+    console.log(`  drain ${fmt(drain.manySeries.median)} rec/s vs one producer ${fmt(drain.producer.median)} rec/s: ${ratio(drain.manySeries.median, drain.producer.median)}`);
+    for (const line of goalLines(run.goals, false)) console.log(line);
+  }
+  mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+  writeFileSync(new URL("./results/core-floor.json", import.meta.url), `${JSON.stringify({ machine: machine(), quick: options.quick, runs }, null, 2)}\n`);
+  console.log("\nwrote bench/results/core-floor.json");
+}
+
+if (process.argv[1] !== undefined && import.meta.url === (await import("node:url")).pathToFileURL(process.argv[1]).href) await floorRuns();
