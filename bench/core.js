@@ -283,35 +283,47 @@ export function printCore({ cost, drain, load, memory, costRun, breakdown, early
 
 /**
  * `node bench/core.js [--quick] [--runs N]` (after `npm run build`): only the floor comparisons (the cost
- * table, the 10^6-burst breakdown, the early-record worker) and the drain, N runs one after another,
- * each with the load average before it; the goals of each run are computed as `npm run bench` computes
- * them. Writes bench/results/core-floor.json. For a change to the hot path, this is the part of the full
- * run worth repeating several times.
+ * table, the 10^6-burst breakdown, the early-record worker) and the drain, N runs one after another, each
+ * in a process of its own (the drain connects the main thread to a hub, once per process), each with the
+ * load average around it; the goals of each run are computed as `npm run bench` computes them. Writes
+ * bench/results/core-floor.json. For a change to the hot path, this is the part of the full run worth
+ * repeating several times.
  */
-async function floorRuns() {
-  const { mkdirSync, writeFileSync } = await import("node:fs");
+async function floorRun(options) {
   const os = await import("node:os");
+  const { goals } = await import("./lib/goals.js");
+  const loadAverageAtStart = os.loadavg();
+  const started = new Date().toISOString();
+  const costRun = await observeCost(options);
+  const breakdown = await burstBreakdown(options);
+  const early = await earlyRecordCost(options);
+  const drain = await drainThroughput(options);
+  const core = { cost: costRun.cost, costSettings: costRun.settings, floor: costRun.floor, promThreadsDropped: costRun.promThreadsDropped, breakdown, early, drain };
+  return { started, loadAverageAtStart, loadAverageAtEnd: os.loadavg(), core, goals: goals({ core }).filter((g) => g.name !== "warnings printed during the run") };
+}
+
+async function floorRuns() {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  const { fileURLToPath } = await import("node:url");
   const { flags, machine } = await import("./lib/stats.js");
-  const { goalLines, goals } = await import("./lib/goals.js");
+  const { goalLines } = await import("./lib/goals.js");
   const options = flags();
+  if (options.single) {
+    process.stdout.write(`${JSON.stringify(await floorRun(options))}\n`);
+    return;
+  }
   const runs = [];
   for (let k = 0; k < (options.runs ?? 3); k++) {
-    const loadAverageAtStart = os.loadavg();
-    const started = new Date().toISOString();
-    const costRun = await observeCost(options);
-    const breakdown = await burstBreakdown(options);
-    const early = await earlyRecordCost(options);
-    const drain = await drainThroughput(options);
-    const core = { cost: costRun.cost, costSettings: costRun.settings, floor: costRun.floor, promThreadsDropped: costRun.promThreadsDropped, breakdown, early, drain };
-    const run = { started, loadAverageAtStart, loadAverageAtEnd: os.loadavg(), core, goals: goals({ core }).filter((g) => g.name !== "warnings printed during the run") };
+    const args = [fileURLToPath(import.meta.url), "--single", ...(options.quick ? ["--quick"] : [])];
+    const run = JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8", maxBuffer: 64 * 2 ** 20 }).trim().split("\n").pop());
     runs.push(run);
-    console.log(`\nrun ${k + 1}, started ${started}, load average ${loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")} -> ${run.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}`);
-    const ratio = (a, b) => `${(a / b).toFixed(1)}x`;
-    const f = costRun.floor;
-    for (const [name, s] of Object.entries(costRun.cost)) console.log(`  ${name.padEnd(100)} ${fmt(s.median).padStart(8)} ns (${fmt(s.min)}–${fmt(s.max)})`);
-    console.log(`  the floor wrote ${f.written}, its reader read ${f.read}; ${f.waits} waits for a full ring, ${f.waitedMs.toFixed(1)} ms; prom-threads dropped ${costRun.promThreadsDropped}`);
+    const { cost, floor: f, breakdown, drain, promThreadsDropped } = run.core;
+    console.log(`\nrun ${k + 1}, started ${run.started}, load average ${run.loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")} -> ${run.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}`);
+    for (const [name, s] of Object.entries(cost)) console.log(`  ${name.padEnd(100)} ${fmt(s.median).padStart(8)} ns (${fmt(s.min)}–${fmt(s.max)})`);
+    console.log(`  the floor wrote ${f.written}, its reader read ${f.read}; ${f.waits} waits for a full ring, ${f.waitedMs.toFixed(1)} ms; prom-threads dropped ${promThreadsDropped}`);
     for (const [name, s] of Object.entries(breakdown.cases)) console.log(`  breakdown: ${name.padEnd(88)} ${fmt(s.median).padStart(8)} ns`);
-    console.log(`  drain ${fmt(drain.manySeries.median)} rec/s vs one producer ${fmt(drain.producer.median)} rec/s: ${ratio(drain.manySeries.median, drain.producer.median)}`);
+    console.log(`  drain ${fmt(drain.manySeries.median)} rec/s vs one producer ${fmt(drain.producer.median)} rec/s`);
     for (const line of goalLines(run.goals, false)) console.log(line);
   }
   mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
