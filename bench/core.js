@@ -62,7 +62,9 @@ export async function observeCost({ quick }) {
   await hub.close();
   const cost = Object.fromEntries(Object.entries(raw.results).map(([name, values]) => [name, summarize(values)]));
   const dropped = Object.values(stats.recordsDropped).reduce((a, b) => a + b, 0);
-  return { cost, settings, floorDropped: raw.floorDropped, beforeDropped: raw.beforeDropped, promThreadsDropped: dropped, recordsDrained: stats.recordsDrained, floorRead: reader.stats().records };
+  // The floor loses nothing: it waits for its reader on a full ring (that time is not counted as writing).
+  const floorRun = { written: raw.floorWritten, read: reader.stats().records, waits: raw.floorWaits, waitedMs: raw.floorWaitedNs / 1e6 };
+  return { cost, settings, floor: floorRun, beforeDropped: raw.beforeDropped, promThreadsDropped: dropped, recordsDrained: stats.recordsDrained };
 }
 
 /**
@@ -247,7 +249,9 @@ export function printCore({ cost, drain, load, memory, costRun, breakdown, early
   for (const [name, s] of Object.entries(cost)) console.log(line(name, s, "ns"));
   const { burst, bursts } = costRun.settings;
   console.log(`  short bursts: ${bursts} bursts of ${burst} records per round, 2 ms apart; 10^6 bursts: one burst of 1,000,000 per round`);
-  console.log(`  the floor dropped ${costRun.floorDropped} records on a full ring (it has no overflow); version 0.1's writer dropped ${costRun.beforeDropped}; prom-threads dropped ${costRun.promThreadsDropped}`);
+  const f = costRun.floor;
+  console.log(`  the floor wrote ${f.written} records and its reader read ${f.read} (${f.written === f.read ? "none lost" : "LOSS"}); it found its ring full ${f.waits} times and waited ${f.waitedMs.toFixed(1)} ms in all for its reader, not counted in its time`);
+  console.log(`  version 0.1's writer dropped ${costRun.beforeDropped}; prom-threads dropped ${costRun.promThreadsDropped}`);
   const pairs = [
     ["histogram.observe", "prom-client histogram.observe (stored child, 2 labels, 11 buckets)", "prom-threads histogram.observe, 11 buckets (default), 10^6 bursts"],
     ["counter.inc", "prom-client counter.inc (stored child, 2 labels)", "prom-threads counter.inc, 10^6 bursts"],
@@ -276,3 +280,55 @@ export function printCore({ cost, drain, load, memory, costRun, breakdown, early
   console.log(`  produced ${load.produced}, counted ${load.counted}, dropped ${load.dropped}, achieved ${fmt(load.achievedRate)} obs/s in total`);
   console.log(`  => ${load.counted === load.produced && load.dropped === 0 ? "nothing lost" : "LOSS"}; scrape times (ms): ${load.scrapesMs.map((t) => t.toFixed(1)).join(", ")}`);
 }
+
+/**
+ * `node bench/core.js [--quick] [--runs N]` (after `npm run build`): only the floor comparisons (the cost
+ * table, the 10^6-burst breakdown, the early-record worker) and the drain, N runs one after another, each
+ * in a process of its own (the drain connects the main thread to a hub, once per process), each with the
+ * load average around it; the goals of each run are computed as `npm run bench` computes them. Writes
+ * bench/results/core-floor.json. For a change to the hot path, this is the part of the full run worth
+ * repeating several times.
+ */
+async function floorRun(options) {
+  const os = await import("node:os");
+  const { goals } = await import("./lib/goals.js");
+  const loadAverageAtStart = os.loadavg();
+  const started = new Date().toISOString();
+  const costRun = await observeCost(options);
+  const breakdown = await burstBreakdown(options);
+  const early = await earlyRecordCost(options);
+  const drain = await drainThroughput(options);
+  const core = { cost: costRun.cost, costSettings: costRun.settings, floor: costRun.floor, promThreadsDropped: costRun.promThreadsDropped, breakdown, early, drain };
+  return { started, loadAverageAtStart, loadAverageAtEnd: os.loadavg(), core, goals: goals({ core }).filter((g) => g.name !== "warnings printed during the run") };
+}
+
+async function floorRuns() {
+  const { execFileSync } = await import("node:child_process");
+  const { mkdirSync, writeFileSync } = await import("node:fs");
+  const { fileURLToPath } = await import("node:url");
+  const { flags, machine } = await import("./lib/stats.js");
+  const { goalLines } = await import("./lib/goals.js");
+  const options = flags();
+  if (options.single) {
+    process.stdout.write(`${JSON.stringify(await floorRun(options))}\n`);
+    return;
+  }
+  const runs = [];
+  for (let k = 0; k < (options.runs ?? 3); k++) {
+    const args = [fileURLToPath(import.meta.url), "--single", ...(options.quick ? ["--quick"] : [])];
+    const run = JSON.parse(execFileSync(process.execPath, args, { encoding: "utf8", maxBuffer: 64 * 2 ** 20 }).trim().split("\n").pop());
+    runs.push(run);
+    const { cost, floor: f, breakdown, drain, promThreadsDropped } = run.core;
+    console.log(`\nrun ${k + 1}, started ${run.started}, load average ${run.loadAverageAtStart.map((l) => l.toFixed(2)).join(" ")} -> ${run.loadAverageAtEnd.map((l) => l.toFixed(2)).join(" ")}`);
+    for (const [name, s] of Object.entries(cost)) console.log(`  ${name.padEnd(100)} ${fmt(s.median).padStart(8)} ns (${fmt(s.min)}–${fmt(s.max)})`);
+    console.log(`  the floor wrote ${f.written}, its reader read ${f.read}; ${f.waits} waits for a full ring, ${f.waitedMs.toFixed(1)} ms; prom-threads dropped ${promThreadsDropped}`);
+    for (const [name, s] of Object.entries(breakdown.cases)) console.log(`  breakdown: ${name.padEnd(88)} ${fmt(s.median).padStart(8)} ns`);
+    console.log(`  drain ${fmt(drain.manySeries.median)} rec/s vs one producer ${fmt(drain.producer.median)} rec/s`);
+    for (const line of goalLines(run.goals, false)) console.log(line);
+  }
+  mkdirSync(new URL("./results/", import.meta.url), { recursive: true });
+  writeFileSync(new URL("./results/core-floor.json", import.meta.url), `${JSON.stringify({ machine: machine(), quick: options.quick, runs }, null, 2)}\n`);
+  console.log("\nwrote bench/results/core-floor.json");
+}
+
+if (process.argv[1] !== undefined && import.meta.url === (await import("node:url")).pathToFileURL(process.argv[1]).href) await floorRuns();

@@ -37,9 +37,15 @@ const mem = result.core.memory;
 if (mem) {
   lines.push("", `Shared memory with default options (maxWorkers ${mem.maxWorkers}): ${mem.idleBytes} bytes for an idle hub, ${mem.byWorkers[1]} with one worker connected, ${mem.byWorkers[2]} with two (${mem.perWorkerBytes} bytes, one ring, per connected worker).`);
 }
+/** What the floor lost or waited, as the run recorded it (runs before the lossless floor recorded drops). */
+function floorSentence(core) {
+  const f = core.floor;
+  if (f === undefined) return `The floor dropped ${core.floorDropped} records on a full ring (it had no overflow; its reader thread did not keep up for those)`;
+  return `The floor wrote ${f.written} records and its reader read ${f.read}; it found its ring full ${f.waits} times and waited ${f.waitedMs.toFixed(1)} ms in all for its reader, time taken out of its figures`;
+}
 const costSettings = result.core.costSettings;
 if (costSettings) {
-  lines.push("", `Short bursts: ${costSettings.bursts} bursts of ${costSettings.burst} records per round, 2 ms apart, only the bursts timed; 10^6 bursts: one burst of 1,000,000 records per round; everything drained between cases. The floor dropped ${result.core.floorDropped} records on a full ring (it has no overflow; its reader thread did not keep up for those)${result.core.beforeDropped === undefined ? "" : `; version 0.1's writer dropped ${result.core.beforeDropped}`}; prom-threads dropped ${result.core.promThreadsDropped}.`);
+  lines.push("", `Short bursts: ${costSettings.bursts} bursts of ${costSettings.burst} records per round, 2 ms apart, only the bursts timed; 10^6 bursts: one burst of 1,000,000 records per round; everything drained between cases. ${floorSentence(result.core)}${result.core.beforeDropped === undefined ? "" : `; version 0.1's writer dropped ${result.core.beforeDropped}`}; prom-threads dropped ${result.core.promThreadsDropped}.`);
 }
 lines.push(
   "",

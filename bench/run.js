@@ -71,7 +71,7 @@ const result = {
   machine: info,
   quick: options.quick,
   settings: settingsFor(options.quick),
-  core: { cost, costSettings: costRun.settings, floorDropped: costRun.floorDropped, beforeDropped: costRun.beforeDropped, promThreadsDropped: costRun.promThreadsDropped, breakdown, early, drain, load, memory },
+  core: { cost, costSettings: costRun.settings, floor: costRun.floor, beforeDropped: costRun.beforeDropped, promThreadsDropped: costRun.promThreadsDropped, breakdown, early, drain, load, memory },
   native,
   otel,
   figures,

@@ -1,5 +1,6 @@
-// Runs in a worker thread: ns per call of prom-threads' record calls next to "the floor" (a ring write of
-// the same record at a cached limit, its reader in a thread of its own: bench/lib/floor-ring.js), "before" (counter.inc through version 0.1's writer,
+// Runs in a worker thread: ns per call of prom-threads' record calls next to "the floor" (a lossless ring
+// write of the same record at a cached limit, its reader in a thread of its own, the time it waits for a
+// full ring taken out: bench/lib/floor-ring.js), "before" (counter.inc through version 0.1's writer,
 // bench/lib/v01-writer.js) and prom-client, all in this one thread, rounds alternating
 // so every case meets the same machine conditions. The hub (and the floor's reader) drain concurrently in
 // the main thread. Two burst shapes:
@@ -10,7 +11,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import client from "prom-client";
 import { Counter, Histogram, time } from "../../dist/worker/index.js";
-import { FloorWriter } from "./floor-ring.js";
+import { FloorWriter, floorWaits } from "./floor-ring.js";
 import { askToSettle, pause, timeBurst, timeShortBursts } from "./bursts.js";
 import { compileLoop } from "./loop.js";
 import { V01Writer } from "./v01-writer.js";
@@ -126,4 +127,12 @@ const results = Object.fromEntries(cases.map((c) => [c.name, []]));
 for (const c of cases) await measure(c);
 for (let round = 0; round < rounds; round++) for (const c of cases) results[c.name].push(await measure(c));
 before.stop();
-parentPort.postMessage({ done: true, results, floorDropped: floor.dropped, beforeDropped: before.dropped, ptDropped: null, clockSink });
+parentPort.postMessage({
+  done: true,
+  results,
+  floorWritten: floor.written(),
+  floorWaits: floor.waits,
+  floorWaitedNs: floorWaits().ns,
+  beforeDropped: before.dropped,
+  clockSink,
+});

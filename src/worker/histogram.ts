@@ -5,7 +5,7 @@
 import type { HistogramConfiguration, LabelValues } from "../shared/model/types.js";
 import { throwInvalidValue } from "../shared/model/validation.js";
 import { kOpObserve } from "../shared/transport/protocol.js";
-import { bucketIndex } from "./bucket-index.js";
+import { BucketSearch } from "./bucket-index.js";
 import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
 import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
@@ -16,15 +16,15 @@ import { histogramAux, nativeSettingsOf, type NativeSettings } from "./native-hi
 export class HistogramChild {
   #word0: number;
   readonly #relabel: (endLabels: object) => unknown;
-  readonly #bounds: Float64Array;
+  readonly #buckets: BucketSearch;
   readonly #metric: string;
   /** Native histogram settings, or `null` for a classic histogram: chosen by this field, so every child has one shape. */
   readonly #native: NativeSettings | null;
 
   /** @internal Created by {@link Histogram.labels}. */
-  constructor(series: SeriesRef, bounds: Float64Array, native: NativeSettings | null = null) {
+  constructor(series: SeriesRef, buckets: BucketSearch, native: NativeSettings | null = null) {
     this.#word0 = series.word0Observe;
-    this.#bounds = bounds;
+    this.#buckets = buckets;
     this.#metric = series.metric;
     this.#relabel = series.relabel;
     this.#native = native;
@@ -41,7 +41,7 @@ export class HistogramChild {
     // The bucket is found here, in the worker, so the main thread only adds: bucket b holds bounds[b-1] < v <= bounds[b].
     // A native histogram's record carries both bucket indexes.
     const native = this.#native;
-    runtime.writer.record(this.#word0, native === null ? bucketIndex(this.#bounds, value) : histogramAux(this.#bounds, native, value), value);
+    runtime.writer.record(this.#word0, native === null ? this.#buckets.index(value) : histogramAux(this.#buckets, native, value), value);
   }
 
   /**
@@ -65,14 +65,15 @@ export class HistogramChild {
 export class Histogram<T extends string = string> extends ObservingMetric<T, HistogramChild> {
   /** Upper bounds of the buckets, without `+Inf`. */
   readonly buckets: readonly number[];
-  readonly #bounds: Float64Array;
+  /** The bucket search of every child: the bounds and their lookup table, made once. */
+  readonly #buckets: BucketSearch;
   readonly #native: NativeSettings | null;
 
   /** Declare a histogram; validates the configuration at once. */
   constructor(config: HistogramConfiguration<T>) {
     super("histogram", config);
     this.buckets = this.declaration.buckets ?? [];
-    this.#bounds = Float64Array.from(this.buckets);
+    this.#buckets = new BucketSearch(Float64Array.from(this.buckets));
     this.#native = nativeSettingsOf(this.declaration);
     // Chosen once, by a field (every histogram keeps one shape): with enableExemplars, observe() takes the exemplar call.
     if (this.declaration.enableExemplars === true) this.useExemplarObserve(this.#exemplarObserve() as (arg: unknown) => void);
@@ -85,15 +86,15 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
       name,
       call: "observe",
       // One exemplar per classic bucket and +Inf (for a native-only histogram, +Inf alone: one per series).
-      slots: this.#bounds.length + 1,
+      slots: this.#buckets.bounds.length + 1,
       child: (labels) => this.childOfLabels(labels),
       plain: (child, value) => child.observe(value as number),
       check: (value) => {
         if (typeof value !== "number" || !Number.isFinite(value)) throwInvalidValue(name, "a histogram observes finite numbers", value);
         return value as number;
       },
-      slot: (value) => bucketIndex(this.#bounds, value),
-      record: (value) => ({ op: kOpObserve, aux: histogramAux(this.#bounds, this.#native, value) }),
+      slot: (value) => this.#buckets.index(value),
+      record: (value) => ({ op: kOpObserve, aux: histogramAux(this.#buckets, this.#native, value) }),
     });
   }
 
@@ -105,6 +106,6 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
 
   /** @internal */
   protected createChild(series: SeriesRef): HistogramChild {
-    return new HistogramChild(series, this.#bounds, this.#native);
+    return new HistogramChild(series, this.#buckets, this.#native);
   }
 }

@@ -12,7 +12,7 @@ import {
   type NativeIndexer,
 } from "../shared/model/native-histogram.js";
 import type { MetricDeclaration } from "../shared/model/types.js";
-import { bucketIndex } from "./bucket-index.js";
+import type { BucketSearch } from "./bucket-index.js";
 
 /** The native settings of a histogram, resolved once from its declaration. */
 export interface NativeSettings {
@@ -30,8 +30,8 @@ export function nativeSettingsOf(declaration: MetricDeclaration): NativeSettings
 }
 
 /** The `aux` word of an observation: classic bucket index, and with native settings the native field. */
-export function histogramAux(bounds: Float64Array, native: NativeSettings | null, value: number): number {
-  const bucket = bucketIndex(bounds, value);
+export function histogramAux(buckets: BucketSearch, native: NativeSettings | null, value: number): number {
+  const bucket = buckets.index(value);
   if (native === null) return bucket;
   return ((bucket << kNativeAuxBits) | nativeFieldOf(native, value)) >>> 0;
 }

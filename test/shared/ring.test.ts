@@ -242,6 +242,59 @@ describe("ring", () => {
     await worker.terminate();
   });
 
+  it("takes every burst bigger than the ring through ring and overflow in order, and returns to the ring after each", { timeout: 60_000 }, async () => {
+    // A real producer thread writes bursts of 5x the ring. In even bursts the reader waits until the burst
+    // is over, so it fills the ring and goes on in the overflow (its own hot path); in odd bursts the
+    // reader drains while it is written. Once the reader has read the overflow empty, the next burst must
+    // start in the ring again.
+    const capacity = 4096;
+    const burst = 5 * capacity;
+    const bursts = 12;
+    const geometry = slotGeometry(capacity, burst * 2);
+    const reader = new SlotReader(geometry);
+    const go = new SharedArrayBuffer(4);
+    const turn = new Int32Array(go);
+    const worker = startWorker("overflow-bursts.mjs", { workerData: { ...geometry, burst, bursts, go } });
+    const reports: Array<{ burst: number; ringWrite: number; overflowWrite: number; dropped: number }> = [];
+    worker.on("message", (m) => reports.push(m));
+    let next = 0;
+    const sink: RecordSink = {
+      observation(word0, aux, value) {
+        if (value !== next || aux !== next % 7 || word0 !== packWord0(kOpAdd, next % 1000)) throw new Error(`record ${next} arrived as ${value}`);
+        next++;
+      },
+      declaration() {},
+      corrupt(detail) {
+        throw new Error(`corrupt: ${detail}`);
+      },
+    };
+    const deadline = Date.now() + 50_000;
+    for (let b = 0; b < bursts; b++) {
+      Atomics.store(turn, 0, b);
+      Atomics.notify(turn, 0);
+      // Drain after the burst (even) or while it is written (odd), until all of it is read.
+      if (b % 2 === 0) while (reports.length <= b && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+      while (next < (b + 1) * burst && Date.now() < deadline) {
+        reader.drain(sink);
+        await new Promise((r) => setImmediate(r));
+      }
+      while (reports.length <= b && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
+    }
+    await worker.terminate();
+    expect(next).toBe(bursts * burst);
+    expect(reports.map((r) => r.dropped)).toEqual(Array(bursts).fill(0));
+    // Every burst wrote to the ring (it came back after the overflow was read empty); those written with
+    // nobody reading went on in the overflow, at least four rings' worth.
+    for (let b = 1; b < bursts; b++) {
+      const before = reports[b - 1] as (typeof reports)[number];
+      const after = reports[b] as (typeof reports)[number];
+      expect(((after.ringWrite - before.ringWrite) >>> 0) >= capacity, `burst ${b} started in the ring`).toBe(true);
+      const overflowed = (after.overflowWrite - before.overflowWrite + 2 * geometry.overflowCapacity) % (2 * geometry.overflowCapacity);
+      if (b % 2 === 0) expect(overflowed, `burst ${b} went on in the overflow`).toBe(burst - capacity);
+    }
+    expect(reader.pendingRecords()).toBe(0);
+  });
+
   it("makes a declaration that finds ring and overflow full wait for the hub, as a record does, in a worker", async () => {
     const capacity = 1024;
     // No room for observations in the overflow: only the room kept for one largest declaration (257 records).

@@ -115,10 +115,12 @@ export class SlotWriter {
   /** Whether records go to the overflow: it holds records the hub has not read yet, as far as we know. */
   #inOverflow = false;
   /**
-   * Whether a record at the limit tries the overflow's hot path first ({@link OverflowWriter.append}): in
-   * the overflow, no declaration waiting, no test hook. Kept by {@link #relimit}.
+   * 1 when a record at the limit tries the overflow's hot path first ({@link OverflowWriter.append}): in
+   * the overflow, no declaration waiting, no test hook; else 0. Kept by {@link #relimit}. A number, not a
+   * boolean: the optimizing compiler tests a small integer with one comparison, a boolean field as any
+   * value (false, empty string, number, ...).
    */
-  #overflowFast = false;
+  #overflowFast = 0;
   #doorbellRung = false;
   /** Overflow fill from which a record wakes the hub again (once per drain it sees). */
   #overflowHighWater = 1;
@@ -217,7 +219,7 @@ export class SlotWriter {
     // The one test of the hot path: the ring passes half full, would be full, or the overflow is in use.
     if (w === this.#limit) {
       // In the overflow, its own hot path: a comparison with its own limit, a load and four stores.
-      if (!this.#overflowFast || !this.#overflow.append(word0, aux, value)) this.#recordSlow(word0, aux, value);
+      if (this.#overflowFast === 0 || !this.#overflow.append(word0, aux, value)) this.#recordSlow(word0, aux, value);
       return;
     }
     const i = (w & this.#mask) * kRecordWords;
@@ -272,10 +274,10 @@ export class SlotWriter {
    * index seen or the slow flag outside the hot path ends here.
    */
   #relimit(): void {
-    this.#overflowFast = this.#state === kAttached && this.#inOverflow && this.#waiting.length === 0 && this.#beforePublish === undefined;
+    this.#overflowFast = this.#state === kAttached && this.#inOverflow && this.#waiting.length === 0 && this.#beforePublish === undefined ? 1 : 0;
     // The overflow's hot path stops where its fill reaches the mark at which the hub is woken, past it now
     // and then to wake the hub again, and at the bound.
-    if (this.#overflowFast) this.#overflow.relimit(this.#overflowHighWater, this.#overflowLimit);
+    if (this.#overflowFast === 1) this.#overflow.relimit(this.#overflowHighWater, this.#overflowLimit);
     if (this.#state !== kAttached || this.#slow) {
       // Every record takes the slow path: the write index stays put while records go to the overflow.
       this.#limit = this.#write;
