@@ -60,7 +60,7 @@ const next = await runSuite({
   log,
 });
 
-console.log("main-thread stalls while scraped (issue 22) ...");
+console.log("main-thread stalls while scraped ...");
 const stalls = await stallBench(options);
 const startup = await startupBench(options);
 

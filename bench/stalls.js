@@ -85,7 +85,7 @@ const stepDetail = (r) =>
     .map(([kind, step]) => `${kind} ${ms(step.longestCpuMs)} on-CPU / ${ms(step.longestMs)} wall, ${step.over2CpuMs}/${step.over2Ms} of ${step.count} over 2 ms, ${ms(step.totalCpuMs / r.rounds)} / ${ms(step.totalMs / r.rounds)} in all`)
     .join(", ");
 
-/** The goals of issue 22 on stalls, each `{ name, want, value, unit, met, detail }`. */
+/** The main-thread stall goals, each `{ name, want, value, unit, met, detail }`. */
 export function stallGoals(stalls) {
   const out = [];
   const find = (contender, series, flood, baseline = false) =>
@@ -129,7 +129,7 @@ export function printStalls(stalls, goals = stallGoals(stalls)) {
     if (steps !== "") console.log(`    longest metrics step ${ms(r.maxStepCpuMs)} on-CPU [${r.maxStepCpuRange.map(ms).join(" .. ")}], ${ms(r.maxStepMs)} wall [${r.maxStepRange.map(ms).join(" .. ")}]: ${steps}`);
   }
   if (goals.length === 0) return;
-  console.log("\ngoals (issue 22):");
+  console.log("\ngoals:");
   for (const g of goals) console.log(`  ${g.met ? "met   " : "MISSED"} ${g.name}: ${g.detail} (want ${g.want})`);
 }
 

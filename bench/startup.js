@@ -96,7 +96,7 @@ export async function startupBench(options = {}) {
   return { modules: entryModules(), bare: b, bareWithHandle: h, visible: v, import: summarize(imports), gapMs: v.median - b.median, gapWithHandleMs: v.median - h.median };
 }
 
-/** The start-up goal of issue 22. */
+/** The worker start-up goal. */
 export function startupGoals(s) {
   return [
     { name: "first record visible to the hub after a bare worker's first line", want: "≤ 10 ms", value: s.gapMs, unit: "ms", met: s.gapMs <= 10, detail: `${s.visible.median.toFixed(1)} ms vs ${s.bare.median.toFixed(1)} ms from new Worker()` },

@@ -18,7 +18,7 @@ export const EARLY_INC = "prom-threads counter.inc, in a worker that recorded be
 /** The "before" of the shared overflow: counter.inc through version 0.1's writer (worker-local spill), bench/lib/v01-writer.js. */
 export const BEFORE_INC = "before (0.1): counter.inc through version 0.1's writer";
 
-/** Issue 21: an observation with an exemplar (32-hex trace_id, 16-hex span_id, labels object), in a worker. */
+/** An observation with an exemplar (32-hex trace_id, 16-hex span_id, labels object), in a worker. */
 export const EXEMPLAR_OURS = "prom-threads histogram.observe with an exemplar";
 export const EXEMPLAR_THEIRS = "prom-client histogram.observe with an exemplar";
 
@@ -109,7 +109,7 @@ export function goals(result) {
       detail: `idle ${kib(memory.idleBytes)}, then ${memory.byWorkers.slice(1).map(kib).join(", ")} with 1, 2 workers: ${kib(memory.perWorkerBytes)} per worker`,
     });
   }
-  // Issue 21: exemplars cheap: at most 300 ns in short bursts, at most prom-client's own call in 10^6 bursts.
+  // Exemplars cheap: at most 300 ns in short bursts, at most prom-client's own call in 10^6 bursts.
   const exemplar = (name) => result.native?.cases?.[name]?.median;
   const shortOurs = exemplar(`${EXEMPLAR_OURS}, short bursts`);
   if (shortOurs !== undefined) {
