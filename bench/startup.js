@@ -66,6 +66,42 @@ async function firstRecordVisible(hub) {
   return ms;
 }
 
+/**
+ * One worker, timed in parts on one clock (`performance.timeOrigin + performance.now()` is comparable across
+ * threads): `new Worker()` to the script's first line, the
+ * import of the worker entry (a dynamic import, so the first line runs before it), the first `inc()`
+ * (connect from workerData, slot claim, declaration, first ring write), and the hub seeing the record
+ * (the main thread drains every millisecond; `notice` is from the `inc()` returning to the drain that saw
+ * it). `gap` is from the first line, which is when the same script without prom-threads would have run
+ * it, to the record being visible: the goal, measured within one worker instead of between two.
+ */
+async function breakdown(hub) {
+  const counter = () => hub.registry.getSingleMetric("startup_total");
+  const source =
+    `import { parentPort } from "node:worker_threads"; const t0 = performance.timeOrigin + performance.now();` +
+    ` const { Counter } = await import(${JSON.stringify(entry)}); const t1 = performance.timeOrigin + performance.now();` +
+    ` new Counter({ name: "startup_total", help: "Startup." }).inc(); const t2 = performance.timeOrigin + performance.now();` +
+    ` parentPort.postMessage({ t0, t1, t2 });`;
+  const now = () => performance.timeOrigin + performance.now();
+  const created = now();
+  const worker = new Worker(module(source), { workerData: { ...hub.workerData } });
+  const times = new Promise((resolve) => worker.once("message", resolve));
+  let seen;
+  for (;;) {
+    hub.drainSync();
+    const metric = counter();
+    if (metric !== undefined && (await metric.get()).values[0]?.value >= 1) {
+      seen = now();
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  const { t0, t1, t2 } = await times;
+  await worker.terminate();
+  hub.registry.removeSingleMetric("startup_total");
+  return { firstLine: t0 - created, import: t1 - t0, record: t2 - t1, notice: seen - t2, gap: seen - t0 };
+}
+
 /** Milliseconds a fresh thread spends importing the worker entry. */
 async function importTime() {
   const worker = new Worker(`const t = performance.now(); import(${JSON.stringify(entry)}).then(() => require("node:worker_threads").parentPort.postMessage(performance.now() - t))`, { eval: true });
@@ -81,6 +117,7 @@ export async function startupBench(options = {}) {
   const bareWithHandle = [];
   const visible = [];
   const imports = [];
+  const parts = [];
   for (let i = 0; i < rounds; i++) {
     bare.push(await bareFirstLine());
     imports.push(await importTime());
@@ -89,11 +126,16 @@ export async function startupBench(options = {}) {
     bareWithHandle.push(await bareFirstLine({ ...hub.workerData }));
     visible.push(await firstRecordVisible(hub));
     await hub.close();
+    const hub2 = new MetricsHub({ registry: new Registry() });
+    parts.push(await breakdown(hub2));
+    await hub2.close();
   }
   const b = summarize(bare);
   const h = summarize(bareWithHandle);
   const v = summarize(visible);
-  return { modules: entryModules(), bare: b, bareWithHandle: h, visible: v, import: summarize(imports), gapMs: v.median - b.median, gapWithHandleMs: v.median - h.median };
+  const part = (key) => summarize(parts.map((p) => p[key]));
+  const split = { firstLine: part("firstLine"), import: part("import"), record: part("record"), notice: part("notice"), gap: part("gap") };
+  return { modules: entryModules(), split, bare: b, bareWithHandle: h, visible: v, import: summarize(imports), gapMs: v.median - b.median, gapWithHandleMs: v.median - h.median };
 }
 
 /** The start-up goal of issue 22. */
@@ -111,6 +153,9 @@ export function printStartup(s) {
   console.log(`\nworker start-up (${s.bare.rounds} rounds): entry loads ${s.modules} modules, imports in ${r(s.import)}`);
   console.log(`  bare worker's first line ${r(s.bare)}; with the hub's workerData ${r(s.bareWithHandle)}; first record visible to the hub ${r(s.visible)}`);
   console.log(`  gap: ${s.gapMs.toFixed(1)} ms after a bare worker, ${s.gapWithHandleMs.toFixed(1)} ms after a bare worker given the same workerData`);
+  const p = s.split;
+  console.log(`  one worker in parts: new Worker() to its first line ${r(p.firstLine)}, import ${r(p.import)}, first inc() ${r(p.record)}, hub sees it ${r(p.notice)}`);
+  console.log(`  gap within one worker, first line to record visible: ${r(p.gap)}`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
