@@ -1,10 +1,12 @@
 // `node bench/startup.js [--quick]`: how soon a new worker's first record is visible to the hub, against
 // when a bare worker (the same script without prom-threads) runs its first line; and what importing the
 // worker entry costs in a fresh thread (modules loaded, milliseconds). Times are taken on the main
-// thread's clock from `new Worker()`; medians of rounds, with the range.
+// thread's clock from `new Worker()`; medians of rounds, with the range. With
+// `--before other/dist/worker/index.js [--rounds N]`: another build's entry beside this one, in parts.
 import { readFileSync } from "node:fs";
+import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { MetricsHub } from "../dist/main/index.js";
@@ -75,11 +77,11 @@ async function firstRecordVisible(hub) {
  * it). `gap` is from the first line, which is when the same script without prom-threads would have run
  * it, to the record being visible: the goal, measured within one worker instead of between two.
  */
-async function breakdown(hub) {
+async function breakdown(hub, entryUrl = entry) {
   const counter = () => hub.registry.getSingleMetric("startup_total");
   const source =
     `import { parentPort } from "node:worker_threads"; const t0 = performance.timeOrigin + performance.now();` +
-    ` const { Counter } = await import(${JSON.stringify(entry)}); const t1 = performance.timeOrigin + performance.now();` +
+    ` const { Counter } = await import(${JSON.stringify(entryUrl)}); const t1 = performance.timeOrigin + performance.now();` +
     ` new Counter({ name: "startup_total", help: "Startup." }).inc(); const t2 = performance.timeOrigin + performance.now();` +
     ` parentPort.postMessage({ t0, t1, t2 });`;
   const now = () => performance.timeOrigin + performance.now();
@@ -158,8 +160,38 @@ export function printStartup(s) {
   console.log(`  gap within one worker, first line to record visible: ${r(p.gap)}`);
 }
 
+/**
+ * Another build's worker entry beside this one, one worker of each per round (which goes first alternates),
+ * each timed in parts as {@link breakdown} does: `--before path/to/dist/worker/index.js`. Its hub is this
+ * build's, so both must share the layout version.
+ */
+export async function beforeAfter(beforePath, rounds) {
+  const sides = { before: pathToFileURL(path.resolve(beforePath)).href, after: entry };
+  const parts = { before: [], after: [] };
+  const once = async (side) => {
+    const hub = new MetricsHub({ registry: new Registry() });
+    const p = await breakdown(hub, sides[side]);
+    await hub.close();
+    return p;
+  };
+  await once("before");
+  await once("after");
+  for (let i = 0; i < rounds; i++) for (const side of i % 2 ? ["after", "before"] : ["before", "after"]) parts[side].push(await once(side));
+  const r = (x) => `${x.median.toFixed(2)} ms [${x.min.toFixed(2)} .. ${x.max.toFixed(2)}]`;
+  console.log(`\nbefore (${beforePath}) and after (this build), ${rounds} rounds each, load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  for (const side of ["before", "after"]) {
+    const f = (key) => r(summarize(parts[side].map((p) => p[key])));
+    console.log(`  ${side}: import ${f("import")}, first inc() ${f("record")}, hub sees it ${f("notice")}, gap ${f("gap")}`);
+  }
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const s = await startupBench(flags());
+  const options = flags();
+  if (typeof options.before === "string") {
+    await beforeAfter(options.before, typeof options.rounds === "number" ? options.rounds : 41);
+    process.exit(0);
+  }
+  const s = await startupBench(options);
   printStartup(s);
   for (const g of startupGoals(s)) console.log(`  ${g.met ? "met   " : "MISSED"} ${g.name}: ${g.detail} (want ${g.want})`);
 }
