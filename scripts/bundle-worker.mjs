@@ -22,7 +22,12 @@ const bundle = await rolldown({
   logLevel: "warn",
   external: (id, importer) => importer !== undefined && publicApi.has(path.resolve(path.dirname(importer), id)),
 });
-await bundle.write({ dir: out, format: "esm", entryFileNames: "[name].js", chunkFileNames: "worker-[hash].js", sourcemap: false });
+// Whitespace and comments only: a new thread parses the bundle before it runs a line of it, and again
+// function by function as they are first called, so fewer bytes start it sooner (the TSDoc is in the
+// declarations). Names and code stay as tsc wrote them, so stack traces and the recording paths' shapes
+// do not change.
+const minify = { compress: false, mangle: false, codegen: { removeWhitespace: true } };
+await bundle.write({ dir: out, format: "esm", entryFileNames: "[name].js", chunkFileNames: "worker-[hash].js", sourcemap: false, minify });
 await bundle.close();
 // Chunks of an earlier bundle, and maps of the two entries (tsc writes them when sourceMap is on), would
 // describe files the bundle replaced.
