@@ -68,6 +68,12 @@ export abstract class WorkerMetric<T extends string, Child> {
   protected readonly declaration: MetricDeclaration;
   #metricId = -1;
   readonly #children = new Map<string, Child>();
+  /**
+   * The children of label sets resolved from labels objects, one Map level per label name (in `labelNames`
+   * order) keyed by the value's text: a hit allocates nothing and builds no key. A cache of
+   * {@link #children}: a label set is here only while it has its own child there (never a folded one).
+   */
+  #byText = new Map<string, unknown>();
   /** Label-set resolutions folded into the overflow child and not yet reported to the hub. */
   #foldsPending = 0;
 
@@ -117,6 +123,8 @@ export abstract class WorkerMetric<T extends string, Child> {
     // Its latest exemplars go too: the id may soon name another label set.
     runtime.exemplarTable?.release(id);
     this.#children.delete(key);
+    // Rare: the cache is rebuilt from the label sets resolved after it.
+    this.#byText = new Map();
     (child as unknown as Detachable)[kDetach]();
     releaseSeriesId(id);
   }
@@ -166,7 +174,57 @@ export abstract class WorkerMetric<T extends string, Child> {
       }
       return this.#child([]);
     }
-    return this.#child(labelObjectToValues(this.name, this.labelNames, labels));
+    const cached = this.#cachedChild(labels);
+    if (cached !== undefined) return cached;
+    const values = labelObjectToValues(this.name, this.labelNames, labels);
+    const key = seriesKey(values);
+    const child = this.#childOfKey(key, values);
+    // Cached only when the label set has a child of its own (not folded into the overflow one).
+    if (values.length !== 0 && this.#children.get(key) === child) this.#cache(values, child);
+    return child;
+  }
+
+  /**
+   * The child of a labels object already resolved, or `undefined` (a new label set, or anything unusual:
+   * the slow path then decides and throws the precise error). Accepts only what the slow path accepts
+   * with the same child: every enumerable key a label name (so every own key is), every label name's
+   * value a string or a number whose text is a key of the cache. A cached text was checked when its label
+   * set was created (same text, same verdict), and the text of a number is `String(value)`, as in
+   * {@link seriesKey}.
+   */
+  #cachedChild(labels: object): Child | undefined {
+    const names = this.labelNames;
+    const count = names.length;
+    if (count === 0) return undefined;
+    let keys = 0;
+    for (const key in labels) {
+      // Usually given in labelNames order: one comparison per key.
+      if (key !== names[keys] && !names.includes(key as T)) return undefined;
+      keys++;
+    }
+    // Fewer enumerable keys: a label is missing, non-enumerable or a symbol's; the slow path tells.
+    if (keys !== count) return undefined;
+    let node: unknown = this.#byText;
+    for (let i = 0; i < count; i++) {
+      const value = (labels as Record<string, unknown>)[names[i] as string];
+      const text = typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;
+      if (text === undefined) return undefined;
+      node = (node as Map<string, unknown>).get(text);
+      if (node === undefined) return undefined;
+    }
+    return node as Child;
+  }
+
+  #cache(values: readonly LabelValue[], child: Child): void {
+    let level = this.#byText;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      const text = String(values[i]);
+      let next = level.get(text) as Map<string, unknown> | undefined;
+      if (next === undefined) level.set(text, (next = new Map()));
+      level = next;
+    }
+    level.set(String(values[last]), child);
   }
 
   #valuesOf(args: readonly unknown[]): LabelValue[] {
@@ -177,7 +235,10 @@ export abstract class WorkerMetric<T extends string, Child> {
   }
 
   #child(values: LabelValue[]): Child {
-    const key = seriesKey(values);
+    return this.#childOfKey(seriesKey(values), values);
+  }
+
+  #childOfKey(key: string, values: LabelValue[]): Child {
     const existing = this.#children.get(key);
     if (existing !== undefined) return existing;
     // A new label set: the one place the series limit is checked (never per observation). The cache
