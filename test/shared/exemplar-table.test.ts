@@ -104,17 +104,21 @@ describe("the latest-exemplar table", () => {
       reader.read((e) => seen.push(e) > 0);
       return seen;
     };
-    // Same names and lengths (values only), a longer value, other names, the names swapped, numbers,
+    // Same names and lengths (values only), a longer value, other lengths of the same total, the names swapped, numbers,
     // fewer labels, more labels, and back: each read finds exactly what was committed last.
     const commits: Array<Record<string, string | number>> = [
       { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", span_id: "00f067aa0ba902b7" },
       { trace_id: "a".repeat(32), span_id: "b".repeat(16) },
       { trace_id: "a".repeat(32), span_id: "b".repeat(17) },
       { trace_id: "c".repeat(32), span_id: "d".repeat(17) },
+      // The same total length, split otherwise.
+      { trace_id: "c".repeat(33), span_id: "d".repeat(16) },
       { span_id: "d".repeat(17), trace_id: "c".repeat(32) },
       { trace_id: 12345, span_id: 6.5 },
       { trace_id: 54321, span_id: 7.5 },
       { trace_id: "54321", span_id: "7.5" },
+      // Another name of the same length, then a shorter one.
+      { trace_ix: "54321", span_id: "7.5" },
       { traceid: "12345", span_id: "7.5" },
       { trace_id: "e" },
       { trace_id: "f", span_id: "g", user: "h" },
