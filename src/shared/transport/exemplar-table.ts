@@ -180,29 +180,40 @@ export class ExemplarTableWriter {
     f64[at + kExTimestampByte / 8] = timestampMs;
     const start = base * 2 + kExTextByte / 2;
     const shadow = this.#shadows[entry];
-    const sum = shadow !== undefined && shadow.units === units && sameNames(shadow, labels) ? this.#writeValues(start, shadow.sum, labels) : this.#writeAll(entry, start, units, labels);
+    // Values only while names and lengths match those in place; on a mismatch, all of it (the entry is
+    // odd until the version store below, so the values written first do no harm).
+    let sum = shadow !== undefined && shadow.units === units ? this.#writeValues(start, shadow, labels) : -1;
+    if (sum < 0) sum = this.#writeAll(entry, start, units, labels);
     words[base + kExChecksum] = checksum(seriesId, bucket, units, words[base + 6] as number, words[base + 7] as number, words[base + 8] as number, words[base + 9] as number, sum);
     // Why Atomics.store: the even version publishes the whole entry (every store above happens before it).
     Atomics.store(words, base + kExVersion, (version + 1) >>> 0);
     this.#changed(words);
   }
 
-  /** Write the value units of `labels` after names already in place; return the text's sum. */
-  #writeValues(start: number, namesSum: number, labels: Record<string, unknown>): number {
+  /**
+   * Write the value units of `labels` after the names of `shadow`, already in place; return the text's
+   * sum, or -1 as soon as a name or a value's length differs from the shadow's.
+   */
+  #writeValues(start: number, shadow: EntryShadow, labels: Record<string, unknown>): number {
     const text = this.#text;
+    const { names, lengths } = shadow;
     let p = start;
-    let sum = namesSum;
+    let sum = shadow.sum;
+    let k = 0;
     for (const name in labels) {
       const raw = labels[name];
       const valueText = typeof raw === "string" ? raw : String(raw);
+      const length = valueText.length;
+      if (name !== names[k] || length !== lengths[k]) return -1;
+      k++;
       p += name.length + 2;
-      for (let i = 0; i < valueText.length; i++) {
+      for (let i = 0; i < length; i++) {
         const unit = valueText.charCodeAt(i);
         text[p++] = unit;
         sum += unit;
       }
     }
-    return sum;
+    return k === names.length ? sum : -1;
   }
 
   /** Write the whole text of `labels` and remember its names for the next commit; return the text's sum. */
@@ -330,19 +341,6 @@ interface EntryShadow {
   readonly sum: number;
   readonly names: readonly string[];
   readonly lengths: readonly number[];
-}
-
-/** Whether `labels` have the names, in order, and the value lengths of `shadow`. */
-function sameNames(shadow: EntryShadow, labels: Record<string, unknown>): boolean {
-  const { names, lengths } = shadow;
-  let k = 0;
-  for (const name in labels) {
-    if (name !== names[k]) return false;
-    const raw = labels[name];
-    if ((typeof raw === "string" ? raw.length : String(raw).length) !== lengths[k]) return false;
-    k++;
-  }
-  return k === names.length;
 }
 
 /**
