@@ -221,7 +221,10 @@ export abstract class WorkerMetric<T extends string, Child> {
     for (let i = 0; i < last; i++) {
       const text = String(values[i]);
       let next = level.get(text) as Map<string, unknown> | undefined;
-      if (next === undefined) level.set(text, (next = new Map()));
+      if (next === undefined) {
+        next = new Map();
+        level.set(text, next);
+      }
       level = next;
     }
     level.set(String(values[last]), child);

@@ -71,7 +71,9 @@ describe("a labels object resolves to the same child cold and warm", () => {
       c.inc({ ...labels }, i + 1);
     });
     const values = await valuesOf(c.name);
-    sets.forEach((labels, i) => expect(values.find((v) => v.labels.a === labels.a && v.labels.b === labels.b)?.value).toBe(i + 1));
+    sets.forEach((labels, i) => {
+      expect(values.find((v) => v.labels.a === labels.a && v.labels.b === labels.b)?.value).toBe(i + 1);
+    });
   });
 
   it("keys from the prototype and non-enumerable keys count as the slow path counts them", () => {
