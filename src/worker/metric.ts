@@ -196,20 +196,28 @@ export abstract class WorkerMetric<T extends string, Child> {
     const names = this.labelNames;
     const count = names.length;
     if (count === 0) return undefined;
+    const given = labels as Record<string, unknown>;
+    let node: unknown = this.#byText;
     let keys = 0;
-    for (const key in labels) {
-      // Usually given in labelNames order: one comparison per key.
-      if (key !== names[keys] && !names.includes(key as T)) return undefined;
+    let ordered = true;
+    for (const key in given) {
+      if (key !== names[keys]) {
+        if (!names.includes(key as T)) return undefined;
+        ordered = false;
+      } else if (ordered) {
+        // Usually given in labelNames order: the value read by the loop's own key (no lookup by name),
+        // and the cache walked as the keys come.
+        node = levelOf(node, given[key]);
+        if (node === undefined) return undefined;
+      }
       keys++;
     }
     // Fewer enumerable keys: a label is missing, non-enumerable or a symbol's; the slow path tells.
     if (keys !== count) return undefined;
-    let node: unknown = this.#byText;
+    if (ordered) return node as Child;
+    node = this.#byText;
     for (let i = 0; i < count; i++) {
-      const value = (labels as Record<string, unknown>)[names[i] as string];
-      const text = typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;
-      if (text === undefined) return undefined;
-      node = (node as Map<string, unknown>).get(text);
+      node = levelOf(node, given[names[i] as string]);
       if (node === undefined) return undefined;
     }
     return node as Child;
@@ -310,6 +318,12 @@ export abstract class WorkerMetric<T extends string, Child> {
     this.#children.set(key, child);
     return child;
   }
+}
+
+/** The next level of the label cache for a label's value: `undefined` for a miss or a value not a string or number. */
+function levelOf(node: unknown, value: unknown): unknown {
+  const text = typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;
+  return text === undefined ? undefined : (node as Map<string, unknown>).get(text);
 }
 
 /** Series id of each child, for `remove()`; kept off the child so its shape stays minimal. */
