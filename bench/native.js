@@ -1,5 +1,6 @@
 // Native histogram and exemplar benchmarks: worker-side ns per observation, side by side with
 // the classic observe() and prom-client. Part of `npm run bench`; alone: `node bench/native.js [--quick]`.
+import os from "node:os";
 import { Worker } from "node:worker_threads";
 import client from "prom-client";
 import { MetricsHub } from "../dist/main/index.js";
@@ -75,8 +76,11 @@ export function printNative({ cases }) {
 if (import.meta.url === `file://${process.argv[1]}`) {
   const options = flags();
   const info = machine();
-  console.log(`native histogram benchmarks${options.quick ? " (quick)" : ""} on ${info.cpu}, ${info.cores} cores, Node ${info.node}`);
+  // The load average, before and after: on a shared machine the figures mean little without it.
+  const load = () => os.loadavg().map((l) => l.toFixed(2)).join(" ");
+  console.log(`native histogram benchmarks${options.quick ? " (quick)" : ""} on ${info.cpu}, ${info.cores} cores, Node ${info.node}, load ${load()}`);
   const result = await nativeCost(options);
+  console.log(`load after the worker's cases: ${load()}`);
   printNative(result);
   printRender(await renderCost(options));
   console.log(`records dropped: ${JSON.stringify(result.dropped)}`);

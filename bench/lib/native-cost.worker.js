@@ -3,6 +3,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import client from "prom-client";
 import { Counter, Histogram } from "../../dist/worker/index.js";
+import { labelsObjectShapes } from "./labels-object.js";
+import { compileLoop } from "./loop.js";
 
 const { ops, rounds } = workerData;
 const registry = new client.Registry();
@@ -22,7 +24,7 @@ const series = { method: "GET", status: "200" };
 // A W3C trace context's ids: a 32-hex trace id and a 16-hex span id.
 const trace = { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", span_id: "00f067aa0ba902b7" };
 
-// Exemplar cases run in two burst shapes, as the core cases: short bursts of 4096 calls with a pause for
+// Exemplar cases (and the labels-object ones below) run in two burst shapes, as the core cases: short bursts of 4096 calls with a pause for
 // the hub between them (only the bursts are timed), and one burst of 10^6 calls per round.
 const SHORT_BURST = 4096;
 const SHORT_BURSTS = 8;
@@ -55,6 +57,12 @@ const exemplarShapes = {
     for (let i = 0; i < n; i++) exemplarCounter.inc({ labels: series, value: 1, exemplarLabels: trace });
   },
 };
+// observe(labels, value) with a fresh labels object, in the same two burst shapes (each loop compiled
+// from its own source text, so the two libraries' call sites stay apart).
+for (const [name, make, target] of labelsObjectShapes({ Histogram, client, registry, loop: (body) => compileLoop(body) })) {
+  const run = make();
+  exemplarShapes[name] = (n) => run(target, n);
+}
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const timeRun = (run, n) => {
   const start = process.hrtime.bigint();

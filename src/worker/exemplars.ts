@@ -54,6 +54,10 @@ export interface ExemplarTarget<Child> {
  */
 export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: ExemplarCall | number) => void {
   const { name, call } = target;
+  // The series id of the child resolved last (a child's id never changes): a repeated label set skips
+  // the WeakMap lookup.
+  let lastChild: Child | undefined;
+  let lastId: number | undefined;
   return (arg) => {
     if (arg === undefined || arg === null || typeof arg === "number") {
       target.plain(target.child(undefined), arg);
@@ -75,7 +79,11 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
     const value = target.check(arg.value);
     if (encoded === kInvalid) validateExemplarLabels(name, exemplarLabels as Record<string, unknown>);
     const child = target.child(labels);
-    const id = seriesIdOf(child as object);
+    if (child !== lastChild) {
+      lastChild = child;
+      lastId = seriesIdOf(child as object);
+    }
+    const id = lastId;
     if (id === undefined) return;
     // Resolving the child may have connected this thread just now.
     if (table === undefined) {

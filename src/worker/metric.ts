@@ -68,6 +68,12 @@ export abstract class WorkerMetric<T extends string, Child> {
   protected readonly declaration: MetricDeclaration;
   #metricId = -1;
   readonly #children = new Map<string, Child>();
+  /**
+   * The children of label sets resolved from labels objects, one Map level per label name (in `labelNames`
+   * order) keyed by the value's text: a hit allocates nothing and builds no key. A cache of
+   * {@link #children}: a label set is here only while it has its own child there (never a folded one).
+   */
+  #byText = new Map<string, unknown>();
   /** Label-set resolutions folded into the overflow child and not yet reported to the hub. */
   #foldsPending = 0;
 
@@ -117,6 +123,8 @@ export abstract class WorkerMetric<T extends string, Child> {
     // Its latest exemplars go too: the id may soon name another label set.
     runtime.exemplarTable?.release(id);
     this.#children.delete(key);
+    // Rare: the cache is rebuilt from the label sets resolved after it.
+    this.#byText = new Map();
     (child as unknown as Detachable)[kDetach]();
     releaseSeriesId(id);
   }
@@ -166,7 +174,68 @@ export abstract class WorkerMetric<T extends string, Child> {
       }
       return this.#child([]);
     }
-    return this.#child(labelObjectToValues(this.name, this.labelNames, labels));
+    const cached = this.#cachedChild(labels);
+    if (cached !== undefined) return cached;
+    const values = labelObjectToValues(this.name, this.labelNames, labels);
+    const key = seriesKey(values);
+    const child = this.#childOfKey(key, values);
+    // Cached only when the label set has a child of its own (not folded into the overflow one).
+    if (values.length !== 0 && this.#children.get(key) === child) this.#cache(values, child);
+    return child;
+  }
+
+  /**
+   * The child of a labels object already resolved, or `undefined` (a new label set, or anything unusual:
+   * the slow path then decides and throws the precise error). Accepts only what the slow path accepts
+   * with the same child: every enumerable key a label name (so every own key is), every label name's
+   * value a string or a number whose text is a key of the cache. A cached text was checked when its label
+   * set was created (same text, same verdict), and the text of a number is `String(value)`, as in
+   * {@link seriesKey}.
+   */
+  #cachedChild(labels: object): Child | undefined {
+    const names = this.labelNames;
+    const count = names.length;
+    if (count === 0) return undefined;
+    const given = labels as Record<string, unknown>;
+    let node: unknown = this.#byText;
+    let keys = 0;
+    let ordered = true;
+    for (const key in given) {
+      if (key !== names[keys]) {
+        if (!names.includes(key as T)) return undefined;
+        ordered = false;
+      } else if (ordered) {
+        // Usually given in labelNames order: the value read by the loop's own key (no lookup by name),
+        // and the cache walked as the keys come.
+        node = levelOf(node, given[key]);
+        if (node === undefined) return undefined;
+      }
+      keys++;
+    }
+    // Fewer enumerable keys: a label is missing, non-enumerable or a symbol's; the slow path tells.
+    if (keys !== count) return undefined;
+    if (ordered) return node as Child;
+    node = this.#byText;
+    for (let i = 0; i < count; i++) {
+      node = levelOf(node, given[names[i] as string]);
+      if (node === undefined) return undefined;
+    }
+    return node as Child;
+  }
+
+  #cache(values: readonly LabelValue[], child: Child): void {
+    let level = this.#byText;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      const text = String(values[i]);
+      let next = level.get(text) as Map<string, unknown> | undefined;
+      if (next === undefined) {
+        next = new Map();
+        level.set(text, next);
+      }
+      level = next;
+    }
+    level.set(String(values[last]), child);
   }
 
   #valuesOf(args: readonly unknown[]): LabelValue[] {
@@ -177,7 +246,10 @@ export abstract class WorkerMetric<T extends string, Child> {
   }
 
   #child(values: LabelValue[]): Child {
-    const key = seriesKey(values);
+    return this.#childOfKey(seriesKey(values), values);
+  }
+
+  #childOfKey(key: string, values: LabelValue[]): Child {
     const existing = this.#children.get(key);
     if (existing !== undefined) return existing;
     // A new label set: the one place the series limit is checked (never per observation). The cache
@@ -246,6 +318,12 @@ export abstract class WorkerMetric<T extends string, Child> {
     this.#children.set(key, child);
     return child;
   }
+}
+
+/** The next level of the label cache for a label's value: `undefined` for a miss or a value not a string or number. */
+function levelOf(node: unknown, value: unknown): unknown {
+  const text = typeof value === "string" ? value : typeof value === "number" ? String(value) : undefined;
+  return text === undefined ? undefined : (node as Map<string, unknown>).get(text);
 }
 
 /** Series id of each child, for `remove()`; kept off the child so its shape stays minimal. */

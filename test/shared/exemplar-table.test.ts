@@ -93,4 +93,52 @@ describe("the latest-exemplar table", () => {
     reader.clear();
     expect(new Uint32Array(buffer).every((w) => w === 0)).toBe(true);
   });
+
+  it("reads every commit whole whether it rewrites the whole text or only the values", () => {
+    const buffer = table();
+    const writer = new ExemplarTableWriter(buffer);
+    const reader = new ExemplarTableReader(buffer);
+    const entry = writer.entryOf(1, 1);
+    const read = (): TableExemplar[] => {
+      const seen: TableExemplar[] = [];
+      reader.read((e) => seen.push(e) > 0);
+      return seen;
+    };
+    // Same names and lengths (values only), a longer value, other lengths of the same total, the names swapped, numbers,
+    // fewer labels, more labels, and back: each read finds exactly what was committed last.
+    const commits: Array<Record<string, string | number>> = [
+      { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", span_id: "00f067aa0ba902b7" },
+      { trace_id: "a".repeat(32), span_id: "b".repeat(16) },
+      { trace_id: "a".repeat(32), span_id: "b".repeat(17) },
+      { trace_id: "c".repeat(32), span_id: "d".repeat(17) },
+      // The same total length, split otherwise.
+      { trace_id: "c".repeat(33), span_id: "d".repeat(16) },
+      { span_id: "d".repeat(17), trace_id: "c".repeat(32) },
+      { trace_id: 12345, span_id: 6.5 },
+      { trace_id: 54321, span_id: 7.5 },
+      { trace_id: "54321", span_id: "7.5" },
+      // Another name of the same length, then a shorter one.
+      { trace_ix: "54321", span_id: "7.5" },
+      { traceid: "12345", span_id: "7.5" },
+      { trace_id: "e" },
+      { trace_id: "f", span_id: "g", user: "h" },
+      { trace_id: "😀".repeat(8), span_id: "ünï" },
+      { trace_id: "😀".repeat(8), span_id: "àbc" },
+    ];
+    commits.forEach((labels, i) => {
+      expect(writer.encode(labels)).toBe(kEncoded);
+      writer.commit(entry, 1, 0, i, 1000 + i, labels);
+      const expected = Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
+      expect(read()).toEqual([{ seriesId: 1, bucket: 0, value: i, timestampMs: 1000 + i, labels: expected }]);
+    });
+    // A released run reused by another series: its first commit with the same names writes values only.
+    writer.release(1);
+    expect(read()).toEqual([]);
+    const reused = writer.entryOf(2, 1);
+    expect(reused).toBe(entry);
+    const last = { trace_id: "😀".repeat(8), span_id: "xyz" };
+    expect(writer.encode(last)).toBe(kEncoded);
+    writer.commit(reused, 2, 0, 99, 2000, last);
+    expect(read()).toEqual([{ seriesId: 2, bucket: 0, value: 99, timestampMs: 2000, labels: last }]);
+  });
 });

@@ -6,8 +6,9 @@
  * is a region of the slot's data buffer, between the ring and the overflow; offsets are in layout.ts.
  *
  * Writing: the owner checks the labels first (so a call that throws changes nothing), stores an odd
- * version (a plain store), writes the entry with plain stores (the text one UTF-16 unit per store) and
- * its checksum, publishes the next even version with the one `Atomics.store` of the call, and raises the
+ * version (a plain store), writes the entry with plain stores (the text one UTF-16 unit per store; when
+ * the label names and value lengths are those it wrote last in the entry, only the values: the rest of
+ * the text is still its own) and its checksum over the whole text, publishes the next even version with the one `Atomics.store` of the call, and raises the
  * table's changed flag only if the hub has lowered it (an `Atomics.load`, a plain read on x86 and arm64).
  * Reading: the hub lowers the flag (`Atomics.exchange`) and skips the table if it was not raised;
  * otherwise, per entry whose version changed, it reads the version, copies the entry, reads the version
@@ -100,6 +101,12 @@ export class ExemplarTableWriter {
   #text: Uint16Array;
   /** Units of text of the labels {@link encode} checked last. */
   #units = 0;
+  /**
+   * Per entry, the label names and value lengths this writer wrote last, and the sum of the units they
+   * take (names, signs, lengths): when a commit's labels have the same, their units in shared memory are
+   * still those (only this writer writes an entry's text) and only the values are written again.
+   */
+  #shadows: Array<EntryShadow | undefined> = [];
 
   /**
    * Take over the table at `byteOffset` of `buffer` (the slot's data buffer), which the hub handed over
@@ -153,7 +160,8 @@ export class ExemplarTableWriter {
 
   /**
    * Write an exemplar with `labels` (checked by {@link encode} just before) into entry `entry`, for
-   * `bucket` of `seriesId`. The text is written in place, one UTF-16 unit per store: no copy.
+   * `bucket` of `seriesId`. The text is written in place, one UTF-16 unit per store: no copy; only the
+   * values when the names and value lengths are those of the entry's last commit.
    */
   commit(entry: number, seriesId: number, bucket: number, value: number, timestampMs: number, labels: Record<string, unknown>): void {
     const units = this.#units;
@@ -170,32 +178,76 @@ export class ExemplarTableWriter {
     const at = base / 2;
     f64[at + kExValueByte / 8] = value;
     f64[at + kExTimestampByte / 8] = timestampMs;
+    const start = base * 2 + kExTextByte / 2;
+    const shadow = this.#shadows[entry];
+    // Values only while names and lengths match those in place; on a mismatch, all of it (the entry is
+    // odd until the version store below, so the values written first do no harm).
+    let sum = shadow !== undefined && shadow.units === units ? this.#writeValues(start, shadow, labels) : -1;
+    if (sum < 0) sum = this.#writeAll(entry, start, units, labels);
+    words[base + kExChecksum] = checksum(seriesId, bucket, units, words[base + 6] as number, words[base + 7] as number, words[base + 8] as number, words[base + 9] as number, sum);
+    // Why Atomics.store: the even version publishes the whole entry (every store above happens before it).
+    Atomics.store(words, base + kExVersion, (version + 1) >>> 0);
+    this.#changed(words);
+  }
+
+  /**
+   * Write the value units of `labels` after the names of `shadow`, already in place; return the text's
+   * sum, or -1 as soon as a name or a value's length differs from the shadow's.
+   */
+  #writeValues(start: number, shadow: EntryShadow, labels: Record<string, unknown>): number {
     const text = this.#text;
-    let p = base * 2 + kExTextByte / 2;
-    // The checksum adds every unit of text: cheap, and enough to tell a torn entry from a whole one.
-    let sum = 0;
+    const { names, lengths } = shadow;
+    let p = start;
+    let sum = shadow.sum;
+    let k = 0;
     for (const name in labels) {
       const raw = labels[name];
       const valueText = typeof raw === "string" ? raw : String(raw);
-      for (let i = 0; i < name.length; i++) {
-        const unit = name.charCodeAt(i);
-        text[p++] = unit;
-        sum += unit;
-      }
       const length = valueText.length;
-      text[p++] = kEqualsSign;
-      text[p++] = length;
-      sum += kEqualsSign + length;
+      if (name !== names[k] || length !== lengths[k]) return -1;
+      k++;
+      p += name.length + 2;
       for (let i = 0; i < length; i++) {
         const unit = valueText.charCodeAt(i);
         text[p++] = unit;
         sum += unit;
       }
     }
-    words[base + kExChecksum] = checksum(seriesId, bucket, units, words[base + 6] as number, words[base + 7] as number, words[base + 8] as number, words[base + 9] as number, sum);
-    // Why Atomics.store: the even version publishes the whole entry (every store above happens before it).
-    Atomics.store(words, base + kExVersion, (version + 1) >>> 0);
-    this.#changed(words);
+    return k === names.length ? sum : -1;
+  }
+
+  /** Write the whole text of `labels` and remember its names for the next commit; return the text's sum. */
+  #writeAll(entry: number, start: number, units: number, labels: Record<string, unknown>): number {
+    const text = this.#text;
+    const names: string[] = [];
+    const lengths: number[] = [];
+    let p = start;
+    // The checksum adds every unit of text: cheap, and enough to tell a torn entry from a whole one.
+    let sum = 0;
+    let namesSum = 0;
+    for (const name in labels) {
+      const raw = labels[name];
+      const valueText = typeof raw === "string" ? raw : String(raw);
+      for (let i = 0; i < name.length; i++) {
+        const unit = name.charCodeAt(i);
+        text[p++] = unit;
+        namesSum += unit;
+      }
+      const length = valueText.length;
+      text[p++] = kEqualsSign;
+      text[p++] = length;
+      namesSum += kEqualsSign + length;
+      for (let i = 0; i < length; i++) {
+        const unit = valueText.charCodeAt(i);
+        text[p++] = unit;
+        sum += unit;
+      }
+      names.push(name);
+      lengths.push(length);
+    }
+    while (this.#shadows.length < entry) this.#shadows.push(undefined);
+    this.#shadows[entry] = { units, sum: namesSum, names, lengths };
+    return sum + namesSum;
   }
 
   /** Forget the entries of series `seriesId` (on `remove()`): emptied, and free for another series. */
@@ -279,6 +331,16 @@ export class ExemplarTableWriter {
     Atomics.store(this.#words, kExemplarEntriesWord, entries);
     return true;
   }
+}
+
+/** What an entry's text holds apart from its values: see the writer's shadows. */
+interface EntryShadow {
+  /** Units of the whole text. */
+  readonly units: number;
+  /** Sum of the units of the names, signs and lengths. */
+  readonly sum: number;
+  readonly names: readonly string[];
+  readonly lengths: readonly number[];
 }
 
 /**
