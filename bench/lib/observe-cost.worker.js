@@ -14,6 +14,7 @@ import { Counter, Histogram, time } from "../../dist/worker/index.js";
 import { FloorWriter, floorWaits } from "./floor-ring.js";
 import { askToSettle, pause, timeBurst, timeShortBursts } from "./bursts.js";
 import { compileLoop } from "./loop.js";
+import { labelsObjectShapes } from "./labels-object.js";
 import { V01Writer } from "./v01-writer.js";
 import { BEFORE_INC, FLOOR } from "./goals.js";
 
@@ -88,6 +89,7 @@ const shapes = [
   ["prom-threads counter.inc", incLoop, ptCounter],
   [BEFORE_INC, incLoop, beforeCounter],
 ];
+shapes.push(...labelsObjectShapes({ Histogram, client, registry, loop }));
 const cases = [];
 for (const [shape, make, target] of shapes) {
   const shortRun = make();
