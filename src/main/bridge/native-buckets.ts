@@ -239,6 +239,30 @@ export interface NativeSnapshot {
   readonly exemplars?: readonly ExemplarValue[];
 }
 
+/** The buckets of a native histogram, as the hub and the cluster aggregator count them. */
+export interface NativeCounts {
+  schema: number;
+  zeroThreshold: number;
+  zeroCount: number;
+  positive: Map<number, number>;
+  negative: Map<number, number>;
+}
+
+/**
+ * `native` as the renderers want it (spans and deltas), with a copy of the series' native exemplar list
+ * when it has one (the protobuf renderer writes it as the histogram's own exemplars).
+ */
+export function nativeSnapshotOf(native: Readonly<NativeCounts>, exemplars: readonly ExemplarValue[]): NativeSnapshot {
+  const snapshot = {
+    schema: native.schema,
+    zeroThreshold: native.zeroThreshold,
+    zeroCount: native.zeroCount,
+    positive: sparseSide(native.positive),
+    negative: sparseSide(native.negative),
+  };
+  return exemplars.length === 0 ? snapshot : { ...snapshot, exemplars: [...exemplars] };
+}
+
 /** The native settings of a series, from its declaration (see native-options.ts for their meaning). */
 export interface NativeLimits {
   readonly zeroThreshold: number;
@@ -327,16 +351,7 @@ export class NativeHistogramSeries extends HistogramSeries {
 
   /** The native part as the renderers want it. */
   snapshot(): NativeSnapshot {
-    const native = this.native;
-    const exemplars = this.nativeExemplars.list;
-    const snapshot = {
-      schema: native.schema,
-      zeroThreshold: native.zeroThreshold,
-      zeroCount: native.zeroCount,
-      positive: sparseSide(native.positive),
-      negative: sparseSide(native.negative),
-    };
-    return exemplars.length === 0 ? snapshot : { ...snapshot, exemplars: [...exemplars] };
+    return nativeSnapshotOf(this.native, this.nativeExemplars.list);
   }
 }
 

@@ -8,7 +8,8 @@
 import type { MetricValue, Registry } from "prom-client";
 import { kOverflowLabelValue } from "../../shared/model/limits.js";
 import type { ExemplarValue } from "../bridge/binding.js";
-import { addNative, copyNative, emptyNative, isEmptyNative, nativeIncrease, nativeSnapshotOf, type NativeCounts } from "./native-merge.js";
+import { addNative, copyNative, emptyNative, isEmptyNative, nativeIncrease } from "./native-merge.js";
+import { nativeSnapshotOf, type NativeCounts } from "../bridge/native-buckets.js";
 import { fromWire, labelKey, type WireFamily, type WireSeries } from "./protocol.js";
 import type { ExtraShape, SeriesExtra } from "./validate-push.js";
 

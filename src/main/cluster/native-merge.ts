@@ -8,18 +8,10 @@
  * reconciles zero buckets when it adds native histograms).
  * @module
  */
-import { rebucket, sparseSide, type NativeSnapshot } from "../bridge/native-buckets.js";
+import { rebucket, type NativeCounts } from "../bridge/native-buckets.js";
 import { nativeBucketBound } from "../../shared/model/native-histogram.js";
-import type { ExemplarValue } from "../bridge/binding.js";
 
 /** Native buckets with plain counts: the schema, the zero bucket and both sides by signed index. */
-export interface NativeCounts {
-  schema: number;
-  zeroThreshold: number;
-  zeroCount: number;
-  positive: Map<number, number>;
-  negative: Map<number, number>;
-}
 
 /** An empty part at `schema` and `zeroThreshold`. */
 export function emptyNative(schema: number, zeroThreshold: number): NativeCounts {
@@ -117,20 +109,6 @@ export function isEmptyNative(native: NativeCounts): boolean {
   return native.zeroCount === 0 && native.positive.size === 0 && native.negative.size === 0;
 }
 
-/**
- * `native` as the renderers want it (spans and deltas), with the series' native exemplar list when it
- * has one (the protobuf renderer writes it as the histogram's own exemplars).
- */
-export function nativeSnapshotOf(native: NativeCounts, exemplars: readonly ExemplarValue[]): NativeSnapshot & { exemplars?: readonly ExemplarValue[] } {
-  const snapshot = {
-    schema: native.schema,
-    zeroThreshold: native.zeroThreshold,
-    zeroCount: native.zeroCount,
-    positive: sparseSide(native.positive),
-    negative: sparseSide(native.negative),
-  };
-  return exemplars.length === 0 ? snapshot : { ...snapshot, exemplars };
-}
 
 /** Signed bucket indexes and counts of a side given as spans and deltas (the exposition's shape). */
 export function countsOfSparse(spans: readonly { offset: number; length: number }[], deltas: readonly number[]): Map<number, number> {

@@ -10,7 +10,8 @@ import { hasLoneSurrogate, isClassicLabelName, isClassicMetricName, isReservedNa
 import { validateExemplarLabels } from "../../shared/model/exemplar.js";
 import { kNativeSchemaMin } from "../../shared/model/native-histogram.js";
 import type { ExemplarValue } from "../bridge/binding.js";
-import { emptyNative, type NativeCounts } from "./native-merge.js";
+import { emptyNative } from "./native-merge.js";
+import type { NativeCounts } from "../bridge/native-buckets.js";
 import { fromWire, type WireFamily } from "./protocol.js";
 
 /** Longest metric name accepted from a process, in characters. */

@@ -5,7 +5,8 @@
  * of one process survives the process halving its resolution.
  */
 import { describe, expect, it } from "vitest";
-import { addNative, emptyNative, nativeIncrease, type NativeCounts } from "../../../src/main/cluster/native-merge.js";
+import { addNative, emptyNative, nativeIncrease } from "../../../src/main/cluster/native-merge.js";
+import type { NativeCounts } from "../../../src/main/bridge/native-buckets.js";
 
 function part(schema: number, zeroThreshold: number, zeroCount: number, positive: [number, number][], negative: [number, number][] = []): NativeCounts {
   return { schema, zeroThreshold, zeroCount, positive: new Map(positive), negative: new Map(negative) };
