@@ -177,14 +177,23 @@ export class SlotReader {
     const f64 = this.#f64;
     const mask = this.#mask;
     while (r !== end) {
-      const i = (r & mask) * kRecordWords;
-      const word0 = u32[i] as number;
-      if ((word0 & 0xff) < kOpDeclareMetric) {
+      // The records from `r` to `end` or to the ring's last record, whichever comes first, lie side by side:
+      // walk them by word index, with no mask and no wrap per record.
+      const first = (r & mask) * kRecordWords;
+      const stop = first + Math.min((end - r) >>> 0, this.#capacity - (r & mask)) * kRecordWords;
+      let i = first;
+      let word0 = 0;
+      while (i !== stop) {
+        word0 = u32[i] as number;
+        if ((word0 & 0xff) >= kOpDeclareMetric) break;
         sink.observation(word0, u32[i + 1] as number, f64[(i >>> 1) + 1] as number);
-        observations++;
-        r = (r + 1) >>> 0;
-        continue;
+        i += kRecordWords;
       }
+      const run = (i - first) / kRecordWords;
+      observations += run;
+      r = (r + run) >>> 0;
+      if (i === stop) continue;
+      // A declaration at `r`.
       const payloadBytes = u32[i + 1] as number;
       const records = declarationRecords(payloadBytes);
       if (payloadBytes > this.#capacity * kRecordBytes) {
