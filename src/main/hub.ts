@@ -268,7 +268,6 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       step: (deadline) => timed(() => slots.drainUntil(deadline)),
       mark: () => ({ pending: timed(() => slots.mark()) }),
       stepToward: (marks, deadline) => timed(() => slots.drainToward(marks.pending as SlotMark[], deadline)),
-      overflowRecords: () => slots.backlog().overflowRecords,
     };
   }
 

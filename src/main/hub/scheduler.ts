@@ -41,8 +41,6 @@ export interface DrainWork {
   mark(): DrainMarks;
   /** Drain toward `marks` until `deadline`; `true` while marks are left. */
   stepToward(marks: DrainMarks, deadline: number): boolean;
-  /** Records waiting in the slots' overflows now, all slots together. */
-  overflowRecords(): number;
 }
 
 /** Where and how often to drain. */
@@ -75,11 +73,6 @@ export class DrainScheduler {
   #scrapes = 0;
   /** When the last background step ended. */
   #lastBackgroundStep = 0;
-  /**
-   * Overflow records waiting when the last background step ended, or -1: a step that ends with a different
-   * non-zero count (a writer still in its overflow) takes another step at the next turn.
-   */
-  #lastOverflow = -1;
   #closed = false;
 
   /** Start the timer and the doorbell. */
@@ -225,14 +218,7 @@ export class DrainScheduler {
       this.#lastBackgroundStep = performance.now();
       if (timed !== undefined) endStep("drain", timed);
     }
-    // A writer that spilled to its overflow returns to its ring only once the hub has read the overflow
-    // empty: while one goes on writing there, step again at the next turn rather than the next tick or
-    // doorbell, so it finds the overflow empty sooner. Only while the count moves: records that cannot be
-    // read (behind a half-published declaration) do not spin the loop.
-    const overflow = left ? -1 : this.#work.overflowRecords();
-    const writing = overflow > 0 && overflow !== this.#lastOverflow;
-    this.#lastOverflow = overflow;
-    if (left || writing) this.#drainInBackground();
+    if (left) this.#drainInBackground();
   }
 
   #armDoorbell(seen: number = Atomics.load(this.#control, kDoorbellWord)): void {
