@@ -250,8 +250,7 @@ export class SlotDrain implements RecordSink {
     if (at < hist.length) {
       const base = hist[at] as number;
       const max = hist[at + 1] as number;
-      // `value === value` is false for NaN only.
-      if (base >= 0 && (word0 & 0xff) === kOpObserve && aux <= max && value === value) {
+      if (base >= 0 && (word0 & 0xff) === kOpObserve && aux <= max && !Number.isNaN(value)) {
         // The series' bucket counts and sum, side by side in its histogram's counts: no object between.
         const counts = this.#histCounts[id] as Float64Array;
         counts[base + aux] = (counts[base + aux] as number) + 1;
