@@ -99,18 +99,23 @@ export class SlotDrain implements RecordSink {
   readonly #tally: Tally;
   #bindings: Array<Binding | undefined> = [];
   /**
-   * The classic histograms' bindings once more, packed by series id for the drain's fast path: the index
-   * of the series' first bucket count in its counts array (-1: not a classic histogram), its `+Inf`
-   * bucket index, and the counts array. Dense typed arrays, so a record reads no binding object.
+   * The classic histograms' bindings once more, packed by series id for the drain's fast path: at
+   * `2 * id` the index of the series' first bucket count in its counts array (-1: not a classic
+   * histogram), at `2 * id + 1` its `+Inf` bucket index; and the counts array. A dense typed array, side
+   * by side, so a record reads no binding object and one array for both numbers.
    */
-  #histBase = new Int32Array(0);
-  #histMax = new Int32Array(0);
+  #hist = new Int32Array(0);
   #histCounts: Float64Array[] = [];
   #bound = 0;
   #metrics: Array<BridgeMetric | null | undefined> = [];
   #lastDroppedFull = 0;
-  /** Observations applied in the current drain; added to the tally once per drain, not once per record. */
-  #applied = 0;
+  /**
+   * Observation records of the current drain that were not applied (dropped or malformed): the tally
+   * takes the reader's count minus these once per drain, so an applied record writes no counter.
+   */
+  #notApplied = 0;
+  /** Observations of the current drain that came inside declarations (exemplars), which the reader does not count. */
+  #carried = 0;
   /** Malformed records since the last report, and the first one's description. */
   #malformedPending = 0;
   #malformedDetail = "";
@@ -159,9 +164,10 @@ export class SlotDrain implements RecordSink {
       // Discard, counted: what a quarantined worker publishes is not read record by record.
       this.#tally.dropped.malformed += this.#reader.reset(false);
     } else {
-      this.#applied = 0;
-      this.#reader.drain(this, budget);
-      this.#tally.drained += this.#applied;
+      this.#notApplied = 0;
+      this.#carried = 0;
+      const observations = this.#reader.drain(this, budget);
+      this.#tally.drained += observations + this.#carried - this.#notApplied;
       // After the ring: a series an entry names was declared by a record the ring held before it (read
       // now, unless a budget left it for the next drain).
       this.#exemplars?.read(this.#keepTableExemplar);
@@ -221,8 +227,7 @@ export class SlotDrain implements RecordSink {
       if (binding !== undefined && binding.kind === kKindGauge) detachContribution(binding.target as GaugeContribution);
     }
     this.#bindings = [];
-    this.#histBase = new Int32Array(0);
-    this.#histMax = new Int32Array(0);
+    this.#hist = new Int32Array(0);
     this.#histCounts = [];
     this.#bound = 0;
     this.#metrics = [];
@@ -240,16 +245,16 @@ export class SlotDrain implements RecordSink {
    */
   observation(word0: number, aux: number, value: number): void {
     const id = word0 >>> 8;
-    const histBase = this.#histBase;
-    if (id < histBase.length) {
-      const base = histBase[id] as number;
-      const max = this.#histMax[id] as number;
+    const hist = this.#hist;
+    const at = 2 * id;
+    if (at < hist.length) {
+      const base = hist[at] as number;
+      const max = hist[at + 1] as number;
       if (base >= 0 && (word0 & 0xff) === kOpObserve && aux <= max && !Number.isNaN(value)) {
         // The series' bucket counts and sum, side by side in its histogram's counts: no object between.
         const counts = this.#histCounts[id] as Float64Array;
         counts[base + aux] = (counts[base + aux] as number) + 1;
         counts[base + max + 1] = (counts[base + max + 1] as number) + value;
-        this.#applied++;
         return;
       }
     }
@@ -257,20 +262,22 @@ export class SlotDrain implements RecordSink {
     // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
     if (binding !== undefined && binding.kind === kKindCounter && (word0 & 0xff) === kOpAdd && value >= 0 && value - value === 0) {
       (binding.target as CounterSeries).value += value;
-      this.#applied++;
       return;
     }
-    this.#observationRest(binding, word0, aux, value);
+    if (!this.#observationRest(binding, word0, aux, value)) this.#notApplied++;
   }
 
-  /** Apply what {@link observation} does not: gauges, summaries, native histograms, drops and malformed records. */
-  #observationRest(binding: Binding | undefined, word0: number, aux: number, value: number): void {
+  /**
+   * Apply what {@link observation} does not: gauges, summaries, native histograms, drops and malformed records.
+   * @returns whether the record was applied.
+   */
+  #observationRest(binding: Binding | undefined, word0: number, aux: number, value: number): boolean {
     const op = word0 & 0xff;
     if (binding === undefined) {
       // A child kept after remove() writes to the removed-series id (see src/worker/series-ids.ts).
       if (word0 >>> 8 === kRemovedSeriesId) this.#tally.dropped.removed_series++;
       else this.#malformed(`a record for undeclared series ${word0 >>> 8}`);
-      return;
+      return false;
     }
     switch (binding.kind) {
       case kKindCounter:
@@ -281,8 +288,7 @@ export class SlotDrain implements RecordSink {
         // aux packs the classic bucket (top bits) and the native bucket the worker found (low bits).
         if (op !== kOpObserve || aux >>> kNativeAuxBits > binding.maxAux || Number.isNaN(value)) break;
         (binding.target as NativeHistogramSeries).observe(aux, value);
-        this.#applied++;
-        return;
+        return true;
       case kKindGauge: {
         const contribution = binding.target as GaugeContribution;
         if (Number.isNaN(value)) break;
@@ -290,8 +296,7 @@ export class SlotDrain implements RecordSink {
         else if (op === kOpAdd) contribution.value += value;
         else break;
         contribution.seq = ++this.#clock.seq;
-        this.#applied++;
-        return;
+        return true;
       }
       case kKindSummary:
         if (op !== kOpObserve || value - value !== 0) break;
@@ -299,16 +304,16 @@ export class SlotDrain implements RecordSink {
           (binding.target as SummaryTarget).observe(value);
         } catch (error) {
           this.#malformed(`a summary observation prom-client refused (${(error as Error).message})`);
-          return;
+          return false;
         }
-        this.#applied++;
-        return;
+        return true;
       default:
         if (binding === kRemoved) this.#tally.dropped.removed_series++;
         else this.#tally.dropped.declaration_conflict++;
-        return;
+        return false;
     }
     this.#malformed(`operation ${op} does not fit its series`);
+    return false;
   }
 
   /** @internal Apply one declaration. Never throws: whatever goes wrong is this declaration's failure. */
@@ -399,19 +404,15 @@ export class SlotDrain implements RecordSink {
   /** Point id `id` at `binding`, in {@link #bindings} and, for classic histograms, in the packed arrays. */
   #bind(id: number, binding: Binding): void {
     this.#bindings[id] = binding;
-    if (id >= this.#histBase.length) {
+    if (2 * id >= this.#hist.length) {
       if (binding.kind !== kKindHistogram) return;
-      const length = Math.max(64, id + 1, this.#histBase.length * 2);
-      const base = new Int32Array(length).fill(-1);
-      base.set(this.#histBase);
-      const max = new Int32Array(length);
-      max.set(this.#histMax);
-      this.#histBase = base;
-      this.#histMax = max;
+      const hist = new Int32Array(2 * Math.max(64, id + 1, this.#hist.length)).fill(-1);
+      hist.set(this.#hist);
+      this.#hist = hist;
     }
     const classic = binding.kind === kKindHistogram;
-    this.#histBase[id] = classic ? binding.base : -1;
-    this.#histMax[id] = classic ? binding.maxAux : 0;
+    this.#hist[2 * id] = classic ? binding.base : -1;
+    this.#hist[2 * id + 1] = classic ? binding.maxAux : 0;
     this.#histCounts[id] = binding.counts;
   }
 
@@ -430,11 +431,12 @@ export class SlotDrain implements RecordSink {
       this.#malformed("an undecodable exemplar");
       return;
     }
-    const applied = this.#applied;
+    const notApplied = this.#notApplied;
+    this.#carried++;
     this.observation(packWord0(record.op, id), record.aux, record.value);
     const binding = this.#bindings[id];
     // Only an observation that was applied leaves its exemplar.
-    if (binding !== undefined && this.#applied !== applied) keepExemplar(binding, record);
+    if (binding !== undefined && this.#notApplied === notApplied) keepExemplar(binding, record);
   }
 
   #malformed(detail: string): void {
