@@ -216,29 +216,19 @@ describe("ring", () => {
     const reader = new SlotReader(geometry);
     const worker = startWorker("ring-producer.mjs", { workerData: { ...geometry, total, seed: 7 } });
     const done = nextMessage<{ dropped: number }>(worker);
-    let next = 0;
     let finished = false;
     void done.then(() => {
       finished = true;
     });
-    const sink: RecordSink = {
-      observation(word0, aux, value) {
-        // The producer drops only past its overflow bound, which this test makes as large as the run.
-        if (value !== next || aux !== next % 7 || word0 !== packWord0(kOpAdd, next % 1000)) throw new Error(`record ${next} arrived as ${value}`);
-        next++;
-      },
-      declaration() {},
-      corrupt(detail) {
-        throw new Error(`corrupt: ${detail}`);
-      },
-    };
+    // The producer drops only past its overflow bound, which this test makes as large as the run.
+    const sink = new SequenceVerifier();
     const deadline = Date.now() + 30_000;
-    while ((!finished || next < total) && Date.now() < deadline) {
+    while ((!finished || sink.next < total) && Date.now() < deadline) {
       reader.drain(sink);
       await new Promise((r) => setImmediate(r));
     }
     expect((await done).dropped).toBe(0);
-    expect(next).toBe(total);
+    expect(sink.next).toBe(total);
     await worker.terminate();
   });
 
@@ -257,31 +247,21 @@ describe("ring", () => {
     const worker = startWorker("overflow-bursts.mjs", { workerData: { ...geometry, burst, bursts, go } });
     const reports: Array<{ burst: number; ringWrite: number; overflowWrite: number; dropped: number }> = [];
     worker.on("message", (m) => reports.push(m));
-    let next = 0;
-    const sink: RecordSink = {
-      observation(word0, aux, value) {
-        if (value !== next || aux !== next % 7 || word0 !== packWord0(kOpAdd, next % 1000)) throw new Error(`record ${next} arrived as ${value}`);
-        next++;
-      },
-      declaration() {},
-      corrupt(detail) {
-        throw new Error(`corrupt: ${detail}`);
-      },
-    };
+    const sink = new SequenceVerifier();
     const deadline = Date.now() + 50_000;
     for (let b = 0; b < bursts; b++) {
       Atomics.store(turn, 0, b);
       Atomics.notify(turn, 0);
       // Drain after the burst (even) or while it is written (odd), until all of it is read.
       if (b % 2 === 0) while (reports.length <= b && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
-      while (next < (b + 1) * burst && Date.now() < deadline) {
+      while (sink.next < (b + 1) * burst && Date.now() < deadline) {
         reader.drain(sink);
         await new Promise((r) => setImmediate(r));
       }
       while (reports.length <= b && Date.now() < deadline) await new Promise((r) => setTimeout(r, 1));
     }
     await worker.terminate();
-    expect(next).toBe(bursts * burst);
+    expect(sink.next).toBe(bursts * burst);
     expect(reports.map((r) => r.dropped)).toEqual(Array(bursts).fill(0));
     // Every burst wrote to the ring (it came back after the overflow was read empty); those written with
     // nobody reading went on in the overflow, at least four rings' worth.
