@@ -294,7 +294,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       // A sliced scrape lists the registry without draining: it drained in steps before (see hub/internal.ts).
       if (!this.#scheduler.quiet) this.drainSync();
     };
-    return hookRegistry(
+    const unhookDrains = hookRegistry(
       this.registry,
       ["getMetricsAsArray", "resetMetrics"],
       (original): RegistryMethod =>
@@ -303,6 +303,22 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
           return original.apply(this, args);
         },
     );
+    const selfMetrics = this.#selfMetrics;
+    if (selfMetrics === undefined) return unhookDrains;
+    // The self-metrics' lines in a text-mode registry are written by the self-metrics (see self-metrics.ts).
+    const unhookText = hookRegistry(
+      this.registry,
+      ["getMetricsAsString"],
+      (original): RegistryMethod =>
+        function (this: unknown, ...args: unknown[]): unknown {
+          const fast = selfMetrics.promString(this as Registry, args[0], (metric) => original.call(this, metric) as Promise<string>);
+          return fast ?? original.apply(this, args);
+        },
+    );
+    return () => {
+      unhookText();
+      unhookDrains();
+    };
   }
 
   #assertOpen(): void {

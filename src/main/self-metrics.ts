@@ -2,7 +2,10 @@
  * The hub's own metrics, prefixed `prom_threads_`. Each is a small registry citizen that renders the hub's
  * totals straight into prom-client's exposition at scrape time: no prom-client Counter or Gauge to reset
  * and refill per scrape, no label hashing, label objects made once. The drain never calls into them per
- * record.
+ * record. In a registry in text mode, their lines are written here too ({@link SelfMetrics.promString}),
+ * in prom-client's format, once checked against prom-client's own rendering of the same samples: a small
+ * scrape then pays for the self-metrics about what it pays for a few more lines, not for nine families
+ * through prom-client's general formatter.
  * @module
  */
 import type { MetricValue, Registry } from "prom-client";
@@ -45,6 +48,9 @@ class SelfMetric {
   readonly aggregator: Aggregator;
   readonly #samples: () => Sample[];
   readonly #reset: () => void;
+  /** The `# HELP` and `# TYPE` lines of {@link promText}, and the name they were made for. */
+  #head = "";
+  #headName: string | undefined;
 
   constructor(name: string, help: string, type: SelfMetric["type"], samples: () => Sample[], options: { aggregator?: Aggregator; reset?: () => void } = {}) {
     this.name = name;
@@ -67,6 +73,69 @@ class SelfMetric {
   reset(): void {
     this.#reset();
   }
+
+  /**
+   * Whether {@link promText} writes what prom-client's `getMetricsAsString()` of the registry writes:
+   * `undefined` until checked (per default-labels object), then `true` or `false` for good.
+   */
+  textChecked: { defaults: object | undefined; same: boolean } | undefined;
+
+  /**
+   * The family as prom-client's `getMetricsAsString()` writes it in a registry in text mode: `# HELP`,
+   * `# TYPE`, then a line per sample with its labels, then the registry's default labels that it does not
+   * have itself, and the value as prom-client formats it.
+   */
+  promText(snapshot: MetricSnapshot, defaults: Record<string, unknown> | undefined): string {
+    const name = escapeText(this.name);
+    // Made again only if prom-client renamed the metric (it strips `_total` from counters in OpenMetrics mode).
+    if (this.#headName !== this.name) {
+      this.#headName = this.name;
+      this.#head = `# HELP ${name} ${escapeText(this.help)}\n# TYPE ${name} ${this.type}`;
+    }
+    let out = this.#head;
+    for (const sample of snapshot.values as unknown as Sample[]) {
+      const labels = defaults === undefined ? labelText(sample.labels) : labelTextWith(sample.labels, defaults);
+      out += `\n${sample.metricName ?? name}${labels} ${valueText(sample.value)}`;
+    }
+    return out;
+  }
+}
+
+/** prom-client's escaping of a name, a help text and (with `"`) a label value. */
+function escapeText(text: string): string {
+  return text.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
+}
+
+function escapeLabel(value: unknown): unknown {
+  return typeof value === "string" ? escapeText(value).replace(/"/g, '\\"') : value;
+}
+
+/** prom-client's number format: `Nan`, `+Inf`, `-Inf`, else JavaScript's. */
+function valueText(value: number): string {
+  if (Number.isNaN(value)) return "Nan";
+  if (!Number.isFinite(value)) return value < 0 ? "-Inf" : "+Inf";
+  return `${value}`;
+}
+
+/** The label text of a self-metric's labels object: each object is made once, so its text is made once. */
+const labelTexts = new WeakMap<object, string>();
+function labelText(labels: Record<string, unknown>): string {
+  let text = labelTexts.get(labels);
+  if (text === undefined) {
+    text = labelTextWith(labels, undefined);
+    labelTexts.set(labels, text);
+  }
+  return text;
+}
+
+/** `{name="value",...}` of `labels` then of the `defaults` it does not have (prom-client's order), or "". */
+function labelTextWith(labels: Record<string, unknown>, defaults: Record<string, unknown> | undefined): string {
+  let text = "";
+  for (const name in labels) text += `${text === "" ? "" : ","}${name}="${escapeLabel(labels[name])}"`;
+  if (defaults !== undefined) {
+    for (const name in defaults) if (!Object.hasOwn(labels, name)) text += `${text === "" ? "" : ","}${name}="${escapeLabel(defaults[name])}"`;
+  }
+  return text === "" ? "" : `{${text}}`;
 }
 
 /** One labels object per key, kept for the life of the hub, so each is formatted once. */
@@ -192,6 +261,34 @@ export class SelfMetrics {
       ),
     );
     for (const metric of this.#metrics) registry.registerMetric(metric as never);
+  }
+
+  /**
+   * `registry.getMetricsAsString(metric)` for a self-metric in a registry in text mode, written here:
+   * `undefined` for any other metric or mode (prom-client writes it). `original` is the registry's own
+   * method: the first time, for each default-labels object of the registry, both write the same samples
+   * and the result is kept only if they agree; if they do not (another prom-client version), prom-client
+   * writes that metric from then on.
+   */
+  promString(registry: Registry, metric: unknown, original: (metric: unknown) => Promise<string>): Promise<string> | undefined {
+    if (!(metric instanceof SelfMetric) || !this.#metrics.includes(metric)) return undefined;
+    const { contentType, _defaultLabels: defaultLabels } = registry as unknown as { contentType?: unknown; _defaultLabels?: Record<string, unknown> };
+    if (typeof contentType !== "string" || !contentType.startsWith("text/plain")) return undefined;
+    const checked = metric.textChecked;
+    if (checked !== undefined && checked.defaults === defaultLabels && !checked.same) return undefined;
+    const snapshot = metric.get();
+    let defaults: Record<string, unknown> | undefined;
+    if (defaultLabels !== undefined) for (const _ in defaultLabels) {
+      defaults = defaultLabels;
+      break;
+    }
+    const text = metric.promText(snapshot, defaults);
+    if (checked !== undefined && checked.defaults === defaultLabels) return Promise.resolve(text);
+    // prom-client writes the very same samples (a metric of its shape that returns them), and decides.
+    return original({ get: () => snapshot }).then((theirs) => {
+      metric.textChecked = { defaults: defaultLabels, same: theirs === text };
+      return theirs;
+    });
   }
 
   /** Record one drain's duration. */
