@@ -1,5 +1,5 @@
 // After tsc: bundle the worker entry (`prom-threads/worker`, dist/worker/index.js) into one file, so a new
-// thread loads two modules (that file and the error classes) instead of thirty-odd. The pool task wrapper
+// thread loads one module instead of thirty-odd. The pool task wrapper
 // (dist/worker/pool-task.js) imports only the public entry, so its bundle imports that file instead of
 // sharing a chunk with it: one copy of the worker code, one runtime. The other files tsc wrote stay
 // (declarations, and modules the tests import one by one), and the runtime is a per-thread singleton
@@ -13,10 +13,8 @@ import { rolldown } from "rolldown";
 const root = fileURLToPath(new URL("..", import.meta.url));
 const worker = path.join(root, "dist", "worker");
 const out = mkdtempSync(path.join(tmpdir(), "prom-threads-worker-"));
-// The error classes both entry points export stay the one module tsc wrote, so `instanceof` agrees
-// whichever entry point a class came from. The rest of the public API (the wrappers) holds no state and
-// no class, so a copy in the bundle is the same functions.
-const errors = path.join(root, "dist", "shared", "api", "errors.js");
+// The bundle carries its own copy of the public API both entry points export: the wrappers hold no state,
+// and the error classes agree on `instanceof` with the main entry's copy (src/shared/api/errors.ts).
 // What tsc's entry exports, before the bundle replaces it: the bundle must export exactly that.
 const want = Object.keys(await import(pathToFileURL(path.join(worker, "index.js")).href)).sort();
 const bundle = await rolldown({
@@ -27,7 +25,6 @@ const bundle = await rolldown({
   // chunk both entries load behind a facade (one module more on every thread's path). The check below
   // makes sure no internal name was added to the entry's exports.
   preserveEntrySignatures: "allow-extension",
-  external: (id, importer) => importer !== undefined && path.resolve(path.dirname(importer), id) === errors,
 });
 // Whitespace and comments only: a new thread parses the bundle before it runs a line of it, and again
 // function by function as they are first called, so fewer bytes start it sooner (the TSDoc is in the
