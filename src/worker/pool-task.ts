@@ -10,9 +10,10 @@
  */
 import { pathToFileURL } from "node:url";
 import { kTaskBuckets, kTaskRunMetric, kTaskWaitMetric, isTaskEnvelope, type TaskEnvelope } from "../shared/transport/pool-task.js";
-import { Histogram, type HistogramChild } from "./histogram.js";
-import { runtime } from "./runtime.js";
-import { sampleThreadMetricsIfDue, startThreadMetrics } from "./thread-metrics.js";
+// Only the public worker entry: the bundle (scripts/bundle-worker.mjs) then keeps all the worker code in
+// that entry's one file, which this module imports, instead of a chunk both would load.
+import { Histogram, type HistogramChild, isConnected, startThreadMetrics } from "./index.js";
+import type { Runtime } from "./runtime.js";
 
 type Handler = (task: unknown) => unknown;
 
@@ -57,6 +58,11 @@ function timersOf(pool: string): { wait: HistogramChild; run: HistogramChild } {
   return timers;
 }
 
+/** This thread's runtime, which importing the entry created; found by its registered key (src/worker/runtime.ts). */
+function threadRuntime(): Runtime | undefined {
+  return (globalThis as { [key: symbol]: Runtime | undefined })[Symbol.for("prom-threads.worker.runtime")];
+}
+
 function secondsSince(start: bigint, end: bigint): number {
   const nanoseconds = Number(end - start);
   return nanoseconds > 0 ? nanoseconds / 1e9 : 0;
@@ -70,7 +76,7 @@ export default async function runPoolTask(envelope: TaskEnvelope): Promise<unkno
   const started = process.hrtime.bigint();
   if (!isTaskEnvelope(envelope)) throw new TypeError("prom-threads: this module runs tasks of a pool attached to a MetricsHub; call pool.run(), not this file");
   // Without a hub the task still runs; only its timing is lost (hub.attach() warns about such pools).
-  const timers = runtime.connectFromWorkerData() ? timersOf(envelope.pool) : undefined;
+  const timers = isConnected() ? timersOf(envelope.pool) : undefined;
   if (timers !== undefined && !samplerStarted && envelope.threadMetricsMs > 0) {
     samplerStarted = true;
     startThreadMetrics({ pool: envelope.pool, intervalMs: envelope.threadMetricsMs });
@@ -81,6 +87,6 @@ export default async function runPoolTask(envelope: TaskEnvelope): Promise<unkno
     return await handler(envelope.task);
   } finally {
     timers?.run.observe(secondsSince(started, process.hrtime.bigint()));
-    if (samplerStarted) sampleThreadMetricsIfDue();
+    if (samplerStarted) threadRuntime()?.threadSampler?.sampleIfDue();
   }
 }

@@ -36,7 +36,8 @@ interface RuntimeTestHooks {
   beforePublish?: (point: PublishPoint) => void;
 }
 
-class Runtime {
+/** The per-thread runtime (its type is exported for the pool's task wrapper, which finds it by its key). */
+export class Runtime {
   /**
    * The writer every metric records through, one object for the thread's whole life (not connected yet,
    * attached to a slot, slotless, exited), so every call site that records sees one shape.
@@ -55,6 +56,11 @@ class Runtime {
   #ringCapacity = 0;
   #maxSeries = kDefaultMaxSeries;
   #testHooks: RuntimeTestHooks = {};
+  /**
+   * The thread-metrics sampler once `startThreadMetrics()` started it: here rather than in its module, so
+   * the pool's task wrapper reaches it through the runtime (it imports only the public worker entry).
+   */
+  threadSampler: { sampleIfDue(): void } | undefined;
 
   constructor() {
     this.writer = new SlotWriter(undefined, () => {

@@ -69,8 +69,6 @@ class ThreadSampler {
   }
 }
 
-let sampler: ThreadSampler | undefined;
-
 /**
  * Start sampling this thread's event loop utilization and heap used into
  * `prom_threads_thread_event_loop_utilization` and `prom_threads_thread_heap_used_bytes`, labelled
@@ -93,14 +91,10 @@ export function startThreadMetrics(options: ThreadMetricsOptions = {}): void {
     throw new ConfigurationError(ErrorCodes.INVALID_OPTION, `options.intervalMs must be an integer from 10 to 3600000, got ${String(intervalMs)}`);
   }
   if (typeof pool !== "string") throw new ConfigurationError(ErrorCodes.INVALID_OPTION, "options.pool must be a string");
-  if (sampler !== undefined) return;
+  if (runtime.threadSampler !== undefined) return;
   if (!runtime.connectFromWorkerData()) {
     throw new ConnectionError(ErrorCodes.NOT_CONNECTED, "startThreadMetrics() needs a thread connected to a MetricsHub: pass hub.workerData as the workerData, or call connect() first");
   }
-  sampler = new ThreadSampler(pool, intervalMs);
-}
-
-/** @internal Sample if due; the pool task wrapper calls it after each task. */
-export function sampleThreadMetricsIfDue(): void {
-  sampler?.sampleIfDue();
+  // On the runtime, one per thread: the pool's task wrapper samples through it after each task.
+  runtime.threadSampler = new ThreadSampler(pool, intervalMs);
 }

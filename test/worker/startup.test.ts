@@ -34,4 +34,20 @@ describe("worker start-up", () => {
     await exited(worker);
     await hub.close();
   });
+
+  it("keeps instanceof agreeing between the worker bundle's error classes and the main entry's", async () => {
+    const worker = startWorker("startup-errors.mjs");
+    const report = await nextMessage(worker);
+    expect(report).toEqual({
+      separate: true,
+      code: "ERR_PROM_THREADS_INVALID_NAME",
+      name: "ConfigurationError",
+      workerToMain: [true, true, true],
+      workerToOtherMain: [false, false],
+      mainToWorker: [true, true, false],
+      userSubclass: [false, true],
+      plain: [false, false],
+    });
+    await exited(worker);
+  });
 });

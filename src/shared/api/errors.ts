@@ -200,3 +200,29 @@ export class OperationError extends PromThreadsError {
     super(code, message, options);
   }
 }
+
+/**
+ * The mark of each class's prototype: its name, under a registered symbol that every copy of this module
+ * shares. The worker entry is one bundled file that carries its own copy of these classes (one module
+ * fewer for every new thread to load), so `instanceof` compares marks when the plain prototype check
+ * fails: an error from either copy is an instance of the class of the same name from the other. A class
+ * that extends one of these (a user's subclass) has no mark of its own and keeps the plain check.
+ */
+const kErrorClass = Symbol.for("prom-threads.error-class");
+for (const cls of [PromThreadsError, ConfigurationError, RecordingError, ConnectionError, ProtocolError, OperationError]) {
+  Object.defineProperty(cls.prototype, kErrorClass, { value: cls.name });
+}
+// Defined after the class, so the declarations (and the API report) stay as they are; the subclasses
+// inherit it as a static member.
+Object.defineProperty(PromThreadsError, Symbol.hasInstance, {
+  value(this: { prototype: unknown }, value: unknown): boolean {
+    if (Function.prototype[Symbol.hasInstance].call(this, value)) return true;
+    const proto = this.prototype as Record<symbol, unknown>;
+    if (!Object.hasOwn(proto, kErrorClass) || value === null || typeof value !== "object") return false;
+    const mark = proto[kErrorClass];
+    for (let p: object | null = Object.getPrototypeOf(value); p !== null; p = Object.getPrototypeOf(p)) {
+      if (Object.hasOwn(p, kErrorClass) && (p as Record<symbol, unknown>)[kErrorClass] === mark) return true;
+    }
+    return false;
+  },
+});
