@@ -6,7 +6,8 @@
 // - and the floor writer with its reader draining, for reference (lossless: the time it waits for a full
 //   ring is taken out).
 // Short bursts (4096 records, the fast path alone) of the same calls give the fast path's own cost.
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort, threadId, workerData } from "node:worker_threads";
+import { Layout, kOverflowCapacityWord, kOverflowWrite, kRingCapacityWord, kSlotCountWord, kSlotThreadId, kWriteIndex } from "../../dist/shared/transport/layout.js";
 import { Counter } from "../../dist/worker/index.js";
 import { FloorWriter, floorWaits } from "./floor-ring.js";
 import { compileLoop } from "./loop.js";
@@ -22,6 +23,45 @@ const incStalled = compileLoop("m.inc()");
 const floorLong = compileLoop("m.record(0x101, i & 15, (i & 1023) / 1000)");
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
+/**
+ * Where this thread's records went: the ring's and the overflow's write indices, read from the slot header
+ * of this thread (found by its threadId in the slot table), to count per burst how many records took each.
+ */
+function pathCounter() {
+  const words = new Uint32Array(workerData.promThreads.buffer);
+  const layout = new Layout(words[kSlotCountWord], words[kRingCapacityWord], words[kOverflowCapacityWord]);
+  let header;
+  const indices = () => {
+    if (header === undefined) {
+      for (let slot = 0; slot < layout.slotCount && header === undefined; slot++) {
+        if (Atomics.load(words, layout.slotWord(slot) + kSlotThreadId) === threadId) header = layout.ringHeaderByte(slot) / 4;
+      }
+    }
+    return header === undefined ? [0, 0] : [Atomics.load(words, header + kWriteIndex), Atomics.load(words, header + kOverflowWrite)];
+  };
+  const wrap = 2 * layout.overflowCapacity;
+  // The burst runs in chunks of 2^14 calls, fewer than either index can wrap around in, sampled between.
+  return (loop, m, n) => {
+    let ring = 0;
+    let overflow = 0;
+    let [ringAt, overflowAt] = indices();
+    const waitedBefore = floorWaits().ns;
+    const start = process.hrtime.bigint();
+    for (let done = 0; done < n; done += kChunk) {
+      loop(m, Math.min(kChunk, n - done));
+      const [ringNow, overflowNow] = indices();
+      ring += (ringNow - ringAt) >>> 0;
+      overflow += (overflowNow - overflowAt + wrap) % wrap;
+      ringAt = ringNow;
+      overflowAt = overflowNow;
+    }
+    const ns = (Number(process.hrtime.bigint() - start) - (floorWaits().ns - waitedBefore)) / n;
+    return { ns, ring, overflow };
+  };
+}
+const kChunk = 1 << 14;
+const paths = pathCounter();
+
 function settle() {
   return new Promise((resolve) => {
     parentPort.once("message", resolve);
@@ -36,6 +76,15 @@ const time = (run, m, n) => {
   return (Number(process.hrtime.bigint() - start) - (floorWaits().ns - waitedBefore)) / n;
 };
 
+/** Per 10^6-burst case, per round: records of the burst written to the ring and to the overflow. */
+const routes = {};
+let measuring = false;
+function routed(name, loop, m, n) {
+  const { ns, ring, overflow } = paths(loop, m, n);
+  if (measuring) (routes[name] ??= []).push({ ring, overflow });
+  return ns;
+}
+
 const cases = {
   "counter.inc, short bursts (fast path only)": async () => {
     let ns = 0;
@@ -45,13 +94,13 @@ const cases = {
     }
     return ns / 64;
   },
-  "counter.inc, 10^6 bursts, hub draining concurrently": async () => time(incDraining, counter, long),
+  "counter.inc, 10^6 bursts, hub draining concurrently": async () => routed("counter.inc, 10^6 bursts, hub draining concurrently", incDraining, counter, long),
   "counter.inc, 10^6 bursts, hub stalled (ring once, then overflow, no reader)": async () => {
     // Ask the main thread to block until we are done, and wait until it is blocked.
     Atomics.store(flag, 0, 1);
     parentPort.postMessage({ stall: true });
     while (Atomics.load(flag, 0) !== 2) Atomics.wait(flag, 0, 1, 1);
-    const ns = time(incStalled, counter, long);
+    const ns = routed("counter.inc, 10^6 bursts, hub stalled (ring once, then overflow, no reader)", incStalled, counter, long);
     // Release the main thread.
     Atomics.store(flag, 0, 0);
     Atomics.notify(flag, 0);
@@ -61,10 +110,11 @@ const cases = {
 };
 const results = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 for (let round = -1; round < rounds; round++) {
+  measuring = round >= 0;
   for (const [name, run] of Object.entries(cases)) {
     const ns = await run();
     if (round >= 0) results[name].push(ns);
     await settle();
   }
 }
-parentPort.postMessage({ done: true, results });
+parentPort.postMessage({ done: true, results, routes });
