@@ -6,6 +6,7 @@
 // - and the floor writer with its reader draining, for reference (lossless: the time it waits for a full
 //   ring is taken out).
 // Short bursts (4096 records, the fast path alone) of the same calls give the fast path's own cost.
+import { readFileSync } from "node:fs";
 import { parentPort, threadId, workerData } from "node:worker_threads";
 import { Layout, kOverflowCapacityWord, kOverflowWrite, kRingCapacityWord, kSlotCountWord, kSlotThreadId, kWriteIndex } from "../../dist/shared/transport/layout.js";
 import { Counter } from "../../dist/worker/index.js";
@@ -76,13 +77,42 @@ const time = (run, m, n) => {
   return (Number(process.hrtime.bigint() - start) - (floorWaits().ns - waitedBefore)) / n;
 };
 
-/** Per 10^6-burst case, per round: records of the burst written to the ring and to the overflow. */
+/**
+ * Nanoseconds a thread has run on a CPU and waited in the run queue so far (Linux's schedstat: this
+ * thread's, or the main thread's), or `undefined` where it cannot be read.
+ */
+function schedstat(mainThread) {
+  try {
+    const [run, wait] = readFileSync(mainThread ? `/proc/self/task/${process.pid}/schedstat` : "/proc/thread-self/schedstat", "utf8").split(" ");
+    return { run: Number(run), wait: Number(wait) };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Per 10^6-burst case, per round: records of the burst written to the ring and to the overflow (for the
+ * prom-threads cases), and per record the ns this thread ran, the ns it waited for a CPU, and the ns the
+ * main thread ran meanwhile (where Linux tells).
+ */
 const routes = {};
 let measuring = false;
-function routed(name, loop, m, n) {
-  const { ns, ring, overflow } = paths(loop, m, n);
-  if (measuring) (routes[name] ??= []).push({ ring, overflow });
-  return ns;
+function routed(name, run) {
+  const self = schedstat(false);
+  const main = schedstat(true);
+  const out = run();
+  const selfAfter = schedstat(false);
+  const mainAfter = schedstat(true);
+  if (measuring) {
+    const round = { ...(out.ring === undefined ? {} : { ring: out.ring, overflow: out.overflow }) };
+    if (self !== undefined && selfAfter !== undefined && main !== undefined && mainAfter !== undefined) {
+      round.runNs = (selfAfter.run - self.run) / long;
+      round.waitNs = (selfAfter.wait - self.wait) / long;
+      round.mainRunNs = (mainAfter.run - main.run) / long;
+    }
+    (routes[name] ??= []).push(round);
+  }
+  return out.ns;
 }
 
 const cases = {
@@ -94,19 +124,19 @@ const cases = {
     }
     return ns / 64;
   },
-  "counter.inc, 10^6 bursts, hub draining concurrently": async () => routed("counter.inc, 10^6 bursts, hub draining concurrently", incDraining, counter, long),
+  "counter.inc, 10^6 bursts, hub draining concurrently": async () => routed("counter.inc, 10^6 bursts, hub draining concurrently", () => paths(incDraining, counter, long)),
   "counter.inc, 10^6 bursts, hub stalled (ring once, then overflow, no reader)": async () => {
     // Ask the main thread to block until we are done, and wait until it is blocked.
     Atomics.store(flag, 0, 1);
     parentPort.postMessage({ stall: true });
     while (Atomics.load(flag, 0) !== 2) Atomics.wait(flag, 0, 1, 1);
-    const ns = routed("counter.inc, 10^6 bursts, hub stalled (ring once, then overflow, no reader)", incStalled, counter, long);
+    const ns = routed("counter.inc, 10^6 bursts, hub stalled (ring once, then overflow, no reader)", () => paths(incStalled, counter, long));
     // Release the main thread.
     Atomics.store(flag, 0, 0);
     Atomics.notify(flag, 0);
     return ns;
   },
-  "floor, 10^6 bursts, reader draining concurrently": async () => time(floorLong, floor, long),
+  "floor, 10^6 bursts, reader draining concurrently": async () => routed("floor, 10^6 bursts, reader draining concurrently", () => ({ ns: time(floorLong, floor, long) })),
 };
 const results = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
 for (let round = -1; round < rounds; round++) {
