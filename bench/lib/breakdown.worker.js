@@ -1,11 +1,17 @@
 // Runs in a worker thread: where the time of a 10^6 burst goes. counter.inc (no bucket search) in bursts of
 // 10^6 records, rounds alternating between three conditions of the hub in the main thread:
 // - "draining": the hub drains concurrently (the doorbell and a 1 ms tick), as in the cost table;
-// - "stalled": the main thread is blocked for the whole burst (it waits on `gate`), so the ring fills once
-//   and the rest of the burst goes to the overflow with no reader touching any line the writer uses;
+// - "stalled": the main thread is blocked for the whole burst (it waits on `gate`), so the ring fills once,
+//   then the overflow up to its bound (the hub's overflowRecords, 65,536 by default), with no reader
+//   touching any line the writer uses; past the bound the writer waits overflowWaitMs (500 ms by default)
+//   for a hub that makes no progress and drops the rest, counted: with the defaults that wait and those
+//   drops are most of this row's time;
 // - and the floor writer with its reader draining, for reference (lossless: the time it waits for a full
 //   ring is taken out).
 // Short bursts (4096 records, the fast path alone) of the same calls give the fast path's own cost.
+// Per 10^6 burst it also counts the records that went to the ring and to the overflow, and (on Linux) the
+// ns per record this thread ran and waited for a CPU and the ns the main thread ran: printed with
+// BENCH_BREAKDOWN_DETAIL=1.
 import { readFileSync } from "node:fs";
 import { parentPort, threadId, workerData } from "node:worker_threads";
 import { Layout, kOverflowCapacityWord, kOverflowWrite, kRingCapacityWord, kSlotCountWord, kSlotThreadId, kWriteIndex } from "../../dist/shared/transport/layout.js";
@@ -145,6 +151,17 @@ for (let round = -1; round < rounds; round++) {
     const ns = await run();
     if (round >= 0) results[name].push(ns);
     await settle();
+  }
+}
+// With BENCH_BREAKDOWN_DETAIL=1, print where each 10^6 burst went (bench/core.js prints only the times).
+if (process.env.BENCH_BREAKDOWN_DETAIL === "1") {
+  for (const [name, rounds] of Object.entries(routes)) {
+    console.log(`  detail: ${name}`);
+    for (const r of rounds) {
+      const where = r.ring === undefined ? "" : `ring ${r.ring}, overflow ${r.overflow}; `;
+      const cpu = r.runNs === undefined ? "" : `per record: this thread ran ${r.runNs.toFixed(1)} ns, waited for a CPU ${r.waitNs.toFixed(1)} ns; the main thread ran ${r.mainRunNs.toFixed(1)} ns`;
+      console.log(`    ${where}${cpu}`);
+    }
   }
 }
 parentPort.postMessage({ done: true, results, routes });
