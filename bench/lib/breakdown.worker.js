@@ -116,7 +116,8 @@ function routed(name, run) {
       round.waitNs = (selfAfter.wait - self.wait) / long;
       round.mainRunNs = (mainAfter.run - main.run) / long;
     }
-    (routes[name] ??= []).push(round);
+    if (routes[name] === undefined) routes[name] = [];
+    routes[name].push(round);
   }
   return out.ns;
 }
