@@ -11,7 +11,7 @@
 // Short bursts (4096 records, the fast path alone) of the same calls give the fast path's own cost.
 // Per 10^6 burst it also counts the records that went to the ring and to the overflow, and (on Linux) the
 // ns per record this thread ran and waited for a CPU and the ns the main thread ran: printed with
-// BENCH_BREAKDOWN_DETAIL=1.
+// BENCH_BREAKDOWN_DETAIL=1 (`BENCH_BREAKDOWN_DETAIL=1 node bench/core.js --single`: a run of several prints only the tables).
 import { readFileSync } from "node:fs";
 import { parentPort, threadId, workerData } from "node:worker_threads";
 import { Layout, kOverflowCapacityWord, kOverflowWrite, kRingCapacityWord, kSlotCountWord, kSlotThreadId, kWriteIndex } from "../../dist/shared/transport/layout.js";
