@@ -47,14 +47,20 @@ function smallestOfKey(key: number): number {
   return scratch[0] as number;
 }
 
+/** Kinds of a quarter in a {@link BucketSearch} table entry (its low 2 bits). */
+const kNoBound = 0;
+const kOneBound = 1;
+const kManyBounds = 2;
+
 /**
  * The bucket search of one histogram's bounds, with a small table made once. Each power-of-two range of
  * values is cut in 4 by the top 2 bits of the mantissa; for every such quarter from the smallest positive
- * bound's to the largest bound's, the table holds the buckets a value in it can fall in. A positive
- * observation reads the high word of its float64, looks its quarter up, and compares with the bound
- * inside it, if any (for the default buckets and exponential ones there is at most one, so no loop);
- * a value below or above every bound's quarter needs no comparison at all. Wider quarters (linear
- * buckets) halve, then scan; values of 0 or less take {@link bucketIndex}.
+ * bound's to the largest bound's, the table holds, in one entry, the first bucket a value in it can fall
+ * in and whether no bound, one bound or more lie inside it. A positive observation reads the high word of
+ * its float64, loads its quarter's entry, and compares with the bound inside it, if any (for the default
+ * buckets and exponential ones there is at most one, so no loop); a value below or above every bound's
+ * quarter needs no comparison at all. Wider quarters (linear buckets) halve, then scan; values of 0 or
+ * less take {@link bucketIndex}.
  *
  * @example
  * const buckets = new BucketSearch(Float64Array.of(0.1, 1, 10));
@@ -63,8 +69,13 @@ function smallestOfKey(key: number): number {
 export class BucketSearch {
   /** Upper bounds of the buckets, without `+Inf`. */
   readonly bounds: Float64Array;
-  /** Per quarter from {@link #firstKey}: first candidate bucket at `2k`, last at `2k + 1`. */
+  /**
+   * Per quarter from {@link #firstKey}: its first candidate bucket times 4, plus its kind in the low 2 bits
+   * (no bound inside, one, or more). One load per observation.
+   */
   readonly #table: Int32Array;
+  /** Per quarter: one past its last candidate bound, read only for quarters of more than one bound. */
+  readonly #ends: Int32Array;
   readonly #firstKey: number;
   /** Last table entry: quarters past it hold values above every bound. */
   readonly #lastEntry: number;
@@ -83,13 +94,15 @@ export class BucketSearch {
       this.#firstKey = 0x7ff << 2;
       this.#lastEntry = -1;
       this.#table = new Int32Array(0);
+      this.#ends = new Int32Array(0);
       return;
     }
     const first = keyOf(bounds[positive] as number);
     const last = keyOf(bounds[n - 1] as number);
     this.#firstKey = first;
     this.#lastEntry = last - first;
-    this.#table = new Int32Array(2 * (last - first + 1));
+    this.#table = new Int32Array(last - first + 1);
+    this.#ends = new Int32Array(last - first + 1);
     for (let key = first; key <= last; key++) {
       // The quarter holds the values from `low` (its smallest) to below `high` (Infinity past the largest).
       const low = smallestOfKey(key);
@@ -99,8 +112,9 @@ export class BucketSearch {
       while (from < n && (bounds[from] as number) < low) from++;
       let to = from;
       while (to < n && (bounds[to] as number) < high) to++;
-      this.#table[2 * (key - first)] = from;
-      this.#table[2 * (key - first) + 1] = to;
+      const kind = to === from ? kNoBound : to - from === 1 ? kOneBound : kManyBounds;
+      this.#table[key - first] = (from << 2) | kind;
+      this.#ends[key - first] = to;
     }
   }
 
@@ -113,10 +127,12 @@ export class BucketSearch {
     const entry = keyOf(value) - this.#firstKey;
     if (entry < 0) return this.#belowAll;
     if (entry > this.#lastEntry) return this.bounds.length;
-    const from = this.#table[2 * entry] as number;
-    const to = this.#table[2 * entry + 1] as number;
-    // At most one bound in the quarter (the usual case): one comparison, no loop.
-    if (to - from <= 1) return from === to || value <= (this.bounds[from] as number) ? from : to;
-    return bucketIndex(this.bounds, value, from, to);
+    const quarter = this.#table[entry] as number;
+    const from = quarter >> 2;
+    const kind = quarter & 3;
+    // No bound in the quarter, or one (the usual cases): no comparison, or one, and no loop.
+    if (kind === kNoBound) return from;
+    if (kind === kOneBound) return value <= (this.bounds[from] as number) ? from : from + 1;
+    return bucketIndex(this.bounds, value, from, this.#ends[entry] as number);
   }
 }

@@ -7,6 +7,7 @@ import type { CounterConfiguration, LabelValues } from "../shared/model/types.js
 import { throwInvalidValue } from "../shared/model/validation.js";
 import { WorkerMetric, isLabels, kDetach, removedWord0, type SeriesRef } from "./metric.js";
 import { runtime } from "./runtime.js";
+import type { SlotWriter } from "../shared/transport/slot-writer.js";
 import { exemplarCall, type ExemplarCall } from "./exemplars.js";
 
 const kCounterValue = "a counter increases by a finite number of at least 0";
@@ -27,9 +28,15 @@ function checkCounterValue(metric: string, value: unknown): void {
 export class CounterChild {
   #word0: number;
   readonly #metric: string;
+  /**
+   * The thread's writer, one object for the thread's whole life: kept here, so a record loads a field
+   * instead of the runtime's module binding (a hole check) and its writer.
+   */
+  readonly #writer: SlotWriter;
 
   /** @internal Created by {@link Counter.labels}. */
   constructor(series: SeriesRef) {
+    this.#writer = runtime.writer;
     this.#word0 = series.word0Add;
     this.#metric = series.metric;
   }
@@ -41,7 +48,7 @@ export class CounterChild {
   inc(value = 1): void {
     // The only check on the fast path; `null` and errors are handled out of line.
     if (typeof value !== "number" || !(value >= 0 && value < Infinity)) value = slowCounterValue(this.#metric, value);
-    runtime.writer.record(this.#word0, 0, value);
+    this.#writer.record(this.#word0, 0, value);
   }
 
   /** @internal Point this child's records at the removed-series id (after `remove()`). */

@@ -9,6 +9,7 @@ import { BucketSearch } from "./bucket-index.js";
 import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
 import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
+import type { SlotWriter } from "../shared/transport/slot-writer.js";
 import { exemplarCall, type ExemplarCall } from "./exemplars.js";
 import { histogramAux, nativeSettingsOf, type NativeSettings } from "./native-histogram.js";
 
@@ -20,9 +21,15 @@ export class HistogramChild {
   readonly #metric: string;
   /** Native histogram settings, or `null` for a classic histogram: chosen by this field, so every child has one shape. */
   readonly #native: NativeSettings | null;
+  /**
+   * The thread's writer, one object for the thread's whole life: kept here, so a record loads a field
+   * instead of the runtime's module binding (a hole check) and its writer.
+   */
+  readonly #writer: SlotWriter;
 
   /** @internal Created by {@link Histogram.labels}. */
   constructor(series: SeriesRef, buckets: BucketSearch, native: NativeSettings | null = null) {
+    this.#writer = runtime.writer;
     this.#word0 = series.word0Observe;
     this.#buckets = buckets;
     this.#metric = series.metric;
@@ -41,7 +48,7 @@ export class HistogramChild {
     // The bucket is found here, in the worker, so the main thread only adds: bucket b holds bounds[b-1] < v <= bounds[b].
     // A native histogram's record carries both bucket indexes.
     const native = this.#native;
-    runtime.writer.record(this.#word0, native === null ? this.#buckets.index(value) : histogramAux(this.#buckets, native, value), value);
+    this.#writer.record(this.#word0, native === null ? this.#buckets.index(value) : histogramAux(this.#buckets, native, value), value);
   }
 
   /**

@@ -137,8 +137,9 @@ export class OverflowWriter {
     // mostly cached.
     if (write === this.#appendLimit || this.#header[kOverflowRead] === write) return false;
     const i = (write >= this.#capacity ? write - this.#capacity : write) * kRecordWords;
-    this.#u32[i] = word0;
-    this.#u32[i + 1] = aux;
+    // `| 0`: the same bits in a Uint32Array, stored without a round trip through a double (see SlotWriter.record).
+    this.#u32[i] = word0 | 0;
+    this.#u32[i + 1] = aux | 0;
     this.#f64[(i >>> 1) + 1] = value;
     this.#write = write + 1 === this.#wrap ? 0 : write + 1;
     // Release: the record's stores above are visible to a reader that loads the new index.

@@ -223,8 +223,10 @@ export class SlotWriter {
       return;
     }
     const i = (w & this.#mask) * kRecordWords;
-    this.#u32[i] = word0;
-    this.#u32[i + 1] = aux;
+    // `| 0`: a Uint32Array stores the same bits for a number and its int32 (both are taken modulo 2^32),
+    // and an int32 is stored as it is, where a tagged number is converted to a double and back first.
+    this.#u32[i] = word0 | 0;
+    this.#u32[i + 1] = aux | 0;
     this.#f64[(i >>> 1) + 1] = value;
     this.#write = (w + 1) >>> 0;
     // Publish: Atomics.store is sequentially consistent, so the three plain stores above are visible to
