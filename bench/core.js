@@ -47,7 +47,9 @@ function runWorker(file, workerData) {
  * concurrently in this thread (a 1 ms tick, and the doorbell) and the floors' readers in threads of their own.
  */
 export async function observeCost({ quick }) {
-  const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1 });
+  // An overflow that holds a whole burst: the stalled case measures the overflow's write path, where the
+  // default bound (65,536 records) would have the writer wait out overflowWaitMs and drop the rest.
+  const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1, overflowRecords: 1 << 20 });
   const floor = createFloor(hub.stats().ringCapacity);
   const reader = startFloorReader(floor);
   // Version 0.1's writer ("before") writes into a floor ring of its own, drained the same way.
@@ -72,7 +74,9 @@ export async function observeCost({ quick }) {
  * floor beside it in that thread: the call site saw the writer before the thread connected.
  */
 export async function earlyRecordCost({ quick }) {
-  const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1 });
+  // An overflow that holds a whole burst: the stalled case measures the overflow's write path, where the
+  // default bound (65,536 records) would have the writer wait out overflowWaitMs and drop the rest.
+  const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1, overflowRecords: 1 << 20 });
   const floor = createFloor(hub.stats().ringCapacity);
   const reader = startFloorReader(floor);
   const settings = { rounds: quick ? 5 : 9, burst: 4096, bursts: quick ? 32 : 64 };
@@ -186,7 +190,9 @@ function achievedTotal(rate) {
  * once, then the overflow with no reader), its fast path alone, and the floor; medians over rounds.
  */
 export async function burstBreakdown({ quick }) {
-  const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1 });
+  // An overflow that holds a whole burst: the stalled case measures the overflow's write path, where the
+  // default bound (65,536 records) would have the writer wait out overflowWaitMs and drop the rest.
+  const hub = new MetricsHub({ registry: new client.Registry(), drainIntervalMs: 1, overflowRecords: 1 << 20 });
   const floor = createFloor(hub.stats().ringCapacity);
   const reader = startFloorReader(floor);
   const gate = new SharedArrayBuffer(4);
