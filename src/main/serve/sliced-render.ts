@@ -7,9 +7,11 @@
  * @module
  */
 import type { Registry } from "prom-client";
+import { BridgeHistogram } from "../bridge/histogram.js";
 import type { MetricsHub } from "../hub.js";
 import { scrapeAccess } from "../hub/internal.js";
 import { endStep, startStep, stepTiming, type StepStart } from "../hub/step-timing.js";
+import { HistogramLines, type LinesFormat } from "./histogram-lines.js";
 import type { Negotiated } from "./negotiation.js";
 import { kOpenmetricsContentType, openMetricsFamilyHead, openMetricsSamples } from "./openmetrics.js";
 import { kProtobufContentType, protobufFamilyHead, protobufMetrics } from "./protobuf/render.js";
@@ -103,6 +105,10 @@ interface PartWriter {
   part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void;
   /** The current family is complete. */
   end(family: FamilySnapshot): void;
+  /** The text format whose sample lines {@link lines} takes (see histogram-lines.ts); none for protobuf. */
+  readonly linesFormat: LinesFormat | undefined;
+  /** Sample lines of whole series of the current family, already in {@link linesFormat}. */
+  lines(text: string): void;
   /** The chunks of the body, in order. */
   finish(): Buffer[];
 }
@@ -128,6 +134,7 @@ class TextChunks {
 
 class TextWriter implements PartWriter {
   readonly contentType: string;
+  readonly linesFormat = "text";
   readonly #text = new TextChunks();
   #families = 0;
   constructor(contentType: string) {
@@ -140,6 +147,9 @@ class TextWriter implements PartWriter {
     if (values.length > 0) this.#text.add(textSamples(family, values));
   }
   end(): void {}
+  lines(text: string): void {
+    this.#text.add(text);
+  }
   finish(): Buffer[] {
     this.#text.add("\n");
     return this.#text.finish();
@@ -148,6 +158,7 @@ class TextWriter implements PartWriter {
 
 class OpenMetricsWriter implements PartWriter {
   readonly contentType: string;
+  readonly linesFormat = "openmetrics";
   readonly #text = new TextChunks();
   readonly #created: boolean;
   constructor(contentType: string, created: boolean) {
@@ -161,6 +172,9 @@ class OpenMetricsWriter implements PartWriter {
     if (values.length > 0) this.#text.add(openMetricsSamples(family, values, this.#created));
   }
   end(): void {}
+  lines(text: string): void {
+    this.#text.add(text);
+  }
   finish(): Buffer[] {
     this.#text.add("# EOF\n");
     return this.#text.finish();
@@ -169,6 +183,7 @@ class OpenMetricsWriter implements PartWriter {
 
 class ProtobufWriter implements PartWriter {
   readonly contentType: string;
+  readonly linesFormat = undefined;
   readonly #chunks: Buffer[] = [];
   constructor(contentType: string) {
     this.contentType = contentType;
@@ -191,6 +206,9 @@ class ProtobufWriter implements PartWriter {
     this.#chunks.push(bufferOf(protobufFamilyHead(family, this.#familyBytes)));
     for (const bytes of this.#family) this.#chunks.push(bufferOf(bytes));
     this.#family = [];
+  }
+  lines(): void {
+    throw new Error("protobuf takes no text lines");
   }
   finish(): Buffer[] {
     return this.#chunks;
@@ -291,6 +309,20 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
     if (!wanted(meta)) continue;
     const head = named(meta, []);
     writer.begin(head);
+    // A classic histogram's lines straight from the hub's numbers, where names and labels are written as
+    // they are: no sample objects (see histogram-lines.ts).
+    const linesFormat = writer.linesFormat;
+    if (linesFormat !== undefined && defaults === undefined && scheme !== "dots" && metric.utf8 === undefined && metric instanceof BridgeHistogram) {
+      const lines = new HistogramLines(linesFormat, metric.name, metric.bounds, request.createdSamples);
+      const series = metric.seriesPages();
+      for (let page = series(kSeriesPerPage); page !== undefined; page = series(kSeriesPerPage)) {
+        if (page.length > 0) writer.lines(lines.page(page));
+        const paused = slicer.pause();
+        if (paused !== undefined) await paused;
+      }
+      writer.end(head);
+      continue;
+    }
     for (let values = pages(kSeriesPerPage); values !== undefined; values = pages(kSeriesPerPage)) {
       const family = named(meta, values as unknown as SampleSnapshot[]);
       writer.part(family, family.values ?? []);
