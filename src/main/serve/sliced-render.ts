@@ -21,11 +21,8 @@ import { kText1ContentType, kTextContentType, textFamilyHead, textSamples } from
 /** Worker series read per page: a page of histogram series renders in well under a slice. */
 const kSeriesPerPage = 32;
 
-/** Characters of text gathered before they are encoded into a chunk of the body. */
-const kTextChunkChars = 1 << 16;
-
 /** Bytes of the body copied per step when the slices are joined into one buffer. */
-const kCopyBytesPerStep = 4 * 1024 * 1024;
+const kCopyBytesPerStep = 1024 * 1024;
 
 /** A scrape stopped because every client that waited for it went away. */
 export class ScrapeAborted extends Error {
@@ -113,29 +110,48 @@ interface PartWriter {
   finish(): Buffer[];
 }
 
-/** Text written so far, turned into bytes once it is long enough (and at the end). */
-class TextChunks {
-  readonly #chunks: Buffer[] = [];
-  #pending = "";
+/**
+ * A text body, encoded into one buffer as it is written: each part's text is short-lived garbage that the
+ * next scavenge frees, instead of text kept across the render's steps (which the collector would move to
+ * the old space, and mark again and again), and no join copies the parts together at the end. The buffer
+ * starts at the size of the last body of its kind (plus an eighth), so it rarely grows.
+ */
+class TextBytes {
+  #buffer: Buffer;
+  #length = 0;
+  readonly #hint: { bytes: number };
+  /** `hint` holds the size of the last body of this kind, and is updated by {@link finish}. */
+  constructor(hint: { bytes: number }) {
+    this.#hint = hint;
+    this.#buffer = Buffer.allocUnsafe(Math.max(kMinBodyBytes, hint.bytes + (hint.bytes >>> 3)));
+  }
   add(text: string): void {
-    this.#pending += text;
-    if (this.#pending.length >= kTextChunkChars) this.#flush();
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that is room enough.
+    const room = this.#length + 3 * text.length;
+    if (room > this.#buffer.length) {
+      const grown = Buffer.allocUnsafe(Math.max(room, 2 * this.#buffer.length));
+      this.#buffer.copy(grown, 0, 0, this.#length);
+      this.#buffer = grown;
+    }
+    this.#length += this.#buffer.write(text, this.#length, "utf8");
   }
   finish(): Buffer[] {
-    this.#flush();
-    return this.#chunks;
-  }
-  #flush(): void {
-    if (this.#pending === "") return;
-    this.#chunks.push(Buffer.from(this.#pending, "utf8"));
-    this.#pending = "";
+    this.#hint.bytes = this.#length;
+    return [this.#buffer.subarray(0, this.#length)];
   }
 }
+
+/** The smallest buffer a text body starts with. */
+const kMinBodyBytes = 16 * 1024;
+
+/** The size of the last body of each text format (see {@link TextBytes}). */
+const textHint = { bytes: 0 };
+const openMetricsHint = { bytes: 0 };
 
 class TextWriter implements PartWriter {
   readonly contentType: string;
   readonly linesFormat = "text";
-  readonly #text = new TextChunks();
+  readonly #text = new TextBytes(textHint);
   #families = 0;
   constructor(contentType: string) {
     this.contentType = contentType;
@@ -159,7 +175,7 @@ class TextWriter implements PartWriter {
 class OpenMetricsWriter implements PartWriter {
   readonly contentType: string;
   readonly linesFormat = "openmetrics";
-  readonly #text = new TextChunks();
+  readonly #text = new TextBytes(openMetricsHint);
   readonly #created: boolean;
   constructor(contentType: string, created: boolean) {
     this.contentType = contentType;
@@ -336,6 +352,8 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
 
 /** Copy `chunks` into one buffer, a bounded number of bytes per step. */
 async function join(chunks: readonly Buffer[], slicer: Slicer): Promise<Buffer> {
+  // A text body is one buffer already.
+  if (chunks.length === 1) return chunks[0] as Buffer;
   let total = 0;
   for (const chunk of chunks) total += chunk.length;
   const body = Buffer.allocUnsafe(total);
