@@ -4,6 +4,7 @@
  * values that need escaping, number label values, negative bounds and sums, non-finite sums, exemplars,
  * unlabelled and native histograms, and series a reset left unexported.
  */
+import { gunzipSync } from "node:zlib";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../../src/main/index.js";
@@ -107,5 +108,28 @@ describe("worker histogram lines written straight from the hub", () => {
     const text = (await scrape(source, { accept: undefined, acceptEncoding: undefined, names: NAMES })).body.toString("utf8");
     expect(text).toBe(renderText(await families(hub)));
     expect(text).toContain('lines_plain_seconds_bucket{le="0.5",zone="z1"}');
+  });
+
+  it("keep every body right when a compressed scrape's buffer is reused by the renders after it", async () => {
+    const { hub, worker } = await setup();
+    const source = { registry: hub.registry, hub, report: () => {} };
+    const request = (accept: string | undefined, gzip: boolean) => ({ accept, acceptEncoding: gzip ? "gzip" : undefined, names: NAMES });
+    const text = (body: Buffer, gzip: boolean) => (gzip ? gunzipSync(body) : body).toString("utf8");
+    // Alternate formats and encodings, with records between scrapes: each body is its own state's.
+    const plain = await scrape(source, request(undefined, false));
+    for (let round = 0; round < 3; round++) {
+      const zipped = await scrape(source, request(undefined, true));
+      expect(zipped.headers["Content-Encoding"]).toBe("gzip");
+      expect(text(zipped.body, true)).toBe(renderText(await families(hub)));
+      const openMetrics = await scrape(source, request("application/openmetrics-text;version=1.0.0", true));
+      expect(text(openMetrics.body, true)).toBe(renderOpenMetrics(await families(hub)));
+      const unzipped = await scrape(source, request(undefined, false));
+      expect(text(unzipped.body, false)).toBe(renderText(await families(hub)));
+      await worker.ok("record", { kind: "histogram", config: PLAIN, value: 0.25, count: 1 + round });
+      await hub.collect();
+      // A body sent uncompressed is never reused: the first one is still what it was.
+      expect(text(unzipped.body, false)).not.toBe(renderText(await families(hub)));
+    }
+    expect(text(plain.body, false)).toContain("lines_plain_seconds_count 6\n");
   });
 });
