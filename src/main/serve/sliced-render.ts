@@ -114,12 +114,16 @@ interface PartWriter {
  * A text body, encoded into one buffer as it is written: each part's text is short-lived garbage that the
  * next scavenge frees, instead of text kept across the render's steps (which the collector would move to
  * the old space, and mark again and again), and no join copies the parts together at the end. The buffer
- * starts at the size of the last body of its kind (plus an eighth), so it rarely grows; it is the last
- * compressed scrape's buffer when that one is large enough (see {@link releaseBody}).
+ * starts at the size of the last body of its kind (plus an eighth), so it is rarely outgrown (then the
+ * parts are joined in steps); it is the last compressed scrape's buffer when that one is large enough
+ * (see {@link releaseBody}).
  */
 class TextBytes {
   #buffer: Buffer;
   #length = 0;
+  /** Buffers filled before the body outgrew them: joined a bounded number of bytes per step. */
+  readonly #filled: Buffer[] = [];
+  #filledBytes = 0;
   readonly #hint: { bytes: number };
   /** `hint` holds the size of the last body of this kind, and is updated by {@link finish}. */
   constructor(hint: { bytes: number }) {
@@ -130,15 +134,19 @@ class TextBytes {
     // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that is room enough.
     const room = this.#length + 3 * text.length;
     if (room > this.#buffer.length) {
-      const grown = Buffer.allocUnsafe(Math.max(room, 2 * this.#buffer.length));
-      this.#buffer.copy(grown, 0, 0, this.#length);
-      this.#buffer = grown;
+      // Outgrown (the body is larger than the last one): a new buffer goes on where this one ends, rather
+      // than a copy of everything so far in this step.
+      this.#filled.push(this.#buffer.subarray(0, this.#length));
+      this.#filledBytes += this.#length;
+      this.#buffer = Buffer.allocUnsafe(Math.max(3 * text.length, this.#buffer.length));
+      this.#length = 0;
     }
     this.#length += this.#buffer.write(text, this.#length, "utf8");
   }
   finish(): Buffer[] {
-    this.#hint.bytes = this.#length;
+    this.#hint.bytes = this.#filledBytes + this.#length;
     const body = this.#buffer.subarray(0, this.#length);
+    if (this.#filled.length > 0) return [...this.#filled, body];
     issued.set(body, this.#buffer);
     return [body];
   }
@@ -385,7 +393,7 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
 
 /** Copy `chunks` into one buffer, a bounded number of bytes per step. */
 async function join(chunks: readonly Buffer[], slicer: Slicer): Promise<Buffer> {
-  // A text body is one buffer already.
+  // A text body is one buffer already, unless it outgrew the one it started in.
   if (chunks.length === 1) return chunks[0] as Buffer;
   let total = 0;
   for (const chunk of chunks) total += chunk.length;
@@ -393,13 +401,18 @@ async function join(chunks: readonly Buffer[], slicer: Slicer): Promise<Buffer> 
   let at = 0;
   let sinceYield = 0;
   for (const chunk of chunks) {
-    chunk.copy(body, at);
-    at += chunk.length;
-    sinceYield += chunk.length;
-    if (sinceYield >= kCopyBytesPerStep) {
-      sinceYield = 0;
-      const paused = slicer.pause();
-      if (paused !== undefined) await paused;
+    // A large chunk is copied a part at a time too.
+    for (let from = 0; from < chunk.length; ) {
+      const to = Math.min(chunk.length, from + kCopyBytesPerStep - sinceYield);
+      chunk.copy(body, at, from, to);
+      at += to - from;
+      sinceYield += to - from;
+      from = to;
+      if (sinceYield >= kCopyBytesPerStep) {
+        sinceYield = 0;
+        const paused = slicer.pause();
+        if (paused !== undefined) await paused;
+      }
     }
   }
   return body;
