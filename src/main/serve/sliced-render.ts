@@ -388,7 +388,11 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
     }
     writer.end(head);
   }
-  return { body: await join(writer.finish(), slicer), contentType: writer.contentType };
+  const chunks = writer.finish();
+  const body = await join(chunks, slicer);
+  // A text body joined from the buffers it outgrew is a buffer of its own, as reusable as one never outgrown.
+  if (writer.linesFormat !== undefined && chunks.length > 1) issued.set(body, body);
+  return { body, contentType: writer.contentType };
 }
 
 /** Copy `chunks` into one buffer, a bounded number of bytes per step. */
