@@ -67,6 +67,39 @@ export class BridgeHistogram extends BridgeMetric {
     return this.#limits;
   }
 
+  /** The upper bounds of the buckets, in increasing order (`+Inf` implied). */
+  get bounds(): readonly number[] {
+    return this.#bounds;
+  }
+
+  /**
+   * @internal For scrapes that render the text formats in slices: a reader of the exported series
+   * themselves (native ones settled), of at most `maxSeries` series per call, without draining the hub and without
+   * building a sample object per bucket. Each call refills and returns the same array: read it before the
+   * next call. `undefined` once every series was read.
+   */
+  seriesPages(): (maxSeries: number) => readonly HistogramSeries[] | undefined {
+    const iterator = this.#series.values();
+    const page: HistogramSeries[] = [];
+    let done = false;
+    return (maxSeries) => {
+      if (done) return undefined;
+      page.length = 0;
+      // Series visited, not series exported, bound a call: a registry just reset exports none.
+      for (let visited = 0; visited < maxSeries; visited++) {
+        const next = iterator.next();
+        if (next.done === true) {
+          done = true;
+          break;
+        }
+        const series = next.value.target as HistogramSeries;
+        if (series instanceof NativeHistogramSeries) series.settle();
+        if (exported(series)) page.push(series);
+      }
+      return page;
+    };
+  }
+
   /**
    * The values of `bindings` in prom-client's shape. Bucket samples carry their exemplar when one was recorded; the
    * `_count` sample of a native histogram carries its native buckets in a `native` field, which only the

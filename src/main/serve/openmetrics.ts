@@ -86,7 +86,8 @@ function createdLine(q: boolean, enabled: boolean, name: string, labels: SampleL
   return line(q, `${name}_created`, labels, created);
 }
 
-function renderExemplar(exemplar: ExemplarSnapshot | null | undefined): string {
+/** An exemplar as OpenMetrics writes it after a sample (` # {a="x"} 1 1.5`), or the empty string. */
+export function renderExemplar(exemplar: ExemplarSnapshot | null | undefined): string {
   if (exemplar === null || exemplar === undefined || typeof exemplar.value !== "number") return "";
   const labels = renderLabels(exemplar.labelSet, escapeLabelValue) || "{}";
   const timestamp = typeof exemplar.timestamp === "number" && Number.isFinite(exemplar.timestamp) ? ` ${exemplar.timestamp}` : "";

@@ -14,7 +14,7 @@ import { scrapeAccess } from "../hub/internal.js";
 import { endStep, startStep, stepTiming } from "../hub/step-timing.js";
 import { acceptsGzip, negotiate } from "./negotiation.js";
 import type { Reporter } from "./report.js";
-import { ScrapeAborted, Slicer, renderSliced } from "./sliced-render.js";
+import { ScrapeAborted, Slicer, releaseBody, renderSliced } from "./sliced-render.js";
 
 const gzipAsync = promisify(gzip);
 
@@ -102,6 +102,8 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
     const compressed = gzipAsync(body, { level: kGzipLevel });
     if (timed !== undefined) endStep("compress", timed);
     body = await compressed;
+    // zlib is done with the rendered body and only the compressed one is sent: the next render may reuse it.
+    releaseBody(rendered.body);
     headers["Content-Encoding"] = "gzip";
   }
   headers["Content-Length"] = String(body.length);

@@ -7,9 +7,11 @@
  * @module
  */
 import type { Registry } from "prom-client";
+import { BridgeHistogram } from "../bridge/histogram.js";
 import type { MetricsHub } from "../hub.js";
 import { scrapeAccess } from "../hub/internal.js";
 import { endStep, startStep, stepTiming, type StepStart } from "../hub/step-timing.js";
+import { HistogramLines, type LinesFormat } from "./histogram-lines.js";
 import type { Negotiated } from "./negotiation.js";
 import { kOpenmetricsContentType, openMetricsFamilyHead, openMetricsSamples } from "./openmetrics.js";
 import { kProtobufContentType, protobufFamilyHead, protobufMetrics } from "./protobuf/render.js";
@@ -19,11 +21,8 @@ import { kText1ContentType, kTextContentType, textFamilyHead, textSamples } from
 /** Worker series read per page: a page of histogram series renders in well under a slice. */
 const kSeriesPerPage = 32;
 
-/** Characters of text gathered before they are encoded into a chunk of the body. */
-const kTextChunkChars = 1 << 16;
-
 /** Bytes of the body copied per step when the slices are joined into one buffer. */
-const kCopyBytesPerStep = 4 * 1024 * 1024;
+const kCopyBytesPerStep = 1024 * 1024;
 
 /** A scrape stopped because every client that waited for it went away. */
 export class ScrapeAborted extends Error {
@@ -103,32 +102,97 @@ interface PartWriter {
   part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void;
   /** The current family is complete. */
   end(family: FamilySnapshot): void;
+  /** The text format whose sample lines {@link lines} takes (see histogram-lines.ts); none for protobuf. */
+  readonly linesFormat: LinesFormat | undefined;
+  /** Sample lines of whole series of the current family, already in {@link linesFormat}. */
+  lines(text: string): void;
   /** The chunks of the body, in order. */
   finish(): Buffer[];
 }
 
-/** Text written so far, turned into bytes once it is long enough (and at the end). */
-class TextChunks {
-  readonly #chunks: Buffer[] = [];
-  #pending = "";
+/**
+ * A text body, encoded into one buffer as it is written: each part's text is short-lived garbage that the
+ * next scavenge frees, instead of text kept across the render's steps (which the collector would move to
+ * the old space, and mark again and again), and no join copies the parts together at the end. The buffer
+ * starts at the size of the last body of its kind (plus an eighth), so it is rarely outgrown (then the
+ * parts are joined in steps); it is the last compressed scrape's buffer when that one is large enough
+ * (see {@link releaseBody}).
+ */
+class TextBytes {
+  #buffer: Buffer;
+  #length = 0;
+  /** Buffers filled before the body outgrew them: joined a bounded number of bytes per step. */
+  readonly #filled: Buffer[] = [];
+  #filledBytes = 0;
+  readonly #hint: { bytes: number };
+  /** `hint` holds the size of the last body of this kind, and is updated by {@link finish}. */
+  constructor(hint: { bytes: number }) {
+    this.#hint = hint;
+    this.#buffer = bodyBuffer(Math.max(kMinBodyBytes, hint.bytes + (hint.bytes >>> 3)));
+  }
   add(text: string): void {
-    this.#pending += text;
-    if (this.#pending.length >= kTextChunkChars) this.#flush();
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that is room enough.
+    const room = this.#length + 3 * text.length;
+    if (room > this.#buffer.length) {
+      // Outgrown (the body is larger than the last one): a new buffer goes on where this one ends, rather
+      // than a copy of everything so far in this step.
+      this.#filled.push(this.#buffer.subarray(0, this.#length));
+      this.#filledBytes += this.#length;
+      this.#buffer = Buffer.allocUnsafe(Math.max(3 * text.length, this.#buffer.length));
+      this.#length = 0;
+    }
+    this.#length += this.#buffer.write(text, this.#length, "utf8");
   }
   finish(): Buffer[] {
-    this.#flush();
-    return this.#chunks;
+    this.#hint.bytes = this.#filledBytes + this.#length;
+    const body = this.#buffer.subarray(0, this.#length);
+    if (this.#filled.length > 0) return [...this.#filled, body];
+    issued.set(body, this.#buffer);
+    return [body];
   }
-  #flush(): void {
-    if (this.#pending === "") return;
-    this.#chunks.push(Buffer.from(this.#pending, "utf8"));
-    this.#pending = "";
+}
+
+/** The smallest buffer a text body starts with. */
+const kMinBodyBytes = 16 * 1024;
+
+/** The size of the last body of each text format (see {@link TextBytes}). */
+const textHint = { bytes: 0 };
+const openMetricsHint = { bytes: 0 };
+
+/** The whole buffer of each text body rendered, by the body (a view of its start). */
+const issued = new WeakMap<Buffer, Buffer>();
+
+/**
+ * The buffer of a body nobody reads any more, kept for the next render. A large body in a new buffer
+ * each scrape (66 MB at 100,000 histogram series) is external memory that V8 answers with full
+ * collections, some inside a step; a reused one is not, and its pages are already mapped.
+ */
+let spare: Buffer | undefined;
+
+function bodyBuffer(bytes: number): Buffer {
+  const reused = spare;
+  if (reused !== undefined && reused.length >= bytes) {
+    spare = undefined;
+    return reused;
   }
+  return Buffer.allocUnsafe(bytes);
+}
+
+/**
+ * `body` (a text body this module rendered) is read no more, by anyone: the next render may write over
+ * it. Called once the compressed copy of a body exists and the body itself is not sent.
+ */
+export function releaseBody(body: Buffer): void {
+  const whole = issued.get(body);
+  if (whole === undefined) return;
+  issued.delete(body);
+  if (spare === undefined || whole.length > spare.length) spare = whole;
 }
 
 class TextWriter implements PartWriter {
   readonly contentType: string;
-  readonly #text = new TextChunks();
+  readonly linesFormat = "text";
+  readonly #text = new TextBytes(textHint);
   #families = 0;
   constructor(contentType: string) {
     this.contentType = contentType;
@@ -140,6 +204,9 @@ class TextWriter implements PartWriter {
     if (values.length > 0) this.#text.add(textSamples(family, values));
   }
   end(): void {}
+  lines(text: string): void {
+    this.#text.add(text);
+  }
   finish(): Buffer[] {
     this.#text.add("\n");
     return this.#text.finish();
@@ -148,7 +215,8 @@ class TextWriter implements PartWriter {
 
 class OpenMetricsWriter implements PartWriter {
   readonly contentType: string;
-  readonly #text = new TextChunks();
+  readonly linesFormat = "openmetrics";
+  readonly #text = new TextBytes(openMetricsHint);
   readonly #created: boolean;
   constructor(contentType: string, created: boolean) {
     this.contentType = contentType;
@@ -161,6 +229,9 @@ class OpenMetricsWriter implements PartWriter {
     if (values.length > 0) this.#text.add(openMetricsSamples(family, values, this.#created));
   }
   end(): void {}
+  lines(text: string): void {
+    this.#text.add(text);
+  }
   finish(): Buffer[] {
     this.#text.add("# EOF\n");
     return this.#text.finish();
@@ -169,6 +240,7 @@ class OpenMetricsWriter implements PartWriter {
 
 class ProtobufWriter implements PartWriter {
   readonly contentType: string;
+  readonly linesFormat = undefined;
   readonly #chunks: Buffer[] = [];
   constructor(contentType: string) {
     this.contentType = contentType;
@@ -191,6 +263,9 @@ class ProtobufWriter implements PartWriter {
     this.#chunks.push(bufferOf(protobufFamilyHead(family, this.#familyBytes)));
     for (const bytes of this.#family) this.#chunks.push(bufferOf(bytes));
     this.#family = [];
+  }
+  lines(): void {
+    throw new Error("protobuf takes no text lines");
   }
   finish(): Buffer[] {
     return this.#chunks;
@@ -291,6 +366,20 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
     if (!wanted(meta)) continue;
     const head = named(meta, []);
     writer.begin(head);
+    // A classic histogram's lines straight from the hub's numbers, where names and labels are written as
+    // they are: no sample objects (see histogram-lines.ts).
+    const linesFormat = writer.linesFormat;
+    if (linesFormat !== undefined && defaults === undefined && scheme !== "dots" && metric.utf8 === undefined && metric instanceof BridgeHistogram) {
+      const lines = new HistogramLines(linesFormat, metric.name, metric.bounds, request.createdSamples);
+      const series = metric.seriesPages();
+      for (let page = series(kSeriesPerPage); page !== undefined; page = series(kSeriesPerPage)) {
+        if (page.length > 0) writer.lines(lines.page(page));
+        const paused = slicer.pause();
+        if (paused !== undefined) await paused;
+      }
+      writer.end(head);
+      continue;
+    }
     for (let values = pages(kSeriesPerPage); values !== undefined; values = pages(kSeriesPerPage)) {
       const family = named(meta, values as unknown as SampleSnapshot[]);
       writer.part(family, family.values ?? []);
@@ -299,24 +388,35 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
     }
     writer.end(head);
   }
-  return { body: await join(writer.finish(), slicer), contentType: writer.contentType };
+  const chunks = writer.finish();
+  const body = await join(chunks, slicer);
+  // A text body joined from the buffers it outgrew is a buffer of its own, as reusable as one never outgrown.
+  if (writer.linesFormat !== undefined && chunks.length > 1) issued.set(body, body);
+  return { body, contentType: writer.contentType };
 }
 
 /** Copy `chunks` into one buffer, a bounded number of bytes per step. */
 async function join(chunks: readonly Buffer[], slicer: Slicer): Promise<Buffer> {
+  // A text body is one buffer already, unless it outgrew the one it started in.
+  if (chunks.length === 1) return chunks[0] as Buffer;
   let total = 0;
   for (const chunk of chunks) total += chunk.length;
   const body = Buffer.allocUnsafe(total);
   let at = 0;
   let sinceYield = 0;
   for (const chunk of chunks) {
-    chunk.copy(body, at);
-    at += chunk.length;
-    sinceYield += chunk.length;
-    if (sinceYield >= kCopyBytesPerStep) {
-      sinceYield = 0;
-      const paused = slicer.pause();
-      if (paused !== undefined) await paused;
+    // A large chunk is copied a part at a time too.
+    for (let from = 0; from < chunk.length; ) {
+      const to = Math.min(chunk.length, from + kCopyBytesPerStep - sinceYield);
+      chunk.copy(body, at, from, to);
+      at += to - from;
+      sinceYield += to - from;
+      from = to;
+      if (sinceYield >= kCopyBytesPerStep) {
+        sinceYield = 0;
+        const paused = slicer.pause();
+        if (paused !== undefined) await paused;
+      }
     }
   }
   return body;
