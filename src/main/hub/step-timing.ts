@@ -59,8 +59,9 @@ export function startStep(): StepStart {
 export function endStep(kind: StepKind, start: StepStart): void {
   const ms = performance.now() - start.wall;
   const clock = stepTiming.cpuClock;
-  // A step cannot run longer than it lasted: a clock that read otherwise (two clocks, read apart) is capped.
-  const cpuMs = clock === undefined ? Number.NaN : Math.min(ms, clock() - start.cpu);
+  // A step ran between none and all of the time it lasted: a clock that reads otherwise (two clocks, read
+  // apart, and the run-queue wait counted in whole scheduler ticks) is capped at both ends.
+  const cpuMs = clock === undefined ? Number.NaN : Math.max(0, Math.min(ms, clock() - start.cpu));
   const stats = stepTiming.steps[kind];
   stats.count++;
   stats.totalMs += ms;
