@@ -10,7 +10,10 @@ import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric
 import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
 import { exemplarCall, type ExemplarCall } from "./exemplars.js";
-import { histogramAux, nativeSettingsOf, type NativeSettings } from "./native-histogram.js";
+import { histogramAux, histogramAuxOf, nativeSettingsOf, type NativeSettings } from "./native-histogram.js";
+
+/** @internal The exemplar call's observe: records a value already checked finite and returns its classic bucket. */
+export const kObserveChecked: unique symbol = Symbol("prom-threads.observeChecked");
 
 /** A histogram bound to one label set. Keep it: `observe()` on it is a bucket search and a few stores. */
 export class HistogramChild {
@@ -42,6 +45,17 @@ export class HistogramChild {
     // A native histogram's record carries both bucket indexes.
     const native = this.#native;
     runtime.writer.record(this.#word0, native === null ? this.#buckets.index(value) : histogramAux(this.#buckets, native, value), value);
+  }
+
+  /**
+   * @internal Observe `value`, checked finite by the caller, and return its classic bucket (the exemplar's
+   * slot): the bucket is searched once for the record and the exemplar.
+   */
+  [kObserveChecked](value: number): number {
+    const bucket = this.#buckets.index(value);
+    const native = this.#native;
+    runtime.writer.record(this.#word0, native === null ? bucket : histogramAuxOf(bucket, native, value), value);
+    return bucket;
   }
 
   /**
@@ -93,7 +107,7 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
         if (typeof value !== "number" || !Number.isFinite(value)) throwInvalidValue(name, "a histogram observes finite numbers", value);
         return value as number;
       },
-      slot: (value) => this.#buckets.index(value),
+      observe: (child, value) => child[kObserveChecked](value),
       record: (value) => ({ op: kOpObserve, aux: histogramAux(this.#buckets, this.#native, value) }),
     });
   }
