@@ -11,7 +11,7 @@
 import { ErrorCodes, RecordingError } from "../shared/api/errors.js";
 import { encodeExemplar, validateExemplarLabels } from "../shared/model/exemplar.js";
 import { kOpExemplar, packWord0 } from "../shared/transport/protocol.js";
-import { kEmpty, kEncoded, kInvalid, kTooLong } from "../shared/transport/exemplar-table.js";
+import { kEmpty, kEncoded, kTooLong } from "../shared/transport/exemplar-table.js";
 import type { LabelValues } from "../shared/model/types.js";
 import { seriesIdOf } from "./metric.js";
 import { runtime } from "./runtime.js";
