@@ -13,7 +13,7 @@ import { exemplarCall, type ExemplarCall } from "./exemplars.js";
 import { histogramAux, histogramAuxOf, nativeSettingsOf, type NativeSettings } from "./native-histogram.js";
 
 /** @internal The exemplar call's observe: records a value already checked finite and returns its classic bucket. */
-export const kObserveChecked: unique symbol = Symbol("prom-threads.observeChecked");
+const kObserveChecked: unique symbol = Symbol("prom-threads.observeChecked");
 
 /** A histogram bound to one label set. Keep it: `observe()` on it is a bucket search and a few stores. */
 export class HistogramChild {

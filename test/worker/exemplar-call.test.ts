@@ -23,7 +23,6 @@ let worker: Worker;
 
 beforeAll(async () => {
   registry = new Registry();
-  registry.setContentType(Registry.OPENMETRICS_CONTENT_TYPE);
   hub = new MetricsHub({ registry });
   worker = startWorker("exemplar-call.mjs", { workerData: hub.workerData });
   await nextMessage(worker);
