@@ -12,8 +12,11 @@ import { runtime } from "./runtime.js";
 import { exemplarCall, type ExemplarCall } from "./exemplars.js";
 import { histogramAux, histogramAuxOf, nativeSettingsOf, type NativeSettings } from "./native-histogram.js";
 
-/** @internal The exemplar call's observe: records a value already checked finite and returns its classic bucket. */
-const kObserveChecked: unique symbol = Symbol("prom-threads.observeChecked");
+/**
+ * The exemplar call's observe on a child: records a value already checked finite and returns its classic
+ * bucket. Set by {@link HistogramChild}'s static block, so it adds nothing to the child's public type.
+ */
+let observeChecked: (child: HistogramChild, value: number) => number;
 
 /** A histogram bound to one label set. Keep it: `observe()` on it is a bucket search and a few stores. */
 export class HistogramChild {
@@ -47,11 +50,15 @@ export class HistogramChild {
     runtime.writer.record(this.#word0, native === null ? this.#buckets.index(value) : histogramAux(this.#buckets, native, value), value);
   }
 
+  static {
+    observeChecked = (child, value) => child.#observeChecked(value);
+  }
+
   /**
-   * @internal Observe `value`, checked finite by the caller, and return its classic bucket (the exemplar's
-   * slot): the bucket is searched once for the record and the exemplar.
+   * Observe `value`, checked finite by the caller, and return its classic bucket (the exemplar's slot):
+   * the bucket is searched once for the record and the exemplar.
    */
-  [kObserveChecked](value: number): number {
+  #observeChecked(value: number): number {
     const bucket = this.#buckets.index(value);
     const native = this.#native;
     runtime.writer.record(this.#word0, native === null ? bucket : histogramAuxOf(bucket, native, value), value);
@@ -107,7 +114,7 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
         if (typeof value !== "number" || !Number.isFinite(value)) throwInvalidValue(name, "a histogram observes finite numbers", value);
         return value as number;
       },
-      observe: (child, value) => child[kObserveChecked](value),
+      observe: (child, value) => observeChecked(child, value),
       record: (value) => ({ op: kOpObserve, aux: histogramAux(this.#buckets, this.#native, value) }),
     });
   }
