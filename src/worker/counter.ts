@@ -92,7 +92,10 @@ export class Counter<T extends string = string> extends WorkerMetric<T, CounterC
         if (typeof value !== "number" || !(value >= 0 && value < Infinity)) throwInvalidValue(name, kCounterValue, value);
         return value as number;
       },
-      slot: () => 0,
+      observe: (child, value) => {
+        child.inc(value);
+        return 0;
+      },
       record: () => ({ op: kOpAdd, aux: 0 }),
     });
   }

@@ -11,7 +11,7 @@
 import { ErrorCodes, RecordingError } from "../shared/api/errors.js";
 import { encodeExemplar, validateExemplarLabels } from "../shared/model/exemplar.js";
 import { kOpExemplar, packWord0 } from "../shared/transport/protocol.js";
-import { kEmpty, kEncoded, kInvalid, kTooLong } from "../shared/transport/exemplar-table.js";
+import { kEmpty, kEncoded, kTooLong } from "../shared/transport/exemplar-table.js";
 import type { LabelValues } from "../shared/model/types.js";
 import { seriesIdOf } from "./metric.js";
 import { runtime } from "./runtime.js";
@@ -39,8 +39,11 @@ export interface ExemplarTarget<Child> {
   plain(child: Child, value: unknown): void;
   /** Validate `value` (throws as the plain call does) and return the number recorded. */
   check(value: unknown): number;
-  /** The exemplar slot of a checked value: 0 for a counter, the classic bucket of a histogram. */
-  slot(value: number): number;
+  /**
+   * Record a checked value on a child (as {@link plain} would) and return its exemplar slot: 0 for a
+   * counter, the classic bucket of a histogram (searched once, for the record and the slot).
+   */
+  observe(child: Child, value: number): number;
   /** The record of a checked value, for an exemplar sent through the ring: op and aux. */
   record(value: number): { op: number; aux: number };
 }
@@ -66,10 +69,13 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
     // Anything but { value, labels, exemplarLabels } throws, where prom-client would silently record it.
     if (typeof arg !== "object") throw shapeError(name, call, `got ${typeof arg}`);
     for (const key in arg) if (key !== "value" && key !== "labels" && key !== "exemplarLabels") throw shapeError(name, call, `unknown key "${key}"`);
-    const labels = objectOrUndefined(name, call, "labels", arg.labels);
-    const exemplarLabels = objectOrUndefined(name, call, "exemplarLabels", arg.exemplarLabels) as Record<string, unknown> | undefined;
+    const labels = arg.labels;
+    if (labels !== undefined && (labels === null || typeof labels !== "object")) throw shapeError(name, call, "labels must be an object");
+    const exemplarLabels = arg.exemplarLabels as Record<string, unknown> | undefined;
+    if (exemplarLabels !== undefined && (exemplarLabels === null || typeof exemplarLabels !== "object")) throw shapeError(name, call, "exemplarLabels must be an object");
     let table = runtime.exemplarTable;
-    // One walk of the exemplar's labels checks them, measures them and tells an empty set.
+    // One walk of the exemplar's labels checks them, measures them, tells an empty set and keeps their
+    // names and texts for the commit below (which walks them no more).
     let encoded = exemplarLabels === undefined ? kEmpty : table !== undefined ? table.encode(exemplarLabels) : isEmpty(exemplarLabels) ? kEmpty : kTooLong;
     if (encoded === kEmpty) {
       target.plain(target.child(labels), arg.value);
@@ -77,7 +83,8 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
     }
     // Value and exemplar are checked before the label set is resolved: a call that throws creates no series.
     const value = target.check(arg.value);
-    if (encoded === kInvalid) validateExemplarLabels(name, exemplarLabels as Record<string, unknown>);
+    // Labels the table cannot take are validated here too (the precise error for invalid ones), not after.
+    let exemplar = encoded === kEncoded ? undefined : validateExemplarLabels(name, exemplarLabels);
     const child = target.child(labels);
     if (child !== lastChild) {
       lastChild = child;
@@ -93,14 +100,14 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
     if (encoded === kEncoded && table !== undefined) {
       const entry = table.entryOf(id, target.slots);
       if (entry >= 0) {
-        target.plain(child, value);
-        const slot = target.slot(value);
-        table.commit(entry + slot, id, slot, value, Date.now(), exemplarLabels as Record<string, unknown>);
+        const slot = target.observe(child, value);
+        // Writes the names and texts encode() kept: strings, so what was checked is what is written.
+        table.commit(entry + slot, id, slot, value, Date.now());
         return;
       }
     }
-    // Throws the precise error for an invalid label set; what remains is valid and travels through the ring.
-    const exemplar = validateExemplarLabels(name, exemplarLabels);
+    // What remains is valid (checked above, or encoded) and travels through the ring.
+    exemplar ??= validateExemplarLabels(name, exemplarLabels);
     const { op, aux } = target.record(value);
     runtime.declare(packWord0(kOpExemplar, id), encodeExemplar(op, aux, value, Date.now(), exemplar));
   };

@@ -11,7 +11,13 @@ import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
 import type { SlotWriter } from "../shared/transport/slot-writer.js";
 import { exemplarCall, type ExemplarCall } from "./exemplars.js";
-import { histogramAux, nativeSettingsOf, type NativeSettings } from "./native-histogram.js";
+import { histogramAux, histogramAuxOf, nativeSettingsOf, type NativeSettings } from "./native-histogram.js";
+
+/**
+ * The exemplar call's observe on a child: records a value already checked finite and returns its classic
+ * bucket. Set by {@link HistogramChild}'s static block, so it adds nothing to the child's public type.
+ */
+let observeChecked: (child: HistogramChild, value: number) => number;
 
 /** A histogram bound to one label set. Keep it: `observe()` on it is a bucket search and a few stores. */
 export class HistogramChild {
@@ -49,6 +55,21 @@ export class HistogramChild {
     // A native histogram's record carries both bucket indexes.
     const native = this.#native;
     this.#writer.record(this.#word0, native === null ? this.#buckets.index(value) : histogramAux(this.#buckets, native, value), value);
+  }
+
+  static {
+    observeChecked = (child, value) => child.#observeChecked(value);
+  }
+
+  /**
+   * Observe `value`, checked finite by the caller, and return its classic bucket (the exemplar's slot):
+   * the bucket is searched once for the record and the exemplar.
+   */
+  #observeChecked(value: number): number {
+    const bucket = this.#buckets.index(value);
+    const native = this.#native;
+    runtime.writer.record(this.#word0, native === null ? bucket : histogramAuxOf(bucket, native, value), value);
+    return bucket;
   }
 
   /**
@@ -100,7 +121,7 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
         if (typeof value !== "number" || !Number.isFinite(value)) throwInvalidValue(name, "a histogram observes finite numbers", value);
         return value as number;
       },
-      slot: (value) => this.#buckets.index(value),
+      observe: (child, value) => observeChecked(child, value),
       record: (value) => ({ op: kOpObserve, aux: histogramAux(this.#buckets, this.#native, value) }),
     });
   }

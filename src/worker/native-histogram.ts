@@ -33,6 +33,11 @@ export function nativeSettingsOf(declaration: MetricDeclaration): NativeSettings
 export function histogramAux(buckets: BucketSearch, native: NativeSettings | null, value: number): number {
   const bucket = buckets.index(value);
   if (native === null) return bucket;
+  return histogramAuxOf(bucket, native, value);
+}
+
+/** The `aux` word of an observation whose classic bucket is known, with native settings. */
+export function histogramAuxOf(bucket: number, native: NativeSettings, value: number): number {
   return ((bucket << kNativeAuxBits) | nativeFieldOf(native, value)) >>> 0;
 }
 

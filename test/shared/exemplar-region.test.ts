@@ -53,7 +53,7 @@ describe("the exemplar table region of a slot buffer", () => {
     const labels = { trace_id: "4bf92f3577b34da6a3ce929d0e0e4736", span_id: "00f067aa0ba902b7" };
     expect(writer.encode(labels)).toBe(kEncoded);
     const entry = writer.entryOf(3, 12);
-    writer.commit(entry + 11, 3, 11, 2.5, 1234, labels);
+    writer.commit(entry + 11, 3, 11, 2.5, 1234);
     expect(readAll(reader)).toEqual([{ seriesId: 3, bucket: 11, value: 2.5, timestampMs: 1234, labels }]);
     expect(reader.bytes).toBe(kExemplarHeaderBytes + kExemplarGrowEntries * kExemplarEntryBytes);
     expect(ring.every((b) => b === 0xa5)).toBe(true);
@@ -67,7 +67,7 @@ describe("the exemplar table region of a slot buffer", () => {
     const reader = new ExemplarTableReader(buffer, layout.exemplarTableByte);
     expect(readAll(reader)).toEqual([]);
     writer.encode({ trace_id: "a" });
-    writer.commit(writer.entryOf(1, 1), 1, 0, 1, 1, { trace_id: "a" });
+    writer.commit(writer.entryOf(1, 1), 1, 0, 1, 1);
     // Grown by 256 entries behind the ring, not up to the overflow.
     expect(buffer.byteLength).toBe(layout.exemplarTableByte + kExemplarHeaderBytes + kExemplarGrowEntries * kExemplarEntryBytes);
     const header = new Uint32Array(buffer, layout.exemplarTableByte, kExemplarHeaderBytes / 4);
@@ -82,7 +82,7 @@ describe("the exemplar table region of a slot buffer", () => {
     Atomics.store(header, kExemplarChangedWord, 1);
     expect(readAll(reader)).toEqual([]);
     writer.encode({ trace_id: "b" });
-    writer.commit(writer.entryOf(1, 1), 1, 0, 2, 2, { trace_id: "b" });
+    writer.commit(writer.entryOf(1, 1), 1, 0, 2, 2);
     expect(readAll(reader).map((e) => e.labels)).toEqual([{ trace_id: "b" }]);
   });
 
@@ -115,7 +115,7 @@ describe("the exemplar table region of a slot buffer", () => {
     const words = new Uint32Array(buffer, layout.exemplarTableByte, kExemplarTableMaxBytes / 4);
     const writer = new ExemplarTableWriter(buffer, layout.exemplarTableByte);
     writer.encode({ trace_id: "old" });
-    writer.commit(writer.entryOf(5, 1), 5, 0, 1, 1, { trace_id: "old" });
+    writer.commit(writer.entryOf(5, 1), 5, 0, 1, 1);
     const grownWords = (kExemplarHeaderBytes + kExemplarGrowEntries * kExemplarEntryBytes) / 4;
     // A stray word behind the grown entries: not the table's, left alone.
     words[grownWords + 60] = 77;
@@ -129,7 +129,7 @@ describe("the exemplar table region of a slot buffer", () => {
     const next = new ExemplarTableWriter(buffer, layout.exemplarTableByte);
     for (let series = 0; series < kExemplarGrowEntries + 1; series++) {
       next.encode({ trace_id: `n${series}` });
-      next.commit(next.entryOf(series, 1), series, 0, series, series, { trace_id: `n${series}` });
+      next.commit(next.entryOf(series, 1), series, 0, series, series);
     }
     expect(words[grownWords + 60]).toBe(0);
     const read = readAll(reader);

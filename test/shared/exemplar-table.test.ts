@@ -69,7 +69,7 @@ describe("the latest-exemplar table", () => {
     const first = { trace_id: "first", span: "😀 ünï" };
     expect(writer.encode(first)).toBe(kEncoded);
     const entry = writer.entryOf(7, 2);
-    writer.commit(entry + 1, 7, 1, 0.5, 1000, first);
+    writer.commit(entry + 1, 7, 1, 0.5, 1000);
     const seen: TableExemplar[] = [];
     reader.read((e) => seen.push(e) > 0);
     expect(seen).toEqual([{ seriesId: 7, bucket: 1, value: 0.5, timestampMs: 1000, labels: { trace_id: "first", span: "😀 ünï" } }]);
@@ -82,7 +82,7 @@ describe("the latest-exemplar table", () => {
     // An entry the visitor cannot place yet is offered again at the next read.
     const second = { trace_id: "second" };
     expect(writer.encode(second)).toBe(kEncoded);
-    writer.commit(writer.entryOf(3, 1), 3, 0, 2, 2000, second);
+    writer.commit(writer.entryOf(3, 1), 3, 0, 2, 2000);
     let offers = 0;
     reader.read(() => ++offers > 1);
     reader.read(() => ++offers > 1);
@@ -127,7 +127,7 @@ describe("the latest-exemplar table", () => {
     ];
     commits.forEach((labels, i) => {
       expect(writer.encode(labels)).toBe(kEncoded);
-      writer.commit(entry, 1, 0, i, 1000 + i, labels);
+      writer.commit(entry, 1, 0, i, 1000 + i);
       const expected = Object.fromEntries(Object.entries(labels).map(([k, v]) => [k, String(v)]));
       expect(read()).toEqual([{ seriesId: 1, bucket: 0, value: i, timestampMs: 1000 + i, labels: expected }]);
     });
@@ -138,7 +138,7 @@ describe("the latest-exemplar table", () => {
     expect(reused).toBe(entry);
     const last = { trace_id: "😀".repeat(8), span_id: "xyz" };
     expect(writer.encode(last)).toBe(kEncoded);
-    writer.commit(reused, 2, 0, 99, 2000, last);
+    writer.commit(reused, 2, 0, 99, 2000);
     expect(read()).toEqual([{ seriesId: 2, bucket: 0, value: 99, timestampMs: 2000, labels: last }]);
   });
 });

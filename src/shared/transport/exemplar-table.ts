@@ -101,6 +101,14 @@ export class ExemplarTableWriter {
   #text: Uint16Array;
   /** Units of text of the labels {@link encode} checked last. */
   #units = 0;
+  /** Labels {@link encode} checked last: their count, then their names and values as text, in walk order. */
+  #count = 0;
+  /**
+   * Names checked valid, by position: a name equal to the one at its position in the last call needs no
+   * check (only names that passed are kept here).
+   */
+  readonly #names: string[] = [];
+  readonly #values: string[] = [];
   /**
    * Per entry, the label names and value lengths this writer wrote last, and the sum of the units they
    * take (names, signs, lengths): when a commit's labels have the same, their units in shared memory are
@@ -124,27 +132,35 @@ export class ExemplarTableWriter {
   }
 
   /**
-   * Check `labels` and measure the text they take in an entry. Returns {@link kEncoded} (they fit),
-   * {@link kTooLong}, {@link kInvalid} or {@link kEmpty}; nothing shared is touched. {@link commit}
-   * writes them.
+   * Check `labels` and measure the text they take in an entry, in one walk that also keeps their names
+   * and values as text for {@link commit}. Returns {@link kEncoded} (they fit), {@link kTooLong},
+   * {@link kInvalid} or {@link kEmpty}; nothing shared is touched.
    */
   encode(labels: Record<string, unknown>): number {
+    const names = this.#names;
+    const values = this.#values;
     let units = 0;
     let count = 0;
     for (const name in labels) {
       const raw = labels[name];
-      if (typeof raw === "string") units += raw.length;
-      else if (typeof raw === "number") units += String(raw).length;
+      let text: string;
+      if (typeof raw === "string") text = raw;
+      else if (typeof raw === "number") text = String(raw);
       else return kInvalid;
-      if (!isValidName(name)) return kInvalid;
-      units += name.length + 2;
+      if (name !== names[count]) {
+        if (!isValidName(name)) return kInvalid;
+        names[count] = name;
+      }
+      values[count] = text;
+      units += name.length + 2 + text.length;
+      // Each character is at least one unit: a label set of more than 128 never fits, and the ring path
+      // checks it exactly (counting code points). Stopping here also bounds the kept names.
+      if (units > kExTextUnits) return kTooLong;
       count++;
     }
     if (count === 0) return kEmpty;
-    // Each character is at least one unit: a label set of more than 128 never fits, and the ring path
-    // checks it exactly (counting code points).
-    if (units > kExTextUnits) return kTooLong;
     this.#units = units;
+    this.#count = count;
     return kEncoded;
   }
 
@@ -159,14 +175,17 @@ export class ExemplarTableWriter {
   }
 
   /**
-   * Write an exemplar with `labels` (checked by {@link encode} just before) into entry `entry`, for
-   * `bucket` of `seriesId`. The text is written in place, one UTF-16 unit per store: no copy; only the
-   * values when the names and value lengths are those of the entry's last commit.
+   * Write the exemplar whose labels {@link encode} checked just before into entry `entry`, for `bucket`
+   * of `seriesId`. The text is written in place, one UTF-16 unit per store: no copy; only the values when
+   * the names and value lengths are those of the entry's last commit.
    */
-  commit(entry: number, seriesId: number, bucket: number, value: number, timestampMs: number, labels: Record<string, unknown>): void {
+  commit(entry: number, seriesId: number, bucket: number, value: number, timestampMs: number): void {
     const units = this.#units;
     const words = this.#words;
     const base = kHeaderWords + entry * kExemplarEntryWords;
+    // Compared before anything is stored: whether the names and lengths in place are this exemplar's.
+    const shadow = this.#shadows[entry];
+    const same = shadow !== undefined && shadow.units === units && this.#sameShape(shadow);
     // An odd version tells the hub the entry is being written. A plain store: a reader that does not see
     // it yet still refuses a torn copy by its checksum.
     const version = ((words[base + kExVersion] as number) | 1) >>> 0;
@@ -179,55 +198,60 @@ export class ExemplarTableWriter {
     f64[at + kExValueByte / 8] = value;
     f64[at + kExTimestampByte / 8] = timestampMs;
     const start = base * 2 + kExTextByte / 2;
-    const shadow = this.#shadows[entry];
-    // Values only while names and lengths match those in place; on a mismatch, all of it (the entry is
-    // odd until the version store below, so the values written first do no harm).
-    let sum = shadow !== undefined && shadow.units === units ? this.#writeValues(start, shadow, labels) : -1;
-    if (sum < 0) sum = this.#writeAll(entry, start, units, labels);
+    const sum = same ? this.#writeValues(start, shadow) : this.#writeAll(entry, start, units);
     words[base + kExChecksum] = checksum(seriesId, bucket, units, words[base + 6] as number, words[base + 7] as number, words[base + 8] as number, words[base + 9] as number, sum);
     // Why Atomics.store: the even version publishes the whole entry (every store above happens before it).
     Atomics.store(words, base + kExVersion, (version + 1) >>> 0);
     this.#changed(words);
   }
 
-  /**
-   * Write the value units of `labels` after the names of `shadow`, already in place; return the text's
-   * sum, or -1 as soon as a name or a value's length differs from the shadow's.
-   */
-  #writeValues(start: number, shadow: EntryShadow, labels: Record<string, unknown>): number {
-    const text = this.#text;
+  /** Whether the labels {@link encode} kept have the names and value lengths of `shadow`, in its order. */
+  #sameShape(shadow: EntryShadow): boolean {
+    const count = this.#count;
     const { names, lengths } = shadow;
+    if (names.length !== count) return false;
+    const kept = this.#names;
+    const values = this.#values;
+    for (let k = 0; k < count; k++) {
+      if (kept[k] !== names[k] || (values[k] as string).length !== lengths[k]) return false;
+    }
+    return true;
+  }
+
+  /** Write the value units of the kept labels after the names of `shadow`, already in place; return the text's sum. */
+  #writeValues(start: number, shadow: EntryShadow): number {
+    const text = this.#text;
+    const { names } = shadow;
+    const values = this.#values;
+    const count = this.#count;
     let p = start;
     let sum = shadow.sum;
-    let k = 0;
-    for (const name in labels) {
-      const raw = labels[name];
-      const valueText = typeof raw === "string" ? raw : String(raw);
-      const length = valueText.length;
-      if (name !== names[k] || length !== lengths[k]) return -1;
-      k++;
-      p += name.length + 2;
-      for (let i = 0; i < length; i++) {
+    for (let k = 0; k < count; k++) {
+      const valueText = values[k] as string;
+      p += (names[k] as string).length + 2;
+      for (let i = 0; i < valueText.length; i++) {
         const unit = valueText.charCodeAt(i);
         text[p++] = unit;
         sum += unit;
       }
     }
-    return k === names.length ? sum : -1;
+    return sum;
   }
 
-  /** Write the whole text of `labels` and remember its names for the next commit; return the text's sum. */
-  #writeAll(entry: number, start: number, units: number, labels: Record<string, unknown>): number {
+  /** Write the whole text of the kept labels and remember their names for the next commit; return the text's sum. */
+  #writeAll(entry: number, start: number, units: number): number {
     const text = this.#text;
-    const names: string[] = [];
+    const count = this.#count;
+    const names = this.#names.slice(0, count);
+    const values = this.#values;
     const lengths: number[] = [];
     let p = start;
     // The checksum adds every unit of text: cheap, and enough to tell a torn entry from a whole one.
     let sum = 0;
     let namesSum = 0;
-    for (const name in labels) {
-      const raw = labels[name];
-      const valueText = typeof raw === "string" ? raw : String(raw);
+    for (let k = 0; k < count; k++) {
+      const name = names[k] as string;
+      const valueText = values[k] as string;
       for (let i = 0; i < name.length; i++) {
         const unit = name.charCodeAt(i);
         text[p++] = unit;
@@ -242,7 +266,6 @@ export class ExemplarTableWriter {
         text[p++] = unit;
         sum += unit;
       }
-      names.push(name);
       lengths.push(length);
     }
     while (this.#shadows.length < entry) this.#shadows.push(undefined);
