@@ -68,7 +68,7 @@ export class HistogramChild {
   #observeChecked(value: number): number {
     const bucket = this.#buckets.index(value);
     const native = this.#native;
-    runtime.writer.record(this.#word0, native === null ? bucket : histogramAuxOf(bucket, native, value), value);
+    this.#writer.record(this.#word0, native === null ? bucket : histogramAuxOf(bucket, native, value), value);
     return bucket;
   }
 
