@@ -14,10 +14,11 @@ interface PackResult {
 
 /**
  * Bytes the gzipped tarball may take. Measured at 326,863 bytes without screenshots and source maps
- * (606,460 with them, before the OpenTelemetry and Prometheus 3 code); the bound leaves room for growth but
- * not for the 265 kB of PNGs coming back.
+ * (606,460 with them, before the OpenTelemetry and Prometheus 3 code), and at 428,748 once the worker
+ * entry became one bundled module beside tsc's files and the docs grew; the bound leaves room for growth
+ * but not for the 265 kB of PNGs coming back.
  */
-const kMaxTarballBytes = 420_000;
+const kMaxTarballBytes = 470_000;
 
 const root = new URL("..", import.meta.url);
 const pkg = JSON.parse(readFileSync(new URL("package.json", root), "utf8")) as { exports: Record<string, string | Record<string, string>>; main: string; types: string; license: string };
