@@ -157,15 +157,26 @@ describe("a store into a live worker's slot", () => {
     expect(hub.stats().workersConnected).toBe(1);
   });
 
-  it("of FREE before the hub first read the slot is found by the records in it, put back, reported once", async () => {
+  it.each([
+    ["FREE", kSlotFree],
+    ["a state no worker writes (5)", 5],
+    ["a state no worker writes (0xffffffff)", 0xffff_ffff],
+  ])("of %s before the hub first read the slot is found by the records in it, put back, reported once", async (what, state) => {
     const { hub, errors, ok, honest, scrape } = await setup({ drainIntervalMs: 3_600_000 });
     const a = await honest("a");
-    await ok("store", { field: "state", slot: a.slot, value: kSlotFree });
+    await ok("store", { field: "state", slot: a.slot, value: state });
     await a.record(100_000);
     expect((await scrape()).get('honest_total{w="a"}')).toBe(100_000);
     expect(await ok("load", { field: "state", slot: a.slot })).toBe(kSlotClaimed);
-    expect(errors.filter((error) => error.message.includes(`slot ${a.slot}'s state word was set to FREE`))).toHaveLength(1);
+    const name = state === kSlotFree ? "FREE" : String(state >>> 0);
+    expect(errors.filter((error) => error.message.includes(`slot ${a.slot}'s state word was set to ${name} `))).toHaveLength(1);
+    expect(hub.stats().slotsQuarantined, what).toBe(0);
     expect(hub.stats().workersConnected).toBe(1);
+    // Its exit frees the slot, and nothing it recorded is lost.
+    a.worker.postMessage({ action: "end" });
+    await exited(a.worker);
+    expect(hub.stats().workersConnected).toBe(0);
+    expect((await scrape()).get('honest_total{w="a"}')).toBe(100_000);
   });
 
   it("of another threadId does not move its release: the owner's own exit frees the slot", async () => {

@@ -264,16 +264,19 @@ export class SlotTable {
     const slot = this.#slots[index];
     if (this.#quarantine[index] !== undefined) {
       // Not read until its owner is gone (its exit event, or the hub freed it), or the entry is sane and
-      // free again: a new claim starts a new occurrence.
-      if (slot?.active === true || (state !== kSlotFree && state !== kSlotClaiming)) return false;
+      // free again: a new claim starts a new occurrence. A slot quarantined for a state no worker writes
+      // before the hub first read it, whose ring now holds records, is a live owner's (below).
+      const ownerBehind = slot?.active !== true && this.#ownerBehindStrayState(index, state);
+      if (!ownerBehind && (slot?.active === true || (state !== kSlotFree && state !== kSlotClaiming))) return false;
       this.#quarantine[index] = undefined;
     }
     if (slot?.active) return this.#drainOwned(index, slot, state, budget);
-    if (state === kSlotFree && memory.holdsRing(index) && memory.ringHasRecords(index)) {
+    if (this.#ownerBehindStrayState(index, state)) {
       // A free slot holds no records: the hub leaves it clean, and a claimer publishes none before
-      // CLAIMED. These are a live owner's, whose slot got a stray FREE before the hub first read it.
-      this.#reports.strayStore(index, memory.slotThreadId(index), kSlotFree);
-      memory.restoreClaimed(index, kSlotFree);
+      // CLAIMED. These are a live owner's, whose slot got a stray FREE (or a state no worker writes)
+      // before the hub first read it.
+      this.#reports.strayStore(index, memory.slotThreadId(index), state);
+      memory.restoreClaimed(index, state);
       state = kSlotClaimed;
     } else if (state === kSlotFree || state === kSlotClaiming) {
       return false;
@@ -294,6 +297,18 @@ export class SlotTable {
     this.#exitedSeen[index] = -1;
     if (this.#isUnfollowed(opened)) this.#reports.unfollowed(opened.threadId);
     return this.#drainOwned(index, opened, state, budget);
+  }
+
+  /**
+   * Whether slot `index`, not opened by the hub, reads FREE or a state no worker writes while its ring
+   * holds records: a live owner's slot that got a stray store before the hub first read it. The state is
+   * loaded again after the records: a claimer that took a FREE slot meanwhile changed it, and is not a
+   * stray store.
+   */
+  #ownerBehindStrayState(index: number, state: number): boolean {
+    if (state !== kSlotFree && isSlotState(state)) return false;
+    const memory = this.#memory;
+    return memory.holdsRing(index) && memory.ringHasRecords(index) && memory.slotState(index) === state;
   }
 
   /** Drain a slot the hub knows an owner of, whatever the state word says now. */
