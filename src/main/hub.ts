@@ -13,6 +13,7 @@ import { registerScrapeAccess, registerStatusSources, registerWorkerMetrics } fr
 import { HubMemory } from "./hub/memory.js";
 import { HubReports } from "./hub/reports.js";
 import { DrainScheduler, type DrainWork } from "./hub/scheduler.js";
+import { HistogramArena } from "./bridge/binding.js";
 import { BridgeMetric } from "./bridge/bridge-metric.js";
 import { SlotTable, type SlotMark } from "./hub/slots.js";
 import { resolveHubOptions, type MetricsHubOptions } from "./options.js";
@@ -110,7 +111,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.#memory = new HubMemory(resolved);
     this.#reports = new HubReports(this);
     const drainForCollect = (): void => this.#scheduler.drainForCollect();
-    this.#catalogue = new MetricCatalogue(this.registry, { maxMetrics: resolved.maxMetrics, maxSeries: resolved.maxSeries, drain: drainForCollect }, this.#reports);
+    const histograms = new HistogramArena();
+    this.#catalogue = new MetricCatalogue(this.registry, { maxMetrics: resolved.maxMetrics, maxSeries: resolved.maxSeries, drain: drainForCollect, histograms }, this.#reports);
     this.#targets = new AttachedTargets((threadId) => {
       if (!this.#closed) this.#slots.threadExited(threadId);
     });
@@ -124,6 +126,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
         reportQuarantined: (threadId, count) => reports.quarantined(threadId, count),
         tally: this.#tally,
         gaugeClock: { seq: 0 },
+        histograms,
       },
       this.#targets,
       reports,

@@ -20,6 +20,7 @@ import {
   opOf,
   packWord0,
 } from "../shared/transport/protocol.js";
+import { kRecordWords } from "../shared/transport/layout.js";
 import type { RecordSink } from "../shared/transport/record-sink.js";
 import type { SlotReader } from "../shared/transport/slot-reader.js";
 import {
@@ -33,6 +34,7 @@ import {
   kRejected,
   type CounterSeries,
   type GaugeContribution,
+  type HistogramArena,
   type SummaryTarget,
   zeroSeries,
 } from "./bridge/binding.js";
@@ -63,6 +65,8 @@ export interface SlotContext {
   readonly tally: Tally;
   /** Monotonic sequence shared by all slots, to order gauge updates for `aggregate: "last"`. */
   readonly gaugeClock: { seq: number };
+  /** Where the hub's classic histograms keep their series' counts: the drain's fast path adds there. */
+  readonly histograms: HistogramArena;
 }
 
 /** Marks an id whose series the worker removed; records on it are dropped as `removed_series`. */
@@ -100,12 +104,13 @@ export class SlotDrain implements RecordSink {
   #bindings: Array<Binding | undefined> = [];
   /**
    * The classic histograms' bindings once more, packed by series id for the drain's fast path: at
-   * `2 * id` the index of the series' first bucket count in its counts array (-1: not a classic
-   * histogram), at `2 * id + 1` its `+Inf` bucket index; and the counts array. A dense typed array, side
+   * `2 * id` the index of the series' first bucket count in the hub's histogram arena (-1: not a classic
+   * histogram whose counts are there), at `2 * id + 1` its `+Inf` bucket index. A dense typed array, side
    * by side, so a record reads no binding object and one array for both numbers.
    */
   #hist = new Int32Array(0);
-  #histCounts: Float64Array[] = [];
+  /** The arena {@link #hist} indexes (see {@link HistogramArena}). */
+  readonly #arena: HistogramArena;
   #bound = 0;
   #metrics: Array<BridgeMetric | null | undefined> = [];
   #lastDroppedFull = 0;
@@ -147,6 +152,7 @@ export class SlotDrain implements RecordSink {
     this.#context = context;
     this.#tally = context.tally;
     this.#clock = context.gaugeClock;
+    this.#arena = context.histograms;
   }
 
   /** Fill of this slot's ring, from 0 to 1. */
@@ -228,7 +234,6 @@ export class SlotDrain implements RecordSink {
     }
     this.#bindings = [];
     this.#hist = new Int32Array(0);
-    this.#histCounts = [];
     this.#bound = 0;
     this.#metrics = [];
     this.#lastDroppedFull = 0;
@@ -239,9 +244,46 @@ export class SlotDrain implements RecordSink {
   }
 
   /**
-   * @internal Apply one observation record. The reader calls it once per record, so it is kept small
-   * enough for V8 to inline into the reader's loop: histogram and counter records, the common ones, are
-   * applied here; every other kind, and anything malformed, goes to {@link #observationRest}.
+   * @internal The observation records of a run (see {@link RecordSink.observations}): classic histogram
+   * observations applied here, with the slot's tables in locals for the whole run; every other record as
+   * {@link observation} applies it.
+   */
+  observations(u32: Uint32Array, f64: Float64Array, first: number, stop: number): number {
+    // Imported constants are read through their module binding (a load and a check each time): read once.
+    const step = kRecordWords;
+    const firstDeclaration = kOpDeclareMetric;
+    const observe = kOpObserve;
+    let hist = this.#hist;
+    let counts = this.#arena.view;
+    let i = first;
+    while (i !== stop) {
+      const word0 = u32[i] as number;
+      const op = word0 & 0xff;
+      if (op >= firstDeclaration) return i;
+      const aux = u32[i + 1] as number;
+      const value = f64[(i >>> 1) + 1] as number;
+      i += step;
+      const at = 2 * (word0 >>> 8);
+      if (at < hist.length) {
+        const base = hist[at] as number;
+        const max = hist[at + 1] as number;
+        if (base >= 0 && op === observe && aux <= max && !Number.isNaN(value)) {
+          counts[base + aux] = (counts[base + aux] as number) + 1;
+          counts[base + max + 1] = (counts[base + max + 1] as number) + value;
+          continue;
+        }
+      }
+      this.observation(word0, aux, value);
+      hist = this.#hist;
+      counts = this.#arena.view;
+    }
+    return i;
+  }
+
+  /**
+   * @internal Apply one observation record: histogram and counter records, the common ones, here; every
+   * other kind, and anything malformed, in {@link #observationRest}. The overflow's reader calls it once
+   * per record, so it is kept small enough for V8 to inline into the reader's loop.
    */
   observation(word0: number, aux: number, value: number): void {
     const id = word0 >>> 8;
@@ -252,7 +294,7 @@ export class SlotDrain implements RecordSink {
       const max = hist[at + 1] as number;
       if (base >= 0 && (word0 & 0xff) === kOpObserve && aux <= max && !Number.isNaN(value)) {
         // The series' bucket counts and sum, side by side in its histogram's counts: no object between.
-        const counts = this.#histCounts[id] as Float64Array;
+        const counts = this.#arena.view;
         counts[base + aux] = (counts[base + aux] as number) + 1;
         counts[base + max + 1] = (counts[base + max + 1] as number) + value;
         return;
@@ -281,9 +323,17 @@ export class SlotDrain implements RecordSink {
     }
     switch (binding.kind) {
       case kKindCounter:
-      case kKindHistogram:
-        // Their valid records were applied by observation().
+        // Its valid records were applied by observation().
         break;
+      case kKindHistogram: {
+        // Valid records of a series in the hub's arena were applied by observation(); here, those of a
+        // series whose counts are elsewhere.
+        if (op !== kOpObserve || aux > binding.maxAux || Number.isNaN(value)) break;
+        const counts = binding.counts;
+        counts[binding.base + aux] = (counts[binding.base + aux] as number) + 1;
+        counts[binding.base + binding.maxAux + 1] = (counts[binding.base + binding.maxAux + 1] as number) + value;
+        return true;
+      }
       case kKindNativeHistogram:
         // aux packs the classic bucket (top bits) and the native bucket the worker found (low bits).
         if (op !== kOpObserve || aux >>> kNativeAuxBits > binding.maxAux || Number.isNaN(value)) break;
@@ -410,10 +460,11 @@ export class SlotDrain implements RecordSink {
       hist.set(this.#hist);
       this.#hist = hist;
     }
-    const classic = binding.kind === kKindHistogram;
-    this.#hist[2 * id] = classic ? binding.base : -1;
-    this.#hist[2 * id + 1] = classic ? binding.maxAux : 0;
-    this.#histCounts[id] = binding.counts;
+    // A series whose counts are not in this hub's arena (the arena was full, or the metric is another
+    // hub's in a shared registry) is applied through its binding, in #observationRest.
+    const inArena = binding.kind === kKindHistogram && this.#arena.holds(binding.counts);
+    this.#hist[2 * id] = inArena ? binding.base : -1;
+    this.#hist[2 * id + 1] = inArena ? binding.maxAux : 0;
   }
 
   /** Forget id `id`'s binding (a gauge loses this worker's contribution). */

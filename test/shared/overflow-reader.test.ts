@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { kOverflowRead, kOverflowWrite, kRecordBytes, kRingHeaderWords } from "../../src/shared/transport/layout.js";
 import { OverflowReader } from "../../src/shared/transport/overflow-reader.js";
-import type { RecordSink } from "../../src/shared/transport/record-sink.js";
+import { observeRun, type RecordSink } from "../../src/shared/transport/record-sink.js";
 
 describe("OverflowReader", () => {
   it.each([2 * 100, 2 * 100 + 7, 0xffffffff])("reports a read index of %d that cannot be its own and drains again from a sane place", (forged) => {
@@ -18,6 +18,9 @@ describe("OverflowReader", () => {
     const corrupt: string[] = [];
     let observations = 0;
     const sink: RecordSink = {
+      observations(u32, f64, first, stop) {
+        return observeRun(this, u32, f64, first, stop);
+      },
       observation: () => observations++,
       declaration: () => {},
       corrupt: (detail) => corrupt.push(detail),

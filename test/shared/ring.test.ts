@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { Layout, kReadIndex, kRecordBytes, kRingHeaderWords, kWriteIndex } from "../../src/shared/transport/layout.js";
 import { maxDeclarationBytes } from "../../src/shared/model/limits.js";
 import { kOpAdd, kOpDeclareSeries, declarationRecords, packWord0 } from "../../src/shared/transport/protocol.js";
-import type { RecordSink } from "../../src/shared/transport/record-sink.js";
+import { observeRun, type RecordSink } from "../../src/shared/transport/record-sink.js";
 import { SlotReader } from "../../src/shared/transport/slot-reader.js";
 import { SlotWriter } from "../../src/shared/transport/slot-writer.js";
 import { nextMessage, startWorker } from "../helpers/workers.js";
@@ -29,6 +29,9 @@ class SequenceVerifier implements RecordSink {
       throw new Error(`record ${this.next} arrived as word0=${word0} aux=${aux} value=${value}`);
     }
     this.next++;
+  }
+  observations(u32: Uint32Array, f64: Float64Array, first: number, stop: number): number {
+    return observeRun(this, u32, f64, first, stop);
   }
   declaration(_word0: number, payload: Uint8Array): void {
     this.declarations.push(new TextDecoder().decode(payload));
@@ -180,6 +183,9 @@ describe("ring", () => {
       let last = -1;
       let received = 0;
       const sink: RecordSink = {
+      observations(u32, f64, first, stop) {
+        return observeRun(this, u32, f64, first, stop);
+      },
         observation(word0, aux, value) {
           if (!(value > last) || word0 !== packWord0(kOpAdd, value % 1000) || aux !== value % 7) {
             throw new Error(`seed ${seed}: record ${value} after ${last} arrived as word0=${word0} aux=${aux}`);
@@ -293,6 +299,9 @@ describe("ring", () => {
     let received = 0;
     const declarations: string[] = [];
     const sink: RecordSink = {
+      observations(u32, f64, first, stop) {
+        return observeRun(this, u32, f64, first, stop);
+      },
       observation(_word0, _aux, value) {
         if (!(value > last)) throw new Error(`record ${value} after ${last}`);
         last = value;
@@ -326,6 +335,9 @@ describe("ring", () => {
     const corrupt: string[] = [];
     let received = 0;
     const sink: RecordSink = {
+      observations(u32, f64, first, stop) {
+        return observeRun(this, u32, f64, first, stop);
+      },
       observation() {
         received++;
       },

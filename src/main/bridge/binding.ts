@@ -107,23 +107,95 @@ export class HistogramSeries {
 /** Most series one block of {@link HistogramCounts} holds. */
 const kSeriesPerBlock = 256;
 
+/** The view of an arena that has not grown yet. */
+const kNoNumbers = new Float64Array(0);
+
+/** Numbers a {@link HistogramArena} starts with room for (64 KiB), doubling as it fills. */
+const kArenaInitialNumbers = 8192;
+
 /**
- * Room for the counts of one histogram's series, in blocks of up to 256 series (the first blocks smaller,
- * doubling), each series `bucketCount + 2` numbers: its bucket counts, then its sum. Series never move.
+ * Numbers a {@link HistogramArena} may grow to unless told otherwise: 2^27 (1 GiB of address space
+ * reserved, not memory). Internal; tests lower it to see what happens past it.
+ */
+export const histogramArenaDefaults = { maxNumbers: 2 ** 27 };
+
+/**
+ * Room for the counts of every classic histogram series of one hub, side by side in one array, so that
+ * the drain reads them through one array it loads once per run of records, instead of one array per
+ * series (measured: about a third of the drain's time per record, with 1,000 series).
+ *
+ * The array is a view of a growable SharedArrayBuffer that only this thread uses: it grows in place (its
+ * memory never moves and never shrinks), so the views handed out before a growth stay valid, and a
+ * fixed-length view of it costs what any typed array costs. Memory is committed as it grows; the rest
+ * is address space. Once it holds `maxNumbers`, further series get blocks of their own (see
+ * {@link HistogramCounts}).
+ */
+export class HistogramArena {
+  readonly #maxNumbers: number;
+  #buffer: SharedArrayBuffer | undefined;
+  /** A view of everything grown so far: every series in the arena is at its base in it. */
+  view: Float64Array = kNoNumbers;
+  #used = 0;
+
+  /** An arena of at most `maxNumbers` numbers. */
+  constructor(maxNumbers = histogramArenaDefaults.maxNumbers) {
+    this.#maxNumbers = maxNumbers;
+  }
+
+  /** Whether `counts` is a view of this arena (the drain's fast path reads it through {@link view}). */
+  holds(counts: Float64Array): boolean {
+    return this.#buffer !== undefined && counts.buffer === this.#buffer;
+  }
+
+  /** Room for `numbers` numbers side by side, or `undefined` when the arena is full. */
+  take(numbers: number): { counts: Float64Array; base: number } | undefined {
+    const end = this.#used + numbers;
+    if (end > this.view.length && !this.#grow(end)) return undefined;
+    const base = this.#used;
+    this.#used = end;
+    return { counts: this.view, base };
+  }
+
+  #grow(numbers: number): boolean {
+    if (numbers > this.#maxNumbers) return false;
+    const length = Math.min(this.#maxNumbers, Math.max(numbers, kArenaInitialNumbers, 2 * this.view.length));
+    try {
+      if (this.#buffer === undefined) {
+        this.#buffer = new SharedArrayBuffer(length * 8, { maxByteLength: this.#maxNumbers * 8 });
+      } else {
+        this.#buffer.grow(length * 8);
+      }
+    } catch {
+      // No memory (or address space) for it: the series get blocks of their own.
+      return false;
+    }
+    this.view = new Float64Array(this.#buffer, 0, length);
+    return true;
+  }
+}
+
+/**
+ * Room for the counts of one histogram's series, each series `bucketCount + 2` numbers: its bucket
+ * counts, then its sum. Series never move. In the hub's {@link HistogramArena} while it has room; then in
+ * blocks of up to 256 series (the first blocks smaller, doubling).
  */
 export class HistogramCounts {
   readonly #stride: number;
+  readonly #arena: HistogramArena | undefined;
   #block = new Float64Array(0);
   #blockSeries = 0;
   #used = 0;
 
-  /** Room for series of `bucketCount` bounds (plus `+Inf`). */
-  constructor(bucketCount: number) {
+  /** Room for series of `bucketCount` bounds (plus `+Inf`), in `arena` first when given. */
+  constructor(bucketCount: number, arena?: HistogramArena) {
     this.#stride = bucketCount + 2;
+    this.#arena = arena;
   }
 
   /** Where the next series keeps its numbers. */
   take(): { counts: Float64Array; base: number } {
+    const inArena = this.#arena?.take(this.#stride);
+    if (inArena !== undefined) return inArena;
     if (this.#used === this.#blockSeries) {
       this.#blockSeries = Math.min(kSeriesPerBlock, Math.max(4, this.#blockSeries * 2));
       this.#block = new Float64Array(this.#blockSeries * this.#stride);

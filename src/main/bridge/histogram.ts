@@ -6,7 +6,7 @@ import type { MetricValue } from "prom-client";
 import { seriesKey } from "../../shared/model/series-key.js";
 import type { LabelValue, MetricDeclaration } from "../../shared/model/types.js";
 import { schemaForFactor } from "../../shared/model/native-histogram.js";
-import { Binding, HistogramCounts, HistogramSeries, kKindHistogram, kKindNativeHistogram, createdNow, isRecorded, type SeriesLabels } from "./binding.js";
+import { Binding, HistogramCounts, HistogramSeries, type HistogramArena, kKindHistogram, kKindNativeHistogram, createdNow, isRecorded, type SeriesLabels } from "./binding.js";
 import { BridgeMetric, CreatedSample } from "./bridge-metric.js";
 import { NativeHistogramSeries, type NativeLimits } from "./native-buckets.js";
 
@@ -23,12 +23,12 @@ export class BridgeHistogram extends BridgeMetric {
   readonly #counts: HistogramCounts;
   #limits: NativeLimits | undefined;
 
-  /** Create the histogram for `declaration`. */
-  constructor(declaration: MetricDeclaration, beforeCollect: () => void) {
+  /** Create the histogram for `declaration`, its series' counts in the hub's `arena` while it has room. */
+  constructor(declaration: MetricDeclaration, beforeCollect: () => void, arena?: HistogramArena) {
     super(declaration, beforeCollect);
     this.#bounds = declaration.buckets ?? [];
     this.#leLabels = [...this.#bounds.map((le) => ({ le })), { le: "+Inf" }];
-    this.#counts = new HistogramCounts(this.#bounds.length);
+    this.#counts = new HistogramCounts(this.#bounds.length, arena);
   }
 
   /** Return the binding of a label set; every worker's series with these values shares it. */

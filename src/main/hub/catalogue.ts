@@ -7,6 +7,7 @@ import type { Registry } from "prom-client";
 import type { MetricDeclaration } from "../../shared/model/types.js";
 import { kOverflowLabelValue } from "../../shared/model/limits.js";
 import { declarationDifference, normalizeDeclaration } from "../../shared/model/validation.js";
+import type { HistogramArena } from "../bridge/binding.js";
 import type { BridgeMetric } from "../bridge/bridge-metric.js";
 import { BridgeCounter } from "../bridge/counter.js";
 import { BridgeGauge } from "../bridge/gauge.js";
@@ -30,6 +31,8 @@ export interface CatalogueOptions {
   maxSeries: number;
   /** The drain a metric's `get()` asks for. */
   drain: () => void;
+  /** Where the classic histograms' series keep their counts (see {@link HistogramArena}). */
+  histograms: HistogramArena;
 }
 
 /**
@@ -94,7 +97,7 @@ export class MetricCatalogue {
     try {
       // prom-client may refuse a configuration the declaration's checks let through; that is this
       // declaration's failure, never the drain's.
-      metric = createBridge(declaration, this.#options.drain);
+      metric = createBridge(declaration, this.#options);
     } catch (error) {
       this.#reports.malformed(`a metric declaration prom-client refused (${(error as Error).message})`, 1);
       return null;
@@ -134,14 +137,14 @@ export class MetricCatalogue {
   }
 }
 
-function createBridge(declaration: MetricDeclaration, drain: () => void): BridgeMetric {
+function createBridge(declaration: MetricDeclaration, { drain, histograms }: CatalogueOptions): BridgeMetric {
   switch (declaration.type) {
     case "counter":
       return new BridgeCounter(declaration, drain);
     case "gauge":
       return new BridgeGauge(declaration, drain);
     case "histogram":
-      return new BridgeHistogram(declaration, drain);
+      return new BridgeHistogram(declaration, drain, histograms);
     case "summary":
       return new BridgeSummary(declaration, drain);
   }

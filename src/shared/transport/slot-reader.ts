@@ -5,7 +5,7 @@
  */
 import { kDroppedFull, kOverflowWrite, kReadIndex, kRecordBytes, kRecordWords, kRingHeaderWords, kWriteIndex, overflowDataByte } from "./layout.js";
 import { OverflowReader } from "./overflow-reader.js";
-import { kOpDeclareMetric, declarationRecords } from "./protocol.js";
+import { declarationRecords } from "./protocol.js";
 import type { RecordSink } from "./record-sink.js";
 
 /** Where a slot's reader finds its parts. */
@@ -181,7 +181,7 @@ export class SlotReader {
       // walk them by word index, with no mask and no wrap per record.
       const first = (r & mask) * kRecordWords;
       const stop = first + Math.min((end - r) >>> 0, this.#capacity - (r & mask)) * kRecordWords;
-      const i = observeRun(sink, u32, f64, first, stop);
+      const i = sink.observations(u32, f64, first, stop);
       const run = (i - first) / kRecordWords;
       observations += run;
       r = (r + run) >>> 0;
@@ -220,23 +220,4 @@ export class SlotReader {
     }
     return out;
   }
-}
-
-/**
- * Hand the observation records at word indices `first`, `first + kRecordWords`, ... below `stop` (records
- * side by side in `u32`, the same memory as `f64`) to `sink`, up to the first declaration.
- * @returns the word index of that declaration, or `stop`.
- */
-function observeRun(sink: RecordSink, u32: Uint32Array, f64: Float64Array, first: number, stop: number): number {
-  // Imported constants are read through their module binding (a load and a check each time): read once.
-  const step = kRecordWords;
-  const firstDeclaration = kOpDeclareMetric;
-  let i = first;
-  while (i !== stop) {
-    const word0 = u32[i] as number;
-    if ((word0 & 0xff) >= firstDeclaration) return i;
-    sink.observation(word0, u32[i + 1] as number, f64[(i >>> 1) + 1] as number);
-    i += step;
-  }
-  return i;
 }
