@@ -5,7 +5,7 @@
  */
 import { kOverflowRead, kOverflowWrite, kRecordBytes, kRecordWords } from "./layout.js";
 import { advanceOverflowIndex, nextOverflowIndex, overflowFill, overflowPosition } from "./overflow-index.js";
-import { kOpDeclareMetric, declarationRecords } from "./protocol.js";
+import { declarationRecords } from "./protocol.js";
 import type { RecordSink } from "./record-sink.js";
 
 /**
@@ -88,14 +88,19 @@ export class OverflowReader {
     const stop = published > budget ? advanceOverflowIndex(r, Math.max(0, budget), capacity) : end;
     let observations = 0;
     while (r !== stop) {
-      const i = overflowPosition(r, capacity) * kRecordWords;
+      // The records from `r` to `stop` or to the overflow's last position, whichever comes first, lie side
+      // by side: the sink takes them as one run, up to the first declaration.
+      const position = overflowPosition(r, capacity);
+      const stopPosition = overflowPosition(stop, capacity);
+      const first = position * kRecordWords;
+      const runEnd = (stopPosition > position ? stopPosition : capacity) * kRecordWords;
+      const i = sink.observations(this.#u32, this.#f64, first, runEnd);
+      const run = (i - first) / kRecordWords;
+      observations += run;
+      r = advanceOverflowIndex(r, run, capacity);
+      if (i === runEnd) continue;
+      // A declaration at `r`.
       const word0 = this.#u32[i] as number;
-      if ((word0 & 0xff) < kOpDeclareMetric) {
-        sink.observation(word0, this.#u32[i + 1] as number, this.#f64[(i >>> 1) + 1] as number);
-        observations++;
-        r = nextOverflowIndex(r, capacity);
-        continue;
-      }
       const payloadBytes = this.#u32[i + 1] as number;
       const records = declarationRecords(payloadBytes);
       if (records > overflowFill(end, r, capacity)) {
