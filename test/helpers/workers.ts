@@ -59,3 +59,21 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
   return check();
 }
+
+/**
+ * Start the sliced-recorder fixture (a 12-bucket histogram over `series` label sets, observations of 1)
+ * on `hub`, and have it observe once into every label set. `cleanup` receives its termination.
+ */
+export async function startSlicedRecorder(hub: { workerData: object }, series: number, cleanup: (step: () => Promise<unknown>) => void): Promise<Worker> {
+  const worker = new Worker(fixture("sliced-recorder.mjs"), { workerData: { ...hub.workerData, job: { series } } });
+  cleanup(async () => {
+    await worker.terminate();
+    await exited(worker);
+  });
+  const ready = await nextMessage(worker);
+  if (ready !== "ready") throw new Error(`sliced-recorder: expected "ready", got ${String(ready)}`);
+  worker.postMessage({ op: "fill" });
+  const filled = await nextMessage(worker);
+  if (filled !== "filled") throw new Error(`sliced-recorder: expected "filled", got ${String(filled)}`);
+  return worker;
+}

@@ -3,13 +3,12 @@
  * in place, so the drain reads one array; past its bound, series get blocks of their own and are still
  * counted exactly (through their bindings). A real worker records; the hub drains and scrapes.
  */
-import { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { HistogramArena, HistogramCounts, histogramArenaDefaults } from "../../../src/main/bridge/binding.js";
 import { MetricsHub } from "../../../src/main/index.js";
 import { samples } from "../../helpers/exposition.js";
-import { exited, fixture, nextMessage } from "../../helpers/workers.js";
+import { nextMessage, startSlicedRecorder } from "../../helpers/workers.js";
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
@@ -61,14 +60,7 @@ describe("a hub whose histogram arena is full", () => {
     }
     cleanups.push(() => hub.close());
     const series = 40;
-    const worker = new Worker(fixture("sliced-recorder.mjs"), { workerData: { ...hub.workerData, job: { series } } });
-    cleanups.push(async () => {
-      await worker.terminate();
-      await exited(worker);
-    });
-    expect(await nextMessage(worker)).toBe("ready");
-    worker.postMessage({ op: "fill" });
-    expect(await nextMessage(worker)).toBe("filled");
+    const worker = await startSlicedRecorder(hub, series, (step) => cleanups.push(step));
     worker.postMessage({ op: "rounds", rounds: 3 });
     for (;;) if ((await nextMessage(worker)) === "done") break;
     const all = samples(await registry.metrics());

@@ -6,13 +6,13 @@
 import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:http";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub, metricsHandler } from "../../../src/main/index.js";
 import { scrape, type ScrapeSource } from "../../../src/main/serve/scrape.js";
 import { ScrapeFlights } from "../../../src/main/serve/single-flight.js";
-import { exited, fixture, nextMessage } from "../../helpers/workers.js";
+import { nextMessage, startSlicedRecorder } from "../../helpers/workers.js";
 
 const SERIES = 4000;
 const TEXT_REQUEST = { accept: undefined, acceptEncoding: undefined };
@@ -24,15 +24,8 @@ afterEach(async () => {
 
 async function setup(series = SERIES): Promise<{ hub: MetricsHub; worker: Worker; source: ScrapeSource }> {
   const hub = new MetricsHub({ registry: new Registry(), maxSeries: series });
-  const worker = new Worker(fixture("sliced-recorder.mjs"), { workerData: { ...hub.workerData, job: { series } } });
   cleanups.push(() => hub.close());
-  cleanups.push(async () => {
-    await worker.terminate();
-    await exited(worker);
-  });
-  expect(await nextMessage(worker)).toBe("ready");
-  worker.postMessage({ op: "fill" });
-  expect(await nextMessage(worker)).toBe("filled");
+  const worker = await startSlicedRecorder(hub, series, (step) => cleanups.push(step));
   return { hub, worker, source: { registry: hub.registry, hub, report: () => {} } };
 }
 
