@@ -282,8 +282,9 @@ export class SlotDrain implements RecordSink {
 
   /**
    * @internal Apply one observation record: histogram and counter records, the common ones, here; every
-   * other kind, and anything malformed, in {@link #observationRest}. The overflow's reader calls it once
-   * per record, so it is kept small enough for V8 to inline into the reader's loop.
+   * other kind, and anything malformed, in {@link #observationRest}. {@link observations} calls it for the
+   * records it does not apply itself (counters, above all), so it is kept small enough for V8 to inline
+   * there.
    */
   observation(word0: number, aux: number, value: number): void {
     const id = word0 >>> 8;
