@@ -245,16 +245,19 @@ export class SlotDrain implements RecordSink {
 
   /**
    * @internal The observation records of a run (see {@link RecordSink.observations}): classic histogram
-   * observations applied here, with the slot's tables in locals for the whole run; every other record as
-   * {@link observation} applies it.
+   * observations and counter increments applied here, with the slot's tables in locals for the whole run;
+   * every other record as {@link observation} applies it.
    */
   observations(u32: Uint32Array, f64: Float64Array, first: number, stop: number): number {
     // Imported constants are read through their module binding (a load and a check each time): read once.
     const step = kRecordWords;
     const firstDeclaration = kOpDeclareMetric;
     const observe = kOpObserve;
+    const add = kOpAdd;
+    const counter = kKindCounter;
     let hist = this.#hist;
     let counts = this.#arena.view;
+    let bindings = this.#bindings;
     let i = first;
     while (i !== stop) {
       const word0 = u32[i] as number;
@@ -273,9 +276,16 @@ export class SlotDrain implements RecordSink {
           continue;
         }
       }
+      const binding = bindings[word0 >>> 8];
+      // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
+      if (binding !== undefined && binding.kind === counter && op === add && value >= 0 && value - value === 0) {
+        (binding.target as CounterSeries).value += value;
+        continue;
+      }
       this.observation(word0, aux, value);
       hist = this.#hist;
       counts = this.#arena.view;
+      bindings = this.#bindings;
     }
     return i;
   }
@@ -283,8 +293,7 @@ export class SlotDrain implements RecordSink {
   /**
    * @internal Apply one observation record: histogram and counter records, the common ones, here; every
    * other kind, and anything malformed, in {@link #observationRest}. {@link observations} calls it for the
-   * records it does not apply itself (counters, above all), so it is kept small enough for V8 to inline
-   * there.
+   * records it does not apply itself; it is kept small enough for V8 to inline there.
    */
   observation(word0: number, aux: number, value: number): void {
     const id = word0 >>> 8;
