@@ -255,9 +255,10 @@ export class SlotDrain implements RecordSink {
     const observe = kOpObserve;
     const add = kOpAdd;
     const counter = kKindCounter;
-    let hist = this.#hist;
-    let counts = this.#arena.view;
-    let bindings = this.#bindings;
+    // Only a declaration changes these, and a run stops at the first one.
+    const hist = this.#hist;
+    const counts = this.#arena.view;
+    const bindings = this.#bindings;
     let i = first;
     while (i !== stop) {
       const word0 = u32[i] as number;
@@ -283,47 +284,24 @@ export class SlotDrain implements RecordSink {
         continue;
       }
       this.observation(word0, aux, value);
-      hist = this.#hist;
-      counts = this.#arena.view;
-      bindings = this.#bindings;
     }
     return i;
   }
 
   /**
-   * @internal Apply one observation record: histogram and counter records, the common ones, here; every
-   * other kind, and anything malformed, in {@link #observationRest}. {@link observations} calls it for the
-   * records it does not apply itself; it is kept small enough for V8 to inline there.
+   * @internal Apply one observation record of any kind, or count it as not applied. {@link observations}
+   * applies the common ones (classic histograms in the arena, counter increments) itself and calls this
+   * for the rest; so does an observation carried by an exemplar.
    */
   observation(word0: number, aux: number, value: number): void {
-    const id = word0 >>> 8;
-    const hist = this.#hist;
-    const at = 2 * id;
-    if (at < hist.length) {
-      const base = hist[at] as number;
-      const max = hist[at + 1] as number;
-      if (base >= 0 && (word0 & 0xff) === kOpObserve && aux <= max && !Number.isNaN(value)) {
-        // The series' bucket counts and sum, side by side in its histogram's counts: no object between.
-        const counts = this.#arena.view;
-        counts[base + aux] = (counts[base + aux] as number) + 1;
-        counts[base + max + 1] = (counts[base + max + 1] as number) + value;
-        return;
-      }
-    }
-    const binding = this.#bindings[id];
-    // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
-    if (binding !== undefined && binding.kind === kKindCounter && (word0 & 0xff) === kOpAdd && value >= 0 && value - value === 0) {
-      (binding.target as CounterSeries).value += value;
-      return;
-    }
-    if (!this.#observationRest(binding, word0, aux, value)) this.#notApplied++;
+    if (!this.#applyObservation(this.#bindings[word0 >>> 8], word0, aux, value)) this.#notApplied++;
   }
 
   /**
-   * Apply what {@link observation} does not: gauges, summaries, native histograms, drops and malformed records.
+   * Apply one observation record through its binding (malformed ones are counted here).
    * @returns whether the record was applied.
    */
-  #observationRest(binding: Binding | undefined, word0: number, aux: number, value: number): boolean {
+  #applyObservation(binding: Binding | undefined, word0: number, aux: number, value: number): boolean {
     const op = word0 & 0xff;
     if (binding === undefined) {
       // A child kept after remove() writes to the removed-series id (see src/worker/series-ids.ts).
@@ -333,11 +311,12 @@ export class SlotDrain implements RecordSink {
     }
     switch (binding.kind) {
       case kKindCounter:
-        // Its valid records were applied by observation().
-        break;
+        // `value - value === 0` is false for NaN and both infinities: a counter takes finite increments.
+        if (op !== kOpAdd || !(value >= 0) || value - value !== 0) break;
+        (binding.target as CounterSeries).value += value;
+        return true;
       case kKindHistogram: {
-        // Valid records of a series in the hub's arena were applied by observation(); here, those of a
-        // series whose counts are elsewhere.
+        // Its counts and sum from `base` in its counts array (the arena, for a series there).
         if (op !== kOpObserve || aux > binding.maxAux || Number.isNaN(value)) break;
         const counts = binding.counts;
         counts[binding.base + aux] = (counts[binding.base + aux] as number) + 1;
@@ -471,7 +450,7 @@ export class SlotDrain implements RecordSink {
       this.#hist = hist;
     }
     // A series whose counts are not in this hub's arena (the arena was full, or the metric is another
-    // hub's in a shared registry) is applied through its binding, in #observationRest.
+    // hub's in a shared registry) is applied through its binding, in #applyObservation.
     const inArena = binding.kind === kKindHistogram && this.#arena.holds(binding.counts);
     this.#hist[2 * id] = inArena ? binding.base : -1;
     this.#hist[2 * id + 1] = inArena ? binding.maxAux : 0;
