@@ -49,7 +49,7 @@ export interface HubStats {
   recordsDrained: number;
   /** Observation records dropped so far, by reason. */
   recordsDropped: Record<DropReason, number>;
-  /** Metrics declared by workers. */
+  /** Metrics declared by workers that the hub accepted (at most `maxMetrics`). */
   metrics: number;
   /**
    * Slots quarantined so far, each counted once per occurrence: their entry in the shared slot table was

@@ -3,7 +3,7 @@
  * any declaration and any forged index; what it cannot understand is counted as malformed and reported a
  * bounded number of times; a flood of garbage gets the slot quarantined; memory stays bounded.
  */
-import { Registry } from "prom-client";
+import { Counter, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub, type PromThreadsError } from "../../src/main/index.js";
 import { ErrorCodes } from "../../src/shared/api/errors.js";
@@ -140,6 +140,25 @@ describe("bounded by documented limits", () => {
     expect(hub.stats().metrics).toBe(100);
     expect(errors.filter((e) => e.code === ErrorCodes.METRIC_LIMIT).length).toBeGreaterThanOrEqual(1);
     expect(errors.filter((e) => e.code === ErrorCodes.METRIC_LIMIT).length).toBeLessThanOrEqual(20);
+  });
+
+  it("counts only accepted names against maxMetrics: a name other code registered takes no place", async () => {
+    const registry = new Registry();
+    new Counter({ name: "taken_total", help: "Registered on the main thread.", registers: [registry] }).inc(5);
+    const { hub, errors, run } = await setup({ registry, maxMetrics: 1 });
+    await run("declare", { op: kOpDeclareMetric, id: 0, json: counterDeclaration("taken_total") });
+    await run("declare", { op: kOpDeclareMetric, id: 1, json: counterDeclaration("free_total") });
+    await run("declare", { op: kOpDeclareSeries, id: 0, json: JSON.stringify({ metric: 1, values: [] }) });
+    await run("record", { op: kOpAdd, id: 0, value: 2, count: 1 });
+    const all = samples(await registry.metrics());
+    expect(all.get("taken_total")).toBe(5);
+    expect(all.get("free_total")).toBe(2);
+    expect(hub.stats().metrics).toBe(1);
+    expect(errors.map((e) => e.code)).toEqual([ErrorCodes.DECLARATION_CONFLICT]);
+    // The one place is taken now: the next new name is refused.
+    await run("declare", { op: kOpDeclareMetric, id: 2, json: counterDeclaration("late_total") });
+    await hub.collect();
+    expect(errors.map((e) => e.code)).toEqual([ErrorCodes.DECLARATION_CONFLICT, ErrorCodes.METRIC_LIMIT]);
   });
 
   it("folds conflict reports: a bounded self-metric label set and rate-limited events", async () => {

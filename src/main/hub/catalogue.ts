@@ -48,6 +48,8 @@ export class MetricCatalogue {
   /** Label sets folded into each metric's overflow series, by metric name. */
   readonly seriesOverflow = new Map<string, number>();
   readonly #metrics = new Map<string, Entry>();
+  /** Entries of {@link #metrics} with a metric: the declarations the hub accepted. */
+  #accepted = 0;
   readonly #registry: Registry;
   readonly #options: CatalogueOptions;
   readonly #reports: HubReports;
@@ -66,9 +68,9 @@ export class MetricCatalogue {
     return metrics;
   }
 
-  /** Metrics declared by workers. */
+  /** Metrics declared by workers that the hub accepted (the names `maxMetrics` bounds). */
   get size(): number {
-    return this.#metrics.size;
+    return this.#accepted;
   }
 
   /** Return the hub's metric for a worker's declaration, or `null` when it is refused (reported). Never throws. */
@@ -89,7 +91,8 @@ export class MetricCatalogue {
       this.#conflict(declaration.name, `a worker declared metric "${declaration.name}" again with ${difference}; the first declaration wins and the records of the other are dropped`);
       return null;
     }
-    if (this.#metrics.size >= this.#options.maxMetrics) {
+    // Only accepted names take a place: a name refused because other code registered it holds none.
+    if (this.#accepted >= this.#options.maxMetrics) {
       this.#reports.metricLimit(this.#options.maxMetrics, declaration.name);
       return null;
     }
@@ -111,6 +114,7 @@ export class MetricCatalogue {
       return null;
     }
     this.#metrics.set(declaration.name, { declaration, metric });
+    this.#accepted++;
     return metric;
   }
 
