@@ -142,9 +142,11 @@ export class HubMetricProducer implements MetricProducer {
     const metrics: MetricData[] = [];
     for (const family of families) {
       // A series' created time (when the hub first saw it, moved by reset()) is its start; gauges, which have
-      // none, start as the producer saw them.
+      // none, start as the producer saw them. Created times are wall-clock readings (Date.now()) and the end
+      // is not: after the wall clock was set forward, a series created since would start after its end, which
+      // OpenTelemetry forbids; such a start is the end.
       const start = (labels: SourceLabels, createdMs: number | undefined): HrTime =>
-        hrTime(createdMs ?? starts.startOf(JSON.stringify([family.name, labels]), family.resetAtMs));
+        hrTime(Math.min(createdMs ?? starts.startOf(JSON.stringify([family.name, labels]), family.resetAtMs), now));
       metrics.push(metricOf(family, start, end));
     }
     starts.end(now);

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { Registry } from "prom-client";
 import { DataPointType, type DataPoint, type ExponentialHistogram, type Histogram, type MetricData } from "@opentelemetry/sdk-metrics";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
 import { HubMetricProducer } from "../../src/otel/index.js";
 import { bucketCounts, exponentialBuckets, otelJobs, sparse, sum, truthOf } from "./ground-truth.js";
@@ -157,6 +157,21 @@ describe.skipIf(skipOtel())("HubMetricProducer start times", () => {
     expect(fourth.get("even")!.value).toBe(4);
     expect(hrMs(fourth.get("even")!.startTime)).toBeGreaterThan(hrMs(third.get("even")!.endTime));
     expect(hrMs(fourth.get("even")!.startTime)).toBeLessThan(hrMs(fourth.get("even")!.endTime));
+  });
+
+  it("never starts a series after its end, even after the wall clock was set forward", async () => {
+    const { hub, pool } = hubWithPool(cleanup);
+    const reader = memoryReader([new HubMetricProducer({ hub })]);
+    cleanup.push(() => reader.shutdown());
+    await pool.run({ kind: "even", incs: 1, values: [0.5], poolSize: 1 });
+    await reader.read();
+    // Set forward by an hour: created times (Date.now()) jump, the producer's clock does not.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 3_600_000 });
+    cleanup.push(async () => vi.useRealTimers());
+    await pool.run({ kind: "odd", incs: 2, values: [0.5], poolSize: 1 });
+    const counts = byKind(points<number>(metricNamed(await reader.read(), "otel_jobs_total"), DataPointType.SUM));
+    expect(counts.get("odd")?.value).toBe(2);
+    for (const [kind, point] of counts) expect(hrMs(point.startTime), kind).toBeLessThanOrEqual(hrMs(point.endTime));
   });
 
   it("reports a closed hub in errors instead of rejecting", async () => {
