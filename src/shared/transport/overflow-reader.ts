@@ -126,13 +126,17 @@ export class OverflowReader {
 
   /**
    * Skip everything published, unread (for a new owner, or a quarantined writer that goes on writing).
+   * With `forNewOwner` (no thread writes the slot), a write index no writer could store is put back at
+   * the read index: the next owner's writer starts from it, and the hub would take the difference for
+   * records a live owner published.
    * @returns how many records were skipped: exactly those below the one write index loaded here.
    */
-  skipAll(): number {
+  skipAll(forNewOwner = false): number {
     // Acquire load of the writer's index: the records below it are the ones skipped and counted.
     const end = Atomics.load(this.#header, kOverflowWrite);
     const skipped = end < 2 * this.#capacity ? Math.min(this.#capacity, overflowFill(end, this.#read, this.#capacity)) : 0;
     if (end < 2 * this.#capacity) this.#read = end;
+    else if (forNewOwner) Atomics.store(this.#header, kOverflowWrite, this.#read);
     this.#consumed += skipped;
     // Release: gives the room back; a new owner loads this index as its start.
     Atomics.store(this.#header, kOverflowRead, this.#read);

@@ -158,7 +158,7 @@ export class SlotReader {
     const ringEnd = Atomics.load(this.#header, kWriteIndex);
     const skipped = Math.min(this.#capacity, (ringEnd - this.#read) >>> 0);
     this.#skipTo(ringEnd);
-    const total = skipped + this.#overflow.skipAll();
+    const total = skipped + this.#overflow.skipAll(forNewOwner);
     if (forNewOwner) Atomics.store(this.#header, kDroppedFull, 0);
     return total;
   }
