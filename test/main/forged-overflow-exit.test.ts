@@ -5,9 +5,9 @@
  */
 import { Registry } from "prom-client";
 import { afterEach, expect, it } from "vitest";
-import { MetricsHub } from "../../../src/main/index.js";
-import { samples } from "../../helpers/exposition.js";
-import { exited, nextMessage, sleep, startWorker } from "../../helpers/workers.js";
+import { MetricsHub } from "../../src/main/index.js";
+import { samples } from "../helpers/exposition.js";
+import { exited, nextMessage, sleep, startWorker } from "../helpers/workers.js";
 
 const cleanup: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
