@@ -12,15 +12,9 @@ afterEach(async () => {
 
 type Step = { op: number; id: number; json?: string; aux?: number; value?: number };
 
-async function setup(options: Record<string, unknown> = {}) {
-  const registry = new Registry();
-  const hub = new MetricsHub({ registry, ...options });
-  cleanup.push(() => hub.close());
-  hub.on("error", () => {});
+/** A worker that writes the steps it is sent, each batch in one go; `run` resolves once they are written. */
+async function startBatchWriter(hub: MetricsHub) {
   const worker = startWorker("hostile-batch.mjs", { workerData: hub.workerData });
-  cleanup.push(async () => {
-    await worker.terminate();
-  });
   expect(await nextMessage(worker)).toEqual({ ready: true });
   const run = async (steps: Step[]): Promise<void> => {
     const reply = nextMessage<{ ok: boolean; message?: string }>(worker);
@@ -28,6 +22,18 @@ async function setup(options: Record<string, unknown> = {}) {
     const answer = await reply;
     if (!answer.ok) throw new Error(answer.message);
   };
+  return { worker, run };
+}
+
+async function setup(options: Record<string, unknown> = {}) {
+  const registry = new Registry();
+  const hub = new MetricsHub({ registry, ...options });
+  cleanup.push(() => hub.close());
+  hub.on("error", () => {});
+  const { worker, run } = await startBatchWriter(hub);
+  cleanup.push(async () => {
+    await worker.terminate();
+  });
   return { registry, hub, worker, run };
 }
 
@@ -118,17 +124,7 @@ describe("slot reuse and exemplars inside runs", () => {
     const hub = new MetricsHub({ registry, maxWorkers: 1 });
     cleanup.push(() => hub.close());
     hub.on("error", () => {});
-    const start = async () => {
-      const worker = startWorker("hostile-batch.mjs", { workerData: hub.workerData });
-      expect(await nextMessage(worker)).toEqual({ ready: true });
-      const run = async (steps: Step[]): Promise<void> => {
-        const reply = nextMessage<{ ok: boolean; message?: string }>(worker);
-        worker.postMessage(steps);
-        const answer = await reply;
-        if (!answer.ok) throw new Error(answer.message);
-      };
-      return { worker, run };
-    };
+    const start = () => startBatchWriter(hub);
     const a = await start();
     await a.run([
       decl(0, { type: "histogram", name: "r_seconds", buckets: [1, 2], enableExemplars: true }),
