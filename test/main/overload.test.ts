@@ -1,6 +1,7 @@
 /**
- * Overload and stalls: producers far faster than the main thread drains (which is also busy elsewhere for
- * 300 ms once, so they outrun it on any machine), and a main thread blocked for 2 s. Workers never block; the main thread keeps scraping; memory stays bounded by the spill bound;
+ * Overload and stalls: producers far faster than the main thread drains (which is also busy elsewhere
+ * once, for 300 ms or until they have overrun ring and overflow, so they outrun it on any machine), and a
+ * main thread blocked for 2 s (longer on a machine where the producer is slow). Workers never block; the main thread keeps scraping; memory stays bounded by the spill bound;
  * every record is counted or counted as dropped, exactly.
  *
  * The default suite runs the overload for 3 s; PROM_THREADS_LONG=1 runs it for 30 s. Figures (scrape
@@ -66,12 +67,17 @@ describe("overload", () => {
     const scrapeMs: number[] = [];
     let peakRss = baseline.rss;
     let peakHeap = baseline.heapUsed;
-    const end = performance.now() + seconds * 1000;
-    // The drain keeps up with three producers on some machines: a main thread busy elsewhere for 300 ms
-    // (no drain at all) makes sure they outrun it, and their overflows fill and drop.
+    // The drain keeps up with three producers on some machines: a main thread busy elsewhere (no drain at
+    // all) makes sure they outrun it, and their overflows fill and drop. For 300 ms, and on a machine slow
+    // enough that this is not enough, until each producer has written more than its ring and overflow hold
+    // since the block began (so each dropped some), within 20 s.
     await sleep(100);
-    const busyUntil = performance.now() + 300;
-    while (performance.now() < busyUntil);
+    const mustWrite = hub.stats().ringCapacity + overflowRecords;
+    const startCounts = Array.from({ length: producers }, (_, i) => Atomics.load(hoses.control, 1 + i));
+    const overran = (): boolean => startCounts.every((start, i) => Atomics.load(hoses.control, 1 + i) - start > mustWrite);
+    const busyFrom = performance.now();
+    while (performance.now() < busyFrom + 300 || (!overran() && performance.now() < busyFrom + 20_000));
+    const end = performance.now() + seconds * 1000;
     while (performance.now() < end) {
       const t0 = performance.now();
       await registry.metrics();
@@ -141,8 +147,11 @@ describe("a blocked main thread", () => {
     // Block this thread (no drain, no timer, no scrape) for 2 s, with the producer running throughout.
     const before = Atomics.load(hoses.control, 1);
     Atomics.store(hoses.control, GATE, 0);
-    const blockEnd = performance.now() + 2000;
-    while (performance.now() < blockEnd);
+    // For 2 s, and on a machine too slow for the producer to pass twice what ring and overflow hold in that
+    // time, until it has (within 30 s): a worker that waited for this thread would never get there.
+    const beyond = 2 * (ringRecords + overflowRecords);
+    const blockStart = performance.now();
+    while (performance.now() < blockStart + 2000 || (Atomics.load(hoses.control, 1) - before <= beyond && performance.now() < blockStart + 30_000));
     // Still blocked: pause it again and wait (spinning) until it has stopped between two calls.
     Atomics.store(hoses.control, GATE, 1);
     while (Atomics.load(hoses.control, PAUSED) === 0);
@@ -158,7 +167,7 @@ describe("a blocked main thread", () => {
     const dropped = all.get('prom_threads_records_dropped_total{reason="ring_full"}') ?? 0;
     console.log(`[stall] during the 2 s block the worker made ${during} calls; ring ${ringRecords} + overflow ${overflowRecords}; dropped ${droppedDuring}`);
     // The worker never waited for this thread: it went on far past what the ring and overflow could hold.
-    expect(during).toBeGreaterThan(2 * (ringRecords + overflowRecords));
+    expect(during).toBeGreaterThan(beyond);
     // Of the calls made during the block, exactly a ring's worth went to the (empty) ring, exactly the
     // overflow bound to the overflow, and every other one was dropped.
     expect(droppedDuring).toBe(during - ringRecords - overflowRecords);
