@@ -5,10 +5,10 @@
 import { kOpAdd } from "../shared/transport/protocol.js";
 import type { CounterConfiguration, LabelValues } from "../shared/model/types.js";
 import { throwInvalidValue } from "../shared/model/validation.js";
-import { WorkerMetric, isLabels, kDetach, removedWord0, type SeriesRef } from "./metric.js";
+import { WorkerMetric, childOfLabelsOf, isLabels, kDetach, removedWord0, type SeriesRef } from "./metric.js";
 import { runtime } from "./runtime.js";
 import type { SlotWriter } from "../shared/transport/slot-writer.js";
-import { exemplarCall, type ExemplarCall } from "./exemplars.js";
+import { ExemplarCalls, type ExemplarCall } from "./exemplars.js";
 
 const kCounterValue = "a counter increases by a finite number of at least 0";
 
@@ -69,35 +69,14 @@ export class CounterChild {
  */
 export class Counter<T extends string = string> extends WorkerMetric<T, CounterChild> {
   /** `inc()` of a counter with `enableExemplars`, or `null`: a field, so every counter has one shape. */
-  readonly #exemplarCall: ((call?: ExemplarCall<T> | number) => void) | null;
+  readonly #exemplars: CounterExemplars | null;
 
   /** Declare a counter; validates the configuration at once. */
   constructor(config: CounterConfiguration<T>) {
     super("counter", config);
     // Chosen once, as prom-client does: without enableExemplars, inc() stays the plain call.
-    this.#exemplarCall = this.declaration.enableExemplars === true ? this.#exemplarInc() : null;
+    this.#exemplars = this.declaration.enableExemplars === true ? new CounterExemplars(this) : null;
     this.declareAtConstruction();
-  }
-
-  #exemplarInc(): (call?: ExemplarCall<T> | number) => void {
-    const name = this.name;
-    return exemplarCall<CounterChild>({
-      name,
-      call: "inc",
-      slots: 1,
-      child: (labels) => this.childOfLabels(labels),
-      plain: (child, value) => child.inc(value as number),
-      check: (value = 1) => {
-        if (value === null) return 1;
-        if (typeof value !== "number" || !(value >= 0 && value < Infinity)) throwInvalidValue(name, kCounterValue, value);
-        return value as number;
-      },
-      observe: (child, value) => {
-        child.inc(value);
-        return 0;
-      },
-      record: () => ({ op: kOpAdd, aux: 0 }),
-    });
   }
 
   /**
@@ -110,7 +89,7 @@ export class Counter<T extends string = string> extends WorkerMetric<T, CounterC
   inc(call: ExemplarCall<T>): void;
   inc(labelsOrValue?: object | number | null, value?: number | null): void {
     // With enableExemplars the call takes one argument, prom-client's exemplar shape or a number.
-    if (this.#exemplarCall !== null) this.#exemplarCall(labelsOrValue as ExemplarCall<T> | number);
+    if (this.#exemplars !== null) this.#exemplars.run(labelsOrValue as ExemplarCall<T> | number);
     else if (isLabels(labelsOrValue)) {
       checkCounterValue(this.name, value);
       this.childOfLabels(labelsOrValue).inc(value as number);
@@ -127,5 +106,38 @@ export class Counter<T extends string = string> extends WorkerMetric<T, CounterC
   /** @internal */
   protected createChild(series: SeriesRef): CounterChild {
     return new CounterChild(series);
+  }
+}
+
+/** A counter's part of its exemplar calls: one exemplar slot per series, the value an increment. */
+class CounterExemplars extends ExemplarCalls<CounterChild> {
+  readonly #metric: Counter;
+
+  constructor(metric: Counter) {
+    super(metric.name, "inc", 1);
+    this.#metric = metric;
+  }
+
+  protected child(labels: object | undefined): CounterChild {
+    return childOfLabelsOf(this.#metric, labels);
+  }
+
+  protected plain(child: CounterChild, value: unknown): void {
+    child.inc(value as number);
+  }
+
+  protected check(value: unknown = 1): number {
+    if (value === null) return 1;
+    if (typeof value !== "number" || !(value >= 0 && value < Infinity)) throwInvalidValue(this.name, kCounterValue, value);
+    return value as number;
+  }
+
+  protected observe(child: CounterChild, value: number): number {
+    child.inc(value);
+    return 0;
+  }
+
+  protected record(): { op: number; aux: number } {
+    return { op: kOpAdd, aux: 0 };
   }
 }

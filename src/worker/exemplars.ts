@@ -3,7 +3,7 @@
  * `observe({ value, labels, exemplarLabels })` calls of metrics built with `enableExemplars: true`.
  * The metric chooses them in its constructor, as prom-client does (by a field, so every metric of a kind
  * keeps one shape). An observation with an exemplar is an ordinary record, and its exemplar goes to the
- * thread's latest-exemplar table (see {@link exemplarCall}). The call's
+ * thread's latest-exemplar table (see {@link ExemplarCalls}). The call's
  * shape is checked here too ({@link parseExemplarCall}), for summaries, which accept it and export no
  * exemplar.
  * @module
@@ -26,46 +26,56 @@ export interface ExemplarCall<T extends string = string> {
   exemplarLabels?: Record<string, string | number>;
 }
 
-/** What an exemplar call needs from its metric. */
-export interface ExemplarTarget<Child> {
-  readonly name: string;
-  /** The call's name, for errors: `inc` or `observe`. */
-  readonly call: "inc" | "observe";
-  /** Exemplar slots per series: 1 for a counter, the classic buckets and `+Inf` for a histogram. */
-  readonly slots: number;
+/**
+ * The exemplar form of `inc()`/`observe()` for one metric: the shared flow in {@link call}, the metric
+ * kind's parts in a subclass (counter.ts, histogram.ts). A class per kind, not an object of closures per
+ * metric: the flow's calls to the kind's methods then see at most two classes, and V8 inlines them; with a
+ * closure per metric every such call was megamorphic as soon as a thread recorded exemplars on a
+ * counter and a histogram.
+ *
+ * The observation is one ring record as without an exemplar; the exemplar goes to its slot's entry in the
+ * thread's latest-exemplar table (exemplar-table.ts) when the table says it is due: the first of the slot
+ * since the hub's last read of the table, or the 256th skipped. Only an exemplar whose labels do not fit
+ * an entry, or one made while the table is full or the thread has no slot yet, travels through the ring
+ * with its observation as a kOpExemplar block (never dropped, like a declaration).
+ */
+export abstract class ExemplarCalls<Child extends object> {
+  /** The series id of the child resolved last (a child's id never changes): a repeated label set skips the WeakMap lookup. */
+  #lastChild: Child | undefined = undefined;
+  #lastId: number | undefined = undefined;
+
+  /**
+   * @param name The metric's name, for errors.
+   * @param call The call's name, for errors: `inc` or `observe`.
+   * @param slots Exemplar slots per series: 1 for a counter, the classic buckets and `+Inf` for a histogram.
+   */
+  constructor(
+    readonly name: string,
+    readonly call: "inc" | "observe",
+    readonly slots: number,
+  ) {}
+
   /** Resolve labels to the bound child. */
-  child(labels: object | undefined): Child;
+  protected abstract child(labels: object | undefined): Child;
   /** The plain call on a child (`inc` or `observe`), for calls without exemplar labels. */
-  plain(child: Child, value: unknown): void;
+  protected abstract plain(child: Child, value: unknown): void;
   /** Validate `value` (throws as the plain call does) and return the number recorded. */
-  check(value: unknown): number;
+  protected abstract check(value: unknown): number;
   /**
    * Record a checked value on a child (as {@link plain} would) and return its exemplar slot: 0 for a
    * counter, the classic bucket of a histogram (searched once, for the record and the slot).
    */
-  observe(child: Child, value: number): number;
+  protected abstract observe(child: Child, value: number): number;
   /** The record of a checked value, for an exemplar sent through the ring: op and aux. */
-  record(value: number): { op: number; aux: number };
-}
+  protected abstract record(value: number): { op: number; aux: number };
 
-/**
- * Build the exemplar form of `inc()`/`observe()` for a metric. The observation is one ring record as
- * without an exemplar; the exemplar overwrites its slot's entry in the thread's latest-exemplar table
- * (exemplar-table.ts). Only an exemplar whose labels do not fit an entry, or one made while the table is
- * full or the thread has no slot yet, travels through the ring with its observation as an kOpExemplar
- * block (never dropped, like a declaration).
- */
-export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: ExemplarCall | number) => void {
-  const { name, call } = target;
-  // The series id of the child resolved last (a child's id never changes): a repeated label set skips
-  // the WeakMap lookup.
-  let lastChild: Child | undefined;
-  let lastId: number | undefined;
-  return (arg) => {
+  /** `inc(arg)` or `observe(arg)` of the metric: `{ value, labels, exemplarLabels }`, a number or nothing. */
+  run(arg: ExemplarCall | number | undefined | null): void {
     if (arg === undefined || arg === null || typeof arg === "number") {
-      target.plain(target.child(undefined), arg);
+      this.plain(this.child(undefined), arg);
       return;
     }
+    const { name, call } = this;
     // Anything but { value, labels, exemplarLabels } throws, where prom-client would silently record it.
     if (typeof arg !== "object") throw shapeError(name, call, `got ${typeof arg}`);
     for (const key in arg) if (key !== "value" && key !== "labels" && key !== "exemplarLabels") throw shapeError(name, call, `unknown key "${key}"`);
@@ -78,19 +88,19 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
     // names and texts for the commit below (which walks them no more).
     let encoded = exemplarLabels === undefined ? kEmpty : table !== undefined ? table.encode(exemplarLabels) : isEmpty(exemplarLabels) ? kEmpty : kTooLong;
     if (encoded === kEmpty) {
-      target.plain(target.child(labels), arg.value);
+      this.plain(this.child(labels), arg.value);
       return;
     }
     // Value and exemplar are checked before the label set is resolved: a call that throws creates no series.
-    const value = target.check(arg.value);
+    const value = this.check(arg.value);
     // Labels the table cannot take are validated here too (the precise error for invalid ones), not after.
     let exemplar = encoded === kEncoded ? undefined : validateExemplarLabels(name, exemplarLabels);
-    const child = target.child(labels);
-    if (child !== lastChild) {
-      lastChild = child;
-      lastId = seriesIdOf(child as object);
+    const child = this.child(labels);
+    if (child !== this.#lastChild) {
+      this.#lastChild = child;
+      this.#lastId = seriesIdOf(child);
     }
-    const id = lastId;
+    const id = this.#lastId;
     if (id === undefined) return;
     // Resolving the child may have connected this thread just now.
     if (table === undefined) {
@@ -98,19 +108,20 @@ export function exemplarCall<Child>(target: ExemplarTarget<Child>): (call?: Exem
       if (table !== undefined) encoded = table.encode(exemplarLabels as Record<string, unknown>);
     }
     if (encoded === kEncoded && table !== undefined) {
-      const entry = table.entryOf(id, target.slots);
+      const entry = table.entryOf(id, this.slots);
       if (entry >= 0) {
-        const slot = target.observe(child, value);
-        // Writes the names and texts encode() kept: strings, so what was checked is what is written.
-        table.commit(entry + slot, id, slot, value, Date.now());
+        const slot = this.observe(child, value);
+        // Writes the names and texts encode() kept: strings, so what was checked is what is written. Only
+        // when due: the first exemplar of the slot since the hub's last read, or one every 256 (sampled).
+        if (table.due(entry + slot)) table.commit(entry + slot, id, slot, value, Date.now());
         return;
       }
     }
     // What remains is valid (checked above, or encoded) and travels through the ring.
     exemplar ??= validateExemplarLabels(name, exemplarLabels);
-    const { op, aux } = target.record(value);
+    const { op, aux } = this.record(value);
     runtime.declare(packWord0(kOpExemplar, id), encodeExemplar(op, aux, value, Date.now(), exemplar));
-  };
+  }
 }
 
 function isEmpty(object: object): boolean {

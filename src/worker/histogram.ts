@@ -6,11 +6,11 @@ import type { HistogramConfiguration, LabelValues } from "../shared/model/types.
 import { throwInvalidValue } from "../shared/model/validation.js";
 import { kOpObserve } from "../shared/transport/protocol.js";
 import { BucketSearch } from "./bucket-index.js";
-import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
+import { childOfLabelsOf, kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
 import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
 import type { SlotWriter } from "../shared/transport/slot-writer.js";
-import { exemplarCall, type ExemplarCall } from "./exemplars.js";
+import { ExemplarCalls } from "./exemplars.js";
 import { histogramAux, histogramAuxOf, nativeSettingsOf, type NativeSettings } from "./native-histogram.js";
 
 /**
@@ -104,28 +104,9 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
     this.#buckets = new BucketSearch(Float64Array.from(this.buckets));
     this.#native = nativeSettingsOf(this.declaration);
     // Chosen once, by a field (every histogram keeps one shape): with enableExemplars, observe() takes the exemplar call.
-    if (this.declaration.enableExemplars === true) this.useExemplarObserve(this.#exemplarObserve() as (arg: unknown) => void);
+    if (this.declaration.enableExemplars === true) this.useExemplarCalls(new HistogramExemplars(this, this.#buckets, this.#native));
     this.declareAtConstruction();
   }
-
-  #exemplarObserve(): (call?: ExemplarCall<T> | number) => void {
-    const name = this.name;
-    return exemplarCall<HistogramChild>({
-      name,
-      call: "observe",
-      // One exemplar per classic bucket and +Inf (for a native-only histogram, +Inf alone: one per series).
-      slots: this.#buckets.bounds.length + 1,
-      child: (labels) => this.childOfLabels(labels),
-      plain: (child, value) => child.observe(value as number),
-      check: (value) => {
-        if (typeof value !== "number" || !Number.isFinite(value)) throwInvalidValue(name, "a histogram observes finite numbers", value);
-        return value as number;
-      },
-      observe: (child, value) => observeChecked(child, value),
-      record: (value) => ({ op: kOpObserve, aux: histogramAux(this.#buckets, this.#native, value) }),
-    });
-  }
-
 
   /** Make the series of `labels` exist with empty buckets, so it is exported before its first observation. */
   zero(labels?: LabelValues<T>): void {
@@ -135,5 +116,41 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
   /** @internal */
   protected createChild(series: SeriesRef): HistogramChild {
     return new HistogramChild(series, this.#buckets, this.#native);
+  }
+}
+
+/** A histogram's part of its exemplar calls: one exemplar slot per classic bucket and `+Inf`. */
+class HistogramExemplars extends ExemplarCalls<HistogramChild> {
+  readonly #metric: Histogram;
+  readonly #buckets: BucketSearch;
+  readonly #native: NativeSettings | null;
+
+  constructor(metric: Histogram, buckets: BucketSearch, native: NativeSettings | null) {
+    // For a native-only histogram, +Inf alone: one exemplar slot per series.
+    super(metric.name, "observe", buckets.bounds.length + 1);
+    this.#metric = metric;
+    this.#buckets = buckets;
+    this.#native = native;
+  }
+
+  protected child(labels: object | undefined): HistogramChild {
+    return childOfLabelsOf(this.#metric, labels);
+  }
+
+  protected plain(child: HistogramChild, value: unknown): void {
+    child.observe(value as number);
+  }
+
+  protected check(value: unknown): number {
+    if (typeof value !== "number" || !Number.isFinite(value)) throwInvalidValue(this.name, "a histogram observes finite numbers", value);
+    return value as number;
+  }
+
+  protected observe(child: HistogramChild, value: number): number {
+    return observeChecked(child, value);
+  }
+
+  protected record(value: number): { op: number; aux: number } {
+    return { op: kOpObserve, aux: histogramAux(this.#buckets, this.#native, value) };
   }
 }

@@ -57,6 +57,12 @@ export function isLabels(value: unknown): value is object {
 }
 
 /** Base class of the worker-side metrics. */
+/**
+ * `metric.childOfLabels(labels)` for code outside the metric classes (the exemplar calls, exemplars.ts):
+ * one function for every metric, set by {@link WorkerMetric}'s static block.
+ */
+export let childOfLabelsOf: <Child>(metric: WorkerMetric<string, Child>, labels: object | undefined) => Child;
+
 export abstract class WorkerMetric<T extends string, Child> {
   /** Metric name. */
   readonly name: string;
@@ -164,6 +170,10 @@ export abstract class WorkerMetric<T extends string, Child> {
   protected childOf(args: readonly unknown[]): Child {
     if (args.length === 1 && isLabels(args[0])) return this.childOfLabels(args[0]);
     return this.#child(labelArgsToValues(this.name, this.labelNames, args));
+  }
+
+  static {
+    childOfLabelsOf = (metric, labels) => metric.childOfLabels(labels);
   }
 
   /** Resolve a labels object, or no labels at all, to a child. */

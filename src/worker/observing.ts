@@ -13,10 +13,15 @@ export interface ObservingChild {
   observe(value: number): void;
 }
 
+/** What `observe()` calls with `enableExemplars`: a histogram's `ExemplarCalls` (exemplars.ts), or a summary's shape check. */
+interface ExemplarObserve {
+  run(arg: unknown): void;
+}
+
 /** Base class of {@link Histogram} and {@link Summary}. */
 export abstract class ObservingMetric<T extends string, Child extends ObservingChild> extends WorkerMetric<T, Child> {
   /** `observe()` of a metric with `enableExemplars`, or `null`: a field, so every metric of a kind has one shape. */
-  #exemplarObserve: ((arg: unknown) => void) | null = null;
+  #exemplars: ExemplarObserve | null = null;
 
   /** Validate `config`. */
   protected constructor(type: MetricType, config: object) {
@@ -33,14 +38,14 @@ export abstract class ObservingMetric<T extends string, Child extends ObservingC
   observe(call: { value: number; labels?: LabelValues<T>; exemplarLabels?: Record<string, string | number> }): void;
   observe(labelsOrValue: object | number, value?: number): void {
     // With enableExemplars the call takes one argument, prom-client's exemplar shape or a number.
-    if (this.#exemplarObserve !== null) this.#exemplarObserve(labelsOrValue);
+    if (this.#exemplars !== null) this.#exemplars.run(labelsOrValue);
     else if (isLabels(labelsOrValue)) this.#observe(labelsOrValue, value);
     else this.childOfLabels(undefined).observe(labelsOrValue);
   }
 
-  /** Make `observe()` take the exemplar call shape with `observe`; called once, in the constructor. */
-  protected useExemplarObserve(observe: (arg: unknown) => void): void {
-    this.#exemplarObserve = observe;
+  /** Make `observe()` take the exemplar call shape with `calls`; called once, in the constructor. */
+  protected useExemplarCalls(calls: ExemplarObserve): void {
+    this.#exemplars = calls;
   }
 
   /**

@@ -56,7 +56,7 @@ export class Summary<T extends string = string> extends ObservingMetric<T, Summa
   constructor(config: SummaryConfiguration<T>) {
     super("summary", config);
     // Chosen once, by a field (every summary keeps one shape): the exemplar call shape only with enableExemplars.
-    if (config.enableExemplars === true) this.useExemplarObserve((arg) => this.observeExemplarShape(arg));
+    if (config.enableExemplars === true) this.useExemplarCalls({ run: (arg) => this.observeExemplarShape(arg) });
     this.declareAtConstruction();
   }
 

@@ -94,6 +94,45 @@ describe("the latest-exemplar table", () => {
     expect(new Uint32Array(buffer).every((w) => w === 0)).toBe(true);
   });
 
+  it("is due for a slot's first exemplar after each read of the hub, and for every 256th in between", () => {
+    const buffer = table();
+    const writer = new ExemplarTableWriter(buffer);
+    const reader = new ExemplarTableReader(buffer);
+    const seen: TableExemplar[] = [];
+    const readAll = (): void => reader.read((e) => seen.push(e) > 0);
+    expect(writer.encode({ trace_id: "a" })).toBe(kEncoded);
+    const counter = writer.entryOf(1, 1);
+    const buckets = writer.entryOf(2, 3);
+    // The first exemplar of an entry is due; the next 255 of it are not, the 256th is.
+    const dueCalls: number[] = [];
+    for (let call = 0; call < 600; call++) {
+      if (writer.due(counter)) {
+        dueCalls.push(call);
+        writer.commit(counter, 1, 0, call, 1000 + call);
+      }
+    }
+    expect(dueCalls).toEqual([0, 256, 512]);
+    // Another entry is not held back by the busy one: its first exemplar is due.
+    expect(writer.due(buckets + 2)).toBe(true);
+    writer.commit(buckets + 2, 2, 2, 0.5, 5000);
+    expect(writer.due(buckets + 2)).toBe(false);
+    readAll();
+    expect(seen.map((e) => [e.seriesId, e.bucket, e.value])).toEqual([
+      [1, 0, 512],
+      [2, 2, 0.5],
+    ]);
+    // After the read, each entry's next exemplar is due again, once.
+    expect(writer.due(counter)).toBe(true);
+    writer.commit(counter, 1, 0, 600, 1600);
+    expect(writer.due(counter)).toBe(false);
+    expect(writer.due(buckets + 2)).toBe(true);
+    // A released series' entries are due for the series that takes them next.
+    writer.release(2);
+    const reused = writer.entryOf(3, 3);
+    expect(reused).toBe(buckets);
+    expect(writer.due(reused + 2)).toBe(true);
+  });
+
   it("reads every commit whole whether it rewrites the whole text or only the values", () => {
     const buffer = table();
     const writer = new ExemplarTableWriter(buffer);

@@ -29,11 +29,13 @@ import {
   kExNoSeries,
   kExemplarChangedWord,
   kExemplarEntriesWord,
+  kExemplarEpochWord,
   kExemplarEntryBytes,
   kExemplarEntryWords,
   kExemplarGrowEntries,
   kExemplarHeaderBytes,
   kExemplarMaxEntries,
+  kExemplarRefreshCalls,
   kExemplarTableMaxBytes,
 } from "./layout.js";
 
@@ -115,6 +117,14 @@ export class ExemplarTableWriter {
    * still those (only this writer writes an entry's text) and only the values are written again.
    */
   #shadows: Array<EntryShadow | undefined> = [];
+  /**
+   * Per entry, the hub's read count when this writer last wrote it (-1: never), and how many exemplars
+   * of it were skipped since: see {@link due}. Grown with the table.
+   */
+  #marks = new Int32Array(0);
+  #skipped = new Int32Array(0);
+  /** The read count {@link due} loaded last, stored into the entry's mark by {@link commit}. */
+  #epoch = 0;
 
   /**
    * Take over the table at `byteOffset` of `buffer` (the slot's data buffer), which the hub handed over
@@ -129,6 +139,7 @@ export class ExemplarTableWriter {
     // Why Atomics.load: the hub cleared the table before handing the slot over; nothing else writes it
     // now. A table not grown to its header yet has no entries.
     this.#entries = this.#words.length === 0 ? 0 : Math.min(kExemplarMaxEntries, Atomics.load(this.#words, kExemplarEntriesWord));
+    this.#growMarks(this.#entries);
   }
 
   /**
@@ -175,6 +186,31 @@ export class ExemplarTableWriter {
   }
 
   /**
+   * Whether an exemplar for entry `entry` (allocated) is to be written: yes when the hub has read the
+   * table since this writer last wrote the entry, or when {@link kExemplarRefreshCalls} exemplars of the
+   * entry were skipped since; otherwise the exemplar is skipped (its observation is recorded all the
+   * same). So the entry holds the first exemplar after each read of the hub, refreshed every 256 calls
+   * in a burst: never older than one drain interval before the latest, and the clock is read (for the
+   * exemplar's timestamp) only for the exemplars written. Call {@link commit} next when it says yes.
+   */
+  due(entry: number): boolean {
+    // A plain load (Atomics.load costs about 18 ns here on Node 20): the count only chooses which
+    // exemplars are written, and a stale read costs at most one skipped or one extra write.
+    const epoch = this.#words[kExemplarEpochWord] as number;
+    if (this.#marks[entry] !== epoch) {
+      this.#epoch = epoch;
+      return true;
+    }
+    const skipped = (this.#skipped[entry] as number) + 1;
+    if (skipped < kExemplarRefreshCalls) {
+      this.#skipped[entry] = skipped;
+      return false;
+    }
+    this.#epoch = epoch;
+    return true;
+  }
+
+  /**
    * Write the exemplar whose labels {@link encode} checked just before into entry `entry`, for `bucket`
    * of `seriesId`. The text is written in place, one UTF-16 unit per store: no copy; only the values when
    * the names and value lengths are those of the entry's last commit.
@@ -203,6 +239,8 @@ export class ExemplarTableWriter {
     // Why Atomics.store: the even version publishes the whole entry (every store above happens before it).
     Atomics.store(words, base + kExVersion, (version + 1) >>> 0);
     this.#changed(words);
+    this.#marks[entry] = this.#epoch;
+    this.#skipped[entry] = 0;
   }
 
   /** Whether the labels {@link encode} kept have the names and value lengths of `shadow`, in its order. */
@@ -291,6 +329,8 @@ export class ExemplarTableWriter {
       Atomics.store(words, at + kExVersion, (version + 1) >>> 0);
     }
     this.#changed(words);
+    // The next series on these entries writes its first exemplar.
+    this.#marks.fill(-1, base, base + count);
     const runs = this.#free.get(count);
     if (runs === undefined) this.#free.set(count, [base]);
     else runs.push(base);
@@ -310,6 +350,17 @@ export class ExemplarTableWriter {
   #view<T extends Uint32Array | Float64Array | Uint16Array>(kind: { new (length: number): T; new (buffer: SharedArrayBuffer, byteOffset: number, length: number): T; BYTES_PER_ELEMENT: number }): T {
     const bytes = Math.min(this.#buffer.byteLength - this.#byte, kExemplarTableMaxBytes);
     return bytes < kExemplarHeaderBytes ? new kind(0) : new kind(this.#buffer, this.#byte, Math.floor(bytes / kind.BYTES_PER_ELEMENT));
+  }
+
+  /** Make the per-entry marks cover `entries` entries; new ones were never written (-1). */
+  #growMarks(entries: number): void {
+    if (this.#marks.length >= entries) return;
+    const marks = new Int32Array(entries).fill(-1);
+    marks.set(this.#marks);
+    this.#marks = marks;
+    const skipped = new Int32Array(entries);
+    skipped.set(this.#skipped);
+    this.#skipped = skipped;
   }
 
   #allocate(seriesId: number, count: number): number {
@@ -350,6 +401,7 @@ export class ExemplarTableWriter {
     // is, but the overflow may have grown it before, and a previous owner may have left anything there.
     this.#words.fill(0, kHeaderWords + this.#entries * kExemplarEntryWords, kHeaderWords + entries * kExemplarEntryWords);
     this.#entries = entries;
+    this.#growMarks(entries);
     // Why Atomics.store: publishes the grown length; the hub reads entries below it only.
     Atomics.store(this.#words, kExemplarEntriesWord, entries);
     return true;
@@ -429,6 +481,9 @@ export class ExemplarTableReader {
     // Why Atomics.exchange: lowers the changed flag before the entries are read, so an exemplar the
     // owner publishes after this raises it again (see the writer's #changed). Not raised: nothing new.
     if (Atomics.exchange(words, kExemplarChangedWord, 0) === 0 && !this.#again) return;
+    // Why Atomics.store: tells the owner this read happened, so that its next exemplar of each entry is
+    // written (see the writer's due()). 31 bits: the owner's "never written" mark, -1, is never a count.
+    Atomics.store(words, kExemplarEpochWord, ((words[kExemplarEpochWord] as number) + 1) & 0x7fffffff);
     let whole = true;
     // Why Atomics.load: entries below the published count are grown and zeroed (the growth is visible).
     const published = Atomics.load(words, kExemplarEntriesWord);

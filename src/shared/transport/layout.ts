@@ -233,15 +233,16 @@ export class Layout {
 
 /*
  * Latest-exemplar tables: a region of each slot's data buffer, between the ring and the overflow
- * (`layout.exemplarTableByte`), written only by the slot's owner, read by the hub. It holds the latest
- * exemplar of every exemplar slot (a counter series, a histogram bucket) the owner recorded one for; see
- * exemplar-table.ts.
+ * (`layout.exemplarTableByte`), written only by the slot's owner (but for the hub's read count), read by
+ * the hub. It holds an exemplar of every exemplar slot (a counter series, a histogram bucket) the owner
+ * recorded one for, the latest the owner kept (see exemplar-table.ts).
  *
  * ```text
  * exemplar table of slot i (grown by the owner of slot i at its first exemplar, 256 entries at a time;
  * the hub reads it only as far as the buffer is grown, never past the table's region)
  * ┌──────────────────────────────────────────────────────────────────────────────┐
  * │ header line     u32 entries (grown and zeroed) │ u32 changed (0 or 1)        │  0
+ * │                 u32 hub reads (31 bits, written by the hub)                  │
  * ├──────────────────────────────────────────────────────────────────────────────┤
  * │ entry 0 … entries-1, 256 bytes each:                                         │  64
  * │   u32 version (odd while the owner writes) │ u32 seriesId │ u32 bucket        │
@@ -259,6 +260,14 @@ export const kExemplarEntriesWord = 0;
  * entry if the hub has lowered it; the hub lowers it (0) with `Atomics.exchange` before reading entries.
  */
 export const kExemplarChangedWord = 1;
+/**
+ * Word index, in an exemplar table, of the hub's read count (31 bits, wrapping): the hub adds one each
+ * time it reads a raised table. The owner writes an entry again only when this moved since its last write
+ * of that entry, or after {@link kExemplarRefreshCalls} skipped exemplars of it (exemplar-table.ts).
+ */
+export const kExemplarEpochWord = 2;
+/** Exemplars of one entry the owner skips within one hub read before it writes the next one anyway. */
+export const kExemplarRefreshCalls = 256;
 /** Bytes of one exemplar table entry. */
 export const kExemplarEntryBytes = 256;
 /** 32-bit words of one exemplar table entry. */
