@@ -76,9 +76,11 @@ export abstract class ExemplarCalls<Child extends object> {
       return;
     }
     const { name, call } = this;
-    // Anything but { value, labels, exemplarLabels } throws, where prom-client would silently record it.
     if (typeof arg !== "object") throw shapeError(name, call, `got ${typeof arg}`);
-    for (const key in arg) if (key !== "value" && key !== "labels" && key !== "exemplarLabels") throw shapeError(name, call, `unknown key "${key}"`);
+    // A misspelt key, where prom-client would silently record the call without it, throws. Misspelling
+    // one of the three leaves it missing, so the keys are walked only then: with all three given, other
+    // keys are ignored (as prom-client ignores them), and the call does not pay for a walk of its keys.
+    if (arg.value === undefined || arg.labels === undefined || arg.exemplarLabels === undefined) checkKeys(name, call, arg);
     const labels = arg.labels;
     if (labels !== undefined && (labels === null || typeof labels !== "object")) throw shapeError(name, call, "labels must be an object");
     const exemplarLabels = arg.exemplarLabels as Record<string, unknown> | undefined;
@@ -124,6 +126,11 @@ export abstract class ExemplarCalls<Child extends object> {
   }
 }
 
+/** Throw for a key of an exemplar call's object other than `value`, `labels` and `exemplarLabels`. */
+function checkKeys(name: string, call: string, arg: object): void {
+  for (const key in arg) if (key !== "value" && key !== "labels" && key !== "exemplarLabels") throw shapeError(name, call, `unknown key "${key}"`);
+}
+
 function isEmpty(object: object): boolean {
   for (const _ in object) return false;
   return true;
@@ -139,19 +146,19 @@ export interface ParsedExemplarCall {
   exemplarLabels: object | undefined;
 }
 
-const kKeys = new Set(["value", "labels", "exemplarLabels"]);
-
 /**
  * Split an exemplar call's single argument into its parts, throwing ERR_PROM_THREADS_INVALID_LABELS for
- * anything else (prom-client would silently record such a call on the unlabelled series).
+ * anything else (prom-client would silently record such a call on the unlabelled series): a key other
+ * than the three when one of them is missing (a misspelt key), labels that are not objects.
  */
 export function parseExemplarCall(metric: string, call: string, arg: unknown): ParsedExemplarCall {
   if (arg === undefined) return { labels: undefined, value: undefined, exemplarLabels: undefined };
   if (arg === null || typeof arg !== "object") {
     throw shapeError(metric, call, `got ${arg === null ? "null" : typeof arg}`);
   }
-  for (const key of Object.keys(arg)) if (!kKeys.has(key)) throw shapeError(metric, call, `unknown key "${key}"`);
   const { value, labels, exemplarLabels } = arg as Record<string, unknown>;
+  // As in ExemplarCalls.run: a misspelt key leaves one of the three missing.
+  if (value === undefined || labels === undefined || exemplarLabels === undefined) checkKeys(metric, call, arg);
   return { labels: objectOrUndefined(metric, call, "labels", labels), value, exemplarLabels: checkExemplarLabels(metric, call, exemplarLabels) };
 }
 

@@ -114,4 +114,23 @@ describe("the exemplar call", () => {
       expect(b?.exemplar).toMatchObject({ labelSet: trace(100 + i), value });
     }
   });
+
+  it("throws for a misspelt key, which leaves one of the three missing; with all three given, another key is ignored", async () => {
+    const before = (await values("exc_total")).find((v) => v.labels.route === "kept")?.value as number;
+    for (const arg of [
+      { value: 1, labels: { route: "kept" }, exemplarLabel: trace(7) },
+      { value: 1, label: { route: "kept" }, exemplarLabels: trace(7) },
+      { val: 1, labels: { route: "kept" }, exemplarLabels: trace(7) },
+    ]) {
+      const answer = await call("counter", arg);
+      expect(answer.code).toBe("ERR_PROM_THREADS_INVALID_LABELS");
+      expect(answer.message).toMatch(/unknown key "(exemplarLabel|label|val)"/);
+    }
+    expect((await values("exc_total")).find((v) => v.labels.route === "kept")?.value).toBe(before);
+    // As prom-client does with any key it does not read.
+    expect(await call("counter", { value: 2, labels: { route: "kept" }, exemplarLabels: trace(8), note: "x" })).toEqual({ done: true });
+    const kept = (await values("exc_total")).find((v) => v.labels.route === "kept");
+    expect(kept?.value).toBe(before + 2);
+    expect(kept?.exemplar?.labelSet).toEqual(trace(8));
+  });
 });
