@@ -27,7 +27,7 @@ export interface ExemplarCall<T extends string = string> {
 }
 
 /**
- * The exemplar form of `inc()`/`observe()` for one metric: the shared flow in {@link call}, the metric
+ * The exemplar form of `inc()`/`observe()` for one metric: the shared flow in {@link run}, the metric
  * kind's parts in a subclass (counter.ts, histogram.ts). A class per kind, not an object of closures per
  * metric: the flow's calls to the kind's methods then see at most two classes, and V8 inlines them; with a
  * closure per metric every such call was megamorphic as soon as a thread recorded exemplars on a
