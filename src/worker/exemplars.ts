@@ -157,8 +157,10 @@ export function parseExemplarCall(metric: string, call: string, arg: unknown): P
     throw shapeError(metric, call, `got ${arg === null ? "null" : typeof arg}`);
   }
   const { value, labels, exemplarLabels } = arg as Record<string, unknown>;
-  // As in ExemplarCalls.run: a misspelt key leaves one of the three missing.
-  if (value === undefined || labels === undefined || exemplarLabels === undefined) checkKeys(metric, call, arg);
+  // As in ExemplarCalls.run: a misspelt key leaves one of the three missing. Own keys, as before.
+  if (value === undefined || labels === undefined || exemplarLabels === undefined) {
+    for (const key of Object.keys(arg)) if (key !== "value" && key !== "labels" && key !== "exemplarLabels") throw shapeError(metric, call, `unknown key "${key}"`);
+  }
   return { labels: objectOrUndefined(metric, call, "labels", labels), value, exemplarLabels: checkExemplarLabels(metric, call, exemplarLabels) };
 }
 

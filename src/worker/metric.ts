@@ -56,13 +56,13 @@ export function isLabels(value: unknown): value is object {
   return typeof value === "object" && value !== null;
 }
 
-/** Base class of the worker-side metrics. */
 /**
  * `metric.childOfLabels(labels)` for code outside the metric classes (the exemplar calls, exemplars.ts):
  * one function for every metric, set by {@link WorkerMetric}'s static block.
  */
 export let childOfLabelsOf: <Child>(metric: WorkerMetric<string, Child>, labels: object | undefined) => Child;
 
+/** Base class of the worker-side metrics. */
 export abstract class WorkerMetric<T extends string, Child> {
   /** Metric name. */
   readonly name: string;

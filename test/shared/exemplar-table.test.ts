@@ -126,11 +126,23 @@ describe("the latest-exemplar table", () => {
     writer.commit(counter, 1, 0, 600, 1600);
     expect(writer.due(counter)).toBe(false);
     expect(writer.due(buckets + 2)).toBe(true);
-    // A released series' entries are due for the series that takes them next.
+    writer.commit(buckets + 2, 2, 2, 0.7, 6000);
+    expect(writer.due(buckets + 2)).toBe(false);
+    // A released series' entries are due for the series that takes them next, with no read between.
     writer.release(2);
     const reused = writer.entryOf(3, 3);
     expect(reused).toBe(buckets);
     expect(writer.due(reused + 2)).toBe(true);
+    // The count moves once the hub has copied the entries, not before: an owner that saw it move during
+    // the read would write the very entries being copied, and the copies would be torn.
+    writer.commit(counter, 1, 0, 700, 1700);
+    let dueDuringRead: boolean | undefined;
+    reader.read(() => {
+      dueDuringRead = writer.due(counter);
+      return true;
+    });
+    expect(dueDuringRead).toBe(false);
+    expect(writer.due(counter)).toBe(true);
   });
 
   it("reads every commit whole whether it rewrites the whole text or only the values", () => {

@@ -135,8 +135,9 @@ export interface HistogramConfiguration<T extends string = string> extends Metri
   nativeHistogramExemplarTTL?: number;
   /**
    * Accept exemplars: `observe()` then takes one object, `{ value, labels, exemplarLabels }`, as in
-   * prom-client. The latest exemplar is kept per classic bucket (per series for a native-only histogram),
-   * and a native histogram keeps up to `nativeHistogramMaxExemplars` more per series.
+   * prom-client. One exemplar is kept per classic bucket (per series for a native-only histogram), at
+   * most one drain interval older than the latest (writes are sampled: docs/native-histograms.md), and a
+   * native histogram keeps up to `nativeHistogramMaxExemplars` more per series.
    * @default false
    */
   enableExemplars?: boolean;

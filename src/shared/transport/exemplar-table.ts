@@ -2,7 +2,9 @@
  * The latest-exemplar table of one worker slot: fixed-size entries in shared memory, one per exemplar
  * slot (a counter series, a histogram bucket), written by the slot's owner with a seqlock-style version
  * word and read by the hub when it drains the slot. An exemplar overwrites the previous one of its slot in
- * place, so the hub always finds the latest, and a busy metric cannot take another's entries. The table
+ * place, so a busy metric cannot take another's entries; the owner writes a slot's exemplar when the hub
+ * has read the table since its last write of that slot, or at every 256th call (see {@link
+ * ExemplarTableWriter.due}), so the hub finds a recent one, not necessarily the latest. The table
  * is a region of the slot's data buffer, between the ring and the overflow; offsets are in layout.ts.
  *
  * Writing: the owner checks the labels first (so a call that throws changes nothing), stores an odd
@@ -482,9 +484,6 @@ export class ExemplarTableReader {
     // Why Atomics.exchange: lowers the changed flag before the entries are read, so an exemplar the
     // owner publishes after this raises it again (see the writer's #changed). Not raised: nothing new.
     if (Atomics.exchange(words, kExemplarChangedWord, 0) === 0 && !this.#again) return;
-    // Why Atomics.store: tells the owner this read happened, so that its next exemplar of each entry is
-    // written (see the writer's due()). 31 bits: the owner's "never written" mark, -1, is never a count.
-    Atomics.store(words, kExemplarEpochWord, ((words[kExemplarEpochWord] as number) + 1) & 0x7fffffff);
     let whole = true;
     // Why Atomics.load: entries below the published count are grown and zeroed (the growth is visible).
     const published = Atomics.load(words, kExemplarEntriesWord);
@@ -513,6 +512,13 @@ export class ExemplarTableReader {
     }
     // Only when every changed entry was read whole: otherwise the next read looks again.
     this.#again = !whole;
+    // Why Atomics.store: tells the owner this read happened, so that its next exemplar of each entry is
+    // written (see the writer's due()). After the entries, not before: a busy owner that saw the count
+    // move would write the very entries being copied, and many copies would be torn (read again only at
+    // the next drain). An exemplar written during the read raised the flag again, so the next read finds
+    // it. 31 bits: the owner's "never written" mark, -1, is never a count.
+    const header = this.#words;
+    Atomics.store(header, kExemplarEpochWord, ((header[kExemplarEpochWord] as number) + 1) & 0x7fffffff);
   }
 
   /**
