@@ -126,10 +126,10 @@ class CounterExemplars extends ExemplarCalls<CounterChild> {
     child.inc(value as number);
   }
 
-  protected check(value: unknown = 1): number {
-    if (value === null) return 1;
-    if (typeof value !== "number" || !(value >= 0 && value < Infinity)) throwInvalidValue(this.name, kCounterValue, value);
-    return value as number;
+  protected check(value: unknown): number {
+    checkCounterValue(this.name, value);
+    // Absent or null adds 1, as in prom-client.
+    return (value as number | null | undefined) ?? 1;
   }
 
   protected observe(child: CounterChild, value: number): number {

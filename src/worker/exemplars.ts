@@ -126,9 +126,12 @@ export abstract class ExemplarCalls<Child extends object> {
   }
 }
 
-/** Throw for a key of an exemplar call's object other than `value`, `labels` and `exemplarLabels`. */
+/**
+ * Throw for an own key of an exemplar call's object other than `value`, `labels` and `exemplarLabels`:
+ * called only when one of the three is missing, so the array of keys costs nothing on the usual path.
+ */
 function checkKeys(name: string, call: string, arg: object): void {
-  for (const key in arg) if (key !== "value" && key !== "labels" && key !== "exemplarLabels") throw shapeError(name, call, `unknown key "${key}"`);
+  for (const key of Object.keys(arg)) if (key !== "value" && key !== "labels" && key !== "exemplarLabels") throw shapeError(name, call, `unknown key "${key}"`);
 }
 
 function isEmpty(object: object): boolean {
@@ -157,10 +160,8 @@ export function parseExemplarCall(metric: string, call: string, arg: unknown): P
     throw shapeError(metric, call, `got ${arg === null ? "null" : typeof arg}`);
   }
   const { value, labels, exemplarLabels } = arg as Record<string, unknown>;
-  // As in ExemplarCalls.run: a misspelt key leaves one of the three missing. Own keys, as before.
-  if (value === undefined || labels === undefined || exemplarLabels === undefined) {
-    for (const key of Object.keys(arg)) if (key !== "value" && key !== "labels" && key !== "exemplarLabels") throw shapeError(metric, call, `unknown key "${key}"`);
-  }
+  // As in ExemplarCalls.run: a misspelt key leaves one of the three missing.
+  if (value === undefined || labels === undefined || exemplarLabels === undefined) checkKeys(metric, call, arg);
   return { labels: objectOrUndefined(metric, call, "labels", labels), value, exemplarLabels: checkExemplarLabels(metric, call, exemplarLabels) };
 }
 
