@@ -5,7 +5,7 @@
 import { kOpAdd } from "../shared/transport/protocol.js";
 import type { CounterConfiguration, LabelValues } from "../shared/model/types.js";
 import { throwInvalidValue } from "../shared/model/validation.js";
-import { WorkerMetric, childOfLabelsOf, isLabels, kDetach, removedWord0, type SeriesRef } from "./metric.js";
+import { WorkerMetric, isLabels, kDetach, removedWord0, type SeriesRef } from "./metric.js";
 import { runtime } from "./runtime.js";
 import type { SlotWriter } from "../shared/transport/slot-writer.js";
 import { ExemplarCalls, type ExemplarCall } from "./exemplars.js";
@@ -111,15 +111,8 @@ export class Counter<T extends string = string> extends WorkerMetric<T, CounterC
 
 /** A counter's part of its exemplar calls: one exemplar slot per series, the value an increment. */
 class CounterExemplars extends ExemplarCalls<CounterChild> {
-  readonly #metric: Counter;
-
   constructor(metric: Counter) {
-    super(metric.name, "inc", 1);
-    this.#metric = metric;
-  }
-
-  protected child(labels: object | undefined): CounterChild {
-    return childOfLabelsOf(this.#metric, labels);
+    super(metric, "inc", 1);
   }
 
   protected plain(child: CounterChild, value: unknown): void {

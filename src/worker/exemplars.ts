@@ -13,7 +13,7 @@ import { encodeExemplar, validateExemplarLabels } from "../shared/model/exemplar
 import { kOpExemplar, packWord0 } from "../shared/transport/protocol.js";
 import { kEmpty, kEncoded, kTooLong } from "../shared/transport/exemplar-table.js";
 import type { LabelValues } from "../shared/model/types.js";
-import { seriesIdOf } from "./metric.js";
+import { childOfLabelsOf, seriesIdOf, type WorkerMetric } from "./metric.js";
 import { runtime } from "./runtime.js";
 
 /** The argument of `inc()` and `observe()` on a metric with `enableExemplars: true` (prom-client's shape). */
@@ -43,20 +43,28 @@ export abstract class ExemplarCalls<Child extends object> {
   /** The series id of the child resolved last (a child's id never changes): a repeated label set skips the WeakMap lookup. */
   #lastChild: Child | undefined = undefined;
   #lastId: number | undefined = undefined;
+  readonly #metric: WorkerMetric<string, Child>;
+  /** The metric's name, for errors. */
+  readonly name: string;
 
   /**
-   * @param name The metric's name, for errors.
+   * @param metric The metric whose calls these are.
    * @param call The call's name, for errors: `inc` or `observe`.
    * @param slots Exemplar slots per series: 1 for a counter, the classic buckets and `+Inf` for a histogram.
    */
   constructor(
-    readonly name: string,
+    metric: WorkerMetric<string, Child>,
     readonly call: "inc" | "observe",
     readonly slots: number,
-  ) {}
+  ) {
+    this.#metric = metric;
+    this.name = metric.name;
+  }
 
   /** Resolve labels to the bound child. */
-  protected abstract child(labels: object | undefined): Child;
+  #child(labels: object | undefined): Child {
+    return childOfLabelsOf(this.#metric, labels);
+  }
   /** The plain call on a child (`inc` or `observe`), for calls without exemplar labels. */
   protected abstract plain(child: Child, value: unknown): void;
   /** Validate `value` (throws as the plain call does) and return the number recorded. */
@@ -72,7 +80,7 @@ export abstract class ExemplarCalls<Child extends object> {
   /** `inc(arg)` or `observe(arg)` of the metric: `{ value, labels, exemplarLabels }`, a number or nothing. */
   run(arg: ExemplarCall | number | undefined | null): void {
     if (arg === undefined || arg === null || typeof arg === "number") {
-      this.plain(this.child(undefined), arg);
+      this.plain(this.#child(undefined), arg);
       return;
     }
     const { name, call } = this;
@@ -90,14 +98,14 @@ export abstract class ExemplarCalls<Child extends object> {
     // names and texts for the commit below (which walks them no more).
     let encoded = exemplarLabels === undefined ? kEmpty : table !== undefined ? table.encode(exemplarLabels) : isEmpty(exemplarLabels) ? kEmpty : kTooLong;
     if (encoded === kEmpty) {
-      this.plain(this.child(labels), arg.value);
+      this.plain(this.#child(labels), arg.value);
       return;
     }
     // Value and exemplar are checked before the label set is resolved: a call that throws creates no series.
     const value = this.check(arg.value);
     // Labels the table cannot take are validated here too (the precise error for invalid ones), not after.
     let exemplar = encoded === kEncoded ? undefined : validateExemplarLabels(name, exemplarLabels);
-    const child = this.child(labels);
+    const child = this.#child(labels);
     if (child !== this.#lastChild) {
       this.#lastChild = child;
       this.#lastId = seriesIdOf(child);

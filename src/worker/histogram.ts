@@ -6,7 +6,7 @@ import type { HistogramConfiguration, LabelValues } from "../shared/model/types.
 import { throwInvalidValue } from "../shared/model/validation.js";
 import { kOpObserve } from "../shared/transport/protocol.js";
 import { BucketSearch } from "./bucket-index.js";
-import { childOfLabelsOf, kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
+import { kDetach, removedWord0, startChildTimer, type SeriesRef } from "./metric.js";
 import { ObservingMetric } from "./observing.js";
 import { runtime } from "./runtime.js";
 import type { SlotWriter } from "../shared/transport/slot-writer.js";
@@ -121,20 +121,14 @@ export class Histogram<T extends string = string> extends ObservingMetric<T, His
 
 /** A histogram's part of its exemplar calls: one exemplar slot per classic bucket and `+Inf`. */
 class HistogramExemplars extends ExemplarCalls<HistogramChild> {
-  readonly #metric: Histogram;
   readonly #buckets: BucketSearch;
   readonly #native: NativeSettings | null;
 
   constructor(metric: Histogram, buckets: BucketSearch, native: NativeSettings | null) {
     // For a native-only histogram, +Inf alone: one exemplar slot per series.
-    super(metric.name, "observe", buckets.bounds.length + 1);
-    this.#metric = metric;
+    super(metric, "observe", buckets.bounds.length + 1);
     this.#buckets = buckets;
     this.#native = native;
-  }
-
-  protected child(labels: object | undefined): HistogramChild {
-    return childOfLabelsOf(this.#metric, labels);
   }
 
   protected plain(child: HistogramChild, value: unknown): void {
