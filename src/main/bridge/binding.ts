@@ -79,6 +79,11 @@ export class HistogramSeries {
   exemplars: Array<ExemplarValue | undefined> | undefined = undefined;
   /** When the hub first saw this series, or its last reset: seconds since the epoch. */
   created: number = createdNow();
+  /**
+   * Its label pairs as the text formats write them (`a="x",b="y"`), made at its first scrape and kept:
+   * its labels never change (serve/histogram-lines.ts).
+   */
+  linePairs: string | undefined = undefined;
   readonly #sumIndex: number;
   constructor(
     readonly labels: SeriesLabels,

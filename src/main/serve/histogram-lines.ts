@@ -1,27 +1,35 @@
 /**
- * The sample lines of a worker histogram's series, written straight from the hub's numbers for the two
- * text formats: the same bytes as rendering the series' samples (`getMetricsAsJSON()` shape) with
- * text-format.ts or openmetrics.ts, without the sample object, labels object and label text per bucket
- * line that path builds. A sliced scrape of a large registry builds less garbage, so the collector's
- * pauses inside its steps are fewer and shorter (see docs/design.md, "A responsive main thread").
+ * The sample lines of a worker histogram's series, written straight from the hub's numbers into the
+ * body's bytes for the two text formats: the same bytes as rendering the series' samples
+ * (`getMetricsAsJSON()` shape) with text-format.ts or openmetrics.ts, without the sample object, labels
+ * object, label text and line text that path builds per bucket line. Counts are written digit by digit,
+ * fixed text character by character, so a large render allocates next to nothing: the collector's
+ * scavenges and marking steps, which run inside whichever step allocated, are rare in a sliced scrape
+ * (see docs/design.md, "A responsive main thread").
  * @module
  */
-import type { HistogramSeries, SeriesLabels } from "../bridge/binding.js";
+import type { HistogramSeries } from "../bridge/binding.js";
 import { escapeLabelValue, formatCanonical, formatValue } from "./format.js";
 import { renderExemplar } from "./openmetrics.js";
 import { renderLabels } from "./snapshot.js";
 
-/**
- * The label pairs of a series as both text formats write them (`a="x",b="y"`), by its labels object: the
- * hub makes one labels object per series and never changes it, so its text is made once, not per scrape.
- */
-const pairsOf = new WeakMap<SeriesLabels, string>();
+/** A body being written: room on request, and where the next byte goes. */
+export interface ByteSink {
+  /** Room for `bytes` more bytes from {@link written}: the buffer to write them into. */
+  room(bytes: number): Buffer;
+  /** Bytes written into the buffer {@link room} returned; the writer moves it on. */
+  written: number;
+}
 
-function labelPairs(labels: SeriesLabels): string {
-  let pairs = pairsOf.get(labels);
+/**
+ * The label pairs of a series as both text formats write them (`a="x",b="y"`): made at the series' first
+ * scrape and kept by the series (its labels never change), not per scrape.
+ */
+function labelPairs(series: HistogramSeries): string {
+  let pairs = series.linePairs;
   if (pairs === undefined) {
-    pairs = renderLabels(labels, escapeLabelValue).slice(1, -1);
-    pairsOf.set(labels, pairs);
+    pairs = renderLabels(series.labels, escapeLabelValue).slice(1, -1);
+    series.linePairs = pairs;
   }
   return pairs;
 }
@@ -29,18 +37,27 @@ function labelPairs(labels: SeriesLabels): string {
 /** Which text format a {@link HistogramLines} writes. */
 export type LinesFormat = "text" | "openmetrics";
 
+/** Bytes a number written by {@link putNumber} takes at most (`-1.2345678901234567e-308`). */
+const kNumberBytes = 24;
+
 /**
  * The lines of one classic histogram family's series, in one format. Only for a family whose names are
  * written as they are (no `dots` escaping, no declared UTF-8 names, no registry default labels).
  */
 export class HistogramLines {
   readonly #format: LinesFormat;
-  readonly #name: string;
   /** Each bucket's line up to its labels: `x_bucket{le="0.5"`, the `+Inf` bucket's last. */
   readonly #bucketHeads: readonly string[];
+  readonly #sumName: string;
+  readonly #countName: string;
+  readonly #createdName: string;
   /** OpenMetrics: a histogram with a negative bucket bound has no `_sum` and `_count` (openmetrics.ts). */
   readonly #negativeBucket: boolean;
   readonly #created: boolean;
+  /** Bytes a series' lines take at most, apart from its label pairs and exemplars. */
+  readonly #fixedBytes: number;
+  /** Lines a series has in this format (each writes the label pairs once). */
+  readonly #lines: number;
 
   /**
    * Lines of the histogram `name` with bucket bounds `bounds` (increasing, `+Inf` implied) in `format`;
@@ -48,58 +65,143 @@ export class HistogramLines {
    */
   constructor(format: LinesFormat, name: string, bounds: readonly number[], created: boolean) {
     this.#format = format;
-    this.#name = name;
     // As the renderers write `le`: the text format as prom-client does (String()), OpenMetrics canonical.
     const le = format === "text" ? (bound: number) => String(bound) : formatCanonical;
     this.#bucketHeads = [...bounds.map((bound) => `${name}_bucket{le="${le(bound)}"`), `${name}_bucket{le="+Inf"`];
+    this.#sumName = `${name}_sum`;
+    this.#countName = `${name}_count`;
+    this.#createdName = `${name}_created`;
     this.#negativeBucket = bounds.length > 0 && (bounds[0] as number) < 0;
     this.#created = created;
+    this.#lines = this.#bucketHeads.length + 3;
+    // Each line: its name (at most 3 bytes per unit), `{`, `,`, `}`, ` `, the number, the line feed.
+    let fixed = 3 * (this.#sumName.length + this.#countName.length + this.#createdName.length);
+    for (const head of this.#bucketHeads) fixed += 3 * head.length;
+    this.#fixedBytes = fixed + this.#lines * (kNumberBytes + 5);
   }
 
-  /** The lines of `series`, in order: as `textSamples()` writes them, or as `openMetricsSamples()` does. */
-  page(series: readonly HistogramSeries[]): string {
-    return this.#format === "text" ? this.#text(series) : this.#openMetrics(series);
+  /**
+   * Write the lines of `series`, in order, into `sink`: as `textSamples()` writes them (each line after
+   * a line feed), or as `openMetricsSamples()` does (each line followed by one).
+   */
+  write(series: readonly HistogramSeries[], sink: ByteSink): void {
+    if (this.#format === "text") this.#text(series, sink);
+    else this.#openMetrics(series, sink);
   }
 
-  #text(page: readonly HistogramSeries[]): string {
+  #text(page: readonly HistogramSeries[], sink: ByteSink): void {
     const heads = this.#bucketHeads;
-    const name = this.#name;
-    let out = "";
     for (const series of page) {
-      const pairs = labelPairs(series.labels);
-      const rest = pairs === "" ? "}" : `,${pairs}}`;
-      const braces = pairs === "" ? "" : `{${pairs}}`;
+      const pairs = labelPairs(series);
+      const buffer = sink.room(this.#fixedBytes + 3 * this.#lines * pairs.length);
+      let at = sink.written;
       const buckets = series.buckets;
       let cumulative = 0;
       for (let i = 0; i < heads.length; i++) {
         cumulative += buckets[i] as number;
-        out += `\n${heads[i] as string}${rest} ${formatValue(cumulative)}`;
+        buffer[at++] = 0x0a;
+        at = putText(buffer, at, heads[i] as string);
+        if (pairs !== "") {
+          buffer[at++] = 0x2c;
+          at = putText(buffer, at, pairs);
+        }
+        buffer[at++] = 0x7d;
+        buffer[at++] = 0x20;
+        at = putNumber(buffer, at, cumulative);
       }
-      out += `\n${name}_sum${braces} ${formatValue(series.sum)}\n${name}_count${braces} ${formatValue(cumulative)}`;
+      buffer[at++] = 0x0a;
+      at = putNamed(buffer, at, this.#sumName, pairs);
+      at = putNumber(buffer, at, series.sum);
+      buffer[at++] = 0x0a;
+      at = putNamed(buffer, at, this.#countName, pairs);
+      at = putNumber(buffer, at, cumulative);
+      sink.written = at;
     }
-    return out;
   }
 
-  #openMetrics(page: readonly HistogramSeries[]): string {
+  #openMetrics(page: readonly HistogramSeries[], sink: ByteSink): void {
     const heads = this.#bucketHeads;
-    const name = this.#name;
-    let out = "";
     for (const series of page) {
-      const pairs = labelPairs(series.labels);
-      const rest = pairs === "" ? "}" : `,${pairs}}`;
-      const braces = pairs === "" ? "" : `{${pairs}}`;
+      const pairs = labelPairs(series);
+      const exemplars = series.exemplars === undefined ? undefined : heads.map((_, i) => renderExemplar(series.exemplars?.[i]));
+      let bytes = this.#fixedBytes + 3 * this.#lines * pairs.length;
+      if (exemplars !== undefined) for (const text of exemplars) bytes += 3 * text.length;
+      const buffer = sink.room(bytes);
+      let at = sink.written;
       const buckets = series.buckets;
-      const exemplars = series.exemplars;
       let cumulative = 0;
       for (let i = 0; i < heads.length; i++) {
         cumulative += buckets[i] as number;
-        out += `${heads[i] as string}${rest} ${formatValue(cumulative)}${exemplars === undefined ? "" : renderExemplar(exemplars[i])}\n`;
+        at = putText(buffer, at, heads[i] as string);
+        if (pairs !== "") {
+          buffer[at++] = 0x2c;
+          at = putText(buffer, at, pairs);
+        }
+        buffer[at++] = 0x7d;
+        buffer[at++] = 0x20;
+        at = putNumber(buffer, at, cumulative);
+        if (exemplars !== undefined) at = putText(buffer, at, exemplars[i] as string);
+        buffer[at++] = 0x0a;
       }
       // Spec: no sum with negative buckets, a sum is never negative or NaN, `_count` iff `_sum`.
       const sum = series.sum;
-      if (!this.#negativeBucket && sum >= 0) out += `${name}_count${braces} ${formatValue(cumulative)}\n${name}_sum${braces} ${formatValue(sum)}\n`;
-      if (this.#created) out += `${name}_created${braces} ${formatValue(series.created)}\n`;
+      if (!this.#negativeBucket && sum >= 0) {
+        at = putNamed(buffer, at, this.#countName, pairs);
+        at = putNumber(buffer, at, cumulative);
+        buffer[at++] = 0x0a;
+        at = putNamed(buffer, at, this.#sumName, pairs);
+        at = putNumber(buffer, at, sum);
+        buffer[at++] = 0x0a;
+      }
+      if (this.#created) {
+        at = putNamed(buffer, at, this.#createdName, pairs);
+        at = putNumber(buffer, at, series.created);
+        buffer[at++] = 0x0a;
+      }
+      sink.written = at;
     }
-    return out;
   }
+}
+
+/** Write `text` at `at` as UTF-8; returns where it ends. ASCII (nearly every name and label) is copied unit by unit. */
+function putText(buffer: Buffer, at: number, text: string): number {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    // Anything else from here on is encoded by Node (surrogate pairs, lone surrogates as U+FFFD).
+    if (c >= 0x80) return at + i + buffer.write(text.slice(i), at + i, "utf8");
+    buffer[at + i] = c;
+  }
+  return at + text.length;
+}
+
+/** `name{pairs} ` (or `name ` without labels) at `at`; returns where it ends. */
+function putNamed(buffer: Buffer, at: number, name: string, pairs: string): number {
+  let end = putText(buffer, at, name);
+  if (pairs !== "") {
+    buffer[end++] = 0x7b;
+    end = putText(buffer, end, pairs);
+    buffer[end++] = 0x7d;
+  }
+  buffer[end++] = 0x20;
+  return end;
+}
+
+/** Integers up to this are written digit by digit: `String()` writes every one of them without an exponent. */
+const kMaxDigitsInteger = 2 ** 53;
+
+/** Write `value` at `at` as {@link formatValue} renders it; returns where it ends. */
+function putNumber(buffer: Buffer, at: number, value: number): number {
+  // A count (and a zero of either sign, which String() writes as "0"): its digits, no string.
+  if (value >= 0 && value < kMaxDigitsInteger && Math.floor(value) === value) {
+    let digits = 1;
+    for (let rest = value; rest >= 10; rest = Math.floor(rest / 10)) digits++;
+    let rest = value;
+    for (let i = at + digits - 1; i >= at; i--) {
+      const digit = rest % 10;
+      buffer[i] = 0x30 + digit;
+      rest = (rest - digit) / 10;
+    }
+    return at + digits;
+  }
+  return putText(buffer, at, formatValue(value));
 }

@@ -11,7 +11,7 @@ import { BridgeHistogram } from "../bridge/histogram.js";
 import type { MetricsHub } from "../hub.js";
 import { scrapeAccess } from "../hub/internal.js";
 import { endStep, startStep, stepTiming, type StepStart } from "../hub/step-timing.js";
-import { HistogramLines, type LinesFormat } from "./histogram-lines.js";
+import { type ByteSink, HistogramLines, type LinesFormat } from "./histogram-lines.js";
 import type { Negotiated } from "./negotiation.js";
 import { kOpenmetricsContentType, openMetricsFamilyHead, openMetricsSamples } from "./openmetrics.js";
 import { kProtobufContentType, protobufFamilyHead, protobufMetrics } from "./protobuf/render.js";
@@ -102,10 +102,10 @@ interface PartWriter {
   part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void;
   /** The current family is complete. */
   end(family: FamilySnapshot): void;
-  /** The text format whose sample lines {@link lines} takes (see histogram-lines.ts); none for protobuf. */
+  /** The text format whose sample lines {@link sink} takes (see histogram-lines.ts); none for protobuf. */
   readonly linesFormat: LinesFormat | undefined;
-  /** Sample lines of whole series of the current family, already in {@link linesFormat}. */
-  lines(text: string): void;
+  /** Where sample lines of whole series of the current family are written, in {@link linesFormat}. */
+  readonly sink: ByteSink | undefined;
   /** The chunks of the body, in order. */
   finish(): Buffer[];
 }
@@ -118,9 +118,10 @@ interface PartWriter {
  * parts are joined in steps); it is the last compressed scrape's buffer when that one is large enough
  * (see {@link releaseBody}).
  */
-class TextBytes {
+class TextBytes implements ByteSink {
   #buffer: Buffer;
-  #length = 0;
+  /** Bytes written into the current buffer. */
+  written = 0;
   /** Buffers filled before the body outgrew them: joined a bounded number of bytes per step. */
   readonly #filled: Buffer[] = [];
   #filledBytes = 0;
@@ -130,22 +131,26 @@ class TextBytes {
     this.#hint = hint;
     this.#buffer = bodyBuffer(Math.max(kMinBodyBytes, hint.bytes + (hint.bytes >>> 3)));
   }
-  add(text: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that is room enough.
-    const room = this.#length + 3 * text.length;
-    if (room > this.#buffer.length) {
+  room(bytes: number): Buffer {
+    if (this.written + bytes > this.#buffer.length) {
       // Outgrown (the body is larger than the last one): a new buffer goes on where this one ends, rather
       // than a copy of everything so far in this step.
-      this.#filled.push(this.#buffer.subarray(0, this.#length));
-      this.#filledBytes += this.#length;
-      this.#buffer = Buffer.allocUnsafe(Math.max(3 * text.length, this.#buffer.length));
-      this.#length = 0;
+      this.#filled.push(this.#buffer.subarray(0, this.written));
+      this.#filledBytes += this.written;
+      this.#buffer = Buffer.allocUnsafe(Math.max(bytes, this.#buffer.length));
+      this.written = 0;
     }
-    this.#length += this.#buffer.write(text, this.#length, "utf8");
+    return this.#buffer;
+  }
+  add(text: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that is room enough (and room() may start a
+    // new buffer, so `written` is read after it).
+    const buffer = this.room(3 * text.length);
+    this.written += buffer.write(text, this.written, "utf8");
   }
   finish(): Buffer[] {
-    this.#hint.bytes = this.#filledBytes + this.#length;
-    const body = this.#buffer.subarray(0, this.#length);
+    this.#hint.bytes = this.#filledBytes + this.written;
+    const body = this.#buffer.subarray(0, this.written);
     if (this.#filled.length > 0) return [...this.#filled, body];
     issued.set(body, this.#buffer);
     return [body];
@@ -193,6 +198,7 @@ class TextWriter implements PartWriter {
   readonly contentType: string;
   readonly linesFormat = "text";
   readonly #text = new TextBytes(textHint);
+  readonly sink: ByteSink = this.#text;
   #families = 0;
   constructor(contentType: string) {
     this.contentType = contentType;
@@ -204,9 +210,6 @@ class TextWriter implements PartWriter {
     if (values.length > 0) this.#text.add(textSamples(family, values));
   }
   end(): void {}
-  lines(text: string): void {
-    this.#text.add(text);
-  }
   finish(): Buffer[] {
     this.#text.add("\n");
     return this.#text.finish();
@@ -217,6 +220,7 @@ class OpenMetricsWriter implements PartWriter {
   readonly contentType: string;
   readonly linesFormat = "openmetrics";
   readonly #text = new TextBytes(openMetricsHint);
+  readonly sink: ByteSink = this.#text;
   readonly #created: boolean;
   constructor(contentType: string, created: boolean) {
     this.contentType = contentType;
@@ -229,9 +233,6 @@ class OpenMetricsWriter implements PartWriter {
     if (values.length > 0) this.#text.add(openMetricsSamples(family, values, this.#created));
   }
   end(): void {}
-  lines(text: string): void {
-    this.#text.add(text);
-  }
   finish(): Buffer[] {
     this.#text.add("# EOF\n");
     return this.#text.finish();
@@ -241,6 +242,7 @@ class OpenMetricsWriter implements PartWriter {
 class ProtobufWriter implements PartWriter {
   readonly contentType: string;
   readonly linesFormat = undefined;
+  readonly sink = undefined;
   readonly #chunks: Buffer[] = [];
   constructor(contentType: string) {
     this.contentType = contentType;
@@ -263,9 +265,6 @@ class ProtobufWriter implements PartWriter {
     this.#chunks.push(bufferOf(protobufFamilyHead(family, this.#familyBytes)));
     for (const bytes of this.#family) this.#chunks.push(bufferOf(bytes));
     this.#family = [];
-  }
-  lines(): void {
-    throw new Error("protobuf takes no text lines");
   }
   finish(): Buffer[] {
     return this.#chunks;
@@ -366,14 +365,14 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
     if (!wanted(meta)) continue;
     const head = named(meta, []);
     writer.begin(head);
-    // A classic histogram's lines straight from the hub's numbers, where names and labels are written as
-    // they are: no sample objects (see histogram-lines.ts).
-    const linesFormat = writer.linesFormat;
-    if (linesFormat !== undefined && defaults === undefined && scheme !== "dots" && metric.utf8 === undefined && metric instanceof BridgeHistogram) {
+    // A classic histogram's lines straight from the hub's numbers into the body, where names and labels
+    // are written as they are: no sample objects, no line text (see histogram-lines.ts).
+    const { linesFormat, sink } = writer;
+    if (linesFormat !== undefined && sink !== undefined && defaults === undefined && scheme !== "dots" && metric.utf8 === undefined && metric instanceof BridgeHistogram) {
       const lines = new HistogramLines(linesFormat, metric.name, metric.bounds, request.createdSamples);
       const series = metric.seriesPages();
       for (let page = series(kSeriesPerPage); page !== undefined; page = series(kSeriesPerPage)) {
-        if (page.length > 0) writer.lines(lines.page(page));
+        if (page.length > 0) lines.write(page, sink);
         const paused = slicer.pause();
         if (paused !== undefined) await paused;
       }

@@ -99,6 +99,25 @@ describe("worker histogram lines written straight from the hub", () => {
     expect(created).toMatch(/^lines_plain_seconds_created \d+(\.\d+)?$/m);
   });
 
+  it("are the same bytes when the body outgrows the buffer the last body's size gave it", async () => {
+    const { hub, worker } = await setup();
+    const source = { registry: hub.registry, hub, report: () => {} };
+    const only = [LABELLED.name];
+    const render = async (accept: string | undefined) => (await scrape(source, { accept, acceptEncoding: undefined, names: only })).body.toString("utf8");
+    const expected = async () => (await families(hub)).filter((family) => family.name === LABELLED.name);
+    // Small bodies first: each format's next body starts in a buffer of about this size.
+    await render(undefined);
+    await render("application/openmetrics-text;version=1.0.0");
+    // Then about 20 times as many series, some with labels of more than one UTF-8 byte per character.
+    for (let i = 0; i < 1500; i++) await worker.ok("record", { kind: "histogram", config: LABELLED, labels: { route: `/grown/${i}`, code: i % 7 === 0 ? "ünïcødé" : String(i) }, value: i / 100 });
+    await hub.collect();
+    const text = await render(undefined);
+    expect(text.length).toBeGreaterThan(20 * 16 * 1024);
+    expect(text).toBe(renderText(await expected()));
+    expect(text).toContain('lines_a_seconds_bucket{le="+Inf",route="/grown/994",code="ünïcødé"} 1');
+    expect(await render("application/openmetrics-text;version=1.0.0")).toBe(renderOpenMetrics(await expected()));
+  });
+
   it("leave a registry's default labels and dots escaping to the general path, with the same bytes", async () => {
     const { hub } = await setup();
     const source = { registry: hub.registry, hub, report: () => {} };
