@@ -112,11 +112,15 @@ let lastCpu = cpuClock?.() ?? 0;
 let running = true;
 const loop = () => {
   const now = performance.now();
-  if (now - last > maxGap) maxGap = now - last;
+  const wall = now - last;
+  if (wall > maxGap) maxGap = wall;
   last = now;
   if (cpuClock !== undefined) {
     const nowCpu = cpuClock();
-    if (nowCpu - lastCpu > maxGapCpu) maxGapCpu = nowCpu - lastCpu;
+    // Capped at both ends, as a step's time is (step-timing.ts): the run-queue wait is counted in whole
+    // scheduler ticks, so the clock can read more than the wall clock over one gap and less over the next.
+    const cpu = Math.max(0, Math.min(wall, nowCpu - lastCpu));
+    if (cpu > maxGapCpu) maxGapCpu = cpu;
     lastCpu = nowCpu;
   }
   if (running) setImmediate(loop);

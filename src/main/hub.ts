@@ -150,7 +150,7 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     registerWorkerMetrics(this, () => this.#catalogue.accepted());
     const scheduler = this.#scheduler;
     registerScrapeAccess(this, {
-      drainPublished: (signal) => scheduler.drainPublished(signal),
+      drainPublished: (signal, deadline) => scheduler.drainPublished(signal, deadline),
       scraping: () => scheduler.scraping(),
       quietly: (read) => scheduler.quietly(read),
       pagesOf: (metric) => (metric instanceof BridgeMetric ? metric.pages() : undefined),

@@ -61,8 +61,12 @@ export function isMetricsHub(value: unknown): boolean {
 
 /** What a scrape that works in steps reads of a hub (see src/main/serve/sliced-render.ts). */
 export interface ScrapeAccess {
-  /** Apply every record published before the call, in steps that let the event loop run. */
-  drainPublished(signal?: { readonly aborted: boolean }): Promise<void>;
+  /**
+   * Apply every record published before the call, in steps that let the event loop run, the first one
+   * ending by `deadline` (a `performance.now()` time) when given. Resolves to the deadline of the last
+   * step, which the caller's work in the same turn may use up.
+   */
+  drainPublished(signal?: { readonly aborted: boolean }, deadline?: number): Promise<number>;
   /**
    * A scrape begins: the background drain steps aside until the returned function is called (once, when
    * the scrape ends).

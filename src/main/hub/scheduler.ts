@@ -9,9 +9,10 @@ import { endStep, startStep, stepTiming, type StepStart } from "./step-timing.js
 
 /**
  * Longest a drain step holds the main thread, in milliseconds, before it lets the event loop run (plus
- * the chunk that crossed it): the background drain and a scrape's drain both work in steps this long.
+ * the chunk that crossed it): the background drain and a scrape's drain both work in steps this long
+ * (why half a millisecond: docs/design.md, "The main thread stays responsive").
  */
-const kDrainSliceMs = 1;
+const kDrainSliceMs = 0.5;
 
 /**
  * While a scrape is in progress, the background drain takes at most one step per this many milliseconds:
@@ -136,10 +137,13 @@ export class DrainScheduler {
   /**
    * Drain every record published before the call, in steps of about {@link kDrainSliceMs} between which
    * the event loop runs (the background drain may take records meanwhile, and records published later
-   * may be applied too). Resolves early when `signal` aborts or the scheduler closes.
+   * may be applied too). The first step ends by `deadline` when given: a scrape passes the end of the
+   * step it is in, so the turn that received the request, drained and began to render is one slice long,
+   * not two. Resolves to the deadline of the last step (what is left of it is the caller's), and early
+   * when `signal` aborts or the scheduler closes.
    */
-  async drainPublished(signal?: { readonly aborted: boolean }): Promise<void> {
-    if (this.#closed) return;
+  async drainPublished(signal?: { readonly aborted: boolean }, deadline: number = performance.now() + kDrainSliceMs): Promise<number> {
+    if (this.#closed) return deadline;
     // The marking and the first step run in one turn: timed as one step.
     let timed: StepStart | undefined = stepTiming.enabled ? startStep() : undefined;
     const marks = this.#work.mark();
@@ -148,15 +152,16 @@ export class DrainScheduler {
         this.#draining = true;
         let left: boolean;
         try {
-          left = this.#work.stepToward(marks, performance.now() + kDrainSliceMs);
+          left = this.#work.stepToward(marks, deadline);
         } finally {
           this.#draining = false;
           if (timed !== undefined) endStep("drain", timed);
         }
-        if (!left) return;
+        if (!left) return deadline;
       }
       await new Promise<void>((resolve) => setImmediate(resolve));
-      if (signal?.aborted === true || this.#closed) return;
+      deadline = performance.now() + kDrainSliceMs;
+      if (signal?.aborted === true || this.#closed) return deadline;
       timed = stepTiming.enabled ? startStep() : undefined;
     }
   }

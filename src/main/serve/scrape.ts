@@ -35,9 +35,11 @@ const kInlineGzipBytes = 64 * 1024;
 
 /**
  * Longest a step of a scrape holds the main thread, in milliseconds (plus the one piece of work that
- * crossed it: a page of worker series, one prom-client metric's `get()`).
+ * crossed it: a page of worker series, one prom-client metric's `get()`). Steps in one turn of the event
+ * loop share it (the drain's last step and the render's first), and the turn also parses the request or
+ * writes the response: half a millisecond keeps such a turn near one (docs/design.md).
  */
-const kScrapeSliceMs = 1;
+const kScrapeSliceMs = 0.5;
 
 /** What a scrape answers when every client that waited for it went away; nobody reads it. */
 const kAbortedText = "503 Service Unavailable: every client of this scrape went away\n";
@@ -86,10 +88,16 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
     ended = access?.scraping();
     // Everything published before this point is applied before the render reads it. Against a closed hub
     // this does nothing, instead of throwing; a registry the hub does not own is read the same way.
-    if (access !== undefined) await access.drainPublished(signal);
-    slicer.begin();
+    // The render goes on in the drain's last step: the turn that drained ends by that step's deadline.
+    slicer.begin(access !== undefined ? await access.drainPublished(signal, slicer.deadline) : slicer.deadline);
     slicer.check();
     rendered = await renderSliced({ negotiated, names: request.names, createdSamples: source.createdSamples === true }, source, slicer);
+    // A body compressed here is compressed in a step of its own when the render's last step has run its
+    // time: compression and the write that follows it never add to a full slice.
+    if (rendered.body.length <= kInlineGzipBytes && acceptsGzip(request.acceptEncoding)) {
+      const paused = slicer.pause();
+      if (paused !== undefined) await paused;
+    }
     slicer.end();
   } catch (cause) {
     ended?.();

@@ -1,5 +1,5 @@
 /**
- * Rendering a registry in slices: the work of a scrape is cut into steps of about a millisecond, between
+ * Rendering a registry in slices: the work of a scrape is cut into steps of about half a millisecond, between
  * which the event loop runs, so a scrape of any size never holds the main thread long. Worker metrics are
  * read a few series at a time, each series whole in one step (a histogram's buckets, `_count` and `_sum`
  * agree); any other metric of the registry (prom-client's own, `collectDefaultMetrics()`, a summary) is
@@ -50,10 +50,18 @@ export class Slicer {
     this.#deadline = performance.now() + sliceMs;
   }
 
-  /** A step begins now (after an await the slicer did not make): its time runs from here. */
-  begin(): void {
+  /** When the current step has run its time: a `performance.now()` time. */
+  get deadline(): number {
+    return this.#deadline;
+  }
+
+  /**
+   * A step begins now (after an await the slicer did not make): its time runs from here, or it ends by
+   * `deadline` when the turn it runs in already did other work of the same request.
+   */
+  begin(deadline: number = performance.now() + this.#sliceMs): void {
     this.#step = stepTiming.enabled ? startStep() : undefined;
-    this.#deadline = performance.now() + this.#sliceMs;
+    this.#deadline = deadline;
   }
 
   /** The current step ends here (before an await the slicer does not make): timed as a render step. */
