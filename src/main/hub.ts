@@ -18,6 +18,7 @@ import { BridgeMetric } from "./bridge/bridge-metric.js";
 import { SlotTable, type SlotMark } from "./hub/slots.js";
 import { resolveHubOptions, type MetricsHubOptions } from "./options.js";
 import { PoolMetrics, type ObservablePool, type PoolAttachOptions } from "./pool-metrics.js";
+import { histogramPromText } from "./prom-text.js";
 import { hookRegistry, type RegistryMethod } from "./registry-hook.js";
 import { SelfMetrics } from "./self-metrics.js";
 import { Tally, type DropReason } from "./tally.js";
@@ -307,14 +308,16 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
         },
     );
     const selfMetrics = this.#selfMetrics;
-    if (selfMetrics === undefined) return unhookDrains;
-    // The self-metrics' lines in a text-mode registry are written by the self-metrics (see self-metrics.ts).
+    // In a text-mode registry, the self-metrics' lines are written by the self-metrics (see self-metrics.ts)
+    // and worker histograms' lines by prom-text.ts, in prom-client's format.
     const unhookText = hookRegistry(
       this.registry,
       ["getMetricsAsString"],
       (original): RegistryMethod =>
         function (this: unknown, ...args: unknown[]): unknown {
-          const fast = selfMetrics.promString(this as Registry, args[0], (metric) => original.call(this, metric) as Promise<string>);
+          const fast =
+            selfMetrics?.promString(this as Registry, args[0], (metric) => original.call(this, metric) as Promise<string>) ??
+            histogramPromText(this as Registry, args[0], original);
           return fast ?? original.apply(this, args);
         },
     );

@@ -231,6 +231,14 @@ export abstract class BridgeMetric {
     return this.snapshot();
   }
 
+  /**
+   * @internal Drain the hub as {@link get} does, without reading the values: for a reader that reads them
+   * its own way right after (src/main/prom-text.ts).
+   */
+  beforeRead(): void {
+    this.#beforeCollect();
+  }
+
   /** Drain the hub, then return the values in prom-client's shape. */
   async get(): Promise<MetricSnapshot> {
     this.#beforeCollect();

@@ -146,30 +146,7 @@ export class BridgeHistogram extends BridgeMetric {
    * registry prints them, as it does prom-client's own).
    */
   protected override promStringSnapshot(): MetricValue<string>[] {
-    const values: MetricValue<string>[] = [];
-    const bucketName = `${this.name}_bucket`;
-    const sumName = `${this.name}_sum`;
-    const countName = `${this.name}_count`;
-    const le = this.#leLabels;
-    const n = this.#bounds.length;
-    for (const { target } of this.#series.values()) {
-      const series = target as HistogramSeries;
-      if (series instanceof NativeHistogramSeries) series.settle();
-      if (!exported(series)) continue;
-      const sharedLabels = series.labels;
-      const exemplars = series.exemplars;
-      let cumulative = 0;
-      for (let i = 0; i <= n; i++) {
-        cumulative += series.buckets[i] as number;
-        // A bucket's exemplar too: prom-client prints it in an OpenMetrics registry and ignores it otherwise.
-        const exemplar = exemplars?.[i];
-        if (exemplar === undefined) values.push({ labels: le[i], sharedLabels, value: cumulative, metricName: bucketName } as unknown as MetricValue<string>);
-        else values.push({ labels: le[i], sharedLabels, value: cumulative, metricName: bucketName, exemplar } as unknown as MetricValue<string>);
-      }
-      values.push({ labels: kNoLabels, sharedLabels, value: series.sum, metricName: sumName } as unknown as MetricValue<string>);
-      values.push({ labels: kNoLabels, sharedLabels, value: cumulative, metricName: countName } as unknown as MetricValue<string>);
-    }
-    return values;
+    return promStringValues(this.name, this.#leLabels, this.#series.values());
   }
 
   /** As prom-client: every label set, the unlabelled one too, is not exported until its next record. */
@@ -187,6 +164,38 @@ export class BridgeHistogram extends BridgeMetric {
       }
     }
   }
+}
+
+/**
+ * The values of a histogram's series for prom-client's text exposition (see
+ * {@link BridgeHistogram.promStringSnapshot}): `le` alone in `labels` (from `leLabels`, one object per
+ * bucket, `+Inf` last), the series' labels in `sharedLabels`. Unexported series are left out; native
+ * series are settled first.
+ */
+export function promStringValues(name: string, leLabels: ReadonlyArray<{ le: number | string }>, bindings: Iterable<{ readonly target: unknown }>): MetricValue<string>[] {
+  const values: MetricValue<string>[] = [];
+  const bucketName = `${name}_bucket`;
+  const sumName = `${name}_sum`;
+  const countName = `${name}_count`;
+  const n = leLabels.length - 1;
+  for (const { target } of bindings) {
+    const series = target as HistogramSeries;
+    if (series instanceof NativeHistogramSeries) series.settle();
+    if (!exported(series)) continue;
+    const sharedLabels = series.labels;
+    const exemplars = series.exemplars;
+    let cumulative = 0;
+    for (let i = 0; i <= n; i++) {
+      cumulative += series.buckets[i] as number;
+      // A bucket's exemplar too: prom-client prints it in an OpenMetrics registry and ignores it otherwise.
+      const exemplar = exemplars?.[i];
+      if (exemplar === undefined) values.push({ labels: leLabels[i], sharedLabels, value: cumulative, metricName: bucketName } as unknown as MetricValue<string>);
+      else values.push({ labels: leLabels[i], sharedLabels, value: cumulative, metricName: bucketName, exemplar } as unknown as MetricValue<string>);
+    }
+    values.push({ labels: kNoLabels, sharedLabels, value: series.sum, metricName: sumName } as unknown as MetricValue<string>);
+    values.push({ labels: kNoLabels, sharedLabels, value: cumulative, metricName: countName } as unknown as MetricValue<string>);
+  }
+  return values;
 }
 
 /** A series is exported once it has an observation or was zeroed (its sum is no longer -0). */
