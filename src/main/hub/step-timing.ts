@@ -1,6 +1,6 @@
 /**
  * How long each synchronous step of metrics work held the main thread: a drain step, a render slice, the
- * hand-off of a body to compression, the write of a response. Off by default (one branch per step);
+ * compression of a small body or the hand-off of a large one to the thread pool, the write of a response. Off by default (one branch per step);
  * `bench/stalls.js` turns it on to tell the main thread's own metrics work from the gaps the operating
  * system adds when it deschedules the thread: each step is timed by the wall clock and, when the bench
  * gives one, by a clock of the thread's time on a CPU, which stops while the thread is descheduled.

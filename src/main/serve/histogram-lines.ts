@@ -58,8 +58,8 @@ export function labelPairs(series: HistogramSeries): string {
 /** Which text format a {@link HistogramLines} writes. */
 export type LinesFormat = "text" | "openmetrics";
 
-/** Bytes a number written by {@link putNumber} takes at most (`-1.2345678901234567e-308`). */
-const kNumberBytes = 24;
+/** Bytes a number written by {@link putNumber} takes at most (`-0.0000012345678901234567`). */
+const kNumberBytes = 25;
 
 /**
  * The lines of one classic histogram family's series, in one format. Only for a family whose names are

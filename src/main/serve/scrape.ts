@@ -92,13 +92,17 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
     slicer.begin(access !== undefined ? await access.drainPublished(signal, slicer.deadline) : slicer.deadline);
     slicer.check();
     rendered = await renderSliced({ negotiated, names: request.names, createdSamples: source.createdSamples === true }, source, slicer);
-    // A body compressed here is compressed in a step of its own when the render's last step has run its
-    // time: compression and the write that follows it never add to a full slice.
-    if (rendered.body.length <= kInlineGzipBytes && acceptsGzip(request.acceptEncoding)) {
-      const paused = slicer.pause();
-      if (paused !== undefined) await paused;
-    }
     slicer.end();
+    // A body compressed here is compressed in a turn of its own when the render's last step has run its
+    // time: compression and the write that follows it never add to a full slice.
+    if (rendered.body.length <= kInlineGzipBytes && acceptsGzip(request.acceptEncoding) && performance.now() >= slicer.deadline) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (signal?.aborted === true) {
+        // Nobody reads it: its buffer is the next render's.
+        releaseBody(rendered.body);
+        throw new ScrapeAborted();
+      }
+    }
   } catch (cause) {
     ended?.();
     if (cause instanceof ScrapeAborted) return plain(503, kAbortedText);

@@ -145,7 +145,8 @@ class TextBytes implements ByteSink {
       // than a copy of everything so far in this step.
       this.#filled.push(this.#buffer.subarray(0, this.written));
       this.#filledBytes += this.written;
-      this.#buffer = Buffer.allocUnsafe(Math.max(bytes, this.#buffer.length));
+      // At least as large as everything before it: a body that outgrew its first buffer by much takes few more.
+      this.#buffer = Buffer.allocUnsafe(Math.max(bytes, this.#buffer.length, this.#filledBytes));
       this.written = 0;
     }
     return this.#buffer;
@@ -358,7 +359,9 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
       if (got instanceof Promise) {
         slicer.end();
         snapshot = await got;
-        slicer.begin();
+        // Usually the same turn (prom-client's get() is async, not slow): the step goes on in the budget it
+        // had, or the metrics of a large prom-client registry would render in one turn of any length.
+        slicer.begin(slicer.deadline);
       } else {
         snapshot = got;
       }

@@ -7,7 +7,7 @@ import { request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { createServer } from "node:http";
 import type { Worker } from "node:worker_threads";
-import { Registry } from "prom-client";
+import { Gauge, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub, metricsHandler } from "../../../src/main/index.js";
 import { scrape, type ScrapeSource } from "../../../src/main/serve/scrape.js";
@@ -187,6 +187,23 @@ describe("a scrape rendered in slices", () => {
     const next = (await scrape(source, TEXT_REQUEST)).body.toString("utf8");
     expect(next).toMatch(/^sliced_marker_total 1$/m);
   }, 60_000);
+
+  it("lets the event loop run between prom-client metrics too, whose get() only awaits the microtask queue", async () => {
+    // A registry the hub does not own: 200 prom-client gauges of 200 label sets each.
+    const registry = new Registry();
+    for (let g = 0; g < 200; g++) {
+      const gauge = new Gauge({ name: `many_gauges_${g}`, help: "One of many.", labelNames: ["series"], registers: [registry] });
+      for (let i = 0; i < 200; i++) gauge.set({ series: `s${i}` }, i);
+    }
+    const source = { registry, hub: undefined, report: () => {} };
+    // The second scrape's body fits the buffer the first one's size gave it: no turns for joining buffers.
+    await scrape(source, TEXT_REQUEST);
+    const { turns, result } = await countTurns(scrape(source, TEXT_REQUEST));
+    expect(result.status).toBe(200);
+    expect(result.body.toString("utf8")).toBe(await registry.metrics());
+    // 40,000 lines take milliseconds to render: more than one turn when each step keeps to its budget.
+    expect(turns).toBeGreaterThan(1);
+  });
 
   it("stops when its signal aborts (every client went away)", async () => {
     const { source } = await setup();
