@@ -1,6 +1,6 @@
 /** A handle on a `scripted.mjs` worker: send an action, await its reply. */
 import type { Worker, WorkerOptions } from "node:worker_threads";
-import { nextMessage, startWorker } from "./workers.js";
+import { exited, nextMessage, startWorker } from "./workers.js";
 
 export interface Reply {
   ok: boolean;
@@ -19,6 +19,24 @@ export class Scripted {
     const ready = await nextMessage<{ ready?: boolean }>(worker);
     if (!ready.ready) throw new Error("scripted worker did not report ready");
     return new Scripted(worker);
+  }
+
+  /**
+   * Start a scripted worker connected through `workerData` (a hub's), and push onto `cleanups` a step that
+   * terminates it and waits for its exit.
+   */
+  static async connected(workerData: unknown, cleanups: Array<() => Promise<unknown> | unknown>): Promise<Scripted> {
+    const scripted = await Scripted.start({ workerData });
+    cleanups.push(async () => {
+      await scripted.worker.terminate();
+      await exited(scripted.worker);
+    });
+    return scripted;
+  }
+
+  /** Observe `value` `count` times (cycling through an array of values) on the histogram declared by `config`. */
+  observe(config: object, labels: Record<string, unknown> | undefined, value: number | number[], count = 1): Promise<unknown> {
+    return this.ok("record", { kind: "histogram", config, labels, value, count });
   }
 
   /** Run one action in the worker. */

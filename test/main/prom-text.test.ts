@@ -10,7 +10,6 @@ import { Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { MetricsHub } from "../../src/main/index.js";
 import { histogramPromText } from "../../src/main/prom-text.js";
-import { exited } from "../helpers/workers.js";
 import { Scripted } from "../helpers/scripted.js";
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -30,13 +29,8 @@ const RESET = { name: "prom_text_reset_seconds", help: "Reset.", labelNames: ["k
 async function setup(): Promise<{ hub: MetricsHub; worker: Scripted }> {
   const hub = new MetricsHub({ registry: new Registry(), selfMetrics: false });
   cleanups.push(() => hub.close());
-  const worker = await Scripted.start({ workerData: hub.workerData });
-  cleanups.push(async () => {
-    await worker.worker.terminate();
-    await exited(worker.worker);
-  });
-  const observe = (config: object, labels: Record<string, unknown> | undefined, value: number | number[], count = 1) =>
-    worker.ok("record", { kind: "histogram", config, labels, value, count });
+  const worker = await Scripted.connected(hub.workerData, cleanups);
+  const observe = worker.observe.bind(worker);
   await observe(RESET, { k: "gone" }, 1);
   await hub.collect();
   hub.registry.resetMetrics();

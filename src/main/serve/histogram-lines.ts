@@ -125,14 +125,7 @@ export class HistogramLines {
       for (let i = 0; i < heads.length; i++) {
         cumulative += buckets[i] as number;
         buffer[at++] = 0x0a;
-        at = putText(buffer, at, heads[i] as string);
-        if (pairs !== "") {
-          buffer[at++] = 0x2c;
-          at = putText(buffer, at, pairs);
-        }
-        buffer[at++] = 0x7d;
-        buffer[at++] = 0x20;
-        at = putNumber(buffer, at, cumulative, this.nan);
+        at = putBucket(buffer, at, heads[i] as string, pairs, cumulative, this.nan);
       }
       buffer[at++] = 0x0a;
       at = putNamed(buffer, at, this.#sumName, pairs);
@@ -157,14 +150,7 @@ export class HistogramLines {
       let cumulative = 0;
       for (let i = 0; i < heads.length; i++) {
         cumulative += buckets[i] as number;
-        at = putText(buffer, at, heads[i] as string);
-        if (pairs !== "") {
-          buffer[at++] = 0x2c;
-          at = putText(buffer, at, pairs);
-        }
-        buffer[at++] = 0x7d;
-        buffer[at++] = 0x20;
-        at = putNumber(buffer, at, cumulative, this.nan);
+        at = putBucket(buffer, at, heads[i] as string, pairs, cumulative, this.nan);
         if (exemplars !== undefined) at = putText(buffer, at, exemplars[i] as string);
         buffer[at++] = 0x0a;
       }
@@ -201,6 +187,18 @@ function putText(buffer: Buffer, at: number, text: string): number {
 /** Write `text` from unit `from` on at `at`, encoded by Node (surrogate pairs, lone surrogates as U+FFFD). */
 function putUtf8(buffer: Buffer, at: number, text: string, from: number): number {
   return at + buffer.write(text.slice(from), at, "utf8");
+}
+
+/** A bucket's line without its line feed, `head` being `x_bucket{le="0.5"`: `head,pairs} count`; returns where it ends. */
+function putBucket(buffer: Buffer, at: number, head: string, pairs: string, count: number, nan: string): number {
+  let end = putText(buffer, at, head);
+  if (pairs !== "") {
+    buffer[end++] = 0x2c;
+    end = putText(buffer, end, pairs);
+  }
+  buffer[end++] = 0x7d;
+  buffer[end++] = 0x20;
+  return putNumber(buffer, end, count, nan);
 }
 
 /** `name{pairs} ` (or `name ` without labels) at `at`; returns where it ends. */

@@ -12,7 +12,6 @@ import { renderOpenMetrics } from "../../../src/main/serve/openmetrics.js";
 import { scrape } from "../../../src/main/serve/scrape.js";
 import type { FamilySnapshot } from "../../../src/main/serve/snapshot.js";
 import { renderText } from "../../../src/main/serve/text-format.js";
-import { exited } from "../../helpers/workers.js";
 import { Scripted } from "../../helpers/scripted.js";
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
@@ -30,13 +29,8 @@ const RESET = { name: "lines_reset_seconds", help: "Reset.", labelNames: ["k"], 
 async function setup(): Promise<{ hub: MetricsHub; worker: Scripted }> {
   const hub = new MetricsHub({ registry: new Registry() });
   cleanups.push(() => hub.close());
-  const worker = await Scripted.start({ workerData: hub.workerData });
-  cleanups.push(async () => {
-    await worker.worker.terminate();
-    await exited(worker.worker);
-  });
-  const observe = (config: object, labels: Record<string, unknown> | undefined, value: number | number[], count = 1) =>
-    worker.ok("record", { kind: "histogram", config, labels, value, count });
+  const worker = await Scripted.connected(hub.workerData, cleanups);
+  const observe = worker.observe.bind(worker);
   // A reset leaves a series unexported until its next record.
   await observe(RESET, { k: "gone" }, 1);
   await observe(LABELLED, { route: "/before-reset", code: "x" }, 0.5);
