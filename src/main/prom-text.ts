@@ -12,7 +12,7 @@ import type { Registry } from "prom-client";
 import { HistogramArena, HistogramCounts, HistogramSeries } from "./bridge/binding.js";
 import { BridgeHistogram, promStringValues } from "./bridge/histogram.js";
 import { escapeTextHelp } from "./serve/format.js";
-import { GrowingSink, HistogramLines, labelPairs } from "./serve/histogram-lines.js";
+import { GrowingSink, HistogramLines } from "./serve/histogram-lines.js";
 
 /** A registry's own `getMetricsAsString` (prom-client's method, or whatever was there before the hook), called as the registry. */
 type Original = (this: unknown, metric: unknown) => unknown;
@@ -63,21 +63,14 @@ export function histogramPromText(registry: Registry, metric: unknown, original:
   // Drained as prom-client's call of getForPromString() would, in the same synchronous turn.
   metric.beforeRead();
   const text = write(metric, lines);
-  if (text === undefined) return undefined;
   return Promise.resolve(`# HELP ${escapeTextHelp(metric.name)} ${escapeTextHelp(metric.help)}\n# TYPE ${escapeTextHelp(metric.name)} histogram${text}`);
 }
 
-/**
- * The lines of every exported series, or `undefined` when a label text would not survive UTF-8 (a lone
- * surrogate: workers refuse them, so only as a guard; the check is free for strings of Latin-1 only).
- */
-function write(metric: BridgeHistogram, lines: HistogramLines): string | undefined {
+/** The lines of every exported series. */
+function write(metric: BridgeHistogram, lines: HistogramLines): string {
   sink.written = 0;
   const pages = metric.seriesPages();
-  for (let page = pages(kSeriesPerPage); page !== undefined; page = pages(kSeriesPerPage)) {
-    for (const series of page) if (!labelPairs(series).isWellFormed()) return undefined;
-    lines.write(page, sink);
-  }
+  for (let page = pages(kSeriesPerPage); page !== undefined; page = pages(kSeriesPerPage)) lines.write(page, sink);
   const text = sink.buffer.toString("utf8", 0, sink.written);
   if (sink.buffer.length > kKeptSinkBytes) sink = new GrowingSink();
   return text;

@@ -46,7 +46,7 @@ export class GrowingSink implements ByteSink {
  * The label pairs of a series as both text formats write them (`a="x",b="y"`): made at the series' first
  * scrape and kept by the series (its labels never change), not per scrape.
  */
-export function labelPairs(series: HistogramSeries): string {
+function labelPairs(series: HistogramSeries): string {
   let pairs = series.linePairs;
   if (pairs === undefined) {
     pairs = renderLabels(series.labels, escapeLabelValue).slice(1, -1);

@@ -79,6 +79,9 @@ export interface ScrapeResponse {
  */
 export async function scrape(source: ScrapeSource, request: ScrapeRequest, signal?: { readonly aborted: boolean }): Promise<ScrapeResponse> {
   const negotiated = negotiate(request.accept);
+  const gzipped = acceptsGzip(request.acceptEncoding);
+  /** Whether the body is compressed on the main thread (see {@link kInlineGzipBytes}). */
+  let inline = false;
   const slicer = new Slicer(kScrapeSliceMs, signal);
   let ended: (() => void) | undefined;
   let rendered: { body: Buffer; contentType: string };
@@ -95,7 +98,8 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
     slicer.end();
     // A body compressed here is compressed in a turn of its own when the render's last step has run its
     // time: compression and the write that follows it never add to a full slice.
-    if (rendered.body.length <= kInlineGzipBytes && acceptsGzip(request.acceptEncoding) && performance.now() >= slicer.deadline) {
+    inline = gzipped && rendered.body.length <= kInlineGzipBytes;
+    if (inline && performance.now() >= slicer.deadline) {
       await new Promise<void>((resolve) => setImmediate(resolve));
       if (signal?.aborted === true) {
         // Nobody reads it: its buffer is the next render's.
@@ -119,9 +123,9 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
   // meanwhile.
   ended?.();
   let body = rendered.body;
-  if (acceptsGzip(request.acceptEncoding)) {
+  if (gzipped) {
     const timed = stepTiming.enabled ? startStep() : undefined;
-    if (body.length <= kInlineGzipBytes) {
+    if (inline) {
       body = gzipSync(body, { level: kGzipLevel });
       if (timed !== undefined) endStep("compress", timed);
     } else {

@@ -206,45 +206,43 @@ export function releaseBody(body: Buffer): void {
 class TextWriter implements PartWriter {
   readonly contentType: string;
   readonly linesFormat = "text";
-  readonly #text = new TextBytes(textHint);
-  readonly sink: ByteSink = this.#text;
+  readonly sink = new TextBytes(textHint);
   #families = 0;
   constructor(contentType: string) {
     this.contentType = contentType;
   }
   begin(family: FamilySnapshot): void {
-    this.#text.add(`${this.#families++ === 0 ? "" : "\n\n"}${textFamilyHead(family)}`);
+    this.sink.add(`${this.#families++ === 0 ? "" : "\n\n"}${textFamilyHead(family)}`);
   }
   part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void {
-    if (values.length > 0) this.#text.add(textSamples(family, values));
+    if (values.length > 0) this.sink.add(textSamples(family, values));
   }
   end(): void {}
   finish(): Buffer[] {
-    this.#text.add("\n");
-    return this.#text.finish();
+    this.sink.add("\n");
+    return this.sink.finish();
   }
 }
 
 class OpenMetricsWriter implements PartWriter {
   readonly contentType: string;
   readonly linesFormat = "openmetrics";
-  readonly #text = new TextBytes(openMetricsHint);
-  readonly sink: ByteSink = this.#text;
+  readonly sink = new TextBytes(openMetricsHint);
   readonly #created: boolean;
   constructor(contentType: string, created: boolean) {
     this.contentType = contentType;
     this.#created = created;
   }
   begin(family: FamilySnapshot): void {
-    this.#text.add(openMetricsFamilyHead(family));
+    this.sink.add(openMetricsFamilyHead(family));
   }
   part(family: FamilySnapshot, values: readonly SampleSnapshot[]): void {
-    if (values.length > 0) this.#text.add(openMetricsSamples(family, values, this.#created));
+    if (values.length > 0) this.sink.add(openMetricsSamples(family, values, this.#created));
   }
   end(): void {}
   finish(): Buffer[] {
-    this.#text.add("# EOF\n");
-    return this.#text.finish();
+    this.sink.add("# EOF\n");
+    return this.sink.finish();
   }
 }
 
