@@ -429,7 +429,7 @@ export class SlotDrain implements RecordSink {
         this.#malformedDeclaration(`a label set past the ${kMaxBindingsPerWorker} one worker may hold at once`);
         return;
       }
-      const binding = metric.bind(values as unknown[] as string[]);
+      const binding = metric.bind(ownStrings(values));
       // A re-declared id replaces its binding: a gauge contribution it had must leave with it, or it would
       // stay in the gauge after the worker is gone.
       this.#unbind(id);
@@ -503,6 +503,25 @@ export class SlotDrain implements RecordSink {
     this.#malformedPending++;
     this.#malformedTotal++;
   }
+}
+
+/**
+ * Strings shorter than this are copied by {@link ownStrings}: V8 copies them flat (from 13 characters a
+ * slice would point into the original), and JSON.parse puts string values of up to 10 characters in the
+ * string table.
+ */
+const kCopiedStringLength = 13;
+
+/**
+ * Label values decoded from a declaration, with the short strings replaced by copies that are not in
+ * V8's string table. JSON.parse internalizes short string values, and a hub keeps one label value per
+ * series for as long as the series lives (in its labels and, for one label, as its key). Every full
+ * collection walks the string table twice, to clear it and to update it: with 100,000 series of
+ * one-label histograms that was 2.2 ms of a 3.0 ms pause, taken on the main thread about once per
+ * scrape (measured with --trace-gc-nvp, Node 20). The copies cost two small strings per new declaration.
+ */
+function ownStrings(values: Array<string | number>): Array<string | number> {
+  return values.map((value) => (typeof value === "string" && value.length < kCopiedStringLength ? ` ${value}`.slice(1) : value));
 }
 
 /**

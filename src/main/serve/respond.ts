@@ -79,8 +79,10 @@ function writeInSteps(res: ServerResponse, body: Buffer, at: number, timed: Retu
     if (res.destroyed || res.writableEnded) return;
     writeInSteps(res, body, end, stepTiming.enabled ? startStep() : undefined);
   };
+  // The next step runs in a turn of its own. On loopback a write completes at once and "drain" comes in the
+  // same turn (as a next tick): written from "drain", a 4.8 MB body went out in one turn of about 2 ms.
   if (flushed) setImmediate(next);
-  else res.once("drain", next);
+  else res.once("drain", () => setImmediate(next));
 }
 
 /**

@@ -5,8 +5,7 @@
  * handler, fastify plugin) uses it.
  * @module
  */
-import { promisify } from "node:util";
-import { gzip, gzipSync } from "node:zlib";
+import { createGzip, gzipSync } from "node:zlib";
 import type { Registry } from "prom-client";
 import { ErrorCodes, OperationError } from "../../shared/api/errors.js";
 import type { MetricsHub } from "../hub.js";
@@ -14,9 +13,8 @@ import { scrapeAccess } from "../hub/internal.js";
 import { endStep, startStep, stepTiming } from "../hub/step-timing.js";
 import { acceptsGzip, negotiate } from "./negotiation.js";
 import type { Reporter } from "./report.js";
-import { ScrapeAborted, Slicer, releaseBody, renderSliced } from "./sliced-render.js";
+import { ScrapeAborted, Slicer, join, releaseBody, renderSliced } from "./sliced-render.js";
 
-const gzipAsync = promisify(gzip);
 
 /**
  * zlib's fastest level: about 8 times less CPU than the default level 6 for an exposition, for a body
@@ -128,17 +126,50 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
     if (inline) {
       body = gzipSync(body, { level: kGzipLevel });
       if (timed !== undefined) endStep("compress", timed);
+      // zlib is done with the rendered body and only the compressed one is sent: the next render may reuse it.
+      releaseBody(rendered.body);
     } else {
-      const compressed = gzipAsync(body, { level: kGzipLevel });
+      const compressed = gzipParts(body);
       if (timed !== undefined) endStep("compress", timed);
-      body = await compressed;
+      const parts = await compressed;
+      releaseBody(rendered.body);
+      // Joined in steps, as the render's own parts are.
+      const joining = new Slicer(kScrapeSliceMs, signal);
+      try {
+        body = await join(parts, joining);
+        joining.end();
+      } catch (cause) {
+        if (cause instanceof ScrapeAborted) return plain(503, kAbortedText);
+        throw cause;
+      }
     }
-    // zlib is done with the rendered body and only the compressed one is sent: the next render may reuse it.
-    releaseBody(rendered.body);
     headers["Content-Encoding"] = "gzip";
   }
   headers["Content-Length"] = String(body.length);
   return { status: 200, headers, body };
+}
+
+/**
+ * Bytes of compressed output per part of a large body: zlib hands each part back to the main thread, so
+ * larger parts make fewer turns of the thread pool (16 KiB, zlib's default, made about 300 for a 4.8 MB
+ * body).
+ */
+const kGzipPartBytes = 64 * 1024;
+
+/**
+ * Compress `body` in libuv's thread pool and resolve to the compressed parts, which the caller joins a
+ * bounded number of bytes per step: zlib's own one-call API joins them in one go on the main thread when
+ * it is done (1–3.6 ms for a 4.8 MB body, measured at 100,000 series).
+ */
+function gzipParts(body: Buffer): Promise<Buffer[]> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    const gzip = createGzip({ level: kGzipLevel, chunkSize: kGzipPartBytes });
+    gzip.on("data", (part: Buffer) => parts.push(part));
+    gzip.once("end", () => resolve(parts));
+    gzip.once("error", reject);
+    gzip.end(body);
+  });
 }
 
 /** A short plain-text response. */

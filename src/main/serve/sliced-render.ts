@@ -122,8 +122,8 @@ interface PartWriter {
  * A text body, encoded into one buffer as it is written: each part's text is short-lived garbage that the
  * next scavenge frees, instead of text kept across the render's steps (which the collector would move to
  * the old space, and mark again and again), and no join copies the parts together at the end. The buffer
- * starts at the size of the last body of its kind (plus an eighth), so it is rarely outgrown (then the
- * parts are joined in steps); it is the last compressed scrape's buffer when that one is large enough
+ * has room for the last body of its kind and more (see {@link bodyBuffer}), so it is rarely outgrown (then
+ * the parts are joined in steps); it is the last compressed scrape's buffer when that one is large enough
  * (see {@link releaseBody}).
  */
 class TextBytes implements ByteSink {
@@ -137,7 +137,7 @@ class TextBytes implements ByteSink {
   /** `hint` holds the size of the last body of this kind, and is updated by {@link finish}. */
   constructor(hint: { bytes: number }) {
     this.#hint = hint;
-    this.#buffer = bodyBuffer(Math.max(kMinBodyBytes, hint.bytes + (hint.bytes >>> 3)));
+    this.#buffer = bodyBuffer(Math.max(kMinBodyBytes, hint.bytes));
   }
   room(bytes: number): Buffer {
     if (this.written + bytes > this.#buffer.length) {
@@ -152,9 +152,10 @@ class TextBytes implements ByteSink {
     return this.#buffer;
   }
   add(text: string): void {
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that is room enough (and room() may start a
-    // new buffer, so `written` is read after it).
-    const buffer = this.room(3 * text.length);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: room for that is room enough for a short text. A long
+    // one (a metric prom-client wrote, megabytes of it) asks for its exact size, or its last add would
+    // outgrow a buffer that has room for it. room() may start a new buffer, so `written` is read after it.
+    const buffer = this.room(text.length <= kExactSizeFrom ? 3 * text.length : Buffer.byteLength(text, "utf8"));
     this.written += buffer.write(text, this.written, "utf8");
   }
   finish(): Buffer[] {
@@ -165,6 +166,9 @@ class TextBytes implements ByteSink {
     return [body];
   }
 }
+
+/** Texts longer than this are measured before they are written (see {@link TextBytes.add}). */
+const kExactSizeFrom = 4096;
 
 /** The smallest buffer a text body starts with. */
 const kMinBodyBytes = 16 * 1024;
@@ -183,13 +187,20 @@ const issued = new WeakMap<Buffer, Buffer>();
  */
 let spare: Buffer | undefined;
 
+/**
+ * A buffer for a body about as large as the last one, `bytes`: the spare one when it has a sixteenth more
+ * room than that, or a new one with an eighth more. The writers ask for room for a page of lines before
+ * they write it, so a buffer that holds the last body exactly is outgrown at its last page (then a second
+ * buffer and a join: 132 MB of new memory for a 66 MB body, and the full collection that much external
+ * memory brings). A body that grows by a few bytes a scrape (its counts gain digits) keeps its buffer.
+ */
 function bodyBuffer(bytes: number): Buffer {
   const reused = spare;
-  if (reused !== undefined && reused.length >= bytes) {
+  if (reused !== undefined && reused.length >= bytes + (bytes >>> 4)) {
     spare = undefined;
     return reused;
   }
-  return Buffer.allocUnsafe(bytes);
+  return Buffer.allocUnsafe(bytes + (bytes >>> 3));
 }
 
 /**
@@ -404,7 +415,7 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
 }
 
 /** Copy `chunks` into one buffer, a bounded number of bytes per step. */
-async function join(chunks: readonly Buffer[], slicer: Slicer): Promise<Buffer> {
+export async function join(chunks: readonly Buffer[], slicer: Slicer): Promise<Buffer> {
   // A text body is one buffer already, unless it outgrew the one it started in.
   if (chunks.length === 1) return chunks[0] as Buffer;
   let total = 0;
