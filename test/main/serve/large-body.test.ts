@@ -104,7 +104,7 @@ describe("a large body", () => {
   it("that grows by a few bytes a scrape is written into the buffer of the scrape before", async () => {
     const registry = largeRegistry();
     const gauge = registry.getSingleMetric("large_body_bytes") as Gauge;
-    const source = { registry, report: (error: unknown) => expect.fail(String(error)) };
+    const source = { registry, hub: undefined, report: (error: unknown) => expect.fail(String(error)) };
     const request = { accept: undefined, acceptEncoding: "gzip" };
     const first = await scrape(source, request);
     expect(first.status).toBe(200);
