@@ -4,6 +4,7 @@
  */
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { endStep, startStep, stepTiming } from "../hub/step-timing.js";
+import type { BodyLease } from "./body-lease.js";
 import { plain, type ScrapeResponse } from "./scrape.js";
 
 /** The methods every route answers. */
@@ -49,12 +50,29 @@ export function send(req: IncomingMessage, res: ServerResponse, response: Scrape
   const timed = stepTiming.enabled ? startStep() : undefined;
   res.writeHead(response.status, response.headers);
   const body = req.method === "HEAD" ? undefined : response.body;
+  if (body !== undefined && response.lease !== undefined) holdWhileWriting(res, response.lease);
   if (body === undefined || body.length <= kWriteStepBytes) {
     res.end(body);
     if (timed !== undefined) endStep("write", timed);
     return;
   }
   writeInSteps(res, body, 0, timed);
+}
+
+/**
+ * Hold `lease` until `res` is done: "finish" (the last byte was handed to the operating system) or
+ * "close" (the connection ended first), whichever comes first.
+ */
+function holdWhileWriting(res: ServerResponse, lease: BodyLease): void {
+  lease.hold();
+  let held = true;
+  const done = (): void => {
+    if (!held) return;
+    held = false;
+    lease.drop();
+  };
+  res.once("finish", done);
+  res.once("close", done);
 }
 
 /**

@@ -13,8 +13,8 @@ import { scrapeAccess } from "../hub/internal.js";
 import { endStep, startStep, stepTiming } from "../hub/step-timing.js";
 import { acceptsGzip, negotiate } from "./negotiation.js";
 import type { Reporter } from "./report.js";
-import { ScrapeAborted, Slicer, join, releaseBody, renderSliced } from "./sliced-render.js";
-
+import { BodyLease, SpareBuffer } from "./body-lease.js";
+import { ScrapeAborted, Slicer, releaseBody, renderSliced } from "./sliced-render.js";
 
 /**
  * zlib's fastest level: about 8 times less CPU than the default level 6 for an exposition, for a body
@@ -64,6 +64,11 @@ export interface ScrapeResponse {
   readonly status: number;
   readonly headers: Record<string, string>;
   readonly body: Buffer;
+  /**
+   * Set when the body's buffer goes back for a later scrape once its writes are done: whoever writes the
+   * body holds the lease while writing (respond.ts); a body written without holding it is never reused.
+   */
+  readonly lease?: BodyLease;
 }
 
 /**
@@ -121,32 +126,27 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
   // meanwhile.
   ended?.();
   let body = rendered.body;
+  let lease: BodyLease | undefined;
   if (gzipped) {
     const timed = stepTiming.enabled ? startStep() : undefined;
     if (inline) {
       body = gzipSync(body, { level: kGzipLevel });
       if (timed !== undefined) endStep("compress", timed);
-      // zlib is done with the rendered body and only the compressed one is sent: the next render may reuse it.
-      releaseBody(rendered.body);
     } else {
-      const compressed = gzipParts(body);
+      const compressed = gzipLarge(body);
       if (timed !== undefined) endStep("compress", timed);
-      const parts = await compressed;
-      releaseBody(rendered.body);
-      // Joined in steps, as the render's own parts are.
-      const joining = new Slicer(kScrapeSliceMs, signal);
-      try {
-        body = await join(parts, joining);
-        joining.end();
-      } catch (cause) {
-        if (cause instanceof ScrapeAborted) return plain(503, kAbortedText);
-        throw cause;
-      }
+      const { part, whole } = await compressed;
+      body = part;
+      lease = new BodyLease(() => compressedSpare.give(whole));
     }
+    // zlib is done with the rendered body and only the compressed one is sent: the next render may reuse it.
+    releaseBody(rendered.body);
     headers["Content-Encoding"] = "gzip";
+  } else {
+    lease = new BodyLease(() => releaseBody(rendered.body));
   }
   headers["Content-Length"] = String(body.length);
-  return { status: 200, headers, body };
+  return lease === undefined ? { status: 200, headers, body } : { status: 200, headers, body, lease };
 }
 
 /**
@@ -156,17 +156,36 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
  */
 const kGzipPartBytes = 64 * 1024;
 
+/** The buffer of the last large compressed body whose writes are done (see body-lease.ts). */
+const compressedSpare = new SpareBuffer();
+
+/** The size of the last large compressed body. */
+let compressedHint = 0;
+
 /**
- * Compress `body` in libuv's thread pool and resolve to the compressed parts, which the caller joins a
- * bounded number of bytes per step: zlib's own one-call API joins them in one go on the main thread when
- * it is done (1–3.6 ms for a 4.8 MB body, measured at 100,000 series).
+ * Compress `body` in libuv's thread pool, into a buffer that a body written before may have given back.
+ * Each part zlib hands back is copied there at once, so no part outlives the next scavenge; zlib's
+ * one-call API would keep them all and join them in one go at the end (1–3.6 ms on the main thread for
+ * a 4.8 MB body at 100,000 series). Resolves to the compressed bytes and the whole buffer they are in.
  */
-function gzipParts(body: Buffer): Promise<Buffer[]> {
+function gzipLarge(body: Buffer): Promise<{ part: Buffer; whole: Buffer }> {
   return new Promise((resolve, reject) => {
-    const parts: Buffer[] = [];
+    let out = compressedSpare.take(compressedHint, kGzipPartBytes);
+    let at = 0;
     const gzip = createGzip({ level: kGzipLevel, chunkSize: kGzipPartBytes });
-    gzip.on("data", (part: Buffer) => parts.push(part));
-    gzip.once("end", () => resolve(parts));
+    gzip.on("data", (part: Buffer) => {
+      if (at + part.length > out.length) {
+        // Outgrown (the first large body, or one much larger than the last): twice as large, copied over.
+        const larger = Buffer.allocUnsafe(Math.max(2 * out.length, at + part.length));
+        out.copy(larger, 0, 0, at);
+        out = larger;
+      }
+      at += part.copy(out, at);
+    });
+    gzip.once("end", () => {
+      compressedHint = at;
+      resolve({ part: out.subarray(0, at), whole: out });
+    });
     gzip.once("error", reject);
     gzip.end(body);
   });

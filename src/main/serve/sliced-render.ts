@@ -11,6 +11,7 @@ import { BridgeHistogram } from "../bridge/histogram.js";
 import type { MetricsHub } from "../hub.js";
 import { scrapeAccess } from "../hub/internal.js";
 import { endStep, startStep, stepTiming, type StepStart } from "../hub/step-timing.js";
+import { SpareBuffer } from "./body-lease.js";
 import { type ByteSink, HistogramLines, type LinesFormat } from "./histogram-lines.js";
 import type { Negotiated } from "./negotiation.js";
 import { kOpenmetricsContentType, openMetricsFamilyHead, openMetricsSamples } from "./openmetrics.js";
@@ -122,7 +123,7 @@ interface PartWriter {
  * A text body, encoded into one buffer as it is written: each part's text is short-lived garbage that the
  * next scavenge frees, instead of text kept across the render's steps (which the collector would move to
  * the old space, and mark again and again), and no join copies the parts together at the end. The buffer
- * has room for the last body of its kind and more (see {@link bodyBuffer}), so it is rarely outgrown (then
+ * has room for the last body of its kind and more (see {@link spare}), so it is rarely outgrown (then
  * the parts are joined in steps); it is the last compressed scrape's buffer when that one is large enough
  * (see {@link releaseBody}).
  */
@@ -137,7 +138,7 @@ class TextBytes implements ByteSink {
   /** `hint` holds the size of the last body of this kind, and is updated by {@link finish}. */
   constructor(hint: { bytes: number }) {
     this.#hint = hint;
-    this.#buffer = bodyBuffer(Math.max(kMinBodyBytes, hint.bytes));
+    this.#buffer = spare.take(hint.bytes, kMinBodyBytes);
   }
   room(bytes: number): Buffer {
     if (this.written + bytes > this.#buffer.length) {
@@ -181,37 +182,23 @@ const openMetricsHint = { bytes: 0 };
 const issued = new WeakMap<Buffer, Buffer>();
 
 /**
- * The buffer of a body nobody reads any more, kept for the next render. A large body in a new buffer
- * each scrape (66 MB at 100,000 histogram series) is external memory that V8 answers with full
- * collections, some inside a step; a reused one is not, and its pages are already mapped.
+ * The buffer of a text body nobody reads any more, kept for the next render (body-lease.ts). The writers
+ * ask for room for a page of lines before they write it, so a buffer that held the last body exactly
+ * would be outgrown at its last page: then a second buffer and a join, 132 MB of new memory for a 66 MB
+ * body. The spare's margin keeps that from happening.
  */
-let spare: Buffer | undefined;
-
-/**
- * A buffer for a body about as large as the last one, `bytes`: the spare one when it has a sixteenth more
- * room than that, or a new one with an eighth more. The writers ask for room for a page of lines before
- * they write it, so a buffer that holds the last body exactly is outgrown at its last page (then a second
- * buffer and a join: 132 MB of new memory for a 66 MB body, and the full collection that much external
- * memory brings). A body that grows by a few bytes a scrape (its counts gain digits) keeps its buffer.
- */
-function bodyBuffer(bytes: number): Buffer {
-  const reused = spare;
-  if (reused !== undefined && reused.length >= bytes + (bytes >>> 4)) {
-    spare = undefined;
-    return reused;
-  }
-  return Buffer.allocUnsafe(bytes + (bytes >>> 3));
-}
+const spare = new SpareBuffer();
 
 /**
  * `body` (a text body this module rendered) is read no more, by anyone: the next render may write over
- * it. Called once the compressed copy of a body exists and the body itself is not sent.
+ * it. Called once the compressed copy of a body exists and the body itself is not sent, or once every
+ * write of a body that was sent is done.
  */
 export function releaseBody(body: Buffer): void {
   const whole = issued.get(body);
   if (whole === undefined) return;
   issued.delete(body);
-  if (spare === undefined || whole.length > spare.length) spare = whole;
+  spare.give(whole);
 }
 
 class TextWriter implements PartWriter {
@@ -408,19 +395,22 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
     writer.end(head);
   }
   const chunks = writer.finish();
-  const body = await join(chunks, slicer);
-  // A text body joined from the buffers it outgrew is a buffer of its own, as reusable as one never outgrown.
-  if (writer.linesFormat !== undefined && chunks.length > 1) issued.set(body, body);
+  // A text body joined from the buffers it outgrew is joined into a buffer with room to spare, as
+  // reusable as one never outgrown: the next body of its size is written there without a join.
+  let whole: Buffer | undefined;
+  const text = writer.linesFormat !== undefined && chunks.length > 1;
+  const body = await join(chunks, slicer, text ? (bytes) => (whole = spare.take(bytes, kMinBodyBytes)) : undefined);
+  if (whole !== undefined) issued.set(body, whole);
   return { body, contentType: writer.contentType };
 }
 
-/** Copy `chunks` into one buffer, a bounded number of bytes per step. */
-export async function join(chunks: readonly Buffer[], slicer: Slicer): Promise<Buffer> {
+/** Copy `chunks` into one buffer (from `allocate`, at least as long), a bounded number of bytes per step. */
+async function join(chunks: readonly Buffer[], slicer: Slicer, allocate: (bytes: number) => Buffer = (bytes) => Buffer.allocUnsafe(bytes)): Promise<Buffer> {
   // A text body is one buffer already, unless it outgrew the one it started in.
   if (chunks.length === 1) return chunks[0] as Buffer;
   let total = 0;
   for (const chunk of chunks) total += chunk.length;
-  const body = Buffer.allocUnsafe(total);
+  const body = allocate(total).subarray(0, total);
   let at = 0;
   let sinceYield = 0;
   for (const chunk of chunks) {

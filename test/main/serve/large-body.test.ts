@@ -122,4 +122,31 @@ describe("a large body", () => {
     // The second scrape may take a buffer with room to spare; from then on the body has a buffer.
     expect(large.slice(1), large.join(",")).toEqual([0, 0, 0, 0]);
   });
+
+  it("sent as it is or gzipped, is written into the buffer of the scrape before once that one was written", async () => {
+    const registry = largeRegistry();
+    const server = await serve({ registry });
+    for (const encoding of ["identity", "gzip"]) {
+      const first = await get(server.url, { headers: { "accept-encoding": encoding } });
+      expect(first.status).toBe(200);
+      // Buffers of about the body's size the server made (the test's client joins what it reads too).
+      const original = Buffer.allocUnsafe;
+      let made = 0;
+      const allocate = vi.spyOn(Buffer, "allocUnsafe").mockImplementation((bytes: number) => {
+        if (bytes >= first.body.length * 0.9 && !/helpers[\\/]http/.test(new Error().stack ?? "")) made++;
+        return original(bytes);
+      });
+      const large: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        made = 0;
+        const reply = await get(server.url, { headers: { "accept-encoding": encoding } });
+        expect(reply.status).toBe(200);
+        expect(reply.text === first.text, encoding).toBe(true);
+        large.push(made);
+      }
+      allocate.mockRestore();
+      // The second scrape may take a buffer with room to spare; from then on the body has one.
+      expect(large.slice(1), `${encoding}: ${large.join(",")}`).toEqual([0, 0, 0]);
+    }
+  });
 });
