@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync } from "fastify";
 import { resolvePath, resolveSource, type MetricsHandlerOptions } from "../main/serve/options.js";
-import { kAllowedMethods, requestedNames } from "../main/serve/respond.js";
+import { holdWhileWriting, kAllowedMethods, requestedNames } from "../main/serve/respond.js";
 import { ScrapeFlights } from "../main/serve/single-flight.js";
 
 /** Options of the fastify plugin. */
@@ -37,6 +37,9 @@ export const promThreads: FastifyPluginAsync<PromThreadsFastifyOptions> = async 
     handler: async (request, reply) => {
         const response = await flights.run({ accept: request.headers.accept, acceptEncoding: request.headers["accept-encoding"], names: requestedNames(request.url) });
       void reply.code(response.status).headers(response.headers);
+      // The body's buffer goes back for a later scrape once fastify has written it (not for HEAD, which
+      // writes no body).
+      if (response.lease !== undefined && request.method !== "HEAD") holdWhileWriting(reply.raw, response.lease);
       return reply.send(response.body);
     },
   });

@@ -63,7 +63,7 @@ export function send(req: IncomingMessage, res: ServerResponse, response: Scrape
  * Hold `lease` until `res` is done: "finish" (the last byte was handed to the operating system) or
  * "close" (the connection ended first), whichever comes first.
  */
-function holdWhileWriting(res: ServerResponse, lease: BodyLease): void {
+export function holdWhileWriting(res: ServerResponse, lease: BodyLease): void {
   lease.hold();
   let held = true;
   const done = (): void => {

@@ -7,6 +7,7 @@ import Fastify from "fastify";
 import { Counter, Gauge, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import promThreads from "../../../src/fastify/index.js";
+import { expectBodiesReused, largeRegistry } from "../../helpers/body-reuse.js";
 import { ErrorCodes, MetricsHub, metricsHandler, type PromThreadsError } from "../../../src/main/index.js";
 import { assertValidExposition, tools } from "../../helpers/exposition-checkers.js";
 import { get, PROMETHEUS_ACCEPT } from "../../helpers/http.js";
@@ -128,6 +129,14 @@ describe("fastify plugin", () => {
     const address = await app.listen({ port: 0, host: "127.0.0.1" });
     await checkServing(`${address}/metrics`);
     expect((await get(`${address}/other`)).status).toBe(404);
+  });
+
+  it("gives a large body's buffer back once fastify has written it, for the next scrape to write into", async () => {
+    const app = Fastify();
+    cleanups.push(() => app.close());
+    await app.register(promThreads, { registry: largeRegistry() });
+    const address = await app.listen({ port: 0, host: "127.0.0.1" });
+    await expectBodiesReused(`${address}/metrics`);
   });
 
   it("honours a path and a prefix", async () => {

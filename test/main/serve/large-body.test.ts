@@ -7,9 +7,10 @@
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { request, type ServerResponse } from "node:http";
-import { Gauge, Registry } from "prom-client";
+import type { Gauge } from "prom-client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { scrape } from "../../../src/main/serve/scrape.js";
+import { expectBodiesReused, largeRegistry } from "../../helpers/body-reuse.js";
 import { get } from "../../helpers/http.js";
 import { serverScope } from "../../helpers/servers.js";
 
@@ -17,14 +18,6 @@ const { serve, cleanups } = serverScope();
 afterEach(() => {
   vi.restoreAllMocks();
 });
-
-/** A registry whose text exposition is about 3 MB: 40,000 label sets of one gauge. */
-function largeRegistry(): Registry {
-  const registry = new Registry();
-  const gauge = new Gauge({ name: "large_body_bytes", help: "A large body.", labelNames: ["path", "shard"], registers: [registry] });
-  for (let i = 0; i < 40_000; i++) gauge.set({ path: `/api/v1/resource/${i.toString(36).padStart(8, "0")}/items`, shard: String(i % 97) }, i * 1.5);
-  return registry;
-}
 
 describe("a large body", () => {
   it("arrives whole, identity and gzip, as registry.metrics() writes it", async () => {
@@ -124,29 +117,7 @@ describe("a large body", () => {
   });
 
   it("sent as it is or gzipped, is written into the buffer of the scrape before once that one was written", async () => {
-    const registry = largeRegistry();
-    const server = await serve({ registry });
-    for (const encoding of ["identity", "gzip"]) {
-      const first = await get(server.url, { headers: { "accept-encoding": encoding } });
-      expect(first.status).toBe(200);
-      // Buffers of about the body's size the server made (the test's client joins what it reads too).
-      const original = Buffer.allocUnsafe;
-      let made = 0;
-      const allocate = vi.spyOn(Buffer, "allocUnsafe").mockImplementation((bytes: number) => {
-        if (bytes >= first.body.length * 0.9 && !/helpers[\\/]http/.test(new Error().stack ?? "")) made++;
-        return original(bytes);
-      });
-      const large: number[] = [];
-      for (let i = 0; i < 4; i++) {
-        made = 0;
-        const reply = await get(server.url, { headers: { "accept-encoding": encoding } });
-        expect(reply.status).toBe(200);
-        expect(reply.text === first.text, encoding).toBe(true);
-        large.push(made);
-      }
-      allocate.mockRestore();
-      // The second scrape may take a buffer with room to spare; from then on the body has one.
-      expect(large.slice(1), `${encoding}: ${large.join(",")}`).toEqual([0, 0, 0]);
-    }
+    const server = await serve({ registry: largeRegistry() });
+    await expectBodiesReused(server.url);
   });
 });
