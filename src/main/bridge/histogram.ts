@@ -84,7 +84,7 @@ export class BridgeHistogram extends BridgeMetric {
     let done = false;
     return (maxSeries) => {
       if (done) return undefined;
-      page.length = 0;
+      let count = 0;
       // Series visited, not series exported, bound a call: a registry just reset exports none.
       for (let visited = 0; visited < maxSeries; visited++) {
         const next = iterator.next();
@@ -94,8 +94,11 @@ export class BridgeHistogram extends BridgeMetric {
         }
         const series = next.value.target as HistogramSeries;
         if (series instanceof NativeHistogramSeries) series.settle();
-        if (exported(series)) page.push(series);
+        if (exported(series)) page[count++] = series;
       }
+      // Written over in place and cut only when shorter: emptying it each call gave its elements' store
+      // back, and pushing grew a new one, page after page (1.6 MB a scrape at 100,000 series).
+      if (page.length !== count) page.length = count;
       return page;
     };
   }
