@@ -63,7 +63,8 @@ const kNumberBytes = 25;
 
 /**
  * The lines of one classic histogram family's series, in one format. Only for a family whose names are
- * written as they are (no `dots` escaping, no declared UTF-8 names, no registry default labels).
+ * written as they are (no `dots` escaping, no declared UTF-8 names), and whose registry's default labels,
+ * if any, are all added after the series' own labels (see {@link appendedDefaultPairs}).
  */
 export class HistogramLines {
   readonly #format: LinesFormat;
@@ -79,6 +80,10 @@ export class HistogramLines {
   readonly #fixedBytes: number;
   /** Lines a series has in this format (each writes the label pairs once). */
   readonly #lines: number;
+  /** The registry's default labels, written after each series' own (`zone="z1"`), or "". */
+  readonly #defaults: string;
+  /** Bytes the default labels take at most over a series' lines. */
+  readonly #defaultsBytes: number;
   /** What a NaN value is written as. */
   readonly nan: string;
 
@@ -86,8 +91,9 @@ export class HistogramLines {
    * Lines of the histogram `name` with bucket bounds `bounds` (increasing, `+Inf` implied) in `format`;
    * with `created`, OpenMetrics `_created` lines too. A NaN value (a sum of `+Inf` and `-Inf`
    * observations) is written `nan`: `NaN` as both formats spell it, or prom-client's own spelling.
+   * `defaults` is written after every line's own labels (from {@link appendedDefaultPairs}).
    */
-  constructor(format: LinesFormat, name: string, bounds: readonly number[], created: boolean, nan = "NaN") {
+  constructor(format: LinesFormat, name: string, bounds: readonly number[], created: boolean, nan = "NaN", defaults = "") {
     this.#format = format;
     this.nan = nan;
     // As the renderers write `le`: the text format as prom-client does (String()), OpenMetrics canonical.
@@ -103,6 +109,8 @@ export class HistogramLines {
     let fixed = 3 * (this.#sumName.length + this.#countName.length + this.#createdName.length);
     for (const head of this.#bucketHeads) fixed += 3 * head.length;
     this.#fixedBytes = fixed + this.#lines * (kNumberBytes + 5);
+    this.#defaults = defaults;
+    this.#defaultsBytes = defaults === "" ? 0 : this.#lines * (1 + 3 * defaults.length);
   }
 
   /**
@@ -118,20 +126,20 @@ export class HistogramLines {
     const heads = this.#bucketHeads;
     for (const series of page) {
       const pairs = labelPairs(series);
-      const buffer = sink.room(this.#fixedBytes + 3 * this.#lines * pairs.length);
+      const buffer = sink.room(this.#fixedBytes + this.#defaultsBytes + 3 * this.#lines * pairs.length);
       let at = sink.written;
       const buckets = series.buckets;
       let cumulative = 0;
       for (let i = 0; i < heads.length; i++) {
         cumulative += buckets[i] as number;
         buffer[at++] = 0x0a;
-        at = putBucket(buffer, at, heads[i] as string, pairs, cumulative, this.nan);
+        at = putBucket(buffer, at, heads[i] as string, pairs, this.#defaults, cumulative, this.nan);
       }
       buffer[at++] = 0x0a;
-      at = putNamed(buffer, at, this.#sumName, pairs);
+      at = putNamed(buffer, at, this.#sumName, pairs, this.#defaults);
       at = putNumber(buffer, at, series.sum, this.nan);
       buffer[at++] = 0x0a;
-      at = putNamed(buffer, at, this.#countName, pairs);
+      at = putNamed(buffer, at, this.#countName, pairs, this.#defaults);
       at = putNumber(buffer, at, cumulative, this.nan);
       sink.written = at;
     }
@@ -142,7 +150,7 @@ export class HistogramLines {
     for (const series of page) {
       const pairs = labelPairs(series);
       const exemplars = series.exemplars === undefined ? undefined : heads.map((_, i) => renderExemplar(series.exemplars?.[i]));
-      let bytes = this.#fixedBytes + 3 * this.#lines * pairs.length;
+      let bytes = this.#fixedBytes + this.#defaultsBytes + 3 * this.#lines * pairs.length;
       if (exemplars !== undefined) for (const text of exemplars) bytes += 3 * text.length;
       const buffer = sink.room(bytes);
       let at = sink.written;
@@ -150,22 +158,22 @@ export class HistogramLines {
       let cumulative = 0;
       for (let i = 0; i < heads.length; i++) {
         cumulative += buckets[i] as number;
-        at = putBucket(buffer, at, heads[i] as string, pairs, cumulative, this.nan);
+        at = putBucket(buffer, at, heads[i] as string, pairs, this.#defaults, cumulative, this.nan);
         if (exemplars !== undefined) at = putText(buffer, at, exemplars[i] as string);
         buffer[at++] = 0x0a;
       }
       // Spec: no sum with negative buckets, a sum is never negative or NaN, `_count` iff `_sum`.
       const sum = series.sum;
       if (!this.#negativeBucket && sum >= 0) {
-        at = putNamed(buffer, at, this.#countName, pairs);
+        at = putNamed(buffer, at, this.#countName, pairs, this.#defaults);
         at = putNumber(buffer, at, cumulative, this.nan);
         buffer[at++] = 0x0a;
-        at = putNamed(buffer, at, this.#sumName, pairs);
+        at = putNamed(buffer, at, this.#sumName, pairs, this.#defaults);
         at = putNumber(buffer, at, sum, this.nan);
         buffer[at++] = 0x0a;
       }
       if (this.#created) {
-        at = putNamed(buffer, at, this.#createdName, pairs);
+        at = putNamed(buffer, at, this.#createdName, pairs, this.#defaults);
         at = putNumber(buffer, at, series.created, this.nan);
         buffer[at++] = 0x0a;
       }
@@ -189,28 +197,58 @@ function putUtf8(buffer: Buffer, at: number, text: string, from: number): number
   return at + buffer.write(text.slice(from), at, "utf8");
 }
 
-/** A bucket's line without its line feed, `head` being `x_bucket{le="0.5"`: `head,pairs} count`; returns where it ends. */
-function putBucket(buffer: Buffer, at: number, head: string, pairs: string, count: number, nan: string): number {
+/**
+ * A bucket's line without its line feed, `head` being `x_bucket{le="0.5"`: `head,pairs,defaults} count`;
+ * returns where it ends.
+ */
+function putBucket(buffer: Buffer, at: number, head: string, pairs: string, defaults: string, count: number, nan: string): number {
   let end = putText(buffer, at, head);
   if (pairs !== "") {
     buffer[end++] = 0x2c;
     end = putText(buffer, end, pairs);
+  }
+  if (defaults !== "") {
+    buffer[end++] = 0x2c;
+    end = putText(buffer, end, defaults);
   }
   buffer[end++] = 0x7d;
   buffer[end++] = 0x20;
   return putNumber(buffer, end, count, nan);
 }
 
-/** `name{pairs} ` (or `name ` without labels) at `at`; returns where it ends. */
-function putNamed(buffer: Buffer, at: number, name: string, pairs: string): number {
+/** `name{pairs,defaults} ` (or `name ` without labels) at `at`; returns where it ends. */
+function putNamed(buffer: Buffer, at: number, name: string, pairs: string, defaults: string): number {
   let end = putText(buffer, at, name);
-  if (pairs !== "") {
+  if (pairs !== "" || defaults !== "") {
     buffer[end++] = 0x7b;
     end = putText(buffer, end, pairs);
+    if (defaults !== "") {
+      if (pairs !== "") buffer[end++] = 0x2c;
+      end = putText(buffer, end, defaults);
+    }
     buffer[end++] = 0x7d;
   }
   buffer[end++] = 0x20;
   return end;
+}
+
+/**
+ * A registry's default labels as the renderers add them to the samples of a metric whose label names are
+ * `labelNames` (after the sample's own labels, in the order they were set), as label pairs
+ * (`zone="z1",app="api"`); "" without default labels. Undefined when they cannot all be written that way:
+ * a default label that the metric has too (it fills in a sample's own value when that is empty, in
+ * place), one named `le`, or a value that is not a non-empty string or a finite number.
+ */
+export function appendedDefaultPairs(defaults: Record<string, unknown> | undefined, labelNames: readonly string[]): string | undefined {
+  if (defaults === undefined) return "";
+  const appended: Record<string, string | number> = {};
+  for (const name in defaults) {
+    const value = defaults[name];
+    if (name === "le" || labelNames.includes(name)) return undefined;
+    if (!(typeof value === "string" && value !== "") && !(typeof value === "number" && Number.isFinite(value) && value !== 0)) return undefined;
+    appended[name] = value;
+  }
+  return renderLabels(appended, escapeLabelValue).slice(1, -1);
 }
 
 /** Integers up to this are written digit by digit: `String()` writes every one of them without an exponent. */

@@ -12,7 +12,7 @@ import type { MetricsHub } from "../hub.js";
 import { scrapeAccess } from "../hub/internal.js";
 import { endStep, startStep, stepTiming, type StepStart } from "../hub/step-timing.js";
 import { SpareBuffer } from "./body-lease.js";
-import { type ByteSink, HistogramLines, type LinesFormat } from "./histogram-lines.js";
+import { appendedDefaultPairs, type ByteSink, HistogramLines, type LinesFormat } from "./histogram-lines.js";
 import type { Negotiated } from "./negotiation.js";
 import { kOpenmetricsContentType, openMetricsFamilyHead, openMetricsSamples } from "./openmetrics.js";
 import { kProtobufContentType, protobufFamilyHead, protobufMetrics } from "./protobuf/render.js";
@@ -305,7 +305,9 @@ function withDefaultLabels(values: readonly SampleSnapshot[], defaults: Record<s
   return values.map((value) => {
     const labels: Record<string, string | number | undefined> = { ...value.labels };
     for (const name in defaults) labels[name] = labels[name] || (defaults[name] as string | number | undefined);
-    return { ...value, labels };
+    // A worker series' created time is a getter of its sample (bridge-metric.ts), which a spread leaves out.
+    const created = value.created;
+    return created === undefined ? { ...value, labels } : { ...value, labels, created };
   });
 }
 
@@ -375,8 +377,9 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
     // A classic histogram's lines straight from the hub's numbers into the body, where names and labels
     // are written as they are: no sample objects, no line text (see histogram-lines.ts).
     const { linesFormat, sink } = writer;
-    if (linesFormat !== undefined && sink !== undefined && defaults === undefined && scheme !== "dots" && metric.utf8 === undefined && metric instanceof BridgeHistogram) {
-      const lines = new HistogramLines(linesFormat, metric.name, metric.bounds, request.createdSamples);
+    const appended = metric instanceof BridgeHistogram ? appendedDefaultPairs(defaults, metric.labelNames) : undefined;
+    if (linesFormat !== undefined && sink !== undefined && appended !== undefined && scheme !== "dots" && metric.utf8 === undefined && metric instanceof BridgeHistogram) {
+      const lines = new HistogramLines(linesFormat, metric.name, metric.bounds, request.createdSamples, "NaN", appended);
       const series = metric.seriesPages();
       for (let page = series(kSeriesPerPage); page !== undefined; page = series(kSeriesPerPage)) {
         if (page.length > 0) lines.write(page, sink);

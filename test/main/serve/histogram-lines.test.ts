@@ -6,8 +6,9 @@
  */
 import { gunzipSync } from "node:zlib";
 import { Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { MetricsHub } from "../../../src/main/index.js";
+import { HistogramLines } from "../../../src/main/serve/histogram-lines.js";
 import { renderOpenMetrics } from "../../../src/main/serve/openmetrics.js";
 import { scrape } from "../../../src/main/serve/scrape.js";
 import type { FamilySnapshot } from "../../../src/main/serve/snapshot.js";
@@ -16,6 +17,7 @@ import { Scripted } from "../../helpers/scripted.js";
 
 const cleanups: Array<() => Promise<unknown> | unknown> = [];
 afterEach(async () => {
+  vi.restoreAllMocks();
   while (cleanups.length > 0) await cleanups.pop()?.();
 });
 
@@ -112,15 +114,44 @@ describe("worker histogram lines written straight from the hub", () => {
     expect(await render("application/openmetrics-text;version=1.0.0")).toBe(renderOpenMetrics(await expected()));
   });
 
-  it("leave a registry's default labels and dots escaping to the general path, with the same bytes", async () => {
+  it("leave dots escaping to the general path, with the same bytes", async () => {
     const { hub } = await setup();
     const source = { registry: hub.registry, hub, report: () => {} };
     const dots = (await scrape(source, { accept: "text/plain;version=1.0.0;escaping=dots", acceptEncoding: undefined, names: NAMES })).body.toString("utf8");
     expect(dots).toContain("lines__a__seconds_bucket{");
-    hub.registry.setDefaultLabels({ zone: "z1" });
-    const text = (await scrape(source, { accept: undefined, acceptEncoding: undefined, names: NAMES })).body.toString("utf8");
-    expect(text).toBe(renderText(await families(hub)));
-    expect(text).toContain('lines_plain_seconds_bucket{le="0.5",zone="z1"}');
+  });
+
+  it("write a registry's default labels after each series' own, the bytes of the general path", async () => {
+    const { hub } = await setup();
+    const source = { registry: hub.registry, hub, report: () => {} };
+    const written = vi.spyOn(HistogramLines.prototype, "write");
+    const body = async (accept: string | undefined, createdSamples = false) =>
+      (await scrape({ ...source, createdSamples }, { accept, acceptEncoding: undefined, names: NAMES })).body.toString("utf8");
+    const check = async () => {
+      const expected = await families(hub);
+      expect(await body(undefined)).toBe(renderText(expected));
+      expect(await body("application/openmetrics-text;version=1.0.0")).toBe(renderOpenMetrics(expected));
+      expect(await body("application/openmetrics-text;version=1.0.0", true)).toBe(renderOpenMetrics(expected, { createdSamples: true }));
+    };
+    // Values that need escaping, beyond ASCII, and a number.
+    hub.registry.setDefaultLabels({ zone: 'z"1\\', region: "ünï", shard: 7 });
+    written.mockClear();
+    await check();
+    const text = await body(undefined);
+    expect(text).toContain('lines_plain_seconds_bucket{le="0.5",zone="z\\"1\\\\",region="ünï",shard="7"} ');
+    expect(text).toContain('lines_plain_seconds_count{zone="z\\"1\\\\",region="ünï",shard="7"} 6');
+    expect(text).toContain('lines_a_seconds_sum{route="/inf",code="x",zone="z\\"1\\\\",region="ünï",shard="7"} +Inf');
+    // Written straight from the hub's numbers.
+    expect(written).toHaveBeenCalled();
+    // A default label a metric has too fills in that metric's empty values in place: that metric goes
+    // the general way, the others still straight.
+    hub.registry.setDefaultLabels({ code: "dflt", zone: "z2" });
+    written.mockClear();
+    await check();
+    const pages = written.mock.calls.flatMap(([page]) => page.map((series) => Object.keys(series.labels).join(",")));
+    expect(pages).not.toContain("route,code");
+    expect(pages).toContain("k");
+    hub.registry.setDefaultLabels({});
   });
 
   it("keep every body right when a compressed scrape's buffer is reused by the renders after it", async () => {
