@@ -158,9 +158,6 @@ export class DrainScheduler {
           if (timed !== undefined) endStep("drain", timed);
         }
         if (!left) return deadline;
-      } else if (timed !== undefined) {
-        // Another drain is running (this one waits for it): what this turn did is a step too.
-        endStep("drain", timed);
       }
       await new Promise<void>((resolve) => setImmediate(resolve));
       deadline = performance.now() + kDrainSliceMs;
