@@ -13,10 +13,13 @@
  * A body's buffer, lent to the writes of one scrape's response: every client that shares the response
  * (see single-flight.ts) holds it while its write goes on. When the last one is done, the buffer goes back
  * one turn of the event loop later (by then every client that shared the response has begun its write:
- * they all receive it in the same turn), and a later scrape writes over it.
+ * they all receive it in the same turn), and a later scrape writes over it. A body that nobody held is
+ * never given back: whoever has it may still read it. A writer that cannot tell when the bytes have left
+ * (an HTTP/2 stream) pins the lease: its buffer never goes back.
  */
 export class BodyLease {
   #holds = 0;
+  #pinned = false;
   #returned = false;
   readonly #giveBack: () => void;
 
@@ -30,11 +33,16 @@ export class BodyLease {
     this.#holds++;
   }
 
+  /** The body is written by something that cannot say when it is done with it: never give it back. */
+  pin(): void {
+    this.#pinned = true;
+  }
+
   /** A write that {@link hold}s the body is done (written, or its connection closed). */
   drop(): void {
     if (--this.#holds > 0) return;
     setImmediate(() => {
-      if (this.#holds > 0 || this.#returned) return;
+      if (this.#holds > 0 || this.#returned || this.#pinned) return;
       this.#returned = true;
       this.#giveBack();
     });

@@ -44,7 +44,8 @@ export function formatValue(value: number): string {
   if (Number.isNaN(value)) return "NaN";
   if (value === Infinity) return "+Inf";
   if (value === -Infinity) return "-Inf";
-  return JSON.stringify(value);
+  // Anything else a custom collector put there (a string, a bigint) is written as String() writes it.
+  return typeof value === "number" ? JSON.stringify(value) : String(value);
 }
 
 /**

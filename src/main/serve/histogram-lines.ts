@@ -232,19 +232,25 @@ function putNamed(buffer: Buffer, at: number, name: string, pairs: string, defau
   return end;
 }
 
+/** A classic label name. */
+const kLabelName = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
 /**
  * A registry's default labels as the renderers add them to the samples of a metric whose label names are
  * `labelNames` (after the sample's own labels, in the order they were set), as label pairs
  * (`zone="z1",app="api"`); "" without default labels. Undefined when they cannot all be written that way:
  * a default label that the metric has too (it fills in a sample's own value when that is empty, in
- * place), one named `le`, or a value that is not a non-empty string or a finite number.
+ * place), one named `le` or not a classic label name, or a value that is not a non-empty string or a
+ * nonzero finite number.
  */
 export function appendedDefaultPairs(defaults: Record<string, unknown> | undefined, labelNames: readonly string[]): string | undefined {
   if (defaults === undefined) return "";
   const appended: Record<string, string | number> = {};
   for (const name in defaults) {
     const value = defaults[name];
-    if (name === "le" || labelNames.includes(name)) return undefined;
+    // An integer-like name would come first in the general path's labels object (JavaScript orders such
+    // keys first); prom-client does not check default label names.
+    if (name === "le" || labelNames.includes(name) || !kLabelName.test(name)) return undefined;
     if (!(typeof value === "string" && value !== "") && !(typeof value === "number" && Number.isFinite(value) && value !== 0)) return undefined;
     appended[name] = value;
   }

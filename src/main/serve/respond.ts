@@ -2,7 +2,8 @@
  * Writing a prepared response to a `node:http` ServerResponse, and the method check every route shares.
  * @module
  */
-import type { IncomingMessage, ServerResponse } from "node:http";
+import { type IncomingMessage, ServerResponse } from "node:http";
+import type { Http2ServerResponse } from "node:http2";
 import { endStep, startStep, stepTiming } from "../hub/step-timing.js";
 import type { BodyLease } from "./body-lease.js";
 import { plain, type ScrapeResponse } from "./scrape.js";
@@ -60,19 +61,32 @@ export function send(req: IncomingMessage, res: ServerResponse, response: Scrape
 }
 
 /**
- * Hold `lease` until `res` is done: "finish" (the last byte was handed to the operating system) or
- * "close" (the connection ended first), whichever comes first.
+ * Hold `lease` until `res` is done: "finish" (the last byte was handed to the operating system), "close"
+ * (the connection ended first) or the close of its socket (a pipelined response still queued behind
+ * another when the connection drops emits neither), whichever comes first. A response already ended holds
+ * nothing; an HTTP/2 response (fastify with `http2: true`) pins the lease, since its "finish" can come
+ * before the session has written the bytes.
  */
-export function holdWhileWriting(res: ServerResponse, lease: BodyLease): void {
+export function holdWhileWriting(res: ServerResponse | Http2ServerResponse, lease: BodyLease): void {
+  if (!(res instanceof ServerResponse)) {
+    lease.pin();
+    return;
+  }
+  if (res.destroyed || res.writableFinished) return;
   lease.hold();
+  const socket = res.socket;
   let held = true;
   const done = (): void => {
     if (!held) return;
     held = false;
+    res.off("finish", done);
+    res.off("close", done);
+    socket?.off("close", done);
     lease.drop();
   };
   res.once("finish", done);
   res.once("close", done);
+  socket?.once("close", done);
 }
 
 /**

@@ -398,11 +398,10 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
     writer.end(head);
   }
   const chunks = writer.finish();
-  // A text body joined from the buffers it outgrew is joined into a buffer with room to spare, as
-  // reusable as one never outgrown: the next body of its size is written there without a join.
+  // A body in parts (a text body that outgrew its buffer, a protobuf body) is joined into a buffer with
+  // room to spare, given back like a text body: the next body of its size is written there.
   let whole: Buffer | undefined;
-  const text = writer.linesFormat !== undefined && chunks.length > 1;
-  const body = await join(chunks, slicer, text ? (bytes) => (whole = spare.take(bytes, kMinBodyBytes)) : undefined);
+  const body = await join(chunks, slicer, (bytes) => (whole = spare.take(bytes, kMinBodyBytes)));
   if (whole !== undefined) issued.set(body, whole);
   return { body, contentType: writer.contentType };
 }

@@ -44,6 +44,18 @@ describe("BodyLease", () => {
   });
 });
 
+describe("a pinned BodyLease", () => {
+  it("never gives its buffer back, whoever held it", async () => {
+    let given = 0;
+    const lease = new BodyLease(() => given++);
+    lease.hold();
+    lease.pin();
+    lease.drop();
+    for (let i = 0; i < 5; i++) await turn();
+    expect(given).toBe(0);
+  });
+});
+
 describe("SpareBuffer", () => {
   it("hands back the spare only when it has a sixteenth more room than asked, and keeps the largest", () => {
     const spares = new SpareBuffer();

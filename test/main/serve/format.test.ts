@@ -28,6 +28,11 @@ describe("formatValue", () => {
     expect(differ).toEqual([]);
   });
 
+  it("writes what a custom collector put in a value that is not a number as String() does", () => {
+    expect(formatValue("1.23" as unknown as number)).toBe("1.23");
+    expect(formatValue(10n as unknown as number)).toBe("10");
+  });
+
   it("leaves no garbage in the old generation, where String()'s cache puts what it writes", () => {
     setFlagsFromString("--expose-gc");
     const gc = runInNewContext("gc") as () => void;
