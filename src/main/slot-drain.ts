@@ -518,7 +518,7 @@ const kCopiedStringLength = 13;
  * series for as long as the series lives (in its labels and, for one label, as its key). Every full
  * collection walks the string table twice, to clear it and to update it: with 100,000 series of
  * one-label histograms that was 2.2 ms of a 3.0 ms pause, taken on the main thread about once per
- * scrape (measured with --trace-gc-nvp, Node 20). The copies cost two small strings per new declaration.
+ * scrape (measured with --trace-gc-nvp, Node 20). The copies cost two small strings per declaration.
  */
 function ownStrings(values: Array<string | number>): Array<string | number> {
   return values.map((value) => (typeof value === "string" && value.length < kCopiedStringLength ? ` ${value}`.slice(1) : value));

@@ -22,7 +22,8 @@ export interface ByteSink {
 }
 
 /**
- * A body written at once (not in steps): one buffer, moved to a larger one when it runs out of room.
+ * A body written at once (not in steps): one buffer (`buffer`, or 16 KiB), moved to one twice as large
+ * when it runs out of room.
  *
  * @example
  * const sink = new GrowingSink();
@@ -30,8 +31,11 @@ export interface ByteSink {
  * const text = sink.buffer.toString("utf8", 0, sink.written);
  */
 export class GrowingSink implements ByteSink {
-  buffer: Buffer = Buffer.allocUnsafe(16 * 1024);
+  buffer: Buffer;
   written = 0;
+  constructor(buffer: Buffer = Buffer.allocUnsafe(16 * 1024)) {
+    this.buffer = buffer;
+  }
   room(bytes: number): Buffer {
     if (this.written + bytes > this.buffer.length) {
       const grown = Buffer.allocUnsafe(Math.max(2 * this.buffer.length, this.written + bytes));

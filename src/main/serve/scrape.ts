@@ -14,6 +14,7 @@ import { endStep, startStep, stepTiming } from "../hub/step-timing.js";
 import { acceptsGzip, negotiate } from "./negotiation.js";
 import type { Reporter } from "./report.js";
 import { BodyLease, SpareBuffer } from "./body-lease.js";
+import { GrowingSink } from "./histogram-lines.js";
 import { ScrapeAborted, Slicer, releaseBody, renderSliced } from "./sliced-render.js";
 
 /**
@@ -66,7 +67,7 @@ export interface ScrapeResponse {
   readonly body: Buffer;
   /**
    * Set when the body's buffer goes back for a later scrape once its writes are done: whoever writes the
-   * body holds the lease while writing (respond.ts); a body written without holding it is never reused.
+   * body must hold the lease while writing, or pin it (respond.ts, `holdWhileWriting`).
    */
   readonly lease?: BodyLease;
 }
@@ -170,21 +171,15 @@ let compressedHint = 0;
  */
 function gzipLarge(body: Buffer): Promise<{ part: Buffer; whole: Buffer }> {
   return new Promise((resolve, reject) => {
-    let out = compressedSpare.take(compressedHint, kGzipPartBytes);
-    let at = 0;
+    // Outgrown (the first large body, or one much larger than the last), it moves to one twice as large.
+    const out = new GrowingSink(compressedSpare.take(compressedHint, kGzipPartBytes));
     const gzip = createGzip({ level: kGzipLevel, chunkSize: kGzipPartBytes });
     gzip.on("data", (part: Buffer) => {
-      if (at + part.length > out.length) {
-        // Outgrown (the first large body, or one much larger than the last): twice as large, copied over.
-        const larger = Buffer.allocUnsafe(Math.max(2 * out.length, at + part.length));
-        out.copy(larger, 0, 0, at);
-        out = larger;
-      }
-      at += part.copy(out, at);
+      out.written += part.copy(out.room(part.length), out.written);
     });
     gzip.once("end", () => {
-      compressedHint = at;
-      resolve({ part: out.subarray(0, at), whole: out });
+      compressedHint = out.written;
+      resolve({ part: out.buffer.subarray(0, out.written), whole: out.buffer });
     });
     gzip.once("error", reject);
     gzip.end(body);

@@ -124,7 +124,7 @@ interface PartWriter {
  * next scavenge frees, instead of text kept across the render's steps (which the collector would move to
  * the old space, and mark again and again), and no join copies the parts together at the end. The buffer
  * has room for the last body of its kind and more (see {@link spare}), so it is rarely outgrown (then
- * the parts are joined in steps); it is the last compressed scrape's buffer when that one is large enough
+ * the parts are joined in steps); it is a buffer a finished body gave back when one is large enough
  * (see {@link releaseBody}).
  */
 class TextBytes implements ByteSink {
@@ -182,15 +182,15 @@ const openMetricsHint = { bytes: 0 };
 const issued = new WeakMap<Buffer, Buffer>();
 
 /**
- * The buffer of a text body nobody reads any more, kept for the next render (body-lease.ts). The writers
- * ask for room for a page of lines before they write it, so a buffer that held the last body exactly
- * would be outgrown at its last page: then a second buffer and a join, 132 MB of new memory for a 66 MB
- * body. The spare's margin keeps that from happening.
+ * The buffer of a body nobody reads any more (text, or protobuf joined from its parts), kept for the next
+ * render (body-lease.ts). The text writers ask for room for a page of lines before they write it, so a
+ * buffer that held the last body exactly would be outgrown at its last page: then a second buffer and a
+ * join, 132 MB of new memory for a 66 MB body. The spare's margin keeps that from happening.
  */
 const spare = new SpareBuffer();
 
 /**
- * `body` (a text body this module rendered) is read no more, by anyone: the next render may write over
+ * `body` (a body this module rendered) is read no more, by anyone: the next render may write over
  * it. Called once the compressed copy of a body exists and the body itself is not sent, or once every
  * write of a body that was sent is done.
  */
@@ -407,7 +407,7 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
 }
 
 /** Copy `chunks` into one buffer (from `allocate`, at least as long), a bounded number of bytes per step. */
-async function join(chunks: readonly Buffer[], slicer: Slicer, allocate: (bytes: number) => Buffer = (bytes) => Buffer.allocUnsafe(bytes)): Promise<Buffer> {
+async function join(chunks: readonly Buffer[], slicer: Slicer, allocate: (bytes: number) => Buffer): Promise<Buffer> {
   // A text body is one buffer already, unless it outgrew the one it started in.
   if (chunks.length === 1) return chunks[0] as Buffer;
   let total = 0;
