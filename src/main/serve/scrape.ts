@@ -73,7 +73,7 @@ export interface ScrapeResponse {
 }
 
 /**
- * Render the registry for one request. Never rejects: a failed collect becomes a reported 500.
+ * Render the registry for one request. Never rejects: a failed collect (or compression) becomes a reported 500.
  *
  * The work is done in steps of about {@link kScrapeSliceMs} that yield to the event loop: first the
  * hub's drain of everything published before the scrape began, then the render, a few worker series at
@@ -130,15 +130,23 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
   let lease: BodyLease | undefined;
   if (gzipped) {
     const timed = stepTiming.enabled ? startStep() : undefined;
-    if (inline) {
-      body = gzipSync(body, { level: kGzipLevel });
-      if (timed !== undefined) endStep("compress", timed);
-    } else {
-      const compressed = gzipLarge(body);
-      if (timed !== undefined) endStep("compress", timed);
-      const { part, whole } = await compressed;
-      body = part;
-      lease = new BodyLease(() => compressedSpare.give(whole));
+    try {
+      if (inline) {
+        body = gzipSync(body, { level: kGzipLevel });
+        if (timed !== undefined) endStep("compress", timed);
+      } else {
+        const compressed = gzipLarge(body);
+        if (timed !== undefined) endStep("compress", timed);
+        const { part, whole } = await compressed;
+        body = part;
+        lease = new BodyLease(() => compressedSpare.give(whole));
+      }
+    } catch (cause) {
+      // zlib failed (out of memory): reported as a failed collect is, and the server keeps serving.
+      releaseBody(rendered.body);
+      const detail = cause instanceof Error ? cause.message : String(cause);
+      source.report(new OperationError(ErrorCodes.COLLECT_FAILED, `prom-threads: compressing a scrape's body failed: ${detail}`, { cause }));
+      return plain(500, "500 Internal Server Error: compressing metrics failed\n");
     }
     // zlib is done with the rendered body and only the compressed one is sent: the next render may reuse it.
     releaseBody(rendered.body);
@@ -181,7 +189,11 @@ function gzipLarge(body: Buffer): Promise<{ part: Buffer; whole: Buffer }> {
       compressedHint = out.written;
       resolve({ part: out.buffer.subarray(0, out.written), whole: out.buffer });
     });
-    gzip.once("error", reject);
+    gzip.once("error", (cause) => {
+      // Nobody reads what was written: the buffer is the next large body's.
+      compressedSpare.give(out.buffer);
+      reject(cause);
+    });
     gzip.end(body);
   });
 }

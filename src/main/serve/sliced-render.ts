@@ -117,6 +117,8 @@ interface PartWriter {
   readonly sink: ByteSink | undefined;
   /** The chunks of the body, in order. */
   finish(): Buffer[];
+  /** The render stopped before {@link finish}: nobody reads what was written. */
+  abandon(): void;
 }
 
 /**
@@ -165,6 +167,10 @@ class TextBytes implements ByteSink {
     if (this.#filled.length > 0) return [...this.#filled, body];
     issued.set(body, this.#buffer);
     return [body];
+  }
+  /** Nothing written is read: the buffer goes back for the next render (the largest, if it was outgrown). */
+  abandon(): void {
+    spare.give(this.#buffer);
   }
 }
 
@@ -220,6 +226,9 @@ class TextWriter implements PartWriter {
     this.sink.add("\n");
     return this.sink.finish();
   }
+  abandon(): void {
+    this.sink.abandon();
+  }
 }
 
 class OpenMetricsWriter implements PartWriter {
@@ -241,6 +250,9 @@ class OpenMetricsWriter implements PartWriter {
   finish(): Buffer[] {
     this.sink.add("# EOF\n");
     return this.sink.finish();
+  }
+  abandon(): void {
+    this.sink.abandon();
   }
 }
 
@@ -274,6 +286,8 @@ class ProtobufWriter implements PartWriter {
   finish(): Buffer[] {
     return this.#chunks;
   }
+  /** Its parts are new memory, not a kept buffer: nothing to give back. */
+  abandon(): void {}
 }
 
 function bufferOf(bytes: Uint8Array): Buffer {
@@ -328,8 +342,33 @@ interface ListedMetric {
  * Rejects with {@link ScrapeAborted}.
  */
 export async function renderSliced(request: RenderRequest, source: SlicedSource, slicer: Slicer): Promise<{ body: Buffer; contentType: string }> {
-  const { registry, hub } = source;
   const writer = writerFor(request);
+  let chunks: Buffer[];
+  try {
+    await writeFamilies(writer, request, source, slicer);
+    chunks = writer.finish();
+  } catch (cause) {
+    // Stopped (every client went away, or a collect failed): the buffer written so far is the next render's.
+    writer.abandon();
+    throw cause;
+  }
+  // A body in parts (a text body that outgrew its buffer, a protobuf body) is joined into a buffer with
+  // room to spare, given back like a text body: the next body of its size is written there.
+  let whole: Buffer | undefined;
+  try {
+    const body = await join(chunks, slicer, (bytes) => (whole = spare.take(bytes, kMinBodyBytes)));
+    if (whole !== undefined) issued.set(body, whole);
+    return { body, contentType: writer.contentType };
+  } catch (cause) {
+    // Stopped while joining: nobody reads the joined buffer.
+    if (whole !== undefined) spare.give(whole);
+    throw cause;
+  }
+}
+
+/** Write every family `source.registry` lists into `writer`, a few series per step (see {@link renderSliced}). */
+async function writeFamilies(writer: PartWriter, request: RenderRequest, source: SlicedSource, slicer: Slicer): Promise<void> {
+  const { registry, hub } = source;
   const scheme = request.negotiated.escaping;
   const defaultLabels = (registry as unknown as { _defaultLabels?: Record<string, unknown> })._defaultLabels;
   const defaults = defaultLabels !== undefined && Object.keys(defaultLabels).length > 0 ? defaultLabels : undefined;
@@ -397,13 +436,6 @@ export async function renderSliced(request: RenderRequest, source: SlicedSource,
     }
     writer.end(head);
   }
-  const chunks = writer.finish();
-  // A body in parts (a text body that outgrew its buffer, a protobuf body) is joined into a buffer with
-  // room to spare, given back like a text body: the next body of its size is written there.
-  let whole: Buffer | undefined;
-  const body = await join(chunks, slicer, (bytes) => (whole = spare.take(bytes, kMinBodyBytes)));
-  if (whole !== undefined) issued.set(body, whole);
-  return { body, contentType: writer.contentType };
 }
 
 /** Copy `chunks` into one buffer (from `allocate`, at least as long), a bounded number of bytes per step. */

@@ -42,7 +42,7 @@ export const ErrorCodes = {
   INVALID_TARGET: "ERR_PROM_THREADS_INVALID_TARGET",
   /** The hub was used after `close()`. */
   HUB_CLOSED: "ERR_PROM_THREADS_HUB_CLOSED",
-  /** Collecting the registry's metrics for a scrape failed (a `collect` callback threw or rejected); the scrape got a 500. */
+  /** Collecting the registry's metrics for a scrape failed (a `collect` callback threw or rejected), or compressing its body did; the scrape got a 500. */
   COLLECT_FAILED: "ERR_PROM_THREADS_COLLECT_FAILED",
   /** The metrics server could not listen on its host and port (address in use, permission denied, unknown host). */
   LISTEN_FAILED: "ERR_PROM_THREADS_LISTEN_FAILED",

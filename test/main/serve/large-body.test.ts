@@ -7,7 +7,7 @@
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { request, type ServerResponse } from "node:http";
-import type { Gauge } from "prom-client";
+import { Gauge, Registry } from "prom-client";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { scrape } from "../../../src/main/serve/scrape.js";
 import { expectBodiesReused, largeRegistry } from "../../helpers/body-reuse.js";
@@ -114,6 +114,30 @@ describe("a large body", () => {
     }
     // The second scrape may take a buffer with room to spare; from then on the body has a buffer.
     expect(large.slice(1), large.join(",")).toEqual([0, 0, 0, 0]);
+  });
+
+  it("rendered for nobody (every client went away) leaves its buffer to the next render", async () => {
+    // Many metrics: the render yields between them, so the abort comes halfway.
+    const registry = new Registry();
+    for (let m = 0; m < 40; m++) {
+      const gauge = new Gauge({ name: `large_body_${m}_bytes`, help: "A large body.", labelNames: ["path"], registers: [registry] });
+      for (let i = 0; i < 1000; i++) gauge.set({ path: `/api/v1/resource/${i.toString(36).padStart(8, "0")}/items` }, i * 1.5);
+    }
+    const source = { registry, hub: undefined, report: (error: unknown) => expect.fail(String(error)) };
+    const request = { accept: undefined, acceptEncoding: "gzip" };
+    // Gzipped bodies give the rendered buffer back once compressed: the second render writes into it.
+    for (let i = 0; i < 2; i++) expect((await scrape(source, request)).status).toBe(200);
+    const bodyBytes = Buffer.byteLength(await registry.metrics());
+    const allocate = vi.spyOn(Buffer, "allocUnsafe");
+    const large = (): number => allocate.mock.calls.filter(([bytes]) => (bytes as number) >= bodyBytes * 0.9).length;
+    const signal = { aborted: false };
+    setImmediate(() => (signal.aborted = true));
+    const stopped = await scrape(source, request, signal);
+    expect(stopped.status).toBe(503);
+    expect(large()).toBe(0);
+    const next = await scrape(source, request);
+    expect(next.status).toBe(200);
+    expect(large()).toBe(0);
   });
 
   it("sent as it is or gzipped, is written into the buffer of the scrape before once that one was written", async () => {
