@@ -7,7 +7,7 @@
 import { createServer } from "node:http";
 import { promisify } from "node:util";
 import { gzip } from "node:zlib";
-import { monitorEventLoopDelay } from "node:perf_hooks";
+import { PerformanceObserver, monitorEventLoopDelay } from "node:perf_hooks";
 import { Worker } from "node:worker_threads";
 import { openSync, readSync } from "node:fs";
 import { Histogram, Registry } from "prom-client";
@@ -44,6 +44,46 @@ function threadCpuClock() {
     for (at++; at < n && buffer[at] >= 0x30 && buffer[at] <= 0x39; at++) waited = waited * 10 + (buffer[at] - 0x30);
     return performance.now() - waited / 1e6;
   };
+}
+
+/**
+ * The noted gaps told apart by whether a collection of the main thread's heap (V8's GC performance
+ * entries) ran in them: the longest gap in which none ran, on both clocks; how many gaps took over 2 ms
+ * on the thread's own clock, and how many of those had a collection in them; the collections in the
+ * window by kind (1 scavenge, 2 full, 4 incremental marking step, 8 weak callbacks), their count and longest pause.
+ */
+function gapsAndCollections() {
+  collections.sort((a, b) => a.start - b.start);
+  let outside = 0;
+  let outsideCpu = 0;
+  let over2 = 0;
+  let over2InCollection = 0;
+  let from = 0;
+  for (let i = 0; i < noted; i++) {
+    const end = notedEnd[i];
+    const start = end - notedWall[i];
+    while (from < collections.length && collections[from].end <= start) from++;
+    let inCollection = false;
+    for (let c = from; c < collections.length && collections[c].start < end; c++) {
+      if (collections[c].end > start) inCollection = true;
+    }
+    if (notedCpu[i] > 2) {
+      over2++;
+      if (inCollection) over2InCollection++;
+    }
+    if (!inCollection) {
+      outside = Math.max(outside, notedWall[i]);
+      outsideCpu = Math.max(outsideCpu, notedCpu[i]);
+    }
+  }
+  const kinds = {};
+  for (const { start, end, kind } of collections) {
+    const entry = (kinds[kind] ??= { count: 0, longestMs: 0 });
+    entry.count++;
+    entry.longestMs = Math.max(entry.longestMs, end - start);
+  }
+  // Below the noted length, the longest gap outside collections is at most that.
+  return { maxGapOutsideGcMs: Math.max(outside, kNotedGapMs), maxGapCpuOutsideGcMs: Math.max(outsideCpu, 0), gapsOver2CpuMs: over2, gapsOver2CpuMsInGc: over2InCollection, collections: kinds };
 }
 
 function message(worker) {
@@ -90,16 +130,21 @@ const served = spec.contender === "prom-client" ? await servePromClient(spec.ser
 // The idle case and the overload baseline scrape once (the warm-up), then wait out the window.
 const scraper = new Worker(new URL("./stall-scraper.worker.js", import.meta.url), { workerData: { url: served.url, intervalMs: spec.intervalMs } });
 const scrapes = [];
-// The window starts after two warm-up scrapes: the process's first second (its code being compiled, the
-// set-up's garbage collected, the first scrapes' buffers allocated) is start-up, not the steady state a
-// scraper sees for the life of the process. A case without scrapes in its window waits as long.
+// The window starts after two warm-up scrapes and at least a second after the first one began: the
+// process's first second (its code being compiled, the set-up's garbage collected, the first scrapes'
+// buffers allocated) is start-up, not the steady state a scraper sees for the life of the process.
+// Scrapes back to back (the overload) make two in a fraction of that second. A case without scrapes in
+// its window waits as long.
 const kWarmups = 2;
+const kWarmupMs = 1000;
 let warmups = 0;
+let firstAt;
 let warm = false;
 let measuring = false;
 scraper.on("message", (m) => {
   if (m === "stopped") return;
-  if (!warm) warm = ++warmups >= kWarmups;
+  firstAt ??= performance.now() - m.ms;
+  if (!warm) warm = ++warmups >= kWarmups && performance.now() - firstAt >= kWarmupMs;
   else if (measuring) scrapes.push(m);
 });
 while (!warm && (warmups === 0 || spec.intervalMs < 60_000)) await new Promise((resolve) => setTimeout(resolve, 5));
@@ -117,18 +162,37 @@ let maxGapCpu = 0;
 let last = performance.now();
 let lastCpu = cpuClock?.() ?? 0;
 let running = true;
+// Gaps longer than kNotedGapMs (wall clock) are noted, to be told apart afterwards by whether one of V8's
+// collections of this thread's heap ran in them (arrays allocated before the window: no garbage of their own).
+const kNotedGapMs = 0.5;
+const kMaxNoted = 200_000;
+const notedEnd = new Float64Array(kMaxNoted);
+const notedWall = new Float64Array(kMaxNoted);
+const notedCpu = new Float64Array(kMaxNoted);
+let noted = 0;
+const collections = [];
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) collections.push({ start: entry.startTime, end: entry.startTime + entry.duration, kind: entry.detail?.kind });
+});
+gcObserver.observe({ entryTypes: ["gc"] });
 const loop = () => {
   const now = performance.now();
   const wall = now - last;
   if (wall > maxGap) maxGap = wall;
   last = now;
+  let cpu = wall;
   if (cpuClock !== undefined) {
     const nowCpu = cpuClock();
     // Capped at both ends, as a step's time is (step-timing.ts): the run-queue wait is counted in whole
     // scheduler ticks, so the clock can read more than the wall clock over one gap and less over the next.
-    const cpu = Math.max(0, Math.min(wall, nowCpu - lastCpu));
+    cpu = Math.max(0, Math.min(wall, nowCpu - lastCpu));
     if (cpu > maxGapCpu) maxGapCpu = cpu;
     lastCpu = nowCpu;
+  }
+  if (wall > kNotedGapMs && noted < kMaxNoted) {
+    notedEnd[noted] = now;
+    notedWall[noted] = wall;
+    notedCpu[noted++] = cpu;
   }
   if (running) setImmediate(loop);
 };
@@ -140,6 +204,8 @@ setImmediate(loop);
 await new Promise((resolve) => setTimeout(resolve, spec.seconds * 1000));
 running = false;
 eld.disable();
+for (const entry of gcObserver.takeRecords()) collections.push({ start: entry.startTime, end: entry.startTime + entry.duration, kind: entry.detail?.kind });
+gcObserver.disconnect();
 const steps = structuredClone(stepTiming.steps);
 resetStepTiming(false);
 measuring = false;
@@ -151,6 +217,7 @@ const result = {
   ...spec,
   maxGapMs: maxGap,
   maxGapCpuMs: cpuClock === undefined ? undefined : maxGapCpu,
+  ...gapsAndCollections(),
   steps,
   maxStepMs: Math.max(...Object.values(steps).map((step) => step.longestMs)),
   maxStepCpuMs: Math.max(...Object.values(steps).map((step) => step.longestCpuMs)),
