@@ -78,7 +78,8 @@ function gapsAndCollections() {
   }
   const kinds = {};
   for (const { start, end, kind } of collections) {
-    const entry = (kinds[kind] ??= { count: 0, longestMs: 0 });
+    kinds[kind] ??= { count: 0, longestMs: 0 };
+    const entry = kinds[kind];
     entry.count++;
     entry.longestMs = Math.max(entry.longestMs, end - start);
   }
