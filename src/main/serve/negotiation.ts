@@ -67,7 +67,7 @@ export function negotiateFormat(accept: string | undefined): ExpositionFormat {
   return negotiate(accept).format;
 }
 
-const kDefaultNegotiated: Negotiated = { format: "text", version: "0.0.4", escaping: "underscores", escapingNamed: false };
+const kDefaultNegotiated: Negotiated = Object.freeze({ format: "text", version: "0.0.4", escaping: "underscores", escapingNamed: false });
 
 /**
  * Choose format, version and name escaping for an `Accept` header, as {@link negotiateFormat} chooses
@@ -80,6 +80,19 @@ const kDefaultNegotiated: Negotiated = { format: "text", version: "0.0.4", escap
  */
 export function negotiate(accept: string | undefined): Negotiated {
   if (accept === undefined || accept.trim() === "") return kDefaultNegotiated;
+  // A scraper sends the same header every time: about 3 µs of parsing, twice a scrape, saved.
+  if (accept === lastAccept) return lastNegotiated;
+  const negotiated = negotiateAccept(accept);
+  lastAccept = accept;
+  lastNegotiated = negotiated;
+  return negotiated;
+}
+
+/** The last header {@link negotiate} parsed, and what it chose (a frozen object, shared). */
+let lastAccept: string | undefined;
+let lastNegotiated: Negotiated = kDefaultNegotiated;
+
+function negotiateAccept(accept: string): Negotiated {
   const ranges = parseAccept(accept);
   let best: { candidate: Candidate | undefined; range: MediaRange | undefined; q: number; position: number } = { candidate: undefined, range: undefined, q: 0, position: Infinity };
   for (const candidate of kCandidates) {
@@ -92,12 +105,12 @@ export function negotiate(accept: string | undefined): Negotiated {
   if (best.candidate === undefined || best.range === undefined) return kDefaultNegotiated;
   const named = best.range.params.get("escaping");
   const escaping = kEscapingSchemes.find((scheme) => scheme === named);
-  return {
+  return Object.freeze({
     format: best.candidate.format,
     version: best.candidate.versions[0] ?? "",
     escaping: escaping ?? "underscores",
     escapingNamed: escaping !== undefined,
-  };
+  });
 }
 
 /** The range that decides a candidate's quality: the most specific one that matches it. */

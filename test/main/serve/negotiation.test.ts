@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { acceptsGzip, negotiateFormat } from "../../../src/main/serve/negotiation.js";
+import { acceptsGzip, negotiate, negotiateFormat } from "../../../src/main/serve/negotiation.js";
 import { PROMETHEUS_ACCEPT } from "../../helpers/http.js";
 
 describe("Accept negotiation", () => {
@@ -26,6 +26,19 @@ describe("Accept negotiation", () => {
     [undefined, "text"],
   ])("%j -> %s", (accept, expected) => {
     expect(negotiateFormat(accept)).toBe(expected);
+  });
+
+  it("answers each header as it did the first time when headers alternate (the last one parsed is kept)", () => {
+    const headers = [PROMETHEUS_ACCEPT, "text/plain;version=1.0.0;escaping=dots", PROMETHEUS_ACCEPT, PROMETHEUS_ACCEPT, "text/plain", undefined, "text/plain;version=1.0.0;escaping=dots"];
+    const first = new Map<string | undefined, ReturnType<typeof negotiate>>();
+    for (const header of headers) {
+      const negotiated = negotiate(header);
+      if (!first.has(header)) first.set(header, structuredClone(negotiated));
+      expect(negotiated, String(header)).toEqual(first.get(header));
+      expect(Object.isFrozen(negotiated)).toBe(true);
+    }
+    expect(first.get(PROMETHEUS_ACCEPT)?.format).toBe("openmetrics");
+    expect(first.get("text/plain;version=1.0.0;escaping=dots")).toEqual({ format: "text", version: "1.0.0", escaping: "dots", escapingNamed: true });
   });
 });
 
