@@ -302,7 +302,7 @@ export abstract class WorkerMetric<T extends string, Child> {
     const metricId = this.#declaredMetricId();
     const seriesId = takeSeriesId(this.name);
     try {
-      runtime.declare(packWord0(kOpDeclareSeries, seriesId), encodePayload({ metric: metricId, values }));
+      runtime.declare(packWord0(kOpDeclareSeries, seriesId), encodePayload({ metric: metricId, values }), this.name);
     } catch (error) {
       releaseSeriesId(seriesId);
       throw error;

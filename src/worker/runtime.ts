@@ -50,7 +50,7 @@ export class Runtime {
   #buffer: SharedArrayBuffer | undefined;
   #slot = -1;
   #triedWorkerData = false;
-  #pending: Array<{ word0: number; payload: Uint8Array }> = [];
+  #pending: Array<{ word0: number; payload: Uint8Array; metric: string | undefined }> = [];
   #nextMetricId = 0;
   #nextSeriesId = 0;
   #ringCapacity = 0;
@@ -139,14 +139,17 @@ export class Runtime {
     return this.#nextSeriesId++;
   }
 
-  /** Send a declaration; before the thread connects, hold it until it does. */
-  declare(word0: number, payload: Uint8Array): void {
+  /**
+   * Send a declaration; before the thread connects, hold it until it does. `metric` names the metric a
+   * label set belongs to, for the error a label set too large for the ring throws.
+   */
+  declare(word0: number, payload: Uint8Array, metric?: string): void {
     if (this.#ring === undefined && this.#buffer === undefined) this.#tryWorkerData();
     if (this.#ring !== undefined) {
-      checkDeclarationSize(payload, this.#ringCapacity);
+      checkDeclarationSize(payload, this.#ringCapacity, metric);
       this.#ring.declare(word0, payload);
     } else if (this.#buffer === undefined) {
-      this.#pending.push({ word0, payload });
+      this.#pending.push({ word0, payload, metric });
     }
     // Connected without a slot: nothing is written; observations are counted as dropped.
   }
@@ -164,7 +167,7 @@ export class Runtime {
     const words = new Uint32Array(handle.buffer);
     // Declarations made before connecting were not checked against this ring: check them before taking
     // a slot, so a declaration that cannot fit never reaches (and wedges) the ring; connect() throws.
-    for (const { payload } of this.#pending) checkDeclarationSize(payload, layout.ringCapacity);
+    for (const { payload, metric } of this.#pending) checkDeclarationSize(payload, layout.ringCapacity, metric);
     this.#buffer = handle.buffer;
     this.#maxSeries = typeof handle.maxSeries === "number" ? handle.maxSeries : kDefaultMaxSeries;
     this.#ringCapacity = layout.ringCapacity;
@@ -211,13 +214,16 @@ export class Runtime {
   }
 }
 
-/** Throw at the recording call when a declaration is larger than a ring of `ringCapacity` records takes. */
-function checkDeclarationSize(payload: Uint8Array, ringCapacity: number): void {
+/**
+ * Throw at the recording call when a declaration is larger than a ring of `ringCapacity` records takes
+ * (only a label set can be: a metric's own declaration and an exemplar are bounded smaller).
+ */
+function checkDeclarationSize(payload: Uint8Array, ringCapacity: number, metric: string | undefined): void {
   const max = maxDeclarationBytes(ringCapacity);
   if (payload.length > max) {
     throw new RecordingError(
       ErrorCodes.DECLARATION_TOO_LARGE,
-      `A label set encodes to ${payload.length} bytes; the hub's ring takes declarations of at most ${max} bytes (a quarter of ringBytes). Shorten the label values, or raise the hub's ringBytes`,
+      `${metric === undefined ? "A label set" : `Metric "${metric}": a label set`} encodes to ${payload.length} bytes; the hub's ring takes declarations of at most ${max} bytes (a quarter of ringBytes). Shorten the label values, or raise the hub's ringBytes`,
     );
   }
 }

@@ -20,6 +20,8 @@ export interface GetOptions {
   /** Extra TLS options (e.g. `ca`, `rejectUnauthorized`). */
   tls?: RequestOptions;
   timeoutMs?: number;
+  /** The client's own address, e.g. `127.0.0.2` to be another peer on loopback. */
+  localAddress?: string;
 }
 
 /** Send one request (no connection reuse) and resolve with the whole response. */
@@ -29,7 +31,7 @@ export function get(url: string, options: GetOptions = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = send(
       target,
-      { method: options.method ?? "GET", headers: options.headers ?? {}, agent: false, ...options.tls, timeout: options.timeoutMs ?? 10_000 },
+      { method: options.method ?? "GET", headers: options.headers ?? {}, agent: false, ...options.tls, timeout: options.timeoutMs ?? 10_000, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) },
       (res) => {
         const chunks: Buffer[] = [];
         res.on("data", (chunk: Buffer) => chunks.push(chunk));

@@ -55,6 +55,7 @@ describe("limits checked when a label set is created (RecordingError)", () => {
     const reply = await w.run("call", { kind: "counter", config, method: "inc", args: [], child: wide });
     expect(reply).toMatchObject({ ok: false, code: ErrorCodes.DECLARATION_TOO_LARGE });
     expect(reply.message).toContain("ringBytes");
+    expect(reply.message).toMatch(/^Metric "wide_total": a label set encodes to \d+ bytes/);
     // The thread and its ring keep working; a label set that fits is recorded.
     await w.ok("call", { kind: "counter", config, method: "inc", args: [2], child: ["a", "b", "c", "d", "e", "f", "g", "h"] });
     const all = samples(await registry.metrics());
@@ -85,6 +86,7 @@ describe("limits checked when a label set is created (RecordingError)", () => {
     await w.ok("call", { kind: "counter", config: huge, method: "labels", args: values });
     const reply = await w.run("connect", { handle: hub.handle });
     expect(reply).toMatchObject({ ok: false, code: ErrorCodes.DECLARATION_TOO_LARGE });
+    expect(reply.message).toMatch(/^Metric "huge_total": a label set encodes to \d+ bytes/);
     expect(await w.ok("isConnected")).toBe(false);
     expect(hub.stats().workersConnected).toBe(0);
   });

@@ -124,19 +124,27 @@ export class BasicAuth {
   /**
    * Check an `Authorization` header sent by `peer` (its remote address). Never rejects.
    *
-   * Credentials verified recently pass at the cost of one HMAC. Others are checked against the password,
-   * unless `peer` spent its failure budget or too many bcrypt checks are under way: then the answer is
-   * `limited` at once. A wrong user name costs exactly what a wrong password costs.
+   * A peer that spent its failure budget is answered `limited` at once, whatever it sends. Otherwise
+   * credentials verified recently pass at the cost of one HMAC; others are checked against the password,
+   * unless too many bcrypt checks are under way: then the answer is `limited` at once, and costs the peer
+   * one attempt. A wrong user name costs exactly what a wrong password costs.
    */
   async check(header: string | undefined, peer = ""): Promise<AuthOutcome> {
     const credentials = parseBasic(header);
     // A missing or malformed header is checked as empty credentials, which never match, at the same cost.
     const username = credentials?.username ?? "";
     const password = credentials?.password ?? "";
+    // A peer past its budget gets `limited` whatever it sends, remembered credentials too: were the right
+    // ones let in there, every `limited` would tell the peer its guess was wrong, at no cost to its budget.
+    if (!this.#failures.allows(peer)) return { result: "limited", retryAfter: this.#failures.retryAfter(peer) };
     const pair = this.#hash === undefined ? undefined : this.#digest(`${username}\0${password}`);
     if (pair !== undefined && this.#isVerified(pair)) return kOk;
-    if (!this.#failures.allows(peer)) return { result: "limited", retryAfter: this.#failures.retryAfter(peer) };
-    if (pair !== undefined && this.#checking >= this.#limits.maxConcurrentAuthChecks) return { result: "limited", retryAfter: 1 };
+    if (pair !== undefined && this.#checking >= this.#limits.maxConcurrentAuthChecks) {
+      // For the same reason, a request turned away here takes one of its peer's attempts: remembered
+      // credentials would have passed.
+      this.#failures.failed(peer);
+      return { result: "limited", retryAfter: 1 };
+    }
     const userMatches = timingSafeEqual(this.#digest(username), this.#username);
     const passwordMatches = await this.#checkPassword(password);
     if (credentials !== undefined && userMatches && passwordMatches) {

@@ -37,7 +37,8 @@ describe("a bcrypt flood", () => {
     const floodStatuses = new Map<number, number>();
     const attacker = async (n: number): Promise<void> => {
       for (let i = 0; !stop; i++) {
-        const status = await get(server.url, { headers: { authorization: basic(n % 2 === 0 ? "prometheus" : "nobody", `guess-${n}-${i}`) } }).then(
+        // From another address than the scraper's: a peer that spent its budget gets 429 whatever it sends.
+        const status = await get(server.url, { headers: { authorization: basic(n % 2 === 0 ? "prometheus" : "nobody", `guess-${n}-${i}`) }, localAddress: "127.0.0.2" }).then(
           (reply) => reply.status,
           () => 0,
         );
@@ -65,6 +66,7 @@ describe("a bcrypt flood", () => {
     }
     // Before: the scraper waited 20 s and the loop stalled for over a second. The bounds leave room for a
     // loaded machine and still fail the old behaviour by an order of magnitude.
+    console.log(`[auth flood] the scraper's slowest answer ${Math.max(...latencies).toFixed(0)} ms over ${latencies.length}; event loop max ${(loop.max / 1e6).toFixed(0)} ms; flood ${JSON.stringify(Object.fromEntries(floodStatuses))}`);
     expect(latencies.length).toBeGreaterThan(10);
     expect(Math.max(...latencies)).toBeLessThan(1000);
     expect(loop.max / 1e6).toBeLessThan(500);
@@ -109,6 +111,43 @@ describe("BasicAuth bounds (injected bcrypt and clock)", () => {
     const ok = auth.check(basic("prometheus", "s3cret"), "10.0.0.3");
     for (const release of waiting.splice(0)) release();
     expect(await ok).toEqual({ result: "ok" });
+  });
+
+  it("answers a peer past its budget 429 for remembered credentials too: no guess is answered past the budget", async () => {
+    let now = 0;
+    const local = await BasicAuth.create(resolveAuth({ username: "prometheus", password: hash }), { maxConcurrentAuthChecks: 4, authFailureBurst: 2, authFailuresPerSecond: 1 }, bcrypt, () => now);
+    const good = basic("prometheus", "s3cret");
+    // The scraper, at its own address, is verified and remembered.
+    expect(await local.check(good, "10.0.0.1")).toEqual({ result: "ok" });
+    // A guesser spends its budget; from then on the right guess is limited like a wrong one.
+    expect(await local.check(basic("prometheus", "guess-1"), "10.0.0.9")).toEqual({ result: "denied" });
+    expect(await local.check(basic("prometheus", "guess-2"), "10.0.0.9")).toEqual({ result: "denied" });
+    expect(await local.check(basic("prometheus", "guess-3"), "10.0.0.9")).toMatchObject({ result: "limited" });
+    expect(await local.check(good, "10.0.0.9")).toMatchObject({ result: "limited" });
+    // The scraper's address is not affected.
+    expect(await local.check(good, "10.0.0.1")).toEqual({ result: "ok" });
+    // Its attempt back, the guesser is let in with the right credentials.
+    now += 1000;
+    expect(await local.check(good, "10.0.0.9")).toEqual({ result: "ok" });
+  });
+
+  it("takes one of the peer's attempts for each request turned away by the bound on bcrypt checks", async () => {
+    const waiting: Array<() => void> = [];
+    const slow = { compare: (password: string, h: string) => new Promise<boolean>((resolve) => waiting.push(() => resolve(bcrypt.compareSync(password, h)))) };
+    const auth = await BasicAuth.create(resolveAuth({ username: "prometheus", password: hash }), { maxConcurrentAuthChecks: 1, authFailureBurst: 2, authFailuresPerSecond: 1 }, slow, () => 0);
+    const good = basic("prometheus", "s3cret");
+    const verifying = auth.check(good, "10.0.0.1");
+    waiting.shift()?.();
+    expect(await verifying).toEqual({ result: "ok" });
+    // One check holds the bound; a guesser's requests are turned away and each costs it an attempt.
+    const held = auth.check(basic("nobody", "x"), "10.0.0.2");
+    expect(await auth.check(basic("prometheus", "guess-1"), "10.0.0.9")).toEqual({ result: "limited", retryAfter: 1 });
+    expect(await auth.check(basic("prometheus", "guess-2"), "10.0.0.9")).toEqual({ result: "limited", retryAfter: 1 });
+    // Its budget spent, the right guess is limited too, while the scraper's remembered credentials pass.
+    expect(await auth.check(good, "10.0.0.9")).toMatchObject({ result: "limited" });
+    expect(await auth.check(good, "10.0.0.1")).toEqual({ result: "ok" });
+    for (const release of waiting.splice(0)) release();
+    expect(await held).toEqual({ result: "denied" });
   });
 
   it("remembers verified credentials while they are used, and forgets them kVerifiedTtlMs after the last use", async () => {
