@@ -124,8 +124,13 @@ export class HubMetricProducer implements MetricProducer {
    * `timeoutMillis`, gives no metrics and the reason in `errors`.
    */
   async collect(options?: MetricCollectOptions): Promise<CollectionResult> {
+    const started = performance.now();
+    const timeoutMillis = options?.timeoutMillis;
     try {
-      const families = await withTimeout(this.#read(), options?.timeoutMillis);
+      const families = await withTimeout(this.#read(), timeoutMillis);
+      // The hub's drain is synchronous, and what follows it resolves without a turn of the event loop: a
+      // timer cannot fire before the work ends, so the time it took is checked too.
+      if (timeoutMillis !== undefined && Number.isFinite(timeoutMillis) && performance.now() - started > timeoutMillis) throw timedOut(timeoutMillis);
       return { resourceMetrics: { resource: this.#resource, scopeMetrics: [{ scope: { name: SCOPE_NAME, version: kScopeVersion }, metrics: families }] }, errors: [] };
     } catch (error) {
       return { resourceMetrics: { resource: this.#resource, scopeMetrics: [] }, errors: [error] };
@@ -200,7 +205,7 @@ function metricOf(family: SourceFamily, start: (labels: SourceLabels, createdMs:
 function withTimeout<T>(work: Promise<T>, timeoutMillis: number | undefined): Promise<T> {
   if (timeoutMillis === undefined || !Number.isFinite(timeoutMillis)) return work;
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new OperationError(ErrorCodes.COLLECT_FAILED, `prom-threads: collecting the hub's metrics took more than ${timeoutMillis} ms`)), timeoutMillis);
+    const timer = setTimeout(() => reject(timedOut(timeoutMillis)), timeoutMillis);
     timer.unref();
     work.then(
       (value) => {
@@ -213,4 +218,8 @@ function withTimeout<T>(work: Promise<T>, timeoutMillis: number | undefined): Pr
       },
     );
   });
+}
+
+function timedOut(timeoutMillis: number): OperationError {
+  return new OperationError(ErrorCodes.COLLECT_FAILED, `prom-threads: collecting the hub's metrics took more than ${timeoutMillis} ms`);
 }

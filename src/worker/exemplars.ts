@@ -179,15 +179,10 @@ function objectOrUndefined(metric: string, call: string, key: string, value: unk
   return value;
 }
 
+/** Check exemplar labels as an exported exemplar's are checked: names, values, 128 characters in all. */
 function checkExemplarLabels(metric: string, call: string, labels: unknown): object | undefined {
   const checked = objectOrUndefined(metric, call, "exemplarLabels", labels);
-  if (checked === undefined) return undefined;
-  for (const [name, value] of Object.entries(checked)) {
-    if (typeof value !== "string" && typeof value !== "number") {
-      throw new RecordingError(ErrorCodes.INVALID_LABELS, `Metric "${metric}": exemplar label "${name}" must be a string or a number`);
-    }
-  }
-  return checked;
+  return checked === undefined ? undefined : validateExemplarLabels(metric, checked);
 }
 
 function shapeError(metric: string, call: string, detail: string): RecordingError {

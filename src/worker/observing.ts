@@ -53,10 +53,11 @@ export abstract class ObservingMetric<T extends string, Child extends ObservingC
    * shape but export no exemplar (summaries with `enableExemplars`). Histograms give their own.
    */
   protected observeExemplarShape(arg: unknown): void {
-    if (!isLabels(arg)) {
+    if (arg === undefined || typeof arg === "number") {
       this.childOfLabels(undefined).observe(arg as number);
       return;
     }
+    // Anything else but the exemplar shape throws as a histogram's call does (ERR_PROM_THREADS_INVALID_LABELS).
     const call = parseExemplarCall(this.name, "observe", arg);
     this.#observe(call.labels, call.value);
   }

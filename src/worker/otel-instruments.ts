@@ -4,7 +4,6 @@
  * as the prom-client-shaped call with a labels object.
  * @module
  */
-import { ErrorCodes, PromThreadsError } from "../shared/api/errors.js";
 import { Counter, type CounterChild } from "./counter.js";
 import { Gauge, type GaugeChild } from "./gauge.js";
 import { Histogram, type HistogramChild } from "./histogram.js";
@@ -136,7 +135,14 @@ export class WorkerInstrument implements OtelAdding, OtelRecording {
     this.#record(value, attributes);
   }
 
-  #record(value: number, attributes: OtelAttributes | undefined): void {
+  #record(value: number, given: OtelAttributes | undefined): void {
+    // `null`, as the SDK takes it, means no attributes; anything else that is not an object has no keys to
+    // record under: the value is kept, and the call counted.
+    let attributes = given ?? undefined;
+    if (attributes !== undefined && typeof attributes !== "object") {
+      this.#dropped("unknown_attribute");
+      attributes = undefined;
+    }
     const child = attributes === undefined && this.#bare !== null ? this.#bare : this.#resolve(attributes);
     if (child !== null && !this.#apply(child, value)) this.#dropped("invalid_value");
   }
@@ -145,14 +151,13 @@ export class WorkerInstrument implements OtelAdding, OtelRecording {
   #resolve(attributes: OtelAttributes | undefined): Child | null {
     try {
       return this.#childOf(attributes);
-    } catch (error) {
+    } catch {
       // An attribute value the hub refuses (over 1024 bytes, a lone surrogate), or a first record's key it
-      // refuses as a label name (`le` on a histogram): nothing to record the value under.
-      if (error instanceof PromThreadsError && (error.code === ErrorCodes.INVALID_LABELS || error.code === ErrorCodes.INVALID_NAME)) {
-        this.#dropped("invalid_attributes");
-        return null;
-      }
-      throw error;
+      // refuses as a label name (`le` on a histogram): nothing to record the value under. Anything else
+      // (attributes whose properties throw when read, the thread's label set ids spent) is counted the
+      // same way: a recording call does not throw.
+      this.#dropped("invalid_attributes");
+      return null;
     }
   }
 

@@ -179,6 +179,22 @@ describe.skipIf(skipOtel())("HubMetricProducer start times", () => {
     for (const [kind, point] of counts) expect(hrMs(point.startTime), kind).toBeLessThanOrEqual(hrMs(point.endTime));
   });
 
+  it("gives no metrics and COLLECT_FAILED in errors for a collect that ran past timeoutMillis, drain included", async () => {
+    const { hub, pool } = hubWithPool(cleanup);
+    await pool.run({ kind: "even", incs: 3, values: [0.5], poolSize: 1 });
+    const producer = new HubMetricProducer({ hub });
+    // The drain and the read take more than no time at all; the hub's drain runs before any timer could.
+    const late = await producer.collect({ timeoutMillis: 0 });
+    expect(late.resourceMetrics.scopeMetrics).toEqual([]);
+    expect(late.errors).toHaveLength(1);
+    expect(late.errors[0]).toMatchObject({ code: "ERR_PROM_THREADS_COLLECT_FAILED", message: "prom-threads: collecting the hub's metrics took more than 0 ms" });
+    // In time, the same producer gives the metrics.
+    const inTime = await producer.collect({ timeoutMillis: 60_000 });
+    expect(inTime.errors).toEqual([]);
+    const counts = byKind(points<number>(metricNamed(inTime.resourceMetrics, "otel_jobs_total"), DataPointType.SUM));
+    expect(counts.get("even")?.value).toBe(3);
+  });
+
   it("reports a closed hub in errors instead of rejecting", async () => {
     const hub = new MetricsHub({ registry: new Registry() });
     const producer = new HubMetricProducer({ hub });

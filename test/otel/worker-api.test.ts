@@ -100,8 +100,10 @@ describe.skipIf(skipOtel())("OpenTelemetry's API in worker threads", () => {
     expect(scraped.get('routed_total{http_route="/a",http_method="GET"}')).toBe(jobs.length);
     // What could not be recorded as given is counted, per reason.
     expect(scraped.get('prom_threads_otel_dropped_total{reason="invalid_value"}')).toBe(2 * jobs.length);
-    expect(scraped.get('prom_threads_otel_dropped_total{reason="unknown_attribute"}')).toBe(jobs.length);
-    expect(scraped.get('prom_threads_otel_dropped_total{reason="invalid_attributes"}')).toBe(2 * jobs.length);
+    expect(scraped.get('prom_threads_otel_dropped_total{reason="unknown_attribute"}')).toBe(2 * jobs.length);
+    expect(scraped.get('prom_threads_otel_dropped_total{reason="invalid_attributes"}')).toBe(3 * jobs.length);
+    // null attributes are none, and so are attributes that are not an object (counted above).
+    expect(scraped.get('routed_total{http_route="",http_method=""}')).toBe(4 * jobs.length);
 
     // Through the producer: the same numbers as OpenTelemetry data.
     const result = await reader.read();

@@ -32,7 +32,7 @@ afterAll(async () => {
   await hub.close();
 });
 
-async function call(metric: "counter" | "histogram", arg: unknown): Promise<{ done?: boolean; code?: string; message?: string }> {
+async function call(metric: "counter" | "histogram" | "summary", arg: unknown): Promise<{ done?: boolean; code?: string; message?: string }> {
   worker.postMessage({ metric, arg });
   return nextMessage(worker);
 }
@@ -58,7 +58,7 @@ describe("the exemplar call", () => {
       { trace_id: "a".repeat(121) },
       { trace_id: "a".repeat(60), span_id: "b".repeat(60), x: true },
     ];
-    for (const metric of ["counter", "histogram"] as const) {
+    for (const metric of ["counter", "histogram", "summary"] as const) {
       for (const exemplarLabels of refused) {
         const answer = await call(metric, { value: 0.3, labels: { route: "refused" }, exemplarLabels });
         expect(answer.code).toBe("ERR_PROM_THREADS_INVALID_LABELS");
@@ -68,6 +68,12 @@ describe("the exemplar call", () => {
     expect(await call("counter", { value: 1, labels: { route: "kept" }, exemplarLabels: trace(1) })).toEqual({ done: true });
     expect(await call("histogram", { value: 5, labels: { route: "a" }, exemplarLabels: trace(1) })).toEqual({ done: true });
     expect(await call("histogram", { value: 5, labels: { route: "bounds" }, exemplarLabels: trace(1) })).toEqual({ done: true });
+    // A summary checks the call as the others do, though it exports no exemplar: shape, names, length.
+    for (const arg of ["0.3", true, { value: 0.3, labels: { route: "refused" }, exemplarLabels: { "1bad-name": "x" } }]) {
+      expect(await call("summary", arg), JSON.stringify(arg)).toMatchObject({ code: "ERR_PROM_THREADS_INVALID_LABELS" });
+    }
+    expect(await call("summary", { value: 0.3, labels: { route: "kept" }, exemplarLabels: trace(1) })).toEqual({ done: true });
+    expect(new Set((await values("exc_summary_seconds")).map((v) => v.labels.route))).toEqual(new Set(["kept"]));
     expect((await values("exc_total")).map((v) => v.labels.route)).toEqual(["kept"]);
     const routes = new Set((await values("exc_seconds")).map((v) => v.labels.route));
     expect([...routes].sort()).toEqual(["a", "bounds"]);
