@@ -290,7 +290,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
   /**
    * Drain before the registry lists its metrics, so a metric whose declaration is still in a ring is
    * listed in this very scrape (each metric's own `get()` drains too, but the list is made before that);
-   * and before resetMetrics(), so records made before it are reset with it, not counted after it. A
+   * before resetMetrics(), so records made before it are reset with it, not counted after it; and when
+   * getSingleMetric() finds nothing, so a metric declared since the last drain is found. A
    * wrapper left behind after close() drains a closed hub, which returns at once.
    */
   #hookRegistry(): () => void {
@@ -304,6 +305,29 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
       (original): RegistryMethod =>
         function (this: unknown, ...args: unknown[]): unknown {
           drain();
+          return original.apply(this, args);
+        },
+    );
+    // A metric a worker declared since the last drain is not in the registry yet: a lookup that finds
+    // nothing drains and looks again (one that finds the metric costs nothing more; its get() drains).
+    const unhookLookup = hookRegistry(
+      this.registry,
+      ["getSingleMetric"],
+      (original): RegistryMethod =>
+        function (this: unknown, ...args: unknown[]): unknown {
+          const found = original.apply(this, args);
+          if (found !== undefined) return found;
+          drain();
+          return original.apply(this, args);
+        },
+    );
+    // prom-client's getSingleMetricAsString() reads its table directly: the lookup above runs first.
+    const unhookLookupText = hookRegistry(
+      this.registry,
+      ["getSingleMetricAsString"],
+      (original): RegistryMethod =>
+        function (this: unknown, ...args: unknown[]): unknown {
+          (this as Registry).getSingleMetric(args[0] as string);
           return original.apply(this, args);
         },
     );
@@ -322,6 +346,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
         },
     );
     return () => {
+      unhookLookupText();
+      unhookLookup();
       unhookText();
       unhookDrains();
     };

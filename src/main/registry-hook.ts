@@ -33,3 +33,23 @@ export function hookRegistry(registry: object, names: readonly string[], wrap: (
     for (const restore of restores) restore();
   };
 }
+
+/** What runs, awaited, before a served scrape reads a registry: the cluster aggregator's collect. */
+const beforeServedScrape = new WeakMap<object, () => Promise<void>>();
+
+/**
+ * Have every scrape that `startHttpServer()`, `metricsHandler()` or the fastify plugin serves from
+ * `registry` await `prepare()` first: they render through the registry's metrics one by one, not through
+ * `metrics()`, so a hook on `metrics()` does not reach them. Returns a function that takes it back.
+ */
+export function beforeServing(registry: object, prepare: () => Promise<void>): () => void {
+  beforeServedScrape.set(registry, prepare);
+  return () => {
+    if (beforeServedScrape.get(registry) === prepare) beforeServedScrape.delete(registry);
+  };
+}
+
+/** What a served scrape of `registry` awaits first, if anything (see {@link beforeServing}). */
+export function prepareServing(registry: object): Promise<void> | undefined {
+  return beforeServedScrape.get(registry)?.();
+}

@@ -27,9 +27,10 @@ import {
   type ResyncMessage,
   type WireFamily,
   type WireSeries,
+  type Snapshot,
 } from "./protocol.js";
 import { Reporter } from "../reporter.js";
-import { hookRegistry } from "../registry-hook.js";
+import { beforeServing, hookRegistry } from "../registry-hook.js";
 
 /** Options of {@link ClusterAggregator}. */
 export interface ClusterAggregatorOptions {
@@ -157,6 +158,8 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
   readonly registry: Registry;
   readonly #cluster: Cluster;
   readonly #local: Registry[];
+  /** What the primary's own registries held at the last collect: each collect applies what changed since. */
+  #lastLocal: Snapshot | undefined;
   readonly #scrapeWaitMs: number;
   readonly #processLabel: string;
   readonly #families = new Map<string, ClusterFamily | null>();
@@ -210,7 +213,12 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     this.#maxFamilies = integerOption(raw, "maxFamilies", 10_000, 1, 10_000_000);
     this.#processLabel = processLabel;
     this.#cluster = cluster;
-    this.#unhookRegistry = hookScrapes(this.registry, () => this.collect());
+    const unhookScrapes = hookScrapes(this.registry, () => this.collect());
+    const unhookServing = beforeServing(this.registry, () => this.collect());
+    this.#unhookRegistry = () => {
+      unhookScrapes();
+      unhookServing();
+    };
     cluster.on("message", this.#onMessage);
     cluster.on("exit", this.#onExit);
     cluster.on("disconnect", this.#onDisconnect);
@@ -302,7 +310,11 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     const snapshot = snapshotOf(await Promise.all(this.#local.map(readRegistry)));
     const state = this.#state(kPrimary, undefined);
     state.pid = process.pid;
-    this.#applyFamilies(state, diffSnapshots(new Map(), snapshot), true, true);
+    // What changed since the last collect, as a process pushes it: a gauge the primary set once is not
+    // "the most recently changed value" (aggregator `first`) at every collect after.
+    const previous = this.#lastLocal;
+    this.#applyFamilies(state, diffSnapshots(previous ?? new Map(), snapshot), previous === undefined, true);
+    this.#lastLocal = snapshot;
     state.pushes++;
     state.lastPushAt = Date.now();
   }

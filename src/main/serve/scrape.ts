@@ -10,6 +10,7 @@ import type { Registry } from "prom-client";
 import { ErrorCodes, OperationError } from "../../shared/api/errors.js";
 import type { MetricsHub } from "../hub.js";
 import { scrapeAccess } from "../hub/internal.js";
+import { prepareServing } from "../registry-hook.js";
 import { endStep, startStep, stepTiming } from "../hub/step-timing.js";
 import { acceptsGzip, negotiate } from "./negotiation.js";
 import type { Reporter } from "./report.js";
@@ -90,6 +91,11 @@ export async function scrape(source: ScrapeSource, request: ScrapeRequest, signa
   let ended: (() => void) | undefined;
   let rendered: { body: Buffer; contentType: string };
   try {
+    // A cluster aggregator's registry: the processes are asked for a fresh push (and the primary's own
+    // registries read) before the render, as a registry.metrics() call does.
+    const prepared = prepareServing(source.registry);
+    if (prepared !== undefined) await prepared;
+    slicer.check();
     const access = source.hub === undefined ? undefined : scrapeAccess(source.hub);
     // The background drain steps aside until the body is rendered: this scrape drains what it must read.
     ended = access?.scraping();

@@ -2,9 +2,9 @@
  * node:cluster aggregation with real worker processes (each with its own MetricsHub and worker thread)
  * forked by this test, which is the cluster primary. Processes are SIGKILLed mid-run and replaced.
  */
-import { Registry } from "prom-client";
+import { Counter, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClusterAggregator, ErrorCodes, MetricsHub, type PromThreadsError } from "../../../src/main/index.js";
+import { ClusterAggregator, ErrorCodes, MetricsHub, type PromThreadsError, startHttpServer } from "../../../src/main/index.js";
 import { command, fork, kill, killAll } from "../../helpers/cluster.js";
 import { samples } from "../../helpers/exposition.js";
 import { sleep, waitFor } from "../../helpers/workers.js";
@@ -213,6 +213,29 @@ describe("ClusterAggregator with real cluster worker processes", () => {
     expect(Date.now() - started).toBeLessThan(2500);
   });
 
+  it("asks the processes and reads the primary's registries for a scrape served by startHttpServer too", async () => {
+    const local = new Registry();
+    const primary = new Counter({ name: "cl_primary_total", help: "The primary's own counter.", registers: [local] });
+    primary.inc(7);
+    const { aggregator } = aggregate({ scrapeWaitMs: 5000, localRegistries: [local] });
+    const server = await startHttpServer({ registry: aggregator.registry, port: 0, host: "127.0.0.1" });
+    try {
+      const served = async () => samples(await (await fetch(server.url)).text());
+      const [proc] = await Promise.all([fork({ PROC: "h1", INTERVAL_MS: "3600000" })]);
+      await waitFor(async () => (await served()).has("cl_main_total"), 5000); // its first push
+      await command(proc!, { test: "inc", count: 123 }); // recorded, not pushed
+      primary.inc(3);
+      const started = Date.now();
+      const all = await served();
+      expect(all.get('cl_jobs_total{proc="h1"}')).toBe(123);
+      expect(all.get("cl_primary_total")).toBe(10);
+      // It answered: the scrape did not sit out its 5 s wait.
+      expect(Date.now() - started).toBeLessThan(2500);
+    } finally {
+      await server.close();
+    }
+  });
+
   it("does not wait longer than scrapeWaitMs for a busy process, and shows what it pushed last", async () => {
     const { scrape } = aggregate({ scrapeWaitMs: 150 });
     const procs = await Promise.all([1, 2].map((n) => fork({ PROC: `b${n}`, INTERVAL_MS: "3600000" })));
@@ -296,6 +319,23 @@ describe("ClusterAggregator with real cluster worker processes", () => {
     } finally {
       await hub.close();
     }
+  });
+
+  it("gives a gauge aggregated by `first` the value set last, whether the primary or a process set it", async () => {
+    const local = new Registry();
+    const { Gauge } = await import("prom-client");
+    // As the processes' worker gauge with aggregate "last" declares it.
+    const level = new Gauge({ name: "cl_level_last", help: "Level (last).", aggregator: "first", registers: [local] });
+    const { scrape } = aggregate({ localRegistries: [local] });
+    const [proc] = await Promise.all([fork({ PROC: "v1", INTERVAL_MS: "3600000" })]);
+    await command(proc!, { test: "set", value: 1, push: true });
+    level.set(99);
+    expect((await scrape()).get("cl_level_last")).toBe(99);
+    await command(proc!, { test: "set", value: 20, push: true });
+    expect((await scrape()).get("cl_level_last")).toBe(20);
+    expect((await scrape()).get("cl_level_last")).toBe(20);
+    level.set(55);
+    expect((await scrape()).get("cl_level_last")).toBe(55);
   });
 
   it("reports malformed messages and conflicting declarations, and keeps going", async () => {
