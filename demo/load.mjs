@@ -9,8 +9,8 @@ const HELP = `Usage: npm run load -- [options]      (or: node demo/load.mjs [opt
 Drives the demo's API with autocannon for a bounded time, one request per job kind in turn, then
 prints requests per second and latency percentiles, and checks from a scrape of /metrics that the
 demo's job counter of each kind grew by exactly the 2xx responses of that kind. Exit code 1 when
-they differ. Starts a demo on free loopback ports when none answers at --url (or with --start),
-and stops it afterwards.
+they differ. Starts a demo on free loopback ports when none answers at the default URL (or with
+--start), and stops it afterwards; a --url you name that does not answer is an error.
 
 Options:
   --seconds <n>        how long to send requests            default 10

@@ -190,7 +190,8 @@ export class MetricsHub extends EventEmitter<MetricsHubEvents> {
     this.#assertOpen();
     let stopPool: (() => void) | undefined;
     if (isPool(target) && typeof (target as Partial<ObservablePool>).run === "function") {
-      this.#poolMetrics ??= new PoolMetrics(this.registry);
+      // Quietly: its lookup of the registry, which finds nothing the first time, need not drain.
+      this.#poolMetrics ??= this.#scheduler.quietly(() => new PoolMetrics(this.registry));
       stopPool = this.#poolMetrics.attach(target as unknown as ObservablePool, options);
       if (options?.wrapTasks !== false) this.#checkPoolWorkerData(target as unknown as { options?: { workerData?: unknown; name?: string } }, options?.name);
     } else if (options !== undefined) {

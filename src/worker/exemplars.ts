@@ -162,15 +162,19 @@ export interface ParsedExemplarCall {
  * anything else (prom-client would silently record such a call on the unlabelled series): a key other
  * than the three when one of them is missing (a misspelt key), labels that are not objects.
  */
-export function parseExemplarCall(metric: string, call: string, arg: unknown): ParsedExemplarCall {
+export function parseExemplarCall(metric: string, call: string, arg: unknown, checkValue: (value: unknown) => void): ParsedExemplarCall {
   if (arg === undefined) return { labels: undefined, value: undefined, exemplarLabels: undefined };
   if (arg === null || typeof arg !== "object") {
     throw shapeError(metric, call, `got ${arg === null ? "null" : typeof arg}`);
   }
   const { value, labels, exemplarLabels } = arg as Record<string, unknown>;
-  // As in ExemplarCalls.run: a misspelt key leaves one of the three missing.
+  // As in ExemplarCalls.run: a misspelt key leaves one of the three missing; then the shapes, the value,
+  // and last the exemplar's labels.
   if (value === undefined || labels === undefined || exemplarLabels === undefined) checkKeys(metric, call, arg);
-  return { labels: objectOrUndefined(metric, call, "labels", labels), value, exemplarLabels: checkExemplarLabels(metric, call, exemplarLabels) };
+  const checkedLabels = objectOrUndefined(metric, call, "labels", labels);
+  const exemplarObject = objectOrUndefined(metric, call, "exemplarLabels", exemplarLabels);
+  checkValue(value);
+  return { labels: checkedLabels, value, exemplarLabels: exemplarObject === undefined ? undefined : validateExemplarLabels(metric, exemplarObject) };
 }
 
 function objectOrUndefined(metric: string, call: string, key: string, value: unknown): object | undefined {
@@ -179,11 +183,6 @@ function objectOrUndefined(metric: string, call: string, key: string, value: unk
   return value;
 }
 
-/** Check exemplar labels as an exported exemplar's are checked: names, values, 128 characters in all. */
-function checkExemplarLabels(metric: string, call: string, labels: unknown): object | undefined {
-  const checked = objectOrUndefined(metric, call, "exemplarLabels", labels);
-  return checked === undefined ? undefined : validateExemplarLabels(metric, checked);
-}
 
 function shapeError(metric: string, call: string, detail: string): RecordingError {
   return new RecordingError(

@@ -53,18 +53,23 @@ export abstract class ObservingMetric<T extends string, Child extends ObservingC
    * shape but export no exemplar (summaries with `enableExemplars`). Histograms give their own.
    */
   protected observeExemplarShape(arg: unknown): void {
-    if (arg === undefined || typeof arg === "number") {
+    if (arg === undefined || arg === null || typeof arg === "number") {
       this.childOfLabels(undefined).observe(arg as number);
       return;
     }
-    // Anything else but the exemplar shape throws as a histogram's call does (ERR_PROM_THREADS_INVALID_LABELS).
-    const call = parseExemplarCall(this.name, "observe", arg);
-    this.#observe(call.labels, call.value);
+    // Anything else but the exemplar shape throws as a histogram's call does (ERR_PROM_THREADS_INVALID_LABELS),
+    // and its parts are checked in the same order: keys, shapes, value, the exemplar's labels.
+    const call = parseExemplarCall(this.name, "observe", arg, (value) => this.#checkValue(value));
+    this.childOfLabels(call.labels).observe(call.value as number);
+  }
+
+  #checkValue(value: unknown): void {
+    if (!Number.isFinite(value)) throwInvalidValue(this.name, `a ${this.declaration.type} observes finite numbers`, value);
   }
 
   /** Check the value before resolving the label set: a call that throws creates no series. */
   #observe(labels: object | undefined, value: unknown): void {
-    if (!Number.isFinite(value)) throwInvalidValue(this.name, `a ${this.declaration.type} observes finite numbers`, value);
+    this.#checkValue(value);
     this.childOfLabels(labels).observe(value as number);
   }
 

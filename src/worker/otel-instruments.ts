@@ -4,6 +4,7 @@
  * as the prom-client-shaped call with a labels object.
  * @module
  */
+import { ConnectionError } from "../shared/api/errors.js";
 import { Counter, type CounterChild } from "./counter.js";
 import { Gauge, type GaugeChild } from "./gauge.js";
 import { Histogram, type HistogramChild } from "./histogram.js";
@@ -151,7 +152,10 @@ export class WorkerInstrument implements OtelAdding, OtelRecording {
   #resolve(attributes: OtelAttributes | undefined): Child | null {
     try {
       return this.#childOf(attributes);
-    } catch {
+    } catch (error) {
+      // A thread that cannot reach a hub (not connected, a handle of another version) throws, as the
+      // worker metric classes do: a setup error, and counting it would only throw the same.
+      if (error instanceof ConnectionError) throw error;
       // An attribute value the hub refuses (over 1024 bytes, a lone surrogate), or a first record's key it
       // refuses as a label name (`le` on a histogram): nothing to record the value under. Anything else
       // (attributes whose properties throw when read, the thread's label set ids spent) is counted the

@@ -2,7 +2,7 @@
  * `meterProvider`: OpenTelemetry's metrics API inside a worker thread, recording into the hub's ring.
  * @module
  */
-import { ConfigurationError, ErrorCodes } from "../shared/api/errors.js";
+import { ConfigurationError, ConnectionError, ErrorCodes } from "../shared/api/errors.js";
 import { Counter } from "./counter.js";
 import type { OtelMeter, OtelMeterOptions, OtelMeterProvider, OtelMetricOptions } from "./otel-types.js";
 import { WorkerInstrument, prometheusNameOf, type InstrumentKind, type InstrumentSpec, type OtelDropReason } from "./otel-instruments.js";
@@ -51,8 +51,14 @@ class Instruments {
   readonly #made = new Map<string, WorkerInstrument>();
   #dropped: Counter<"reason"> | null = null;
   readonly #drop = (reason: OtelDropReason): void => {
-    this.#dropped ??= new Counter({ name: kDroppedName, help: "OpenTelemetry calls in worker threads the hub could not record as given, by reason.", labelNames: ["reason"] });
-    this.#dropped.labels(reason).inc();
+    try {
+      this.#dropped ??= new Counter({ name: kDroppedName, help: "OpenTelemetry calls in worker threads the hub could not record as given, by reason.", labelNames: ["reason"] });
+      this.#dropped.labels(reason).inc();
+    } catch (error) {
+      // Not connected to a hub: the recording call says so. Anything else (the thread's label set ids
+      // spent) loses only this diagnostic count: a recording call does not throw for it.
+      if (error instanceof ConnectionError) throw error;
+    }
   };
 
   /** The instrument of `kind` named `name`: the one made before with the same name, kind and unit, or a new one. */

@@ -72,6 +72,12 @@ describe("the exemplar call", () => {
     for (const arg of ["0.3", true, { value: 0.3, labels: { route: "refused" }, exemplarLabels: { "1bad-name": "x" } }]) {
       expect(await call("summary", arg), JSON.stringify(arg)).toMatchObject({ code: "ERR_PROM_THREADS_INVALID_LABELS" });
     }
+    // And answers as a histogram does where the call is wrong in more than one way, or not a call at all.
+    for (const arg of [null, { value: Number.NaN, labels: { route: "refused" }, exemplarLabels: { "bad-name": 1 } }]) {
+      const histogram = await call("histogram", arg);
+      expect(histogram.code, JSON.stringify(arg)).toBeDefined();
+      expect((await call("summary", arg)).code, JSON.stringify(arg)).toBe(histogram.code);
+    }
     expect(await call("summary", { value: 0.3, labels: { route: "kept" }, exemplarLabels: trace(1) })).toEqual({ done: true });
     expect(new Set((await values("exc_summary_seconds")).map((v) => v.labels.route))).toEqual(new Set(["kept"]));
     expect((await values("exc_total")).map((v) => v.labels.route)).toEqual(["kept"]);

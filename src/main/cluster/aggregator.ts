@@ -308,6 +308,8 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
   async #collectLocal(): Promise<void> {
     if (this.#local.length === 0 || this.#closed) return;
     const snapshot = snapshotOf(await Promise.all(this.#local.map(readRegistry)));
+    // Closed while the registries were read: close() emptied the registry, and nothing goes back into it.
+    if (this.#closed) return;
     const state = this.#state(kPrimary, undefined);
     state.pid = process.pid;
     // What changed since the last collect, as a process pushes it: a gauge the primary set once is not

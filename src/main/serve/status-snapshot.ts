@@ -8,7 +8,7 @@ import type { MetricValue } from "prom-client";
 import type { HubStats, MetricsHub } from "../hub.js";
 import type { PoolStatus } from "../pool-metrics.js";
 import { BridgeMetric } from "../bridge/bridge-metric.js";
-import { statusSources } from "../hub/internal.js";
+import { scrapeAccess, statusSources } from "../hub/internal.js";
 import { kTaskRunMetric, kTaskWaitMetric } from "../../shared/transport/pool-task.js";
 
 /** Cumulative bucket counts of one histogram series: `counts[i]` observations were at most `le[i]`. */
@@ -92,9 +92,12 @@ export function statusDocument(hub: MetricsHub | undefined, metricsPath: string)
   };
 }
 
-/** The current values of a worker-declared metric, without the drain its `get()` does. */
+/**
+ * The current values of a worker-declared metric, without the drain its `get()` does, or the one the
+ * hub's lookup does when it finds nothing (a hub without pools or thread metrics).
+ */
 function peek(hub: MetricsHub, name: string): MetricValue<string>[] {
-  const metric = hub.registry.getSingleMetric(name) as unknown;
+  const metric = scrapeAccess(hub).quietly(() => hub.registry.getSingleMetric(name)) as unknown;
   return metric instanceof BridgeMetric ? metric.peek() : [];
 }
 

@@ -2,7 +2,7 @@
  * node:cluster aggregation with real worker processes (each with its own MetricsHub and worker thread)
  * forked by this test, which is the cluster primary. Processes are SIGKILLed mid-run and replaced.
  */
-import { Counter, Registry } from "prom-client";
+import { Counter, Gauge, Registry } from "prom-client";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClusterAggregator, ErrorCodes, MetricsHub, type PromThreadsError, startHttpServer } from "../../../src/main/index.js";
 import { command, fork, kill, killAll } from "../../helpers/cluster.js";
@@ -336,6 +336,26 @@ describe("ClusterAggregator with real cluster worker processes", () => {
     expect((await scrape()).get("cl_level_last")).toBe(20);
     level.set(55);
     expect((await scrape()).get("cl_level_last")).toBe(55);
+  });
+
+  it("puts nothing back into its registry when closed while it reads the primary's registries", async () => {
+    const local = new Registry();
+    new Gauge({
+      name: "cl_slow_level",
+      help: "Read slowly.",
+      registers: [local],
+      async collect() {
+        await sleep(50);
+        this.set(1);
+      },
+    });
+    const { aggregator } = aggregate({ localRegistries: [local] });
+    const collecting = aggregator.collect();
+    await sleep(10);
+    await aggregator.close();
+    await collecting;
+    expect(aggregator.registry.getMetricsAsArray().map((m) => m.name)).toEqual([]);
+    expect(aggregator.stats().families).toBe(0);
   });
 
   it("reports malformed messages and conflicting declarations, and keeps going", async () => {
