@@ -158,15 +158,14 @@ export interface ParsedExemplarCall {
 }
 
 /**
- * Split an exemplar call's single argument into its parts, throwing ERR_PROM_THREADS_INVALID_LABELS for
- * anything else (prom-client would silently record such a call on the unlabelled series): a key other
- * than the three when one of them is missing (a misspelt key), labels that are not objects.
+ * Split an exemplar call's single argument (an object; the caller takes plain values) into its parts,
+ * throwing ERR_PROM_THREADS_INVALID_LABELS for anything else (prom-client would silently record such a
+ * call on the unlabelled series): a key other than the three when one of them is missing (a misspelt
+ * key), labels that are not objects, invalid exemplar labels. `checkValue` runs before the exemplar's
+ * labels are checked, as a histogram's call checks them.
  */
 export function parseExemplarCall(metric: string, call: string, arg: unknown, checkValue: (value: unknown) => void): ParsedExemplarCall {
-  if (arg === undefined) return { labels: undefined, value: undefined, exemplarLabels: undefined };
-  if (arg === null || typeof arg !== "object") {
-    throw shapeError(metric, call, `got ${arg === null ? "null" : typeof arg}`);
-  }
+  if (arg === null || typeof arg !== "object") throw shapeError(metric, call, `got ${typeof arg}`);
   const { value, labels, exemplarLabels } = arg as Record<string, unknown>;
   // As in ExemplarCalls.run: a misspelt key leaves one of the three missing; then the shapes, the value,
   // and last the exemplar's labels.

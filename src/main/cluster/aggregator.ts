@@ -213,12 +213,7 @@ export class ClusterAggregator extends EventEmitter<ClusterAggregatorEvents> {
     this.#maxFamilies = integerOption(raw, "maxFamilies", 10_000, 1, 10_000_000);
     this.#processLabel = processLabel;
     this.#cluster = cluster;
-    const unhookScrapes = hookScrapes(this.registry, () => this.collect());
-    const unhookServing = beforeServing(this.registry, () => this.collect());
-    this.#unhookRegistry = () => {
-      unhookScrapes();
-      unhookServing();
-    };
+    this.#unhookRegistry = hookScrapes(this.registry, () => this.collect());
     cluster.on("message", this.#onMessage);
     cluster.on("exit", this.#onExit);
     cluster.on("disconnect", this.#onDisconnect);
@@ -583,12 +578,13 @@ class ProblemTally {
 }
 
 /**
- * Make the registry's scrape methods collect first, so a family that a process reports for the first time
- * in answer to this very scrape is listed in it. Returns a function that restores them (only where nobody
- * wrapped them after us).
+ * Make every scrape of the registry collect first, so a family that a process reports for the first time
+ * in answer to this very scrape is listed in it: its scrape methods, and the scrapes the package's servers
+ * serve from it (which read its metrics one by one). Returns a function that restores them (only where
+ * nobody wrapped them after us).
  */
 function hookScrapes(registry: Registry, collect: () => Promise<void>): () => void {
-  return hookRegistry(
+  const unhookMethods = hookRegistry(
     registry,
     ["metrics", "getMetricsAsJSON"],
     (original) =>
@@ -597,4 +593,9 @@ function hookScrapes(registry: Registry, collect: () => Promise<void>): () => vo
         return original.apply(this, args);
       },
   );
+  const unhookServing = beforeServing(registry, collect);
+  return () => {
+    unhookMethods();
+    unhookServing();
+  };
 }
